@@ -1,0 +1,58 @@
+import { describe } from './labels';
+import type { Cell } from './native';
+
+/** prom-client's default buckets, in seconds. */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
+
+/**
+ * One histogram series. Its slots, in this thread's stripe, are one count per bucket
+ * (not cumulative: an observation writes exactly one), the `+Inf` bucket, then the sum.
+ * The exposition accumulates the buckets and derives `_count` from the same read.
+ */
+export class Histogram {
+  private readonly view: Float64Array;
+  private readonly base: number;
+  private readonly sumIndex: number;
+
+  /** @internal */
+  constructor(
+    readonly name: string,
+    private readonly bounds: readonly number[],
+    cell: Cell<Float64Array>,
+  ) {
+    this.view = cell.view;
+    this.base = cell.index;
+    this.sumIndex = cell.index + bounds.length + 1;
+  }
+
+  /** Records one observation (any finite number). */
+  observe(value: number): void {
+    if (typeof value !== 'number' || value - value !== 0) {
+      throw observationError(this.name, value);
+    }
+    const bounds = this.bounds;
+    let bucket = 0;
+    while (bucket < bounds.length && value > bounds[bucket]) bucket++;
+    this.view[this.base + bucket] += 1;
+    this.view[this.sumIndex] += value;
+  }
+
+  /** Starts timing; the returned function observes the elapsed seconds and returns them. */
+  startTimer(): () => number {
+    const start = performance.now();
+    return () => {
+      const seconds = (performance.now() - start) / 1000;
+      this.observe(seconds);
+      return seconds;
+    };
+  }
+}
+
+function observationError(metric: string, value: unknown): Error {
+  if (typeof value !== 'number') {
+    return new TypeError(`histogram "${metric}" observe() takes a number, got ${describe(value)}`);
+  }
+  return new RangeError(`histogram "${metric}" observe() takes a finite number, got ${value}; nothing was recorded`);
+}

@@ -1,0 +1,28 @@
+export {
+  counterSchema,
+  gaugeSchema,
+  gaugeSchemaFloat,
+  histogramSchema,
+  MetricSchema,
+  MetricFamily,
+  type Built,
+  type CounterFamily,
+  type GaugeFamily,
+  type FloatGaugeFamily,
+  type HistogramFamily,
+  type HandleOf,
+  type MetricType,
+} from './schema';
+export { Counter } from './counter';
+export { Gauge, FloatGauge } from './gauge';
+export { Histogram, DEFAULT_BUCKETS } from './histogram';
+export type { Labels } from './labels';
+export {
+  registry,
+  Registry,
+  PROMETHEUS_CONTENT_TYPE,
+  OPENMETRICS_CONTENT_TYPE,
+  type Format,
+  type MetricsOptions,
+} from './registry';
+export { serve, type ServeOptions, type MetricsServer } from './server';

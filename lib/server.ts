@@ -1,0 +1,86 @@
+import { describe } from './labels';
+import { binding, callNative } from './native';
+
+export interface ServeOptions {
+  /** TCP port; 0 picks a free one. Default 9464, the Prometheus exporter port. */
+  port?: number;
+  /** Address to listen on. Default `'0.0.0.0'` so a scraper outside a container reaches it. */
+  host?: string;
+  /** Path of the exposition; every other path answers 404. Default `'/metrics'`. */
+  path?: string;
+}
+
+export interface MetricsServer {
+  /** A URL to scrape, e.g. `http://127.0.0.1:9464/metrics`. */
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  /** Stops listening; open scrapes get a few seconds to finish. */
+  close(): Promise<void>;
+  /** Lets the process exit while the server is open (like `net.Server#unref`). */
+  unref(): this;
+  /** Undoes `unref()`: an open server keeps the process alive. */
+  ref(): this;
+}
+
+const KNOWN_OPTIONS = new Set(['port', 'host', 'path']);
+
+function checkOptions(options: ServeOptions): Required<ServeOptions> {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`serve() takes an options object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`serve(): unknown option "${key}"`);
+  }
+  const { port = 9464, host = '0.0.0.0', path = '/metrics' } = options;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describe(port)}`);
+  }
+  if (typeof host !== 'string' || host === '') {
+    throw new TypeError(`serve(): host must be a non-empty string, got ${describe(host)}`);
+  }
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new TypeError(`serve(): path must be a string starting with "/", got ${describe(path)}`);
+  }
+  return { port, host, path };
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Serves the exposition over HTTP from Rust (tokio + hyper) on threads of its own: a
+ * scrape never runs on, or waits for, the event loop. Answers GET and HEAD, negotiates
+ * OpenMetrics or text 0.0.4 from `Accept` and gzip from `Accept-Encoding`.
+ *
+ * Rejects with a clear error if the port is in use.
+ */
+export async function serve(options: ServeOptions = {}): Promise<MetricsServer> {
+  const { port, host, path } = checkOptions(options);
+  const info = await callNative(() => binding.startServer({ host, port, path }));
+  // Rust's threads do not keep Node's event loop alive; this timer does, as an open
+  // node:http server would, until close() or unref().
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  let closing: Promise<void> | undefined;
+  const server: MetricsServer = {
+    url: `http://${urlHost(host)}:${info.port}${path}`,
+    port: info.port,
+    host,
+    close() {
+      closing ??= binding.stopServer(info.id).finally(() => clearInterval(keepAlive));
+      return closing;
+    },
+    unref() {
+      keepAlive.unref();
+      return server;
+    },
+    ref() {
+      keepAlive.ref();
+      return server;
+    },
+  };
+  return server;
+}

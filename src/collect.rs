@@ -1,0 +1,54 @@
+//! Collection: one consistent read of the registry's metadata and of every slot.
+
+use std::sync::Arc;
+
+use crate::registry::{Family, Kind, Registry, Series};
+use crate::slots::{self, Chunk};
+
+pub struct FamilySnapshot {
+  pub family: Arc<Family>,
+  pub series: Vec<Arc<Series>>,
+}
+
+/// What one scrape exposes. Series lists are copied before the slots are read, so
+/// every listed series has its slots allocated and summed.
+pub struct Snapshot {
+  pub families: Vec<FamilySnapshot>,
+  /// Counter and histogram slots, summed over all stripes in a single read.
+  striped: Vec<f64>,
+  /// Gauge chunks; gauges are read as they are encoded.
+  shared: Vec<&'static Chunk>,
+}
+
+/// A series' value as read for exposition.
+pub enum Value<'a> {
+  Counter(f64),
+  IntGauge(i64),
+  FloatGauge(f64),
+  /// Per-bucket (not cumulative) counts, `+Inf` last, then the sum.
+  Histogram { buckets: &'a [f64], sum: f64 },
+}
+
+impl Snapshot {
+  pub fn take(registry: &Registry) -> Snapshot {
+    let families = registry
+      .families()
+      .into_iter()
+      .map(|family| FamilySnapshot { series: family.series(), family })
+      .collect();
+    Snapshot { families, striped: registry.striped.totals(), shared: registry.shared.chunks() }
+  }
+
+  pub fn value(&self, kind: Kind, buckets: usize, series: &Series) -> Value<'_> {
+    let slot = series.slot as usize;
+    match kind {
+      Kind::Counter => Value::Counter(self.striped[slot]),
+      Kind::IntGauge => Value::IntGauge(slots::load(&self.shared, series.slot) as i64),
+      Kind::FloatGauge => Value::FloatGauge(f64::from_bits(slots::load(&self.shared, series.slot))),
+      Kind::Histogram => {
+        let cells = &self.striped[slot..slot + buckets + 2];
+        Value::Histogram { buckets: &cells[..buckets + 1], sum: cells[buckets + 1] }
+      }
+    }
+  }
+}

@@ -1,0 +1,244 @@
+//! The Node-API surface of slotmetrics. Everything here converts between JS and the
+//! modules that do the work; the TypeScript wrapper in `lib/` is the public API.
+
+use std::sync::LazyLock;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+mod collect;
+mod encode;
+mod names;
+mod registry;
+mod server;
+mod slots;
+
+use encode::Format;
+use registry::{Definition, Kind, Registry, RegistryError};
+use slots::{Chunk, StripeId};
+
+/// One registry and one slot memory for the whole process, shared by every JS
+/// environment that loads the addon.
+static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+
+/// Slots per chunk of slot memory; a slot index `i` lives in chunk `i / CHUNK_SLOTS`.
+#[napi]
+pub const CHUNK_SLOTS: u32 = slots::CHUNK_SLOTS as u32;
+
+/// The stripe of the environment this instance of the addon was loaded in.
+struct EnvStripe(StripeId);
+
+/// Runs once per JS environment (main thread, each worker): gives it a stripe of
+/// counter/histogram slots, and folds that stripe into the retired totals when the
+/// environment is torn down, after its last line of JS has run.
+#[napi(module_exports)]
+pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
+  let stripe = REGISTRY.striped.attach();
+  env.set_instance_data(EnvStripe(stripe), (), |ctx| REGISTRY.striped.retire(ctx.value.0))
+}
+
+fn js_error(e: RegistryError) -> Error {
+  match e {
+    // The wrapper turns InvalidArg into a TypeError.
+    RegistryError::Invalid(m) => Error::new(Status::InvalidArg, m),
+    RegistryError::Conflict(m) | RegistryError::Capacity(m) => Error::from_reason(m),
+  }
+}
+
+/// An ArrayBuffer over Rust memory. napi-rs falls back to copying where a runtime
+/// refuses external buffers (Electron); a copy would silently lose every write, so
+/// that case is an error.
+fn external_view<'env>(env: &'env Env, chunk: &'static Chunk) -> Result<ArrayBuffer<'env>> {
+  // SAFETY: chunks are never freed, so the memory outlives every view.
+  let buffer = unsafe { ArrayBuffer::from_external(env, chunk.as_ptr(), Chunk::BYTES, (), |_, _| {}) }?;
+  if buffer.as_ptr() != chunk.as_ptr() as *const u8 {
+    return Err(Error::from_reason(
+      "this JavaScript runtime does not allow external ArrayBuffers, which slotmetrics needs",
+    ));
+  }
+  Ok(buffer)
+}
+
+/// Chunk `index` of the calling environment's stripe (counter and histogram slots).
+#[napi]
+pub fn stripe_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
+  let stripe = env
+    .get_instance_data::<EnvStripe>()?
+    .ok_or_else(|| Error::from_reason("slotmetrics: this environment has no stripe"))?
+    .0;
+  let chunk = REGISTRY.striped.chunk(stripe, index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
+  external_view(env, chunk)
+}
+
+/// Chunk `index` of the process-wide gauge slots.
+#[napi]
+pub fn shared_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
+  let chunk = REGISTRY.shared.chunk(index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
+  external_view(env, chunk)
+}
+
+#[napi(string_enum)]
+pub enum MetricKind {
+  #[napi(value = "counter")]
+  Counter,
+  #[napi(value = "gauge")]
+  Gauge,
+  #[napi(value = "gaugeFloat")]
+  GaugeFloat,
+  #[napi(value = "histogram")]
+  Histogram,
+}
+
+#[napi(object)]
+pub struct LabelPair {
+  pub name: String,
+  pub value: String,
+}
+
+#[napi(object)]
+pub struct MetricDefinition {
+  pub name: String,
+  pub help: Option<String>,
+  pub kind: MetricKind,
+  pub static_labels: Vec<LabelPair>,
+  pub dynamic_keys: Vec<String>,
+  /// Histogram bucket upper bounds, without `+Inf`.
+  pub buckets: Option<Vec<f64>>,
+}
+
+/// Defines a metric, or finds the identical one another thread defined, and returns
+/// its id. A different metric of the same name is an error.
+#[napi]
+pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
+  let kind = match definition.kind {
+    MetricKind::Counter => Kind::Counter,
+    MetricKind::Gauge => Kind::IntGauge,
+    MetricKind::GaugeFloat => Kind::FloatGauge,
+    MetricKind::Histogram => Kind::Histogram,
+  };
+  REGISTRY
+    .define(Definition {
+      name: definition.name,
+      help: definition.help.unwrap_or_default(),
+      kind,
+      static_labels: definition.static_labels.into_iter().map(|p| (p.name, p.value)).collect(),
+      dynamic_keys: definition.dynamic_keys,
+      buckets: definition.buckets.unwrap_or_default(),
+    })
+    .map_err(js_error)
+}
+
+/// The first slot index of the series with these dynamic label values (in the order of
+/// the metric's dynamic keys), registering the series on first use.
+#[napi]
+pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<u32> {
+  REGISTRY.series(metric, label_values).map_err(js_error)
+}
+
+#[napi(string_enum)]
+pub enum ExpositionFormat {
+  #[napi(value = "prometheus")]
+  Prometheus,
+  #[napi(value = "openmetrics")]
+  OpenMetrics,
+}
+
+pub struct RenderTask(Format);
+
+impl Task for RenderTask {
+  type Output = Vec<u8>;
+  type JsValue = String;
+
+  fn compute(&mut self) -> Result<Self::Output> {
+    Ok(encode::render(&REGISTRY, self.0))
+  }
+
+  fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+    String::from_utf8(output).map_err(|e| Error::from_reason(e.to_string()))
+  }
+}
+
+/// The exposition text, rendered on a libuv worker thread.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn render_metrics(format: ExpositionFormat) -> AsyncTask<RenderTask> {
+  AsyncTask::new(RenderTask(match format {
+    ExpositionFormat::Prometheus => Format::Prometheus,
+    ExpositionFormat::OpenMetrics => Format::OpenMetrics,
+  }))
+}
+
+#[napi(object)]
+pub struct ServerOptions {
+  pub host: String,
+  pub port: u32,
+  pub path: String,
+}
+
+#[napi(object)]
+pub struct ServerInfo {
+  pub id: u32,
+  pub port: u32,
+}
+
+pub struct StartServerTask(Option<server::Options>);
+
+impl Task for StartServerTask {
+  type Output = (u32, u16);
+  type JsValue = ServerInfo;
+
+  fn compute(&mut self) -> Result<Self::Output> {
+    let options = self.0.take().ok_or_else(|| Error::from_reason("server already started"))?;
+    // The server's threads outlive any one environment; keep the addon's code mapped.
+    retain_current_module_for_unload_safety();
+    server::start(&REGISTRY, options).map_err(Error::from_reason)
+  }
+
+  fn resolve(&mut self, _env: Env, (id, port): Self::Output) -> Result<Self::JsValue> {
+    Ok(ServerInfo { id, port: port as u32 })
+  }
+}
+
+/// Starts serving the exposition over HTTP on the process's own runtime.
+#[napi(ts_return_type = "Promise<ServerInfo>")]
+pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>> {
+  let port = u16::try_from(options.port)
+    .map_err(|_| Error::new(Status::InvalidArg, format!("port {} is out of range 0-65535", options.port)))?;
+  Ok(AsyncTask::new(StartServerTask(Some(server::Options { host: options.host, port, path: options.path }))))
+}
+
+pub struct StopServerTask(u32);
+
+impl Task for StopServerTask {
+  type Output = ();
+  type JsValue = ();
+
+  fn compute(&mut self) -> Result<Self::Output> {
+    server::stop(self.0);
+    Ok(())
+  }
+
+  fn resolve(&mut self, _env: Env, _output: Self::Output) -> Result<Self::JsValue> {
+    Ok(())
+  }
+}
+
+/// Stops a server: no new connections, and open ones are given a few seconds to finish.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn stop_server(id: u32) -> AsyncTask<StopServerTask> {
+  AsyncTask::new(StopServerTask(id))
+}
+
+#[napi(object)]
+pub struct StripeStats {
+  /// Environments that hold a stripe now.
+  pub live: u32,
+  /// Stripes of torn-down environments, folded and ready for reuse.
+  pub free: u32,
+}
+
+/// How many stripes exist; lets tests see that worker stripes are recycled.
+#[napi]
+pub fn stripe_stats() -> StripeStats {
+  let (live, free) = REGISTRY.striped.stripe_counts();
+  StripeStats { live: live as u32, free: free as u32 }
+}

@@ -1,0 +1,461 @@
+//! The process-wide registry: metric definitions, and for each metric its series
+//! (label values → slot index).
+//!
+//! Definitions are rare and serialised by one lock; series registration is the
+//! concurrent path (any thread's first `with()` of a label set) and goes through a
+//! per-metric `DashMap`, so threads registering different label sets rarely contend.
+
+use std::fmt;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use parking_lot::RwLock;
+
+use crate::encode::{escape_label_value, format_number};
+use crate::names::{is_label_name, is_metric_name, is_reserved_label};
+use crate::slots::{SharedSlots, SlotError, StripedSlots, CHUNK_SLOTS};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+  Counter,
+  /// i64 in a shared slot, exact to 2^63.
+  IntGauge,
+  /// f64 bits in a shared slot.
+  FloatGauge,
+  Histogram,
+}
+
+impl Kind {
+  pub fn describe(self) -> &'static str {
+    match self {
+      Kind::Counter => "a counter",
+      Kind::IntGauge => "an integer gauge",
+      Kind::FloatGauge => "a float gauge",
+      Kind::Histogram => "a histogram",
+    }
+  }
+
+  pub fn is_striped(self) -> bool {
+    matches!(self, Kind::Counter | Kind::Histogram)
+  }
+}
+
+/// A metric as a schema describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Definition {
+  pub name: String,
+  pub help: String,
+  pub kind: Kind,
+  pub static_labels: Vec<(String, String)>,
+  pub dynamic_keys: Vec<String>,
+  /// Histogram upper bounds, increasing, without the implicit `+Inf`.
+  pub buckets: Vec<f64>,
+}
+
+/// Why a definition or a series was refused. `Invalid` is a bad argument (a JS
+/// `TypeError`); `Conflict` and `Capacity` are states of the registry (a JS `Error`).
+#[derive(Debug, PartialEq)]
+pub enum RegistryError {
+  Invalid(String),
+  Conflict(String),
+  Capacity(String),
+}
+
+impl fmt::Display for RegistryError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match self {
+      RegistryError::Invalid(m) | RegistryError::Conflict(m) | RegistryError::Capacity(m) => f.write_str(m),
+    }
+  }
+}
+
+impl From<SlotError> for RegistryError {
+  fn from(e: SlotError) -> Self {
+    RegistryError::Capacity(e.to_string())
+  }
+}
+
+pub type FamilyId = u32;
+
+/// One series: its label set, already escaped, and where its value lives.
+#[derive(Debug)]
+pub struct Series {
+  /// `k="v",k2="v2"` (static then dynamic labels), without braces; empty if none.
+  pub labels: Box<str>,
+  pub slot: u32,
+}
+
+/// A defined metric with its series.
+pub struct Family {
+  pub def: Definition,
+  /// The family name of the exposition: for a counter, its name without `_total`.
+  pub base: String,
+  /// Histogram `le` values as written, the last one `+Inf`.
+  pub bucket_labels: Vec<String>,
+  index: DashMap<Box<[String]>, Arc<Series>>,
+  /// Series in registration order, the order of the exposition.
+  series: RwLock<Vec<Arc<Series>>>,
+}
+
+impl Family {
+  /// Slots one series takes: a counter or gauge one; a histogram one per bucket
+  /// (including `+Inf`) and one for the sum.
+  pub fn slots_per_series(&self) -> usize {
+    match self.def.kind {
+      Kind::Histogram => self.def.buckets.len() + 2,
+      _ => 1,
+    }
+  }
+
+  pub fn series(&self) -> Vec<Arc<Series>> {
+    self.series.read().clone()
+  }
+}
+
+/// The names a family's samples use, which no other family may also use (OpenMetrics
+/// forbids clashes such as a gauge `x_total` beside a counter `x`).
+fn sample_names(kind: Kind, base: &str) -> Vec<String> {
+  let suffixes: &[&str] = match kind {
+    Kind::Counter => &["", "_total", "_created"],
+    Kind::IntGauge | Kind::FloatGauge => &[""],
+    Kind::Histogram => &["", "_bucket", "_count", "_sum", "_created"],
+  };
+  suffixes.iter().map(|s| format!("{base}{s}")).collect()
+}
+
+pub struct Registry {
+  families: RwLock<Vec<Arc<Family>>>,
+  by_name: DashMap<String, FamilyId>,
+  /// Every sample name in use, with the family that owns it.
+  sample_names: DashMap<String, FamilyId>,
+  pub striped: StripedSlots,
+  pub shared: SharedSlots,
+}
+
+impl Registry {
+  pub fn new() -> Self {
+    Registry {
+      families: RwLock::new(Vec::new()),
+      by_name: DashMap::new(),
+      sample_names: DashMap::new(),
+      striped: StripedSlots::new(),
+      shared: SharedSlots::new(),
+    }
+  }
+
+  /// Defines a metric, or returns the existing one if an identical definition exists.
+  pub fn define(&self, def: Definition) -> Result<FamilyId, RegistryError> {
+    let base = validate(&def)?;
+    let mut families = self.families.write();
+    if let Some(id) = self.by_name.get(&base).map(|id| *id) {
+      let existing = &families[id as usize].def;
+      return match describe_difference(existing, &def) {
+        None => Ok(id),
+        Some(why) => Err(RegistryError::Conflict(format!(
+          "metric \"{}\" is already defined {}; this definition {}",
+          def.name,
+          describe(existing),
+          why
+        ))),
+      };
+    }
+    let names = sample_names(def.kind, &base);
+    for name in &names {
+      if let Some(owner) = self.sample_names.get(name) {
+        let owner = &families[*owner as usize].def;
+        return Err(RegistryError::Conflict(format!(
+          "metric \"{}\" would expose samples named \"{name}\", which {} \"{}\" already exposes",
+          def.name,
+          owner.kind.describe(),
+          owner.name
+        )));
+      }
+    }
+    let id = families.len() as FamilyId;
+    for name in names {
+      self.sample_names.insert(name, id);
+    }
+    self.by_name.insert(base.clone(), id);
+    let bucket_labels = def.buckets.iter().map(|b| format_number(*b)).chain(["+Inf".to_string()]).collect();
+    families.push(Arc::new(Family { def, base, bucket_labels, index: DashMap::new(), series: RwLock::new(Vec::new()) }));
+    Ok(id)
+  }
+
+  pub fn family(&self, id: FamilyId) -> Result<Arc<Family>, RegistryError> {
+    self
+      .families
+      .read()
+      .get(id as usize)
+      .cloned()
+      .ok_or_else(|| RegistryError::Invalid(format!("no metric with id {id}")))
+  }
+
+  /// All families in definition order.
+  pub fn families(&self) -> Vec<Arc<Family>> {
+    self.families.read().clone()
+  }
+
+  /// The first slot of the series with these dynamic label values, registering it on
+  /// first use.
+  pub fn series(&self, id: FamilyId, values: Vec<String>) -> Result<u32, RegistryError> {
+    let family = self.family(id)?;
+    let keys = &family.def.dynamic_keys;
+    if values.len() != keys.len() {
+      return Err(RegistryError::Invalid(format!(
+        "metric \"{}\" takes {} dynamic label values ({}), got {}",
+        family.def.name,
+        keys.len(),
+        keys.join(", "),
+        values.len()
+      )));
+    }
+    if let Some(series) = family.index.get(values.as_slice()) {
+      return Ok(series.slot);
+    }
+    let slot = match family.index.entry(values.into_boxed_slice()) {
+      dashmap::Entry::Occupied(e) => e.get().slot,
+      dashmap::Entry::Vacant(e) => {
+        let count = family.slots_per_series();
+        let slot =
+          if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? };
+        let labels = encode_labels(&family.def, e.key()).into_boxed_str();
+        let series = Arc::new(Series { labels, slot });
+        // Listed while the entry is still locked: whoever finds the series in the
+        // index can count on a collection seeing it.
+        family.series.write().push(series.clone());
+        e.insert(series);
+        slot
+      }
+    };
+    Ok(slot)
+  }
+}
+
+fn encode_labels(def: &Definition, values: &[String]) -> String {
+  let mut out = String::new();
+  let pairs = def.static_labels.iter().map(|(k, v)| (k, v)).chain(def.dynamic_keys.iter().zip(values));
+  for (i, (key, value)) in pairs.enumerate() {
+    if i > 0 {
+      out.push(',');
+    }
+    out.push_str(key);
+    out.push_str("=\"");
+    escape_label_value(value, &mut out);
+    out.push('"');
+  }
+  out
+}
+
+/// Checks a definition and returns its exposition family name.
+fn validate(def: &Definition) -> Result<String, RegistryError> {
+  let invalid = |m: String| Err(RegistryError::Invalid(m));
+  if !is_metric_name(&def.name) {
+    return invalid(format!(
+      "invalid metric name \"{}\": it must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+      def.name.escape_debug()
+    ));
+  }
+  let base = match def.kind {
+    Kind::Counter => def.name.strip_suffix("_total").unwrap_or(&def.name).to_string(),
+    _ => def.name.clone(),
+  };
+  if base.is_empty() {
+    return invalid(format!("invalid counter name \"{}\": nothing before \"_total\"", def.name));
+  }
+  let keys = def.static_labels.iter().map(|(k, _)| k).chain(&def.dynamic_keys);
+  let mut seen: Vec<&String> = Vec::new();
+  for key in keys {
+    if !is_label_name(key) {
+      return invalid(format!(
+        "invalid label name \"{}\" on metric \"{}\": it must match [a-zA-Z_][a-zA-Z0-9_]*",
+        key.escape_debug(),
+        def.name
+      ));
+    }
+    if is_reserved_label(key) {
+      return invalid(format!(
+        "label name \"{key}\" on metric \"{}\" is reserved: names starting with \"__\" belong to Prometheus",
+        def.name
+      ));
+    }
+    if def.kind == Kind::Histogram && key == "le" {
+      return invalid(format!("label name \"le\" is reserved on histogram \"{}\" for its buckets", def.name));
+    }
+    if seen.contains(&key) {
+      return invalid(format!("label name \"{key}\" appears twice on metric \"{}\"", def.name));
+    }
+    seen.push(key);
+  }
+  if def.kind == Kind::Histogram {
+    validate_buckets(&def.name, &def.buckets)?;
+  } else if !def.buckets.is_empty() {
+    return invalid(format!("metric \"{}\" is {} and takes no buckets", def.name, def.kind.describe()));
+  }
+  Ok(base)
+}
+
+fn validate_buckets(name: &str, buckets: &[f64]) -> Result<(), RegistryError> {
+  if let Some(b) = buckets.iter().find(|b| !b.is_finite()) {
+    return Err(RegistryError::Invalid(format!(
+      "bucket bound {} on histogram \"{name}\" is not finite (the +Inf bucket is implicit)",
+      format_number(*b)
+    )));
+  }
+  if let Some(w) = buckets.windows(2).find(|w| w[0] >= w[1]) {
+    return Err(RegistryError::Invalid(format!(
+      "buckets of histogram \"{name}\" must increase strictly: {} is followed by {}",
+      format_number(w[0]),
+      format_number(w[1])
+    )));
+  }
+  if buckets.len() + 2 > CHUNK_SLOTS {
+    return Err(RegistryError::Invalid(format!(
+      "histogram \"{name}\" has {} buckets; the most is {}",
+      buckets.len(),
+      CHUNK_SLOTS - 2
+    )));
+  }
+  Ok(())
+}
+
+fn describe(def: &Definition) -> String {
+  let mut text = def.kind.describe().to_string();
+  let keys: Vec<&str> =
+    def.static_labels.iter().map(|(k, _)| k.as_str()).chain(def.dynamic_keys.iter().map(String::as_str)).collect();
+  if keys.is_empty() {
+    text.push_str(" with no labels");
+  } else {
+    text.push_str(&format!(" with labels [{}]", keys.join(", ")));
+  }
+  text
+}
+
+/// What makes `new` differ from `existing`, or `None` if they are the same metric.
+fn describe_difference(existing: &Definition, new: &Definition) -> Option<String> {
+  if existing.kind != new.kind {
+    return Some(format!("is {}", new.kind.describe()));
+  }
+  if existing.dynamic_keys != new.dynamic_keys {
+    return Some(format!("has dynamic keys [{}]", new.dynamic_keys.join(", ")));
+  }
+  if existing.static_labels != new.static_labels {
+    let labels: Vec<String> = new.static_labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    return Some(format!("has static labels [{}]", labels.join(", ")));
+  }
+  if existing.buckets != new.buckets {
+    let buckets: Vec<String> = new.buckets.iter().map(|b| format_number(*b)).collect();
+    return Some(format!("has buckets [{}]", buckets.join(", ")));
+  }
+  if existing.help != new.help {
+    return Some(format!("has help {:?} instead of {:?}", new.help, existing.help));
+  }
+  None
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn def(name: &str, kind: Kind, keys: &[&str]) -> Definition {
+    Definition {
+      name: name.into(),
+      help: String::new(),
+      kind,
+      static_labels: vec![],
+      dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
+      buckets: vec![],
+    }
+  }
+
+  #[test]
+  fn same_definition_is_same_metric() {
+    let r = Registry::new();
+    let a = r.define(def("requests_total", Kind::Counter, &["method"])).unwrap();
+    let b = r.define(def("requests_total", Kind::Counter, &["method"])).unwrap();
+    assert_eq!(a, b);
+    let s1 = r.series(a, vec!["GET".into()]).unwrap();
+    let s2 = r.series(b, vec!["GET".into()]).unwrap();
+    let s3 = r.series(b, vec!["POST".into()]).unwrap();
+    assert_eq!(s1, s2);
+    assert_ne!(s1, s3);
+    assert_eq!(r.family(a).unwrap().series().len(), 2);
+  }
+
+  #[test]
+  fn conflicting_definitions_are_refused() {
+    let r = Registry::new();
+    r.define(def("jobs", Kind::Counter, &["queue"])).unwrap();
+    let e = r.define(def("jobs", Kind::FloatGauge, &["queue"])).unwrap_err();
+    assert_eq!(
+      e,
+      RegistryError::Conflict(
+        "metric \"jobs\" is already defined a counter with labels [queue]; this definition is a float gauge".into()
+      )
+    );
+    let e = r.define(def("jobs_total", Kind::Counter, &["queue", "tenant"])).unwrap_err();
+    assert!(e.to_string().contains("has dynamic keys [queue, tenant]"), "{e}");
+    // A gauge named like the counter's samples clashes in the exposition.
+    let e = r.define(def("jobs_total", Kind::FloatGauge, &[])).unwrap_err();
+    assert!(e.to_string().contains("samples named \"jobs_total\""), "{e}");
+    let e = r.define(def("latency_count", Kind::IntGauge, &[])).map(|_| ());
+    assert!(e.is_ok());
+    let e = r.define(Definition { buckets: vec![1.0], ..def("latency", Kind::Histogram, &[]) }).unwrap_err();
+    assert!(e.to_string().contains("\"latency_count\""), "{e}");
+  }
+
+  #[test]
+  fn bad_definitions_name_the_problem() {
+    let r = Registry::new();
+    let msg = |d: Definition| match r.define(d) {
+      Err(RegistryError::Invalid(m)) => m,
+      other => panic!("expected Invalid, got {other:?}"),
+    };
+    assert!(msg(def("9lives", Kind::Counter, &[])).contains("invalid metric name \"9lives\""));
+    assert!(msg(def("_total", Kind::Counter, &[])).contains("nothing before"));
+    assert!(msg(def("a", Kind::Counter, &["bad-key"])).contains("invalid label name \"bad-key\""));
+    assert!(msg(def("a", Kind::Counter, &["__x"])).contains("reserved"));
+    assert!(msg(def("a", Kind::Histogram, &["le"])).contains("\"le\" is reserved"));
+    assert!(msg(def("a", Kind::Counter, &["k", "k"])).contains("appears twice"));
+    let h = |b: Vec<f64>| Definition { buckets: b, ..def("h", Kind::Histogram, &[]) };
+    assert!(msg(h(vec![1.0, 1.0])).contains("increase strictly"));
+    assert!(msg(h(vec![f64::NAN])).contains("not finite"));
+    assert!(msg(h(vec![1.0, f64::INFINITY])).contains("not finite"));
+  }
+
+  #[test]
+  fn series_get_escaped_labels_and_slots() {
+    let r = Registry::new();
+    let id = r
+      .define(Definition {
+        static_labels: vec![("service".into(), "a\"b".into())],
+        buckets: vec![0.5, 1.0],
+        ..def("lat", Kind::Histogram, &["route"])
+      })
+      .unwrap();
+    let first = r.series(id, vec!["/x\n\\".into()]).unwrap();
+    let second = r.series(id, vec!["/y".into()]).unwrap();
+    assert_eq!(second - first, 4, "2 buckets + +Inf + sum");
+    let f = r.family(id).unwrap();
+    assert_eq!(&*f.series()[0].labels, r#"service="a\"b",route="/x\n\\""#);
+    assert_eq!(f.bucket_labels, ["0.5", "1", "+Inf"]);
+    let e = r.series(id, vec![]).unwrap_err();
+    assert!(e.to_string().contains("takes 1 dynamic label values (route), got 0"), "{e}");
+  }
+
+  #[test]
+  fn concurrent_registration_agrees() {
+    let r = Arc::new(Registry::new());
+    let id = r.define(def("c_total", Kind::Counter, &["k"])).unwrap();
+    let slots: Vec<Vec<u32>> = (0..4)
+      .map(|_| {
+        let r = r.clone();
+        std::thread::spawn(move || (0..500).map(|i| r.series(id, vec![format!("{}", i % 100)]).unwrap()).collect())
+      })
+      .collect::<Vec<_>>()
+      .into_iter()
+      .map(|t| t.join().unwrap())
+      .collect();
+    assert!(slots.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(r.family(id).unwrap().series().len(), 100);
+  }
+}

@@ -1,0 +1,256 @@
+//! The `/metrics` HTTP server: hyper on a private tokio runtime that belongs to the
+//! process, not to the JS environment that started it, so a scrape never runs on (or
+//! waits for) a JavaScript thread.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::ToSocketAddrs;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::encode::{render, Format};
+use crate::registry::Registry;
+
+pub struct Options {
+  pub host: String,
+  pub port: u16,
+  pub path: String,
+}
+
+/// A client that has not sent its request headers by then is dropped.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `stop` lets open connections finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+struct Running {
+  shutdown: oneshot::Sender<()>,
+  task: JoinHandle<()>,
+}
+
+static SERVERS: LazyLock<Mutex<HashMap<u32, Running>>> = LazyLock::new(Default::default);
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+/// The runtime every server runs on, started on first use and never shut down: its
+/// threads end with the process.
+fn runtime() -> Result<&'static Runtime, String> {
+  static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+  if let Some(rt) = RUNTIME.get() {
+    return Ok(rt);
+  }
+  let rt = tokio::runtime::Builder::new_multi_thread()
+    .worker_threads(2)
+    .thread_name("slotmetrics-http")
+    .enable_io()
+    .enable_time()
+    .build()
+    .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
+  Ok(RUNTIME.get_or_init(|| rt))
+}
+
+/// Binds and starts serving; returns the server's id and the port it listens on.
+pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16), String> {
+  let Options { host, port, path } = options;
+  if !path.starts_with('/') {
+    return Err(format!("path \"{path}\" must start with \"/\""));
+  }
+  let address = (host.as_str(), port)
+    .to_socket_addrs()
+    .map_err(|e| format!("cannot resolve host \"{host}\": {e}"))?
+    .next()
+    .ok_or_else(|| format!("host \"{host}\" has no address"))?;
+  let listener = std::net::TcpListener::bind(address).map_err(|e| match e.kind() {
+    std::io::ErrorKind::AddrInUse => format!("port {port} on {host} is already in use (EADDRINUSE)"),
+    _ => format!("cannot listen on {host}:{port}: {e}"),
+  })?;
+  listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+  let bound = listener.local_addr().map_err(|e| e.to_string())?.port();
+
+  let rt = runtime()?;
+  let (shutdown, on_shutdown) = oneshot::channel();
+  let endpoint = Arc::new(Endpoint { registry, path });
+  let task = rt.spawn(async move {
+    match TcpListener::from_std(listener) {
+      Ok(listener) => accept_loop(listener, endpoint, on_shutdown).await,
+      Err(e) => eprintln!("slotmetrics: cannot serve on port {bound}: {e}"),
+    }
+  });
+  let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+  SERVERS.lock().insert(id, Running { shutdown, task });
+  Ok((id, bound))
+}
+
+/// Stops a server and waits until it has stopped. Unknown ids are ignored, so a
+/// second `close()` is harmless.
+pub fn stop(id: u32) {
+  let Some(running) = SERVERS.lock().remove(&id) else { return };
+  let _ = running.shutdown.send(());
+  if let Ok(rt) = runtime() {
+    let _ = rt.block_on(running.task);
+  }
+}
+
+struct Endpoint {
+  registry: &'static Registry,
+  path: String,
+}
+
+async fn accept_loop(listener: TcpListener, endpoint: Arc<Endpoint>, mut shutdown: oneshot::Receiver<()>) {
+  let mut http = http1::Builder::new();
+  http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+  let graceful = GracefulShutdown::new();
+  loop {
+    tokio::select! {
+      accepted = listener.accept() => match accepted {
+        Ok((stream, _)) => {
+          let endpoint = endpoint.clone();
+          let service = service_fn(move |request| respond(endpoint.clone(), request));
+          let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+          tokio::spawn(async move {
+            let _ = connection.await;
+          });
+        }
+        // Out of file descriptors and the like: back off instead of spinning.
+        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+      },
+      _ = &mut shutdown => break,
+    }
+  }
+  drop(listener);
+  tokio::select! {
+    _ = graceful.shutdown() => {}
+    _ = tokio::time::sleep(SHUTDOWN_GRACE) => {}
+  }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+  let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+  *response.status_mut() = status;
+  response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+  response
+}
+
+async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+  if request.uri().path() != endpoint.path {
+    return Ok(plain(StatusCode::NOT_FOUND, "Not Found\n"));
+  }
+  if request.method() != Method::GET && request.method() != Method::HEAD {
+    let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+    response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    return Ok(response);
+  }
+  let headers = request.headers();
+  let format = negotiate_format(headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""));
+  let gzip = accepts_gzip(headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or(""));
+  let registry = endpoint.registry;
+  // Encoding (and compressing) a large registry takes milliseconds: keep it off the
+  // threads that run the connections.
+  let body = tokio::task::spawn_blocking(move || {
+    let text = render(registry, format);
+    if gzip {
+      gzip_bytes(&text)
+    } else {
+      text
+    }
+  })
+  .await;
+  let Ok(body) = body else {
+    return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"));
+  };
+  let mut response = Response::new(Full::new(Bytes::from(body)));
+  let headers = response.headers_mut();
+  headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+  headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+  if gzip {
+    headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+  }
+  Ok(response)
+}
+
+fn gzip_bytes(data: &[u8]) -> Vec<u8> {
+  let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 8), flate2::Compression::fast());
+  encoder.write_all(data).expect("writing to a Vec cannot fail");
+  encoder.finish().expect("writing to a Vec cannot fail")
+}
+
+/// Splits a header like `Accept` into (value, q) pairs, lower-cased.
+fn weighted(header: &str) -> impl Iterator<Item = (String, f32)> + '_ {
+  header.split(',').filter_map(|item| {
+    let mut parts = item.split(';');
+    let value = parts.next()?.trim().to_ascii_lowercase();
+    if value.is_empty() {
+      return None;
+    }
+    let q = parts
+      .filter_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+      .find_map(|q| q.trim().parse::<f32>().ok())
+      .unwrap_or(1.0);
+    Some((value, q))
+  })
+}
+
+/// OpenMetrics when the client prefers it (as Prometheus does), else 0.0.4 text.
+pub fn negotiate_format(accept: &str) -> Format {
+  let (mut openmetrics, mut text) = (0.0f32, 0.0f32);
+  for (media, q) in weighted(accept) {
+    match media.as_str() {
+      "application/openmetrics-text" => openmetrics = openmetrics.max(q),
+      "text/plain" | "text/*" | "*/*" => text = text.max(q),
+      _ => {}
+    }
+  }
+  if openmetrics > 0.0 && openmetrics >= text {
+    Format::OpenMetrics
+  } else {
+    Format::Prometheus
+  }
+}
+
+pub fn accepts_gzip(accept_encoding: &str) -> bool {
+  weighted(accept_encoding).any(|(coding, q)| coding == "gzip" && q > 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn prometheus_3_default_accept_gets_openmetrics() {
+    let accept = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+    assert_eq!(negotiate_format(accept), Format::OpenMetrics);
+  }
+
+  #[test]
+  fn text_unless_openmetrics_is_preferred() {
+    assert_eq!(negotiate_format(""), Format::Prometheus);
+    assert_eq!(negotiate_format("*/*"), Format::Prometheus);
+    assert_eq!(negotiate_format("text/plain;version=0.0.4"), Format::Prometheus);
+    assert_eq!(negotiate_format("text/plain;q=0.9, application/openmetrics-text;q=0.5"), Format::Prometheus);
+    assert_eq!(negotiate_format("application/openmetrics-text;q=0"), Format::Prometheus);
+    assert_eq!(negotiate_format("Application/OpenMetrics-Text; version=1.0.0"), Format::OpenMetrics);
+  }
+
+  #[test]
+  fn gzip_only_when_accepted() {
+    assert!(accepts_gzip("gzip"));
+    assert!(accepts_gzip("deflate, gzip;q=0.5"));
+    assert!(!accepts_gzip("gzip;q=0"));
+    assert!(!accepts_gzip("identity"));
+    assert!(!accepts_gzip(""));
+  }
+}
