@@ -26,32 +26,70 @@ export function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+type Lookup = (labels: Record<string, unknown>) => unknown;
+
 /**
- * Finds the handle for a label set without allocating: one Map per dynamic key,
- * walked value by value in the order the keys were declared. A miss validates the
- * label object, registers the series with the addon and caches the new handle under
- * the values exactly as given, so the next call with the same values is a hit.
+ * Compiles the hit path of a label-set lookup for one metric: a function that checks
+ * the object has as many keys as the metric (an extra key goes to `miss`, which names
+ * it), reads each dynamic key by its literal name and walks one Map per key.
+ * Measured on Node 20 (2 keys, before the key count, which adds 5–9 ns): 16–22 ns per
+ * `with()` however many metrics an application has, against 34 ns for closures over
+ * the key names (they share V8's feedback between metrics, so their property reads
+ * turn megamorphic) and 38–48 ns for a loop over the keys. The keys have been
+ * validated as label names (`[a-zA-Z_][a-zA-Z0-9_]*`) by the addon, and are quoted with
+ * JSON.stringify all the same.
+ */
+function compileLookup(keys: readonly string[], root: Map<unknown, unknown>, miss: Lookup): Lookup {
+  const steps = keys
+    .map((key) => `node = node.get(labels[${JSON.stringify(key)}]); if (node === undefined) return miss(labels);`)
+    .join('\n');
+  const source = `return function lookup(labels) {
+    if (typeof labels !== 'object' || labels === null) return miss(labels);
+    let count = 0;
+    for (const _ in labels) count++;
+    if (count !== ${keys.length}) return miss(labels);
+    let node = root;
+    ${steps}
+    return node;
+  };`;
+  try {
+    return new Function('root', 'miss', source)(root, miss) as Lookup;
+  } catch {
+    // Code generation from strings is disabled (--disallow-code-generation-from-strings).
+    return (labels) => {
+      if (typeof labels !== 'object' || labels === null) return miss(labels);
+      let count = 0;
+      for (const _ in labels) count++;
+      if (count !== keys.length) return miss(labels);
+      let node: unknown = root;
+      for (const key of keys) {
+        node = (node as Map<unknown, unknown>).get(labels[key]);
+        if (node === undefined) return miss(labels);
+      }
+      return node;
+    };
+  }
+}
+
+/**
+ * Finds the handle for a label set without allocating: one Map per dynamic key, in
+ * the order the keys were declared. A miss validates the label object, registers the
+ * series with the addon and caches the new handle under the values exactly as given,
+ * so the next call with the same values is a hit.
  */
 export class SeriesCache<H> {
   private readonly root = new Map<unknown, unknown>();
   private readonly keySet: ReadonlySet<string>;
+  readonly get: (labels: Record<string, unknown>) => H;
 
   constructor(
     private readonly metric: string,
     private readonly keys: readonly string[],
     private readonly create: (values: string[]) => H,
   ) {
+    if (keys.length === 0) throw new Error(`metric "${metric}" has no dynamic keys to look up`);
     this.keySet = new Set(keys);
-  }
-
-  get(labels: Record<string, unknown>): H {
-    const keys = this.keys;
-    let node: unknown = this.root;
-    for (let i = 0; i < keys.length; i++) {
-      node = (node as Map<unknown, unknown>).get(labels[keys[i]]);
-      if (node === undefined) return this.miss(labels);
-    }
-    return node as H;
+    this.get = compileLookup(keys, this.root, (labels) => this.miss(labels)) as (labels: Record<string, unknown>) => H;
   }
 
   private miss(labels: Record<string, unknown>): H {

@@ -152,7 +152,7 @@ impl Registry {
       return match describe_difference(existing, &def) {
         None => Ok(id),
         Some(why) => Err(RegistryError::Conflict(format!(
-          "metric \"{}\" is already defined {}; this definition {}",
+          "metric \"{}\" is already defined as {}; this definition {}",
           def.name,
           describe(existing),
           why
@@ -389,7 +389,7 @@ mod tests {
     assert_eq!(
       e,
       RegistryError::Conflict(
-        "metric \"jobs\" is already defined a counter with labels [queue]; this definition is a float gauge".into()
+        "metric \"jobs\" is already defined as a counter with labels [queue]; this definition is a float gauge".into()
       )
     );
     let e = r.define(def("jobs_total", Kind::Counter, &["queue", "tenant"])).unwrap_err();

@@ -1,0 +1,57 @@
+// Shared by the tests: read the exposition back, and run the real consumers of it.
+import { spawnSync } from 'node:child_process';
+import { registry } from 'slotmetrics';
+
+/** Parses a text 0.0.4 body into Map('name{labels}' → number). */
+export function parseSamples(text) {
+  const samples = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    const raw = line.slice(at + 1);
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
+    samples.set(line.slice(0, at), value);
+  }
+  return samples;
+}
+
+/** The current value of one sample, e.g. sample('x_total{a="1"}'). */
+export async function sample(series) {
+  return parseSamples(await registry.metrics()).get(series);
+}
+
+/** Runs `promtool check metrics` on a 0.0.4 body; returns { status, output }. */
+export function promtoolCheck(body) {
+  const run = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 30_000 });
+  if (run.error) throw new Error(`promtool could not run (install Debian's "prometheus" package): ${run.error.message}`);
+  return { status: run.status, output: run.stdout + run.stderr };
+}
+
+const PARSE_OPENMETRICS = `
+import json, math, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+def number(v):
+    if math.isnan(v): return 'NaN'
+    if math.isinf(v): return '+Inf' if v > 0 else '-Inf'
+    return v
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append({'family': family.name, 'type': family.type, 'documentation': family.documentation,
+                    'name': s.name, 'labels': s.labels, 'value': number(s.value)})
+print(json.dumps(out))
+`;
+
+/**
+ * Parses an OpenMetrics body with the strict parser of Python's prometheus_client;
+ * throws with the parser's message if it rejects the body.
+ */
+export function parseOpenMetricsStrict(body) {
+  const run = spawnSync('python3', ['-c', PARSE_OPENMETRICS], { input: body, encoding: 'utf8', timeout: 60_000 });
+  if (run.error) throw run.error;
+  if (run.status !== 0) throw new Error(`the OpenMetrics parser rejected the body:\n${run.stderr}`);
+  return JSON.parse(run.stdout).map((s) => ({
+    ...s,
+    value: s.value === '+Inf' ? Infinity : s.value === '-Inf' ? -Infinity : s.value === 'NaN' ? NaN : s.value,
+  }));
+}
