@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up a fresh clone: npm dependencies, then the addon (cargo) and the wrapper (tsc),
+# both built from source by npm's `prepare`. With --test-tools it also installs the
+# real consumers the tests check the exposition with: promtool (Debian's `prometheus`)
+# and Python's `prometheus_client`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+test_tools=false
+for arg in "$@"; do
+  case "$arg" in
+    --test-tools) test_tools=true ;;
+    *) echo "usage: $0 [--test-tools]" >&2; exit 2 ;;
+  esac
+done
+
+need() { command -v "$1" >/dev/null || { echo "setup: $1 is required ($2)" >&2; exit 1; }; }
+need node "Node.js >= 20.17"
+need npm "comes with Node.js"
+need cargo "the Rust toolchain"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 17) ? 0 : 1)' ||
+  { echo "setup: Node.js >= 20.17 is required, found $(node --version)" >&2; exit 1; }
+
+if $test_tools; then
+  if ! command -v promtool >/dev/null; then
+    as_root=""
+    [ "$(id -u)" = 0 ] || as_root="sudo"
+    $as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  fi
+  python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet 'prometheus_client==0.26.0'
+  promtool --version | head -n 1
+  python3 -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'
+fi
+
+# `npm ci` installs exactly the lockfile and runs `prepare`: napi build + tsc.
+npm ci --no-audit --no-fund
