@@ -1,0 +1,94 @@
+// The three libraries under test, each set up the way its documentation shows, with
+// the same metrics: a counter with labels {status_code, method}, a float gauge and a
+// histogram with labels {route} and 12 buckets.
+'use strict';
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20];
+
+function slotmetrics() {
+  const { counterSchema, gaugeSchemaFloat, histogramSchema } = require('slotmetrics');
+  const counter = counterSchema('bench_requests_total').help('h').requireDynamicKey('status_code').requireDynamicKey('method').build();
+  const unlabeled = counterSchema('bench_events_total').help('h').build();
+  const gauge = gaugeSchemaFloat('bench_queue_size').help('h').build();
+  const histogram = histogramSchema('bench_duration_seconds').help('h').buckets(BUCKETS).requireDynamicKey('route').build();
+  return {
+    unlabeledIncrement: () => () => unlabeled.increment(),
+    cachedIncrement: () => {
+      const handle = counter.with({ status_code: '200', method: 'GET' });
+      return () => handle.increment();
+    },
+    labeledIncrement: () => (status, method) => counter.with({ status_code: status, method }).increment(),
+    gaugeSet: () => (value) => gauge.set(value),
+    cachedObserve: () => {
+      const handle = histogram.with({ route: '/users' });
+      return (value) => handle.observe(value);
+    },
+    labeledObserve: () => (value, route) => histogram.with({ route }).observe(value),
+    read: async (series) => {
+      const text = await require('slotmetrics').registry.metrics();
+      const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    },
+  };
+}
+
+function promClient() {
+  const client = require('prom-client');
+  const registry = new client.Registry();
+  const counter = new client.Counter({ name: 'bench_requests_total', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
+  const unlabeled = new client.Counter({ name: 'bench_events_total', help: 'h', registers: [registry] });
+  const gauge = new client.Gauge({ name: 'bench_queue_size', help: 'h', registers: [registry] });
+  const histogram = new client.Histogram({ name: 'bench_duration_seconds', help: 'h', labelNames: ['route'], buckets: BUCKETS, registers: [registry] });
+  return {
+    unlabeledIncrement: () => () => unlabeled.inc(),
+    // prom-client's closest thing to a kept handle: a child from labels().
+    cachedIncrement: () => {
+      const child = counter.labels('200', 'GET');
+      return () => child.inc();
+    },
+    labeledIncrement: () => (status, method) => counter.inc({ status_code: status, method }),
+    gaugeSet: () => (value) => gauge.set(value),
+    cachedObserve: () => {
+      const child = histogram.labels('/users');
+      return (value) => child.observe(value);
+    },
+    labeledObserve: () => (value, route) => histogram.observe({ route }, value),
+    read: async (series) => {
+      const metric = (await registry.getMetricsAsJSON()).find((m) => series.startsWith(m.name));
+      return metric?.values.find((v) => Object.keys(v.labels).length === 0)?.value;
+    },
+  };
+}
+
+function openTelemetry() {
+  const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
+  // Without a reader the SDK keeps no storage and records nothing; this one just holds it.
+  class HoldingReader extends MetricReader {
+    async onForceFlush() {}
+    async onShutdown() {}
+  }
+  const provider = new MeterProvider({ readers: [new HoldingReader()] });
+  const meter = provider.getMeter('bench');
+  const counter = meter.createCounter('bench_requests');
+  const unlabeled = meter.createCounter('bench_events');
+  const gauge = meter.createGauge('bench_queue_size');
+  const histogram = meter.createHistogram('bench_duration_seconds', { advice: { explicitBucketBoundaries: BUCKETS } });
+  return {
+    unlabeledIncrement: () => () => unlabeled.add(1),
+    // The JS SDK has no bound instruments: reusing one attributes object is the closest.
+    cachedIncrement: () => {
+      const attributes = { status_code: '200', method: 'GET' };
+      return () => counter.add(1, attributes);
+    },
+    labeledIncrement: () => (status, method) => counter.add(1, { status_code: status, method }),
+    gaugeSet: () => (value) => gauge.record(value),
+    cachedObserve: () => {
+      const attributes = { route: '/users' };
+      return (value) => histogram.record(value, attributes);
+    },
+    labeledObserve: () => (value, route) => histogram.record(value, { route }),
+    read: async () => undefined,
+  };
+}
+
+module.exports = { 'slotmetrics': slotmetrics, 'prom-client': promClient, 'opentelemetry': openTelemetry };
