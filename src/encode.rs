@@ -154,3 +154,210 @@ pub fn encode(snapshot: &Snapshot, format: Format) -> Vec<u8> {
 pub fn render(registry: &crate::registry::Registry, format: Format) -> Vec<u8> {
   encode(&Snapshot::take(registry), format)
 }
+
+#[cfg(test)]
+mod tests {
+  use std::collections::BTreeMap;
+  use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+  use prometheus_client::metrics::counter::Counter;
+  use prometheus_client::metrics::family::Family;
+  use prometheus_client::metrics::gauge::Gauge;
+  use prometheus_client::metrics::histogram::Histogram;
+
+  use super::*;
+  use crate::registry::{Definition, Registry};
+  use crate::slots::{locate, StripeId};
+
+  fn def(name: &str, help: &str, kind: Kind, keys: &[&str], buckets: &[f64]) -> Definition {
+    Definition {
+      name: name.into(),
+      help: help.into(),
+      kind,
+      static_labels: vec![],
+      dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
+      buckets: buckets.to_vec(),
+    }
+  }
+
+  /// Adds to a striped slot as a JS thread would.
+  fn add(registry: &Registry, stripe: StripeId, slot: u32, value: f64) {
+    let (k, i) = locate(slot);
+    let cell = &registry.striped.chunk(stripe, k).unwrap().cells()[i];
+    cell.store((f64::from_bits(cell.load(Ordering::Relaxed)) + value).to_bits(), Ordering::Relaxed);
+  }
+
+  fn set_shared(registry: &Registry, slot: u32, bits: u64) {
+    let (k, i) = locate(slot);
+    registry.shared.chunk(k).unwrap().cells()[i].store(bits, Ordering::Relaxed);
+  }
+
+  fn text(registry: &Registry, format: Format) -> String {
+    String::from_utf8(render(registry, format)).unwrap()
+  }
+
+  #[test]
+  fn numbers_are_written_as_the_formats_spell_them() {
+    let cases = [
+      (0.0, "0"),
+      (-0.0, "0"),
+      (42.0, "42"),
+      (-7.0, "-7"),
+      (0.1, "0.1"),
+      (1.0 / 3.0, "0.3333333333333333"),
+      (1e21, "1e21"),
+      (1.5e-7, "1.5e-7"),
+      (123456789012345.0, "123456789012345"),
+      (f64::INFINITY, "+Inf"),
+      (f64::NEG_INFINITY, "-Inf"),
+      (f64::NAN, "NaN"),
+      (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+    ];
+    for (value, expected) in cases {
+      assert_eq!(format_number(value), expected, "{value:?}");
+      if value.is_finite() {
+        assert_eq!(expected.parse::<f64>().unwrap(), value, "{expected} parses back to the value");
+      }
+    }
+  }
+
+  #[test]
+  fn golden_text_and_openmetrics() {
+    let r = Registry::new();
+    let stripe = r.striped.attach();
+    let requests = r
+      .define(Definition {
+        static_labels: vec![("service".into(), "api".into())],
+        ..def("http_requests_total", "Requests \"served\"\\\n", Kind::Counter, &["code"], &[])
+      })
+      .unwrap();
+    let ok = r.series(requests, vec!["2\"0\\0\n".into()]).unwrap();
+    add(&r, stripe, ok, 3.0);
+    let depth = r.define(def("queue_depth", "", Kind::IntGauge, &[], &[])).unwrap();
+    set_shared(&r, r.series(depth, vec![]).unwrap(), (-5i64) as u64);
+    let load = r.define(def("load", "Load", Kind::FloatGauge, &[], &[])).unwrap();
+    set_shared(&r, r.series(load, vec![]).unwrap(), f64::NAN.to_bits());
+    let latency = r.define(def("latency_seconds", "Latency", Kind::Histogram, &["route"], &[0.1, 1.0])).unwrap();
+    let users = r.series(latency, vec!["/users".into()]).unwrap();
+    add(&r, stripe, users, 2.0); // two in le=0.1
+    add(&r, stripe, users + 2, 1.0); // one in +Inf only
+    add(&r, stripe, users + 3, 5.25); // sum
+    let worker = r.striped.attach();
+    add(&r, worker, users + 1, 1.0); // another thread: one in le=1
+    add(&r, worker, users + 3, 0.5);
+
+    assert_eq!(
+      text(&r, Format::Prometheus),
+      r#"# HELP http_requests_total Requests "served"\\\n
+# TYPE http_requests_total counter
+http_requests_total{service="api",code="2\"0\\0\n"} 3
+# TYPE queue_depth gauge
+queue_depth -5
+# HELP load Load
+# TYPE load gauge
+load NaN
+# HELP latency_seconds Latency
+# TYPE latency_seconds histogram
+latency_seconds_bucket{route="/users",le="0.1"} 2
+latency_seconds_bucket{route="/users",le="1"} 3
+latency_seconds_bucket{route="/users",le="+Inf"} 4
+latency_seconds_sum{route="/users"} 5.75
+latency_seconds_count{route="/users"} 4
+"#
+    );
+    let om = text(&r, Format::OpenMetrics);
+    assert!(om.starts_with(
+      "# HELP http_requests Requests \\\"served\\\"\\\\\\n\n# TYPE http_requests counter\nhttp_requests_total{service=\"api\""
+    ));
+    assert!(om.ends_with("latency_seconds_count{route=\"/users\"} 4\n# EOF\n"));
+  }
+
+  /// Parses `name{labels} value` lines into (name, label set, value), unescaping label
+  /// values and normalising numbers, so two encoders' outputs can be compared.
+  fn samples(text: &str) -> BTreeMap<(String, BTreeMap<String, String>), String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+      let (series, value) = line.rsplit_once(' ').unwrap();
+      let (name, mut rest) = series.split_once('{').map_or((series, ""), |(n, r)| (n, r));
+      let mut labels = BTreeMap::new();
+      while let Some((key, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+          match chars.next().unwrap() {
+            (_, '\\') => match chars.next().unwrap().1 {
+              'n' => value.push('\n'),
+              c => value.push(c),
+            },
+            (i, '"') => break i,
+            (_, c) => value.push(c),
+          }
+        };
+        let key = key.trim_start_matches(',').to_string();
+        let value = if key == "le" { format_number(value.parse().unwrap()) } else { value };
+        labels.insert(key, value);
+        rest = &after[end + 1..];
+      }
+      let number: f64 = match value {
+        "inf" | "+Inf" => f64::INFINITY,
+        "-inf" | "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().unwrap(),
+      };
+      out.insert((name.to_string(), labels), format_number(number));
+    }
+    out
+  }
+
+  /// prometheus-client, the Prometheus project's Rust client, as an oracle: the same
+  /// metrics recorded in both must expose the same samples in OpenMetrics.
+  #[test]
+  fn openmetrics_samples_match_prometheus_client() {
+    let ours = Registry::new();
+    let stripe = ours.striped.attach();
+    let mut theirs = prometheus_client::registry::Registry::default();
+
+    let values = ["plain", "q\"uote", "back\\slash", "new\nline", "ünïcödé 😀", ""];
+    let requests = ours.define(def("jobs", "Jobs", Kind::Counter, &["queue"], &[])).unwrap();
+    let their_requests = Family::<Vec<(String, String)>, Counter<f64, AtomicU64>>::default();
+    theirs.register("jobs", "Jobs", their_requests.clone());
+    for (i, v) in values.iter().enumerate() {
+      let amount = i as f64 * 1.5 + 0.25;
+      add(&ours, stripe, ours.series(requests, vec![v.to_string()]).unwrap(), amount);
+      their_requests.get_or_create(&vec![("queue".to_string(), v.to_string())]).inc_by(amount);
+    }
+
+    let temperature = ours.define(def("temperature", "T", Kind::FloatGauge, &["room"], &[])).unwrap();
+    let their_temperature = Family::<Vec<(String, String)>, Gauge<f64, AtomicU64>>::default();
+    theirs.register("temperature", "T", their_temperature.clone());
+    for (room, t) in [("a", -3.5), ("b", f64::INFINITY), ("c", 1e-9)] {
+      set_shared(&ours, ours.series(temperature, vec![room.into()]).unwrap(), t.to_bits());
+      their_temperature.get_or_create(&vec![("room".to_string(), room.to_string())]).set(t);
+    }
+
+    let items = ours.define(def("items", "I", Kind::IntGauge, &[], &[])).unwrap();
+    let their_items = Gauge::<i64, AtomicI64>::default();
+    theirs.register("items", "I", their_items.clone());
+    set_shared(&ours, ours.series(items, vec![]).unwrap(), (-1234567890123i64) as u64);
+    their_items.set(-1234567890123);
+
+    const BOUNDS: [f64; 5] = [0.005, 0.1, 1.0, 2.5, 1e3];
+    let bounds = BOUNDS;
+    let sizes = ours.define(def("sizes", "S", Kind::Histogram, &["kind"], &bounds)).unwrap();
+    let their_sizes =
+      Family::<Vec<(String, String)>, Histogram>::new_with_constructor(|| Histogram::new(BOUNDS));
+    theirs.register("sizes", "S", their_sizes.clone());
+    let slot = ours.series(sizes, vec!["x".into()]).unwrap();
+    for v in [0.0, 0.005, 0.05, 0.5, 2.5, 7.0, 5e3, -1.0] {
+      let bucket = bounds.iter().position(|b| v <= *b).unwrap_or(bounds.len());
+      add(&ours, stripe, slot + bucket as u32, 1.0);
+      add(&ours, stripe, slot + bounds.len() as u32 + 1, v);
+      their_sizes.get_or_create(&vec![("kind".to_string(), "x".to_string())]).observe(v);
+    }
+
+    let mut their_text = String::new();
+    prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
+    let our_text = text(&ours, Format::OpenMetrics);
+    assert_eq!(samples(&our_text), samples(&their_text), "ours:\n{our_text}\ntheirs:\n{their_text}");
+    assert_eq!(samples(&our_text).len(), values.len() + 3 + 1 + (bounds.len() + 1 + 2));
+  }
+}
