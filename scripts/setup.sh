@@ -33,5 +33,8 @@ if $test_tools; then
   python3 -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'
 fi
 
-# `npm ci` installs exactly the lockfile and runs `prepare`: napi build + tsc.
-npm ci --no-audit --no-fund
+# Installs to the lockfile and runs `prepare`: napi build + tsc. Not `npm ci`: npm
+# drops the optional platform packages of @napi-rs/lzma (a dependency of @napi-rs/cli
+# that wants Node >= 22.20) from the lockfile, and `npm ci` then refuses it as out of
+# sync; `npm install` resolves them.
+npm install --no-audit --no-fund
