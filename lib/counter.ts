@@ -1,5 +1,5 @@
 import { describe } from './labels';
-import type { Cell } from './native';
+import { SlotHandle } from './native';
 
 function badIncrement(metric: string, value: unknown): Error {
   if (typeof value !== 'number') {
@@ -14,19 +14,7 @@ function badIncrement(metric: string, value: unknown): Error {
  * One counter series. Its value lives in this thread's stripe of slot memory, so an
  * update is a plain typed-array write that no other thread ever makes.
  */
-export class Counter {
-  private readonly view: Float64Array;
-  private readonly index: number;
-
-  /** @internal */
-  constructor(
-    readonly name: string,
-    cell: Cell<Float64Array>,
-  ) {
-    this.view = cell.view;
-    this.index = cell.index;
-  }
-
+export class Counter extends SlotHandle<Float64Array> {
   increment(): void {
     this.view[this.index] += 1;
   }

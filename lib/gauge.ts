@@ -1,5 +1,5 @@
 import { describe } from './labels';
-import type { Cell } from './native';
+import { type Cell, SlotHandle } from './native';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -31,19 +31,7 @@ function toInt64(metric: string, method: string, value: unknown): bigint {
  * One integer gauge series (`gaugeSchema`): an int64 shared by every thread, exact to
  * 2^63. Takes numbers (integers) or bigints.
  */
-export class Gauge {
-  private readonly view: BigInt64Array;
-  private readonly index: number;
-
-  /** @internal */
-  constructor(
-    readonly name: string,
-    cell: Cell<BigInt64Array>,
-  ) {
-    this.view = cell.view;
-    this.index = cell.index;
-  }
-
+export class Gauge extends SlotHandle<BigInt64Array> {
   set(value: number | bigint): void {
     // An aligned 8-byte store never tears, and a set needs no read-modify-write.
     this.view[this.index] = toInt64(this.name, 'set', value);
@@ -82,19 +70,14 @@ function finiteAmount(metric: string, method: string, value: unknown): number {
  * `set` takes any number, NaN and ±Infinity included; `inc`/`dec` take finite amounts
  * and are atomic across threads.
  */
-export class FloatGauge {
-  private readonly view: Float64Array;
+export class FloatGauge extends SlotHandle<Float64Array> {
+  /** The same cell as raw bits, for compare-and-swap. */
   private readonly bits: BigUint64Array;
-  private readonly index: number;
 
   /** @internal */
-  constructor(
-    readonly name: string,
-    cell: Cell<Float64Array> & { readonly bits: BigUint64Array },
-  ) {
-    this.view = cell.view;
+  constructor(name: string, cell: Cell<Float64Array> & { readonly bits: BigUint64Array }) {
+    super(name, cell);
     this.bits = cell.bits;
-    this.index = cell.index;
   }
 
   set(value: number): void {

@@ -1,5 +1,5 @@
 import { describe } from './labels';
-import type { Cell } from './native';
+import { type Cell, SlotHandle } from './native';
 
 /** prom-client's default buckets, in seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
@@ -11,19 +11,14 @@ export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
  * (not cumulative: an observation writes exactly one), the `+Inf` bucket, then the sum.
  * The exposition accumulates the buckets and derives `_count` from the same read.
  */
-export class Histogram {
-  private readonly view: Float64Array;
-  private readonly base: number;
+export class Histogram extends SlotHandle<Float64Array> {
+  private readonly bounds: readonly number[];
   private readonly sumIndex: number;
 
   /** @internal */
-  constructor(
-    readonly name: string,
-    private readonly bounds: readonly number[],
-    cell: Cell<Float64Array>,
-  ) {
-    this.view = cell.view;
-    this.base = cell.index;
+  constructor(name: string, bounds: readonly number[], cell: Cell<Float64Array>) {
+    super(name, cell);
+    this.bounds = bounds;
     this.sumIndex = cell.index + bounds.length + 1;
   }
 
@@ -35,7 +30,7 @@ export class Histogram {
     const bounds = this.bounds;
     let bucket = 0;
     while (bucket < bounds.length && value > bounds[bucket]) bucket++;
-    this.view[this.base + bucket] += 1;
+    this.view[this.index + bucket] += 1;
     this.view[this.sumIndex] += value;
   }
 

@@ -28,6 +28,21 @@ export interface Cell<View> {
   readonly index: number;
 }
 
+/** What every series handle holds: its metric's name and where its value lives. */
+export abstract class SlotHandle<View> {
+  protected readonly view: View;
+  protected readonly index: number;
+
+  /** @internal */
+  constructor(
+    readonly name: string,
+    cell: Cell<View>,
+  ) {
+    this.view = cell.view;
+    this.index = cell.index;
+  }
+}
+
 // This environment's stripe (counters and histograms), chunk by chunk.
 const stripeChunks: Float64Array[] = [];
 
