@@ -34,7 +34,25 @@ struct EnvStripe(StripeId);
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
   let stripe = REGISTRY.striped.attach();
-  env.set_instance_data(EnvStripe(stripe), (), |ctx| REGISTRY.striped.retire(ctx.value.0))
+  env.set_instance_data(EnvStripe(stripe), (), |ctx| {
+    let _ = without_panics(|| {
+      REGISTRY.striped.retire(ctx.value.0);
+      Ok(())
+    });
+  })
+}
+
+/// Runs work on a libuv thread or in a finalizer, where a panic would unwind into C
+/// and abort the host process; it becomes an error instead.
+fn without_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+  std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+    let reason = panic
+      .downcast_ref::<&str>()
+      .map(|s| s.to_string())
+      .or_else(|| panic.downcast_ref::<String>().cloned())
+      .unwrap_or_default();
+    Err(Error::from_reason(format!("slotmetrics internal error: {reason}")))
+  })
 }
 
 fn js_error(e: RegistryError) -> Error {
@@ -60,7 +78,7 @@ fn external_view<'env>(env: &'env Env, chunk: &'static Chunk) -> Result<ArrayBuf
 }
 
 /// Chunk `index` of the calling environment's stripe (counter and histogram slots).
-#[napi]
+#[napi(catch_unwind)]
 pub fn stripe_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
   let stripe = env
     .get_instance_data::<EnvStripe>()?
@@ -71,7 +89,7 @@ pub fn stripe_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
 }
 
 /// Chunk `index` of the process-wide gauge slots.
-#[napi]
+#[napi(catch_unwind)]
 pub fn shared_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
   let chunk = REGISTRY.shared.chunk(index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
   external_view(env, chunk)
@@ -108,7 +126,7 @@ pub struct MetricDefinition {
 
 /// Defines a metric, or finds the identical one another thread defined, and returns
 /// its id. A different metric of the same name is an error.
-#[napi]
+#[napi(catch_unwind)]
 pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
   let kind = match definition.kind {
     MetricKind::Counter => Kind::Counter,
@@ -130,7 +148,7 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
 
 /// The first slot index of the series with these dynamic label values (in the order of
 /// the metric's dynamic keys), registering the series on first use.
-#[napi]
+#[napi(catch_unwind)]
 pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<u32> {
   REGISTRY.series(metric, label_values).map_err(js_error)
 }
@@ -150,7 +168,7 @@ impl Task for RenderTask {
   type JsValue = String;
 
   fn compute(&mut self) -> Result<Self::Output> {
-    Ok(encode::render(&REGISTRY, self.0))
+    without_panics(|| Ok(encode::render(&REGISTRY, self.0)))
   }
 
   fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -159,7 +177,7 @@ impl Task for RenderTask {
 }
 
 /// The exposition text, rendered on a libuv worker thread.
-#[napi(ts_return_type = "Promise<string>")]
+#[napi(catch_unwind, ts_return_type = "Promise<string>")]
 pub fn render_metrics(format: ExpositionFormat) -> AsyncTask<RenderTask> {
   AsyncTask::new(RenderTask(match format {
     ExpositionFormat::Prometheus => Format::Prometheus,
@@ -190,7 +208,7 @@ impl Task for StartServerTask {
     let options = self.0.take().ok_or_else(|| Error::from_reason("server already started"))?;
     // The server's threads outlive any one environment; keep the addon's code mapped.
     retain_current_module_for_unload_safety();
-    server::start(&REGISTRY, options).map_err(Error::from_reason)
+    without_panics(|| server::start(&REGISTRY, options).map_err(Error::from_reason))
   }
 
   fn resolve(&mut self, _env: Env, (id, port): Self::Output) -> Result<Self::JsValue> {
@@ -199,7 +217,7 @@ impl Task for StartServerTask {
 }
 
 /// Starts serving the exposition over HTTP on the process's own runtime.
-#[napi(ts_return_type = "Promise<ServerInfo>")]
+#[napi(catch_unwind, ts_return_type = "Promise<ServerInfo>")]
 pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>> {
   let port = u16::try_from(options.port)
     .map_err(|_| Error::new(Status::InvalidArg, format!("port {} is out of range 0-65535", options.port)))?;
@@ -213,8 +231,10 @@ impl Task for StopServerTask {
   type JsValue = ();
 
   fn compute(&mut self) -> Result<Self::Output> {
-    server::stop(self.0);
-    Ok(())
+    without_panics(|| {
+      server::stop(self.0);
+      Ok(())
+    })
   }
 
   fn resolve(&mut self, _env: Env, _output: Self::Output) -> Result<Self::JsValue> {
@@ -223,7 +243,7 @@ impl Task for StopServerTask {
 }
 
 /// Stops a server: no new connections, and open ones are given a few seconds to finish.
-#[napi(ts_return_type = "Promise<void>")]
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
 pub fn stop_server(id: u32) -> AsyncTask<StopServerTask> {
   AsyncTask::new(StopServerTask(id))
 }
@@ -237,7 +257,7 @@ pub struct StripeStats {
 }
 
 /// How many stripes exist; lets tests see that worker stripes are recycled.
-#[napi]
+#[napi(catch_unwind)]
 pub fn stripe_stats() -> StripeStats {
   let (live, free) = REGISTRY.striped.stripe_counts();
   StripeStats { live: live as u32, free: free as u32 }
