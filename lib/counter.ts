@@ -1,9 +1,9 @@
-import { describe } from './labels';
+import { describeValue } from './labels';
 import { SlotHandle } from './native';
 
 function badIncrement(metric: string, value: unknown): Error {
   if (typeof value !== 'number') {
-    return new TypeError(`counter "${metric}" add() takes a number, got ${describe(value)}`);
+    return new TypeError(`counter "${metric}" add() takes a number, got ${describeValue(value)}`);
   }
   return new RangeError(
     `counter "${metric}" can only go up by a finite amount >= 0, got ${value}; nothing was added`,

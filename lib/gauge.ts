@@ -1,4 +1,4 @@
-import { describe } from './labels';
+import { describeValue } from './labels';
 import { type Cell, SlotHandle } from './native';
 
 const INT64_MIN = -(2n ** 63n);
@@ -24,7 +24,7 @@ function toInt64(metric: string, method: string, value: unknown): bigint {
     }
     return BigInt(value);
   }
-  throw new TypeError(`gauge "${metric}" ${method}() takes a number or bigint, got ${describe(value)}`);
+  throw new TypeError(`gauge "${metric}" ${method}() takes a number or bigint, got ${describeValue(value)}`);
 }
 
 /**
@@ -57,7 +57,7 @@ const scratchBits = new BigUint64Array(scratchFloat.buffer);
 
 function finiteAmount(metric: string, method: string, value: unknown): number {
   if (typeof value !== 'number') {
-    throw new TypeError(`gauge "${metric}" ${method}() takes a number, got ${describe(value)}`);
+    throw new TypeError(`gauge "${metric}" ${method}() takes a number, got ${describeValue(value)}`);
   }
   if (!Number.isFinite(value)) {
     throw new RangeError(`gauge "${metric}" ${method}() takes a finite amount, got ${value}`);
@@ -82,7 +82,7 @@ export class FloatGauge extends SlotHandle<Float64Array> {
 
   set(value: number): void {
     if (typeof value !== 'number') {
-      throw new TypeError(`gauge "${this.name}" set() takes a number, got ${describe(value)}`);
+      throw new TypeError(`gauge "${this.name}" set() takes a number, got ${describeValue(value)}`);
     }
     this.view[this.index] = value;
   }

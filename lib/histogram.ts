@@ -1,4 +1,4 @@
-import { describe } from './labels';
+import { describeValue } from './labels';
 import { type Cell, SlotHandle } from './native';
 
 /** prom-client's default buckets, in seconds. */
@@ -47,7 +47,7 @@ export class Histogram extends SlotHandle<Float64Array> {
 
 function observationError(metric: string, value: unknown): Error {
   if (typeof value !== 'number') {
-    return new TypeError(`histogram "${metric}" observe() takes a number, got ${describe(value)}`);
+    return new TypeError(`histogram "${metric}" observe() takes a number, got ${describeValue(value)}`);
   }
   return new RangeError(`histogram "${metric}" observe() takes a finite number, got ${value}; nothing was recorded`);
 }

@@ -19,7 +19,7 @@ export { Histogram, DEFAULT_BUCKETS } from './histogram';
 export type { Labels } from './labels';
 export {
   registry,
-  Registry,
+  type Registry,
   PROMETHEUS_CONTENT_TYPE,
   OPENMETRICS_CONTENT_TYPE,
   type Format,

@@ -14,12 +14,13 @@ function labelValueString(metric: string, key: string, value: unknown): string {
       return String(value);
     default:
       throw new TypeError(
-        `label "${key}" of metric "${metric}" must be a string (or a number or boolean), got ${describe(value)}`,
+        `label "${key}" of metric "${metric}" must be a string (numbers, booleans and bigints are converted), got ${describeValue(value)}`,
       );
   }
 }
 
-export function describe(value: unknown): string {
+/** A short description of a value for error messages: `the string "x"`, `number 1`, `null`. */
+export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
@@ -96,7 +97,7 @@ export class SeriesCache<H> {
     const metric = this.metric;
     if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
       throw new TypeError(
-        `metric "${metric}" takes its dynamic labels as an object {${this.keys.join(', ')}}, got ${describe(labels)}`,
+        `metric "${metric}" takes its dynamic labels as an object {${this.keys.join(', ')}}, got ${describeValue(labels)}`,
       );
     }
     for (const key of Object.keys(labels)) {

@@ -3,7 +3,7 @@
 import { Counter } from './counter';
 import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
-import { describe, type Labels, SeriesCache } from './labels';
+import { describeValue, type Labels, SeriesCache } from './labels';
 import { binding, callNative, sharedFloatCell, sharedIntCell, stripeCell } from './native';
 import { MetricKind } from '../index.js';
 
@@ -67,7 +67,7 @@ const NATIVE_KIND: Record<MetricType, MetricKind> = {
 const builtMetrics = new Map<number, unknown>();
 
 function requireString(what: string, value: unknown): string {
-  if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${describe(value)}`);
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${describeValue(value)}`);
   return value;
 }
 

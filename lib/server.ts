@@ -1,4 +1,4 @@
-import { describe } from './labels';
+import { describeValue } from './labels';
 import { binding, callNative } from './native';
 
 export interface ServeOptions {
@@ -27,20 +27,20 @@ const KNOWN_OPTIONS = new Set(['port', 'host', 'path']);
 
 function checkOptions(options: ServeOptions): Required<ServeOptions> {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`serve() takes an options object, got ${describe(options)}`);
+    throw new TypeError(`serve() takes an options object, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`serve(): unknown option "${key}"`);
   }
   const { port = 9464, host = '0.0.0.0', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describe(port)}`);
+    throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describeValue(port)}`);
   }
   if (typeof host !== 'string' || host === '') {
-    throw new TypeError(`serve(): host must be a non-empty string, got ${describe(host)}`);
+    throw new TypeError(`serve(): host must be a non-empty string, got ${describeValue(host)}`);
   }
   if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new TypeError(`serve(): path must be a string starting with "/", got ${describe(path)}`);
+    throw new TypeError(`serve(): path must be a string starting with "/", got ${describeValue(path)}`);
   }
   return { port, host, path };
 }
