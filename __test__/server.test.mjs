@@ -151,3 +151,23 @@ test('an open server keeps the process alive until close() or unref()', TIMEOUT,
   );
   assert.deepEqual([kept.status, kept.out.trim()], [0, 'up\nclosed'], 'stays up until close()');
 });
+
+test('a server started by a worker outlives the worker, and serves what it counted', TIMEOUT, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const { counterSchema, serve } = require('slotmetrics');
+     counterSchema('from_worker_total').help('Counted by a worker').build().add(41);
+     serve({ port: 0, host: '127.0.0.1' }).then((server) => {
+       server.unref(); // let the worker exit with its server open
+       parentPort.postMessage(server.url);
+     });`,
+    { eval: true },
+  );
+  const [url] = await once(worker, 'message');
+  const [code] = await once(worker, 'exit');
+  assert.equal(code, 0);
+  const r = await request(url);
+  assert.equal(r.status, 200);
+  assert.match(r.body.toString(), /^from_worker_total 41$/m);
+});
