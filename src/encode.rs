@@ -5,8 +5,10 @@
 //! rejects in 0.0.4) and in the closing `# EOF`. Label sets are escaped once, when a
 //! series is registered, and copied as they are here.
 
+use std::io::{self, Write};
+
 use crate::collect::{Snapshot, Value};
-use crate::registry::Kind;
+use crate::registry::{Kind, Registry};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -92,8 +94,23 @@ fn write_series_start(out: &mut Vec<u8>, name: &[&str], labels: &str, extra: Opt
   out.push(b' ');
 }
 
-pub fn encode(snapshot: &Snapshot, format: Format) -> Vec<u8> {
-  let mut out = Vec::with_capacity(4096);
+/// The size of the pieces the text is handed on in (about 0.1 ms of encoding). After
+/// each piece the encoding thread yields its core: a JS thread that wakes while every
+/// core is busy would otherwise wait for the scheduler to end the encoder's time slice,
+/// which is milliseconds (Linux's EEVDF lets the running thread reach its fair share
+/// first, whatever its nice value).
+pub const PIECE_BYTES: usize = 64 * 1024;
+
+fn hand_on(out: &mut Vec<u8>, sink: &mut impl Write) -> io::Result<()> {
+  sink.write_all(out)?;
+  out.clear();
+  std::thread::yield_now();
+  Ok(())
+}
+
+/// Encodes a snapshot into `sink`, in pieces of about `PIECE_BYTES`.
+pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io::Result<()> {
+  let mut out = Vec::with_capacity(PIECE_BYTES + 4096);
   for entry in &snapshot.families {
     let family = &entry.family;
     let def = &family.def;
@@ -110,7 +127,7 @@ pub fn encode(snapshot: &Snapshot, format: Format) -> Vec<u8> {
     }
     out.extend_from_slice(format!("# TYPE {base}{meta_suffix} {type_name}\n").as_bytes());
 
-    for series in &entry.series {
+    for series in entry.series.iter() {
       let labels = &*series.labels;
       match snapshot.value(def.kind, def.buckets.len(), series) {
         Value::Counter(v) => {
@@ -142,17 +159,22 @@ pub fn encode(snapshot: &Snapshot, format: Format) -> Vec<u8> {
         }
       }
       out.push(b'\n');
+      if out.len() >= PIECE_BYTES {
+        hand_on(&mut out, sink)?;
+      }
     }
   }
   if format == Format::OpenMetrics {
     out.extend_from_slice(b"# EOF\n");
   }
-  out
+  sink.write_all(&out)
 }
 
-/// Takes a snapshot of `registry` and encodes it.
-pub fn render(registry: &crate::registry::Registry, format: Format) -> Vec<u8> {
-  encode(&Snapshot::take(registry), format)
+/// Takes a snapshot of `registry` and encodes it whole.
+pub fn render(registry: &Registry, format: Format) -> Vec<u8> {
+  let mut text = Vec::new();
+  encode(&Snapshot::take(registry), format, &mut text).expect("writing to a Vec cannot fail");
+  text
 }
 
 #[cfg(test)]
@@ -166,7 +188,7 @@ mod tests {
   use prometheus_client::metrics::histogram::Histogram;
 
   use super::*;
-  use crate::registry::{Definition, Registry};
+  use crate::registry::Definition;
   use crate::slots::{locate, StripeId};
 
   fn def(name: &str, help: &str, kind: Kind, keys: &[&str], buckets: &[f64]) -> Definition {

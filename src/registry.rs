@@ -92,9 +92,12 @@ pub struct Family {
   pub base: String,
   /// Histogram `le` values as written, the last one `+Inf`.
   pub bucket_labels: Vec<String>,
-  index: DashMap<Box<[String]>, Arc<Series>>,
-  /// Series in registration order, the order of the exposition.
-  series: RwLock<Vec<Arc<Series>>>,
+  /// Dynamic label values → first slot.
+  index: DashMap<Box<[String]>, u32>,
+  /// Series in registration order, the order of the exposition. Copy on write: a
+  /// scrape takes the current list in O(1) and encodes it with no lock held; the next
+  /// registration after a scrape copies the list (pointers only) before appending.
+  series: RwLock<Arc<Vec<Arc<Series>>>>,
 }
 
 impl Family {
@@ -107,7 +110,7 @@ impl Family {
     }
   }
 
-  pub fn series(&self) -> Vec<Arc<Series>> {
+  pub fn series(&self) -> Arc<Vec<Arc<Series>>> {
     self.series.read().clone()
   }
 }
@@ -177,7 +180,7 @@ impl Registry {
     }
     self.by_name.insert(base.clone(), id);
     let bucket_labels = def.buckets.iter().map(|b| format_number(*b)).chain(["+Inf".to_string()]).collect();
-    families.push(Arc::new(Family { def, base, bucket_labels, index: DashMap::new(), series: RwLock::new(Vec::new()) }));
+    families.push(Arc::new(Family { def, base, bucket_labels, index: DashMap::new(), series: RwLock::default() }));
     Ok(id)
   }
 
@@ -209,21 +212,20 @@ impl Registry {
         values.len()
       )));
     }
-    if let Some(series) = family.index.get(values.as_slice()) {
-      return Ok(series.slot);
+    if let Some(slot) = family.index.get(values.as_slice()) {
+      return Ok(*slot);
     }
     let slot = match family.index.entry(values.into_boxed_slice()) {
-      dashmap::Entry::Occupied(e) => e.get().slot,
+      dashmap::Entry::Occupied(e) => *e.get(),
       dashmap::Entry::Vacant(e) => {
         let count = family.slots_per_series();
         let slot =
           if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? };
         let labels = encode_labels(&family.def, e.key()).into_boxed_str();
-        let series = Arc::new(Series { labels, slot });
         // Listed while the entry is still locked: whoever finds the series in the
         // index can count on a collection seeing it.
-        family.series.write().push(series.clone());
-        e.insert(series);
+        Arc::make_mut(&mut family.series.write()).push(Arc::new(Series { labels, slot }));
+        e.insert(slot);
         slot
       }
     };

@@ -214,6 +214,8 @@ impl StripedSlots {
         for (total, cell) in out.iter_mut().zip(chunk.cells()) {
           *total += f64::from_bits(cell.load(Ordering::Relaxed));
         }
+        // Let a waking JS thread have this core (see encode::PIECE_BYTES).
+        std::thread::yield_now();
       }
     }
     totals
