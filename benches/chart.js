@@ -1,10 +1,11 @@
 // Draws the scale benchmark's figures as an SVG: scrape time and the target's
-// event-loop delay against the number of counter series, one line per library.
+// event-loop delay (p99) against the number of counter series, one line per library.
 'use strict';
 
-const WIDTH = 900;
-const HEIGHT = 380;
-const PANEL = { width: 380, height: 260, top: 70 };
+const WIDTH = 980;
+const HEIGHT = 420;
+const PANEL = { width: 360, height: 260, top: 70 };
+const LEFT = [90, 560];
 const COLORS = { slotmetrics: '#1f77b4', 'prom-client': '#d62728' };
 
 const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -43,18 +44,18 @@ function scaleChart(report) {
   const points = (field) =>
     Object.fromEntries(Object.keys(COLORS).map((lib) => [lib, counters.map((r) => ({ series: r.series, ms: r[lib][field] }))]));
   const scrape = points('scrapeMs');
-  const delay = points('eventLoopDelayMaxMs');
+  const delay = points('eventLoopDelayP99Ms');
   const all = [...Object.values(scrape), ...Object.values(delay)].flat().map((p) => p.ms);
   const range = [10 ** Math.floor(Math.log10(Math.max(Math.min(...all), 0.01))), 10 ** Math.ceil(Math.log10(Math.max(...all)))];
   const legend = Object.entries(COLORS)
-    .map(([lib, color], i) => `<rect x="${90 + i * 160}" y="${HEIGHT - 22}" width="14" height="4" fill="${color}"/><text x="${110 + i * 160}" y="${HEIGHT - 16}" class="tick">${lib}</text>`)
+    .map(([lib, color], i) => `<rect x="${LEFT[0] + i * 160}" y="${HEIGHT - 24}" width="14" height="4" fill="${color}"/><text x="${LEFT[0] + 20 + i * 160}" y="${HEIGHT - 18}" class="tick">${lib}</text>`)
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">
 <style>.title{font-size:14px;font-weight:bold}.tick{font-size:11px;fill:#444}.value{font-size:11px}.grid{stroke:#ddd}.line{fill:none;stroke-width:2}</style>
 <rect width="100%" height="100%" fill="white"/>
 <text x="${WIDTH / 2}" y="22" text-anchor="middle" class="title">slotmetrics vs prom-client: a /metrics scrape (${report.node}, ${report.cpus} cores, ${report.date.slice(0, 10)})</text>
-${panel(80, 'Scrape time, end to end (median)', scrape, range)}
-${panel(500, 'Event-loop delay during scrapes (max)', delay, range)}
+${panel(LEFT[0], 'Scrape time, end to end (median)', scrape, range)}
+${panel(LEFT[1], "Target's event-loop delay during scrapes (p99)", delay, range)}
 ${legend}
 </svg>
 `;
