@@ -47,7 +47,12 @@ print(json.dumps(out))
  * throws with the parser's message if it rejects the body.
  */
 export function parseOpenMetricsStrict(body) {
-  const run = spawnSync('python3', ['-c', PARSE_OPENMETRICS], { input: body, encoding: 'utf8', timeout: 60_000 });
+  const run = spawnSync('python3', ['-c', PARSE_OPENMETRICS], {
+    input: body,
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 1 << 30,
+  });
   if (run.error) throw run.error;
   if (run.status !== 0) throw new Error(`the OpenMetrics parser rejected the body:\n${run.stderr}`);
   return JSON.parse(run.stdout).map((s) => ({
