@@ -7,7 +7,7 @@ use crate::slots::{self, Chunk};
 
 pub struct FamilySnapshot {
   pub family: Arc<Family>,
-  pub series: Arc<Vec<Arc<Series>>>,
+  pub series: Arc<Vec<Series>>,
 }
 
 /// What one scrape exposes. Series lists are copied before the slots are read, so

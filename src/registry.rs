@@ -78,10 +78,11 @@ impl From<SlotError> for RegistryError {
 pub type FamilyId = u32;
 
 /// One series: its label set, already escaped, and where its value lives.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Series {
   /// `k="v",k2="v2"` (static then dynamic labels), without braces; empty if none.
-  pub labels: Box<str>,
+  /// Shared with the family's index, where it is the key.
+  pub labels: Arc<str>,
   pub slot: u32,
 }
 
@@ -92,12 +93,14 @@ pub struct Family {
   pub base: String,
   /// Histogram `le` values as written, the last one `+Inf`.
   pub bucket_labels: Vec<String>,
-  /// Dynamic label values → first slot.
-  index: DashMap<Box<[String]>, u32>,
+  /// Escaped label set → first slot. The escaped text identifies a label set as well
+  /// as the values do (escaping is one-to-one and keys are fixed), and it is kept for
+  /// the exposition anyway, so the values themselves are not stored.
+  index: DashMap<Arc<str>, u32>,
   /// Series in registration order, the order of the exposition. Copy on write: a
   /// scrape takes the current list in O(1) and encodes it with no lock held; the next
-  /// registration after a scrape copies the list (pointers only) before appending.
-  series: RwLock<Arc<Vec<Arc<Series>>>>,
+  /// registration after a scrape copies the list (no label text) before appending.
+  series: RwLock<Arc<Vec<Series>>>,
 }
 
 impl Family {
@@ -110,7 +113,7 @@ impl Family {
     }
   }
 
-  pub fn series(&self) -> Arc<Vec<Arc<Series>>> {
+  pub fn series(&self) -> Arc<Vec<Series>> {
     self.series.read().clone()
   }
 }
@@ -212,19 +215,19 @@ impl Registry {
         values.len()
       )));
     }
-    if let Some(slot) = family.index.get(values.as_slice()) {
+    let labels = encode_labels(&family.def, &values);
+    if let Some(slot) = family.index.get(labels.as_str()) {
       return Ok(*slot);
     }
-    let slot = match family.index.entry(values.into_boxed_slice()) {
+    let slot = match family.index.entry(Arc::from(labels)) {
       dashmap::Entry::Occupied(e) => *e.get(),
       dashmap::Entry::Vacant(e) => {
         let count = family.slots_per_series();
         let slot =
           if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? };
-        let labels = encode_labels(&family.def, e.key()).into_boxed_str();
         // Listed while the entry is still locked: whoever finds the series in the
         // index can count on a collection seeing it.
-        Arc::make_mut(&mut family.series.write()).push(Arc::new(Series { labels, slot }));
+        Arc::make_mut(&mut family.series.write()).push(Series { labels: e.key().clone(), slot });
         e.insert(slot);
         slot
       }
