@@ -6,12 +6,13 @@ use std::sync::LazyLock;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-mod collect;
-mod encode;
+// Public for the Rust benchmarks (benches/collect.rs); JS sees only the functions below.
+pub mod collect;
+pub mod encode;
 mod names;
-mod registry;
+pub mod registry;
 mod server;
-mod slots;
+pub mod slots;
 
 use encode::Format;
 use registry::{Definition, Kind, Registry, RegistryError};
