@@ -48,9 +48,10 @@ struct Running {
 static SERVERS: LazyLock<Mutex<HashMap<u32, Running>>> = LazyLock::new(Default::default);
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
-/// Nice value of the server's threads. On a machine with few cores, a scrape's encoding
-/// would otherwise take the core a JS thread is about to wake on, and delay its event
-/// loop by the scheduler's time slice; at a lower priority it yields at once.
+/// Nice value of the server's threads: when JS threads and a scrape contend for the
+/// cores, the JS threads get the larger share. (On its own this does not stop a waking
+/// JS thread from waiting out a running scrape's time slice; the encoder yields between
+/// pieces for that, see `encode::PIECE_BYTES`.)
 const SCRAPE_THREAD_NICE: libc::c_int = 10;
 
 fn lower_thread_priority() {
@@ -92,21 +93,22 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
     .next()
     .ok_or_else(|| format!("host \"{host}\" has no address"))?;
   let listener = std::net::TcpListener::bind(address).map_err(|e| match e.kind() {
-    std::io::ErrorKind::AddrInUse => format!("port {port} on {host} is already in use (EADDRINUSE)"),
+    io::ErrorKind::AddrInUse => format!("port {port} on {host} is already in use (EADDRINUSE)"),
     _ => format!("cannot listen on {host}:{port}: {e}"),
   })?;
-  listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-  let bound = listener.local_addr().map_err(|e| e.to_string())?.port();
+  let cannot_serve = |e: io::Error| format!("cannot serve on {host}:{port}: {e}");
+  listener.set_nonblocking(true).map_err(cannot_serve)?;
+  let bound = listener.local_addr().map_err(cannot_serve)?.port();
 
   let rt = runtime()?;
+  let listener = {
+    // Registering the socket with tokio's reactor needs the runtime's context.
+    let _context = rt.enter();
+    TcpListener::from_std(listener).map_err(cannot_serve)?
+  };
   let (shutdown, on_shutdown) = oneshot::channel();
   let endpoint = Arc::new(Endpoint { registry, path });
-  let task = rt.spawn(async move {
-    match TcpListener::from_std(listener) {
-      Ok(listener) => accept_loop(listener, endpoint, on_shutdown).await,
-      Err(e) => eprintln!("slotmetrics: cannot serve on port {bound}: {e}"),
-    }
-  });
+  let task = rt.spawn(accept_loop(listener, endpoint, on_shutdown));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   SERVERS.lock().insert(id, Running { shutdown, task });
   Ok((id, bound))
