@@ -94,36 +94,46 @@ export class SeriesCache<H> {
   }
 
   private miss(labels: Record<string, unknown>): H {
-    const metric = this.metric;
+    const { metric, keys } = this;
     if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
       throw new TypeError(
-        `metric "${metric}" takes its dynamic labels as an object {${this.keys.join(', ')}}, got ${describeValue(labels)}`,
+        `metric "${metric}" takes its dynamic labels as an object {${keys.join(', ')}}, got ${describeValue(labels)}`,
       );
     }
-    for (const key of Object.keys(labels)) {
-      if (!this.keySet.has(key)) {
-        throw new TypeError(
-          `unexpected label "${key}" for metric "${metric}": its dynamic keys are [${this.keys.join(', ')}]`,
-        );
-      }
+    // One pass: every key must be an own property; with as many own keys as the
+    // metric has, none can be extra. Only a failure looks for the culprit.
+    const values = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      if (!Object.hasOwn(labels, keys[i])) this.throwBadKeys(labels);
+      values[i] = labelValueString(metric, keys[i], labels[keys[i]]);
     }
-    const raw = this.keys.map((key) => {
-      if (!Object.hasOwn(labels, key)) {
-        throw new TypeError(`missing dynamic label "${key}" for metric "${metric}"`);
-      }
-      return labels[key];
-    });
-    const handle = this.create(raw.map((value, i) => labelValueString(metric, this.keys[i], value)));
+    if (Object.keys(labels).length !== keys.length) this.throwBadKeys(labels);
+
+    const handle = this.create(values);
     let node = this.root;
-    for (let i = 0; i < raw.length - 1; i++) {
-      let next = node.get(raw[i]) as Map<unknown, unknown> | undefined;
+    const last = keys.length - 1;
+    for (let i = 0; i < last; i++) {
+      const value = labels[keys[i]];
+      let next = node.get(value) as Map<unknown, unknown> | undefined;
       if (next === undefined) {
         next = new Map();
-        node.set(raw[i], next);
+        node.set(value, next);
       }
       node = next;
     }
-    node.set(raw[raw.length - 1], handle);
+    node.set(labels[keys[last]], handle);
     return handle;
+  }
+
+  private throwBadKeys(labels: Record<string, unknown>): never {
+    for (const key of Object.keys(labels)) {
+      if (!this.keySet.has(key)) {
+        throw new TypeError(
+          `unexpected label "${key}" for metric "${this.metric}": its dynamic keys are [${this.keys.join(', ')}]`,
+        );
+      }
+    }
+    const missing = this.keys.find((key) => !Object.hasOwn(labels, key));
+    throw new TypeError(`missing dynamic label "${missing}" for metric "${this.metric}"`);
   }
 }
