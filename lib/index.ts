@@ -26,3 +26,4 @@ export {
   type MetricsOptions,
 } from './registry';
 export { serve, type ServeOptions, type MetricsServer } from './server';
+export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './helpers';

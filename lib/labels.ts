@@ -3,18 +3,17 @@
 /** The dynamic labels a metric built with `requireDynamicKey(k)` for each k of K takes. */
 export type Labels<K extends string> = { readonly [P in K]: string };
 
-/** Label values that are coerced to strings; anything else is a TypeError. */
+/** A label value as a string: numbers and booleans are converted; anything else is a TypeError. */
 function labelValueString(metric: string, key: string, value: unknown): string {
   switch (typeof value) {
     case 'string':
       return value;
     case 'number':
     case 'boolean':
-    case 'bigint':
       return String(value);
     default:
       throw new TypeError(
-        `label "${key}" of metric "${metric}" must be a string (numbers, booleans and bigints are converted), got ${describeValue(value)}`,
+        `label "${key}" of metric "${metric}" must be a string (numbers and booleans are converted), got ${describeValue(value)}`,
       );
   }
 }

@@ -11,6 +11,7 @@ import {
   type FloatGauge,
   type Histogram,
   type MetricsServer,
+  metrics,
   registry,
   serve,
 } from 'slotmetrics';
@@ -83,3 +84,16 @@ async function serveTypes(): Promise<void> {
   await server.unref().close();
 }
 void serveTypes;
+
+// metrics.* helpers: names, values and plain label objects.
+metrics.increment('api_requests', { method: 'POST', status: 200, ok: true });
+metrics.add('bytes', 512);
+metrics.gauge('queue_size', 42);
+metrics.histogram('request_duration', 0.25, { endpoint: '/users' });
+metrics.configure({ prefix: '' });
+// @ts-expect-error a gauge needs its value
+metrics.gauge('queue_size');
+// @ts-expect-error label values are strings, numbers or booleans
+metrics.increment('api_requests', { method: null });
+// @ts-expect-error names are strings
+metrics.increment(42);
