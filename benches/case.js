@@ -21,6 +21,9 @@ const LOOPS = {
   gaugeSet: (op) => (n) => { for (let i = 0; i < n; i++) op(i); },
   cachedObserve: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023]); },
   labeledObserve: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]); },
+  helperIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1]); },
+  helperGauge: (op) => (n) => { for (let i = 0; i < n; i++) op(i, STATUS[i & 3], METHOD[(i >> 2) & 1]); },
+  helperHistogram: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023], STATUS[i & 3], METHOD[(i >> 2) & 1]); },
 };
 
 const WORKERS = 2;

@@ -1,12 +1,14 @@
 // The three libraries under test, each set up the way its documentation shows, with
 // the same metrics: a counter with labels {status_code, method}, a float gauge and a
-// histogram with labels {route} and 12 buckets.
+// histogram with labels {route} and 12 buckets; for the metrics.* cases, a gauge and a
+// histogram with labels {status_code, method}.
 'use strict';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20];
+const HELPER_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 function slotmetrics() {
-  const { counterSchema, gaugeSchemaFloat, histogramSchema } = require('slotmetrics');
+  const { counterSchema, gaugeSchemaFloat, histogramSchema, metrics } = require('slotmetrics');
   const counter = counterSchema('bench_requests_total').help('h').requireDynamicKey('status_code').requireDynamicKey('method').build();
   const unlabeled = counterSchema('bench_events_total').help('h').build();
   const gauge = gaugeSchemaFloat('bench_queue_size').help('h').build();
@@ -24,6 +26,10 @@ function slotmetrics() {
       return (value) => handle.observe(value);
     },
     labeledObserve: () => (value, route) => histogram.with({ route }).observe(value),
+    helperIncrement: () => (status, method) => metrics.increment('bench_helper_requests', { status_code: status, method }),
+    helperGauge: () => (value, status, method) => metrics.gauge('bench_helper_queue', value, { status_code: status, method }),
+    helperHistogram: () => (value, status, method) =>
+      metrics.histogram('bench_helper_duration', value, { status_code: status, method }),
     read: async (series) => {
       const text = await require('slotmetrics').registry.metrics();
       const line = text.split('\n').find((l) => l.startsWith(series + ' '));
@@ -39,6 +45,9 @@ function promClient() {
   const unlabeled = new client.Counter({ name: 'bench_events_total', help: 'h', registers: [registry] });
   const gauge = new client.Gauge({ name: 'bench_queue_size', help: 'h', registers: [registry] });
   const histogram = new client.Histogram({ name: 'bench_duration_seconds', help: 'h', labelNames: ['route'], buckets: BUCKETS, registers: [registry] });
+  // What code calling metrics.*() keeps instead: the metric objects, with 2 labels.
+  const labeledGauge = new client.Gauge({ name: 'bench_helper_queue', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
+  const labeledHistogram = new client.Histogram({ name: 'bench_helper_duration', help: 'h', labelNames: ['status_code', 'method'], buckets: HELPER_BUCKETS, registers: [registry] });
   return {
     unlabeledIncrement: () => () => unlabeled.inc(),
     // prom-client's closest thing to a kept handle: a child from labels().
@@ -53,6 +62,9 @@ function promClient() {
       return (value) => child.observe(value);
     },
     labeledObserve: () => (value, route) => histogram.observe({ route }, value),
+    helperIncrement: () => (status, method) => counter.inc({ status_code: status, method }),
+    helperGauge: () => (value, status, method) => labeledGauge.set({ status_code: status, method }, value),
+    helperHistogram: () => (value, status, method) => labeledHistogram.observe({ status_code: status, method }, value),
     read: async (series) => {
       const metric = (await registry.getMetricsAsJSON()).find((m) => series.startsWith(m.name));
       return metric?.values.find((v) => Object.keys(v.labels).length === 0)?.value;
@@ -73,6 +85,7 @@ function openTelemetry() {
   const unlabeled = meter.createCounter('bench_events');
   const gauge = meter.createGauge('bench_queue_size');
   const histogram = meter.createHistogram('bench_duration_seconds', { advice: { explicitBucketBoundaries: BUCKETS } });
+  const helperHistogram = meter.createHistogram('bench_helper_duration', { advice: { explicitBucketBoundaries: HELPER_BUCKETS } });
   return {
     unlabeledIncrement: () => () => unlabeled.add(1),
     // The JS SDK has no bound instruments: reusing one attributes object is the closest.
@@ -87,6 +100,9 @@ function openTelemetry() {
       return (value) => histogram.record(value, attributes);
     },
     labeledObserve: () => (value, route) => histogram.record(value, { route }),
+    helperIncrement: () => (status, method) => counter.add(1, { status_code: status, method }),
+    helperGauge: () => (value, status, method) => gauge.record(value, { status_code: status, method }),
+    helperHistogram: () => (value, status, method) => helperHistogram.record(value, { status_code: status, method }),
     read: async () => undefined,
   };
 }

@@ -21,6 +21,9 @@ const CASES = [
   { name: 'cachedObserve', label: 'histogram observe, cached', target: 10 },
   { name: 'labeledObserve', label: 'histogram with(1 label).observe()', target: 40 },
   { name: 'twoWorkers', label: '2 workers, one counter (each)', target: 8 },
+  { name: 'helperIncrement', label: 'metrics.increment(name, 2 labels)', target: 60 },
+  { name: 'helperGauge', label: 'metrics.gauge(name, v, 2 labels)' },
+  { name: 'helperHistogram', label: 'metrics.histogram(name, v, 2 labels)' },
 ];
 
 function parseArgs(argv) {
