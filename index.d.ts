@@ -18,15 +18,36 @@ export declare const CHUNK_SLOTS: number
  */
 export declare function defineMetric(definition: MetricDefinition): number
 
+/** Writes out the calling environment's ring now, on this thread (it is full). */
+export declare function drainLogRing(): void
+
 export declare const enum ExpositionFormat {
   Prometheus = 'prometheus',
   OpenMetrics = 'openmetrics',
 }
 
+/** Resolves once every line logged so far has been written to the destination. */
+export declare function flushLogs(): Promise<void>
+
+/** Writes out every line logged so far, by any thread, before returning (process exit). */
+export declare function flushLogsSync(): void
+
 export interface LabelPair {
   name: string
   value: string
 }
+
+/** Bytes of a log ring's data region. */
+export declare const LOG_DATA_BYTES: number
+
+/** Bytes at the start of a log ring before its data (see `logging`). */
+export declare const LOG_HEADER_BYTES: number
+
+/** A record length meaning "continue at the start of the data region". */
+export declare const LOG_SKIP: number
+
+/** The calling environment's log ring, made on its first call. */
+export declare function logRing(): ArrayBuffer
 
 export interface MetricDefinition {
   name: string
@@ -65,6 +86,9 @@ export interface ServerOptions {
   path: string
 }
 
+/** Sends log lines to a file (appended) or an open file descriptor; neither: stdout. */
+export declare function setLogDestination(path?: string | undefined | null, fd?: number | undefined | null): void
+
 /** Chunk `index` of the process-wide gauge slots. */
 export declare function sharedChunk(index: number): ArrayBuffer
 
@@ -86,3 +110,9 @@ export interface StripeStats {
   /** Stripes of torn-down environments, folded and ready for reuse. */
   free: number
 }
+
+/**
+ * Writes one line too long for a ring, after the calling environment's ring, so the
+ * thread's lines keep their order.
+ */
+export declare function writeLogLineSync(line: string): void

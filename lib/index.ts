@@ -26,4 +26,5 @@ export {
   type MetricsOptions,
 } from './registry';
 export { serve, type ServeOptions, type MetricsServer } from './server';
+export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './log';
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './helpers';

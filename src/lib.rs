@@ -1,7 +1,7 @@
 //! The Node-API surface of slotmetrics. Everything here converts between JS and the
 //! modules that do the work; the TypeScript wrapper in `lib/` is the public API.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -9,6 +9,7 @@ use napi_derive::napi;
 // Public for the Rust benchmarks (benches/collect.rs); JS sees only the functions below.
 pub mod collect;
 pub mod encode;
+mod logging;
 mod names;
 pub mod registry;
 mod server;
@@ -16,6 +17,7 @@ pub mod slots;
 
 use encode::Format;
 use registry::{Definition, Kind, Registry, RegistryError};
+use logging::{Ring, RingId, LOGGER};
 use slots::{Chunk, StripeId};
 
 /// One registry and one slot memory for the whole process, shared by every JS
@@ -26,21 +28,33 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
 #[napi]
 pub const CHUNK_SLOTS: u32 = slots::CHUNK_SLOTS as u32;
 
-/// The stripe of the environment this instance of the addon was loaded in.
-struct EnvStripe(StripeId);
+/// What the environment this instance of the addon was loaded in holds.
+struct EnvState {
+  stripe: StripeId,
+  /// Its log ring, once it has logged.
+  log_ring: Option<(RingId, Arc<Ring>)>,
+}
 
 /// Runs once per JS environment (main thread, each worker): gives it a stripe of
-/// counter/histogram slots, and folds that stripe into the retired totals when the
-/// environment is torn down, after its last line of JS has run.
+/// counter/histogram slots. When the environment is torn down, after its last line of
+/// JS has run, the stripe is folded into the retired totals and the log ring's last
+/// lines are written out.
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
   let stripe = REGISTRY.striped.attach();
-  env.set_instance_data(EnvStripe(stripe), (), |ctx| {
+  env.set_instance_data(EnvState { stripe, log_ring: None }, (), |ctx| {
     let _ = without_panics(|| {
-      REGISTRY.striped.retire(ctx.value.0);
+      REGISTRY.striped.retire(ctx.value.stripe);
+      if let Some((ring, _)) = ctx.value.log_ring {
+        LOGGER.detach(ring);
+      }
       Ok(())
     });
   })
+}
+
+fn env_state(env: &Env) -> Result<&'static mut EnvState> {
+  env.get_instance_data::<EnvState>()?.ok_or_else(|| Error::from_reason("slotmetrics: this environment was not attached"))
 }
 
 /// Runs work on a libuv thread or in a finalizer, where a panic would unwind into C
@@ -67,10 +81,10 @@ fn js_error(e: RegistryError) -> Error {
 /// An ArrayBuffer over Rust memory. napi-rs falls back to copying where a runtime
 /// refuses external buffers (Electron); a copy would silently lose every write, so
 /// that case is an error.
-fn external_view<'env>(env: &'env Env, chunk: &'static Chunk) -> Result<ArrayBuffer<'env>> {
-  // SAFETY: chunks are never freed, so the memory outlives every view.
-  let buffer = unsafe { ArrayBuffer::from_external(env, chunk.as_ptr(), Chunk::BYTES, (), |_, _| {}) }?;
-  if buffer.as_ptr() != chunk.as_ptr() as *const u8 {
+fn external_view<'env>(env: &'env Env, memory: *mut u8, bytes: usize) -> Result<ArrayBuffer<'env>> {
+  // SAFETY: slot chunks and log rings are never freed, so the memory outlives every view.
+  let buffer = unsafe { ArrayBuffer::from_external(env, memory, bytes, (), |_, _| {}) }?;
+  if buffer.as_ptr() != memory as *const u8 {
     return Err(Error::from_reason(
       "this JavaScript runtime does not allow external ArrayBuffers, which slotmetrics needs",
     ));
@@ -81,19 +95,16 @@ fn external_view<'env>(env: &'env Env, chunk: &'static Chunk) -> Result<ArrayBuf
 /// Chunk `index` of the calling environment's stripe (counter and histogram slots).
 #[napi(catch_unwind)]
 pub fn stripe_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
-  let stripe = env
-    .get_instance_data::<EnvStripe>()?
-    .ok_or_else(|| Error::from_reason("slotmetrics: this environment has no stripe"))?
-    .0;
+  let stripe = env_state(env)?.stripe;
   let chunk = REGISTRY.striped.chunk(stripe, index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
-  external_view(env, chunk)
+  external_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 
 /// Chunk `index` of the process-wide gauge slots.
 #[napi(catch_unwind)]
 pub fn shared_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
   let chunk = REGISTRY.shared.chunk(index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
-  external_view(env, chunk)
+  external_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 
 #[napi(string_enum)]
@@ -262,4 +273,79 @@ pub struct StripeStats {
 pub fn stripe_stats() -> StripeStats {
   let (live, free) = REGISTRY.striped.stripe_counts();
   StripeStats { live: live as u32, free: free as u32 }
+}
+
+/// Bytes at the start of a log ring before its data (see `logging`).
+#[napi]
+pub const LOG_HEADER_BYTES: u32 = logging::HEADER_BYTES as u32;
+/// Bytes of a log ring's data region.
+#[napi]
+pub const LOG_DATA_BYTES: u32 = logging::DATA_BYTES as u32;
+/// A record length meaning "continue at the start of the data region".
+#[napi]
+pub const LOG_SKIP: u32 = logging::SKIP;
+
+/// The calling environment's log ring, made on its first call.
+#[napi(catch_unwind)]
+pub fn log_ring(env: &Env) -> Result<ArrayBuffer<'_>> {
+  let state = env_state(env)?;
+  let (_, ring) = state.log_ring.get_or_insert_with(|| LOGGER.attach());
+  external_view(env, ring.as_ptr(), logging::RING_BYTES)
+}
+
+fn log_error(e: std::io::Error) -> Error {
+  Error::from_reason(format!("slotmetrics log: {e}"))
+}
+
+/// Writes out the calling environment's ring now, on this thread (it is full).
+#[napi(catch_unwind)]
+pub fn drain_log_ring(env: &Env) -> Result<()> {
+  match &env_state(env)?.log_ring {
+    Some((id, _)) => LOGGER.drain_ring(*id).map_err(log_error),
+    None => Ok(()),
+  }
+}
+
+/// Writes out every line logged so far, by any thread, before returning (process exit).
+#[napi(catch_unwind)]
+pub fn flush_logs_sync() -> Result<()> {
+  LOGGER.drain_all().map_err(log_error)
+}
+
+pub struct FlushLogsTask;
+
+impl Task for FlushLogsTask {
+  type Output = ();
+  type JsValue = ();
+
+  fn compute(&mut self) -> Result<Self::Output> {
+    without_panics(|| LOGGER.drain_all().map_err(log_error))
+  }
+
+  fn resolve(&mut self, _env: Env, _output: Self::Output) -> Result<Self::JsValue> {
+    Ok(())
+  }
+}
+
+/// Resolves once every line logged so far has been written to the destination.
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
+pub fn flush_logs() -> AsyncTask<FlushLogsTask> {
+  AsyncTask::new(FlushLogsTask)
+}
+
+/// Sends log lines to a file (appended) or an open file descriptor; neither: stdout.
+#[napi(catch_unwind)]
+pub fn set_log_destination(path: Option<String>, fd: Option<i32>) -> Result<()> {
+  LOGGER.set_destination(path.as_deref(), fd).map_err(|e| {
+    let target = path.map_or_else(|| format!("descriptor {}", fd.unwrap_or(1)), |p| format!("\"{p}\""));
+    Error::from_reason(format!("cannot log to {target}: {e}"))
+  })
+}
+
+/// Writes one line too long for a ring, after the calling environment's ring, so the
+/// thread's lines keep their order.
+#[napi(catch_unwind)]
+pub fn write_log_line_sync(env: &Env, line: String) -> Result<()> {
+  drain_log_ring(env)?;
+  LOGGER.write_line(line.as_bytes()).map_err(log_error)
 }
