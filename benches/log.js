@@ -1,0 +1,33 @@
+// log.info throughput, slotmetrics against pino, each in a fresh process.
+//   npm run bench:log [-- --json FILE]
+'use strict';
+
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const CASES = [
+  { fields: 0, label: 'log.info(msg)' },
+  { fields: 3, label: 'log.info(msg, {3 fields})' },
+];
+
+function run(library, fields) {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'log-case.js'), library, String(fields)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out).linesPerSecond;
+}
+
+const args = process.argv.slice(2);
+const jsonAt = args.indexOf('--json');
+console.log(`node ${process.version}, pino ${require('pino/package.json').version}; lines per second to /dev/null, flush included, median of 5 rounds of 200k lines\n`);
+const results = CASES.map(({ fields, label }) => {
+  const slotmetrics = run('slotmetrics', fields);
+  const pino = run('pino', fields);
+  console.log(`${label.padEnd(28)} slotmetrics ${(slotmetrics / 1e6).toFixed(2)} M/s   pino ${(pino / 1e6).toFixed(2)} M/s   ${(slotmetrics / pino).toFixed(2)}× pino (target ≥ 2×)`);
+  return { fields, slotmetrics, pino, ratio: slotmetrics / pino };
+});
+if (jsonAt >= 0) {
+  fs.writeFileSync(args[jsonAt + 1], JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2) + '\n');
+}
