@@ -1,4 +1,4 @@
-import { describeValue } from './labels';
+import { describeValue } from './validate';
 import { SlotHandle } from './native';
 
 function badIncrement(metric: string, value: unknown): Error {

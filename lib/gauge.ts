@@ -1,4 +1,4 @@
-import { describeValue } from './labels';
+import { describeValue } from './validate';
 import { type Cell, SlotHandle } from './native';
 
 const INT64_MIN = -(2n ** 63n);

@@ -5,7 +5,7 @@
 import type { Counter } from './counter';
 import type { FloatGauge } from './gauge';
 import type { Histogram } from './histogram';
-import { describeValue } from './labels';
+import { checkOptions, describeValue, isPlainObject } from './validate';
 import { counterSchema, gaugeSchemaFloat, histogramSchema, type MetricFamily, type MetricSchema } from './schema';
 
 /** The buckets of `metrics.histogram()`, in seconds (seed 000). */
@@ -35,12 +35,6 @@ interface Entry<T extends HelperType = HelperType> {
 
 const METHOD: Record<HelperType, string> = { counter: 'increment', gauge: 'gauge', histogram: 'histogram' };
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
-
 export interface HelperOptions {
   /** Put before every name: default `'js_user_'`; `''` for none. Applies in this thread. */
   prefix?: string;
@@ -53,10 +47,7 @@ class MetricsHelpers {
 
   /** Sets this thread's options; names already used keep their metrics. */
   configure(options: HelperOptions): void {
-    if (!isPlainObject(options)) throw new TypeError(`metrics.configure() takes an options object, got ${describeValue(options)}`);
-    for (const key of Object.keys(options)) {
-      if (key !== 'prefix') throw new TypeError(`metrics.configure(): unknown option "${key}"`);
-    }
+    checkOptions('metrics.configure()', options, ['prefix']);
     if (options.prefix !== undefined) {
       if (typeof options.prefix !== 'string') {
         throw new TypeError(`metrics.configure(): prefix must be a string, got ${describeValue(options.prefix)}`);

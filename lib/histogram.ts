@@ -1,4 +1,4 @@
-import { describeValue } from './labels';
+import { describeValue } from './validate';
 import { type Cell, SlotHandle } from './native';
 
 /** prom-client's default buckets, in seconds. */

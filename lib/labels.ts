@@ -1,5 +1,7 @@
 // Label sets: validation, and the per-environment cache from label values to handles.
 
+import { describeValue } from './validate';
+
 /** The dynamic labels a metric built with `requireDynamicKey(k)` for each k of K takes. */
 export type Labels<K extends string> = { readonly [P in K]: string };
 
@@ -16,14 +18,6 @@ function labelValueString(metric: string, key: string, value: unknown): string {
         `label "${key}" of metric "${metric}" must be a string (numbers and booleans are converted), got ${describeValue(value)}`,
       );
   }
-}
-
-/** A short description of a value for error messages: `the string "x"`, `number 1`, `null`. */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return `${typeof value} ${String(value)}`;
 }
 
 type Lookup = (labels: Record<string, unknown>) => unknown;

@@ -6,7 +6,7 @@
 // torn down and (through this module's exit hook) when the process exits.
 
 import type { Counter } from './counter';
-import { describeValue } from './labels';
+import { checkOptions, describeValue } from './validate';
 import { binding, callNative } from './native';
 import { counterSchema, type MetricFamily } from './schema';
 
@@ -139,12 +139,7 @@ class Logger {
   }
 
   configure(options: LogOptions): void {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`log.configure() takes an options object, got ${describeValue(options)}`);
-    }
-    for (const key of Object.keys(options)) {
-      if (key !== 'destination' && key !== 'redact') throw new TypeError(`log.configure(): unknown option "${key}"`);
-    }
+    checkOptions('log.configure()', options, ['destination', 'redact']);
     const { destination, redact } = options;
     if (redact !== undefined) {
       if (!Array.isArray(redact) || redact.some((key) => typeof key !== 'string')) {

@@ -3,7 +3,8 @@
 import { Counter } from './counter';
 import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
-import { describeValue, type Labels, SeriesCache } from './labels';
+import { type Labels, SeriesCache } from './labels';
+import { describeValue } from './validate';
 import { binding, callNative, sharedFloatCell, sharedIntCell, stripeCell } from './native';
 import { MetricKind } from '../index.js';
 

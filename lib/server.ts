@@ -1,4 +1,4 @@
-import { describeValue } from './labels';
+import { checkOptions, describeValue } from './validate';
 import { binding, callNative } from './native';
 
 export interface ServeOptions {
@@ -23,15 +23,8 @@ export interface MetricsServer {
   ref(): this;
 }
 
-const KNOWN_OPTIONS = new Set(['port', 'host', 'path']);
-
-function checkOptions(options: ServeOptions): Required<ServeOptions> {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`serve() takes an options object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`serve(): unknown option "${key}"`);
-  }
+function serveOptions(options: ServeOptions): Required<ServeOptions> {
+  checkOptions('serve()', options, ['port', 'host', 'path']);
   const { port = 9464, host = '0.0.0.0', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describeValue(port)}`);
@@ -59,7 +52,7 @@ function urlHost(host: string): string {
  * Rejects with a clear error if the port is in use.
  */
 export async function serve(options: ServeOptions = {}): Promise<MetricsServer> {
-  const { port, host, path } = checkOptions(options);
+  const { port, host, path } = serveOptions(options);
   const info = await callNative(() => binding.startServer({ host, port, path }));
   // Rust's threads do not keep Node's event loop alive; this timer does, as an open
   // node:http server would, until close() or unref().

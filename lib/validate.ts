@@ -1,0 +1,24 @@
+// Argument checks shared by the public API, and how values are named in their errors.
+
+/** A short description of a value for error messages: `the string "x"`, `number 1`, `null`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+/** An object literal (or Object.create(null)), not an array, Map or class instance. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Throws a TypeError unless `options` is a plain object with only `known` keys. */
+export function checkOptions(call: string, options: unknown, known: readonly string[]): asserts options is Record<string, unknown> {
+  if (!isPlainObject(options)) throw new TypeError(`${call} takes an options object, got ${describeValue(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TypeError(`${call}: unknown option "${key}"`);
+  }
+}
