@@ -18,7 +18,11 @@ export declare const CHUNK_SLOTS: number
  */
 export declare function defineMetric(definition: MetricDefinition): number
 
-/** Writes out the calling environment's ring now, on this thread (it is full). */
+/**
+ * Writes out the calling environment's ring now, on this thread (it is full). A broken
+ * destination drops the lines rather than fail the application's log call; `flushLogs`
+ * reports it.
+ */
 export declare function drainLogRing(): void
 
 export declare const enum ExpositionFormat {
@@ -29,7 +33,10 @@ export declare const enum ExpositionFormat {
 /** Resolves once every line logged so far has been written to the destination. */
 export declare function flushLogs(): Promise<void>
 
-/** Writes out every line logged so far, by any thread, before returning (process exit). */
+/**
+ * Writes out every line logged so far, by any thread, before returning (process exit,
+ * where there is nobody left to report a broken destination to).
+ */
 export declare function flushLogsSync(): void
 
 export interface LabelPair {
@@ -43,8 +50,13 @@ export declare const LOG_DATA_BYTES: number
 /** Bytes at the start of a log ring before its data (see `logging`). */
 export declare const LOG_HEADER_BYTES: number
 
+export declare const LOG_READ_POSITION_AT: number
+
 /** A record length meaning "continue at the start of the data region". */
 export declare const LOG_SKIP: number
+
+/** Byte offsets, in a log ring's header, of the write and read positions (u32 each). */
+export declare const LOG_WRITE_POSITION_AT: number
 
 /** The calling environment's log ring, made on its first call. */
 export declare function logRing(): ArrayBuffer
@@ -113,6 +125,6 @@ export interface StripeStats {
 
 /**
  * Writes one line too long for a ring, after the calling environment's ring, so the
- * thread's lines keep their order.
+ * thread's lines keep their order. Like `drain_log_ring`, drops it on a broken destination.
  */
 export declare function writeLogLineSync(line: string): void

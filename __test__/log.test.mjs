@@ -167,3 +167,20 @@ test('bad arguments are refused with the problem named', () => {
   }
   assert.throws(() => log.configure({ destination: '/nonexistent-dir/x.log' }), /cannot log to "\/nonexistent-dir\/x.log"/);
 });
+
+test('a destination that breaks (stdout closed by its reader) never makes a log call throw', { timeout: 60_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    process.execPath,
+    ['-e', `const { log } = require('slotmetrics');
+      for (let i = 0; i < 50000; i++) log.info('line', { i, pad: 'p'.repeat(200) });
+      log.flush().then(() => process.stderr.write('no error\\n'), (e) => process.stderr.write('flush: ' + e.message + '\\n'));`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.once('data', () => child.stdout.destroy()); // the reader goes away
+  const [code] = await new Promise((resolve) => child.on('exit', (...args) => resolve(args)));
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /^(no error|flush: slotmetrics log: .*(pipe|EPIPE).*)\n$/i);
+});

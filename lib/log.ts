@@ -26,8 +26,9 @@ function levelFromEnvironment(): LogLevel {
 
 const DATA_BYTES = binding.LOG_DATA_BYTES;
 const HEADER_BYTES = binding.LOG_HEADER_BYTES;
-const WRITE_INDEX = 0; // Int32 index of the write position in the header
-const READ_INDEX = 16; // byte 64
+// Int32 indexes of the positions in the ring's header.
+const WRITE_INDEX = binding.LOG_WRITE_POSITION_AT / 4;
+const READ_INDEX = binding.LOG_READ_POSITION_AT / 4;
 
 /** This thread's ring: whole lines as `<u32 length><UTF-8>` records. */
 class LogRing {
@@ -158,7 +159,10 @@ class Logger {
     }
   }
 
-  /** Resolves once every line logged so far, by any thread, has been written. */
+  /**
+   * Resolves once every line logged so far, by any thread, has been written; rejects
+   * if the destination cannot be written (log calls themselves never throw for that).
+   */
   flush(): Promise<void> {
     return binding.flushLogs();
   }

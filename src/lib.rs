@@ -284,6 +284,11 @@ pub const LOG_DATA_BYTES: u32 = logging::DATA_BYTES as u32;
 /// A record length meaning "continue at the start of the data region".
 #[napi]
 pub const LOG_SKIP: u32 = logging::SKIP;
+/// Byte offsets, in a log ring's header, of the write and read positions (u32 each).
+#[napi]
+pub const LOG_WRITE_POSITION_AT: u32 = logging::WRITE_AT as u32;
+#[napi]
+pub const LOG_READ_POSITION_AT: u32 = logging::READ_AT as u32;
 
 /// The calling environment's log ring, made on its first call.
 #[napi(catch_unwind)]
@@ -297,19 +302,22 @@ fn log_error(e: std::io::Error) -> Error {
   Error::from_reason(format!("slotmetrics log: {e}"))
 }
 
-/// Writes out the calling environment's ring now, on this thread (it is full).
+/// Writes out the calling environment's ring now, on this thread (it is full). A broken
+/// destination drops the lines rather than fail the application's log call; `flushLogs`
+/// reports it.
 #[napi(catch_unwind)]
 pub fn drain_log_ring(env: &Env) -> Result<()> {
-  match &env_state(env)?.log_ring {
-    Some((id, _)) => LOGGER.drain_ring(*id).map_err(log_error),
-    None => Ok(()),
+  if let Some((id, _)) = &env_state(env)?.log_ring {
+    let _ = LOGGER.drain_ring(*id);
   }
+  Ok(())
 }
 
-/// Writes out every line logged so far, by any thread, before returning (process exit).
+/// Writes out every line logged so far, by any thread, before returning (process exit,
+/// where there is nobody left to report a broken destination to).
 #[napi(catch_unwind)]
-pub fn flush_logs_sync() -> Result<()> {
-  LOGGER.drain_all().map_err(log_error)
+pub fn flush_logs_sync() {
+  let _ = LOGGER.drain_all();
 }
 
 pub struct FlushLogsTask;
@@ -343,9 +351,10 @@ pub fn set_log_destination(path: Option<String>, fd: Option<i32>) -> Result<()> 
 }
 
 /// Writes one line too long for a ring, after the calling environment's ring, so the
-/// thread's lines keep their order.
+/// thread's lines keep their order. Like `drain_log_ring`, drops it on a broken destination.
 #[napi(catch_unwind)]
 pub fn write_log_line_sync(env: &Env, line: String) -> Result<()> {
   drain_log_ring(env)?;
-  LOGGER.write_line(line.as_bytes()).map_err(log_error)
+  let _ = LOGGER.write_line(line.as_bytes());
+  Ok(())
 }

@@ -29,8 +29,8 @@ pub const HEADER_BYTES: usize = 128;
 /// A power of two, so that positions wrapping at 2^32 stay consistent offsets.
 pub const DATA_BYTES: usize = 1 << 20;
 pub const RING_BYTES: usize = HEADER_BYTES + DATA_BYTES;
-const WRITE_AT: usize = 0;
-const READ_AT: usize = 64;
+pub const WRITE_AT: usize = 0;
+pub const READ_AT: usize = 64;
 /// A record length meaning "nothing more at the end of the data region".
 pub const SKIP: u32 = u32::MAX;
 /// How often the writer thread drains the rings.
