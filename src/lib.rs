@@ -294,6 +294,8 @@ pub const LOG_READ_POSITION_AT: u32 = logging::READ_AT as u32;
 #[napi(catch_unwind)]
 pub fn log_ring(env: &Env) -> Result<ArrayBuffer<'_>> {
   let state = env_state(env)?;
+  // The writer thread (started by the first ring) outlives any one environment.
+  retain_current_module_for_unload_safety();
   let (_, ring) = state.log_ring.get_or_insert_with(|| LOGGER.attach());
   external_view(env, ring.as_ptr(), logging::RING_BYTES)
 }
