@@ -113,6 +113,25 @@ test('fields: any JSON, Errors, bigints, cycles and redacted keys at any depth',
   assert.deepEqual(lines[3], { level: 'warn', time: lines[3].time, msg: 'empty fields' });
 });
 
+test('plain fields, formatted by the writer thread, come out exactly as JSON.stringify writes them', async () => {
+  const fields = {
+    int: 12345, float: 99.99, negative: -0.5, zero: -0, big: 1e21, small: 1.5e-7, max: Number.MAX_VALUE,
+    nan: NaN, inf: Infinity, ninf: -Infinity,
+    text: 'quote " backslash \\ newline \n tab \t bell \u0007 del \u007f unicode ü 日本 😀',
+    empty: '', yes: true, no: false, none: null,
+    skipped: undefined, fn: () => 1, sym: Symbol('s'),
+    'key "with" quotes\n': 1,
+  };
+  const message = 'Order "processed"\n\u0001';
+  log.info(message, fields);
+  log.info('no fields at all');
+  await log.flush();
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').slice(-2);
+  const time = JSON.parse(lines[0]).time;
+  assert.equal(lines[0], JSON.stringify({ level: 'info', time, msg: message, ...fields }));
+  assert.equal(lines[1], JSON.stringify({ level: 'info', time: JSON.parse(lines[1]).time, msg: 'no fields at all' }));
+});
+
 test('setLevel filters, and log_messages_total counts the lines written by level', async () => {
   const count = async (level) => parseSamples(await registry.metrics()).get(`log_messages_total{level="${level}"}`) ?? 0;
   const before = { debug: await count('debug'), info: await count('info'), warn: await count('warn') };

@@ -1,9 +1,12 @@
 // `log.*`: structured JSON lines (seed 000), written by one process-wide Rust writer.
 //
-// Each thread encodes a whole line into its own ring of Rust-owned memory (see
-// src/logging.rs): no call into native code per line. Rust drains the rings every few
-// milliseconds, and on flush(), when a ring is full, when a worker's environment is
-// torn down and (through this module's exit hook) when the process exits.
+// Each thread writes each line into its own ring of Rust-owned memory (see
+// src/logging.rs): no call into native code per line. A line of plain fields goes in
+// as raw values (numbers as 8 bytes) and the writer thread formats the JSON, because
+// turning numbers into text is what costs most in JS; other lines are serialised here.
+// Rust drains the rings every few milliseconds, and on flush(), when a ring is full,
+// when a worker's environment is torn down and (through this module's exit hook) when
+// the process exits.
 
 import type { Counter } from './counter';
 import { checkOptions, describeValue } from './validate';
@@ -26,11 +29,24 @@ function levelFromEnvironment(): LogLevel {
 
 const DATA_BYTES = binding.LOG_DATA_BYTES;
 const HEADER_BYTES = binding.LOG_HEADER_BYTES;
+const {
+  LOG_KIND_TEXT: KIND_TEXT,
+  LOG_KIND_FIELDS: KIND_FIELDS,
+  LOG_VALUE_NULL: VALUE_NULL,
+  LOG_VALUE_FALSE: VALUE_FALSE,
+  LOG_VALUE_TRUE: VALUE_TRUE,
+  LOG_VALUE_NUMBER: VALUE_NUMBER,
+  LOG_VALUE_STRING: VALUE_STRING,
+} = binding;
+/** Level numbers of a FIELDS record, in the order src/logging.rs names them. */
+const LEVEL_INDEX: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+const NO_KEYS: readonly string[] = [];
+
 // Int32 indexes of the positions in the ring's header.
 const WRITE_INDEX = binding.LOG_WRITE_POSITION_AT / 4;
 const READ_INDEX = binding.LOG_READ_POSITION_AT / 4;
 
-/** This thread's ring: whole lines as `<u32 length><UTF-8>` records. */
+/** This thread's ring of `<u32 length><kind><body>` records (layout: src/logging.rs). */
 class LogRing {
   private readonly header: Int32Array;
   private readonly data: Buffer;
@@ -48,28 +64,91 @@ class LogRing {
     process.on('exit', () => binding.flushLogsSync());
   }
 
-  append(line: string): void {
-    const worstCase = line.length * 3 + 4; // UTF-8 takes at most 3 bytes per UTF-16 unit
-    if (worstCase > DATA_BYTES / 2) {
+  /** Appends a line serialised here (JSON and newline). */
+  appendText(line: string): void {
+    const bound = 1 + line.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (bound > DATA_BYTES / 2) {
       binding.writeLogLineSync(line);
       return;
     }
-    let at = this.write & (DATA_BYTES - 1);
-    const room = DATA_BYTES - at;
-    if (room < worstCase) {
-      // Records never wrap: mark the end as skipped and start over at the beginning.
-      this.makeRoom(room + worstCase);
-      if (room >= 4) this.view.setUint32(at, binding.LOG_SKIP, true);
-      this.write = (this.write + room) >>> 0;
-      at = 0;
-    } else {
-      this.makeRoom(worstCase);
-    }
+    const at = this.reserve(bound);
+    this.data[at + 4] = KIND_TEXT;
     // Buffer#write: 20% cheaper than TextEncoder#encodeInto on a fresh subarray (Node 20).
-    const written = this.data.write(line, at + 4, worstCase - 4, 'utf8');
-    this.view.setUint32(at, written, true);
-    this.write = (this.write + 4 + written) >>> 0;
-    // Publishes the record: Rust reads the position with acquire ordering.
+    this.commit(at, 1 + this.data.write(line, at + 5, bound - 1, 'utf8'));
+  }
+
+  /**
+   * Appends a line of plain fields (strings, numbers, booleans, null) as raw values;
+   * the writer thread formats them. `bound` is the record's worst-case size.
+   */
+  appendFields(level: LogLevel, message: string, fields: LogFields | undefined, keys: readonly string[], bound: number): void {
+    const at = this.reserve(bound);
+    const { data, view } = this;
+    data[at + 4] = KIND_FIELDS;
+    data[at + 5] = LEVEL_INDEX[level];
+    view.setFloat64(at + 6, Date.now(), true);
+    let p = this.string(at + 14, message);
+    const countAt = p;
+    p += 4;
+    let count = 0;
+    for (const key of keys) {
+      const value = (fields as LogFields)[key];
+      switch (typeof value) {
+        case 'number':
+          p = this.string(p, key);
+          data[p] = VALUE_NUMBER;
+          view.setFloat64(p + 1, value, true);
+          p += 9;
+          break;
+        case 'string':
+          p = this.string(p, key);
+          data[p] = VALUE_STRING;
+          p = this.string(p + 1, value);
+          break;
+        case 'boolean':
+          p = this.string(p, key);
+          data[p++] = value ? VALUE_TRUE : VALUE_FALSE;
+          break;
+        case 'object': // null: the only object a FIELDS line holds
+          p = this.string(p, key);
+          data[p++] = VALUE_NULL;
+          break;
+        default: // undefined, functions, symbols: left out, as JSON.stringify does
+          continue;
+      }
+      count++;
+    }
+    view.setUint32(countAt, count, true);
+    this.commit(at, p - at - 4);
+  }
+
+  /** Writes `<u32 length><UTF-8>` at `p`; returns the offset after it. */
+  private string(p: number, text: string): number {
+    const written = this.data.write(text, p + 4, text.length * 3, 'utf8');
+    this.view.setUint32(p, written, true);
+    return p + 4 + written;
+  }
+
+  /** The offset where a record of at most `bytes` (after its length) can be written. */
+  private reserve(bytes: number): number {
+    const worstCase = bytes + 4;
+    const at = this.write & (DATA_BYTES - 1);
+    const room = DATA_BYTES - at;
+    if (room >= worstCase) {
+      this.makeRoom(worstCase);
+      return at;
+    }
+    // Records never wrap: mark the end as skipped and start over at the beginning.
+    this.makeRoom(room + worstCase);
+    if (room >= 4) this.view.setUint32(at, binding.LOG_SKIP, true);
+    this.write = (this.write + room) >>> 0;
+    return 0;
+  }
+
+  /** Publishes the record at `at`: Rust reads the position with acquire ordering. */
+  private commit(at: number, length: number): void {
+    this.view.setUint32(at, length, true);
+    this.write = (this.write + 4 + length) >>> 0;
     Atomics.store(this.header, WRITE_INDEX, this.write | 0);
   }
 
@@ -101,8 +180,6 @@ class Logger {
   private redacted: ReadonlySet<string> = new Set();
   private lines: MetricFamily<'level', Counter> | undefined;
   private readonly linesByLevel = new Map<LogLevel, Counter>();
-  private lastMessage: string | undefined;
-  private lastMessageJson = '';
   // JSON.stringify calls this for every key and value of the fields.
   private readonly replacer = (key: string, value: unknown): unknown => {
     if (key !== '' && this.redacted.has(key)) return '[Redacted]';
@@ -171,43 +248,70 @@ class Logger {
     if (typeof message !== 'string') {
       throw new TypeError(`log.${level}() takes a message string, got ${describeValue(message)}`);
     }
-    if (message !== this.lastMessage) {
-      // Messages are mostly constant strings: keep the last one's JSON.
-      this.lastMessage = message;
-      this.lastMessageJson = JSON.stringify(message);
+    const ring = (this.ring ??= new LogRing());
+    if (fields === undefined) {
+      ring.appendFields(level, message, undefined, NO_KEYS, 18 + message.length * 3);
+    } else {
+      if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+        throw new TypeError(`log.${level}() takes its fields as an object, got ${describeValue(fields)}`);
+      }
+      const keys = Object.keys(fields);
+      const bound = this.flatBound(fields, keys, 18 + message.length * 3);
+      if (bound >= 0 && bound <= DATA_BYTES / 2) ring.appendFields(level, message, fields, keys, bound);
+      else ring.appendText(this.textLine(level, message, fields));
     }
-    let text = `{"level":"${level}","time":${Date.now()},"msg":${this.lastMessageJson}`;
-    if (fields !== undefined) text += this.fieldsText(level, fields);
-    (this.ring ??= new LogRing()).append(text + '}\n');
     this.countLine(level);
   }
 
-  /** `,"key":value…` for the fields, or '' for none. */
-  private fieldsText(level: LogLevel, fields: LogFields): string {
-    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
-      throw new TypeError(`log.${level}() takes its fields as an object, got ${describeValue(fields)}`);
+  /**
+   * The worst-case size of a FIELDS record for these fields, or -1 when one is not
+   * plain (an object, array, Error or bigint) or its key is redacted: that line is
+   * serialised here instead.
+   */
+  private flatBound(fields: LogFields, keys: readonly string[], bound: number): number {
+    const redacted = this.redacted;
+    for (const key of keys) {
+      const value = fields[key];
+      switch (typeof value) {
+        case 'number':
+          bound += 9;
+          break;
+        case 'string':
+          bound += 5 + value.length * 3;
+          break;
+        case 'boolean':
+          bound += 1;
+          break;
+        case 'object':
+          if (value !== null) return -1;
+          bound += 1;
+          break;
+        case 'bigint':
+          return -1;
+        default:
+          continue;
+      }
+      if (redacted.size !== 0 && redacted.has(key)) return -1;
+      bound += 4 + key.length * 3;
     }
+    return bound;
+  }
+
+  /** The whole line as JSON text, for fields Rust does not format. */
+  private textLine(level: LogLevel, message: string, fields: LogFields): string {
+    return `{"level":"${level}","time":${Date.now()},"msg":${JSON.stringify(message)}${this.fieldsText(fields)}}\n`;
+  }
+
+  /** `,"key":value…` for the fields, or '' for none. */
+  private fieldsText(fields: LogFields): string {
     let json: string;
     try {
-      // A replacer costs JSON.stringify its fast path (3× slower for 3 fields), and
-      // flat fields of plain values, the usual case, need none.
-      json = this.isFlat(fields) ? JSON.stringify(fields) : JSON.stringify(fields, this.replacer);
+      json = JSON.stringify(fields, this.replacer);
     } catch {
       // Circular, or a toJSON that throws: walk it by hand.
       json = JSON.stringify(this.withoutCycles(fields, []), this.replacer);
     }
     return json.length > 2 ? ',' + json.slice(1, -1) : '';
-  }
-
-  /** Whether every field is a string, number, boolean or null, under a key not redacted. */
-  private isFlat(fields: LogFields): boolean {
-    const redacted = this.redacted;
-    for (const key in fields) {
-      const value = fields[key];
-      if (value !== null && typeof value === 'object') return false;
-      if (typeof value === 'bigint' || redacted.has(key)) return false;
-    }
-    return true;
   }
 
   /** A copy of `value` in which references back to an ancestor read "[Circular]". */

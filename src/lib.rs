@@ -289,6 +289,21 @@ pub const LOG_SKIP: u32 = logging::SKIP;
 pub const LOG_WRITE_POSITION_AT: u32 = logging::WRITE_AT as u32;
 #[napi]
 pub const LOG_READ_POSITION_AT: u32 = logging::READ_AT as u32;
+/// Record kinds and field value types of a log ring (see `logging`).
+#[napi]
+pub const LOG_KIND_TEXT: u32 = logging::KIND_TEXT as u32;
+#[napi]
+pub const LOG_KIND_FIELDS: u32 = logging::KIND_FIELDS as u32;
+#[napi]
+pub const LOG_VALUE_NULL: u32 = logging::VALUE_NULL as u32;
+#[napi]
+pub const LOG_VALUE_FALSE: u32 = logging::VALUE_FALSE as u32;
+#[napi]
+pub const LOG_VALUE_TRUE: u32 = logging::VALUE_TRUE as u32;
+#[napi]
+pub const LOG_VALUE_NUMBER: u32 = logging::VALUE_NUMBER as u32;
+#[napi]
+pub const LOG_VALUE_STRING: u32 = logging::VALUE_STRING as u32;
 
 /// The calling environment's log ring, made on its first call.
 #[napi(catch_unwind)]

@@ -11,10 +11,18 @@
 //! Ring layout (all little-endian):
 //!   bytes   0..4   write position (u32, wrapping), stored by JS after the record
 //!   bytes  64..68  read position (u32, wrapping), stored by Rust after draining
-//!   bytes 128..    data: records `<u32 length><line bytes>`. A record never wraps:
-//!                  when the rest of the data region cannot hold the next record, JS
-//!                  writes the length `SKIP` there (or leaves fewer than 4 bytes) and
-//!                  starts again at the beginning.
+//!   bytes 128..    data: records `<u32 length><kind u8><body>`. A record never
+//!                  wraps: when the rest of the data region cannot hold the next
+//!                  record, JS writes the length `SKIP` there (or leaves fewer than 4
+//!                  bytes) and starts again at the beginning.
+//!
+//! Record kinds:
+//!   `TEXT`:   the body is the whole line, JSON and newline, as JS serialised it.
+//!   `FIELDS`: a line of plain fields, left for this side to format, so that turning
+//!             numbers into text (slow in JS) happens here, off the JS thread:
+//!             `<level u8><time f64><msg str><count u32>` then per field
+//!             `<key str><type u8><value>`, where a str is `<u32 length><UTF-8>` and a
+//!             value is nothing (null, false, true), an f64 (number) or a str.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -33,6 +41,15 @@ pub const WRITE_AT: usize = 0;
 pub const READ_AT: usize = 64;
 /// A record length meaning "nothing more at the end of the data region".
 pub const SKIP: u32 = u32::MAX;
+pub const KIND_TEXT: u8 = 0;
+pub const KIND_FIELDS: u8 = 1;
+pub const VALUE_NULL: u8 = 0;
+pub const VALUE_FALSE: u8 = 1;
+pub const VALUE_TRUE: u8 = 2;
+pub const VALUE_NUMBER: u8 = 3;
+pub const VALUE_STRING: u8 = 4;
+const LEVELS: [&str; 4] = ["debug", "info", "warn", "error"];
+
 /// How often the writer thread drains the rings.
 const DRAIN_EVERY: Duration = Duration::from_millis(5);
 
@@ -84,8 +101,8 @@ impl Ring {
       let length = length as usize;
       // SAFETY: JS published this record (its bytes lie before `write`) and never
       // writes it again before `read` passes it.
-      let line = unsafe { std::slice::from_raw_parts(self.memory.add(HEADER_BYTES + at + 4), length) };
-      if let Err(e) = out.write_all(line) {
+      let record = unsafe { std::slice::from_raw_parts(self.memory.add(HEADER_BYTES + at + 4), length) };
+      if let Err(e) = write_record(record, out) {
         // The destination is broken: drop what was published rather than let the
         // ring fill up and block the application, or write it twice later.
         self.position(READ_AT).store(write, Ordering::Release);
@@ -108,6 +125,117 @@ impl Ring {
   fn is_empty(&self) -> bool {
     self.position(WRITE_AT).load(Ordering::Acquire) == self.position(READ_AT).load(Ordering::Acquire)
   }
+}
+
+/// Writes one record's line. A malformed record (which only a bug could write) is
+/// skipped rather than written half.
+fn write_record(record: &[u8], out: &mut impl Write) -> io::Result<()> {
+  match record.split_first() {
+    Some((&KIND_TEXT, line)) => out.write_all(line),
+    Some((&KIND_FIELDS, body)) => {
+      let mut line = Vec::with_capacity(body.len() + 64);
+      match format_fields(body, &mut line) {
+        Some(()) => out.write_all(&line),
+        None => Ok(()),
+      }
+    }
+    _ => Ok(()),
+  }
+}
+
+/// Reads a `FIELDS` body front to back.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+  fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    let (head, rest) = self.0.split_at_checked(n)?;
+    self.0 = rest;
+    Some(head)
+  }
+
+  fn u8(&mut self) -> Option<u8> {
+    Some(self.take(1)?[0])
+  }
+
+  fn u32(&mut self) -> Option<u32> {
+    Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+  }
+
+  fn f64(&mut self) -> Option<f64> {
+    Some(f64::from_le_bytes(self.take(8)?.try_into().ok()?))
+  }
+
+  fn str(&mut self) -> Option<&'a str> {
+    let length = self.u32()? as usize;
+    std::str::from_utf8(self.take(length)?).ok()
+  }
+}
+
+/// `{"level":…,"time":…,"msg":…,<fields>}` and a newline, as JSON.stringify would write it.
+fn format_fields(body: &[u8], line: &mut Vec<u8>) -> Option<()> {
+  let mut reader = Reader(body);
+  let level = LEVELS.get(reader.u8()? as usize)?;
+  let time = reader.f64()?;
+  line.extend_from_slice(b"{\"level\":\"");
+  line.extend_from_slice(level.as_bytes());
+  line.extend_from_slice(b"\",\"time\":");
+  write_js_number(time, line);
+  line.extend_from_slice(b",\"msg\":");
+  write_json_string(reader.str()?, line);
+  for _ in 0..reader.u32()? {
+    line.push(b',');
+    write_json_string(reader.str()?, line);
+    line.push(b':');
+    match reader.u8()? {
+      VALUE_NULL => line.extend_from_slice(b"null"),
+      VALUE_FALSE => line.extend_from_slice(b"false"),
+      VALUE_TRUE => line.extend_from_slice(b"true"),
+      VALUE_NUMBER => write_js_number(reader.f64()?, line),
+      VALUE_STRING => write_json_string(reader.str()?, line),
+      _ => return None,
+    }
+  }
+  line.extend_from_slice(b"}\n");
+  Some(())
+}
+
+/// A number as JSON.stringify writes it: JavaScript's shortest form; NaN and ±Infinity as null.
+fn write_js_number(value: f64, line: &mut Vec<u8>) {
+  if value.is_finite() {
+    line.extend_from_slice(ryu_js::Buffer::new().format_finite(value).as_bytes());
+  } else {
+    line.extend_from_slice(b"null");
+  }
+}
+
+/// A string as JSON.stringify writes it.
+fn write_json_string(text: &str, line: &mut Vec<u8>) {
+  line.push(b'"');
+  let bytes = text.as_bytes();
+  let mut start = 0;
+  for (i, &byte) in bytes.iter().enumerate() {
+    let escaped: &[u8] = match byte {
+      b'"' => b"\\\"",
+      b'\\' => b"\\\\",
+      b'\n' => b"\\n",
+      b'\r' => b"\\r",
+      b'\t' => b"\\t",
+      0x08 => b"\\b",
+      0x0c => b"\\f",
+      0..=0x1f => {
+        line.extend_from_slice(&bytes[start..i]);
+        line.extend_from_slice(format!("\\u{byte:04x}").as_bytes());
+        start = i + 1;
+        continue;
+      }
+      _ => continue,
+    };
+    line.extend_from_slice(&bytes[start..i]);
+    line.extend_from_slice(escaped);
+    start = i + 1;
+  }
+  line.extend_from_slice(&bytes[start..]);
+  line.push(b'"');
 }
 
 pub type RingId = usize;
@@ -268,8 +396,14 @@ impl Logger {
 mod tests {
   use super::*;
 
-  /// Writes one record as the JS side does.
+  /// Writes one text record as the JS side does.
   fn push(ring: &Ring, line: &str) {
+    let mut record = vec![KIND_TEXT];
+    record.extend_from_slice(line.as_bytes());
+    push_record(ring, &record);
+  }
+
+  fn push_record(ring: &Ring, line: &[u8]) {
     let write = ring.position(WRITE_AT).load(Ordering::Relaxed);
     let at = write as usize % DATA_BYTES;
     let room = DATA_BYTES - at;
@@ -306,6 +440,51 @@ mod tests {
     let numbers: Vec<usize> = text.lines().map(|l| l[..8].parse().unwrap()).collect();
     assert_eq!(numbers, (0..3 * DATA_BYTES / 1004).collect::<Vec<_>>());
     assert!(ring.is_empty());
+  }
+
+  fn str_bytes(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+  }
+
+  #[test]
+  fn fields_records_format_as_json_stringify_would() {
+    let mut record = vec![KIND_FIELDS, 1];
+    record.extend_from_slice(&1795379142237f64.to_le_bytes());
+    str_bytes(&mut record, "Order \"processed\"\n");
+    record.extend_from_slice(&7u32.to_le_bytes());
+    for (key, value) in [("order_id", 12345.0), ("total", 99.99), ("tiny", 1.5e-7), ("huge", 1e21)] {
+      str_bytes(&mut record, key);
+      record.push(VALUE_NUMBER);
+      record.extend_from_slice(&f64::to_le_bytes(value));
+    }
+    str_bytes(&mut record, "who");
+    record.push(VALUE_STRING);
+    str_bytes(&mut record, "ann\u{1}\t😀");
+    str_bytes(&mut record, "ok");
+    record.push(VALUE_TRUE);
+    str_bytes(&mut record, "nan");
+    record.push(VALUE_NUMBER);
+    record.extend_from_slice(&f64::NAN.to_le_bytes());
+    let ring = Ring::leak_new();
+    push_record(&ring, &record);
+    let mut out = Vec::new();
+    ring.drain_into(&mut out).unwrap();
+    assert_eq!(
+      String::from_utf8(out).unwrap(),
+      "{\"level\":\"info\",\"time\":1795379142237,\"msg\":\"Order \\\"processed\\\"\\n\",\"order_id\":12345,\"total\":99.99,\"tiny\":1.5e-7,\"huge\":1e+21,\"who\":\"ann\\u0001\\t😀\",\"ok\":true,\"nan\":null}\n"
+    );
+  }
+
+  #[test]
+  fn malformed_records_are_skipped_not_written_half() {
+    let ring = Ring::leak_new();
+    push_record(&ring, &[KIND_FIELDS, 1, 0, 0]); // cut short
+    push_record(&ring, &[KIND_FIELDS, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // no such level
+    push(&ring, "after\n");
+    let mut out = Vec::new();
+    ring.drain_into(&mut out).unwrap();
+    assert_eq!(out, b"after\n");
   }
 
   #[test]
