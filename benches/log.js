@@ -9,6 +9,7 @@ const path = require('node:path');
 const CASES = [
   { fields: 0, label: 'log.info(msg)' },
   { fields: 3, label: 'log.info(msg, {3 fields})' },
+  { fields: 'disabled', label: 'log.debug() below threshold' },
 ];
 
 function run(library, fields) {
@@ -25,7 +26,9 @@ console.log(`node ${process.version}, pino ${require('pino/package.json').versio
 const results = CASES.map(({ fields, label }) => {
   const slotmetrics = run('slotmetrics', fields);
   const pino = run('pino', fields);
-  console.log(`${label.padEnd(28)} slotmetrics ${(slotmetrics / 1e6).toFixed(2)} M/s   pino ${(pino / 1e6).toFixed(2)} M/s   ${(slotmetrics / pino).toFixed(2)}× pino (target ≥ 2×)`);
+  const rate = (perSecond) => (perSecond >= 1e8 ? `${(1e9 / perSecond).toFixed(2)} ns/call` : `${(perSecond / 1e6).toFixed(2)} M/s`);
+  const target = typeof fields === 'number' ? ' (target ≥ 2×)' : '';
+  console.log(`${label.padEnd(30)} slotmetrics ${rate(slotmetrics).padStart(13)}   pino ${rate(pino).padStart(13)}   ${(slotmetrics / pino).toFixed(2)}× pino${target}`);
   return { fields, slotmetrics, pino, ratio: slotmetrics / pino };
 });
 if (jsonAt >= 0) {
