@@ -44,37 +44,30 @@ export interface LabelPair {
   value: string
 }
 
-/** Bytes of a log ring's data region. */
-export declare const LOG_DATA_BYTES: number
-
-/** Bytes at the start of a log ring before its data (see `logging`). */
-export declare const LOG_HEADER_BYTES: number
-
-export declare const LOG_KIND_FIELDS: number
-
-/** Record kinds and field value types of a log ring (see `logging`). */
-export declare const LOG_KIND_TEXT: number
-
-export declare const LOG_READ_POSITION_AT: number
-
-/** A record length meaning "continue at the start of the data region". */
-export declare const LOG_SKIP: number
-
-export declare const LOG_VALUE_FALSE: number
-
-export declare const LOG_VALUE_NULL: number
-
-export declare const LOG_VALUE_NUMBER: number
-
-export declare const LOG_VALUE_STRING: number
-
-export declare const LOG_VALUE_TRUE: number
-
-/** Byte offsets, in a log ring's header, of the write and read positions (u32 each). */
-export declare const LOG_WRITE_POSITION_AT: number
-
 /** The calling environment's log ring, made on its first call. */
 export declare function logRing(): ArrayBuffer
+
+export declare function logRingLayout(): LogRingLayout
+
+/** The layout of a log ring (see `logging`), which the JS side writes. */
+export interface LogRingLayout {
+  /** Bytes before the data region; the write and read positions (u32) are at these offsets. */
+  headerBytes: number
+  writePositionAt: number
+  readPositionAt: number
+  /** Bytes of the data region (a power of two). */
+  dataBytes: number
+  /** A record length meaning "continue at the start of the data region". */
+  skip: number
+  /** Record kinds, and value types of a `FIELDS` record. */
+  kindText: number
+  kindFields: number
+  valueNull: number
+  valueFalse: number
+  valueTrue: number
+  valueNumber: number
+  valueString: number
+}
 
 export interface MetricDefinition {
   name: string

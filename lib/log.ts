@@ -27,24 +27,25 @@ function levelFromEnvironment(): LogLevel {
   return isLevel(value) ? value : 'info';
 }
 
-const DATA_BYTES = binding.LOG_DATA_BYTES;
-const HEADER_BYTES = binding.LOG_HEADER_BYTES;
+const layout = binding.logRingLayout();
 const {
-  LOG_KIND_TEXT: KIND_TEXT,
-  LOG_KIND_FIELDS: KIND_FIELDS,
-  LOG_VALUE_NULL: VALUE_NULL,
-  LOG_VALUE_FALSE: VALUE_FALSE,
-  LOG_VALUE_TRUE: VALUE_TRUE,
-  LOG_VALUE_NUMBER: VALUE_NUMBER,
-  LOG_VALUE_STRING: VALUE_STRING,
-} = binding;
+  headerBytes: HEADER_BYTES,
+  dataBytes: DATA_BYTES,
+  skip: SKIP,
+  kindText: KIND_TEXT,
+  kindFields: KIND_FIELDS,
+  valueNull: VALUE_NULL,
+  valueFalse: VALUE_FALSE,
+  valueTrue: VALUE_TRUE,
+  valueNumber: VALUE_NUMBER,
+  valueString: VALUE_STRING,
+} = layout;
+// Int32 indexes of the positions in the ring's header.
+const WRITE_INDEX = layout.writePositionAt / 4;
+const READ_INDEX = layout.readPositionAt / 4;
 /** Level numbers of a FIELDS record, in the order src/logging.rs names them. */
 const LEVEL_INDEX: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const NO_KEYS: readonly string[] = [];
-
-// Int32 indexes of the positions in the ring's header.
-const WRITE_INDEX = binding.LOG_WRITE_POSITION_AT / 4;
-const READ_INDEX = binding.LOG_READ_POSITION_AT / 4;
 
 /** This thread's ring of `<u32 length><kind><body>` records (layout: src/logging.rs). */
 class LogRing {
@@ -140,7 +141,7 @@ class LogRing {
     }
     // Records never wrap: mark the end as skipped and start over at the beginning.
     this.makeRoom(room + worstCase);
-    if (room >= 4) this.view.setUint32(at, binding.LOG_SKIP, true);
+    if (room >= 4) this.view.setUint32(at, SKIP, true);
     this.write = (this.write + room) >>> 0;
     return 0;
   }

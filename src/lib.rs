@@ -275,35 +275,44 @@ pub fn stripe_stats() -> StripeStats {
   StripeStats { live: live as u32, free: free as u32 }
 }
 
-/// Bytes at the start of a log ring before its data (see `logging`).
-#[napi]
-pub const LOG_HEADER_BYTES: u32 = logging::HEADER_BYTES as u32;
-/// Bytes of a log ring's data region.
-#[napi]
-pub const LOG_DATA_BYTES: u32 = logging::DATA_BYTES as u32;
-/// A record length meaning "continue at the start of the data region".
-#[napi]
-pub const LOG_SKIP: u32 = logging::SKIP;
-/// Byte offsets, in a log ring's header, of the write and read positions (u32 each).
-#[napi]
-pub const LOG_WRITE_POSITION_AT: u32 = logging::WRITE_AT as u32;
-#[napi]
-pub const LOG_READ_POSITION_AT: u32 = logging::READ_AT as u32;
-/// Record kinds and field value types of a log ring (see `logging`).
-#[napi]
-pub const LOG_KIND_TEXT: u32 = logging::KIND_TEXT as u32;
-#[napi]
-pub const LOG_KIND_FIELDS: u32 = logging::KIND_FIELDS as u32;
-#[napi]
-pub const LOG_VALUE_NULL: u32 = logging::VALUE_NULL as u32;
-#[napi]
-pub const LOG_VALUE_FALSE: u32 = logging::VALUE_FALSE as u32;
-#[napi]
-pub const LOG_VALUE_TRUE: u32 = logging::VALUE_TRUE as u32;
-#[napi]
-pub const LOG_VALUE_NUMBER: u32 = logging::VALUE_NUMBER as u32;
-#[napi]
-pub const LOG_VALUE_STRING: u32 = logging::VALUE_STRING as u32;
+/// The layout of a log ring (see `logging`), which the JS side writes.
+#[napi(object)]
+pub struct LogRingLayout {
+  /// Bytes before the data region; the write and read positions (u32) are at these offsets.
+  pub header_bytes: u32,
+  pub write_position_at: u32,
+  pub read_position_at: u32,
+  /// Bytes of the data region (a power of two).
+  pub data_bytes: u32,
+  /// A record length meaning "continue at the start of the data region".
+  pub skip: u32,
+  /// Record kinds, and value types of a `FIELDS` record.
+  pub kind_text: u32,
+  pub kind_fields: u32,
+  pub value_null: u32,
+  pub value_false: u32,
+  pub value_true: u32,
+  pub value_number: u32,
+  pub value_string: u32,
+}
+
+#[napi(catch_unwind)]
+pub fn log_ring_layout() -> LogRingLayout {
+  LogRingLayout {
+    header_bytes: logging::HEADER_BYTES as u32,
+    write_position_at: logging::WRITE_AT as u32,
+    read_position_at: logging::READ_AT as u32,
+    data_bytes: logging::DATA_BYTES as u32,
+    skip: logging::SKIP,
+    kind_text: logging::KIND_TEXT.into(),
+    kind_fields: logging::KIND_FIELDS.into(),
+    value_null: logging::VALUE_NULL.into(),
+    value_false: logging::VALUE_FALSE.into(),
+    value_true: logging::VALUE_TRUE.into(),
+    value_number: logging::VALUE_NUMBER.into(),
+    value_string: logging::VALUE_STRING.into(),
+  }
+}
 
 /// The calling environment's log ring, made on its first call.
 #[napi(catch_unwind)]
