@@ -39,6 +39,9 @@ export declare function flushLogs(): Promise<void>
  */
 export declare function flushLogsSync(): void
 
+/** Records that the JS thread serving health endpoints is responsive (called on a timer). */
+export declare function healthBeat(): void
+
 export interface LabelPair {
   name: string
   value: string
@@ -104,10 +107,18 @@ export interface ServerOptions {
   host: string
   port: number
   path: string
+  /** Liveness and readiness paths; none: no health endpoints. */
+  livePath?: string
+  readyPath?: string
+  /** A heartbeat older than this makes liveness answer 503. */
+  staleAfterMs?: number
 }
 
 /** Sends log lines to a file (appended) or an open file descriptor; neither: stdout. */
 export declare function setLogDestination(path?: string | undefined | null, fd?: number | undefined | null): void
+
+/** Sets a named readiness check; `/health/ready` answers 200 only when all are true. */
+export declare function setReady(name: string, ready: boolean): void
 
 /** Chunk `index` of the process-wide gauge slots. */
 export declare function sharedChunk(index: number): ArrayBuffer

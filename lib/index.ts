@@ -25,6 +25,7 @@ export {
   type Format,
   type MetricsOptions,
 } from './registry';
-export { serve, type ServeOptions, type MetricsServer } from './server';
+export { serve, type ServeOptions, type HealthOptions, type MetricsServer } from './server';
+export { health } from './health';
 export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './log';
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './helpers';

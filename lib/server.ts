@@ -1,4 +1,5 @@
 import { checkOptions, describeValue } from './validate';
+import { startHeartbeat } from './health';
 import { binding, callNative } from './native';
 
 export interface ServeOptions {
@@ -8,6 +9,18 @@ export interface ServeOptions {
   host?: string;
   /** Path of the exposition; every other path answers 404. Default `'/metrics'`. */
   path?: string;
+  /**
+   * Liveness and readiness endpoints (default: on, at `/health/live` and
+   * `/health/ready`). Liveness answers 503 once the event loop of the thread that
+   * called serve() has not run for `staleAfterMs` (default 5000); `false` turns both off.
+   */
+  health?: boolean | HealthOptions;
+}
+
+export interface HealthOptions {
+  livePath?: string;
+  readyPath?: string;
+  staleAfterMs?: number;
 }
 
 export interface MetricsServer {
@@ -23,8 +36,25 @@ export interface MetricsServer {
   ref(): this;
 }
 
-function serveOptions(options: ServeOptions): Required<ServeOptions> {
-  checkOptions('serve()', options, ['port', 'host', 'path']);
+/** The health endpoints asked for, with defaults filled in; undefined when off. */
+function healthOptions(health: ServeOptions['health']): Required<HealthOptions> | undefined {
+  if (health === false) return undefined;
+  const options = health === true || health === undefined ? {} : health;
+  checkOptions('serve(): health', options, ['livePath', 'readyPath', 'staleAfterMs']);
+  const { livePath = '/health/live', readyPath = '/health/ready', staleAfterMs = 5000 } = options as HealthOptions;
+  for (const [name, path] of [['livePath', livePath], ['readyPath', readyPath]]) {
+    if (typeof path !== 'string' || !path.startsWith('/')) {
+      throw new TypeError(`serve(): health.${name} must be a string starting with "/", got ${describeValue(path)}`);
+    }
+  }
+  if (typeof staleAfterMs !== 'number' || !Number.isInteger(staleAfterMs) || staleAfterMs < 10 || staleAfterMs > 2 ** 31) {
+    throw new RangeError(`serve(): health.staleAfterMs must be an integer number of milliseconds >= 10, got ${describeValue(staleAfterMs)}`);
+  }
+  return { livePath, readyPath, staleAfterMs };
+}
+
+function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'health'> & { health?: Required<HealthOptions> } {
+  checkOptions('serve()', options, ['port', 'host', 'path', 'health']);
   const { port = 9464, host = '0.0.0.0', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describeValue(port)}`);
@@ -35,7 +65,7 @@ function serveOptions(options: ServeOptions): Required<ServeOptions> {
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new TypeError(`serve(): path must be a string starting with "/", got ${describeValue(path)}`);
   }
-  return { port, host, path };
+  return { port, host, path, health: healthOptions(options.health as ServeOptions['health']) };
 }
 
 function urlHost(host: string): string {
@@ -47,13 +77,18 @@ function urlHost(host: string): string {
 /**
  * Serves the exposition over HTTP from Rust (tokio + hyper) on threads of its own: a
  * scrape never runs on, or waits for, the event loop. Answers GET and HEAD, negotiates
- * OpenMetrics or text 0.0.4 from `Accept` and gzip from `Accept-Encoding`.
+ * OpenMetrics or text 0.0.4 from `Accept` and gzip from `Accept-Encoding`; also answers
+ * liveness and readiness unless `health: false`.
  *
  * Rejects with a clear error if the port is in use.
  */
 export async function serve(options: ServeOptions = {}): Promise<MetricsServer> {
-  const { port, host, path } = serveOptions(options);
-  const info = await callNative(() => binding.startServer({ host, port, path }));
+  const { port, host, path, health } = serveOptions(options);
+  const info = await callNative(() =>
+    binding.startServer({ host, port, path, livePath: health?.livePath, readyPath: health?.readyPath, staleAfterMs: health?.staleAfterMs }),
+  );
+  // A few beats per threshold, at most one a second.
+  const stopHeartbeat = health ? startHeartbeat(Math.min(1000, Math.floor(health.staleAfterMs / 4))) : () => {};
   // Rust's threads do not keep Node's event loop alive; this timer does, as an open
   // node:http server would, until close() or unref().
   const keepAlive = setInterval(() => {}, 2 ** 30);
@@ -63,7 +98,10 @@ export async function serve(options: ServeOptions = {}): Promise<MetricsServer> 
     port: info.port,
     host,
     close() {
-      closing ??= binding.stopServer(info.id).finally(() => clearInterval(keepAlive));
+      closing ??= binding.stopServer(info.id).finally(() => {
+        clearInterval(keepAlive);
+        stopHeartbeat();
+      });
       return closing;
     },
     unref() {

@@ -9,6 +9,7 @@ use napi_derive::napi;
 // Public for the Rust benchmarks (benches/collect.rs); JS sees only the functions below.
 pub mod collect;
 pub mod encode;
+mod health;
 mod logging;
 mod names;
 pub mod registry;
@@ -202,6 +203,11 @@ pub struct ServerOptions {
   pub host: String,
   pub port: u32,
   pub path: String,
+  /// Liveness and readiness paths; none: no health endpoints.
+  pub live_path: Option<String>,
+  pub ready_path: Option<String>,
+  /// A heartbeat older than this makes liveness answer 503.
+  pub stale_after_ms: Option<u32>,
 }
 
 #[napi(object)]
@@ -233,7 +239,15 @@ impl Task for StartServerTask {
 pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>> {
   let port = u16::try_from(options.port)
     .map_err(|_| Error::new(Status::InvalidArg, format!("port {} is out of range 0-65535", options.port)))?;
-  Ok(AsyncTask::new(StartServerTask(Some(server::Options { host: options.host, port, path: options.path }))))
+  let health = match (options.live_path, options.ready_path) {
+    (Some(live), Some(ready)) => Some(server::HealthPaths {
+      live,
+      ready,
+      stale_after_ms: options.stale_after_ms.unwrap_or(5000).into(),
+    }),
+    _ => None,
+  };
+  Ok(AsyncTask::new(StartServerTask(Some(server::Options { host: options.host, port, path: options.path, health }))))
 }
 
 pub struct StopServerTask(u32);
@@ -383,4 +397,16 @@ pub fn write_log_line_sync(env: &Env, line: String) -> Result<()> {
   drain_log_ring(env)?;
   let _ = LOGGER.write_line(line.as_bytes());
   Ok(())
+}
+
+/// Records that the JS thread serving health endpoints is responsive (called on a timer).
+#[napi(catch_unwind)]
+pub fn health_beat() {
+  health::beat();
+}
+
+/// Sets a named readiness check; `/health/ready` answers 200 only when all are true.
+#[napi(catch_unwind)]
+pub fn set_ready(name: String, ready: bool) {
+  health::set_ready(&name, ready);
 }

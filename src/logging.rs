@@ -209,7 +209,7 @@ fn write_js_number(value: f64, line: &mut Vec<u8>) {
 }
 
 /// A string as JSON.stringify writes it.
-fn write_json_string(text: &str, line: &mut Vec<u8>) {
+pub fn write_json_string(text: &str, line: &mut Vec<u8>) {
   line.push(b'"');
   let bytes = text.as_bytes();
   let mut start = 0;

@@ -13,7 +13,9 @@ use std::time::Duration;
 use http_body_util::channel::{Channel, Sender};
 use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use hyper::header::{
+  HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -27,12 +29,22 @@ use tokio::task::JoinHandle;
 
 use crate::collect::Snapshot;
 use crate::encode::{encode, Format};
+use crate::health;
+use crate::logging::write_json_string;
 use crate::registry::Registry;
 
 pub struct Options {
   pub host: String,
   pub port: u16,
   pub path: String,
+  pub health: Option<HealthPaths>,
+}
+
+/// Where liveness and readiness are answered, and how old a heartbeat may be.
+pub struct HealthPaths {
+  pub live: String,
+  pub ready: String,
+  pub stale_after_ms: u64,
 }
 
 /// A client that has not sent its request headers by then is dropped.
@@ -83,9 +95,17 @@ fn runtime() -> Result<&'static Runtime, String> {
 
 /// Binds and starts serving; returns the server's id and the port it listens on.
 pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16), String> {
-  let Options { host, port, path } = options;
-  if !path.starts_with('/') {
-    return Err(format!("path \"{path}\" must start with \"/\""));
+  let Options { host, port, path, health } = options;
+  let paths = std::iter::once(&path).chain(health.iter().flat_map(|h| [&h.live, &h.ready]));
+  if let Some(bad) = paths.clone().find(|p| !p.starts_with('/')) {
+    return Err(format!("path \"{bad}\" must start with \"/\""));
+  }
+  let mut seen = Vec::new();
+  for p in paths {
+    if seen.contains(&p) {
+      return Err(format!("path \"{p}\" is used twice"));
+    }
+    seen.push(p);
   }
   let address = (host.as_str(), port)
     .to_socket_addrs()
@@ -107,7 +127,7 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
     TcpListener::from_std(listener).map_err(cannot_serve)?
   };
   let (shutdown, on_shutdown) = oneshot::channel();
-  let endpoint = Arc::new(Endpoint { registry, path });
+  let endpoint = Arc::new(Endpoint { registry, path, health });
   let task = rt.spawn(accept_loop(listener, endpoint, on_shutdown));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   SERVERS.lock().insert(id, Running { shutdown, task });
@@ -127,6 +147,7 @@ pub fn stop(id: u32) {
 struct Endpoint {
   registry: &'static Registry,
   path: String,
+  health: Option<HealthPaths>,
 }
 
 async fn accept_loop(listener: TcpListener, endpoint: Arc<Endpoint>, mut shutdown: oneshot::Receiver<()>) {
@@ -167,14 +188,54 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
   response
 }
 
+fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+  let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
+  *response.status_mut() = status;
+  let headers = response.headers_mut();
+  headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+  headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+  response
+}
+
+/// 200 while the heartbeat is fresh; 503 once the serving JS thread stops beating.
+fn liveness(stale_after_ms: u64) -> Response<Body> {
+  let age = health::heartbeat_age_ms();
+  let live = age.is_some_and(|age| age <= stale_after_ms);
+  let age = age.map_or_else(|| "null".to_string(), |age| age.to_string());
+  let (status, word) = if live { (StatusCode::OK, "live") } else { (StatusCode::SERVICE_UNAVAILABLE, "stalled") };
+  json(status, format!("{{\"status\":\"{word}\",\"heartbeatAgeMs\":{age}}}\n").into_bytes())
+}
+
+/// 200 when every readiness check is true; else 503 naming the ones that are not.
+fn readiness() -> Response<Body> {
+  let failing = health::failing_checks();
+  if failing.is_empty() {
+    return json(StatusCode::OK, b"{\"status\":\"ready\"}\n".to_vec());
+  }
+  let mut body = b"{\"status\":\"not ready\",\"failing\":[".to_vec();
+  for (i, name) in failing.iter().enumerate() {
+    if i > 0 {
+      body.push(b',');
+    }
+    write_json_string(name, &mut body);
+  }
+  body.extend_from_slice(b"]}\n");
+  json(StatusCode::SERVICE_UNAVAILABLE, body)
+}
+
 async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-  if request.uri().path() != endpoint.path {
+  let path = request.uri().path();
+  let health = endpoint.health.as_ref().filter(|h| path == h.live || path == h.ready);
+  if path != endpoint.path && health.is_none() {
     return Ok(plain(StatusCode::NOT_FOUND, "Not Found\n"));
   }
   if request.method() != Method::GET && request.method() != Method::HEAD {
     let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
     response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
     return Ok(response);
+  }
+  if let Some(health) = health {
+    return Ok(if path == health.live { liveness(health.stale_after_ms) } else { readiness() });
   }
   let headers = request.headers();
   let format = negotiate_format(headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""));

@@ -16,6 +16,7 @@ async function main() {
   console.log(`metrics: ${server.url}`);
   console.log(`try:     curl -s ${server.url} | grep -v '^#'`);
   console.log(`         curl -s -H 'Accept: application/openmetrics-text' ${server.url}`);
+  console.log(`health:  ${server.url.replace('/metrics', '/health/live')} and /health/ready`);
   console.log('Ctrl-C to stop');
 
   process.once('SIGINT', async () => {
