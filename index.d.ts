@@ -19,6 +19,12 @@ export declare const CHUNK_SLOTS: number
 export declare function defineMetric(definition: MetricDefinition): number
 
 /**
+ * Defines prom-client's process figures (CPU, start time, memory, file descriptors),
+ * read from /proc at every scrape, under `prefix` and with `labels` on each.
+ */
+export declare function defineProcessMetrics(prefix: string, labels: Array<LabelPair>): void
+
+/**
  * Writes out the calling environment's ring now, on this thread (it is full). A broken
  * destination drops the lines rather than fail the application's log call; `flushLogs`
  * reports it.

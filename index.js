@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.CHUNK_SLOTS = nativeBinding.CHUNK_SLOTS
 module.exports.defineMetric = nativeBinding.defineMetric
+module.exports.defineProcessMetrics = nativeBinding.defineProcessMetrics
 module.exports.drainLogRing = nativeBinding.drainLogRing
 module.exports.ExpositionFormat = nativeBinding.ExpositionFormat
 module.exports.flushLogs = nativeBinding.flushLogs

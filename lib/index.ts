@@ -27,5 +27,6 @@ export {
 } from './registry';
 export { serve, type ServeOptions, type HealthOptions, type MetricsServer } from './server';
 export { health } from './health';
+export { collectDefaultMetrics, type DefaultMetricsOptions } from './defaultMetrics';
 export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './log';
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './helpers';

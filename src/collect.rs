@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::process::{self, ProcessStats};
 use crate::registry::{Family, Kind, Registry, Series};
 use crate::slots::{self, Chunk};
 
@@ -18,6 +19,8 @@ pub struct Snapshot {
   striped: Vec<f64>,
   /// Gauge chunks; gauges are read as they are encoded.
   shared: Vec<&'static Chunk>,
+  /// Read once per scrape when process figures are defined.
+  process: Option<ProcessStats>,
 }
 
 /// A series' value as read for exposition.
@@ -27,21 +30,32 @@ pub enum Value<'a> {
   FloatGauge(f64),
   /// Per-bucket (not cumulative) counts, `+Inf` last, then the sum.
   Histogram { buckets: &'a [f64], sum: f64 },
+  /// A process figure this system does not report: no sample.
+  Absent,
 }
 
 impl Snapshot {
   pub fn take(registry: &Registry) -> Snapshot {
-    let families = registry
+    let families: Vec<FamilySnapshot> = registry
       .families()
       .into_iter()
       .map(|family| FamilySnapshot { series: family.series(), family })
       .collect();
-    Snapshot { families, striped: registry.striped.totals(), shared: registry.shared.chunks() }
+    let process = families.iter().any(|f| f.family.process.is_some()).then(process::read);
+    Snapshot { families, striped: registry.striped.totals(), shared: registry.shared.chunks(), process }
   }
 
-  pub fn value(&self, kind: Kind, buckets: usize, series: &Series) -> Value<'_> {
+  pub fn value(&self, family: &Family, series: &Series) -> Value<'_> {
+    if let (Some(field), Some(stats)) = (family.process, &self.process) {
+      return match (stats.get(field), family.def.kind) {
+        (None, _) => Value::Absent,
+        (Some(v), Kind::Counter) => Value::Counter(v),
+        (Some(v), _) => Value::FloatGauge(v),
+      };
+    }
     let slot = series.slot as usize;
-    match kind {
+    let buckets = family.def.buckets.len();
+    match family.def.kind {
       Kind::Counter => Value::Counter(self.striped[slot]),
       Kind::IntGauge => Value::IntGauge(slots::load(&self.shared, series.slot) as i64),
       Kind::FloatGauge => Value::FloatGauge(f64::from_bits(slots::load(&self.shared, series.slot))),

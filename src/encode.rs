@@ -129,7 +129,8 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
 
     for series in entry.series.iter() {
       let labels = &*series.labels;
-      match snapshot.value(def.kind, def.buckets.len(), series) {
+      match snapshot.value(family, series) {
+        Value::Absent => continue,
         Value::Counter(v) => {
           write_series_start(&mut out, &[base, "_total"], labels, None);
           write_number(&mut out, v);

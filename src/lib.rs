@@ -12,6 +12,7 @@ pub mod encode;
 mod health;
 mod logging;
 mod names;
+mod process;
 pub mod registry;
 mod server;
 pub mod slots;
@@ -409,4 +410,12 @@ pub fn health_beat() {
 #[napi(catch_unwind)]
 pub fn set_ready(name: String, ready: bool) {
   health::set_ready(&name, ready);
+}
+
+/// Defines prom-client's process figures (CPU, start time, memory, file descriptors),
+/// read from /proc at every scrape, under `prefix` and with `labels` on each.
+#[napi(catch_unwind)]
+pub fn define_process_metrics(prefix: String, labels: Vec<LabelPair>) -> Result<()> {
+  let labels: Vec<(String, String)> = labels.into_iter().map(|p| (p.name, p.value)).collect();
+  REGISTRY.define_process_metrics(&prefix, &labels).map_err(js_error)
 }

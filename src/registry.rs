@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 
 use crate::encode::{escape_label_value, format_number};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
+use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripedSlots, CHUNK_SLOTS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +90,8 @@ pub struct Series {
 /// A defined metric with its series.
 pub struct Family {
   pub def: Definition,
+  /// Set for a process figure: its one series' value is read from /proc at scrape time.
+  pub process: Option<ProcessField>,
   /// The family name of the exposition: for a counter, its name without `_total`.
   pub base: String,
   /// Histogram `le` values as written, the last one `+Inf`.
@@ -151,11 +154,39 @@ impl Registry {
 
   /// Defines a metric, or returns the existing one if an identical definition exists.
   pub fn define(&self, def: Definition) -> Result<FamilyId, RegistryError> {
+    self.define_from(def, None)
+  }
+
+  /// Defines prom-client's process figures (read from /proc at scrape time) under
+  /// `prefix`, each with `static_labels`.
+  pub fn define_process_metrics(&self, prefix: &str, static_labels: &[(String, String)]) -> Result<(), RegistryError> {
+    for (field, name, kind, help) in PROCESS_METRICS {
+      let def = Definition {
+        name: format!("{prefix}{name}"),
+        help: help.to_string(),
+        kind,
+        static_labels: static_labels.to_vec(),
+        dynamic_keys: vec![],
+        buckets: vec![],
+      };
+      let id = self.define_from(def, Some(field))?;
+      self.series(id, vec![])?;
+    }
+    Ok(())
+  }
+
+  fn define_from(&self, def: Definition, process: Option<ProcessField>) -> Result<FamilyId, RegistryError> {
     let base = validate(&def)?;
     let mut families = self.families.write();
     if let Some(id) = self.by_name.get(&base).map(|id| *id) {
-      let existing = &families[id as usize].def;
-      return match describe_difference(existing, &def) {
+      let family = &families[id as usize];
+      let existing = &family.def;
+      let difference = match (family.process.is_some(), process.is_some()) {
+        (true, false) => Some("is yours, and the name belongs to a default process metric".to_string()),
+        (false, true) => Some("is a default process metric, and a metric of yours has the name".to_string()),
+        _ => describe_difference(existing, &def),
+      };
+      return match difference {
         None => Ok(id),
         Some(why) => Err(RegistryError::Conflict(format!(
           "metric \"{}\" is already defined as {}; this definition {}",
@@ -183,7 +214,7 @@ impl Registry {
     }
     self.by_name.insert(base.clone(), id);
     let bucket_labels = def.buckets.iter().map(|b| format_number(*b)).chain(["+Inf".to_string()]).collect();
-    families.push(Arc::new(Family { def, base, bucket_labels, index: DashMap::new(), series: RwLock::default() }));
+    families.push(Arc::new(Family { def, process, base, bucket_labels, index: DashMap::new(), series: RwLock::default() }));
     Ok(id)
   }
 

@@ -1,0 +1,170 @@
+// collectDefaultMetrics(): prom-client 15's default metrics, same names, types, labels
+// and help, so dashboards and alerts written for prom-client work unchanged.
+// Process figures are read by Rust from /proc at every scrape; the V8 and event-loop
+// figures are sampled here on a timer that does not keep the process alive.
+
+import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import { binding, callNative } from './native';
+import { gaugeSchemaFloat, histogramSchema, type MetricSchema } from './schema';
+import type { FloatGauge } from './gauge';
+import { checkOptions, describeValue, isPlainObject } from './validate';
+
+export interface DefaultMetricsOptions {
+  /** Put before every name (prom-client's `prefix`). */
+  prefix?: string;
+  /** Labels added to every default metric. */
+  labels?: Readonly<Record<string, string>>;
+  /** Resolution of the event-loop delay monitor, in ms (default 10). */
+  eventLoopMonitoringPrecision?: number;
+  /** Buckets of `nodejs_gc_duration_seconds` (default [0.001, 0.01, 0.1, 1, 2, 5]). */
+  gcDurationBuckets?: readonly number[];
+  /** How often the V8 and event-loop figures are sampled, in ms (default 1000). */
+  sampleIntervalMs?: number;
+}
+
+const GC_KINDS: Record<number, string> = {
+  [perf.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perf.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perf.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perf.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+let running: (() => void) | undefined;
+
+/**
+ * Starts prom-client's default metrics for this process (call it from the main
+ * thread: the event-loop figures are those of the calling thread). Returns a function
+ * that stops the sampling; calling it again while running returns the same function.
+ */
+export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () => void {
+  if (running !== undefined) return running;
+  checkOptions('collectDefaultMetrics()', options, ['prefix', 'labels', 'eventLoopMonitoringPrecision', 'gcDurationBuckets', 'sampleIntervalMs']);
+  const {
+    prefix = '',
+    labels = {},
+    eventLoopMonitoringPrecision = 10,
+    gcDurationBuckets = [0.001, 0.01, 0.1, 1, 2, 5],
+    sampleIntervalMs = 1000,
+  } = options as DefaultMetricsOptions; // each is checked below
+  if (typeof prefix !== 'string') throw new TypeError(`collectDefaultMetrics(): prefix must be a string, got ${describeValue(prefix)}`);
+  if (!isPlainObject(labels) || Object.values(labels).some((v) => typeof v !== 'string')) {
+    throw new TypeError(`collectDefaultMetrics(): labels must be an object of strings, got ${describeValue(labels)}`);
+  }
+  for (const [name, value] of [['eventLoopMonitoringPrecision', eventLoopMonitoringPrecision], ['sampleIntervalMs', sampleIntervalMs]] as const) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new RangeError(`collectDefaultMetrics(): ${name} must be a positive integer of milliseconds, got ${describeValue(value)}`);
+    }
+  }
+  const staticLabels = Object.entries(labels).map(([name, value]) => ({ name, value: value as string }));
+  callNative(() => binding.defineProcessMetrics(prefix, staticLabels));
+
+  const withLabels = <T extends 'gaugeFloat' | 'histogram', K extends string>(schema: MetricSchema<T, K>) =>
+    staticLabels.reduce((s, { name, value }) => s.staticLabel(name, value), schema);
+  const gauge = (name: string, help: string) => withLabels(gaugeSchemaFloat(prefix + name).help(help)).build();
+  const byType = (name: string, help: string, key: string) =>
+    withLabels(gaugeSchemaFloat(prefix + name).help(help).requireDynamicKey(key)).build();
+
+  const lag = gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.');
+  const delayStats: [FloatGauge, (h: ReturnType<typeof monitorEventLoopDelay>) => number][] = [
+    [gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.'), (h) => h.min],
+    [gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.'), (h) => h.max],
+    [gauge('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.'), (h) => h.mean],
+    [gauge('nodejs_eventloop_lag_stddev_seconds', 'The standard deviation of the recorded event loop delays.'), (h) => h.stddev],
+    [gauge('nodejs_eventloop_lag_p50_seconds', 'The 50th percentile of the recorded event loop delays.'), (h) => h.percentile(50)],
+    [gauge('nodejs_eventloop_lag_p90_seconds', 'The 90th percentile of the recorded event loop delays.'), (h) => h.percentile(90)],
+    [gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.'), (h) => h.percentile(99)],
+  ];
+  const grouped = [
+    {
+      byType: byType('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.', 'type'),
+      total: gauge('nodejs_active_handles_total', 'Total number of active handles.'),
+      types: () => (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().map((h) => h.constructor.name),
+    },
+    {
+      byType: byType('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.', 'type'),
+      total: gauge('nodejs_active_requests_total', 'Total number of active requests.'),
+      types: () => (process as unknown as { _getActiveRequests(): object[] })._getActiveRequests().map((r) => r.constructor.name),
+    },
+    {
+      byType: byType('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.', 'type'),
+      total: gauge('nodejs_active_resources_total', 'Total number of active resources.'),
+      types: () => process.getActiveResourcesInfo(),
+    },
+  ];
+  const heapTotal = gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.');
+  const heapUsed = gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.');
+  const external = gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.');
+  const spaces = (['total', 'used', 'available'] as const).map((kind) =>
+    byType(`nodejs_heap_space_size_${kind}_bytes`, `Process heap space size ${kind} from Node.js in bytes.`, 'space'),
+  );
+  const [major, minor, patch] = process.versions.node.split('.');
+  withLabels(
+    gaugeSchemaFloat(prefix + 'nodejs_version_info')
+      .help('Node.js version info.')
+      .requireDynamicKey('version')
+      .requireDynamicKey('major')
+      .requireDynamicKey('minor')
+      .requireDynamicKey('patch'),
+  )
+    .build()
+    .with({ version: process.version, major, minor, patch })
+    .set(1);
+  const gcDuration = withLabels(
+    histogramSchema(prefix + 'nodejs_gc_duration_seconds')
+      .help('Garbage collection duration by kind, one of major, minor, incremental or weakcb.')
+      .buckets(gcDurationBuckets)
+      .requireDynamicKey('kind'),
+  ).build();
+
+  const delay = monitorEventLoopDelay({ resolution: eventLoopMonitoringPrecision });
+  delay.enable();
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = GC_KINDS[(entry as unknown as { detail?: { kind: number } }).detail?.kind ?? -1];
+      if (kind !== undefined) gcDuration.with({ kind }).observe(entry.duration / 1000);
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+
+  // Counts by type; a type seen before and gone now is set to 0.
+  const seenTypes = grouped.map(() => new Set<string>());
+  const sample = () => {
+    const start = process.hrtime.bigint();
+    setImmediate(() => lag.set(Number(process.hrtime.bigint() - start) / 1e9));
+    if (delay.count > 0) {
+      for (const [stat, read] of delayStats) stat.set(read(delay) / 1e9);
+      delay.reset();
+    }
+    grouped.forEach((group, i) => {
+      const counts = new Map<string, number>();
+      for (const type of group.types()) counts.set(type, (counts.get(type) ?? 0) + 1);
+      for (const type of seenTypes[i]) if (!counts.has(type)) group.byType.with({ type }).set(0);
+      for (const [type, count] of counts) {
+        group.byType.with({ type }).set(count);
+        seenTypes[i].add(type);
+      }
+      group.total.set([...counts.values()].reduce((a, b) => a + b, 0));
+    });
+    const memory = process.memoryUsage();
+    heapTotal.set(memory.heapTotal);
+    heapUsed.set(memory.heapUsed);
+    external.set(memory.external);
+    for (const space of v8.getHeapSpaceStatistics()) {
+      const name = space.space_name.replace(/_space$/, '');
+      spaces[0].with({ space: name }).set(space.space_size);
+      spaces[1].with({ space: name }).set(space.space_used_size);
+      spaces[2].with({ space: name }).set(space.space_available_size);
+    }
+  };
+  sample();
+  const timer = setInterval(sample, sampleIntervalMs);
+  timer.unref();
+  running = () => {
+    clearInterval(timer);
+    delay.disable();
+    gc.disconnect();
+    running = undefined;
+  };
+  return running;
+}
