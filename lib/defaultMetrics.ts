@@ -5,6 +5,7 @@
 
 import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import { whileRunning } from './lifecycle';
 import { binding, callNative } from './native';
 import { gaugeSchemaFloat, histogramSchema, type MetricSchema } from './schema';
 import type { FloatGauge } from './gauge';
@@ -160,11 +161,13 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
   sample();
   const timer = setInterval(sample, sampleIntervalMs);
   timer.unref();
+  const forget = whileRunning(() => running?.());
   running = () => {
     clearInterval(timer);
     delay.disable();
     gc.disconnect();
     running = undefined;
+    forget();
   };
   return running;
 }

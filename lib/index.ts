@@ -28,5 +28,7 @@ export {
 export { serve, type ServeOptions, type HealthOptions, type MetricsServer } from './server';
 export { health } from './health';
 export { collectDefaultMetrics, type DefaultMetricsOptions } from './defaultMetrics';
+export { startReporter, type ReporterOptions } from './reporter';
+export { shutdown } from './lifecycle';
 export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './log';
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './helpers';

@@ -1,5 +1,6 @@
 import { checkOptions, describeValue } from './validate';
 import { startHeartbeat } from './health';
+import { whileRunning } from './lifecycle';
 import { binding, callNative } from './native';
 
 export interface ServeOptions {
@@ -93,6 +94,7 @@ export async function serve(options: ServeOptions = {}): Promise<MetricsServer> 
   // node:http server would, until close() or unref().
   const keepAlive = setInterval(() => {}, 2 ** 30);
   let closing: Promise<void> | undefined;
+  let forget = () => {};
   const server: MetricsServer = {
     url: `http://${urlHost(host)}:${info.port}${path}`,
     port: info.port,
@@ -101,6 +103,7 @@ export async function serve(options: ServeOptions = {}): Promise<MetricsServer> 
       closing ??= binding.stopServer(info.id).finally(() => {
         clearInterval(keepAlive);
         stopHeartbeat();
+        forget();
       });
       return closing;
     },
@@ -113,5 +116,6 @@ export async function serve(options: ServeOptions = {}): Promise<MetricsServer> 
       return server;
     },
   };
+  forget = whileRunning(() => server.close());
   return server;
 }

@@ -1,0 +1,50 @@
+// startReporter(): the exposition handed to a function on an interval (seed 003).
+
+import { whileRunning } from './lifecycle';
+import { type Format, registry } from './registry';
+import { checkOptions, describeValue } from './validate';
+
+export interface ReporterOptions {
+  /** How often to export, in ms. */
+  intervalMs: number;
+  /** Receives the exposition text; may return a promise. */
+  onExport: (text: string) => unknown;
+  /** Default `'prometheus'` (text 0.0.4). */
+  format?: Format;
+}
+
+/**
+ * Calls `onExport` with the exposition every `intervalMs`, until the returned function
+ * (or shutdown()) stops it. The timer does not keep the process alive; an export still
+ * running when the next is due is not overlapped. A failing `onExport` is reported as
+ * a process warning and the reporter carries on.
+ */
+export function startReporter(options: ReporterOptions): () => void {
+  checkOptions('startReporter()', options, ['intervalMs', 'onExport', 'format']);
+  const { intervalMs, onExport, format = 'prometheus' } = options as unknown as ReporterOptions;
+  if (typeof intervalMs !== 'number' || !Number.isInteger(intervalMs) || intervalMs < 1) {
+    throw new RangeError(`startReporter(): intervalMs must be a positive integer, got ${describeValue(intervalMs)}`);
+  }
+  if (typeof onExport !== 'function') {
+    throw new TypeError(`startReporter(): onExport must be a function, got ${describeValue(onExport)}`);
+  }
+  let exporting = false;
+  const timer = setInterval(async () => {
+    if (exporting) return;
+    exporting = true;
+    try {
+      await onExport(await registry.metrics({ format }));
+    } catch (error) {
+      process.emitWarning(`slotmetrics reporter: onExport failed: ${(error as Error)?.message ?? String(error)}`);
+    } finally {
+      exporting = false;
+    }
+  }, intervalMs);
+  timer.unref();
+  const stop = () => {
+    clearInterval(timer);
+    forget();
+  };
+  const forget = whileRunning(stop);
+  return stop;
+}
