@@ -30,5 +30,6 @@ export { health } from './health';
 export { collectDefaultMetrics, type DefaultMetricsOptions } from './defaultMetrics';
 export { startReporter, type ReporterOptions } from './reporter';
 export { shutdown } from './lifecycle';
+export { httpMetrics, HttpMetrics, type HttpMetricsOptions } from './httpMetrics';
 export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './log';
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './helpers';
