@@ -31,5 +31,6 @@ export { collectDefaultMetrics, type DefaultMetricsOptions } from './defaultMetr
 export { startReporter, type ReporterOptions } from './reporter';
 export { shutdown } from './lifecycle';
 export { httpMetrics, HttpMetrics, type HttpMetricsOptions } from './httpMetrics';
+export { pushgateway, Pushgateway, type PushgatewayOptions } from './pushgateway';
 export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './log';
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './helpers';

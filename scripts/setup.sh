@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh clone: npm dependencies, then the addon (cargo) and the wrapper (tsc),
 # both built from source by npm's `prepare`. With --test-tools it also installs the
-# real consumers the tests check the exposition with: promtool (Debian's `prometheus`)
-# and Python's `prometheus_client`.
+# real consumers the tests check the exposition with: promtool (Debian's `prometheus`),
+# Debian's Pushgateway and Python's `prometheus_client`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,14 +22,16 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
   { echo "setup: Node.js >= 20.17 is required, found $(node --version)" >&2; exit 1; }
 
 if $test_tools; then
-  if ! command -v promtool >/dev/null; then
+  if ! command -v promtool >/dev/null || ! command -v prometheus-pushgateway >/dev/null; then
     as_root=""
     [ "$(id -u)" = 0 ] || as_root="sudo"
     $as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends \
+      prometheus prometheus-pushgateway >/dev/null
   fi
   python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet 'prometheus_client==0.26.0'
   promtool --version | head -n 1
+  prometheus-pushgateway --version 2>&1 | head -n 1
   python3 -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'
 fi
 
