@@ -67,6 +67,9 @@ test('readiness is 200 only while every check is true, and names the failing one
     health.setReady('queue', true);
     const failing = await get(ready);
     assert.equal(failing.status, 503);
+    const metricsText = await (await fetch(server.url)).text();
+    assert.match(metricsText, /^health_ready\{check="database"\} 0$/m);
+    assert.match(metricsText, /^health_ready\{check="queue"\} 1$/m);
     assert.deepEqual(JSON.parse(failing.body), { status: 'not ready', failing: ['cache "eu"', 'database'] });
     health.setReady('database', true);
     health.setReady('cache "eu"', true);

@@ -1,10 +1,17 @@
 // Readiness checks for the Rust server's /health/ready, and the heartbeat behind
 // /health/live.
 
+import type { FloatGauge } from './gauge';
 import { binding } from './native';
+import { gaugeSchemaFloat, type MetricFamily } from './schema';
 import { describeValue } from './validate';
 
-/** Named readiness checks: `/health/ready` answers 200 only while every one is true. */
+let readiness: MetricFamily<'check', FloatGauge> | undefined;
+
+/**
+ * Named readiness checks: `/health/ready` answers 200 only while every one is true.
+ * Each is also the gauge `health_ready{check}` (1 or 0), so alerts can see it.
+ */
 export const health = {
   setReady(name: string, ready: boolean): void {
     if (typeof name !== 'string' || name === '') {
@@ -14,6 +21,11 @@ export const health = {
       throw new TypeError(`health.setReady("${name}") takes true or false, got ${describeValue(ready)}`);
     }
     binding.setReady(name, ready);
+    readiness ??= gaugeSchemaFloat('health_ready')
+      .help('Readiness checks set with health.setReady(): 1 ready, 0 not')
+      .requireDynamicKey('check')
+      .build();
+    readiness.with({ check: name }).set(ready ? 1 : 0);
   },
 };
 
