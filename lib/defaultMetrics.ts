@@ -7,9 +7,9 @@ import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from 'n
 import v8 from 'node:v8';
 import { whileRunning } from './lifecycle';
 import { binding, callNative } from './native';
-import { gaugeSchemaFloat, histogramSchema, type MetricSchema } from './schema';
+import { gaugeSchemaFloat, histogramSchema } from './schema';
 import type { FloatGauge } from './gauge';
-import { checkOptions, describeValue, isPlainObject } from './validate';
+import { checkOptions, checkStringRecord, describeValue } from './validate';
 
 export interface DefaultMetricsOptions {
   /** Put before every name (prom-client's `prefix`). */
@@ -49,22 +49,17 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
     sampleIntervalMs = 1000,
   } = options as DefaultMetricsOptions; // each is checked below
   if (typeof prefix !== 'string') throw new TypeError(`collectDefaultMetrics(): prefix must be a string, got ${describeValue(prefix)}`);
-  if (!isPlainObject(labels) || Object.values(labels).some((v) => typeof v !== 'string')) {
-    throw new TypeError(`collectDefaultMetrics(): labels must be an object of strings, got ${describeValue(labels)}`);
-  }
+  checkStringRecord('collectDefaultMetrics()', 'labels', labels);
   for (const [name, value] of [['eventLoopMonitoringPrecision', eventLoopMonitoringPrecision], ['sampleIntervalMs', sampleIntervalMs]] as const) {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       throw new RangeError(`collectDefaultMetrics(): ${name} must be a positive integer of milliseconds, got ${describeValue(value)}`);
     }
   }
-  const staticLabels = Object.entries(labels).map(([name, value]) => ({ name, value: value as string }));
-  callNative(() => binding.defineProcessMetrics(prefix, staticLabels));
+  callNative(() => binding.defineProcessMetrics(prefix, Object.entries(labels).map(([name, value]) => ({ name, value }))));
 
-  const withLabels = <T extends 'gaugeFloat' | 'histogram', K extends string>(schema: MetricSchema<T, K>) =>
-    staticLabels.reduce((s, { name, value }) => s.staticLabel(name, value), schema);
-  const gauge = (name: string, help: string) => withLabels(gaugeSchemaFloat(prefix + name).help(help)).build();
+  const gauge = (name: string, help: string) => gaugeSchemaFloat(prefix + name).help(help).staticLabels(labels).build();
   const byType = (name: string, help: string, key: string) =>
-    withLabels(gaugeSchemaFloat(prefix + name).help(help).requireDynamicKey(key)).build();
+    gaugeSchemaFloat(prefix + name).help(help).staticLabels(labels).requireDynamicKey(key).build();
 
   const lag = gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.');
   const delayStats: [FloatGauge, (h: ReturnType<typeof monitorEventLoopDelay>) => number][] = [
@@ -100,23 +95,22 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
     byType(`nodejs_heap_space_size_${kind}_bytes`, `Process heap space size ${kind} from Node.js in bytes.`, 'space'),
   );
   const [major, minor, patch] = process.versions.node.split('.');
-  withLabels(
-    gaugeSchemaFloat(prefix + 'nodejs_version_info')
-      .help('Node.js version info.')
-      .requireDynamicKey('version')
-      .requireDynamicKey('major')
-      .requireDynamicKey('minor')
-      .requireDynamicKey('patch'),
-  )
+  gaugeSchemaFloat(prefix + 'nodejs_version_info')
+    .help('Node.js version info.')
+    .staticLabels(labels)
+    .requireDynamicKey('version')
+    .requireDynamicKey('major')
+    .requireDynamicKey('minor')
+    .requireDynamicKey('patch')
     .build()
     .with({ version: process.version, major, minor, patch })
     .set(1);
-  const gcDuration = withLabels(
-    histogramSchema(prefix + 'nodejs_gc_duration_seconds')
-      .help('Garbage collection duration by kind, one of major, minor, incremental or weakcb.')
-      .buckets(gcDurationBuckets)
-      .requireDynamicKey('kind'),
-  ).build();
+  const gcDuration = histogramSchema(prefix + 'nodejs_gc_duration_seconds')
+    .help('Garbage collection duration by kind, one of major, minor, incremental or weakcb.')
+    .buckets(gcDurationBuckets)
+    .staticLabels(labels)
+    .requireDynamicKey('kind')
+    .build();
 
   const delay = monitorEventLoopDelay({ resolution: eventLoopMonitoringPrecision });
   delay.enable();

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { counterSchema, histogramSchema, type MetricFamily } from './schema';
 import type { Counter } from './counter';
 import { DEFAULT_BUCKETS, type Histogram } from './histogram';
-import { checkOptions, describeValue, isPlainObject } from './validate';
+import { checkOptions, checkStringRecord, describeValue } from './validate';
 
 export interface HttpMetricsOptions {
   /** Put before both names. */
@@ -48,17 +48,22 @@ export class HttpMetrics {
     checkOptions('httpMetrics()', options, ['prefix', 'buckets', 'labels']);
     const { prefix = '', buckets = DEFAULT_BUCKETS, labels = {} } = options as HttpMetricsOptions;
     if (typeof prefix !== 'string') throw new TypeError(`httpMetrics(): prefix must be a string, got ${describeValue(prefix)}`);
-    if (!isPlainObject(labels) || Object.values(labels).some((v) => typeof v !== 'string')) {
-      throw new TypeError(`httpMetrics(): labels must be an object of strings, got ${describeValue(labels)}`);
-    }
-    let requests = counterSchema(`${prefix}http_requests_total`).help('Total HTTP requests served');
-    let durations = histogramSchema(`${prefix}http_request_duration_seconds`).help('HTTP request duration in seconds').buckets(buckets);
-    for (const [name, value] of Object.entries(labels)) {
-      requests = requests.staticLabel(name, value as string);
-      durations = durations.staticLabel(name, value as string);
-    }
-    this.requests = requests.requireDynamicKey('method').requireDynamicKey('route').requireDynamicKey('status_code').build();
-    this.durations = durations.requireDynamicKey('method').requireDynamicKey('route').requireDynamicKey('status_code').build();
+    checkStringRecord('httpMetrics()', 'labels', labels);
+    this.requests = counterSchema(`${prefix}http_requests_total`)
+      .help('Total HTTP requests served')
+      .staticLabels(labels)
+      .requireDynamicKey('method')
+      .requireDynamicKey('route')
+      .requireDynamicKey('status_code')
+      .build();
+    this.durations = histogramSchema(`${prefix}http_request_duration_seconds`)
+      .help('HTTP request duration in seconds')
+      .buckets(buckets)
+      .staticLabels(labels)
+      .requireDynamicKey('method')
+      .requireDynamicKey('route')
+      .requireDynamicKey('status_code')
+      .build();
   }
 
   /** Records one request; what the framework hooks below call. */

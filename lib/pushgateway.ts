@@ -2,7 +2,7 @@
 // pushAdd (POST: replace only the metrics pushed) and delete (DELETE: the group).
 
 import { registry } from './registry';
-import { checkOptions, describeValue, isPlainObject } from './validate';
+import { checkOptions, checkStringRecord, describeValue } from './validate';
 
 export interface PushgatewayOptions {
   /** The Pushgateway's base URL, e.g. `http://127.0.0.1:9091`. */
@@ -38,11 +38,8 @@ export class Pushgateway {
       throw new TypeError(`pushgateway(): url must be an http(s) URL, got ${describeValue(url)}`);
     }
     if (typeof job !== 'string' || job === '') throw new TypeError(`pushgateway(): job must be a non-empty string, got ${describeValue(job)}`);
-    for (const [what, record] of [['groupings', groupings], ['headers', headers]] as const) {
-      if (!isPlainObject(record) || Object.values(record).some((v) => typeof v !== 'string')) {
-        throw new TypeError(`pushgateway(): ${what} must be an object of strings, got ${describeValue(record)}`);
-      }
-    }
+    checkStringRecord('pushgateway()', 'groupings', groupings);
+    checkStringRecord('pushgateway()', 'headers', headers);
     if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
       throw new RangeError(`pushgateway(): timeoutMs must be a positive integer, got ${describeValue(timeoutMs)}`);
     }

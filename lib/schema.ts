@@ -99,6 +99,11 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return this.extend({ staticLabels: [...this.spec.staticLabels, label] });
   }
 
+  /** `staticLabel(name, value)` for each entry of `labels`. */
+  staticLabels(labels: Readonly<Record<string, string>>): MetricSchema<T, K> {
+    return Object.entries(labels).reduce<MetricSchema<T, K>>((schema, [name, value]) => schema.staticLabel(name, value), this);
+  }
+
   /** A label that every `with()` call must give a value for. */
   requireDynamicKey<N extends string>(name: N): MetricSchema<T, K | N> {
     const key = requireString(`dynamic key of metric "${this.spec.name}"`, name);

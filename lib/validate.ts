@@ -22,3 +22,10 @@ export function checkOptions(call: string, options: unknown, known: readonly str
     if (!known.includes(key)) throw new TypeError(`${call}: unknown option "${key}"`);
   }
 }
+
+/** Throws a TypeError unless `value` is a plain object whose values are all strings. */
+export function checkStringRecord(call: string, name: string, value: unknown): asserts value is Record<string, string> {
+  if (!isPlainObject(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+    throw new TypeError(`${call}: ${name} must be an object of strings, got ${describeValue(value)}`);
+  }
+}

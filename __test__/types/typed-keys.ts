@@ -97,3 +97,6 @@ metrics.gauge('queue_size');
 metrics.increment('api_requests', { method: null });
 // @ts-expect-error names are strings
 metrics.increment(42);
+
+// staticLabels() keeps the chain's type and keys.
+counterSchema('types_static_total').staticLabels({ region: 'eu', tier: 'web' }).requireDynamicKey('code').build().with({ code: '200' });
