@@ -88,12 +88,27 @@ export interface MetricDefinition {
   buckets?: Array<number>
 }
 
+export interface MetricJson {
+  name: string
+  help: string
+  type: string
+  values: Array<SampleJson>
+  /** prom-client's cluster aggregation hint; always "sum". */
+  aggregator: string
+}
+
 export declare const enum MetricKind {
   Counter = 'counter',
   Gauge = 'gauge',
   GaugeFloat = 'gaugeFloat',
   Histogram = 'histogram',
 }
+
+/**
+ * Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),
+ * collected on a libuv worker thread.
+ */
+export declare function metricsData(): Promise<Array<MetricJson>>
 
 /**
  * The first slot index of the series with these dynamic label values (in the order of
@@ -103,6 +118,13 @@ export declare function registerSeries(metric: number, labelValues: Array<string
 
 /** The exposition text, rendered on a libuv worker thread. */
 export declare function renderMetrics(format: ExpositionFormat): Promise<string>
+
+export interface SampleJson {
+  value: number
+  labels: Record<string, string>
+  /** A histogram sample's own name (`x_bucket`, `x_sum`, `x_count`). */
+  metricName?: string
+}
 
 export interface ServerInfo {
   id: number

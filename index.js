@@ -846,6 +846,7 @@ module.exports.healthBeat = nativeBinding.healthBeat
 module.exports.logRing = nativeBinding.logRing
 module.exports.logRingLayout = nativeBinding.logRingLayout
 module.exports.MetricKind = nativeBinding.MetricKind
+module.exports.metricsData = nativeBinding.metricsData
 module.exports.registerSeries = nativeBinding.registerSeries
 module.exports.renderMetrics = nativeBinding.renderMetrics
 module.exports.setLogDestination = nativeBinding.setLogDestination

@@ -260,3 +260,26 @@ test('a labeled metric with no series yet exposes only its HELP and TYPE', async
   const text = await registry.metrics();
   assert.match(text, /# HELP unused_gauge Not yet set\n# TYPE unused_gauge gauge\n(#|$)/);
 });
+
+test('getMetricsAsJSON() gives every sample with its labels and value, as prom-client shapes it', async () => {
+  const c = counterSchema('json_requests_total').help('Requests').staticLabel('svc', 'a"b').requireDynamicKey('path').build();
+  c.with({ path: '/x\n' }).add(2);
+  gaugeSchema('json_depth').help('Depth').build().set(-3n);
+  const h = histogramSchema('json_seconds').help('Time').buckets([1]).build();
+  h.observe(0.5);
+  h.observe(2);
+  const all = await registry.getMetricsAsJSON();
+  const metric = (name) => all.find((m) => m.name === name);
+  assert.deepEqual(metric('json_requests_total'), {
+    name: 'json_requests_total', help: 'Requests', type: 'counter', aggregator: 'sum',
+    values: [{ value: 2, labels: { svc: 'a"b', path: '/x\n' } }],
+  });
+  assert.deepEqual(metric('json_depth').values, [{ value: -3, labels: {} }]);
+  assert.deepEqual(metric('json_seconds').values, [
+    { value: 1, labels: { le: '1' }, metricName: 'json_seconds_bucket' },
+    { value: 2, labels: { le: '+Inf' }, metricName: 'json_seconds_bucket' },
+    { value: 2.5, labels: {}, metricName: 'json_seconds_sum' },
+    { value: 2, labels: {}, metricName: 'json_seconds_count' },
+  ]);
+  assert.equal(metric('json_seconds').type, 'histogram');
+});

@@ -24,6 +24,8 @@ export {
   OPENMETRICS_CONTENT_TYPE,
   type Format,
   type MetricsOptions,
+  type MetricJSON,
+  type MetricSampleJSON,
 } from './registry';
 export { serve, type ServeOptions, type HealthOptions, type MetricsServer } from './server';
 export { health } from './health';

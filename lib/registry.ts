@@ -16,6 +16,23 @@ export interface MetricsOptions {
   format?: Format;
 }
 
+/** One sample of `getMetricsAsJSON()`. */
+export interface MetricSampleJSON {
+  value: number;
+  labels: Record<string, string>;
+  /** A histogram sample's own name: `<name>_bucket`, `_sum` or `_count`. */
+  metricName?: string;
+}
+
+/** One metric of `getMetricsAsJSON()`, in prom-client's shape. */
+export interface MetricJSON {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  values: MetricSampleJSON[];
+  aggregator: 'sum';
+}
+
 /** The process-wide registry: every metric of every thread. */
 export class Registry {
   /**
@@ -30,6 +47,14 @@ export class Registry {
       );
     }
     return binding.renderMetrics(NATIVE_FORMAT[format]);
+  }
+
+  /**
+   * Every metric with its samples as objects, in prom-client's `getMetricsAsJSON()`
+   * shape (seed 003's JSON export); collected off the event loop like `metrics()`.
+   */
+  getMetricsAsJSON(): Promise<MetricJSON[]> {
+    return binding.metricsData() as Promise<MetricJSON[]>;
   }
 
   /** The Content-Type header to send with `metrics({ format })`. */

@@ -1,6 +1,7 @@
 //! The Node-API surface of slotmetrics. Everything here converts between JS and the
 //! modules that do the work; the TypeScript wrapper in `lib/` is the public API.
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use napi::bindgen_prelude::*;
@@ -8,6 +9,7 @@ use napi_derive::napi;
 
 // Public for the Rust benchmarks (benches/collect.rs); JS sees only the functions below.
 pub mod collect;
+mod data;
 pub mod encode;
 mod health;
 mod logging;
@@ -418,4 +420,60 @@ pub fn set_ready(name: String, ready: bool) {
 pub fn define_process_metrics(prefix: String, labels: Vec<LabelPair>) -> Result<()> {
   let labels: Vec<(String, String)> = labels.into_iter().map(|p| (p.name, p.value)).collect();
   REGISTRY.define_process_metrics(&prefix, &labels).map_err(js_error)
+}
+
+#[napi(object)]
+pub struct SampleJson {
+  pub value: f64,
+  pub labels: HashMap<String, String>,
+  /// A histogram sample's own name (`x_bucket`, `x_sum`, `x_count`).
+  pub metric_name: Option<String>,
+}
+
+#[napi(object)]
+pub struct MetricJson {
+  pub name: String,
+  pub help: String,
+  #[napi(js_name = "type")]
+  pub kind: String,
+  pub values: Vec<SampleJson>,
+  /// prom-client's cluster aggregation hint; always "sum".
+  pub aggregator: String,
+}
+
+pub struct MetricsDataTask;
+
+impl Task for MetricsDataTask {
+  type Output = Vec<data::MetricData>;
+  type JsValue = Vec<MetricJson>;
+
+  fn compute(&mut self) -> Result<Self::Output> {
+    without_panics(|| Ok(data::metrics_data(&collect::Snapshot::take(&REGISTRY))))
+  }
+
+  fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+    Ok(
+      output
+        .into_iter()
+        .map(|metric| MetricJson {
+          name: metric.name,
+          help: metric.help,
+          kind: metric.kind.to_string(),
+          aggregator: "sum".to_string(),
+          values: metric
+            .samples
+            .into_iter()
+            .map(|s| SampleJson { value: s.value, labels: s.labels.into_iter().collect(), metric_name: s.metric_name })
+            .collect(),
+        })
+        .collect(),
+    )
+  }
+}
+
+/// Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),
+/// collected on a libuv worker thread.
+#[napi(catch_unwind, ts_return_type = "Promise<Array<MetricJson>>")]
+pub fn metrics_data() -> AsyncTask<MetricsDataTask> {
+  AsyncTask::new(MetricsDataTask)
 }

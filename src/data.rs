@@ -1,0 +1,112 @@
+//! The exposition as data rather than text, in the shape of prom-client's
+//! `getMetricsAsJSON()`: metric → samples with their labels and values.
+
+use crate::collect::{Snapshot, Value};
+use crate::registry::Kind;
+
+pub struct MetricData {
+  /// As the 0.0.4 text names it (a counter's with `_total`).
+  pub name: String,
+  pub help: String,
+  pub kind: &'static str,
+  pub samples: Vec<SampleData>,
+}
+
+pub struct SampleData {
+  /// Set where it differs from the metric's name: a histogram's `_bucket`, `_sum`, `_count`.
+  pub metric_name: Option<String>,
+  pub labels: Vec<(String, String)>,
+  pub value: f64,
+}
+
+/// Reads `k="v",k2="v2"` (escaped `\\`, `\"`, `\n`) back into pairs.
+pub fn parse_labels(text: &str) -> Vec<(String, String)> {
+  let mut labels = Vec::new();
+  let mut rest = text;
+  while let Some((key, after)) = rest.split_once("=\"") {
+    let mut value = String::new();
+    let mut chars = after.char_indices();
+    let mut end = after.len();
+    while let Some((i, c)) = chars.next() {
+      match c {
+        '\\' => match chars.next() {
+          Some((_, 'n')) => value.push('\n'),
+          Some((_, escaped)) => value.push(escaped),
+          None => {}
+        },
+        '"' => {
+          end = i;
+          break;
+        }
+        c => value.push(c),
+      }
+    }
+    labels.push((key.trim_start_matches(',').to_string(), value));
+    rest = after.get(end + 1..).unwrap_or("");
+  }
+  labels
+}
+
+pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
+  snapshot
+    .families
+    .iter()
+    .map(|entry| {
+      let family = &entry.family;
+      let (name, kind) = match family.def.kind {
+        Kind::Counter => (format!("{}_total", family.base), "counter"),
+        Kind::IntGauge | Kind::FloatGauge => (family.base.clone(), "gauge"),
+        Kind::Histogram => (family.base.clone(), "histogram"),
+      };
+      let mut samples = Vec::new();
+      for series in entry.series.iter() {
+        let labels = parse_labels(&series.labels);
+        let sample = |metric_name: Option<String>, labels: Vec<(String, String)>, value: f64| SampleData { metric_name, labels, value };
+        match snapshot.value(family, series) {
+          Value::Absent => {}
+          Value::Counter(v) | Value::FloatGauge(v) => samples.push(sample(None, labels, v)),
+          Value::IntGauge(v) => samples.push(sample(None, labels, v as f64)),
+          Value::Histogram { buckets, sum } => {
+            let mut cumulative = 0.0;
+            for (count, le) in buckets.iter().zip(&family.bucket_labels) {
+              cumulative += count;
+              let mut with_le = labels.clone();
+              with_le.push(("le".to_string(), le.clone()));
+              samples.push(sample(Some(format!("{}_bucket", family.base)), with_le, cumulative));
+            }
+            samples.push(sample(Some(format!("{}_sum", family.base)), labels.clone(), sum));
+            samples.push(sample(Some(format!("{}_count", family.base)), labels, cumulative));
+          }
+        }
+      }
+      MetricData { name, help: family.def.help.clone(), kind, samples }
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::encode::escape_label_value;
+
+  #[test]
+  fn label_text_reads_back_to_the_values() {
+    let values = ["plain", "q\"uote", "back\\slash", "new\nline", "\\n literal", "", "ü 😀", "a=\"b\",c"];
+    let mut text = String::new();
+    for (i, value) in values.iter().enumerate() {
+      if i > 0 {
+        text.push(',');
+      }
+      text.push_str(&format!("k{i}=\""));
+      escape_label_value(value, &mut text);
+      text.push('"');
+    }
+    let parsed = parse_labels(&text);
+    assert_eq!(parsed.len(), values.len());
+    for (i, (key, value)) in parsed.iter().enumerate() {
+      assert_eq!(key, &format!("k{i}"));
+      assert_eq!(value, values[i]);
+    }
+    assert!(parse_labels("").is_empty());
+  }
+}
