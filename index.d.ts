@@ -142,6 +142,9 @@ export interface ServerOptions {
   staleAfterMs?: number
 }
 
+/** Replaces the labels added to every series (a metric's own label of the same name wins). */
+export declare function setDefaultLabels(labels: Array<LabelPair>): void
+
 /** Sends log lines to a file (appended) or an open file descriptor; neither: stdout. */
 export declare function setLogDestination(path?: string | undefined | null, fd?: number | undefined | null): void
 

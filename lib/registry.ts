@@ -1,4 +1,5 @@
-import { binding } from './native';
+import { binding, callNative } from './native';
+import { checkStringRecord } from './validate';
 import { ExpositionFormat } from '../index.js';
 
 export type Format = 'prometheus' | 'openmetrics';
@@ -55,6 +56,15 @@ export class Registry {
    */
   getMetricsAsJSON(): Promise<MetricJSON[]> {
     return binding.metricsData() as Promise<MetricJSON[]>;
+  }
+
+  /**
+   * Labels added to every series of every metric at scrape time, replacing the
+   * previous defaults (`{}` clears them). A metric's own label of the same name wins.
+   */
+  setDefaultLabels(labels: Readonly<Record<string, string>>): void {
+    checkStringRecord('registry.setDefaultLabels()', 'labels', labels);
+    callNative(() => binding.setDefaultLabels(Object.entries(labels).map(([name, value]) => ({ name, value }))));
   }
 
   /** The Content-Type header to send with `metrics({ format })`. */

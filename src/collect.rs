@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::encode::escape_label_value;
 use crate::process::{self, ProcessStats};
 use crate::registry::{Family, Kind, Registry, Series};
 use crate::slots::{self, Chunk};
@@ -21,6 +22,7 @@ pub struct Snapshot {
   shared: Vec<&'static Chunk>,
   /// Read once per scrape when process figures are defined.
   process: Option<ProcessStats>,
+  default_labels: Arc<Vec<(String, String)>>,
 }
 
 /// A series' value as read for exposition.
@@ -42,7 +44,35 @@ impl Snapshot {
       .map(|family| FamilySnapshot { series: family.series(), family })
       .collect();
     let process = families.iter().any(|f| f.family.process.is_some()).then(process::read);
-    Snapshot { families, striped: registry.striped.totals(), shared: registry.shared.chunks(), process }
+    Snapshot {
+      families,
+      striped: registry.striped.totals(),
+      shared: registry.shared.chunks(),
+      process,
+      default_labels: registry.default_labels(),
+    }
+  }
+
+  /// The registry's default labels that apply to `family`: all but those it has itself.
+  pub fn default_labels_for(&self, family: &Family) -> Vec<(String, String)> {
+    let def = &family.def;
+    let own = |key: &str| def.static_labels.iter().any(|(k, _)| k == key) || def.dynamic_keys.iter().any(|k| k == key);
+    self.default_labels.iter().filter(|(key, _)| !own(key)).cloned().collect()
+  }
+
+  /// The same, escaped as `k="v",…` (empty when none apply).
+  pub fn default_labels_text(&self, family: &Family) -> String {
+    let mut text = String::new();
+    for (i, (key, value)) in self.default_labels_for(family).iter().enumerate() {
+      if i > 0 {
+        text.push(',');
+      }
+      text.push_str(key);
+      text.push_str("=\"");
+      escape_label_value(value, &mut text);
+      text.push('"');
+    }
+    text
   }
 
   pub fn value(&self, family: &Family, series: &Series) -> Value<'_> {

@@ -59,8 +59,9 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
         Kind::Histogram => (family.base.clone(), "histogram"),
       };
       let mut samples = Vec::new();
+      let defaults = snapshot.default_labels_for(family);
       for series in entry.series.iter() {
-        let labels = parse_labels(&series.labels);
+        let labels: Vec<(String, String)> = defaults.iter().cloned().chain(parse_labels(&series.labels)).collect();
         let sample = |metric_name: Option<String>, labels: Vec<(String, String)>, value: f64| SampleData { metric_name, labels, value };
         match snapshot.value(family, series) {
           Value::Absent => {}

@@ -72,23 +72,27 @@ fn write_integer(out: &mut Vec<u8>, v: i64) {
   out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// `name{labels} ` with an optional extra label (a histogram's `le`) at the end.
-fn write_series_start(out: &mut Vec<u8>, name: &[&str], labels: &str, extra: Option<(&str, &str)>) {
+/// `name{labels} `: the escaped label texts that are not empty, joined, then an optional
+/// extra label (a histogram's `le`).
+fn write_series_start(out: &mut Vec<u8>, name: &[&str], label_texts: &[&str], extra: Option<(&str, &str)>) {
   for part in name {
     out.extend_from_slice(part.as_bytes());
   }
-  if !labels.is_empty() || extra.is_some() {
-    out.push(b'{');
-    out.extend_from_slice(labels.as_bytes());
-    if let Some((key, value)) = extra {
-      if !labels.is_empty() {
-        out.push(b',');
-      }
-      out.extend_from_slice(key.as_bytes());
-      out.extend_from_slice(b"=\"");
-      out.extend_from_slice(value.as_bytes());
-      out.push(b'"');
-    }
+  let mut separator: &[u8] = b"{";
+  for text in label_texts.iter().filter(|text| !text.is_empty()) {
+    out.extend_from_slice(separator);
+    out.extend_from_slice(text.as_bytes());
+    separator = b",";
+  }
+  if let Some((key, value)) = extra {
+    out.extend_from_slice(separator);
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"=\"");
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
+    separator = b",";
+  }
+  if separator == b"," {
     out.push(b'}');
   }
   out.push(b' ');
@@ -127,20 +131,21 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
     }
     out.extend_from_slice(format!("# TYPE {base}{meta_suffix} {type_name}\n").as_bytes());
 
+    let defaults = snapshot.default_labels_text(family);
     for series in entry.series.iter() {
-      let labels = &*series.labels;
+      let labels = [defaults.as_str(), &series.labels];
       match snapshot.value(family, series) {
         Value::Absent => continue,
         Value::Counter(v) => {
-          write_series_start(&mut out, &[base, "_total"], labels, None);
+          write_series_start(&mut out, &[base, "_total"], &labels, None);
           write_number(&mut out, v);
         }
         Value::IntGauge(v) => {
-          write_series_start(&mut out, &[base], labels, None);
+          write_series_start(&mut out, &[base], &labels, None);
           write_integer(&mut out, v);
         }
         Value::FloatGauge(v) => {
-          write_series_start(&mut out, &[base], labels, None);
+          write_series_start(&mut out, &[base], &labels, None);
           write_number(&mut out, v);
         }
         Value::Histogram { buckets, sum } => {
@@ -148,14 +153,14 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
           let mut cumulative = 0.0;
           for (count, le) in buckets.iter().zip(&family.bucket_labels) {
             cumulative += count;
-            write_series_start(&mut out, &[base, "_bucket"], labels, Some(("le", le)));
+            write_series_start(&mut out, &[base, "_bucket"], &labels, Some(("le", le)));
             write_number(&mut out, cumulative);
             out.push(b'\n');
           }
-          write_series_start(&mut out, &[base, "_sum"], labels, None);
+          write_series_start(&mut out, &[base, "_sum"], &labels, None);
           write_number(&mut out, sum);
           out.push(b'\n');
-          write_series_start(&mut out, &[base, "_count"], labels, None);
+          write_series_start(&mut out, &[base, "_count"], &labels, None);
           write_number(&mut out, cumulative);
         }
       }

@@ -477,3 +477,9 @@ impl Task for MetricsDataTask {
 pub fn metrics_data() -> AsyncTask<MetricsDataTask> {
   AsyncTask::new(MetricsDataTask)
 }
+
+/// Replaces the labels added to every series (a metric's own label of the same name wins).
+#[napi(catch_unwind)]
+pub fn set_default_labels(labels: Vec<LabelPair>) -> Result<()> {
+  REGISTRY.set_default_labels(labels.into_iter().map(|p| (p.name, p.value)).collect()).map_err(js_error)
+}

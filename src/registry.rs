@@ -134,6 +134,8 @@ fn sample_names(kind: Kind, base: &str) -> Vec<String> {
 
 pub struct Registry {
   families: RwLock<Vec<Arc<Family>>>,
+  /// Labels added to every series at scrape time (prom-client's default labels).
+  default_labels: RwLock<Arc<Vec<(String, String)>>>,
   by_name: DashMap<String, FamilyId>,
   /// Every sample name in use, with the family that owns it.
   sample_names: DashMap<String, FamilyId>,
@@ -145,6 +147,7 @@ impl Registry {
   pub fn new() -> Self {
     Registry {
       families: RwLock::new(Vec::new()),
+      default_labels: RwLock::default(),
       by_name: DashMap::new(),
       sample_names: DashMap::new(),
       striped: StripedSlots::new(),
@@ -216,6 +219,26 @@ impl Registry {
     let bucket_labels = def.buckets.iter().map(|b| format_number(*b)).chain(["+Inf".to_string()]).collect();
     families.push(Arc::new(Family { def, process, base, bucket_labels, index: DashMap::new(), series: RwLock::default() }));
     Ok(id)
+  }
+
+  /// Replaces the labels added to every series; a metric's own label of the same name
+  /// wins over a default one.
+  pub fn set_default_labels(&self, labels: Vec<(String, String)>) -> Result<(), RegistryError> {
+    for (i, (key, _)) in labels.iter().enumerate() {
+      check_label_name(key, "in the default labels")?;
+      if key == "le" || key == "quantile" {
+        return Err(RegistryError::Invalid(format!("default label name \"{key}\" is reserved for buckets and quantiles")));
+      }
+      if labels[..i].iter().any(|(k, _)| k == key) {
+        return Err(RegistryError::Invalid(format!("default label name \"{key}\" appears twice")));
+      }
+    }
+    *self.default_labels.write() = Arc::new(labels);
+    Ok(())
+  }
+
+  pub fn default_labels(&self) -> Arc<Vec<(String, String)>> {
+    self.default_labels.read().clone()
   }
 
   pub fn family(&self, id: FamilyId) -> Result<Arc<Family>, RegistryError> {
@@ -300,20 +323,9 @@ fn validate(def: &Definition) -> Result<String, RegistryError> {
   }
   let keys = def.static_labels.iter().map(|(k, _)| k).chain(&def.dynamic_keys);
   let mut seen: Vec<&String> = Vec::new();
+  let place = format!("on metric \"{}\"", def.name);
   for key in keys {
-    if !is_label_name(key) {
-      return invalid(format!(
-        "invalid label name \"{}\" on metric \"{}\": it must match [a-zA-Z_][a-zA-Z0-9_]*",
-        key.escape_debug(),
-        def.name
-      ));
-    }
-    if is_reserved_label(key) {
-      return invalid(format!(
-        "label name \"{key}\" on metric \"{}\" is reserved: names starting with \"__\" belong to Prometheus",
-        def.name
-      ));
-    }
+    check_label_name(key, &place)?;
     if def.kind == Kind::Histogram && key == "le" {
       return invalid(format!("label name \"le\" is reserved on histogram \"{}\" for its buckets", def.name));
     }
@@ -328,6 +340,23 @@ fn validate(def: &Definition) -> Result<String, RegistryError> {
     return invalid(format!("metric \"{}\" is {} and takes no buckets", def.name, def.kind.describe()));
   }
   Ok(base)
+}
+
+/// Refuses a label name that is malformed or reserved; `place` says where it was
+/// found (`on metric "x"`).
+fn check_label_name(key: &str, place: &str) -> Result<(), RegistryError> {
+  if !is_label_name(key) {
+    return Err(RegistryError::Invalid(format!(
+      "invalid label name \"{}\" {place}: it must match [a-zA-Z_][a-zA-Z0-9_]*",
+      key.escape_debug()
+    )));
+  }
+  if is_reserved_label(key) {
+    return Err(RegistryError::Invalid(format!(
+      "label name \"{key}\" {place} is reserved: names starting with \"__\" belong to Prometheus"
+    )));
+  }
+  Ok(())
 }
 
 fn validate_buckets(name: &str, buckets: &[f64]) -> Result<(), RegistryError> {
