@@ -86,6 +86,10 @@ export interface MetricDefinition {
   dynamicKeys: Array<string>
   /** Histogram bucket upper bounds, without `+Inf`. */
   buckets?: Array<number>
+  /** The most label sets (default: the process default, 10,000 unless changed). */
+  maxSeries?: number
+  /** Refuse label sets past the limit instead of counting them in the overflow series. */
+  strict?: boolean
 }
 
 export interface MetricJson {
@@ -110,11 +114,18 @@ export declare const enum MetricKind {
  */
 export declare function metricsData(): Promise<Array<MetricJson>>
 
+/** A label set counted in its metric's overflow series because the metric is full. */
+export interface OverflowSlot {
+  overflow: number
+  /** The metric's first overflow in this process (warn once). */
+  first: boolean
+}
+
 /**
  * The first slot index of the series with these dynamic label values (in the order of
  * the metric's dynamic keys), registering the series on first use.
  */
-export declare function registerSeries(metric: number, labelValues: Array<string>): number
+export declare function registerSeries(metric: number, labelValues: Array<string>): number | OverflowSlot
 
 /** The exposition text, rendered on a libuv worker thread. */
 export declare function renderMetrics(format: ExpositionFormat): Promise<string>
@@ -141,6 +152,9 @@ export interface ServerOptions {
   /** A heartbeat older than this makes liveness answer 503. */
   staleAfterMs?: number
 }
+
+/** Sets the series limit of metrics defined from now on without one of their own. */
+export declare function setCardinalityLimit(maxSeries: number): void
 
 /** Replaces the labels added to every series (a metric's own label of the same name wins). */
 export declare function setDefaultLabels(labels: Array<LabelPair>): void

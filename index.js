@@ -849,6 +849,7 @@ module.exports.MetricKind = nativeBinding.MetricKind
 module.exports.metricsData = nativeBinding.metricsData
 module.exports.registerSeries = nativeBinding.registerSeries
 module.exports.renderMetrics = nativeBinding.renderMetrics
+module.exports.setCardinalityLimit = nativeBinding.setCardinalityLimit
 module.exports.setDefaultLabels = nativeBinding.setDefaultLabels
 module.exports.setLogDestination = nativeBinding.setLogDestination
 module.exports.setReady = nativeBinding.setReady

@@ -14,6 +14,7 @@ const requests = counterSchema('scale_requests_total')
   .help('Requests by route and code')
   .requireDynamicKey('route')
   .requireDynamicKey('code')
+  .cardinalityLimit(SERIES) // above the default limit of 10,000
   .build();
 for (let i = 0; i < SERIES; i++) {
   requests.with({ route: `/r/${i % 1000}`, code: String(Math.floor(i / 1000)) }).add(value(i));

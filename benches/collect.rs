@@ -26,10 +26,12 @@ fn registry_with(series: usize) -> Registry {
       static_labels: vec![],
       dynamic_keys: vec!["route".into(), "code".into()],
       buckets: vec![],
+      max_series: usize::MAX,
+      strict: false,
     })
     .unwrap();
   for i in 0..series {
-    let slot = registry.series(id, vec![format!("/api/v1/resource/{}", i % 1000), (i / 1000).to_string()]).unwrap();
+    let slot = registry.series(id, vec![format!("/api/v1/resource/{}", i % 1000), (i / 1000).to_string()]).unwrap().slot();
     let (chunk, cell) = locate(slot);
     for (n, stripe) in stripes.iter().enumerate() {
       let value = (i + n) as f64;

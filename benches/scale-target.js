@@ -19,10 +19,10 @@ function labels(i) {
 function slotmetricsMetrics(kind) {
   const { counterSchema, histogramSchema } = require('slotmetrics');
   if (kind === 'counters') {
-    const c = counterSchema('scale_requests_total').help('Requests').requireDynamicKey('route').requireDynamicKey('code').build();
+    const c = counterSchema('scale_requests_total').help('Requests').requireDynamicKey('route').requireDynamicKey('code').cardinalityLimit(1e6).build();
     return { touch: (i) => c.with(labels(i)).add(i % 7), handle: (i) => { const h = c.with(labels(i)); return () => h.increment(); } };
   }
-  const h = histogramSchema('scale_duration_seconds').help('Duration').buckets(BUCKETS).requireDynamicKey('route').requireDynamicKey('code').build();
+  const h = histogramSchema('scale_duration_seconds').help('Duration').buckets(BUCKETS).requireDynamicKey('route').requireDynamicKey('code').cardinalityLimit(1e6).build();
   return { touch: (i) => h.with(labels(i)).observe((i % 100) / 50), handle: (i) => { const s = h.with(labels(i)); return () => s.observe(0.07); } };
 }
 

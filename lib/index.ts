@@ -3,6 +3,7 @@ export {
   gaugeSchema,
   gaugeSchemaFloat,
   histogramSchema,
+  setCardinalityLimit,
   MetricSchema,
   MetricFamily,
   type Built,

@@ -76,10 +76,15 @@ export class SeriesCache<H> {
   private readonly keySet: ReadonlySet<string>;
   readonly get: (labels: Record<string, unknown>) => H;
 
+  /**
+   * `create` registers a label set and makes its handle; `cache: false` (the label set
+   * went to a full metric's overflow series) keeps it out of the cache, so a flood of
+   * distinct label sets cannot grow memory.
+   */
   constructor(
     private readonly metric: string,
     private readonly keys: readonly string[],
-    private readonly create: (values: string[]) => H,
+    private readonly create: (values: string[]) => { handle: H; cache: boolean },
   ) {
     if (keys.length === 0) throw new Error(`metric "${metric}" has no dynamic keys to look up`);
     this.keySet = new Set(keys);
@@ -102,7 +107,8 @@ export class SeriesCache<H> {
     }
     if (Object.keys(labels).length !== keys.length) this.throwBadKeys(labels);
 
-    const handle = this.create(values);
+    const { handle, cache } = this.create(values);
+    if (!cache) return handle;
     let node = this.root;
     const last = keys.length - 1;
     for (let i = 0; i < last; i++) {

@@ -10,14 +10,15 @@ export { binding };
 
 export const CHUNK_SLOTS: number = binding.CHUNK_SLOTS;
 
-/** Runs a native call, turning its argument errors into TypeErrors. */
+/** Runs a native call, turning its argument errors into TypeErrors and its capacity
+ * errors (a full metric, exhausted slot memory) into RangeErrors. */
 export function callNative<T>(call: () => T): T {
   try {
     return call();
   } catch (error) {
-    if (error instanceof Error && (error as { code?: string }).code === 'InvalidArg') {
-      throw new TypeError(error.message);
-    }
+    const code = error instanceof Error ? (error as { code?: string }).code : undefined;
+    if (code === 'InvalidArg') throw new TypeError((error as Error).message);
+    if (code === 'QueueFull') throw new RangeError((error as Error).message);
     throw error;
   }
 }

@@ -32,7 +32,7 @@ export class MetricFamily<K extends string, H> {
   constructor(
     readonly name: string,
     readonly dynamicKeys: readonly K[],
-    createHandle: (labelValues: string[]) => H,
+    createHandle: (labelValues: string[]) => { handle: H; cache: boolean },
   ) {
     this.with = new SeriesCache(name, dynamicKeys, createHandle).get;
   }
@@ -54,6 +54,9 @@ interface Spec {
   readonly staticLabels: readonly { name: string; value: string }[];
   readonly dynamicKeys: readonly string[];
   readonly buckets: readonly number[];
+  /** Undefined: the process default (setCardinalityLimit). */
+  readonly maxSeries?: number;
+  readonly strict?: boolean;
 }
 
 const NATIVE_KIND: Record<MetricType, MetricKind> = {
@@ -110,6 +113,21 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return this.extend({ dynamicKeys: [...this.spec.dynamicKeys, key] }) as MetricSchema<T, K | N>;
   }
 
+  /**
+   * The most label sets this metric may have (default 10,000, or setCardinalityLimit's).
+   * Past it, new label sets count in one series whose dynamic labels are all
+   * `__overflow__`, a warning is emitted once and `slotmetrics_series_overflow_total`
+   * counts them; with `strict: true`, with() throws a RangeError instead.
+   */
+  cardinalityLimit(maxSeries: number, options: { strict?: boolean } = {}): MetricSchema<T, K> {
+    if (typeof maxSeries !== 'number' || !Number.isInteger(maxSeries) || maxSeries < 1 || maxSeries > 2 ** 32 - 1) {
+      throw new RangeError(`cardinality limit of metric "${this.spec.name}" must be an integer from 1 to 2^32-1, got ${describeValue(maxSeries)}`);
+    }
+    const strict = options.strict ?? false;
+    if (typeof strict !== 'boolean') throw new TypeError(`strict must be true or false, got ${describeValue(strict)}`);
+    return this.extend({ maxSeries, strict });
+  }
+
   /** Histogram bucket upper bounds, increasing; `+Inf` is always added. */
   buckets(this: MetricSchema<'histogram', K>, bounds: readonly number[]): MetricSchema<'histogram', K> {
     if (!Array.isArray(bounds) || bounds.some((b) => typeof b !== 'number')) {
@@ -133,33 +151,72 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         staticLabels: [...spec.staticLabels],
         dynamicKeys: [...spec.dynamicKeys],
         buckets: type === 'histogram' ? [...spec.buckets] : undefined,
+        maxSeries: spec.maxSeries,
+        strict: spec.strict,
       }),
     );
     let metric = builtMetrics.get(id);
     if (metric === undefined) {
       const createHandle = handleFactory(type, id, spec);
-      metric = spec.dynamicKeys.length === 0 ? createHandle([]) : new MetricFamily(spec.name, spec.dynamicKeys, createHandle);
+      metric = spec.dynamicKeys.length === 0 ? createHandle([]).handle : new MetricFamily(spec.name, spec.dynamicKeys, createHandle);
       builtMetrics.set(id, metric);
     }
     return metric as Built<T, K>;
   }
 }
 
-function handleFactory(type: MetricType, id: number, spec: Spec): (labelValues: string[]) => HandleOf[MetricType] {
-  const register = (labelValues: string[]) => callNative(() => binding.registerSeries(id, labelValues));
+let overflows: MetricFamily<'metric', Counter> | undefined;
+
+/** Counts a label set sent to `metric`'s overflow series; warns the first time. */
+function countOverflow(metric: string, first: boolean): void {
+  overflows ??= counterSchema('slotmetrics_series_overflow_total')
+    .help("Label sets counted in a metric's __overflow__ series because it had reached its series limit")
+    .requireDynamicKey('metric')
+    // Its label values are metric names, which only definitions create: never cap it,
+    // or it would overflow into itself.
+    .cardinalityLimit(2 ** 32 - 1)
+    .build();
+  overflows.with({ metric }).increment();
+  if (first) {
+    process.emitWarning(`metric "${metric}" has reached its series limit; new label sets now count in its __overflow__ series`, {
+      code: 'SLOTMETRICS_CARDINALITY',
+    });
+  }
+}
+
+function handleFactory(type: MetricType, id: number, spec: Spec): (labelValues: string[]) => { handle: HandleOf[MetricType]; cache: boolean } {
+  const makeHandle = handleMaker(type, spec);
+  return (labelValues) => {
+    const registered = callNative(() => binding.registerSeries(id, labelValues));
+    if (typeof registered === 'number') return { handle: makeHandle(registered), cache: true };
+    countOverflow(spec.name, registered.first);
+    return { handle: makeHandle(registered.overflow), cache: false };
+  };
+}
+
+/** Makes the handle of a series from its first slot. */
+function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[MetricType] {
   switch (type) {
     case 'counter':
-      return (values) => new Counter(spec.name, stripeCell(register(values)));
+      return (slot) => new Counter(spec.name, stripeCell(slot));
     case 'gauge':
-      return (values) => new Gauge(spec.name, sharedIntCell(register(values)));
+      return (slot) => new Gauge(spec.name, sharedIntCell(slot));
     case 'gaugeFloat':
-      return (values) => new FloatGauge(spec.name, sharedFloatCell(register(values)));
+      return (slot) => new FloatGauge(spec.name, sharedFloatCell(slot));
     case 'histogram': {
       // A plain array: V8 (Node 20) reads frozen arrays' elements about 5x slower.
       const bounds = [...spec.buckets];
-      return (values) => new Histogram(spec.name, bounds, stripeCell(register(values)));
+      return (slot) => new Histogram(spec.name, bounds, stripeCell(slot));
     }
   }
+}
+
+/** Sets the series limit of metrics defined from now on without one of their own (default 10,000). */
+export function setCardinalityLimit(maxSeries: number): void {
+  if (typeof maxSeries !== 'number' || !Number.isInteger(maxSeries) || maxSeries < 1 || maxSeries > 2 ** 32 - 1) {
+    throw new RangeError(`setCardinalityLimit() takes an integer from 1 to 2^32-1, got ${describeValue(maxSeries)}`);
+  }
+  callNative(() => binding.setCardinalityLimit(maxSeries));
 }
 
 function schema<T extends MetricType>(type: T, name: string, buckets: readonly number[] = []): MetricSchema<T> {

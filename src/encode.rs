@@ -205,6 +205,8 @@ mod tests {
       static_labels: vec![],
       dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
       buckets: buckets.to_vec(),
+      max_series: 10_000,
+      strict: false,
     }
   }
 
@@ -259,14 +261,14 @@ mod tests {
         ..def("http_requests_total", "Requests \"served\"\\\n", Kind::Counter, &["code"], &[])
       })
       .unwrap();
-    let ok = r.series(requests, vec!["2\"0\\0\n".into()]).unwrap();
+    let ok = r.series(requests, vec!["2\"0\\0\n".into()]).unwrap().slot();
     add(&r, stripe, ok, 3.0);
     let depth = r.define(def("queue_depth", "", Kind::IntGauge, &[], &[])).unwrap();
-    set_shared(&r, r.series(depth, vec![]).unwrap(), (-5i64) as u64);
+    set_shared(&r, r.series(depth, vec![]).unwrap().slot(), (-5i64) as u64);
     let load = r.define(def("load", "Load", Kind::FloatGauge, &[], &[])).unwrap();
-    set_shared(&r, r.series(load, vec![]).unwrap(), f64::NAN.to_bits());
+    set_shared(&r, r.series(load, vec![]).unwrap().slot(), f64::NAN.to_bits());
     let latency = r.define(def("latency_seconds", "Latency", Kind::Histogram, &["route"], &[0.1, 1.0])).unwrap();
-    let users = r.series(latency, vec!["/users".into()]).unwrap();
+    let users = r.series(latency, vec!["/users".into()]).unwrap().slot();
     add(&r, stripe, users, 2.0); // two in le=0.1
     add(&r, stripe, users + 2, 1.0); // one in +Inf only
     add(&r, stripe, users + 3, 5.25); // sum
@@ -350,7 +352,7 @@ latency_seconds_count{route="/users"} 4
     theirs.register("jobs", "Jobs", their_requests.clone());
     for (i, v) in values.iter().enumerate() {
       let amount = i as f64 * 1.5 + 0.25;
-      add(&ours, stripe, ours.series(requests, vec![v.to_string()]).unwrap(), amount);
+      add(&ours, stripe, ours.series(requests, vec![v.to_string()]).unwrap().slot(), amount);
       their_requests.get_or_create(&vec![("queue".to_string(), v.to_string())]).inc_by(amount);
     }
 
@@ -358,14 +360,14 @@ latency_seconds_count{route="/users"} 4
     let their_temperature = Family::<Vec<(String, String)>, Gauge<f64, AtomicU64>>::default();
     theirs.register("temperature", "T", their_temperature.clone());
     for (room, t) in [("a", -3.5), ("b", f64::INFINITY), ("c", 1e-9)] {
-      set_shared(&ours, ours.series(temperature, vec![room.into()]).unwrap(), t.to_bits());
+      set_shared(&ours, ours.series(temperature, vec![room.into()]).unwrap().slot(), t.to_bits());
       their_temperature.get_or_create(&vec![("room".to_string(), room.to_string())]).set(t);
     }
 
     let items = ours.define(def("items", "I", Kind::IntGauge, &[], &[])).unwrap();
     let their_items = Gauge::<i64, AtomicI64>::default();
     theirs.register("items", "I", their_items.clone());
-    set_shared(&ours, ours.series(items, vec![]).unwrap(), (-1234567890123i64) as u64);
+    set_shared(&ours, ours.series(items, vec![]).unwrap().slot(), (-1234567890123i64) as u64);
     their_items.set(-1234567890123);
 
     const BOUNDS: [f64; 5] = [0.005, 0.1, 1.0, 2.5, 1e3];
@@ -374,7 +376,7 @@ latency_seconds_count{route="/users"} 4
     let their_sizes =
       Family::<Vec<(String, String)>, Histogram>::new_with_constructor(|| Histogram::new(BOUNDS));
     theirs.register("sizes", "S", their_sizes.clone());
-    let slot = ours.series(sizes, vec!["x".into()]).unwrap();
+    let slot = ours.series(sizes, vec!["x".into()]).unwrap().slot();
     for v in [0.0, 0.005, 0.05, 0.5, 2.5, 7.0, 5e3, -1.0] {
       let bucket = bounds.iter().position(|b| v <= *b).unwrap_or(bounds.len());
       add(&ours, stripe, slot + bucket as u32, 1.0);

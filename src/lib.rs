@@ -2,6 +2,7 @@
 //! modules that do the work; the TypeScript wrapper in `lib/` is the public API.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock};
 
 use napi::bindgen_prelude::*;
@@ -20,7 +21,7 @@ mod server;
 pub mod slots;
 
 use encode::Format;
-use registry::{Definition, Kind, Registry, RegistryError};
+use registry::{Definition, Kind, Registered, Registry, RegistryError, DEFAULT_MAX_SERIES};
 use logging::{Ring, RingId, LOGGER};
 use slots::{Chunk, StripeId};
 
@@ -76,9 +77,11 @@ fn without_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
 
 fn js_error(e: RegistryError) -> Error {
   match e {
-    // The wrapper turns InvalidArg into a TypeError.
+    // The wrapper (callNative) turns InvalidArg into a TypeError and QueueFull into a
+    // RangeError.
     RegistryError::Invalid(m) => Error::new(Status::InvalidArg, m),
-    RegistryError::Conflict(m) | RegistryError::Capacity(m) => Error::from_reason(m),
+    RegistryError::Capacity(m) => Error::new(Status::QueueFull, m),
+    RegistryError::Conflict(m) => Error::from_reason(m),
   }
 }
 
@@ -138,6 +141,10 @@ pub struct MetricDefinition {
   pub dynamic_keys: Vec<String>,
   /// Histogram bucket upper bounds, without `+Inf`.
   pub buckets: Option<Vec<f64>>,
+  /// The most label sets (default: the process default, 10,000 unless changed).
+  pub max_series: Option<u32>,
+  /// Refuse label sets past the limit instead of counting them in the overflow series.
+  pub strict: Option<bool>,
 }
 
 /// Defines a metric, or finds the identical one another thread defined, and returns
@@ -158,15 +165,38 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
       static_labels: definition.static_labels.into_iter().map(|p| (p.name, p.value)).collect(),
       dynamic_keys: definition.dynamic_keys,
       buckets: definition.buckets.unwrap_or_default(),
+      max_series: definition.max_series.map_or_else(|| DEFAULT_MAX_SERIES.load(Ordering::Relaxed), |n| n as usize),
+      strict: definition.strict.unwrap_or(false),
     })
     .map_err(js_error)
+}
+
+/// Sets the series limit of metrics defined from now on without one of their own.
+#[napi(catch_unwind)]
+pub fn set_cardinality_limit(max_series: u32) -> Result<()> {
+  if max_series == 0 {
+    return Err(Error::new(Status::InvalidArg, "the cardinality limit must be at least 1".to_string()));
+  }
+  DEFAULT_MAX_SERIES.store(max_series as usize, Ordering::Relaxed);
+  Ok(())
+}
+
+/// A label set counted in its metric's overflow series because the metric is full.
+#[napi(object)]
+pub struct OverflowSlot {
+  pub overflow: u32,
+  /// The metric's first overflow in this process (warn once).
+  pub first: bool,
 }
 
 /// The first slot index of the series with these dynamic label values (in the order of
 /// the metric's dynamic keys), registering the series on first use.
 #[napi(catch_unwind)]
-pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<u32> {
-  REGISTRY.series(metric, label_values).map_err(js_error)
+pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
+  Ok(match REGISTRY.series(metric, label_values).map_err(js_error)? {
+    Registered::Series(slot) => Either::A(slot),
+    Registered::Overflow { slot, first } => Either::B(OverflowSlot { overflow: slot, first }),
+  })
 }
 
 #[napi(string_enum)]

@@ -6,6 +6,7 @@
 //! per-metric `DashMap`, so threads registering different label sets rarely contend.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -51,6 +52,33 @@ pub struct Definition {
   pub dynamic_keys: Vec<String>,
   /// Histogram upper bounds, increasing, without the implicit `+Inf`.
   pub buckets: Vec<f64>,
+  /// The most label sets it may have; past it, new ones go to the overflow series
+  /// (or, if `strict`, are refused).
+  pub max_series: usize,
+  pub strict: bool,
+}
+
+/// Series a metric may have unless its schema says otherwise (`setCardinalityLimit`).
+pub static DEFAULT_MAX_SERIES: AtomicUsize = AtomicUsize::new(10_000);
+
+/// The dynamic label value of a metric's overflow series.
+pub const OVERFLOW_VALUE: &str = "__overflow__";
+
+/// Where a label set was registered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Registered {
+  Series(u32),
+  /// The metric was full: the slot of its overflow series; `first` on the first time.
+  Overflow { slot: u32, first: bool },
+}
+
+impl Registered {
+  /// The first slot of the series the values are counted in.
+  pub fn slot(&self) -> u32 {
+    match *self {
+      Registered::Series(slot) | Registered::Overflow { slot, .. } => slot,
+    }
+  }
 }
 
 /// Why a definition or a series was refused. `Invalid` is a bad argument (a JS
@@ -100,6 +128,9 @@ pub struct Family {
   /// as the values do (escaping is one-to-one and keys are fixed), and it is kept for
   /// the exposition anyway, so the values themselves are not stored.
   index: DashMap<Arc<str>, u32>,
+  /// Label sets registered (the overflow series not counted), against `def.max_series`.
+  registered: AtomicUsize,
+  overflowed: AtomicBool,
   /// Series in registration order, the order of the exposition. Copy on write: a
   /// scrape takes the current list in O(1) and encodes it with no lock held; the next
   /// registration after a scrape copies the list (no label text) before appending.
@@ -171,6 +202,8 @@ impl Registry {
         static_labels: static_labels.to_vec(),
         dynamic_keys: vec![],
         buckets: vec![],
+        max_series: 1,
+        strict: false,
       };
       let id = self.define_from(def, Some(field))?;
       self.series(id, vec![])?;
@@ -217,7 +250,16 @@ impl Registry {
     }
     self.by_name.insert(base.clone(), id);
     let bucket_labels = def.buckets.iter().map(|b| format_number(*b)).chain(["+Inf".to_string()]).collect();
-    families.push(Arc::new(Family { def, process, base, bucket_labels, index: DashMap::new(), series: RwLock::default() }));
+    families.push(Arc::new(Family {
+      def,
+      process,
+      base,
+      bucket_labels,
+      index: DashMap::new(),
+      registered: AtomicUsize::new(0),
+      overflowed: AtomicBool::new(false),
+      series: RwLock::default(),
+    }));
     Ok(id)
   }
 
@@ -255,9 +297,9 @@ impl Registry {
     self.families.read().clone()
   }
 
-  /// The first slot of the series with these dynamic label values, registering it on
-  /// first use.
-  pub fn series(&self, id: FamilyId, values: Vec<String>) -> Result<u32, RegistryError> {
+  /// Where the series with these dynamic label values lives, registering it on first
+  /// use; a full metric sends new label sets to its overflow series.
+  pub fn series(&self, id: FamilyId, values: Vec<String>) -> Result<Registered, RegistryError> {
     let family = self.family(id)?;
     let keys = &family.def.dynamic_keys;
     if values.len() != keys.len() {
@@ -271,22 +313,59 @@ impl Registry {
     }
     let labels = encode_labels(&family.def, &values);
     if let Some(slot) = family.index.get(labels.as_str()) {
-      return Ok(*slot);
+      return Ok(Registered::Series(*slot));
     }
-    let slot = match family.index.entry(Arc::from(labels)) {
+    let registered = match family.index.entry(Arc::from(labels)) {
+      dashmap::Entry::Occupied(e) => Some(*e.get()),
+      dashmap::Entry::Vacant(e) => {
+        // Reserve a place under the limit first, so racing threads cannot pass it.
+        let max = family.def.max_series;
+        if family.registered.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_err() {
+          None
+        } else {
+          let slot = self.allocate_for(&family)?;
+          // Listed while the entry is still locked: whoever finds the series in the
+          // index can count on a collection seeing it.
+          Arc::make_mut(&mut family.series.write()).push(Series { labels: e.key().clone(), slot });
+          e.insert(slot);
+          Some(slot)
+        }
+      }
+    };
+    match registered {
+      Some(slot) => Ok(Registered::Series(slot)),
+      // After the entry's lock is released: the overflow series may live in the same shard.
+      None => self.overflow(&family),
+    }
+  }
+
+  fn allocate_for(&self, family: &Family) -> Result<u32, RegistryError> {
+    let count = family.slots_per_series();
+    Ok(if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? })
+  }
+
+  /// The overflow series of a full metric (all dynamic labels `__overflow__`), or the
+  /// error of a strict one.
+  fn overflow(&self, family: &Family) -> Result<Registered, RegistryError> {
+    let def = &family.def;
+    if def.strict {
+      return Err(RegistryError::Capacity(format!(
+        "metric \"{}\" has reached its limit of {} series; this label set was refused",
+        def.name, def.max_series
+      )));
+    }
+    let values = vec![OVERFLOW_VALUE.to_string(); def.dynamic_keys.len()];
+    let labels: Arc<str> = Arc::from(encode_labels(def, &values));
+    let slot = match family.index.entry(labels) {
       dashmap::Entry::Occupied(e) => *e.get(),
       dashmap::Entry::Vacant(e) => {
-        let count = family.slots_per_series();
-        let slot =
-          if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? };
-        // Listed while the entry is still locked: whoever finds the series in the
-        // index can count on a collection seeing it.
+        let slot = self.allocate_for(family)?;
         Arc::make_mut(&mut family.series.write()).push(Series { labels: e.key().clone(), slot });
         e.insert(slot);
         slot
       }
     };
-    Ok(slot)
+    Ok(Registered::Overflow { slot, first: !family.overflowed.swap(true, Ordering::AcqRel) })
   }
 }
 
@@ -333,6 +412,9 @@ fn validate(def: &Definition) -> Result<String, RegistryError> {
       return invalid(format!("label name \"{key}\" appears twice on metric \"{}\"", def.name));
     }
     seen.push(key);
+  }
+  if def.max_series == 0 {
+    return invalid(format!("metric \"{}\" must allow at least 1 series", def.name));
   }
   if def.kind == Kind::Histogram {
     validate_buckets(&def.name, &def.buckets)?;
@@ -411,6 +493,10 @@ fn describe_difference(existing: &Definition, new: &Definition) -> Option<String
     let buckets: Vec<String> = new.buckets.iter().map(|b| format_number(*b)).collect();
     return Some(format!("has buckets [{}]", buckets.join(", ")));
   }
+  if (existing.max_series, existing.strict) != (new.max_series, new.strict) {
+    let strict = if new.strict { " (strict)" } else { "" };
+    return Some(format!("has a limit of {} series{strict} instead of {}", new.max_series, existing.max_series));
+  }
   if existing.help != new.help {
     return Some(format!("has help {:?} instead of {:?}", new.help, existing.help));
   }
@@ -429,6 +515,8 @@ mod tests {
       static_labels: vec![],
       dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
       buckets: vec![],
+      max_series: 10_000,
+      strict: false,
     }
   }
 
@@ -438,9 +526,9 @@ mod tests {
     let a = r.define(def("requests_total", Kind::Counter, &["method"])).unwrap();
     let b = r.define(def("requests_total", Kind::Counter, &["method"])).unwrap();
     assert_eq!(a, b);
-    let s1 = r.series(a, vec!["GET".into()]).unwrap();
-    let s2 = r.series(b, vec!["GET".into()]).unwrap();
-    let s3 = r.series(b, vec!["POST".into()]).unwrap();
+    let s1 = r.series(a, vec!["GET".into()]).unwrap().slot();
+    let s2 = r.series(b, vec!["GET".into()]).unwrap().slot();
+    let s3 = r.series(b, vec!["POST".into()]).unwrap().slot();
     assert_eq!(s1, s2);
     assert_ne!(s1, s3);
     assert_eq!(r.family(a).unwrap().series().len(), 2);
@@ -497,8 +585,8 @@ mod tests {
         ..def("lat", Kind::Histogram, &["route"])
       })
       .unwrap();
-    let first = r.series(id, vec!["/x\n\\".into()]).unwrap();
-    let second = r.series(id, vec!["/y".into()]).unwrap();
+    let first = r.series(id, vec!["/x\n\\".into()]).unwrap().slot();
+    let second = r.series(id, vec!["/y".into()]).unwrap().slot();
     assert_eq!(second - first, 4, "2 buckets + +Inf + sum");
     let f = r.family(id).unwrap();
     assert_eq!(&*f.series()[0].labels, r#"service="a\"b",route="/x\n\\""#);
@@ -508,13 +596,54 @@ mod tests {
   }
 
   #[test]
+  fn a_full_metric_counts_new_label_sets_in_its_overflow_series() {
+    let r = Registry::new();
+    let id = r.define(Definition { max_series: 2, ..def("capped_total", Kind::Counter, &["user", "kind"]) }).unwrap();
+    let a = r.series(id, vec!["a".into(), "x".into()]).unwrap();
+    let b = r.series(id, vec!["b".into(), "x".into()]).unwrap();
+    assert!(matches!((&a, &b), (Registered::Series(_), Registered::Series(_))));
+    let c = r.series(id, vec!["c".into(), "x".into()]).unwrap();
+    let d = r.series(id, vec!["d".into(), "x".into()]).unwrap();
+    let overflow = c.slot();
+    assert_eq!(c, Registered::Overflow { slot: overflow, first: true });
+    assert_eq!(d, Registered::Overflow { slot: overflow, first: false });
+    assert_eq!(r.series(id, vec!["a".into(), "x".into()]).unwrap(), a, "known label sets still count");
+    let labels: Vec<String> = r.family(id).unwrap().series().iter().map(|s| s.labels.to_string()).collect();
+    assert_eq!(labels, [r#"user="a",kind="x""#, r#"user="b",kind="x""#, r#"user="__overflow__",kind="__overflow__""#]);
+
+    let strict = r.define(Definition { max_series: 1, strict: true, ..def("strict_total", Kind::Counter, &["k"]) }).unwrap();
+    r.series(strict, vec!["1".into()]).unwrap();
+    assert_eq!(
+      r.series(strict, vec!["2".into()]),
+      Err(RegistryError::Capacity("metric \"strict_total\" has reached its limit of 1 series; this label set was refused".into()))
+    );
+    let e = r.define(Definition { max_series: 5, ..def("capped_total", Kind::Counter, &["user", "kind"]) }).unwrap_err();
+    assert!(e.to_string().contains("has a limit of 5 series instead of 2"), "{e}");
+  }
+
+  #[test]
+  fn racing_threads_never_pass_the_limit() {
+    let r = Arc::new(Registry::new());
+    let id = r.define(Definition { max_series: 100, ..def("raced_total", Kind::Counter, &["k"]) }).unwrap();
+    let threads: Vec<_> = (0..8)
+      .map(|t| {
+        let r = r.clone();
+        std::thread::spawn(move || (0..200).filter(|i| matches!(r.series(id, vec![format!("{t}-{i}")]).unwrap(), Registered::Series(_))).count())
+      })
+      .collect();
+    let registered: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(registered, 100);
+    assert_eq!(r.family(id).unwrap().series().len(), 101, "100 series and the overflow series");
+  }
+
+  #[test]
   fn concurrent_registration_agrees() {
     let r = Arc::new(Registry::new());
     let id = r.define(def("c_total", Kind::Counter, &["k"])).unwrap();
     let slots: Vec<Vec<u32>> = (0..4)
       .map(|_| {
         let r = r.clone();
-        std::thread::spawn(move || (0..500).map(|i| r.series(id, vec![format!("{}", i % 100)]).unwrap()).collect())
+        std::thread::spawn(move || (0..500).map(|i| r.series(id, vec![format!("{}", i % 100)]).unwrap().slot()).collect())
       })
       .collect::<Vec<_>>()
       .into_iter()
