@@ -151,6 +151,9 @@ export interface ServerOptions {
   readyPath?: string
   /** A heartbeat older than this makes liveness answer 503. */
   staleAfterMs?: number
+  /** The `Authorization` value the metrics path requires, and the 401's challenge. */
+  authorization?: string
+  challenge?: string
 }
 
 /** Sets the series limit of metrics defined from now on without one of their own. */

@@ -171,3 +171,30 @@ test('a server started by a worker outlives the worker, and serves what it count
   assert.equal(r.status, 200);
   assert.match(r.body.toString(), /^from_worker_total 41$/m);
 });
+
+test('auth: the metrics path wants the credentials, compared whole; health stays open', TIMEOUT, async () => {
+  for (const [auth, good, bad] of [
+    [{ bearer: 's3cr3t-token' }, 'Bearer s3cr3t-token', ['Bearer s3cr3t-toke', 'Bearer s3cr3t-token2', 'Basic s3cr3t-token', '']],
+    [{ username: 'prom', password: 'p:w ü' }, `Basic ${Buffer.from('prom:p:w ü').toString('base64')}`, [`Basic ${Buffer.from('prom:p:w').toString('base64')}`, 'Bearer x']],
+  ]) {
+    const server = await serve({ port: 0, host: '127.0.0.1', auth });
+    try {
+      const refused = await request(server.url);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.toString(), 'Unauthorized\n');
+      assert.match(refused.headers['www-authenticate'], /^(Bearer|Basic) realm="metrics"/);
+      for (const wrong of bad) {
+        assert.equal((await request(server.url, { headers: { authorization: wrong } })).status, 401, wrong);
+      }
+      const ok = await request(server.url, { headers: { authorization: good } });
+      assert.equal(ok.status, 200);
+      assert.match(ok.body.toString(), /served_total/);
+      assert.equal((await request(server.url.replace('/metrics', '/health/live'))).status, 200, 'probes need no credentials');
+    } finally {
+      await server.close();
+    }
+  }
+  for (const auth of [{ bearer: '' }, { bearer: 'has space' }, { username: 'a:b', password: 'x' }, { token: 'x' }, 'secret']) {
+    await assert.rejects(serve({ port: 0, host: '127.0.0.1', auth }), TypeError, JSON.stringify(auth));
+  }
+});

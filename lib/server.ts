@@ -1,4 +1,4 @@
-import { checkOptions, describeValue } from './validate';
+import { checkOptions, describeValue, isPlainObject } from './validate';
 import { startHeartbeat } from './health';
 import { whileRunning } from './lifecycle';
 import { binding, callNative } from './native';
@@ -16,6 +16,12 @@ export interface ServeOptions {
    * called serve() has not run for `staleAfterMs` (default 5000); `false` turns both off.
    */
   health?: boolean | HealthOptions;
+  /**
+   * Credentials the metrics path requires: `{ bearer: token }` or `{ username,
+   * password }` (HTTP basic). Health endpoints stay open for probes. Compared in
+   * constant time; a refusal is a bare 401.
+   */
+  auth?: { bearer: string } | { username: string; password: string };
 }
 
 export interface HealthOptions {
@@ -54,8 +60,32 @@ function healthOptions(health: ServeOptions['health']): Required<HealthOptions> 
   return { livePath, readyPath, staleAfterMs };
 }
 
-function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'health'> & { health?: Required<HealthOptions> } {
-  checkOptions('serve()', options, ['port', 'host', 'path', 'health']);
+/** The `Authorization` value to require and the 401's challenge; undefined when open. */
+function authHeaders(auth: unknown): { authorization: string; challenge: string } | undefined {
+  if (auth === undefined) return undefined;
+  if (isPlainObject(auth) && Object.keys(auth).join() === 'bearer') {
+    const { bearer } = auth;
+    if (typeof bearer !== 'string' || !/^[\x21-\x7e]+$/.test(bearer)) {
+      throw new TypeError('serve(): auth.bearer must be a non-empty token of printable ASCII characters');
+    }
+    return { authorization: `Bearer ${bearer}`, challenge: 'Bearer realm="metrics"' };
+  }
+  if (isPlainObject(auth) && Object.keys(auth).sort().join() === 'password,username') {
+    const { username, password } = auth;
+    if (typeof username !== 'string' || username === '' || username.includes(':') || typeof password !== 'string') {
+      throw new TypeError('serve(): auth.username must be a non-empty string without ":", and auth.password a string');
+    }
+    const token = Buffer.from(`${username}:${password}`).toString('base64');
+    return { authorization: `Basic ${token}`, challenge: 'Basic realm="metrics", charset="UTF-8"' };
+  }
+  throw new TypeError('serve(): auth must be { bearer } or { username, password }');
+}
+
+function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'health' | 'auth'> & {
+  health?: Required<HealthOptions>;
+  auth?: { authorization: string; challenge: string };
+} {
+  checkOptions('serve()', options, ['port', 'host', 'path', 'health', 'auth']);
   const { port = 9464, host = '0.0.0.0', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describeValue(port)}`);
@@ -66,7 +96,7 @@ function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'heal
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new TypeError(`serve(): path must be a string starting with "/", got ${describeValue(path)}`);
   }
-  return { port, host, path, health: healthOptions(options.health as ServeOptions['health']) };
+  return { port, host, path, health: healthOptions(options.health as ServeOptions['health']), auth: authHeaders(options.auth) };
 }
 
 function urlHost(host: string): string {
@@ -84,9 +114,18 @@ function urlHost(host: string): string {
  * Rejects with a clear error if the port is in use.
  */
 export async function serve(options: ServeOptions = {}): Promise<MetricsServer> {
-  const { port, host, path, health } = serveOptions(options);
+  const { port, host, path, health, auth } = serveOptions(options);
   const info = await callNative(() =>
-    binding.startServer({ host, port, path, livePath: health?.livePath, readyPath: health?.readyPath, staleAfterMs: health?.staleAfterMs }),
+    binding.startServer({
+      host,
+      port,
+      path,
+      livePath: health?.livePath,
+      readyPath: health?.readyPath,
+      staleAfterMs: health?.staleAfterMs,
+      authorization: auth?.authorization,
+      challenge: auth?.challenge,
+    }),
   );
   // A few beats per threshold, at most one a second.
   const stopHeartbeat = health ? startHeartbeat(Math.min(1000, Math.floor(health.staleAfterMs / 4))) : () => {};

@@ -241,6 +241,9 @@ pub struct ServerOptions {
   pub ready_path: Option<String>,
   /// A heartbeat older than this makes liveness answer 503.
   pub stale_after_ms: Option<u32>,
+  /// The `Authorization` value the metrics path requires, and the 401's challenge.
+  pub authorization: Option<String>,
+  pub challenge: Option<String>,
 }
 
 #[napi(object)]
@@ -280,7 +283,10 @@ pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>
     }),
     _ => None,
   };
-  Ok(AsyncTask::new(StartServerTask(Some(server::Options { host: options.host, port, path: options.path, health }))))
+  let auth = options
+    .authorization
+    .map(|authorization| server::Auth { authorization, challenge: options.challenge.unwrap_or_default() });
+  Ok(AsyncTask::new(StartServerTask(Some(server::Options { host: options.host, port, path: options.path, health, auth }))))
 }
 
 pub struct StopServerTask(u32);

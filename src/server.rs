@@ -14,7 +14,8 @@ use http_body_util::channel::{Channel, Sender};
 use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-  HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+  HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+  WWW_AUTHENTICATE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -38,6 +39,15 @@ pub struct Options {
   pub port: u16,
   pub path: String,
   pub health: Option<HealthPaths>,
+  pub auth: Option<Auth>,
+}
+
+/// Credentials the metrics path requires (the health paths stay open for probes).
+pub struct Auth {
+  /// The exact `Authorization` header value to accept, e.g. `Bearer abc`.
+  pub authorization: String,
+  /// The `WWW-Authenticate` challenge of a 401, e.g. `Basic realm="metrics"`.
+  pub challenge: String,
 }
 
 /// Where liveness and readiness are answered, and how old a heartbeat may be.
@@ -95,7 +105,7 @@ fn runtime() -> Result<&'static Runtime, String> {
 
 /// Binds and starts serving; returns the server's id and the port it listens on.
 pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16), String> {
-  let Options { host, port, path, health } = options;
+  let Options { host, port, path, health, auth } = options;
   let paths = std::iter::once(&path).chain(health.iter().flat_map(|h| [&h.live, &h.ready]));
   if let Some(bad) = paths.clone().find(|p| !p.starts_with('/')) {
     return Err(format!("path \"{bad}\" must start with \"/\""));
@@ -127,7 +137,7 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
     TcpListener::from_std(listener).map_err(cannot_serve)?
   };
   let (shutdown, on_shutdown) = oneshot::channel();
-  let endpoint = Arc::new(Endpoint { registry, path, health });
+  let endpoint = Arc::new(Endpoint { registry, path, health, auth });
   let task = rt.spawn(accept_loop(listener, endpoint, on_shutdown));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   SERVERS.lock().insert(id, Running { shutdown, task });
@@ -148,6 +158,17 @@ struct Endpoint {
   registry: &'static Registry,
   path: String,
   health: Option<HealthPaths>,
+  auth: Option<Auth>,
+}
+
+/// Compares in time that depends only on the lengths, so a wrong token's answer time
+/// says nothing about how much of it was right.
+fn same_bytes(given: &[u8], expected: &[u8]) -> bool {
+  let mut difference = given.len() ^ expected.len();
+  for (i, &byte) in expected.iter().enumerate() {
+    difference |= usize::from(byte ^ given.get(i).copied().unwrap_or(!byte));
+  }
+  difference == 0
 }
 
 async fn accept_loop(listener: TcpListener, endpoint: Arc<Endpoint>, mut shutdown: oneshot::Receiver<()>) {
@@ -236,6 +257,16 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
   }
   if let Some(health) = health {
     return Ok(if path == health.live { liveness(health.stale_after_ms) } else { readiness() });
+  }
+  if let Some(auth) = &endpoint.auth {
+    let given = request.headers().get(AUTHORIZATION).map_or(&[][..], |v| v.as_bytes());
+    if !same_bytes(given, auth.authorization.as_bytes()) {
+      let mut response = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+      if let Ok(challenge) = HeaderValue::from_str(&auth.challenge) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+      }
+      return Ok(response);
+    }
   }
   let headers = request.headers();
   let format = negotiate_format(headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""));
@@ -361,6 +392,15 @@ mod tests {
     assert_eq!(negotiate_format("text/plain;q=0.9, application/openmetrics-text;q=0.5"), Format::Prometheus);
     assert_eq!(negotiate_format("application/openmetrics-text;q=0"), Format::Prometheus);
     assert_eq!(negotiate_format("Application/OpenMetrics-Text; version=1.0.0"), Format::OpenMetrics);
+  }
+
+  #[test]
+  fn credentials_compare_whole() {
+    assert!(same_bytes(b"Bearer abc", b"Bearer abc"));
+    assert!(!same_bytes(b"Bearer ab", b"Bearer abc"));
+    assert!(!same_bytes(b"Bearer abcd", b"Bearer abc"));
+    assert!(!same_bytes(b"Bearer abd", b"Bearer abc"));
+    assert!(!same_bytes(b"", b"Bearer abc"));
   }
 
   #[test]
