@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::encode::escape_label_value;
+use crate::encode::label_text;
 use crate::process::{self, ProcessStats};
 use crate::registry::{Family, Kind, Registry, Series};
 use crate::slots::{self, Chunk};
@@ -62,17 +62,7 @@ impl Snapshot {
 
   /// The same, escaped as `k="v",…` (empty when none apply).
   pub fn default_labels_text(&self, family: &Family) -> String {
-    let mut text = String::new();
-    for (i, (key, value)) in self.default_labels_for(family).iter().enumerate() {
-      if i > 0 {
-        text.push(',');
-      }
-      text.push_str(key);
-      text.push_str("=\"");
-      escape_label_value(value, &mut text);
-      text.push('"');
-    }
-    text
+    label_text(self.default_labels_for(family).iter().map(|(k, v)| (k.as_str(), v.as_str())))
   }
 
   pub fn value(&self, family: &Family, series: &Series) -> Value<'_> {

@@ -88,20 +88,13 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::encode::escape_label_value;
+  use crate::encode::label_text;
 
   #[test]
   fn label_text_reads_back_to_the_values() {
     let values = ["plain", "q\"uote", "back\\slash", "new\nline", "\\n literal", "", "ü 😀", "a=\"b\",c"];
-    let mut text = String::new();
-    for (i, value) in values.iter().enumerate() {
-      if i > 0 {
-        text.push(',');
-      }
-      text.push_str(&format!("k{i}=\""));
-      escape_label_value(value, &mut text);
-      text.push('"');
-    }
+    let keys: Vec<String> = (0..values.len()).map(|i| format!("k{i}")).collect();
+    let text = label_text(keys.iter().map(String::as_str).zip(values));
     let parsed = parse_labels(&text);
     assert_eq!(parsed.len(), values.len());
     for (i, (key, value)) in parsed.iter().enumerate() {

@@ -37,6 +37,21 @@ pub fn escape_label_value(value: &str, out: &mut String) {
   }
 }
 
+/// `k="v",k2="v2"` from label pairs, values escaped: a series' label set as written.
+pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+  let mut text = String::new();
+  for (i, (key, value)) in pairs.into_iter().enumerate() {
+    if i > 0 {
+      text.push(',');
+    }
+    text.push_str(key);
+    text.push_str("=\"");
+    escape_label_value(value, &mut text);
+    text.push('"');
+  }
+  text
+}
+
 fn escape_help(help: &str, format: Format, out: &mut Vec<u8>) {
   for c in help.chars() {
     match c {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::RwLock;
 
-use crate::encode::{escape_label_value, format_number};
+use crate::encode::{format_number, label_text};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripedSlots, CHUNK_SLOTS};
@@ -370,18 +370,8 @@ impl Registry {
 }
 
 fn encode_labels(def: &Definition, values: &[String]) -> String {
-  let mut out = String::new();
-  let pairs = def.static_labels.iter().map(|(k, v)| (k, v)).chain(def.dynamic_keys.iter().zip(values));
-  for (i, (key, value)) in pairs.enumerate() {
-    if i > 0 {
-      out.push(',');
-    }
-    out.push_str(key);
-    out.push_str("=\"");
-    escape_label_value(value, &mut out);
-    out.push('"');
-  }
-  out
+  let statics = def.static_labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+  label_text(statics.chain(def.dynamic_keys.iter().map(String::as_str).zip(values.iter().map(String::as_str))))
 }
 
 /// Checks a definition and returns its exposition family name.
