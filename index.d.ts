@@ -154,6 +154,8 @@ export interface ServerOptions {
   /** The `Authorization` value the metrics path requires, and the 401's challenge. */
   authorization?: string
   challenge?: string
+  /** Connections served at once (default 256). */
+  maxConnections?: number
 }
 
 /** Sets the series limit of metrics defined from now on without one of their own. */

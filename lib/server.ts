@@ -22,6 +22,12 @@ export interface ServeOptions {
    * constant time; a refusal is a bare 401.
    */
   auth?: { bearer: string } | { username: string; password: string };
+  /**
+   * Connections served at once (default 256); more wait in the listen backlog. A
+   * client that sends no complete request head within 10 s is dropped, heads over
+   * 64 KiB get 431, and one that stops reading a response for 30 s is cut off.
+   */
+  maxConnections?: number;
 }
 
 export interface HealthOptions {
@@ -85,7 +91,7 @@ function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'heal
   health?: Required<HealthOptions>;
   auth?: { authorization: string; challenge: string };
 } {
-  checkOptions('serve()', options, ['port', 'host', 'path', 'health', 'auth']);
+  checkOptions('serve()', options, ['port', 'host', 'path', 'health', 'auth', 'maxConnections']);
   const { port = 9464, host = '0.0.0.0', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describeValue(port)}`);
@@ -96,7 +102,18 @@ function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'heal
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new TypeError(`serve(): path must be a string starting with "/", got ${describeValue(path)}`);
   }
-  return { port, host, path, health: healthOptions(options.health as ServeOptions['health']), auth: authHeaders(options.auth) };
+  const { maxConnections = 256 } = options as ServeOptions;
+  if (typeof maxConnections !== 'number' || !Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 65535) {
+    throw new RangeError(`serve(): maxConnections must be an integer from 1 to 65535, got ${describeValue(maxConnections)}`);
+  }
+  return {
+    port,
+    host,
+    path,
+    maxConnections,
+    health: healthOptions(options.health as ServeOptions['health']),
+    auth: authHeaders(options.auth),
+  };
 }
 
 function urlHost(host: string): string {
@@ -114,7 +131,7 @@ function urlHost(host: string): string {
  * Rejects with a clear error if the port is in use.
  */
 export async function serve(options: ServeOptions = {}): Promise<MetricsServer> {
-  const { port, host, path, health, auth } = serveOptions(options);
+  const { port, host, path, health, auth, maxConnections } = serveOptions(options);
   const info = await callNative(() =>
     binding.startServer({
       host,
@@ -125,6 +142,7 @@ export async function serve(options: ServeOptions = {}): Promise<MetricsServer> 
       staleAfterMs: health?.staleAfterMs,
       authorization: auth?.authorization,
       challenge: auth?.challenge,
+      maxConnections,
     }),
   );
   // A few beats per threshold, at most one a second.

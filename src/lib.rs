@@ -244,6 +244,8 @@ pub struct ServerOptions {
   /// The `Authorization` value the metrics path requires, and the 401's challenge.
   pub authorization: Option<String>,
   pub challenge: Option<String>,
+  /// Connections served at once (default 256).
+  pub max_connections: Option<u32>,
 }
 
 #[napi(object)]
@@ -286,7 +288,15 @@ pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>
   let auth = options
     .authorization
     .map(|authorization| server::Auth { authorization, challenge: options.challenge.unwrap_or_default() });
-  Ok(AsyncTask::new(StartServerTask(Some(server::Options { host: options.host, port, path: options.path, health, auth }))))
+  let max_connections = options.max_connections.map_or(256, |n| n as usize).max(1);
+  Ok(AsyncTask::new(StartServerTask(Some(server::Options {
+    host: options.host,
+    port,
+    path: options.path,
+    health,
+    auth,
+    max_connections,
+  }))))
 }
 
 pub struct StopServerTask(u32);

@@ -25,7 +25,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::collect::Snapshot;
@@ -40,6 +40,8 @@ pub struct Options {
   pub path: String,
   pub health: Option<HealthPaths>,
   pub auth: Option<Auth>,
+  /// Connections served at once; more wait in the listen backlog.
+  pub max_connections: usize,
 }
 
 /// Credentials the metrics path requires (the health paths stay open for probes).
@@ -59,6 +61,13 @@ pub struct HealthPaths {
 
 /// A client that has not sent its request headers by then is dropped.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Request heads larger than this are answered 431 (Node's own limit is 16 KiB); a
+/// head that never ends is bounded by hyper's read buffer (about 400 KiB) and the
+/// header read timeout.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// A client that does not take a piece of the body for this long is cut off, so a
+/// slow reader cannot hold an encoding thread.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `stop` lets open connections finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -105,7 +114,7 @@ fn runtime() -> Result<&'static Runtime, String> {
 
 /// Binds and starts serving; returns the server's id and the port it listens on.
 pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16), String> {
-  let Options { host, port, path, health, auth } = options;
+  let Options { host, port, path, health, auth, max_connections } = options;
   let paths = std::iter::once(&path).chain(health.iter().flat_map(|h| [&h.live, &h.ready]));
   if let Some(bad) = paths.clone().find(|p| !p.starts_with('/')) {
     return Err(format!("path \"{bad}\" must start with \"/\""));
@@ -138,7 +147,7 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
   };
   let (shutdown, on_shutdown) = oneshot::channel();
   let endpoint = Arc::new(Endpoint { registry, path, health, auth });
-  let task = rt.spawn(accept_loop(listener, endpoint, on_shutdown));
+  let task = rt.spawn(accept_loop(listener, endpoint, max_connections, on_shutdown));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   SERVERS.lock().insert(id, Running { shutdown, task });
   Ok((id, bound))
@@ -171,11 +180,23 @@ fn same_bytes(given: &[u8], expected: &[u8]) -> bool {
   difference == 0
 }
 
-async fn accept_loop(listener: TcpListener, endpoint: Arc<Endpoint>, mut shutdown: oneshot::Receiver<()>) {
+async fn accept_loop(
+  listener: TcpListener,
+  endpoint: Arc<Endpoint>,
+  max_connections: usize,
+  mut shutdown: oneshot::Receiver<()>,
+) {
   let mut http = http1::Builder::new();
-  http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+  http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_header_size(MAX_HEAD_BYTES);
   let graceful = GracefulShutdown::new();
+  let slots = Arc::new(Semaphore::new(max_connections));
   loop {
+    // A connection is accepted only when it can be served: past the cap, clients wait
+    // in the listen backlog instead of taking memory and threads.
+    let slot = tokio::select! {
+      slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+      _ = &mut shutdown => break,
+    };
     tokio::select! {
       accepted = listener.accept() => match accepted {
         Ok((stream, _)) => {
@@ -184,6 +205,7 @@ async fn accept_loop(listener: TcpListener, endpoint: Arc<Endpoint>, mut shutdow
           let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
           tokio::spawn(async move {
             let _ = connection.await;
+            drop(slot);
           });
         }
         // Out of file descriptors and the like: back off instead of spinning.
@@ -316,12 +338,13 @@ struct BodyWriter {
 impl Write for BodyWriter {
   fn write(&mut self, piece: &[u8]) -> io::Result<usize> {
     let sender = self.sender.as_mut().expect("the sender lives until drop");
-    // A bounded channel: when the client reads slowly, encoding waits for it.
-    self
-      .runtime
-      .block_on(sender.send_data(Bytes::copy_from_slice(piece)))
-      .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))?;
-    Ok(piece.len())
+    // A bounded channel: when the client reads slowly, encoding waits for it, but not
+    // for ever.
+    match self.runtime.block_on(tokio::time::timeout(SEND_TIMEOUT, sender.send_data(Bytes::copy_from_slice(piece)))) {
+      Ok(Ok(())) => Ok(piece.len()),
+      Ok(Err(_)) => Err(io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")),
+      Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")),
+    }
   }
 
   fn flush(&mut self) -> io::Result<()> {
