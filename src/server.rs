@@ -200,6 +200,9 @@ async fn accept_loop(
     tokio::select! {
       accepted = listener.accept() => match accepted {
         Ok((stream, _)) => {
+          // A streamed body ends with a small piece: without this, Nagle's algorithm
+          // holds it until the client's delayed ACK (~40 ms).
+          let _ = stream.set_nodelay(true);
           let endpoint = endpoint.clone();
           let service = service_fn(move |request| respond(endpoint.clone(), request));
           let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
