@@ -120,7 +120,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
    * counts them; with `strict: true`, with() throws a RangeError instead.
    */
   cardinalityLimit(maxSeries: number, options: { strict?: boolean } = {}): MetricSchema<T, K> {
-    if (typeof maxSeries !== 'number' || !Number.isInteger(maxSeries) || maxSeries < 1 || maxSeries > 2 ** 32 - 1) {
+    if (!isSeriesLimit(maxSeries)) {
       throw new RangeError(`cardinality limit of metric "${this.spec.name}" must be an integer from 1 to 2^32-1, got ${describeValue(maxSeries)}`);
     }
     const strict = options.strict ?? false;
@@ -165,6 +165,13 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
   }
 }
 
+/** The largest series limit: the addon counts series in 32 bits. */
+const MAX_SERIES_LIMIT = 2 ** 32 - 1;
+
+function isSeriesLimit(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_SERIES_LIMIT;
+}
+
 let overflows: MetricFamily<'metric', Counter> | undefined;
 
 /** Counts a label set sent to `metric`'s overflow series; warns the first time. */
@@ -174,7 +181,7 @@ function countOverflow(metric: string, first: boolean): void {
     .requireDynamicKey('metric')
     // Its label values are metric names, which only definitions create: never cap it,
     // or it would overflow into itself.
-    .cardinalityLimit(2 ** 32 - 1)
+    .cardinalityLimit(MAX_SERIES_LIMIT)
     .build();
   overflows.with({ metric }).increment();
   if (first) {
@@ -213,7 +220,7 @@ function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[M
 
 /** Sets the series limit of metrics defined from now on without one of their own (default 10,000). */
 export function setCardinalityLimit(maxSeries: number): void {
-  if (typeof maxSeries !== 'number' || !Number.isInteger(maxSeries) || maxSeries < 1 || maxSeries > 2 ** 32 - 1) {
+  if (!isSeriesLimit(maxSeries)) {
     throw new RangeError(`setCardinalityLimit() takes an integer from 1 to 2^32-1, got ${describeValue(maxSeries)}`);
   }
   callNative(() => binding.setCardinalityLimit(maxSeries));
