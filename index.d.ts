@@ -12,6 +12,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** Slots per chunk of slot memory; a slot index `i` lives in chunk `i / CHUNK_SLOTS`. */
 export declare const CHUNK_SLOTS: number
 
+/** Unlists every metric of a registry (prom-client's `clear()`). */
+export declare function clearRegistry(registry: number): void
+
+/** A new empty registry (namespace of metric names), for `new Registry()`. */
+export declare function createRegistry(): number
+
 /**
  * Defines a metric, or finds the identical one another thread defined, and returns
  * its id. A different metric of the same name is an error.
@@ -22,7 +28,7 @@ export declare function defineMetric(definition: MetricDefinition): number
  * Defines prom-client's process figures (CPU, start time, memory, file descriptors),
  * read from /proc at every scrape, under `prefix` and with `labels` on each.
  */
-export declare function defineProcessMetrics(prefix: string, labels: Array<LabelPair>): void
+export declare function defineProcessMetrics(registry: number, prefix: string, labels: Array<LabelPair>): void
 
 /**
  * Writes out the calling environment's ring now, on this thread (it is full). A broken
@@ -90,6 +96,8 @@ export interface MetricDefinition {
   maxSeries?: number
   /** Refuse label sets past the limit instead of counting them in the overflow series. */
   strict?: boolean
+  /** The registry it belongs to (default: the default registry, 0). */
+  registry?: number
 }
 
 export interface MetricJson {
@@ -112,7 +120,7 @@ export declare const enum MetricKind {
  * Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),
  * collected on a libuv worker thread.
  */
-export declare function metricsData(): Promise<Array<MetricJson>>
+export declare function metricsData(registry: number): Promise<Array<MetricJson>>
 
 /** A label set counted in its metric's overflow series because the metric is full. */
 export interface OverflowSlot {
@@ -127,8 +135,20 @@ export interface OverflowSlot {
  */
 export declare function registerSeries(metric: number, labelValues: Array<string>): number | OverflowSlot
 
+/**
+ * prom-client's `remove(labels)`: the series is hidden until used again, then counts
+ * from zero.
+ */
+export declare function removeSeries(metric: number, labelValues: Array<string>): void
+
 /** The exposition text, rendered on a libuv worker thread. */
-export declare function renderMetrics(format: ExpositionFormat): Promise<string>
+export declare function renderMetrics(format: ExpositionFormat, registry: number): Promise<string>
+
+/** prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels. */
+export declare function resetMetric(metric: number): void
+
+/** `reset()` of every metric of a registry (prom-client's `resetMetrics()`). */
+export declare function resetRegistry(registry: number): void
 
 export interface SampleJson {
   value: number
@@ -156,13 +176,15 @@ export interface ServerOptions {
   challenge?: string
   /** Connections served at once (default 256). */
   maxConnections?: number
+  /** The registry served (default: the default registry, 0). */
+  registry?: number
 }
 
 /** Sets the series limit of metrics defined from now on without one of their own. */
 export declare function setCardinalityLimit(maxSeries: number): void
 
 /** Replaces the labels added to every series (a metric's own label of the same name wins). */
-export declare function setDefaultLabels(labels: Array<LabelPair>): void
+export declare function setDefaultLabels(registry: number, labels: Array<LabelPair>): void
 
 /** Sends log lines to a file (appended) or an open file descriptor; neither: stdout. */
 export declare function setLogDestination(path?: string | undefined | null, fd?: number | undefined | null): void
@@ -197,3 +219,6 @@ export interface StripeStats {
  * thread's lines keep their order. Like `drain_log_ring`, drops it on a broken destination.
  */
 export declare function writeLogLineSync(line: string): void
+
+/** prom-client's `zero(labels)`: registers the series if new and exposes it at zero. */
+export declare function zeroSeries(metric: number, labelValues: Array<string>): number | OverflowSlot

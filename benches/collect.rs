@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use slotmetrics::collect::Snapshot;
 use slotmetrics::encode::{encode, Format};
-use slotmetrics::registry::{Definition, Kind, Registry};
+use slotmetrics::registry::{Definition, Kind, Registry, DEFAULT_NAMESPACE};
 use slotmetrics::slots::locate;
 
 const STRIPES: usize = 3;
@@ -45,11 +45,12 @@ fn collection(c: &mut Criterion) {
   let mut group = c.benchmark_group("collect");
   for series in [10_000, 100_000] {
     let registry = registry_with(series);
+    let namespace = registry.namespace(DEFAULT_NAMESPACE).unwrap();
     group.throughput(Throughput::Elements(series as u64));
     group.bench_with_input(BenchmarkId::new("snapshot_and_sum", series), &registry, |b, r| {
-      b.iter(|| Snapshot::take(r))
+      b.iter(|| Snapshot::take(r, &namespace))
     });
-    let snapshot = Snapshot::take(&registry);
+    let snapshot = Snapshot::take(&registry, &namespace);
     group.bench_with_input(BenchmarkId::new("encode_text", series), &snapshot, |b, s| {
       b.iter(|| {
         let mut out = Vec::new();

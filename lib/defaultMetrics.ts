@@ -10,6 +10,7 @@ import { binding, callNative } from './native';
 import { gaugeSchemaFloat, histogramSchema } from './schema';
 import type { FloatGauge } from './gauge';
 import { checkOptions, checkStringRecord, describeValue } from './validate';
+import { type Registry, registryOption } from './registry';
 
 export interface DefaultMetricsOptions {
   /** Put before every name (prom-client's `prefix`). */
@@ -22,6 +23,8 @@ export interface DefaultMetricsOptions {
   gcDurationBuckets?: readonly number[];
   /** How often the V8 and event-loop figures are sampled, in ms (default 1000). */
   sampleIntervalMs?: number;
+  /** The registry of the default metrics (default: the default `registry`). */
+  registry?: Registry;
 }
 
 const GC_KINDS: Record<number, string> = {
@@ -40,7 +43,7 @@ let running: (() => void) | undefined;
  */
 export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () => void {
   if (running !== undefined) return running;
-  checkOptions('collectDefaultMetrics()', options, ['prefix', 'labels', 'eventLoopMonitoringPrecision', 'gcDurationBuckets', 'sampleIntervalMs']);
+  checkOptions('collectDefaultMetrics()', options, ['prefix', 'labels', 'eventLoopMonitoringPrecision', 'gcDurationBuckets', 'sampleIntervalMs', 'registry']);
   const {
     prefix = '',
     labels = {},
@@ -55,11 +58,13 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
       throw new RangeError(`collectDefaultMetrics(): ${name} must be a positive integer of milliseconds, got ${describeValue(value)}`);
     }
   }
-  callNative(() => binding.defineProcessMetrics(prefix, Object.entries(labels).map(([name, value]) => ({ name, value }))));
+  const registry = registryOption('collectDefaultMetrics()', options.registry);
+  const labelPairs = Object.entries(labels).map(([name, value]) => ({ name, value }));
+  callNative(() => binding.defineProcessMetrics(registry.id, registry.prefix + prefix, labelPairs));
 
-  const gauge = (name: string, help: string) => gaugeSchemaFloat(prefix + name).help(help).staticLabels(labels).build();
+  const gauge = (name: string, help: string) => gaugeSchemaFloat(prefix + name).help(help).staticLabels(labels).build({ registry });
   const byType = (name: string, help: string, key: string) =>
-    gaugeSchemaFloat(prefix + name).help(help).staticLabels(labels).requireDynamicKey(key).build();
+    gaugeSchemaFloat(prefix + name).help(help).staticLabels(labels).requireDynamicKey(key).build({ registry });
 
   const lag = gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.');
   const delayStats: [FloatGauge, (h: ReturnType<typeof monitorEventLoopDelay>) => number][] = [
@@ -102,7 +107,7 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
     .requireDynamicKey('major')
     .requireDynamicKey('minor')
     .requireDynamicKey('patch')
-    .build()
+    .build({ registry })
     .with({ version: process.version, major, minor, patch })
     .set(1);
   const gcDuration = histogramSchema(prefix + 'nodejs_gc_duration_seconds')
@@ -110,7 +115,7 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
     .buckets(gcDurationBuckets)
     .staticLabels(labels)
     .requireDynamicKey('kind')
-    .build();
+    .build({ registry });
 
   const delay = monitorEventLoopDelay({ resolution: eventLoopMonitoringPrecision });
   delay.enable();

@@ -6,6 +6,7 @@ import type { Counter } from './counter';
 import type { FloatGauge } from './gauge';
 import type { Histogram } from './histogram';
 import { checkOptions, describeValue, isPlainObject } from './validate';
+import { registry } from './registry';
 import { counterSchema, gaugeSchemaFloat, histogramSchema, type MetricFamily, type MetricSchema } from './schema';
 
 /** The buckets of `metrics.histogram()`, in seconds (seed 000). */
@@ -44,6 +45,11 @@ export interface HelperOptions {
 class MetricsHelpers {
   private prefix = 'js_user_';
   private readonly entries = new Map<string, Entry>();
+
+  constructor() {
+    // The metrics used so far are gone with a clear(): the next use defines them again.
+    registry.onClear(() => this.entries.clear());
+  }
 
   /** Sets this thread's options; names already used keep their metrics. */
   configure(options: HelperOptions): void {

@@ -8,6 +8,7 @@ import { counterSchema, histogramSchema, type MetricFamily } from './schema';
 import type { Counter } from './counter';
 import { DEFAULT_BUCKETS, type Histogram } from './histogram';
 import { checkOptions, checkStringRecord, describeValue } from './validate';
+import { type Registry, registryOption } from './registry';
 
 export interface HttpMetricsOptions {
   /** Put before both names. */
@@ -16,6 +17,8 @@ export interface HttpMetricsOptions {
   buckets?: readonly number[];
   /** Labels added to both metrics. */
   labels?: Readonly<Record<string, string>>;
+  /** The registry of both metrics (default: the default `registry`). */
+  registry?: Registry;
 }
 
 type Keys = 'method' | 'route' | 'status_code';
@@ -45,17 +48,18 @@ export class HttpMetrics {
 
   /** @internal */
   constructor(options: HttpMetricsOptions) {
-    checkOptions('httpMetrics()', options, ['prefix', 'buckets', 'labels']);
+    checkOptions('httpMetrics()', options, ['prefix', 'buckets', 'labels', 'registry']);
     const { prefix = '', buckets = DEFAULT_BUCKETS, labels = {} } = options as HttpMetricsOptions;
     if (typeof prefix !== 'string') throw new TypeError(`httpMetrics(): prefix must be a string, got ${describeValue(prefix)}`);
     checkStringRecord('httpMetrics()', 'labels', labels);
+    const registry = registryOption('httpMetrics()', options.registry);
     this.requests = counterSchema(`${prefix}http_requests_total`)
       .help('Total HTTP requests served')
       .staticLabels(labels)
       .requireDynamicKey('method')
       .requireDynamicKey('route')
       .requireDynamicKey('status_code')
-      .build();
+      .build({ registry });
     this.durations = histogramSchema(`${prefix}http_request_duration_seconds`)
       .help('HTTP request duration in seconds')
       .buckets(buckets)
@@ -63,7 +67,7 @@ export class HttpMetrics {
       .requireDynamicKey('method')
       .requireDynamicKey('route')
       .requireDynamicKey('status_code')
-      .build();
+      .build({ registry });
   }
 
   /** Records one request; what the framework hooks below call. */

@@ -7,6 +7,7 @@ export {
   MetricSchema,
   MetricFamily,
   type Built,
+  type BuildOptions,
   type CounterFamily,
   type GaugeFamily,
   type FloatGaugeFamily,
@@ -20,7 +21,8 @@ export { Histogram, DEFAULT_BUCKETS } from './histogram';
 export type { Labels } from './labels';
 export {
   registry,
-  type Registry,
+  Registry,
+  type RegistryOptions,
   PROMETHEUS_CONTENT_TYPE,
   OPENMETRICS_CONTENT_TYPE,
   type Format,

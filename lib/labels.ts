@@ -20,6 +20,15 @@ function labelValueString(metric: string, key: string, value: unknown): string {
   }
 }
 
+/** The keys a label value may be cached under: itself, and the number or boolean it converts from. */
+function cacheKeys(value: string): unknown[] {
+  const keys: unknown[] = [value];
+  const number = Number(value);
+  if (String(number) === value) keys.push(number);
+  if (value === 'true' || value === 'false') keys.push(value === 'true');
+  return keys;
+}
+
 type Lookup = (labels: Record<string, unknown>) => unknown;
 
 /**
@@ -92,6 +101,26 @@ export class SeriesCache<H> {
   }
 
   private miss(labels: Record<string, unknown>): H {
+    const { handle, cache } = this.create(this.values(labels));
+    if (!cache) return handle;
+    const { keys } = this;
+    let node = this.root;
+    const last = keys.length - 1;
+    for (let i = 0; i < last; i++) {
+      const value = labels[keys[i]];
+      let next = node.get(value) as Map<unknown, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(value, next);
+      }
+      node = next;
+    }
+    node.set(labels[keys[last]], handle);
+    return handle;
+  }
+
+  /** The label values of a label set in key order, as strings; a bad label set is a TypeError naming the problem. */
+  values(labels: Record<string, unknown>): string[] {
     const { metric, keys } = this;
     if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
       throw new TypeError(
@@ -106,22 +135,31 @@ export class SeriesCache<H> {
       values[i] = labelValueString(metric, keys[i], labels[keys[i]]);
     }
     if (Object.keys(labels).length !== keys.length) this.throwBadKeys(labels);
+    return values;
+  }
 
-    const { handle, cache } = this.create(values);
-    if (!cache) return handle;
-    let node = this.root;
-    const last = keys.length - 1;
-    for (let i = 0; i < last; i++) {
-      const value = labels[keys[i]];
-      let next = node.get(value) as Map<unknown, unknown> | undefined;
-      if (next === undefined) {
-        next = new Map();
-        node.set(value, next);
+  /**
+   * Drops a label set's handle from the cache (its values as `values()` gives them),
+   * under every form it may have been cached by (`{ code: 200 }` and `{ code: '200' }`
+   * are one series), so that the next `with()` registers it again.
+   */
+  forget(values: readonly string[]): void {
+    const last = values.length - 1;
+    const walk = (node: Map<unknown, unknown>, depth: number): void => {
+      for (const key of cacheKeys(values[depth])) {
+        if (depth === last) node.delete(key);
+        else {
+          const next = node.get(key) as Map<unknown, unknown> | undefined;
+          if (next !== undefined) walk(next, depth + 1);
+        }
       }
-      node = next;
-    }
-    node.set(labels[keys[last]], handle);
-    return handle;
+    };
+    walk(this.root, 0);
+  }
+
+  /** Forgets every label set. */
+  clear(): void {
+    this.root.clear();
   }
 
   private throwBadKeys(labels: Record<string, unknown>): never {

@@ -29,6 +29,12 @@ export interface Cell<View> {
   readonly index: number;
 }
 
+/**
+ * The metric ids of the handles `build()` returned for metrics without dynamic keys,
+ * which can `reset()` themselves. Kept aside so that no series handle carries an id.
+ */
+export const unlabeledMetricIds = new WeakMap<object, number>();
+
 /** What every series handle holds: its metric's name and where its value lives. */
 export abstract class SlotHandle<View> {
   protected readonly view: View;
@@ -41,6 +47,18 @@ export abstract class SlotHandle<View> {
   ) {
     this.view = cell.view;
     this.index = cell.index;
+  }
+
+  /**
+   * Sets a metric without dynamic keys back to zero (prom-client's `reset()`). The
+   * series of a labeled metric are reset through its family: `zero(labels)`, `remove(labels)`, `reset()`.
+   */
+  reset(): void {
+    const id = unlabeledMetricIds.get(this);
+    if (id === undefined) {
+      throw new TypeError(`reset() on a series of labeled metric "${this.name}": use zero(labels) or reset() on the metric`);
+    }
+    callNative(() => binding.resetMetric(id));
   }
 }
 

@@ -1,7 +1,7 @@
 // A Pushgateway client with prom-client's semantics: push (PUT: replace the group),
 // pushAdd (POST: replace only the metrics pushed) and delete (DELETE: the group).
 
-import { registry } from './registry';
+import { type Registry, registryOption } from './registry';
 import { checkOptions, checkStringRecord, describeValue } from './validate';
 
 export interface PushgatewayOptions {
@@ -15,6 +15,8 @@ export interface PushgatewayOptions {
   timeoutMs?: number;
   /** Extra request headers (authorisation, say). */
   headers?: Readonly<Record<string, string>>;
+  /** The registry to push (default: the default `registry`). */
+  registry?: Registry;
 }
 
 /** `key/value`, in base64url form when the value is empty or holds a slash. */
@@ -29,10 +31,11 @@ export class Pushgateway {
   private readonly target: string;
   private readonly timeoutMs: number;
   private readonly headers: Readonly<Record<string, string>>;
+  private readonly registry: Registry;
 
   /** @internal */
   constructor(options: PushgatewayOptions) {
-    checkOptions('pushgateway()', options, ['url', 'job', 'groupings', 'timeoutMs', 'headers']);
+    checkOptions('pushgateway()', options, ['url', 'job', 'groupings', 'timeoutMs', 'headers', 'registry']);
     const { url, job, groupings = {}, timeoutMs = 10_000, headers = {} } = options as unknown as PushgatewayOptions;
     if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
       throw new TypeError(`pushgateway(): url must be an http(s) URL, got ${describeValue(url)}`);
@@ -47,6 +50,7 @@ export class Pushgateway {
     this.target = `${url.replace(/\/+$/, '')}/metrics/${path}`;
     this.timeoutMs = timeoutMs;
     this.headers = headers;
+    this.registry = registryOption('pushgateway()', options.registry);
   }
 
   /** Replaces every metric of the group with this process's. */
@@ -67,8 +71,8 @@ export class Pushgateway {
   private async send(method: string, withBody: boolean): Promise<void> {
     const response = await fetch(this.target, {
       method,
-      headers: { ...this.headers, ...(withBody ? { 'Content-Type': registry.contentType('prometheus') } : {}) },
-      body: withBody ? await registry.metrics() : undefined,
+      headers: { ...this.headers, ...(withBody ? { 'Content-Type': this.registry.contentType('prometheus') } : {}) },
+      body: withBody ? await this.registry.metrics() : undefined,
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await response.text();

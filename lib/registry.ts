@@ -1,5 +1,5 @@
 import { binding, callNative } from './native';
-import { checkStringRecord } from './validate';
+import { checkOptions, checkStringRecord, describeValue } from './validate';
 import { ExpositionFormat } from '../index.js';
 
 export type Format = 'prometheus' | 'openmetrics';
@@ -34,8 +34,41 @@ export interface MetricJSON {
   aggregator: 'sum';
 }
 
-/** The process-wide registry: every metric of every thread. */
+export interface RegistryOptions {
+  /** Prepended to the name of every metric built into this registry. */
+  prefix?: string;
+  /** Labels on every series of this registry (see `setDefaultLabels()`). */
+  defaultLabels?: Readonly<Record<string, string>>;
+}
+
+const METRIC_NAME_PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
+
+/** Marks the construction of the default registry, which the addon already has. */
+const DEFAULT_REGISTRY = Symbol('default registry');
+
+/**
+ * A set of metrics exposed together. The default `registry` holds every metric not
+ * built into another one, from every thread; `new Registry()` makes an isolated set
+ * (a registry per service, say) with its own names, prefix and default labels, which
+ * `serve({ registry })`, `metrics()` and the exporters expose on their own.
+ */
 export class Registry {
+  /** @internal The addon's id of this registry. */
+  readonly id: number;
+  readonly prefix: string;
+  private readonly clearListeners: (() => void)[] = [];
+
+  constructor(options: RegistryOptions = {}, internal?: typeof DEFAULT_REGISTRY) {
+    checkOptions('new Registry()', options, ['prefix', 'defaultLabels']);
+    const { prefix = '', defaultLabels } = options as RegistryOptions;
+    if (typeof prefix !== 'string' || !METRIC_NAME_PREFIX.test(prefix)) {
+      throw new TypeError(`new Registry(): prefix must be the start of a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${describeValue(prefix)}`);
+    }
+    this.prefix = prefix;
+    this.id = internal === DEFAULT_REGISTRY ? 0 : binding.createRegistry();
+    if (defaultLabels !== undefined) this.setDefaultLabels(defaultLabels);
+  }
+
   /**
    * The exposition text, the same `serve()` answers with. It is rendered on a libuv
    * worker thread, so the event loop only receives the finished string.
@@ -47,7 +80,7 @@ export class Registry {
         new TypeError(`format must be 'prometheus' or 'openmetrics', got ${JSON.stringify(format)}`),
       );
     }
-    return binding.renderMetrics(NATIVE_FORMAT[format]);
+    return binding.renderMetrics(NATIVE_FORMAT[format], this.id);
   }
 
   /**
@@ -55,7 +88,7 @@ export class Registry {
    * shape (seed 003's JSON export); collected off the event loop like `metrics()`.
    */
   getMetricsAsJSON(): Promise<MetricJSON[]> {
-    return binding.metricsData() as Promise<MetricJSON[]>;
+    return binding.metricsData(this.id) as Promise<MetricJSON[]>;
   }
 
   /**
@@ -64,7 +97,27 @@ export class Registry {
    */
   setDefaultLabels(labels: Readonly<Record<string, string>>): void {
     checkStringRecord('registry.setDefaultLabels()', 'labels', labels);
-    callNative(() => binding.setDefaultLabels(Object.entries(labels).map(([name, value]) => ({ name, value }))));
+    callNative(() => binding.setDefaultLabels(this.id, Object.entries(labels).map(([name, value]) => ({ name, value }))));
+  }
+
+  /**
+   * Removes every metric from this registry (prom-client's `clear()`), so their names
+   * can be defined again. Handles already made keep working but are no longer exposed;
+   * their memory is not reclaimed, since any thread may still hold them.
+   */
+  clear(): void {
+    callNative(() => binding.clearRegistry(this.id));
+    for (const listener of this.clearListeners) listener();
+  }
+
+  /** `reset()` on every metric of this registry (prom-client's `resetMetrics()`). */
+  resetMetrics(): void {
+    callNative(() => binding.resetRegistry(this.id));
+  }
+
+  /** @internal Runs `listener` after each `clear()` in this thread (caches of built metrics). */
+  onClear(listener: () => void): void {
+    this.clearListeners.push(listener);
   }
 
   /** The Content-Type header to send with `metrics({ format })`. */
@@ -73,4 +126,12 @@ export class Registry {
   }
 }
 
-export const registry = new Registry();
+/** The default registry: every metric of every thread not built into another registry. */
+export const registry = new Registry({}, DEFAULT_REGISTRY);
+
+/** The registry an option names, or the default one; anything else is a TypeError. */
+export function registryOption(call: string, value: unknown): Registry {
+  if (value === undefined) return registry;
+  if (!(value instanceof Registry)) throw new TypeError(`${call}: registry must be a Registry, got ${describeValue(value)}`);
+  return value;
+}

@@ -1,7 +1,7 @@
 // startReporter(): the exposition handed to a function on an interval (seed 003).
 
 import { whileRunning } from './lifecycle';
-import { type Format, registry } from './registry';
+import { type Format, type Registry, registryOption } from './registry';
 import { checkOptions, describeValue } from './validate';
 
 export interface ReporterOptions {
@@ -11,6 +11,8 @@ export interface ReporterOptions {
   onExport: (text: string) => unknown;
   /** Default `'prometheus'` (text 0.0.4). */
   format?: Format;
+  /** The registry to export (default: the default `registry`). */
+  registry?: Registry;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface ReporterOptions {
  * a process warning and the reporter carries on.
  */
 export function startReporter(options: ReporterOptions): () => void {
-  checkOptions('startReporter()', options, ['intervalMs', 'onExport', 'format']);
+  checkOptions('startReporter()', options, ['intervalMs', 'onExport', 'format', 'registry']);
   const { intervalMs, onExport, format = 'prometheus' } = options as unknown as ReporterOptions;
   if (typeof intervalMs !== 'number' || !Number.isInteger(intervalMs) || intervalMs < 1) {
     throw new RangeError(`startReporter(): intervalMs must be a positive integer, got ${describeValue(intervalMs)}`);
@@ -28,6 +30,7 @@ export function startReporter(options: ReporterOptions): () => void {
   if (typeof onExport !== 'function') {
     throw new TypeError(`startReporter(): onExport must be a function, got ${describeValue(onExport)}`);
   }
+  const registry = registryOption('startReporter()', options.registry);
   let exporting = false;
   const timer = setInterval(async () => {
     if (exporting) return;

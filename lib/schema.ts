@@ -4,8 +4,9 @@ import { Counter } from './counter';
 import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
 import { type Labels, SeriesCache } from './labels';
-import { describeValue } from './validate';
-import { binding, callNative, sharedFloatCell, sharedIntCell, stripeCell } from './native';
+import { checkOptions, describeValue } from './validate';
+import { binding, callNative, sharedFloatCell, sharedIntCell, stripeCell, unlabeledMetricIds } from './native';
+import { type Registry, registryOption } from './registry';
 import { MetricKind } from '../index.js';
 
 export type MetricType = 'counter' | 'gauge' | 'gaugeFloat' | 'histogram';
@@ -27,15 +28,47 @@ export class MetricFamily<K extends string, H> {
    */
   // The compiled lookup itself, not a method calling it: one call less per with().
   readonly with: (labels: Labels<K>) => H;
+  private readonly cache: SeriesCache<H>;
 
   /** @internal */
   constructor(
     readonly name: string,
     readonly dynamicKeys: readonly K[],
+    private readonly id: number,
     createHandle: (labelValues: string[]) => { handle: H; cache: boolean },
   ) {
-    this.with = new SeriesCache(name, dynamicKeys, createHandle).get;
+    this.cache = new SeriesCache(name, dynamicKeys, createHandle);
+    this.with = this.cache.get;
   }
+
+  /**
+   * Removes this label set's series (prom-client's `remove`): it is no longer exposed
+   * until it is used again, and then counts from zero. Handles to it stay valid in
+   * every thread; an update through one brings the series back. Unknown label sets
+   * are ignored.
+   */
+  remove(labels: Labels<K>): void {
+    const values = this.cache.values(labels);
+    callNative(() => binding.removeSeries(this.id, values));
+    this.cache.forget(values);
+  }
+
+  /** Sets this label set's series to zero, registering it if new (prom-client's `zero`). */
+  zero(labels: Labels<K>): void {
+    const values = this.cache.values(labels);
+    callNative(() => binding.zeroSeries(this.id, values));
+  }
+
+  /** Removes every series of this metric (prom-client's `reset`). */
+  reset(): void {
+    callNative(() => binding.resetMetric(this.id));
+    this.cache.clear();
+  }
+}
+
+export interface BuildOptions {
+  /** The registry the metric belongs to (default: the default `registry`); its prefix is prepended to the name. */
+  registry?: Registry;
 }
 
 export type CounterFamily<K extends string> = MetricFamily<K, Counter>;
@@ -141,8 +174,11 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
    * Registers the metric (in every thread, the same definition is the same metric)
    * and returns its handle, or its family if it has dynamic keys.
    */
-  build(): Built<T, K> {
-    const { type, spec } = this;
+  build(options: BuildOptions = {}): Built<T, K> {
+    checkOptions(`build() of metric "${this.spec.name}"`, options, ['registry']);
+    const target = registryOption(`build() of metric "${this.spec.name}"`, options.registry);
+    const type = this.type;
+    const spec = { ...this.spec, name: target.prefix + this.spec.name };
     const id = callNative(() =>
       binding.defineMetric({
         name: spec.name,
@@ -153,12 +189,19 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         buckets: type === 'histogram' ? [...spec.buckets] : undefined,
         maxSeries: spec.maxSeries,
         strict: spec.strict,
+        registry: target.id,
       }),
     );
     let metric = builtMetrics.get(id);
     if (metric === undefined) {
       const createHandle = handleFactory(type, id, spec);
-      metric = spec.dynamicKeys.length === 0 ? createHandle([]).handle : new MetricFamily(spec.name, spec.dynamicKeys, createHandle);
+      if (spec.dynamicKeys.length === 0) {
+        const handle = createHandle([]).handle;
+        unlabeledMetricIds.set(handle, id);
+        metric = handle;
+      } else {
+        metric = new MetricFamily(spec.name, spec.dynamicKeys, id, createHandle);
+      }
       builtMetrics.set(id, metric);
     }
     return metric as Built<T, K>;
@@ -172,11 +215,11 @@ function isSeriesLimit(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_SERIES_LIMIT;
 }
 
-let overflows: MetricFamily<'metric', Counter> | undefined;
-
 /** Counts a label set sent to `metric`'s overflow series; warns the first time. */
 function countOverflow(metric: string, first: boolean): void {
-  overflows ??= counterSchema('slotmetrics_series_overflow_total')
+  // Built on each overflow (they are not cached, so each is a native call anyway)
+  // rather than kept, so it is defined again after a registry.clear().
+  const overflows = counterSchema('slotmetrics_series_overflow_total')
     .help("Label sets counted in a metric's __overflow__ series because it had reached its series limit")
     .requireDynamicKey('metric')
     // Its label values are metric names, which only definitions create: never cap it,

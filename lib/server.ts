@@ -2,6 +2,7 @@ import { checkOptions, describeValue, isPlainObject } from './validate';
 import { startHeartbeat } from './health';
 import { whileRunning } from './lifecycle';
 import { binding, callNative } from './native';
+import { type Registry, registryOption } from './registry';
 
 export interface ServeOptions {
   /** TCP port; 0 picks a free one. Default 9464, the Prometheus exporter port. */
@@ -28,6 +29,8 @@ export interface ServeOptions {
    * 64 KiB get 431, and one that stops reading a response for 30 s is cut off.
    */
   maxConnections?: number;
+  /** The registry to serve (default: the default `registry`). */
+  registry?: Registry;
 }
 
 export interface HealthOptions {
@@ -91,7 +94,7 @@ function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'heal
   health?: Required<HealthOptions>;
   auth?: { authorization: string; challenge: string };
 } {
-  checkOptions('serve()', options, ['port', 'host', 'path', 'health', 'auth', 'maxConnections']);
+  checkOptions('serve()', options, ['port', 'host', 'path', 'health', 'auth', 'maxConnections', 'registry']);
   const { port = 9464, host = '0.0.0.0', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describeValue(port)}`);
@@ -111,6 +114,7 @@ function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'heal
     host,
     path,
     maxConnections,
+    registry: registryOption('serve()', options.registry),
     health: healthOptions(options.health as ServeOptions['health']),
     auth: authHeaders(options.auth),
   };
@@ -131,7 +135,7 @@ function urlHost(host: string): string {
  * Rejects with a clear error if the port is in use.
  */
 export async function serve(options: ServeOptions = {}): Promise<MetricsServer> {
-  const { port, host, path, health, auth, maxConnections } = serveOptions(options);
+  const { port, host, path, health, auth, maxConnections, registry } = serveOptions(options);
   const info = await callNative(() =>
     binding.startServer({
       host,
@@ -143,6 +147,7 @@ export async function serve(options: ServeOptions = {}): Promise<MetricsServer> 
       authorization: auth?.authorization,
       challenge: auth?.challenge,
       maxConnections,
+      registry: registry.id,
     }),
   );
   // A few beats per threshold, at most one a second.

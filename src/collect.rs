@@ -1,15 +1,25 @@
 //! Collection: one consistent read of the registry's metadata and of every slot.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::encode::label_text;
 use crate::process::{self, ProcessStats};
-use crate::registry::{Family, Kind, Registry, Series};
+use crate::registry::{Family, Kind, Namespace, Registry, Series};
 use crate::slots::{self, Chunk};
 
 pub struct FamilySnapshot {
   pub family: Arc<Family>,
-  pub series: Arc<Vec<Series>>,
+  series: Arc<Vec<Series>>,
+  /// First slots of removed series not used since.
+  hidden: HashSet<u32>,
+}
+
+impl FamilySnapshot {
+  /// The series to expose, in registration order.
+  pub fn series(&self) -> impl Iterator<Item = &Series> {
+    self.series.iter().filter(|s| self.hidden.is_empty() || !self.hidden.contains(&s.slot))
+  }
 }
 
 /// What one scrape exposes. Series lists are copied before the slots are read, so
@@ -37,20 +47,19 @@ pub enum Value<'a> {
 }
 
 impl Snapshot {
-  pub fn take(registry: &Registry) -> Snapshot {
-    let families: Vec<FamilySnapshot> = registry
-      .families()
+  /// Reads the metrics of one namespace.
+  pub fn take(registry: &Registry, namespace: &Namespace) -> Snapshot {
+    let families = namespace.families();
+    let series: Vec<_> = families.iter().map(|family| family.series()).collect();
+    let mut striped = registry.striped.totals();
+    let shared = registry.shared.chunks();
+    let families: Vec<FamilySnapshot> = families
       .into_iter()
-      .map(|family| FamilySnapshot { series: family.series(), family })
+      .zip(series)
+      .map(|(family, series)| FamilySnapshot { hidden: family.apply_restarts(&mut striped, &shared), series, family })
       .collect();
     let process = families.iter().any(|f| f.family.process.is_some()).then(process::read);
-    Snapshot {
-      families,
-      striped: registry.striped.totals(),
-      shared: registry.shared.chunks(),
-      process,
-      default_labels: registry.default_labels(),
-    }
+    Snapshot { families, striped, shared, process, default_labels: namespace.default_labels() }
   }
 
   /// The registry's default labels that apply to `family`: all but those it has itself.

@@ -60,7 +60,7 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
       };
       let mut samples = Vec::new();
       let defaults = snapshot.default_labels_for(family);
-      for series in entry.series.iter() {
+      for series in entry.series() {
         let labels: Vec<(String, String)> = defaults.iter().cloned().chain(parse_labels(&series.labels)).collect();
         let sample = |metric_name: Option<String>, labels: Vec<(String, String)>, value: f64| SampleData { metric_name, labels, value };
         match snapshot.value(family, series) {

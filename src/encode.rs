@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use crate::collect::{Snapshot, Value};
-use crate::registry::{Kind, Registry};
+use crate::registry::{Kind, Namespace, Registry};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -147,7 +147,7 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
     out.extend_from_slice(format!("# TYPE {base}{meta_suffix} {type_name}\n").as_bytes());
 
     let defaults = snapshot.default_labels_text(family);
-    for series in entry.series.iter() {
+    for series in entry.series() {
       let labels = [defaults.as_str(), &series.labels];
       match snapshot.value(family, series) {
         Value::Absent => continue,
@@ -191,10 +191,10 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
   sink.write_all(&out)
 }
 
-/// Takes a snapshot of `registry` and encodes it whole.
-pub fn render(registry: &Registry, format: Format) -> Vec<u8> {
+/// Takes a snapshot of a namespace and encodes it whole.
+pub fn render(registry: &Registry, namespace: &Namespace, format: Format) -> Vec<u8> {
   let mut text = Vec::new();
-  encode(&Snapshot::take(registry), format, &mut text).expect("writing to a Vec cannot fail");
+  encode(&Snapshot::take(registry, namespace), format, &mut text).expect("writing to a Vec cannot fail");
   text
 }
 
@@ -209,7 +209,7 @@ mod tests {
   use prometheus_client::metrics::histogram::Histogram;
 
   use super::*;
-  use crate::registry::Definition;
+  use crate::registry::{Definition, DEFAULT_NAMESPACE};
   use crate::slots::{locate, StripeId};
 
   fn def(name: &str, help: &str, kind: Kind, keys: &[&str], buckets: &[f64]) -> Definition {
@@ -238,7 +238,8 @@ mod tests {
   }
 
   fn text(registry: &Registry, format: Format) -> String {
-    String::from_utf8(render(registry, format)).unwrap()
+    let namespace = registry.namespace(DEFAULT_NAMESPACE).unwrap();
+    String::from_utf8(render(registry, &namespace, format)).unwrap()
   }
 
   #[test]
@@ -264,6 +265,70 @@ mod tests {
         assert_eq!(expected.parse::<f64>().unwrap(), value, "{expected} parses back to the value");
       }
     }
+  }
+
+  #[test]
+  fn removed_series_hide_until_used_and_then_count_from_zero() {
+    let r = Registry::new();
+    let stripe = r.striped.attach();
+    let jobs = r.define(def("jobs_total", "", Kind::Counter, &["queue"], &[])).unwrap();
+    let depth = r.define(def("depth", "", Kind::IntGauge, &["queue"], &[])).unwrap();
+    let lat = r.define(def("lat", "", Kind::Histogram, &[], &[1.0])).unwrap();
+    let a = r.series(jobs, vec!["a".into()]).unwrap().slot();
+    let b = r.series(jobs, vec!["b".into()]).unwrap().slot();
+    let d = r.series(depth, vec!["a".into()]).unwrap().slot();
+    let h = r.series(lat, vec![]).unwrap().slot();
+    add(&r, stripe, a, 5.0);
+    add(&r, stripe, b, 2.0);
+    set_shared(&r, d, 9);
+    add(&r, stripe, h, 1.0);
+    add(&r, stripe, h + 2, 0.5);
+
+    r.remove_series(jobs, vec!["a".into()]).unwrap();
+    r.remove_series(jobs, vec!["never".into()]).unwrap();
+    r.reset(depth).unwrap();
+    r.reset(lat).unwrap();
+    let body = text(&r, Format::Prometheus);
+    assert!(!body.contains(r#"queue="a""#), "removed series are hidden:\n{body}");
+    assert!(body.contains("jobs_total{queue=\"b\"} 2\n"), "{body}");
+    assert!(body.contains("lat_count 0\nlat_sum 0\n") || body.contains("lat_sum 0\nlat_count 0\n"), "{body}");
+
+    // A thread still holding the removed counter's handle writes to the same slot: the
+    // series comes back with what was added since.
+    add(&r, stripe, a, 3.0);
+    // Registering the gauge's label set again shows it at 0 even though it is unchanged.
+    assert_eq!(r.series(depth, vec!["a".into()]).unwrap().slot(), d);
+    let body = text(&r, Format::Prometheus);
+    assert!(body.contains("jobs_total{queue=\"a\"} 3\n"), "{body}");
+    assert!(body.contains("depth{queue=\"a\"} 0\n"), "{body}");
+
+    r.zero_series(jobs, vec!["b".into()]).unwrap();
+    r.zero_series(jobs, vec!["c".into()]).unwrap();
+    let body = text(&r, Format::Prometheus);
+    assert!(body.contains("jobs_total{queue=\"b\"} 0\njobs_total{queue=\"c\"} 0\n"), "{body}");
+  }
+
+  #[test]
+  fn namespaces_hold_their_own_names_and_clear_unlists() {
+    let r = Registry::new();
+    let other = r.create_namespace();
+    let ours = r.define(def("up", "", Kind::IntGauge, &[], &[])).unwrap();
+    let theirs = r.define_in(other, def("up", "", Kind::FloatGauge, &[], &[])).unwrap();
+    assert_ne!(ours, theirs, "the same name in two namespaces is two metrics");
+    set_shared(&r, r.series(ours, vec![]).unwrap().slot(), 1);
+    set_shared(&r, r.series(theirs, vec![]).unwrap().slot(), 2.5f64.to_bits());
+    r.set_default_labels(other, vec![("service".into(), "billing".into())]).unwrap();
+    let render_other = || String::from_utf8(render(&r, &r.namespace(other).unwrap(), Format::Prometheus)).unwrap();
+    assert_eq!(text(&r, Format::Prometheus), "# TYPE up gauge\nup 1\n");
+    assert_eq!(render_other(), "# TYPE up gauge\nup{service=\"billing\"} 2.5\n");
+
+    r.clear(other).unwrap();
+    assert_eq!(render_other(), "");
+    let again = r.define_in(other, def("up", "", Kind::Counter, &[], &[])).unwrap();
+    assert!(again != theirs && r.series(theirs, vec![]).is_ok(), "old handles keep working, unlisted");
+    r.series(again, vec![]).unwrap();
+    assert_eq!(render_other(), "# TYPE up_total counter\nup_total{service=\"billing\"} 0\n");
+    assert!(r.namespace(99).is_err());
   }
 
   #[test]

@@ -21,7 +21,7 @@ mod server;
 pub mod slots;
 
 use encode::Format;
-use registry::{Definition, Kind, Registered, Registry, RegistryError, DEFAULT_MAX_SERIES};
+use registry::{Definition, Kind, NamespaceId, Registered, Registry, RegistryError, DEFAULT_MAX_SERIES};
 use logging::{Ring, RingId, LOGGER};
 use slots::{Chunk, StripeId};
 
@@ -145,6 +145,8 @@ pub struct MetricDefinition {
   pub max_series: Option<u32>,
   /// Refuse label sets past the limit instead of counting them in the overflow series.
   pub strict: Option<bool>,
+  /// The registry it belongs to (default: the default registry, 0).
+  pub registry: Option<u32>,
 }
 
 /// Defines a metric, or finds the identical one another thread defined, and returns
@@ -158,7 +160,7 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
     MetricKind::Histogram => Kind::Histogram,
   };
   REGISTRY
-    .define(Definition {
+    .define_in(definition.registry.unwrap_or(registry::DEFAULT_NAMESPACE), Definition {
       name: definition.name,
       help: definition.help.unwrap_or_default(),
       kind,
@@ -189,14 +191,55 @@ pub struct OverflowSlot {
   pub first: bool,
 }
 
+fn registered(registered: Registered) -> Either<u32, OverflowSlot> {
+  match registered {
+    Registered::Series(slot) => Either::A(slot),
+    Registered::Overflow { slot, first } => Either::B(OverflowSlot { overflow: slot, first }),
+  }
+}
+
 /// The first slot index of the series with these dynamic label values (in the order of
 /// the metric's dynamic keys), registering the series on first use.
 #[napi(catch_unwind)]
 pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
-  Ok(match REGISTRY.series(metric, label_values).map_err(js_error)? {
-    Registered::Series(slot) => Either::A(slot),
-    Registered::Overflow { slot, first } => Either::B(OverflowSlot { overflow: slot, first }),
-  })
+  REGISTRY.series(metric, label_values).map(registered).map_err(js_error)
+}
+
+/// prom-client's `remove(labels)`: the series is hidden until used again, then counts
+/// from zero.
+#[napi(catch_unwind)]
+pub fn remove_series(metric: u32, label_values: Vec<String>) -> Result<()> {
+  REGISTRY.remove_series(metric, label_values).map_err(js_error)
+}
+
+/// prom-client's `zero(labels)`: registers the series if new and exposes it at zero.
+#[napi(catch_unwind)]
+pub fn zero_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
+  REGISTRY.zero_series(metric, label_values).map(registered).map_err(js_error)
+}
+
+/// prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels.
+#[napi(catch_unwind)]
+pub fn reset_metric(metric: u32) -> Result<()> {
+  REGISTRY.reset(metric).map_err(js_error)
+}
+
+/// A new empty registry (namespace of metric names), for `new Registry()`.
+#[napi(catch_unwind)]
+pub fn create_registry() -> u32 {
+  REGISTRY.create_namespace()
+}
+
+/// Unlists every metric of a registry (prom-client's `clear()`).
+#[napi(catch_unwind)]
+pub fn clear_registry(registry: u32) -> Result<()> {
+  REGISTRY.clear(registry).map_err(js_error)
+}
+
+/// `reset()` of every metric of a registry (prom-client's `resetMetrics()`).
+#[napi(catch_unwind)]
+pub fn reset_registry(registry: u32) -> Result<()> {
+  REGISTRY.reset_all(registry).map_err(js_error)
 }
 
 #[napi(string_enum)]
@@ -207,14 +250,17 @@ pub enum ExpositionFormat {
   OpenMetrics,
 }
 
-pub struct RenderTask(Format);
+pub struct RenderTask(Format, NamespaceId);
 
 impl Task for RenderTask {
   type Output = Vec<u8>;
   type JsValue = String;
 
   fn compute(&mut self) -> Result<Self::Output> {
-    without_panics(|| Ok(encode::render(&REGISTRY, self.0)))
+    without_panics(|| {
+      let namespace = REGISTRY.namespace(self.1).map_err(js_error)?;
+      Ok(encode::render(&REGISTRY, &namespace, self.0))
+    })
   }
 
   fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -224,11 +270,12 @@ impl Task for RenderTask {
 
 /// The exposition text, rendered on a libuv worker thread.
 #[napi(catch_unwind, ts_return_type = "Promise<string>")]
-pub fn render_metrics(format: ExpositionFormat) -> AsyncTask<RenderTask> {
-  AsyncTask::new(RenderTask(match format {
+pub fn render_metrics(format: ExpositionFormat, registry: u32) -> AsyncTask<RenderTask> {
+  let format = match format {
     ExpositionFormat::Prometheus => Format::Prometheus,
     ExpositionFormat::OpenMetrics => Format::OpenMetrics,
-  }))
+  };
+  AsyncTask::new(RenderTask(format, registry))
 }
 
 #[napi(object)]
@@ -246,6 +293,8 @@ pub struct ServerOptions {
   pub challenge: Option<String>,
   /// Connections served at once (default 256).
   pub max_connections: Option<u32>,
+  /// The registry served (default: the default registry, 0).
+  pub registry: Option<u32>,
 }
 
 #[napi(object)]
@@ -254,17 +303,17 @@ pub struct ServerInfo {
   pub port: u32,
 }
 
-pub struct StartServerTask(Option<server::Options>);
+pub struct StartServerTask(Option<(Arc<registry::Namespace>, server::Options)>);
 
 impl Task for StartServerTask {
   type Output = (u32, u16);
   type JsValue = ServerInfo;
 
   fn compute(&mut self) -> Result<Self::Output> {
-    let options = self.0.take().ok_or_else(|| Error::from_reason("server already started"))?;
+    let (namespace, options) = self.0.take().ok_or_else(|| Error::from_reason("server already started"))?;
     // The server's threads outlive any one environment; keep the addon's code mapped.
     retain_current_module_for_unload_safety();
-    without_panics(|| server::start(&REGISTRY, options).map_err(Error::from_reason))
+    without_panics(|| server::start(&REGISTRY, namespace, options).map_err(Error::from_reason))
   }
 
   fn resolve(&mut self, _env: Env, (id, port): Self::Output) -> Result<Self::JsValue> {
@@ -289,14 +338,15 @@ pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>
     .authorization
     .map(|authorization| server::Auth { authorization, challenge: options.challenge.unwrap_or_default() });
   let max_connections = options.max_connections.map_or(256, |n| n as usize).max(1);
-  Ok(AsyncTask::new(StartServerTask(Some(server::Options {
+  let namespace = REGISTRY.namespace(options.registry.unwrap_or(registry::DEFAULT_NAMESPACE)).map_err(js_error)?;
+  Ok(AsyncTask::new(StartServerTask(Some((namespace, server::Options {
     host: options.host,
     port,
     path: options.path,
     health,
     auth,
     max_connections,
-  }))))
+  })))))
 }
 
 pub struct StopServerTask(u32);
@@ -463,9 +513,9 @@ pub fn set_ready(name: String, ready: bool) {
 /// Defines prom-client's process figures (CPU, start time, memory, file descriptors),
 /// read from /proc at every scrape, under `prefix` and with `labels` on each.
 #[napi(catch_unwind)]
-pub fn define_process_metrics(prefix: String, labels: Vec<LabelPair>) -> Result<()> {
+pub fn define_process_metrics(registry: u32, prefix: String, labels: Vec<LabelPair>) -> Result<()> {
   let labels: Vec<(String, String)> = labels.into_iter().map(|p| (p.name, p.value)).collect();
-  REGISTRY.define_process_metrics(&prefix, &labels).map_err(js_error)
+  REGISTRY.define_process_metrics(registry, &prefix, &labels).map_err(js_error)
 }
 
 #[napi(object)]
@@ -487,14 +537,17 @@ pub struct MetricJson {
   pub aggregator: String,
 }
 
-pub struct MetricsDataTask;
+pub struct MetricsDataTask(NamespaceId);
 
 impl Task for MetricsDataTask {
   type Output = Vec<data::MetricData>;
   type JsValue = Vec<MetricJson>;
 
   fn compute(&mut self) -> Result<Self::Output> {
-    without_panics(|| Ok(data::metrics_data(&collect::Snapshot::take(&REGISTRY))))
+    without_panics(|| {
+      let namespace = REGISTRY.namespace(self.0).map_err(js_error)?;
+      Ok(data::metrics_data(&collect::Snapshot::take(&REGISTRY, &namespace)))
+    })
   }
 
   fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -520,12 +573,12 @@ impl Task for MetricsDataTask {
 /// Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),
 /// collected on a libuv worker thread.
 #[napi(catch_unwind, ts_return_type = "Promise<Array<MetricJson>>")]
-pub fn metrics_data() -> AsyncTask<MetricsDataTask> {
-  AsyncTask::new(MetricsDataTask)
+pub fn metrics_data(registry: u32) -> AsyncTask<MetricsDataTask> {
+  AsyncTask::new(MetricsDataTask(registry))
 }
 
 /// Replaces the labels added to every series (a metric's own label of the same name wins).
 #[napi(catch_unwind)]
-pub fn set_default_labels(labels: Vec<LabelPair>) -> Result<()> {
-  REGISTRY.set_default_labels(labels.into_iter().map(|p| (p.name, p.value)).collect()).map_err(js_error)
+pub fn set_default_labels(registry: u32, labels: Vec<LabelPair>) -> Result<()> {
+  REGISTRY.set_default_labels(registry, labels.into_iter().map(|p| (p.name, p.value)).collect()).map_err(js_error)
 }

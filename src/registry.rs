@@ -1,21 +1,26 @@
 //! The process-wide registry: metric definitions, and for each metric its series
-//! (label values → slot index).
+//! (label values → slot index), grouped in namespaces (what JS calls a registry).
 //!
 //! Definitions are rare and serialised by one lock; series registration is the
 //! concurrent path (any thread's first `with()` of a label set) and goes through a
 //! per-metric `DashMap`, so threads registering different label sets rarely contend.
+//!
+//! Slots are never reused: any thread may hold a handle to any series for as long as
+//! it likes. Removing or zeroing a series therefore restarts it in place (see
+//! [`Restart`]), and clearing a namespace only unlists its metrics.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::encode::{format_number, label_text};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
 use crate::process::{ProcessField, PROCESS_METRICS};
-use crate::slots::{SharedSlots, SlotError, StripedSlots, CHUNK_SLOTS};
+use crate::slots::{self, Chunk, SharedSlots, SlotError, StripedSlots, CHUNK_SLOTS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -106,6 +111,46 @@ impl From<SlotError> for RegistryError {
 
 pub type FamilyId = u32;
 
+/// A namespace's index in the registry; JS's default `registry` is namespace 0.
+pub type NamespaceId = u32;
+pub const DEFAULT_NAMESPACE: NamespaceId = 0;
+
+/// A set of metrics exposed together (a JS `Registry`): metric names are unique within
+/// it, and its default labels go on each of its series. Its families share the
+/// process's slot memory and family ids with every other namespace.
+#[derive(Default)]
+pub struct Namespace {
+  /// Labels added to every series at scrape time (prom-client's default labels).
+  default_labels: RwLock<Arc<Vec<(String, String)>>>,
+  /// Its families in definition order; changed only under the registry's definition lock.
+  families: RwLock<Vec<Arc<Family>>>,
+  by_name: DashMap<String, FamilyId>,
+  /// Every sample name in use, with the family that owns it.
+  sample_names: DashMap<String, FamilyId>,
+}
+
+impl Namespace {
+  pub fn families(&self) -> Vec<Arc<Family>> {
+    self.families.read().clone()
+  }
+
+  pub fn default_labels(&self) -> Arc<Vec<(String, String)>> {
+    self.default_labels.read().clone()
+  }
+}
+
+/// A series taken back to zero by `remove`, `reset` or `zero`. A counter's or a
+/// histogram's slots are written without locks by every thread, so they are not
+/// cleared: the series remembers its totals at that moment and exposes what was added
+/// since. A gauge's shared slot is simply set to 0.
+struct Restart {
+  /// Slot totals at the restart (empty for a gauge).
+  baseline: Box<[f64]>,
+  /// Removed: not exposed until it is used again, that is registered again (another
+  /// `with()` after the caller's cache forgot it) or seen changed by a scrape.
+  hidden: bool,
+}
+
 /// One series: its label set, already escaped, and where its value lives.
 #[derive(Clone, Debug)]
 pub struct Series {
@@ -135,6 +180,10 @@ pub struct Family {
   /// scrape takes the current list in O(1) and encodes it with no lock held; the next
   /// registration after a scrape copies the list (no label text) before appending.
   series: RwLock<Arc<Vec<Series>>>,
+  /// Restarted series by first slot; `restarted` says whether there are any, so
+  /// families never restarted cost a collection nothing.
+  restarts: Mutex<HashMap<u32, Restart>>,
+  restarted: AtomicBool,
 }
 
 impl Family {
@@ -150,6 +199,43 @@ impl Family {
   pub fn series(&self) -> Arc<Vec<Series>> {
     self.series.read().clone()
   }
+
+  /// Applies restarts to a collection: subtracts baselines from `striped` (the summed
+  /// slot totals) and returns the first slots of the series to leave out, those
+  /// removed and not used since. A removed series seen changed stays visible.
+  pub fn apply_restarts(&self, striped: &mut [f64], shared: &[&'static Chunk]) -> HashSet<u32> {
+    let mut hidden = HashSet::new();
+    if !self.restarted.load(Ordering::Acquire) {
+      return hidden;
+    }
+    for (&slot, restart) in self.restarts.lock().iter_mut() {
+      let unchanged = if self.def.kind.is_striped() {
+        let cells = &mut striped[slot as usize..slot as usize + restart.baseline.len()];
+        let unchanged = *cells == *restart.baseline;
+        for (cell, base) in cells.iter_mut().zip(&restart.baseline) {
+          *cell -= base;
+        }
+        unchanged
+      } else {
+        slots::load(shared, slot) == 0
+      };
+      if restart.hidden && unchanged {
+        hidden.insert(slot);
+      } else {
+        restart.hidden = false;
+      }
+    }
+    hidden
+  }
+
+  /// Marks a restarted series as used again, so it is exposed even at zero.
+  fn unhide(&self, slot: u32) {
+    if self.restarted.load(Ordering::Acquire) {
+      if let Some(restart) = self.restarts.lock().get_mut(&slot) {
+        restart.hidden = false;
+      }
+    }
+  }
 }
 
 /// The names a family's samples use, which no other family may also use (OpenMetrics
@@ -164,12 +250,9 @@ fn sample_names(kind: Kind, base: &str) -> Vec<String> {
 }
 
 pub struct Registry {
+  /// Every family ever defined, by id. Its write lock serialises definitions.
   families: RwLock<Vec<Arc<Family>>>,
-  /// Labels added to every series at scrape time (prom-client's default labels).
-  default_labels: RwLock<Arc<Vec<(String, String)>>>,
-  by_name: DashMap<String, FamilyId>,
-  /// Every sample name in use, with the family that owns it.
-  sample_names: DashMap<String, FamilyId>,
+  namespaces: RwLock<Vec<Arc<Namespace>>>,
   pub striped: StripedSlots,
   pub shared: SharedSlots,
 }
@@ -178,22 +261,48 @@ impl Registry {
   pub fn new() -> Self {
     Registry {
       families: RwLock::new(Vec::new()),
-      default_labels: RwLock::default(),
-      by_name: DashMap::new(),
-      sample_names: DashMap::new(),
+      namespaces: RwLock::new(vec![Arc::default()]),
       striped: StripedSlots::new(),
       shared: SharedSlots::new(),
     }
   }
 
-  /// Defines a metric, or returns the existing one if an identical definition exists.
+  /// A new empty namespace.
+  pub fn create_namespace(&self) -> NamespaceId {
+    let mut namespaces = self.namespaces.write();
+    namespaces.push(Arc::default());
+    (namespaces.len() - 1) as NamespaceId
+  }
+
+  pub fn namespace(&self, id: NamespaceId) -> Result<Arc<Namespace>, RegistryError> {
+    self
+      .namespaces
+      .read()
+      .get(id as usize)
+      .cloned()
+      .ok_or_else(|| RegistryError::Invalid(format!("no registry with id {id}")))
+  }
+
+  /// Defines a metric in the default namespace (see `define_in`).
   pub fn define(&self, def: Definition) -> Result<FamilyId, RegistryError> {
-    self.define_from(def, None)
+    self.define_in(DEFAULT_NAMESPACE, def)
+  }
+
+  /// Defines a metric, or returns the existing one if an identical definition exists
+  /// in the namespace.
+  pub fn define_in(&self, namespace: NamespaceId, def: Definition) -> Result<FamilyId, RegistryError> {
+    self.define_from(&*self.namespace(namespace)?, def, None)
   }
 
   /// Defines prom-client's process figures (read from /proc at scrape time) under
   /// `prefix`, each with `static_labels`.
-  pub fn define_process_metrics(&self, prefix: &str, static_labels: &[(String, String)]) -> Result<(), RegistryError> {
+  pub fn define_process_metrics(
+    &self,
+    namespace: NamespaceId,
+    prefix: &str,
+    static_labels: &[(String, String)],
+  ) -> Result<(), RegistryError> {
+    let namespace = self.namespace(namespace)?;
     for (field, name, kind, help) in PROCESS_METRICS {
       let def = Definition {
         name: format!("{prefix}{name}"),
@@ -205,16 +314,21 @@ impl Registry {
         max_series: 1,
         strict: false,
       };
-      let id = self.define_from(def, Some(field))?;
+      let id = self.define_from(&namespace, def, Some(field))?;
       self.series(id, vec![])?;
     }
     Ok(())
   }
 
-  fn define_from(&self, def: Definition, process: Option<ProcessField>) -> Result<FamilyId, RegistryError> {
+  fn define_from(
+    &self,
+    namespace: &Namespace,
+    def: Definition,
+    process: Option<ProcessField>,
+  ) -> Result<FamilyId, RegistryError> {
     let base = validate(&def)?;
     let mut families = self.families.write();
-    if let Some(id) = self.by_name.get(&base).map(|id| *id) {
+    if let Some(id) = namespace.by_name.get(&base).map(|id| *id) {
       let family = &families[id as usize];
       let existing = &family.def;
       let difference = match (family.process.is_some(), process.is_some()) {
@@ -234,7 +348,7 @@ impl Registry {
     }
     let names = sample_names(def.kind, &base);
     for name in &names {
-      if let Some(owner) = self.sample_names.get(name) {
+      if let Some(owner) = namespace.sample_names.get(name) {
         let owner = &families[*owner as usize].def;
         return Err(RegistryError::Conflict(format!(
           "metric \"{}\" would expose samples named \"{name}\", which {} \"{}\" already exposes",
@@ -246,11 +360,11 @@ impl Registry {
     }
     let id = families.len() as FamilyId;
     for name in names {
-      self.sample_names.insert(name, id);
+      namespace.sample_names.insert(name, id);
     }
-    self.by_name.insert(base.clone(), id);
+    namespace.by_name.insert(base.clone(), id);
     let bucket_labels = def.buckets.iter().map(|b| format_number(*b)).chain(["+Inf".to_string()]).collect();
-    families.push(Arc::new(Family {
+    let family = Arc::new(Family {
       def,
       process,
       base,
@@ -259,13 +373,28 @@ impl Registry {
       registered: AtomicUsize::new(0),
       overflowed: AtomicBool::new(false),
       series: RwLock::default(),
-    }));
+      restarts: Mutex::default(),
+      restarted: AtomicBool::new(false),
+    });
+    namespace.families.write().push(family.clone());
+    families.push(family);
     Ok(id)
   }
 
-  /// Replaces the labels added to every series; a metric's own label of the same name
-  /// wins over a default one.
-  pub fn set_default_labels(&self, labels: Vec<(String, String)>) -> Result<(), RegistryError> {
+  /// Unlists every metric of a namespace, freeing their names. Their series keep their
+  /// slots (handles may still write to them) but are no longer exposed.
+  pub fn clear(&self, namespace: NamespaceId) -> Result<(), RegistryError> {
+    let namespace = self.namespace(namespace)?;
+    let _definitions = self.families.write();
+    namespace.families.write().clear();
+    namespace.by_name.clear();
+    namespace.sample_names.clear();
+    Ok(())
+  }
+
+  /// Replaces the labels added to every series of a namespace; a metric's own label of
+  /// the same name wins over a default one.
+  pub fn set_default_labels(&self, namespace: NamespaceId, labels: Vec<(String, String)>) -> Result<(), RegistryError> {
     for (i, (key, _)) in labels.iter().enumerate() {
       check_label_name(key, "in the default labels")?;
       if key == "le" || key == "quantile" {
@@ -275,12 +404,8 @@ impl Registry {
         return Err(RegistryError::Invalid(format!("default label name \"{key}\" appears twice")));
       }
     }
-    *self.default_labels.write() = Arc::new(labels);
+    *self.namespace(namespace)?.default_labels.write() = Arc::new(labels);
     Ok(())
-  }
-
-  pub fn default_labels(&self) -> Arc<Vec<(String, String)>> {
-    self.default_labels.read().clone()
   }
 
   pub fn family(&self, id: FamilyId) -> Result<Arc<Family>, RegistryError> {
@@ -292,28 +417,14 @@ impl Registry {
       .ok_or_else(|| RegistryError::Invalid(format!("no metric with id {id}")))
   }
 
-  /// All families in definition order.
-  pub fn families(&self) -> Vec<Arc<Family>> {
-    self.families.read().clone()
-  }
-
   /// Where the series with these dynamic label values lives, registering it on first
   /// use; a full metric sends new label sets to its overflow series.
   pub fn series(&self, id: FamilyId, values: Vec<String>) -> Result<Registered, RegistryError> {
     let family = self.family(id)?;
-    let keys = &family.def.dynamic_keys;
-    if values.len() != keys.len() {
-      return Err(RegistryError::Invalid(format!(
-        "metric \"{}\" takes {} dynamic label values ({}), got {}",
-        family.def.name,
-        keys.len(),
-        keys.join(", "),
-        values.len()
-      )));
-    }
-    let labels = encode_labels(&family.def, &values);
-    if let Some(slot) = family.index.get(labels.as_str()) {
-      return Ok(Registered::Series(*slot));
+    let labels = encode_labels(&family.def, &values)?;
+    if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
+      family.unhide(slot);
+      return Ok(Registered::Series(slot));
     }
     let registered = match family.index.entry(Arc::from(labels)) {
       dashmap::Entry::Occupied(e) => Some(*e.get()),
@@ -355,7 +466,7 @@ impl Registry {
       )));
     }
     let values = vec![OVERFLOW_VALUE.to_string(); def.dynamic_keys.len()];
-    let labels: Arc<str> = Arc::from(encode_labels(def, &values));
+    let labels: Arc<str> = Arc::from(encode_labels(def, &values)?);
     let slot = match family.index.entry(labels) {
       dashmap::Entry::Occupied(e) => *e.get(),
       dashmap::Entry::Vacant(e) => {
@@ -367,11 +478,76 @@ impl Registry {
     };
     Ok(Registered::Overflow { slot, first: !family.overflowed.swap(true, Ordering::AcqRel) })
   }
+
+  /// prom-client's `remove(labels)`: the series is no longer exposed until it is used
+  /// again, and then counts from zero. Unknown label sets are ignored.
+  pub fn remove_series(&self, id: FamilyId, values: Vec<String>) -> Result<(), RegistryError> {
+    let family = self.family(id)?;
+    let labels = encode_labels(&family.def, &values)?;
+    let slot = family.index.get(labels.as_str()).map(|slot| *slot);
+    if let Some(slot) = slot {
+      self.restart(&family, slot, true);
+    }
+    Ok(())
+  }
+
+  /// prom-client's `zero(labels)`: the series, registered if new, is exposed at zero.
+  pub fn zero_series(&self, id: FamilyId, values: Vec<String>) -> Result<Registered, RegistryError> {
+    let registered = self.series(id, values)?;
+    self.restart(&*self.family(id)?, registered.slot(), false);
+    Ok(registered)
+  }
+
+  /// prom-client's `reset()`: every series removed, or for a metric without dynamic
+  /// labels, its one series zeroed.
+  pub fn reset(&self, id: FamilyId) -> Result<(), RegistryError> {
+    self.reset_family(&*self.family(id)?);
+    Ok(())
+  }
+
+  /// `reset()` of every metric of a namespace but process figures (prom-client's
+  /// `resetMetrics()`).
+  pub fn reset_all(&self, namespace: NamespaceId) -> Result<(), RegistryError> {
+    for family in self.namespace(namespace)?.families().iter().filter(|f| f.process.is_none()) {
+      self.reset_family(family);
+    }
+    Ok(())
+  }
+
+  fn reset_family(&self, family: &Family) {
+    let hide = !family.def.dynamic_keys.is_empty();
+    for series in family.series().iter() {
+      self.restart(family, series.slot, hide);
+    }
+  }
+
+  fn restart(&self, family: &Family, slot: u32, hidden: bool) {
+    let mut restarts = family.restarts.lock();
+    let baseline = if family.def.kind.is_striped() {
+      self.striped.totals_of(slot, family.slots_per_series()).into_boxed_slice()
+    } else {
+      self.shared.store(slot, 0);
+      Box::default()
+    };
+    restarts.insert(slot, Restart { baseline, hidden });
+    family.restarted.store(true, Ordering::Release);
+  }
 }
 
-fn encode_labels(def: &Definition, values: &[String]) -> String {
+/// A series' escaped label text from its dynamic label values.
+fn encode_labels(def: &Definition, values: &[String]) -> Result<String, RegistryError> {
+  let keys = &def.dynamic_keys;
+  if values.len() != keys.len() {
+    return Err(RegistryError::Invalid(format!(
+      "metric \"{}\" takes {} dynamic label values ({}), got {}",
+      def.name,
+      keys.len(),
+      keys.join(", "),
+      values.len()
+    )));
+  }
   let statics = def.static_labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-  label_text(statics.chain(def.dynamic_keys.iter().map(String::as_str).zip(values.iter().map(String::as_str))))
+  Ok(label_text(statics.chain(keys.iter().map(String::as_str).zip(values.iter().map(String::as_str)))))
 }
 
 /// Checks a definition and returns its exposition family name.

@@ -32,7 +32,7 @@ use crate::collect::Snapshot;
 use crate::encode::{encode, Format};
 use crate::health;
 use crate::logging::write_json_string;
-use crate::registry::Registry;
+use crate::registry::{Namespace, Registry};
 
 pub struct Options {
   pub host: String,
@@ -113,7 +113,7 @@ fn runtime() -> Result<&'static Runtime, String> {
 }
 
 /// Binds and starts serving; returns the server's id and the port it listens on.
-pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16), String> {
+pub fn start(registry: &'static Registry, namespace: Arc<Namespace>, options: Options) -> Result<(u32, u16), String> {
   let Options { host, port, path, health, auth, max_connections } = options;
   let paths = std::iter::once(&path).chain(health.iter().flat_map(|h| [&h.live, &h.ready]));
   if let Some(bad) = paths.clone().find(|p| !p.starts_with('/')) {
@@ -146,7 +146,7 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
     TcpListener::from_std(listener).map_err(cannot_serve)?
   };
   let (shutdown, on_shutdown) = oneshot::channel();
-  let endpoint = Arc::new(Endpoint { registry, path, health, auth });
+  let endpoint = Arc::new(Endpoint { registry, namespace, path, health, auth });
   let task = rt.spawn(accept_loop(listener, endpoint, max_connections, on_shutdown));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   SERVERS.lock().insert(id, Running { shutdown, task });
@@ -165,6 +165,8 @@ pub fn stop(id: u32) {
 
 struct Endpoint {
   registry: &'static Registry,
+  /// The metrics it serves.
+  namespace: Arc<Namespace>,
   path: String,
   health: Option<HealthPaths>,
   auth: Option<Auth>,
@@ -300,12 +302,11 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
     Either::Left(Full::new(Bytes::new()))
   } else {
     let (sender, body) = Channel::new(2);
-    let registry = endpoint.registry;
     let writer = BodyWriter { sender: Some(sender), runtime: tokio::runtime::Handle::current(), complete: false };
     // Encoding a large registry takes milliseconds: do it on a blocking thread, and
     // send the text as it is produced, so memory stays flat and the first bytes leave
     // at once.
-    tokio::task::spawn_blocking(move || stream_exposition(registry, format, gzip, writer));
+    tokio::task::spawn_blocking(move || stream_exposition(&endpoint, format, gzip, writer));
     Either::Right(body)
   };
   let mut response = Response::new(body);
@@ -318,8 +319,8 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
   Ok(response)
 }
 
-fn stream_exposition(registry: &Registry, format: Format, gzip: bool, mut writer: BodyWriter) {
-  let snapshot = Snapshot::take(registry);
+fn stream_exposition(endpoint: &Endpoint, format: Format, gzip: bool, mut writer: BodyWriter) {
+  let snapshot = Snapshot::take(endpoint.registry, &endpoint.namespace);
   let written = if gzip {
     let mut compressor = flate2::write::GzEncoder::new(&mut writer, flate2::Compression::fast());
     encode(&snapshot, format, &mut compressor).and_then(|()| compressor.finish().map(drop))

@@ -221,6 +221,20 @@ impl StripedSlots {
     totals
   }
 
+  /// The values of `count` slots from `first`, summed like `totals()`.
+  pub fn totals_of(&self, first: u32, count: usize) -> Vec<f64> {
+    let (k, i) = locate(first);
+    let set = self.set.read();
+    let live = set.stripes.iter().filter(|s| s.live).map(|s| &s.chunks);
+    let mut totals = vec![0.0; count];
+    for chunks in std::iter::once(&set.retired).chain(live) {
+      for (total, cell) in totals.iter_mut().zip(&chunks[k].cells()[i..i + count]) {
+        *total += f64::from_bits(cell.load(Ordering::Relaxed));
+      }
+    }
+    totals
+  }
+
   /// (live, free) stripe counts.
   pub fn stripe_counts(&self) -> (usize, usize) {
     let set = self.set.read();
@@ -251,6 +265,12 @@ impl SharedSlots {
 
   pub fn chunk(&self, k: usize) -> Result<&'static Chunk, SlotError> {
     self.chunks.read().get(k).copied().ok_or(SlotError::NoSuchChunk(k))
+  }
+
+  /// Writes one cell (a gauge's value, as bits).
+  pub fn store(&self, index: u32, bits: u64) {
+    let (k, i) = locate(index);
+    self.chunks.read()[k].cells()[i].store(bits, Ordering::Relaxed);
   }
 
   /// The chunks as they are now; chunks are never freed, so the copy stays valid.
