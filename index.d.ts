@@ -59,6 +59,9 @@ export interface LabelPair {
   value: string
 }
 
+/** This environment's scratch buffer for label values (see `scratch.rs`). */
+export declare function labelScratch(): ArrayBuffer
+
 /** The calling environment's log ring, made on its first call. */
 export declare function logRing(): ArrayBuffer
 
@@ -128,6 +131,9 @@ export interface OverflowSlot {
   /** The metric's first overflow in this process (warn once). */
   first: boolean
 }
+
+/** `registerSeries` with the label values JS wrote to its scratch buffer. */
+export declare function registerScratchSeries(metric: number): number | OverflowSlot
 
 /**
  * The first slot index of the series with these dynamic label values (in the order of

@@ -23,6 +23,55 @@ export function callNative<T>(call: () => T): T {
   }
 }
 
+// This environment's scratch buffer for label values (src/scratch.rs), once used.
+let scratch: Uint8Array | undefined;
+const utf8 = new TextEncoder();
+
+/**
+ * Writes `value` as `<u32 length><UTF-8>` at `at`; returns where the next value goes,
+ * or -1 if it does not fit. ASCII, the usual case, is copied by hand: for short
+ * strings that is several times faster than TextEncoder.encodeInto.
+ */
+function writeScratchValue(bytes: Uint8Array, at: number, value: string): number {
+  const start = at + 4;
+  let end = start;
+  if (start + value.length > bytes.length) return -1;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 0x80) {
+      const { read, written } = utf8.encodeInto(value, bytes.subarray(start));
+      if (read !== value.length) return -1;
+      end = start + written;
+      break;
+    }
+    bytes[end++] = code;
+  }
+  const length = end - start;
+  bytes[at] = length;
+  bytes[at + 1] = length >>> 8;
+  bytes[at + 2] = length >>> 16;
+  bytes[at + 3] = length >>> 24;
+  return end;
+}
+
+/**
+ * Registers a label set (values in key order) and returns its first slot, or the
+ * overflow answer of a full metric. The values go through this environment's scratch
+ * buffer, which saves about 400 ns a call over passing the strings (src/scratch.rs);
+ * a label set too large for it is passed as strings.
+ */
+export function registerSeries(metric: number, values: string[]): ReturnType<typeof binding.registerSeries> {
+  scratch ??= new Uint8Array(binding.labelScratch());
+  let at = 4;
+  for (let i = 0; i < values.length && at >= 0; i++) at = writeScratchValue(scratch, at, values[i]);
+  if (at < 0) return binding.registerSeries(metric, values);
+  scratch[0] = values.length;
+  scratch[1] = values.length >>> 8;
+  scratch[2] = values.length >>> 16;
+  scratch[3] = values.length >>> 24;
+  return binding.registerScratchSeries(metric);
+}
+
 /** A cell of slot memory: the typed array over its chunk and its index in it. */
 export interface Cell<View> {
   readonly view: View;

@@ -5,7 +5,7 @@ import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
 import { type Labels, SeriesCache } from './labels';
 import { checkOptions, describeValue } from './validate';
-import { binding, callNative, sharedFloatCell, sharedIntCell, stripeCell, unlabeledMetricIds } from './native';
+import { binding, callNative, registerSeries, sharedFloatCell, sharedIntCell, stripeCell, unlabeledMetricIds } from './native';
 import { type Registry, registryOption } from './registry';
 import { MetricKind } from '../index.js';
 
@@ -237,7 +237,7 @@ function countOverflow(metric: string, first: boolean): void {
 function handleFactory(type: MetricType, id: number, spec: Spec): (labelValues: string[]) => { handle: HandleOf[MetricType]; cache: boolean } {
   const makeHandle = handleMaker(type, spec);
   return (labelValues) => {
-    const registered = callNative(() => binding.registerSeries(id, labelValues));
+    const registered = callNative(() => registerSeries(id, labelValues));
     if (typeof registered === 'number') return { handle: makeHandle(registered), cache: true };
     countOverflow(spec.name, registered.first);
     return { handle: makeHandle(registered.overflow), cache: false };

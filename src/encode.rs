@@ -38,8 +38,9 @@ pub fn escape_label_value(value: &str, out: &mut String) {
 }
 
 /// `k="v",k2="v2"` from label pairs, values escaped: a series' label set as written.
-pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-  let mut text = String::new();
+pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> String {
+  // Sized up front (escapes aside): registration is a hot path.
+  let mut text = String::with_capacity(pairs.clone().into_iter().map(|(k, v)| k.len() + v.len() + 4).sum());
   for (i, (key, value)) in pairs.into_iter().enumerate() {
     if i > 0 {
       text.push(',');
@@ -209,7 +210,7 @@ mod tests {
   use prometheus_client::metrics::histogram::Histogram;
 
   use super::*;
-  use crate::registry::{Definition, DEFAULT_NAMESPACE};
+  use crate::registry::{Definition, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::slots::{locate, StripeId};
 
   fn def(name: &str, help: &str, kind: Kind, keys: &[&str], buckets: &[f64]) -> Definition {
@@ -274,18 +275,18 @@ mod tests {
     let jobs = r.define(def("jobs_total", "", Kind::Counter, &["queue"], &[])).unwrap();
     let depth = r.define(def("depth", "", Kind::IntGauge, &["queue"], &[])).unwrap();
     let lat = r.define(def("lat", "", Kind::Histogram, &[], &[1.0])).unwrap();
-    let a = r.series(jobs, vec!["a".into()]).unwrap().slot();
-    let b = r.series(jobs, vec!["b".into()]).unwrap().slot();
-    let d = r.series(depth, vec!["a".into()]).unwrap().slot();
-    let h = r.series(lat, vec![]).unwrap().slot();
+    let a = r.series(jobs, &["a"]).unwrap().slot();
+    let b = r.series(jobs, &["b"]).unwrap().slot();
+    let d = r.series(depth, &["a"]).unwrap().slot();
+    let h = r.series(lat, NO_LABELS).unwrap().slot();
     add(&r, stripe, a, 5.0);
     add(&r, stripe, b, 2.0);
     set_shared(&r, d, 9);
     add(&r, stripe, h, 1.0);
     add(&r, stripe, h + 2, 0.5);
 
-    r.remove_series(jobs, vec!["a".into()]).unwrap();
-    r.remove_series(jobs, vec!["never".into()]).unwrap();
+    r.remove_series(jobs, &["a"]).unwrap();
+    r.remove_series(jobs, &["never"]).unwrap();
     r.reset(depth).unwrap();
     r.reset(lat).unwrap();
     let body = text(&r, Format::Prometheus);
@@ -297,13 +298,13 @@ mod tests {
     // series comes back with what was added since.
     add(&r, stripe, a, 3.0);
     // Registering the gauge's label set again shows it at 0 even though it is unchanged.
-    assert_eq!(r.series(depth, vec!["a".into()]).unwrap().slot(), d);
+    assert_eq!(r.series(depth, &["a"]).unwrap().slot(), d);
     let body = text(&r, Format::Prometheus);
     assert!(body.contains("jobs_total{queue=\"a\"} 3\n"), "{body}");
     assert!(body.contains("depth{queue=\"a\"} 0\n"), "{body}");
 
-    r.zero_series(jobs, vec!["b".into()]).unwrap();
-    r.zero_series(jobs, vec!["c".into()]).unwrap();
+    r.zero_series(jobs, &["b"]).unwrap();
+    r.zero_series(jobs, &["c"]).unwrap();
     let body = text(&r, Format::Prometheus);
     assert!(body.contains("jobs_total{queue=\"b\"} 0\njobs_total{queue=\"c\"} 0\n"), "{body}");
   }
@@ -315,8 +316,8 @@ mod tests {
     let ours = r.define(def("up", "", Kind::IntGauge, &[], &[])).unwrap();
     let theirs = r.define_in(other, def("up", "", Kind::FloatGauge, &[], &[])).unwrap();
     assert_ne!(ours, theirs, "the same name in two namespaces is two metrics");
-    set_shared(&r, r.series(ours, vec![]).unwrap().slot(), 1);
-    set_shared(&r, r.series(theirs, vec![]).unwrap().slot(), 2.5f64.to_bits());
+    set_shared(&r, r.series(ours, NO_LABELS).unwrap().slot(), 1);
+    set_shared(&r, r.series(theirs, NO_LABELS).unwrap().slot(), 2.5f64.to_bits());
     r.set_default_labels(other, vec![("service".into(), "billing".into())]).unwrap();
     let render_other = || String::from_utf8(render(&r, &r.namespace(other).unwrap(), Format::Prometheus)).unwrap();
     assert_eq!(text(&r, Format::Prometheus), "# TYPE up gauge\nup 1\n");
@@ -325,8 +326,8 @@ mod tests {
     r.clear(other).unwrap();
     assert_eq!(render_other(), "");
     let again = r.define_in(other, def("up", "", Kind::Counter, &[], &[])).unwrap();
-    assert!(again != theirs && r.series(theirs, vec![]).is_ok(), "old handles keep working, unlisted");
-    r.series(again, vec![]).unwrap();
+    assert!(again != theirs && r.series(theirs, NO_LABELS).is_ok(), "old handles keep working, unlisted");
+    r.series(again, NO_LABELS).unwrap();
     assert_eq!(render_other(), "# TYPE up_total counter\nup_total{service=\"billing\"} 0\n");
     assert!(r.namespace(99).is_err());
   }
@@ -341,14 +342,14 @@ mod tests {
         ..def("http_requests_total", "Requests \"served\"\\\n", Kind::Counter, &["code"], &[])
       })
       .unwrap();
-    let ok = r.series(requests, vec!["2\"0\\0\n".into()]).unwrap().slot();
+    let ok = r.series(requests, &["2\"0\\0\n"]).unwrap().slot();
     add(&r, stripe, ok, 3.0);
     let depth = r.define(def("queue_depth", "", Kind::IntGauge, &[], &[])).unwrap();
-    set_shared(&r, r.series(depth, vec![]).unwrap().slot(), (-5i64) as u64);
+    set_shared(&r, r.series(depth, NO_LABELS).unwrap().slot(), (-5i64) as u64);
     let load = r.define(def("load", "Load", Kind::FloatGauge, &[], &[])).unwrap();
-    set_shared(&r, r.series(load, vec![]).unwrap().slot(), f64::NAN.to_bits());
+    set_shared(&r, r.series(load, NO_LABELS).unwrap().slot(), f64::NAN.to_bits());
     let latency = r.define(def("latency_seconds", "Latency", Kind::Histogram, &["route"], &[0.1, 1.0])).unwrap();
-    let users = r.series(latency, vec!["/users".into()]).unwrap().slot();
+    let users = r.series(latency, &["/users"]).unwrap().slot();
     add(&r, stripe, users, 2.0); // two in le=0.1
     add(&r, stripe, users + 2, 1.0); // one in +Inf only
     add(&r, stripe, users + 3, 5.25); // sum
@@ -432,7 +433,7 @@ latency_seconds_count{route="/users"} 4
     theirs.register("jobs", "Jobs", their_requests.clone());
     for (i, v) in values.iter().enumerate() {
       let amount = i as f64 * 1.5 + 0.25;
-      add(&ours, stripe, ours.series(requests, vec![v.to_string()]).unwrap().slot(), amount);
+      add(&ours, stripe, ours.series(requests, &[v.to_string()]).unwrap().slot(), amount);
       their_requests.get_or_create(&vec![("queue".to_string(), v.to_string())]).inc_by(amount);
     }
 
@@ -440,14 +441,14 @@ latency_seconds_count{route="/users"} 4
     let their_temperature = Family::<Vec<(String, String)>, Gauge<f64, AtomicU64>>::default();
     theirs.register("temperature", "T", their_temperature.clone());
     for (room, t) in [("a", -3.5), ("b", f64::INFINITY), ("c", 1e-9)] {
-      set_shared(&ours, ours.series(temperature, vec![room.into()]).unwrap().slot(), t.to_bits());
+      set_shared(&ours, ours.series(temperature, &[room]).unwrap().slot(), t.to_bits());
       their_temperature.get_or_create(&vec![("room".to_string(), room.to_string())]).set(t);
     }
 
     let items = ours.define(def("items", "I", Kind::IntGauge, &[], &[])).unwrap();
     let their_items = Gauge::<i64, AtomicI64>::default();
     theirs.register("items", "I", their_items.clone());
-    set_shared(&ours, ours.series(items, vec![]).unwrap().slot(), (-1234567890123i64) as u64);
+    set_shared(&ours, ours.series(items, NO_LABELS).unwrap().slot(), (-1234567890123i64) as u64);
     their_items.set(-1234567890123);
 
     const BOUNDS: [f64; 5] = [0.005, 0.1, 1.0, 2.5, 1e3];
@@ -456,7 +457,7 @@ latency_seconds_count{route="/users"} 4
     let their_sizes =
       Family::<Vec<(String, String)>, Histogram>::new_with_constructor(|| Histogram::new(BOUNDS));
     theirs.register("sizes", "S", their_sizes.clone());
-    let slot = ours.series(sizes, vec!["x".into()]).unwrap().slot();
+    let slot = ours.series(sizes, &["x"]).unwrap().slot();
     for v in [0.0, 0.005, 0.05, 0.5, 2.5, 7.0, 5e3, -1.0] {
       let bucket = bounds.iter().position(|b| v <= *b).unwrap_or(bounds.len());
       add(&ours, stripe, slot + bucket as u32, 1.0);

@@ -17,6 +17,7 @@ mod logging;
 mod names;
 mod process;
 pub mod registry;
+mod scratch;
 mod server;
 pub mod slots;
 
@@ -36,6 +37,8 @@ pub const CHUNK_SLOTS: u32 = slots::CHUNK_SLOTS as u32;
 /// What the environment this instance of the addon was loaded in holds.
 struct EnvState {
   stripe: StripeId,
+  /// Where its JS writes label values for `registerScratchSeries`.
+  scratch: Option<scratch::Scratch>,
   /// Its log ring, once it has logged.
   log_ring: Option<(RingId, Arc<Ring>)>,
 }
@@ -47,9 +50,12 @@ struct EnvState {
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
   let stripe = REGISTRY.striped.attach();
-  env.set_instance_data(EnvState { stripe, log_ring: None }, (), |ctx| {
+  env.set_instance_data(EnvState { stripe, scratch: None, log_ring: None }, (), |mut ctx| {
     let _ = without_panics(|| {
       REGISTRY.striped.retire(ctx.value.stripe);
+      if let Some(scratch) = ctx.value.scratch.take() {
+        scratch.give_back();
+      }
       if let Some((ring, _)) = ctx.value.log_ring {
         LOGGER.detach(ring);
       }
@@ -202,20 +208,39 @@ fn registered(registered: Registered) -> Either<u32, OverflowSlot> {
 /// the metric's dynamic keys), registering the series on first use.
 #[napi(catch_unwind)]
 pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
-  REGISTRY.series(metric, label_values).map(registered).map_err(js_error)
+  REGISTRY.series(metric, &label_values).map(registered).map_err(js_error)
+}
+
+/// This environment's scratch buffer for label values (see `scratch.rs`).
+#[napi(catch_unwind)]
+pub fn label_scratch(env: &Env) -> Result<ArrayBuffer<'_>> {
+  let state = env_state(env)?;
+  let scratch = state.scratch.get_or_insert_with(scratch::Scratch::take);
+  external_view(env, scratch.as_ptr(), scratch::SCRATCH_BYTES)
+}
+
+/// `registerSeries` with the label values JS wrote to its scratch buffer.
+#[napi(catch_unwind)]
+pub fn register_scratch_series(env: &Env, metric: u32) -> Result<Either<u32, OverflowSlot>> {
+  let values = env_state(env)?
+    .scratch
+    .as_ref()
+    .and_then(scratch::Scratch::values)
+    .ok_or_else(|| Error::from_reason("slotmetrics: malformed label values in the scratch buffer"))?;
+  REGISTRY.series(metric, &values).map(registered).map_err(js_error)
 }
 
 /// prom-client's `remove(labels)`: the series is hidden until used again, then counts
 /// from zero.
 #[napi(catch_unwind)]
 pub fn remove_series(metric: u32, label_values: Vec<String>) -> Result<()> {
-  REGISTRY.remove_series(metric, label_values).map_err(js_error)
+  REGISTRY.remove_series(metric, &label_values).map_err(js_error)
 }
 
 /// prom-client's `zero(labels)`: registers the series if new and exposes it at zero.
 #[napi(catch_unwind)]
 pub fn zero_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
-  REGISTRY.zero_series(metric, label_values).map(registered).map_err(js_error)
+  REGISTRY.zero_series(metric, &label_values).map(registered).map_err(js_error)
 }
 
 /// prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels.

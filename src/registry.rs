@@ -66,6 +66,9 @@ pub struct Definition {
 /// Series a metric may have unless its schema says otherwise (`setCardinalityLimit`).
 pub static DEFAULT_MAX_SERIES: AtomicUsize = AtomicUsize::new(10_000);
 
+/// The label values of a series of a metric without dynamic labels.
+pub const NO_LABELS: &[&str] = &[];
+
 /// The dynamic label value of a metric's overflow series.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
@@ -315,7 +318,7 @@ impl Registry {
         strict: false,
       };
       let id = self.define_from(&namespace, def, Some(field))?;
-      self.series(id, vec![])?;
+      self.series(id, NO_LABELS)?;
     }
     Ok(())
   }
@@ -419,9 +422,9 @@ impl Registry {
 
   /// Where the series with these dynamic label values lives, registering it on first
   /// use; a full metric sends new label sets to its overflow series.
-  pub fn series(&self, id: FamilyId, values: Vec<String>) -> Result<Registered, RegistryError> {
+  pub fn series(&self, id: FamilyId, values: &[impl AsRef<str>]) -> Result<Registered, RegistryError> {
     let family = self.family(id)?;
-    let labels = encode_labels(&family.def, &values)?;
+    let labels = encode_labels(&family.def, values)?;
     if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
       family.unhide(slot);
       return Ok(Registered::Series(slot));
@@ -465,7 +468,7 @@ impl Registry {
         def.name, def.max_series
       )));
     }
-    let values = vec![OVERFLOW_VALUE.to_string(); def.dynamic_keys.len()];
+    let values = vec![OVERFLOW_VALUE; def.dynamic_keys.len()];
     let labels: Arc<str> = Arc::from(encode_labels(def, &values)?);
     let slot = match family.index.entry(labels) {
       dashmap::Entry::Occupied(e) => *e.get(),
@@ -481,9 +484,9 @@ impl Registry {
 
   /// prom-client's `remove(labels)`: the series is no longer exposed until it is used
   /// again, and then counts from zero. Unknown label sets are ignored.
-  pub fn remove_series(&self, id: FamilyId, values: Vec<String>) -> Result<(), RegistryError> {
+  pub fn remove_series(&self, id: FamilyId, values: &[impl AsRef<str>]) -> Result<(), RegistryError> {
     let family = self.family(id)?;
-    let labels = encode_labels(&family.def, &values)?;
+    let labels = encode_labels(&family.def, values)?;
     let slot = family.index.get(labels.as_str()).map(|slot| *slot);
     if let Some(slot) = slot {
       self.restart(&family, slot, true);
@@ -492,9 +495,12 @@ impl Registry {
   }
 
   /// prom-client's `zero(labels)`: the series, registered if new, is exposed at zero.
-  pub fn zero_series(&self, id: FamilyId, values: Vec<String>) -> Result<Registered, RegistryError> {
+  pub fn zero_series(&self, id: FamilyId, values: &[impl AsRef<str>]) -> Result<Registered, RegistryError> {
     let registered = self.series(id, values)?;
-    self.restart(&*self.family(id)?, registered.slot(), false);
+    // A label set sent to the overflow series does not wipe what that series counted.
+    if let Registered::Series(slot) = registered {
+      self.restart(&*self.family(id)?, slot, false);
+    }
     Ok(registered)
   }
 
@@ -535,7 +541,7 @@ impl Registry {
 }
 
 /// A series' escaped label text from its dynamic label values.
-fn encode_labels(def: &Definition, values: &[String]) -> Result<String, RegistryError> {
+fn encode_labels(def: &Definition, values: &[impl AsRef<str>]) -> Result<String, RegistryError> {
   let keys = &def.dynamic_keys;
   if values.len() != keys.len() {
     return Err(RegistryError::Invalid(format!(
@@ -547,7 +553,7 @@ fn encode_labels(def: &Definition, values: &[String]) -> Result<String, Registry
     )));
   }
   let statics = def.static_labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-  Ok(label_text(statics.chain(keys.iter().map(String::as_str).zip(values.iter().map(String::as_str)))))
+  Ok(label_text(statics.chain(keys.iter().map(String::as_str).zip(values.iter().map(AsRef::as_ref)))))
 }
 
 /// Checks a definition and returns its exposition family name.
@@ -692,9 +698,9 @@ mod tests {
     let a = r.define(def("requests_total", Kind::Counter, &["method"])).unwrap();
     let b = r.define(def("requests_total", Kind::Counter, &["method"])).unwrap();
     assert_eq!(a, b);
-    let s1 = r.series(a, vec!["GET".into()]).unwrap().slot();
-    let s2 = r.series(b, vec!["GET".into()]).unwrap().slot();
-    let s3 = r.series(b, vec!["POST".into()]).unwrap().slot();
+    let s1 = r.series(a, &["GET"]).unwrap().slot();
+    let s2 = r.series(b, &["GET"]).unwrap().slot();
+    let s3 = r.series(b, &["POST"]).unwrap().slot();
     assert_eq!(s1, s2);
     assert_ne!(s1, s3);
     assert_eq!(r.family(a).unwrap().series().len(), 2);
@@ -751,13 +757,13 @@ mod tests {
         ..def("lat", Kind::Histogram, &["route"])
       })
       .unwrap();
-    let first = r.series(id, vec!["/x\n\\".into()]).unwrap().slot();
-    let second = r.series(id, vec!["/y".into()]).unwrap().slot();
+    let first = r.series(id, &["/x\n\\"]).unwrap().slot();
+    let second = r.series(id, &["/y"]).unwrap().slot();
     assert_eq!(second - first, 4, "2 buckets + +Inf + sum");
     let f = r.family(id).unwrap();
     assert_eq!(&*f.series()[0].labels, r#"service="a\"b",route="/x\n\\""#);
     assert_eq!(f.bucket_labels, ["0.5", "1", "+Inf"]);
-    let e = r.series(id, vec![]).unwrap_err();
+    let e = r.series(id, NO_LABELS).unwrap_err();
     assert!(e.to_string().contains("takes 1 dynamic label values (route), got 0"), "{e}");
   }
 
@@ -765,22 +771,22 @@ mod tests {
   fn a_full_metric_counts_new_label_sets_in_its_overflow_series() {
     let r = Registry::new();
     let id = r.define(Definition { max_series: 2, ..def("capped_total", Kind::Counter, &["user", "kind"]) }).unwrap();
-    let a = r.series(id, vec!["a".into(), "x".into()]).unwrap();
-    let b = r.series(id, vec!["b".into(), "x".into()]).unwrap();
+    let a = r.series(id, &["a", "x"]).unwrap();
+    let b = r.series(id, &["b", "x"]).unwrap();
     assert!(matches!((&a, &b), (Registered::Series(_), Registered::Series(_))));
-    let c = r.series(id, vec!["c".into(), "x".into()]).unwrap();
-    let d = r.series(id, vec!["d".into(), "x".into()]).unwrap();
+    let c = r.series(id, &["c", "x"]).unwrap();
+    let d = r.series(id, &["d", "x"]).unwrap();
     let overflow = c.slot();
     assert_eq!(c, Registered::Overflow { slot: overflow, first: true });
     assert_eq!(d, Registered::Overflow { slot: overflow, first: false });
-    assert_eq!(r.series(id, vec!["a".into(), "x".into()]).unwrap(), a, "known label sets still count");
+    assert_eq!(r.series(id, &["a", "x"]).unwrap(), a, "known label sets still count");
     let labels: Vec<String> = r.family(id).unwrap().series().iter().map(|s| s.labels.to_string()).collect();
     assert_eq!(labels, [r#"user="a",kind="x""#, r#"user="b",kind="x""#, r#"user="__overflow__",kind="__overflow__""#]);
 
     let strict = r.define(Definition { max_series: 1, strict: true, ..def("strict_total", Kind::Counter, &["k"]) }).unwrap();
-    r.series(strict, vec!["1".into()]).unwrap();
+    r.series(strict, &["1"]).unwrap();
     assert_eq!(
-      r.series(strict, vec!["2".into()]),
+      r.series(strict, &["2"]),
       Err(RegistryError::Capacity("metric \"strict_total\" has reached its limit of 1 series; this label set was refused".into()))
     );
     let e = r.define(Definition { max_series: 5, ..def("capped_total", Kind::Counter, &["user", "kind"]) }).unwrap_err();
@@ -794,7 +800,7 @@ mod tests {
     let threads: Vec<_> = (0..8)
       .map(|t| {
         let r = r.clone();
-        std::thread::spawn(move || (0..200).filter(|i| matches!(r.series(id, vec![format!("{t}-{i}")]).unwrap(), Registered::Series(_))).count())
+        std::thread::spawn(move || (0..200).filter(|i| matches!(r.series(id, &[format!("{t}-{i}")]).unwrap(), Registered::Series(_))).count())
       })
       .collect();
     let registered: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
@@ -809,7 +815,7 @@ mod tests {
     let slots: Vec<Vec<u32>> = (0..4)
       .map(|_| {
         let r = r.clone();
-        std::thread::spawn(move || (0..500).map(|i| r.series(id, vec![format!("{}", i % 100)]).unwrap().slot()).collect())
+        std::thread::spawn(move || (0..500).map(|i| r.series(id, &[format!("{}", i % 100)]).unwrap().slot()).collect())
       })
       .collect::<Vec<_>>()
       .into_iter()
