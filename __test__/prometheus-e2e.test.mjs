@@ -1,0 +1,136 @@
+// End to end with a real Prometheus (Debian's package): it scrapes the demo app and a
+// target the test drives, every second, and its query API gives back what they recorded.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const DEMO = fileURLToPath(new URL('../examples/demo/main.js', import.meta.url));
+const RECORDER = fileURLToPath(new URL('./fixtures/recorder.cjs', import.meta.url));
+
+/** A free port on 127.0.0.1 (free when asked; Prometheus takes it a moment later). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Starts a Node app that prints `metrics: <url>`; resolves to { child, url, send(line) }. */
+function startApp(script, env = {}) {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const waiters = [];
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+    for (const waiter of waiters.splice(0)) waiter();
+  });
+  /** Resolves with `read(out)` once it is truthy. */
+  const until = (read) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = read(out);
+        if (found) resolve(found);
+        else if (child.exitCode !== null) reject(new Error(`${script} exited:\n${out}`));
+        else waiters.push(check);
+      };
+      check();
+    });
+  const acks = () => (out.match(/^ok$/gm) ?? []).length;
+  /** Sends a command and waits for its "ok". */
+  const send = async (line) => {
+    const expected = acks() + 1;
+    child.stdin.write(`${line}\n`);
+    await until(() => acks() >= expected);
+  };
+  return until((text) => text.match(/^metrics: (\S+)$/m)).then((match) => ({ child, url: new URL(match[1]), send }));
+}
+
+async function query(base, promql) {
+  const response = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`, { signal: AbortSignal.timeout(5000) });
+  const body = await response.json();
+  assert.equal(body.status, 'success', `${promql}: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+/** Polls `promql` until `accept(result)` holds, for up to `ms`. */
+async function eventually(base, promql, accept, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  let result;
+  while (Date.now() < deadline) {
+    try {
+      result = await query(base, promql);
+      if (accept(result)) return result;
+    } catch {
+      // Prometheus still starting.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${promql} never satisfied the test; last result: ${JSON.stringify(result)}`);
+}
+
+const value = (result) => Number(result[0]?.value[1]);
+
+test('Prometheus scrapes the demo and a recorder: up == 1, increase() and histogram_quantile() match what was recorded', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slotmetrics-prometheus-'));
+  const demo = await startApp(DEMO, { PORT: '0' });
+  const recorder = await startApp(RECORDER);
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: demo
+    static_configs: [{ targets: ['${demo.url.host}'] }]
+  - job_name: recorder
+    static_configs: [{ targets: ['${recorder.url.host}'] }]
+`,
+  );
+  const prometheus = spawn(
+    'prometheus',
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    { stdio: 'ignore' },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await eventually(base, 'up', (r) => r.length === 2 && r.every((s) => s.value[1] === '1'));
+
+    // The demo: every thread's series arrive, and its request counter grows.
+    await eventually(base, 'count(memory_usage_bytes{service="my-api"})', (r) => value(r) === 3);
+    await eventually(base, 'sum(increase(http_requests_total[10s]))', (r) => value(r) > 0);
+
+    // The recorder: 1000 jobs and 100 observations between two known points.
+    await eventually(base, 'e2e_jobs_total', (r) => value(r) === 0);
+    await recorder.send('add 1000');
+    await recorder.send('observe 0.003 50');
+    await recorder.send('observe 0.3 40');
+    await recorder.send('observe 0.7 10');
+    await eventually(base, 'e2e_jobs_total', (r) => value(r) === 1000);
+    // Range covering samples before and after the jump: extrapolation to the range
+    // edges may add a little, never take away.
+    const increase = value(await query(base, 'increase(e2e_jobs_total[30s])'));
+    assert.ok(increase >= 1000 && increase <= 1100, `increase() = ${increase}`);
+    await eventually(base, 'e2e_latency_seconds_count', (r) => value(r) === 100);
+    // 50 at or below 0.005, 40 in (0.25, 0.5], 10 in (0.5, 1]: the median is the top of
+    // the first bucket; the 0.9 quantile is the top of (0.25, 0.5]; the 0.95 one halfway
+    // through (0.5, 1].
+    for (const [q, expected] of [[0.5, 0.005], [0.9, 0.5], [0.95, 0.75]]) {
+      const got = value(await query(base, `histogram_quantile(${q}, e2e_latency_seconds_bucket)`));
+      assert.ok(Math.abs(got - expected) < 1e-9, `histogram_quantile(${q}) = ${got}, expected ${expected}`);
+    }
+    assert.ok(Math.abs(value(await query(base, 'e2e_latency_seconds_sum')) - (50 * 0.003 + 40 * 0.3 + 10 * 0.7)) < 1e-9);
+  } finally {
+    prometheus.kill('SIGTERM');
+    demo.child.kill('SIGINT');
+    recorder.child.stdin.end();
+    await Promise.all([prometheus, demo.child, recorder.child].map((c) => (c.exitCode !== null ? null : new Promise((resolve) => c.once('exit', resolve)))));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
