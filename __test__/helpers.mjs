@@ -27,36 +27,47 @@ export function promtoolCheck(body) {
   return { status: run.status, output: run.stdout + run.stderr };
 }
 
-const PARSE_OPENMETRICS = `
-import json, math, sys
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
+// Reads a body on stdin with one of prometheus_client's parsers (argv[1]: the module)
+// and prints every sample as JSON.
+const PARSE_WITH_PROMETHEUS_CLIENT = `
+import importlib, json, math, sys
+parser = importlib.import_module(sys.argv[1])
 def number(v):
     if math.isnan(v): return 'NaN'
     if math.isinf(v): return '+Inf' if v > 0 else '-Inf'
     return v
 out = []
-for family in text_string_to_metric_families(sys.stdin.read()):
+for family in parser.text_string_to_metric_families(sys.stdin.read()):
     for s in family.samples:
         out.append({'family': family.name, 'type': family.type, 'documentation': family.documentation,
                     'name': s.name, 'labels': s.labels, 'value': number(s.value)})
 print(json.dumps(out))
 `;
 
-/**
- * Parses an OpenMetrics body with the strict parser of Python's prometheus_client;
- * throws with the parser's message if it rejects the body.
- */
-export function parseOpenMetricsStrict(body) {
-  const run = spawnSync('python3', ['-c', PARSE_OPENMETRICS], {
+function parseWithPrometheusClient(parser, what, body) {
+  const run = spawnSync('python3', ['-c', PARSE_WITH_PROMETHEUS_CLIENT, parser], {
     input: body,
     encoding: 'utf8',
     timeout: 60_000,
     maxBuffer: 1 << 30,
   });
   if (run.error) throw run.error;
-  if (run.status !== 0) throw new Error(`the OpenMetrics parser rejected the body:\n${run.stderr}`);
+  if (run.status !== 0) throw new Error(`the ${what} parser rejected the body:\n${run.stderr}`);
   return JSON.parse(run.stdout).map((s) => ({
     ...s,
     value: s.value === '+Inf' ? Infinity : s.value === '-Inf' ? -Infinity : s.value === 'NaN' ? NaN : s.value,
   }));
+}
+
+/**
+ * Parses an OpenMetrics body with the strict parser of Python's prometheus_client;
+ * throws with the parser's message if it rejects the body.
+ */
+export function parseOpenMetricsStrict(body) {
+  return parseWithPrometheusClient('prometheus_client.openmetrics.parser', 'OpenMetrics', body);
+}
+
+/** Parses a text 0.0.4 body with prometheus_client's parser of that format. */
+export function parseTextFormat(body) {
+  return parseWithPrometheusClient('prometheus_client.parser', 'text 0.0.4', body);
 }

@@ -167,17 +167,24 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
         Value::Histogram { buckets, sum } => {
           // `_count` and the `+Inf` bucket both come from this one read of the buckets.
           let mut cumulative = 0.0;
-          for (count, le) in buckets.iter().zip(&family.bucket_labels) {
+          for (i, (count, le)) in buckets.iter().zip(&family.bucket_labels).enumerate() {
+            if i > 0 {
+              out.push(b'\n');
+            }
             cumulative += count;
             write_series_start(&mut out, &[base, "_bucket"], &labels, Some(("le", le)));
             write_number(&mut out, cumulative);
-            out.push(b'\n');
           }
-          write_series_start(&mut out, &[base, "_sum"], &labels, None);
-          write_number(&mut out, sum);
-          out.push(b'\n');
-          write_series_start(&mut out, &[base, "_count"], &labels, None);
-          write_number(&mut out, cumulative);
+          // OpenMetrics: with negative buckets the sum is no longer a counter, so there
+          // is no `_sum`, and `_count` goes only with a `_sum`.
+          if format == Format::Prometheus || family.def.buckets.first().is_none_or(|b| *b >= 0.0) {
+            out.push(b'\n');
+            write_series_start(&mut out, &[base, "_sum"], &labels, None);
+            write_number(&mut out, sum);
+            out.push(b'\n');
+            write_series_start(&mut out, &[base, "_count"], &labels, None);
+            write_number(&mut out, cumulative);
+          }
         }
       }
       out.push(b'\n');
@@ -307,6 +314,19 @@ mod tests {
     r.zero_series(jobs, &["c"]).unwrap();
     let body = text(&r, Format::Prometheus);
     assert!(body.contains("jobs_total{queue=\"b\"} 0\njobs_total{queue=\"c\"} 0\n"), "{body}");
+  }
+
+  #[test]
+  fn openmetrics_gives_a_histogram_with_negative_buckets_no_sum_or_count() {
+    let r = Registry::new();
+    let stripe = r.striped.attach();
+    let temp = r.define(def("temp", "", Kind::Histogram, &[], &[-10.0, 0.0])).unwrap();
+    let slot = r.series(temp, NO_LABELS).unwrap().slot();
+    add(&r, stripe, slot, 1.0);
+    add(&r, stripe, slot + 3, -15.0);
+    let buckets = "temp_bucket{le=\"-10\"} 1\ntemp_bucket{le=\"0\"} 1\ntemp_bucket{le=\"+Inf\"} 1\n";
+    assert_eq!(text(&r, Format::OpenMetrics), format!("# TYPE temp histogram\n{buckets}# EOF\n"));
+    assert_eq!(text(&r, Format::Prometheus), format!("# TYPE temp histogram\n{buckets}temp_sum -15\ntemp_count 1\n"));
   }
 
   #[test]
