@@ -491,4 +491,55 @@ latency_seconds_count{route="/users"} 4
     assert_eq!(samples(&our_text), samples(&their_text), "ours:\n{our_text}\ntheirs:\n{their_text}");
     assert_eq!(samples(&our_text).len(), values.len() + 3 + 1 + (bounds.len() + 1 + 2));
   }
+
+  proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    /// Any label values (arbitrary unicode) and numbers: the OpenMetrics samples are
+    /// prometheus-client's, and the text 0.0.4 body gives back the same samples.
+    #[test]
+    fn any_label_values_and_numbers_expose_what_prometheus_client_exposes(
+      values in proptest::collection::vec(proptest::prelude::any::<String>(), 1..6),
+      amounts in proptest::collection::vec(0.0f64..1e12, 6),
+      level in proptest::prelude::any::<f64>(),
+      observations in proptest::collection::vec(-1e6f64..1e6, 0..20),
+    ) {
+      let ours = Registry::new();
+      let stripe = ours.striped.attach();
+      let mut theirs = prometheus_client::registry::Registry::default();
+
+      let jobs = ours.define(def("jobs", "", Kind::Counter, &["queue"], &[])).unwrap();
+      let their_jobs = Family::<Vec<(String, String)>, Counter<f64, AtomicU64>>::default();
+      theirs.register("jobs", "", their_jobs.clone());
+      let level_gauge = ours.define(def("level", "", Kind::FloatGauge, &["queue"], &[])).unwrap();
+      let their_level = Family::<Vec<(String, String)>, Gauge<f64, AtomicU64>>::default();
+      theirs.register("level", "", their_level.clone());
+      for (v, amount) in values.iter().zip(&amounts) {
+        let labels = vec![("queue".to_string(), v.clone())];
+        add(&ours, stripe, ours.series(jobs, &[v]).unwrap().slot(), *amount);
+        their_jobs.get_or_create(&labels).inc_by(*amount);
+        set_shared(&ours, ours.series(level_gauge, &[v]).unwrap().slot(), level.to_bits());
+        their_level.get_or_create(&labels).set(level);
+      }
+
+      const BOUNDS: [f64; 3] = [0.5, 10.0, 1e4];
+      let sizes = ours.define(def("sizes", "", Kind::Histogram, &["queue"], &BOUNDS)).unwrap();
+      let their_sizes = Family::<Vec<(String, String)>, Histogram>::new_with_constructor(|| Histogram::new(BOUNDS));
+      theirs.register("sizes", "", their_sizes.clone());
+      let slot = ours.series(sizes, &[&values[0]]).unwrap().slot();
+      let their_series = their_sizes.get_or_create(&vec![("queue".to_string(), values[0].clone())]);
+      for v in &observations {
+        let bucket = BOUNDS.iter().position(|b| v <= b).unwrap_or(BOUNDS.len());
+        add(&ours, stripe, slot + bucket as u32, 1.0);
+        add(&ours, stripe, slot + BOUNDS.len() as u32 + 1, *v);
+        their_series.observe(*v);
+      }
+
+      let mut their_text = String::new();
+      prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
+      let openmetrics = samples(&text(&ours, Format::OpenMetrics));
+      proptest::prop_assert_eq!(&openmetrics, &samples(&their_text));
+      proptest::prop_assert_eq!(&samples(&text(&ours, Format::Prometheus)), &openmetrics);
+    }
+  }
 }
