@@ -250,7 +250,7 @@ test('registry.metrics() renders both formats and rejects an unknown one', async
   assert.ok(text.includes('# HELP fmt_total say "hi"\\\\ \\nbye\n'), 'text 0.0.4 escapes \\ and newline in HELP, not quotes');
   const om = await registry.metrics({ format: 'openmetrics' });
   assert.ok(om.includes('# HELP fmt say \\"hi\\"\\\\ \\nbye\n'), 'OpenMetrics also escapes quotes');
-  await assert.rejects(registry.metrics({ format: 'json' }), /format must be 'prometheus' or 'openmetrics', got "json"/);
+  await assert.rejects(registry.metrics({ format: 'json' }), /format must be 'prometheus' or 'openmetrics', got the string "json"/);
   assert.equal(registry.contentType(), PROMETHEUS_CONTENT_TYPE);
   assert.equal(registry.contentType('openmetrics'), OPENMETRICS_CONTENT_TYPE);
 });

@@ -82,6 +82,6 @@ test('bad options are refused', () => {
   stop();
   assert.throws(() => collectDefaultMetrics({ prefix: 1 }), /prefix must be a string, got number 1/);
   assert.throws(() => collectDefaultMetrics({ labels: { a: 1 } }), /labels must be an object of strings/);
-  assert.throws(() => collectDefaultMetrics({ sampleIntervalMs: 0 }), /sampleIntervalMs must be a positive integer/);
+  assert.throws(() => collectDefaultMetrics({ sampleIntervalMs: 0 }), /sampleIntervalMs must be an integer from 1 to 2147483647 milliseconds, got number 0/);
   assert.throws(() => collectDefaultMetrics({ registers: [] }), /unknown option "registers"/);
 });

@@ -23,7 +23,7 @@ test('startReporter() hands the exposition over on its interval until stopped', 
   stopOm();
   assert.ok(om[0].endsWith('# EOF\n'));
 
-  assert.throws(() => startReporter({ intervalMs: 0, onExport: () => {} }), /intervalMs must be a positive integer, got number 0/);
+  assert.throws(() => startReporter({ intervalMs: 0, onExport: () => {} }), /intervalMs must be an integer from 1 to 2147483647, got number 0/);
   assert.throws(() => startReporter({ intervalMs: 10 }), /onExport must be a function, got undefined/);
 });
 

@@ -113,10 +113,16 @@ scrape_configs:
     await recorder.send('observe 0.3 40');
     await recorder.send('observe 0.7 10');
     await eventually(base, 'e2e_jobs_total', (r) => value(r) === 1000);
-    // Range covering samples before and after the jump: extrapolation to the range
-    // edges may add a little, never take away.
-    const increase = value(await query(base, 'increase(e2e_jobs_total[30s])'));
-    assert.ok(increase >= 1000 && increase <= 1100, `increase() = ${increase}`);
+    // Over a range holding n samples (about 1 s apart) from before and after the jump,
+    // increase() extrapolates: not before the first sample (it is 0, where a counter
+    // starts), and past the last by at most 1.1 intervals. So it lies between the
+    // recorded 1000 and 1000 × (n - 1 + 1.1) / (n - 1).
+    const [increase, samples] = await Promise.all([
+      query(base, 'increase(e2e_jobs_total[30s])'),
+      query(base, 'count_over_time(e2e_jobs_total[30s])'),
+    ]).then((results) => results.map(value));
+    const bound = (1000 * (samples - 1 + 1.1)) / (samples - 1);
+    assert.ok(increase >= 1000 && increase <= bound + 1e-9, `increase() = ${increase} over ${samples} samples (at most ${bound})`);
     await eventually(base, 'e2e_latency_seconds_count', (r) => value(r) === 100);
     // 50 at or below 0.005, 40 in (0.25, 0.5], 10 in (0.5, 1]: the median is the top of
     // the first bucket; the 0.9 quantile is the top of (0.25, 0.5]; the 0.95 one halfway

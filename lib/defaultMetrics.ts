@@ -9,7 +9,7 @@ import { whileRunning } from './lifecycle';
 import { binding, callNative } from './native';
 import { gaugeSchemaFloat, histogramSchema } from './schema';
 import type { FloatGauge } from './gauge';
-import { checkOptions, checkStringRecord, describeValue } from './validate';
+import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from './validate';
 import { type Registry, registryOption } from './registry';
 
 export interface DefaultMetricsOptions {
@@ -42,7 +42,6 @@ let running: (() => void) | undefined;
  * that stops the sampling; calling it again while running returns the same function.
  */
 export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () => void {
-  if (running !== undefined) return running;
   checkOptions('collectDefaultMetrics()', options, ['prefix', 'labels', 'eventLoopMonitoringPrecision', 'gcDurationBuckets', 'sampleIntervalMs', 'registry']);
   const {
     prefix = '',
@@ -54,11 +53,13 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
   if (typeof prefix !== 'string') throw new TypeError(`collectDefaultMetrics(): prefix must be a string, got ${describeValue(prefix)}`);
   checkStringRecord('collectDefaultMetrics()', 'labels', labels);
   for (const [name, value] of [['eventLoopMonitoringPrecision', eventLoopMonitoringPrecision], ['sampleIntervalMs', sampleIntervalMs]] as const) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new RangeError(`collectDefaultMetrics(): ${name} must be a positive integer of milliseconds, got ${describeValue(value)}`);
+    if (!isTimerMs(value)) {
+      throw new RangeError(`collectDefaultMetrics(): ${name} must be an integer from 1 to ${MAX_TIMER_MS} milliseconds, got ${describeValue(value)}`);
     }
   }
   const registry = registryOption('collectDefaultMetrics()', options.registry);
+  // Checked first all the same: bad options are an error even when already running.
+  if (running !== undefined) return running;
   const labelPairs = Object.entries(labels).map(([name, value]) => ({ name, value }));
   callNative(() => binding.defineProcessMetrics(registry.id, registry.prefix + prefix, labelPairs));
 

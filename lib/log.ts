@@ -251,7 +251,10 @@ class Logger {
     }
     const ring = (this.ring ??= new LogRing());
     if (fields === undefined) {
-      ring.appendFields(level, message, undefined, NO_KEYS, 18 + message.length * 3);
+      const bound = 18 + message.length * 3;
+      // A message too large for the ring is serialised here and written at once.
+      if (bound <= DATA_BYTES / 2) ring.appendFields(level, message, undefined, NO_KEYS, bound);
+      else ring.appendText(this.textLine(level, message, {}));
     } else {
       if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
         throw new TypeError(`log.${level}() takes its fields as an object, got ${describeValue(fields)}`);

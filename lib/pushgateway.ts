@@ -2,7 +2,7 @@
 // pushAdd (POST: replace only the metrics pushed) and delete (DELETE: the group).
 
 import { type Registry, registryOption } from './registry';
-import { checkOptions, checkStringRecord, describeValue } from './validate';
+import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from './validate';
 
 export interface PushgatewayOptions {
   /** The Pushgateway's base URL, e.g. `http://127.0.0.1:9091`. */
@@ -43,8 +43,8 @@ export class Pushgateway {
     if (typeof job !== 'string' || job === '') throw new TypeError(`pushgateway(): job must be a non-empty string, got ${describeValue(job)}`);
     checkStringRecord('pushgateway()', 'groupings', groupings);
     checkStringRecord('pushgateway()', 'headers', headers);
-    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
-      throw new RangeError(`pushgateway(): timeoutMs must be a positive integer, got ${describeValue(timeoutMs)}`);
+    if (!isTimerMs(timeoutMs)) {
+      throw new RangeError(`pushgateway(): timeoutMs must be an integer from 1 to ${MAX_TIMER_MS}, got ${describeValue(timeoutMs)}`);
     }
     const path = [pathSegment('job', job), ...Object.entries(groupings).map(([k, v]) => pathSegment(k, v))].join('/');
     this.target = `${url.replace(/\/+$/, '')}/metrics/${path}`;

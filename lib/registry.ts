@@ -74,13 +74,18 @@ export class Registry {
    * worker thread, so the event loop only receives the finished string.
    */
   metrics(options: MetricsOptions = {}): Promise<string> {
-    const format = options.format ?? 'prometheus';
-    if (!Object.hasOwn(NATIVE_FORMAT, format)) {
+    try {
+      checkOptions('registry.metrics()', options, ['format']);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const format = options.format === undefined ? 'prometheus' : options.format;
+    if (typeof format !== 'string' || !Object.hasOwn(NATIVE_FORMAT, format)) {
       return Promise.reject(
-        new TypeError(`format must be 'prometheus' or 'openmetrics', got ${JSON.stringify(format)}`),
+        new TypeError(`registry.metrics(): format must be 'prometheus' or 'openmetrics', got ${describeValue(format)}`),
       );
     }
-    return binding.renderMetrics(NATIVE_FORMAT[format], this.id);
+    return binding.renderMetrics(NATIVE_FORMAT[format as Format], this.id);
   }
 
   /**

@@ -2,7 +2,7 @@
 
 import { whileRunning } from './lifecycle';
 import { type Format, type Registry, registryOption } from './registry';
-import { checkOptions, describeValue } from './validate';
+import { checkOptions, describeValue, isTimerMs, MAX_TIMER_MS } from './validate';
 
 export interface ReporterOptions {
   /** How often to export, in ms. */
@@ -24,8 +24,8 @@ export interface ReporterOptions {
 export function startReporter(options: ReporterOptions): () => void {
   checkOptions('startReporter()', options, ['intervalMs', 'onExport', 'format', 'registry']);
   const { intervalMs, onExport, format = 'prometheus' } = options as unknown as ReporterOptions;
-  if (typeof intervalMs !== 'number' || !Number.isInteger(intervalMs) || intervalMs < 1) {
-    throw new RangeError(`startReporter(): intervalMs must be a positive integer, got ${describeValue(intervalMs)}`);
+  if (!isTimerMs(intervalMs)) {
+    throw new RangeError(`startReporter(): intervalMs must be an integer from 1 to ${MAX_TIMER_MS}, got ${describeValue(intervalMs)}`);
   }
   if (typeof onExport !== 'function') {
     throw new TypeError(`startReporter(): onExport must be a function, got ${describeValue(onExport)}`);

@@ -4,7 +4,7 @@ import { Counter } from './counter';
 import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
 import { type Labels, SeriesCache } from './labels';
-import { checkOptions, describeValue } from './validate';
+import { checkOptions, checkStringRecord, describeValue } from './validate';
 import { binding, callNative, registerSeries, sharedFloatCell, sharedIntCell, stripeCell, unlabeledMetricIds } from './native';
 import { type Registry, registryOption } from './registry';
 import { MetricKind } from '../index.js';
@@ -137,6 +137,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
 
   /** `staticLabel(name, value)` for each entry of `labels`. */
   staticLabels(labels: Readonly<Record<string, string>>): MetricSchema<T, K> {
+    checkStringRecord(`staticLabels() of metric "${this.spec.name}"`, 'labels', labels);
     return Object.entries(labels).reduce<MetricSchema<T, K>>((schema, [name, value]) => schema.staticLabel(name, value), this);
   }
 
@@ -156,8 +157,11 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     if (!isSeriesLimit(maxSeries)) {
       throw new RangeError(`cardinality limit of metric "${this.spec.name}" must be an integer from 1 to 2^32-1, got ${describeValue(maxSeries)}`);
     }
-    const strict = options.strict ?? false;
-    if (typeof strict !== 'boolean') throw new TypeError(`strict must be true or false, got ${describeValue(strict)}`);
+    checkOptions(`cardinalityLimit() of metric "${this.spec.name}"`, options, ['strict']);
+    const strict = options.strict === undefined ? false : options.strict;
+    if (typeof strict !== 'boolean') {
+      throw new TypeError(`cardinalityLimit() of metric "${this.spec.name}": strict must be true or false, got ${describeValue(strict)}`);
+    }
     return this.extend({ maxSeries, strict });
   }
 
