@@ -49,7 +49,7 @@ struct EnvState {
 /// lines are written out.
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
-  let stripe = REGISTRY.striped.attach();
+  let stripe = without_panics(|| Ok(REGISTRY.striped.attach()))?;
   env.set_instance_data(EnvState { stripe, scratch: None, log_ring: None }, (), |mut ctx| {
     let _ = without_panics(|| {
       REGISTRY.striped.retire(ctx.value.stripe);
@@ -606,4 +606,46 @@ pub fn metrics_data(registry: u32) -> AsyncTask<MetricsDataTask> {
 #[napi(catch_unwind)]
 pub fn set_default_labels(registry: u32, labels: Vec<LabelPair>) -> Result<()> {
   REGISTRY.set_default_labels(registry, labels.into_iter().map(|p| (p.name, p.value)).collect()).map_err(js_error)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_panic_becomes_an_error() {
+    let from_str: Result<()> = without_panics(|| panic!("boom"));
+    assert_eq!(from_str.unwrap_err().reason, "slotmetrics internal error: boom");
+    let from_string: Result<()> = without_panics(|| panic!("{} {}", "formatted", 42));
+    assert_eq!(from_string.unwrap_err().reason, "slotmetrics internal error: formatted 42");
+    assert_eq!(without_panics(|| Ok(7)).unwrap(), 7);
+  }
+
+  /// Every function JS can call catches panics: `catch_unwind` on each export (napi-rs
+  /// turns a panic into a thrown error), `without_panics` in the module initialiser.
+  #[test]
+  fn every_export_catches_panics() {
+    let source = include_str!("lib.rs");
+    let mut exports = 0;
+    let mut lines = source.lines().peekable();
+    while let Some(line) = lines.next() {
+      let attribute = line.trim();
+      if !attribute.starts_with("#[napi") {
+        continue;
+      }
+      let item = lines.peek().map(|l| l.trim()).unwrap_or_default();
+      if !item.starts_with("pub fn ") {
+        continue; // a constant, object or enum: no code runs
+      }
+      exports += 1;
+      if attribute.contains("module_exports") {
+        let body = &source[source.find(item).unwrap()..];
+        let first_statement = body.lines().nth(1).unwrap_or_default();
+        assert!(first_statement.contains("without_panics("), "the module initialiser's work must run inside without_panics");
+      } else {
+        assert!(attribute.contains("catch_unwind"), "{item} is exported without catch_unwind");
+      }
+    }
+    assert!(exports > 20, "found only {exports} exports");
+  }
 }
