@@ -107,12 +107,13 @@ scrape_configs:
     await eventually(base, 'sum(increase(http_requests_total[10s]))', (r) => value(r) > 0);
 
     // The recorder: 1000 jobs and 100 observations between two known points.
-    await eventually(base, 'e2e_jobs_total', (r) => value(r) === 0);
+    // A few scrapes at 0, the jump, then a few more: increase() has samples both sides.
+    await eventually(base, 'count_over_time(e2e_jobs_total[30s]) and e2e_jobs_total == 0', (r) => value(r) >= 4);
     await recorder.send('add 1000');
     await recorder.send('observe 0.003 50');
     await recorder.send('observe 0.3 40');
     await recorder.send('observe 0.7 10');
-    await eventually(base, 'e2e_jobs_total', (r) => value(r) === 1000);
+    await eventually(base, 'count_over_time((e2e_jobs_total == 1000)[30s:1s])', (r) => value(r) >= 4);
     // Over a range holding n samples (about 1 s apart) from before and after the jump,
     // increase() extrapolates: not before the first sample (it is 0, where a counter
     // starts), and past the last by at most 1.1 intervals. So it lies between the
@@ -127,10 +128,13 @@ scrape_configs:
     // 50 at or below 0.005, 40 in (0.25, 0.5], 10 in (0.5, 1]: the median is the top of
     // the first bucket; the 0.9 quantile is the top of (0.25, 0.5]; the 0.95 one halfway
     // through (0.5, 1].
+    const quantiles = [];
     for (const [q, expected] of [[0.5, 0.005], [0.9, 0.5], [0.95, 0.75]]) {
       const got = value(await query(base, `histogram_quantile(${q}, e2e_latency_seconds_bucket)`));
       assert.ok(Math.abs(got - expected) < 1e-9, `histogram_quantile(${q}) = ${got}, expected ${expected}`);
+      quantiles.push(`${q} → ${got}`);
     }
+    console.log(`Prometheus: up == 1 for both targets; increase(e2e_jobs_total[30s]) = ${increase} over ${samples} samples; histogram_quantile ${quantiles.join(', ')}`);
     assert.ok(Math.abs(value(await query(base, 'e2e_latency_seconds_sum')) - (50 * 0.003 + 40 * 0.3 + 10 * 0.7)) < 1e-9);
   } finally {
     prometheus.kill('SIGTERM');
