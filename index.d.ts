@@ -101,6 +101,8 @@ export interface MetricDefinition {
   strict?: boolean
   /** The registry it belongs to (default: the default registry, 0). */
   registry?: number
+  /** Made through `slotmetrics/prom-client`: exposed in prom-client's text style. */
+  promClient?: boolean
 }
 
 export interface MetricJson {

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use slotmetrics::collect::Snapshot;
 use slotmetrics::encode::{encode, Format};
-use slotmetrics::registry::{Definition, Kind, Registry, DEFAULT_NAMESPACE};
+use slotmetrics::registry::{Definition, Kind, Registry, Style, DEFAULT_NAMESPACE};
 use slotmetrics::slots::locate;
 
 const STRIPES: usize = 3;
@@ -28,6 +28,7 @@ fn registry_with(series: usize) -> Registry {
       buckets: vec![],
       max_series: usize::MAX,
       strict: false,
+      style: Style::Standard,
     })
     .unwrap();
   for i in 0..series {

@@ -2,7 +2,7 @@
 //! `getMetricsAsJSON()`: metric → samples with their labels and values.
 
 use crate::collect::{Snapshot, Value};
-use crate::registry::Kind;
+use crate::registry::{Kind, Style};
 
 pub struct MetricData {
   /// As the 0.0.4 text names it (a counter's with `_total`).
@@ -53,7 +53,10 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
     .iter()
     .map(|entry| {
       let family = &entry.family;
+      let prom_client = family.def.style == Style::PromClient;
       let (name, kind) = match family.def.kind {
+        // prom-client names a counter as it was given.
+        Kind::Counter if prom_client => (family.def.name.clone(), "counter"),
         Kind::Counter => (format!("{}_total", family.base), "counter"),
         Kind::IntGauge | Kind::FloatGauge => (family.base.clone(), "gauge"),
         Kind::Histogram => (family.base.clone(), "histogram"),
@@ -61,7 +64,10 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
       let mut samples = Vec::new();
       let defaults = snapshot.default_labels_for(family);
       for series in entry.series() {
-        let labels: Vec<(String, String)> = defaults.iter().cloned().chain(parse_labels(&series.labels)).collect();
+        let own = parse_labels(&series.labels);
+        // Default labels first, but after a series' own for prom-client.
+        let labels: Vec<(String, String)> =
+          if prom_client { own.into_iter().chain(defaults.iter().cloned()).collect() } else { defaults.iter().cloned().chain(own).collect() };
         let sample = |metric_name: Option<String>, labels: Vec<(String, String)>, value: f64| SampleData { metric_name, labels, value };
         match snapshot.value(family, series) {
           Value::Absent => {}

@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use crate::collect::{Snapshot, Value};
-use crate::registry::{Kind, Namespace, Registry};
+use crate::registry::{Kind, Namespace, Registry, Style};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -84,6 +84,23 @@ pub fn format_number(v: f64) -> String {
   String::from_utf8(out).expect("numbers are ASCII")
 }
 
+/// Writes a sample value as prom-client does: JavaScript's `String(v)` (`1e+21`,
+/// `-1.5e-7`), `+Inf` and `-Inf`. prom-client writes NaN as `Nan`, which no parser
+/// reads; this writes `NaN`.
+pub fn write_js_number(out: &mut Vec<u8>, v: f64) {
+  if v.is_finite() {
+    out.extend_from_slice(ryu_js::Buffer::new().format_finite(v).as_bytes());
+  } else {
+    write_number(out, v);
+  }
+}
+
+pub fn format_js_number(v: f64) -> String {
+  let mut out = Vec::new();
+  write_js_number(&mut out, v);
+  String::from_utf8(out).expect("numbers are ASCII")
+}
+
 fn write_integer(out: &mut Vec<u8>, v: i64) {
   out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
@@ -131,30 +148,39 @@ fn hand_on(out: &mut Vec<u8>, sink: &mut impl Write) -> io::Result<()> {
 /// Encodes a snapshot into `sink`, in pieces of about `PIECE_BYTES`.
 pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io::Result<()> {
   let mut out = Vec::with_capacity(PIECE_BYTES + 4096);
-  for entry in &snapshot.families {
+  for (i, entry) in snapshot.families.iter().enumerate() {
     let family = &entry.family;
     let def = &family.def;
+    let prom_client = def.style == Style::PromClient;
+    if prom_client && format == Format::Prometheus && i > 0 {
+      out.push(b'\n');
+    }
     let base = family.base.as_str();
-    let (type_name, meta_suffix) = match def.kind {
-      Kind::Counter => ("counter", if format == Format::Prometheus { "_total" } else { "" }),
-      Kind::IntGauge | Kind::FloatGauge => ("gauge", ""),
-      Kind::Histogram => ("histogram", ""),
+    // A counter's samples: `<base>_total`, but in prom-client's 0.0.4 text its name as given.
+    let counter_samples = if prom_client && format == Format::Prometheus { [def.name.as_str(), ""] } else { [base, "_total"] };
+    let (type_name, meta_name) = match def.kind {
+      Kind::Counter if format == Format::Prometheus => ("counter", counter_samples.concat()),
+      Kind::Counter => ("counter", base.to_string()),
+      Kind::IntGauge | Kind::FloatGauge => ("gauge", base.to_string()),
+      Kind::Histogram => ("histogram", base.to_string()),
     };
     if !def.help.is_empty() {
-      out.extend_from_slice(format!("# HELP {base}{meta_suffix} ").as_bytes());
+      out.extend_from_slice(format!("# HELP {meta_name} ").as_bytes());
       escape_help(&def.help, format, &mut out);
       out.push(b'\n');
     }
-    out.extend_from_slice(format!("# TYPE {base}{meta_suffix} {type_name}\n").as_bytes());
+    out.extend_from_slice(format!("# TYPE {meta_name} {type_name}\n").as_bytes());
 
+    let write_value = if prom_client { write_js_number } else { write_number };
     let defaults = snapshot.default_labels_text(family);
     for series in entry.series() {
-      let labels = [defaults.as_str(), &series.labels];
+      // Default labels go first, but after a series' own in prom-client's text.
+      let labels = if prom_client { [&*series.labels, &defaults] } else { [defaults.as_str(), &series.labels] };
       match snapshot.value(family, series) {
         Value::Absent => continue,
         Value::Counter(v) => {
-          write_series_start(&mut out, &[base, "_total"], &labels, None);
-          write_number(&mut out, v);
+          write_series_start(&mut out, &counter_samples, &labels, None);
+          write_value(&mut out, v);
         }
         Value::IntGauge(v) => {
           write_series_start(&mut out, &[base], &labels, None);
@@ -162,7 +188,7 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
         }
         Value::FloatGauge(v) => {
           write_series_start(&mut out, &[base], &labels, None);
-          write_number(&mut out, v);
+          write_value(&mut out, v);
         }
         Value::Histogram { buckets, sum } => {
           // `_count` and the `+Inf` bucket both come from this one read of the buckets.
@@ -173,17 +199,17 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
             }
             cumulative += count;
             write_series_start(&mut out, &[base, "_bucket"], &labels, Some(("le", le)));
-            write_number(&mut out, cumulative);
+            write_value(&mut out, cumulative);
           }
           // OpenMetrics: with negative buckets the sum is no longer a counter, so there
           // is no `_sum`, and `_count` goes only with a `_sum`.
           if format == Format::Prometheus || family.def.buckets.first().is_none_or(|b| *b >= 0.0) {
             out.push(b'\n');
             write_series_start(&mut out, &[base, "_sum"], &labels, None);
-            write_number(&mut out, sum);
+            write_value(&mut out, sum);
             out.push(b'\n');
             write_series_start(&mut out, &[base, "_count"], &labels, None);
-            write_number(&mut out, cumulative);
+            write_value(&mut out, cumulative);
           }
         }
       }
@@ -230,6 +256,7 @@ mod tests {
       buckets: buckets.to_vec(),
       max_series: 10_000,
       strict: false,
+      style: Style::Standard,
     }
   }
 
@@ -327,6 +354,33 @@ mod tests {
     let buckets = "temp_bucket{le=\"-10\"} 1\ntemp_bucket{le=\"0\"} 1\ntemp_bucket{le=\"+Inf\"} 1\n";
     assert_eq!(text(&r, Format::OpenMetrics), format!("# TYPE temp histogram\n{buckets}# EOF\n"));
     assert_eq!(text(&r, Format::Prometheus), format!("# TYPE temp histogram\n{buckets}temp_sum -15\ntemp_count 1\n"));
+  }
+
+  #[test]
+  fn prom_client_style_writes_what_prom_client_writes() {
+    let r = Registry::new();
+    let stripe = r.striped.attach();
+    let pc = |d: Definition| Definition { style: Style::PromClient, ..d };
+    let requests = r.define(pc(def("requests", "Requests", Kind::Counter, &["method", "status"], &[]))).unwrap();
+    let load = r.define(pc(def("load", "Load", Kind::FloatGauge, &[], &[]))).unwrap();
+    let ours = r.define(def("ours", "Ours", Kind::Counter, &[], &[])).unwrap();
+    r.set_default_labels(DEFAULT_NAMESPACE, vec![("host".into(), "a".into())]).unwrap();
+    add(&r, stripe, r.series(requests, &["GET", "200"]).unwrap().slot(), 1e21);
+    // A partial label set: the absent label is not written.
+    add(&r, stripe, r.series(requests, &["POST", ""]).unwrap().slot(), 0.1 + 0.2);
+    set_shared(&r, r.series(load, NO_LABELS).unwrap().slot(), (-1.5e-7f64).to_bits());
+    add(&r, stripe, r.series(ours, NO_LABELS).unwrap().slot(), 1e21);
+    assert_eq!(
+      text(&r, Format::Prometheus),
+      "# HELP requests Requests\n# TYPE requests counter\n\
+       requests{method=\"GET\",status=\"200\",host=\"a\"} 1e+21\n\
+       requests{method=\"POST\",host=\"a\"} 0.30000000000000004\n\
+       \n# HELP load Load\n# TYPE load gauge\nload{host=\"a\"} -1.5e-7\n\
+       # HELP ours_total Ours\n# TYPE ours_total counter\nours_total{host=\"a\"} 1e21\n"
+    );
+    let om = text(&r, Format::OpenMetrics);
+    assert!(om.starts_with("# HELP requests Requests\n# TYPE requests counter\nrequests_total{method=\"GET\",status=\"200\",host=\"a\"} 1e+21\n"), "{om}");
+    assert!(om.contains("\n# HELP load Load\n"), "no blank lines in OpenMetrics: {om}");
   }
 
   #[test]

@@ -22,7 +22,7 @@ mod server;
 pub mod slots;
 
 use encode::Format;
-use registry::{Definition, Kind, NamespaceId, Registered, Registry, RegistryError, DEFAULT_MAX_SERIES};
+use registry::{Definition, Kind, NamespaceId, Registered, Registry, RegistryError, Style, DEFAULT_MAX_SERIES};
 use logging::{Ring, RingId, LOGGER};
 use slots::{Chunk, StripeId};
 
@@ -153,6 +153,8 @@ pub struct MetricDefinition {
   pub strict: Option<bool>,
   /// The registry it belongs to (default: the default registry, 0).
   pub registry: Option<u32>,
+  /// Made through `slotmetrics/prom-client`: exposed in prom-client's text style.
+  pub prom_client: Option<bool>,
 }
 
 /// Defines a metric, or finds the identical one another thread defined, and returns
@@ -175,6 +177,7 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
       buckets: definition.buckets.unwrap_or_default(),
       max_series: definition.max_series.map_or_else(|| DEFAULT_MAX_SERIES.load(Ordering::Relaxed), |n| n as usize),
       strict: definition.strict.unwrap_or(false),
+      style: if definition.prom_client == Some(true) { Style::PromClient } else { Style::Standard },
     })
     .map_err(js_error)
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
-use crate::encode::{format_number, label_text};
+use crate::encode::{format_js_number, format_number, label_text};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{self, Chunk, SharedSlots, SlotError, StripedSlots, CHUNK_SLOTS};
@@ -47,6 +47,19 @@ impl Kind {
   }
 }
 
+/// Whose text conventions a family's exposition follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+  /// slotmetrics': a counter is always `<name>_total`.
+  Standard,
+  /// prom-client's, for metrics made through `slotmetrics/prom-client`, so that what
+  /// was written against prom-client's text reads the same: a counter's 0.0.4 samples
+  /// keep its name as given, numbers are written as JavaScript writes them, labels
+  /// with empty values (those a partial label set leaves out) are left out, default
+  /// labels follow a series' own, and a blank line separates families in 0.0.4.
+  PromClient,
+}
+
 /// A metric as a schema describes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Definition {
@@ -61,6 +74,7 @@ pub struct Definition {
   /// (or, if `strict`, are refused).
   pub max_series: usize,
   pub strict: bool,
+  pub style: Style,
 }
 
 /// Series a metric may have unless its schema says otherwise (`setCardinalityLimit`).
@@ -316,6 +330,7 @@ impl Registry {
         buckets: vec![],
         max_series: 1,
         strict: false,
+        style: Style::Standard,
       };
       let id = self.define_from(&namespace, def, Some(field))?;
       self.series(id, NO_LABELS)?;
@@ -366,7 +381,8 @@ impl Registry {
       namespace.sample_names.insert(name, id);
     }
     namespace.by_name.insert(base.clone(), id);
-    let bucket_labels = def.buckets.iter().map(|b| format_number(*b)).chain(["+Inf".to_string()]).collect();
+    let bucket_label = if def.style == Style::PromClient { format_js_number } else { format_number };
+    let bucket_labels = def.buckets.iter().map(|b| bucket_label(*b)).chain(["+Inf".to_string()]).collect();
     let family = Arc::new(Family {
       def,
       process,
@@ -553,7 +569,11 @@ fn encode_labels(def: &Definition, values: &[impl AsRef<str>]) -> Result<String,
     )));
   }
   let statics = def.static_labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-  Ok(label_text(statics.chain(keys.iter().map(String::as_str).zip(values.iter().map(AsRef::as_ref)))))
+  let pairs = statics.chain(keys.iter().map(String::as_str).zip(values.iter().map(AsRef::as_ref)));
+  // prom-client's partial label sets: a label without a value is not written. Keys are
+  // written with their values, so the text still identifies the label set.
+  let prom_client = def.style == Style::PromClient;
+  Ok(label_text(pairs.filter(|(_, value)| !(prom_client && value.is_empty()))))
 }
 
 /// Checks a definition and returns its exposition family name.
@@ -665,6 +685,9 @@ fn describe_difference(existing: &Definition, new: &Definition) -> Option<String
     let buckets: Vec<String> = new.buckets.iter().map(|b| format_number(*b)).collect();
     return Some(format!("has buckets [{}]", buckets.join(", ")));
   }
+  if existing.style != new.style {
+    return Some(format!("is {}a prom-client metric", if new.style == Style::PromClient { "" } else { "not " }));
+  }
   if (existing.max_series, existing.strict) != (new.max_series, new.strict) {
     let strict = if new.strict { " (strict)" } else { "" };
     return Some(format!("has a limit of {} series{strict} instead of {}", new.max_series, existing.max_series));
@@ -689,6 +712,7 @@ mod tests {
       buckets: vec![],
       max_series: 10_000,
       strict: false,
+      style: Style::Standard,
     }
   }
 
