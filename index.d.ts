@@ -62,6 +62,9 @@ export interface LabelPair {
 /** This environment's scratch buffer for label values (see `scratch.rs`). */
 export declare function labelScratch(): ArrayBuffer
 
+/** Lists a metric in another registry too (prom-client's multiple `registers`). */
+export declare function listMetric(registry: number, metric: number): void
+
 /** The calling environment's log ring, made on its first call. */
 export declare function logRing(): ArrayBuffer
 
@@ -125,7 +128,7 @@ export declare const enum MetricKind {
  * Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),
  * collected on a libuv worker thread.
  */
-export declare function metricsData(registry: number): Promise<Array<MetricJson>>
+export declare function metricsData(registry: number, metric?: number | undefined | null): Promise<Array<MetricJson>>
 
 /** A label set counted in its metric's overflow series because the metric is full. */
 export interface OverflowSlot {
@@ -150,7 +153,7 @@ export declare function registerSeries(metric: number, labelValues: Array<string
 export declare function removeSeries(metric: number, labelValues: Array<string>): void
 
 /** The exposition text, rendered on a libuv worker thread. */
-export declare function renderMetrics(format: ExpositionFormat, registry: number): Promise<string>
+export declare function renderMetrics(format: ExpositionFormat, registry: number, metric?: number | undefined | null): Promise<string>
 
 /** prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels. */
 export declare function resetMetric(metric: number): void
@@ -221,6 +224,9 @@ export interface StripeStats {
   /** Stripes of torn-down environments, folded and ready for reuse. */
   free: number
 }
+
+/** Takes the metric named `name` out of a registry; returns whether it was there. */
+export declare function unlistMetric(registry: number, name: string): boolean
 
 /**
  * Writes one line too long for a ring, after the calling environment's ring, so the

@@ -49,7 +49,11 @@ pub enum Value<'a> {
 impl Snapshot {
   /// Reads the metrics of one namespace.
   pub fn take(registry: &Registry, namespace: &Namespace) -> Snapshot {
-    let families = namespace.families();
+    Snapshot::of(registry, namespace.families(), namespace.default_labels())
+  }
+
+  /// Reads these metrics, with these default labels.
+  pub fn of(registry: &Registry, families: Vec<Arc<Family>>, default_labels: Arc<Vec<(String, String)>>) -> Snapshot {
     let series: Vec<_> = families.iter().map(|family| family.series()).collect();
     let mut striped = registry.striped.totals();
     let shared = registry.shared.chunks();
@@ -59,7 +63,7 @@ impl Snapshot {
       .map(|(family, series)| FamilySnapshot { hidden: family.apply_restarts(&mut striped, &shared), series, family })
       .collect();
     let process = families.iter().any(|f| f.family.process.is_some()).then(process::read);
-    Snapshot { families, striped, shared, process, default_labels: namespace.default_labels() }
+    Snapshot { families, striped, shared, process, default_labels }
   }
 
   /// The registry's default labels that apply to `family`: all but those it has itself.

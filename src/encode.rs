@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use crate::collect::{Snapshot, Value};
-use crate::registry::{Kind, Namespace, Registry, Style};
+use crate::registry::{Kind, Style};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -225,12 +225,6 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
   sink.write_all(&out)
 }
 
-/// Takes a snapshot of a namespace and encodes it whole.
-pub fn render(registry: &Registry, namespace: &Namespace, format: Format) -> Vec<u8> {
-  let mut text = Vec::new();
-  encode(&Snapshot::take(registry, namespace), format, &mut text).expect("writing to a Vec cannot fail");
-  text
-}
 
 #[cfg(test)]
 mod tests {
@@ -243,7 +237,7 @@ mod tests {
   use prometheus_client::metrics::histogram::Histogram;
 
   use super::*;
-  use crate::registry::{Definition, DEFAULT_NAMESPACE, NO_LABELS};
+  use crate::registry::{Definition, Namespace, Registry, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::slots::{locate, StripeId};
 
   fn def(name: &str, help: &str, kind: Kind, keys: &[&str], buckets: &[f64]) -> Definition {
@@ -270,6 +264,13 @@ mod tests {
   fn set_shared(registry: &Registry, slot: u32, bits: u64) {
     let (k, i) = locate(slot);
     registry.shared.chunk(k).unwrap().cells()[i].store(bits, Ordering::Relaxed);
+  }
+
+  /// A namespace's whole exposition.
+  fn render(registry: &Registry, namespace: &Namespace, format: Format) -> Vec<u8> {
+    let mut text = Vec::new();
+    encode(&Snapshot::take(registry, namespace), format, &mut text).unwrap();
+    text
   }
 
   fn text(registry: &Registry, format: Format) -> String {

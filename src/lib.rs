@@ -22,7 +22,7 @@ mod server;
 pub mod slots;
 
 use encode::Format;
-use registry::{Definition, Kind, NamespaceId, Registered, Registry, RegistryError, Style, DEFAULT_MAX_SERIES};
+use registry::{Definition, FamilyId, Kind, NamespaceId, Registered, Registry, RegistryError, Style, DEFAULT_MAX_SERIES};
 use logging::{Ring, RingId, LOGGER};
 use slots::{Chunk, StripeId};
 
@@ -258,6 +258,18 @@ pub fn create_registry() -> u32 {
   REGISTRY.create_namespace()
 }
 
+/// Lists a metric in another registry too (prom-client's multiple `registers`).
+#[napi(catch_unwind)]
+pub fn list_metric(registry: u32, metric: u32) -> Result<()> {
+  REGISTRY.list_in(registry, metric).map_err(js_error)
+}
+
+/// Takes the metric named `name` out of a registry; returns whether it was there.
+#[napi(catch_unwind)]
+pub fn unlist_metric(registry: u32, name: String) -> Result<bool> {
+  REGISTRY.unlist(registry, &name).map_err(js_error)
+}
+
 /// Unlists every metric of a registry (prom-client's `clear()`).
 #[napi(catch_unwind)]
 pub fn clear_registry(registry: u32) -> Result<()> {
@@ -278,7 +290,24 @@ pub enum ExpositionFormat {
   OpenMetrics,
 }
 
-pub struct RenderTask(Format, NamespaceId);
+pub struct RenderTask {
+  format: Format,
+  namespace: NamespaceId,
+  /// Only this metric (prom-client's `getSingleMetricAsString()`).
+  metric: Option<FamilyId>,
+}
+
+/// A snapshot of a namespace, or of one of its metrics with its default labels.
+fn snapshot(namespace: NamespaceId, metric: Option<FamilyId>, default_labels: bool) -> Result<collect::Snapshot> {
+  let namespace = REGISTRY.namespace(namespace).map_err(js_error)?;
+  Ok(match metric {
+    None => collect::Snapshot::take(&REGISTRY, &namespace),
+    Some(id) => {
+      let defaults = if default_labels { namespace.default_labels() } else { Arc::default() };
+      collect::Snapshot::of(&REGISTRY, vec![REGISTRY.family(id).map_err(js_error)?], defaults)
+    }
+  })
+}
 
 impl Task for RenderTask {
   type Output = Vec<u8>;
@@ -286,8 +315,9 @@ impl Task for RenderTask {
 
   fn compute(&mut self) -> Result<Self::Output> {
     without_panics(|| {
-      let namespace = REGISTRY.namespace(self.1).map_err(js_error)?;
-      Ok(encode::render(&REGISTRY, &namespace, self.0))
+      let mut text = Vec::new();
+      encode::encode(&snapshot(self.namespace, self.metric, true)?, self.format, &mut text)?;
+      Ok(text)
     })
   }
 
@@ -298,12 +328,12 @@ impl Task for RenderTask {
 
 /// The exposition text, rendered on a libuv worker thread.
 #[napi(catch_unwind, ts_return_type = "Promise<string>")]
-pub fn render_metrics(format: ExpositionFormat, registry: u32) -> AsyncTask<RenderTask> {
+pub fn render_metrics(format: ExpositionFormat, registry: u32, metric: Option<u32>) -> AsyncTask<RenderTask> {
   let format = match format {
     ExpositionFormat::Prometheus => Format::Prometheus,
     ExpositionFormat::OpenMetrics => Format::OpenMetrics,
   };
-  AsyncTask::new(RenderTask(format, registry))
+  AsyncTask::new(RenderTask { format, namespace: registry, metric })
 }
 
 #[napi(object)]
@@ -565,17 +595,16 @@ pub struct MetricJson {
   pub aggregator: String,
 }
 
-pub struct MetricsDataTask(NamespaceId);
+/// A namespace's metrics with its default labels, or one metric without them
+/// (prom-client's `metric.get()`).
+pub struct MetricsDataTask(NamespaceId, Option<FamilyId>);
 
 impl Task for MetricsDataTask {
   type Output = Vec<data::MetricData>;
   type JsValue = Vec<MetricJson>;
 
   fn compute(&mut self) -> Result<Self::Output> {
-    without_panics(|| {
-      let namespace = REGISTRY.namespace(self.0).map_err(js_error)?;
-      Ok(data::metrics_data(&collect::Snapshot::take(&REGISTRY, &namespace)))
-    })
+    without_panics(|| Ok(data::metrics_data(&snapshot(self.0, self.1, false)?)))
   }
 
   fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -601,8 +630,8 @@ impl Task for MetricsDataTask {
 /// Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),
 /// collected on a libuv worker thread.
 #[napi(catch_unwind, ts_return_type = "Promise<Array<MetricJson>>")]
-pub fn metrics_data(registry: u32) -> AsyncTask<MetricsDataTask> {
-  AsyncTask::new(MetricsDataTask(registry))
+pub fn metrics_data(registry: u32, metric: Option<u32>) -> AsyncTask<MetricsDataTask> {
+  AsyncTask::new(MetricsDataTask(registry, metric))
 }
 
 /// Replaces the labels added to every series (a metric's own label of the same name wins).

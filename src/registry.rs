@@ -364,23 +364,8 @@ impl Registry {
         ))),
       };
     }
-    let names = sample_names(def.kind, &base);
-    for name in &names {
-      if let Some(owner) = namespace.sample_names.get(name) {
-        let owner = &families[*owner as usize].def;
-        return Err(RegistryError::Conflict(format!(
-          "metric \"{}\" would expose samples named \"{name}\", which {} \"{}\" already exposes",
-          def.name,
-          owner.kind.describe(),
-          owner.name
-        )));
-      }
-    }
+    check_sample_names(namespace, &families, &def, &base)?;
     let id = families.len() as FamilyId;
-    for name in names {
-      namespace.sample_names.insert(name, id);
-    }
-    namespace.by_name.insert(base.clone(), id);
     let bucket_label = if def.style == Style::PromClient { format_js_number } else { format_number };
     let bucket_labels = def.buckets.iter().map(|b| bucket_label(*b)).chain(["+Inf".to_string()]).collect();
     let family = Arc::new(Family {
@@ -395,9 +380,43 @@ impl Registry {
       restarts: Mutex::default(),
       restarted: AtomicBool::new(false),
     });
-    namespace.families.write().push(family.clone());
+    list(namespace, id, &family);
     families.push(family);
     Ok(id)
+  }
+
+  /// Lists a defined metric in another namespace too, one metric exposed by both
+  /// (prom-client's `registers: [a, b]`, `registerMetric()`, `Registry.merge()`).
+  /// Listing it where it is already listed does nothing.
+  pub fn list_in(&self, namespace: NamespaceId, id: FamilyId) -> Result<(), RegistryError> {
+    let namespace = self.namespace(namespace)?;
+    let families = self.families.write();
+    let family = families.get(id as usize).ok_or_else(|| RegistryError::Invalid(format!("no metric with id {id}")))?;
+    match namespace.by_name.get(&family.base).map(|listed| *listed) {
+      Some(listed) if listed == id => return Ok(()),
+      Some(_) => {
+        return Err(RegistryError::Conflict(format!("a metric named \"{}\" is already registered", family.def.name)));
+      }
+      None => {}
+    }
+    check_sample_names(&namespace, &families, &family.def, &family.base)?;
+    list(&namespace, id, family);
+    Ok(())
+  }
+
+  /// Takes a metric out of a namespace (prom-client's `removeSingleMetric()`), freeing
+  /// its name there; its series keep counting. Returns whether it was listed.
+  pub fn unlist(&self, namespace: NamespaceId, name: &str) -> Result<bool, RegistryError> {
+    let namespace = self.namespace(namespace)?;
+    let _definitions = self.families.write();
+    let listed = namespace.families.read().iter().find(|f| f.def.name == name).cloned();
+    let Some(family) = listed else { return Ok(false) };
+    namespace.by_name.remove(&family.base);
+    for sample in sample_names(family.def.kind, &family.base) {
+      namespace.sample_names.remove(&sample);
+    }
+    namespace.families.write().retain(|f| !Arc::ptr_eq(f, &family));
+    Ok(true)
   }
 
   /// Unlists every metric of a namespace, freeing their names. Their series keep their
@@ -554,6 +573,32 @@ impl Registry {
     restarts.insert(slot, Restart { baseline, hidden });
     family.restarted.store(true, Ordering::Release);
   }
+}
+
+/// Refuses a definition whose samples would share a name with a listed metric's
+/// (OpenMetrics forbids clashes such as a gauge `x_total` beside a counter `x`).
+fn check_sample_names(namespace: &Namespace, families: &[Arc<Family>], def: &Definition, base: &str) -> Result<(), RegistryError> {
+  for name in sample_names(def.kind, base) {
+    if let Some(owner) = namespace.sample_names.get(&name) {
+      let owner = &families[*owner as usize].def;
+      return Err(RegistryError::Conflict(format!(
+        "metric \"{}\" would expose samples named \"{name}\", which {} \"{}\" already exposes",
+        def.name,
+        owner.kind.describe(),
+        owner.name
+      )));
+    }
+  }
+  Ok(())
+}
+
+/// Lists a family in a namespace; its names have been checked.
+fn list(namespace: &Namespace, id: FamilyId, family: &Arc<Family>) {
+  for name in sample_names(family.def.kind, &family.base) {
+    namespace.sample_names.insert(name, id);
+  }
+  namespace.by_name.insert(family.base.clone(), id);
+  namespace.families.write().push(family.clone());
 }
 
 /// A series' escaped label text from its dynamic label values.
