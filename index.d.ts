@@ -90,6 +90,12 @@ export interface LogRingLayout {
   valueString: number
 }
 
+/**
+ * One metric and its samples as data, without default labels (prom-client's
+ * `metric.get()`), collected on a libuv worker thread.
+ */
+export declare function metricData(metric: number): Promise<Array<MetricJson>>
+
 export interface MetricDefinition {
   name: string
   help?: string
@@ -128,7 +134,7 @@ export declare const enum MetricKind {
  * Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),
  * collected on a libuv worker thread.
  */
-export declare function metricsData(registry: number, metric?: number | undefined | null): Promise<Array<MetricJson>>
+export declare function metricsData(registry: number): Promise<Array<MetricJson>>
 
 /** A label set counted in its metric's overflow series because the metric is full. */
 export interface OverflowSlot {

@@ -849,6 +849,7 @@ module.exports.labelScratch = nativeBinding.labelScratch
 module.exports.listMetric = nativeBinding.listMetric
 module.exports.logRing = nativeBinding.logRing
 module.exports.logRingLayout = nativeBinding.logRingLayout
+module.exports.metricData = nativeBinding.metricData
 module.exports.MetricKind = nativeBinding.MetricKind
 module.exports.metricsData = nativeBinding.metricsData
 module.exports.registerScratchSeries = nativeBinding.registerScratchSeries

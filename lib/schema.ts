@@ -180,7 +180,14 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
    */
   build(options: BuildOptions = {}): Built<T, K> {
     checkOptions(`build() of metric "${this.spec.name}"`, options, ['registry']);
-    const target = registryOption(`build() of metric "${this.spec.name}"`, options.registry);
+    return this.define(registryOption(`build() of metric "${this.spec.name}"`, options.registry), false).built;
+  }
+
+  /**
+   * @internal `build()` into `target`, also giving the addon's id of the metric;
+   * `promClient`: exposed in prom-client's text style (slotmetrics/prom-client).
+   */
+  define(target: Registry, promClient: boolean): { id: number; built: Built<T, K> } {
     const type = this.type;
     const spec = { ...this.spec, name: target.prefix + this.spec.name };
     const id = callNative(() =>
@@ -194,6 +201,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         maxSeries: spec.maxSeries,
         strict: spec.strict,
         registry: target.id,
+        promClient,
       }),
     );
     let metric = builtMetrics.get(id);
@@ -208,7 +216,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
       }
       builtMetrics.set(id, metric);
     }
-    return metric as Built<T, K>;
+    return { id, built: metric as Built<T, K> };
   }
 }
 

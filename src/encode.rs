@@ -174,8 +174,9 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
     let write_value = if prom_client { write_js_number } else { write_number };
     let defaults = snapshot.default_labels_text(family);
     for series in entry.series() {
-      // Default labels go first, but after a series' own in prom-client's text.
-      let labels = if prom_client { [&*series.labels, &defaults] } else { [defaults.as_str(), &series.labels] };
+      // Default labels go first, but after a series' own in prom-client's text (except
+      // on its histograms, below).
+      let labels = if prom_client && def.kind != Kind::Histogram { [&*series.labels, &defaults] } else { [defaults.as_str(), &series.labels] };
       match snapshot.value(family, series) {
         Value::Absent => continue,
         Value::Counter(v) => {
@@ -198,7 +199,13 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
               out.push(b'\n');
             }
             cumulative += count;
-            write_series_start(&mut out, &[base, "_bucket"], &labels, Some(("le", le)));
+            if prom_client {
+              // prom-client writes `le` first on its buckets.
+              let le = format!("le=\"{le}\"");
+              write_series_start(&mut out, &[base, "_bucket"], &[&le, labels[0], labels[1]], None);
+            } else {
+              write_series_start(&mut out, &[base, "_bucket"], &labels, Some(("le", le)));
+            }
             write_value(&mut out, cumulative);
           }
           // OpenMetrics: with negative buckets the sum is no longer a counter, so there

@@ -297,15 +297,12 @@ pub struct RenderTask {
   metric: Option<FamilyId>,
 }
 
-/// A snapshot of a namespace, or of one of its metrics with its default labels.
-fn snapshot(namespace: NamespaceId, metric: Option<FamilyId>, default_labels: bool) -> Result<collect::Snapshot> {
+/// A snapshot of a namespace, or of one metric with the namespace's default labels.
+fn snapshot(namespace: NamespaceId, metric: Option<FamilyId>) -> Result<collect::Snapshot> {
   let namespace = REGISTRY.namespace(namespace).map_err(js_error)?;
   Ok(match metric {
     None => collect::Snapshot::take(&REGISTRY, &namespace),
-    Some(id) => {
-      let defaults = if default_labels { namespace.default_labels() } else { Arc::default() };
-      collect::Snapshot::of(&REGISTRY, vec![REGISTRY.family(id).map_err(js_error)?], defaults)
-    }
+    Some(id) => collect::Snapshot::of(&REGISTRY, vec![REGISTRY.family(id).map_err(js_error)?], namespace.default_labels()),
   })
 }
 
@@ -316,7 +313,7 @@ impl Task for RenderTask {
   fn compute(&mut self) -> Result<Self::Output> {
     without_panics(|| {
       let mut text = Vec::new();
-      encode::encode(&snapshot(self.namespace, self.metric, true)?, self.format, &mut text)?;
+      encode::encode(&snapshot(self.namespace, self.metric)?, self.format, &mut text)?;
       Ok(text)
     })
   }
@@ -595,16 +592,25 @@ pub struct MetricJson {
   pub aggregator: String,
 }
 
-/// A namespace's metrics with its default labels, or one metric without them
+/// A namespace's metrics with its default labels, or one metric without any
 /// (prom-client's `metric.get()`).
-pub struct MetricsDataTask(NamespaceId, Option<FamilyId>);
+pub enum MetricsDataTask {
+  Registry(NamespaceId),
+  Metric(FamilyId),
+}
 
 impl Task for MetricsDataTask {
   type Output = Vec<data::MetricData>;
   type JsValue = Vec<MetricJson>;
 
   fn compute(&mut self) -> Result<Self::Output> {
-    without_panics(|| Ok(data::metrics_data(&snapshot(self.0, self.1, false)?)))
+    without_panics(|| {
+      let snapshot = match *self {
+        MetricsDataTask::Registry(namespace) => snapshot(namespace, None)?,
+        MetricsDataTask::Metric(id) => collect::Snapshot::of(&REGISTRY, vec![REGISTRY.family(id).map_err(js_error)?], Arc::default()),
+      };
+      Ok(data::metrics_data(&snapshot))
+    })
   }
 
   fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -630,8 +636,15 @@ impl Task for MetricsDataTask {
 /// Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),
 /// collected on a libuv worker thread.
 #[napi(catch_unwind, ts_return_type = "Promise<Array<MetricJson>>")]
-pub fn metrics_data(registry: u32, metric: Option<u32>) -> AsyncTask<MetricsDataTask> {
-  AsyncTask::new(MetricsDataTask(registry, metric))
+pub fn metrics_data(registry: u32) -> AsyncTask<MetricsDataTask> {
+  AsyncTask::new(MetricsDataTask::Registry(registry))
+}
+
+/// One metric and its samples as data, without default labels (prom-client's
+/// `metric.get()`), collected on a libuv worker thread.
+#[napi(catch_unwind, ts_return_type = "Promise<Array<MetricJson>>")]
+pub fn metric_data(metric: u32) -> AsyncTask<MetricsDataTask> {
+  AsyncTask::new(MetricsDataTask::Metric(metric))
 }
 
 /// Replaces the labels added to every series (a metric's own label of the same name wins).

@@ -1,0 +1,183 @@
+// slotmetrics/prom-client: the same program run against prom-client 15.1.3 and against
+// this entry gives the same text, the same data and the same errors.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { registry as engineRegistry } from 'slotmetrics';
+import * as compat from 'slotmetrics/prom-client';
+import { parseOpenMetricsStrict, promtoolCheck } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const real = require('prom-client');
+
+/** A program written for prom-client, run against `client` in a registry of its own. */
+async function program(client, contentType) {
+  const registry = new client.Registry(contentType);
+  const requests = new client.Counter({
+    name: 'compat_requests',
+    help: 'Requests "served"\nby route',
+    labelNames: ['method', 'route', 'code'],
+    registers: [registry],
+  });
+  requests.inc({ method: 'GET', route: '/users', code: 200 });
+  requests.inc({ method: 'GET', route: '/users', code: 200 }, 2.5);
+  requests.inc({ method: 'POST', route: '/a"b\\c\nd' }); // a partial label set
+  requests.labels('PUT', '/x', '201').inc(1e21);
+  requests.labels({ method: 'DELETE', route: '/y', code: '404' }).inc();
+  const total = new client.Counter({ name: 'compat_jobs_total', help: 'Jobs', registers: [registry] });
+  total.inc(0.1);
+  total.inc(0.2);
+  const temperature = new client.Gauge({ name: 'compat_temperature', help: 'Temperature', labelNames: ['room'], registers: [registry] });
+  temperature.set({ room: 'a' }, -1.5e-7);
+  temperature.inc({ room: 'b' }, 3);
+  temperature.dec({ room: 'b' });
+  temperature.labels('c').set(Infinity);
+  const idle = new client.Gauge({ name: 'compat_idle', help: 'Idle', registers: [registry] });
+  idle.set(4);
+  idle.dec(0.5);
+  const latency = new client.Histogram({
+    name: 'compat_latency_seconds',
+    help: 'Latency',
+    labelNames: ['route'],
+    buckets: client.linearBuckets(0.1, 0.2, 4),
+    registers: [registry],
+  });
+  latency.observe({ route: '/users' }, 0.05);
+  latency.observe({ route: '/users' }, 0.3);
+  latency.labels('/orders').observe(5);
+  latency.zero({ route: '/empty' });
+  const sizes = new client.Histogram({ name: 'compat_sizes', help: 'Sizes', buckets: client.exponentialBuckets(1, 10, 3), registers: [registry] });
+  sizes.observe(50);
+  registry.setDefaultLabels({ service: 'api', region: 7 });
+  return registry;
+}
+
+for (const contentType of [real.Registry.PROMETHEUS_CONTENT_TYPE, real.Registry.OPENMETRICS_CONTENT_TYPE]) {
+  test(`the same program gives prom-client's exact text (${contentType.split(';')[0]})`, async () => {
+    let theirs = await (await program(real, contentType)).metrics();
+    const ours = await (await program(compat, contentType)).metrics();
+    if (contentType === real.Registry.OPENMETRICS_CONTENT_TYPE) {
+      // The one documented difference: OpenMetrics wants `"` escaped in HELP, which
+      // prom-client does not do.
+      theirs = theirs.replace(/^(# HELP .*)$/gm, (line) => line.replaceAll('"', '\\"'));
+    }
+    assert.equal(ours, theirs);
+    if (contentType === real.Registry.PROMETHEUS_CONTENT_TYPE) {
+      // prom-client's text breaks promtool's style lint (exit 3: a counter without
+      // "_total"), but parses.
+      const { status, output } = promtoolCheck(ours);
+      assert.ok(status === 3 && !/error/.test(output), output);
+    } else {
+      parseOpenMetricsStrict(ours);
+    }
+  });
+}
+
+test("getMetricsAsJSON(), get() and getSingleMetricAsString() give prom-client's data", async () => {
+  const theirs = await program(real);
+  const ours = await program(compat);
+  // The documented difference: label values come back as strings (prom-client keeps
+  // the numbers it was given, `code: 200`), `le` aside.
+  const labelStrings = (labels) => Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, k === 'le' ? v : String(v)]));
+  const normalise = (metric) => ({
+    ...metric,
+    values: metric.values.map(({ exemplar, sharedLabels, ...value }) => ({ ...value, labels: labelStrings(value.labels) })),
+  });
+  // get() first: prom-client's getMetricsAsJSON() writes the default labels into its
+  // metrics' own values, which later get() calls then show.
+  for (const name of ['compat_requests', 'compat_latency_seconds', 'compat_idle']) {
+    const [a, b] = [await ours.getSingleMetric(name).get(), await theirs.getSingleMetric(name).get()];
+    assert.deepEqual(normalise(a), normalise(b));
+    assert.equal(await ours.getSingleMetricAsString(name), await theirs.getSingleMetricAsString(name));
+  }
+  assert.deepEqual((await ours.getMetricsAsJSON()).map(normalise), (await theirs.getMetricsAsJSON()).map(normalise));
+  assert.deepEqual(ours.getMetricsAsArray().map((m) => m.name), theirs.getMetricsAsArray().map((m) => m.name));
+});
+
+test('remove, reset, resetMetrics, removeSingleMetric and clear behave as prom-client', async () => {
+  const results = new Map();
+  for (const client of [real, compat]) {
+    const texts = [];
+    results.set(client, texts);
+    const registry = await program(client);
+    registry.getSingleMetric('compat_requests').remove('GET', '/users', '200');
+    registry.getSingleMetric('compat_temperature').remove({ room: 'a' });
+    registry.getSingleMetric('compat_latency_seconds').reset();
+    registry.getSingleMetric('compat_jobs_total').reset();
+    registry.removeSingleMetric('compat_sizes');
+    texts.push(await registry.metrics());
+    registry.resetMetrics();
+    texts.push(await registry.metrics());
+    registry.clear();
+    texts.push(await registry.metrics());
+  }
+  assert.deepEqual(results.get(compat), results.get(real));
+});
+
+test('the same misuse throws the same errors', () => {
+  const cases = [
+    () => new CLIENT.Counter(),
+    () => new CLIENT.Counter({ name: 'x' }),
+    () => new CLIENT.Counter({ help: 'h' }),
+    () => new CLIENT.Counter({ name: '1x', help: 'h' }),
+    () => new CLIENT.Counter({ name: 'x', help: 'h', labelNames: ['a-b'] }),
+    () => new CLIENT.Histogram({ name: 'x', help: 'h', labelNames: ['le'] }),
+    () => counter().inc(-1),
+    () => counter().inc('5'),
+    () => counter().inc({ nope: 'x' }),
+    () => counter().labels('only one').inc(),
+    () => gauge().set('x'),
+    () => gauge().inc({ room: 'a' }, 'x'),
+    () => gauge().labels({ nope: 1 }),
+    () => histogram().observe('x'),
+    () => histogram().observe({ nope: 1 }, 1),
+    () => CLIENT.linearBuckets(0, 1, 0),
+    () => CLIENT.exponentialBuckets(0, 2, 3),
+    () => CLIENT.exponentialBuckets(1, 1, 3),
+    () => new CLIENT.Registry('text/html'),
+    () => {
+      const registry = new CLIENT.Registry();
+      new CLIENT.Gauge({ name: 'twice', help: 'h', registers: [registry] });
+      new CLIENT.Gauge({ name: 'twice', help: 'h', registers: [registry] });
+    },
+  ];
+  let CLIENT;
+  let fresh;
+  const counter = () => new CLIENT.Counter({ name: 'err_c', help: 'h', labelNames: ['a', 'b'], registers: [fresh] });
+  const gauge = () => new CLIENT.Gauge({ name: 'err_g', help: 'h', labelNames: ['room'], registers: [fresh] });
+  const histogram = () => new CLIENT.Histogram({ name: 'err_h', help: 'h', labelNames: ['route'], registers: [fresh] });
+  const outcome = (client, call) => {
+    CLIENT = client;
+    fresh = new client.Registry();
+    try {
+      call();
+      return 'no error';
+    } catch (error) {
+      return `${error.constructor.name}: ${error.message}`;
+    }
+  };
+  for (const call of cases) assert.equal(outcome(compat, call), outcome(real, call), String(call));
+  assert.equal(compat.validateMetricName('a:b_c'), real.validateMetricName('a:b_c'));
+  assert.equal(compat.validateMetricName('a-b'), real.validateMetricName('a-b'));
+});
+
+test('metrics of the global register are slotmetrics metrics: counted from workers, in the default registry', async () => {
+  const shared = new compat.Counter({ name: 'compat_shared_total', help: 'Shared', labelNames: ['thread'] });
+  shared.inc({ thread: 'main' }, 5);
+  await new Promise((resolve, reject) => {
+    const worker = new Worker(
+      `const { Counter } = require('slotmetrics/prom-client');
+       const c = new Counter({ name: 'compat_shared_total', help: 'Shared', labelNames: ['thread'] });
+       for (let i = 0; i < 1000; i++) c.inc({ thread: 'worker' });
+       c.inc({ thread: 'main' }, 2);`,
+      { eval: true },
+    );
+    worker.on('error', reject);
+    worker.on('exit', resolve);
+  });
+  const text = await compat.register.metrics();
+  assert.match(text, /^compat_shared_total\{thread="main"\} 7$/m);
+  assert.match(text, /^compat_shared_total\{thread="worker"\} 1000$/m);
+  assert.equal(await engineRegistry.metrics(), text, 'the same registry as slotmetrics\' own');
+});

@@ -1,0 +1,81 @@
+// prom-client's Gauge on the engine: a float gauge shared by every thread.
+
+import { gaugeSchemaFloat } from '../schema';
+import type { FloatGauge } from '../gauge';
+import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
+import { validateLabel } from './validation';
+
+export type GaugeConfiguration<T extends string> = MetricConfiguration<T>;
+
+const isLabels = (value: unknown): value is object => typeof value === 'object' && value !== null;
+
+export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
+  readonly type = 'gauge';
+
+  constructor(configuration: GaugeConfiguration<T>) {
+    super(configuration, 'gaugeFloat', gaugeSchemaFloat);
+  }
+
+  set(labels: LabelValues<T> | number, value?: number): void {
+    if (isLabels(labels)) this.write(labels, 'set', value);
+    else this.write(undefined, 'set', labels);
+  }
+
+  inc(labels?: LabelValues<T> | number, value?: number): void {
+    if (isLabels(labels)) this.write(labels, 'inc', value ?? 1);
+    else this.write(undefined, 'inc', labels ?? 1);
+  }
+
+  dec(labels?: LabelValues<T> | number, value?: number): void {
+    if (isLabels(labels)) this.write(labels, 'dec', value ?? 1);
+    else this.write(undefined, 'dec', labels ?? 1);
+  }
+
+  /** Sets the gauge to the current Unix time in seconds. */
+  setToCurrentTime(labels?: LabelValues<T>): void {
+    this.write(labels, 'set', Date.now() / 1000);
+  }
+
+  /** Starts a timer; the returned function sets the gauge to the elapsed seconds (with the labels of both calls). */
+  startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
+    const start = process.hrtime.bigint();
+    return (endLabels) => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      this.write({ ...labels, ...endLabels }, 'set', seconds);
+      return seconds;
+    };
+  }
+
+  labels(...args: unknown[]): Gauge.Internal<T> {
+    const labels = labelsFromArguments(this.labelNames, args);
+    validateLabel(this.labelNames, labels);
+    return {
+      inc: (value = 1) => this.write(labels, 'inc', value),
+      dec: (value = 1) => this.write(labels, 'dec', value),
+      set: (value) => this.write(labels, 'set', value),
+      setToCurrentTime: () => this.setToCurrentTime(labels),
+      startTimer: () => this.startTimer(labels),
+    };
+  }
+
+  /**
+   * prom-client's checks, with its messages: the value's type first, then the labels.
+   * `inc` and `dec` also refuse NaN and ±Infinity, which prom-client would store.
+   */
+  private write(labels: LabelValues<T> | undefined, operation: 'set' | 'inc' | 'dec', value: unknown): void {
+    if (typeof value !== 'number' || (operation !== 'set' && !Number.isFinite(value))) {
+      throw invalidNumber(operation === 'set' ? 'Value' : 'Delta', value);
+    }
+    this.handleFor(labels)[operation](value);
+  }
+}
+
+export namespace Gauge {
+  export interface Internal<T extends string> {
+    inc(value?: number): void;
+    dec(value?: number): void;
+    set(value: number): void;
+    setToCurrentTime(): void;
+    startTimer(): (labels?: LabelValues<T>) => number;
+  }
+}

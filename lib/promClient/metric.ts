@@ -1,0 +1,230 @@
+// What prom-client's Counter, Gauge and Histogram share, on the slotmetrics engine:
+// configuration checks with prom-client's messages, registration in registries, label
+// sets that may leave labels out, and get() in prom-client's shape.
+
+import { format } from 'node:util';
+import type { MetricSchema, MetricType } from '../schema';
+import { binding, callNative } from '../native';
+import type { MetricJSON } from '../registry';
+import { globalRegistry, Registry } from './registry';
+import { validateLabel, validateLabelName, validateMetricName } from './validation';
+
+export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
+
+export interface MetricConfiguration<T extends string> {
+  name: string;
+  help: string;
+  labelNames?: readonly T[];
+  registers?: Registry[];
+  aggregator?: Aggregator;
+  collect?: (this: never) => void | Promise<void>;
+  enableExemplars?: boolean;
+}
+
+export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
+
+export interface MetricValue<T extends string> {
+  value: number;
+  labels: LabelValues<T> & { le?: number | string };
+  metricName?: string;
+}
+
+export interface MetricObjectWithValues<V> {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  aggregator: Aggregator;
+  values: V[];
+}
+
+/** The engine handle of one series: what a metric's methods write through. */
+type Lookup<H> = (labels: object) => H;
+
+/** prom-client's `getLabels`: label values given as arguments, or an object. */
+export function labelsFromArguments<T extends string>(labelNames: readonly T[], args: unknown[]): LabelValues<T> {
+  if (typeof args[0] === 'object' && args[0] !== null) return args[0] as LabelValues<T>;
+  if (labelNames.length !== args.length) {
+    throw new Error(
+      `Invalid number of arguments (${args.length}): "${args.join(', ')}" for label names (${labelNames.length}): "${labelNames.join(', ')}".`,
+    );
+  }
+  return Object.fromEntries(labelNames.map((name, i) => [name, args[i]])) as LabelValues<T>;
+}
+
+export function invalidNumber(what: 'Value' | 'Delta', value: unknown): TypeError {
+  return new TypeError(`${what} is not a valid number: ${format(value)}`);
+}
+
+/**
+ * Compiles the lookup from a label object to the handle of its series: one Map per
+ * label name, keyed by the values as given (a missing label is `undefined`). It
+ * reads each label once and checks, by counting, that the object has no other
+ * enumerable keys; anything unusual goes to `miss`, which validates and registers.
+ */
+function compileLookup<H>(labelNames: readonly string[], root: Map<unknown, unknown>, miss: Lookup<H>): Lookup<H> {
+  const reads = labelNames.map((name, i) => `const v${i} = labels[${JSON.stringify(name)}];`).join('\n');
+  const present = labelNames.map((name) => `(${JSON.stringify(name)} in labels)`).join(' + ');
+  const steps = labelNames.map((_, i) => `const n${i + 1} = n${i}.get(v${i}); if (n${i + 1} === undefined) return miss(labels);`).join('\n');
+  const source = `return function lookup(labels) {
+    let count = 0;
+    for (const _ in labels) count++;
+    if (count !== ${present}) return miss(labels);
+    ${reads}
+    const n0 = root;
+    ${steps}
+    return n${labelNames.length};
+  };`;
+  try {
+    return new Function('root', 'miss', source)(root, miss) as Lookup<H>;
+  } catch {
+    // Code generation from strings is disabled: the same walk as a loop.
+    return (labels) => {
+      let count = 0;
+      for (const _ in labels) count++;
+      if (count !== labelNames.filter((name) => name in labels).length) return miss(labels);
+      let node: unknown = root;
+      for (const name of labelNames) {
+        node = (node as Map<unknown, unknown>).get((labels as Record<string, unknown>)[name]);
+        if (node === undefined) return miss(labels);
+      }
+      return node as H;
+    };
+  }
+}
+
+/** The engine side of a prom-client metric: its family (or handle) and its id. */
+export interface EngineMetric<H> {
+  id: number;
+  /** The handle of the one series of a metric without labels. */
+  handle?: H;
+  /** `with()` of a metric with labels, taking every label name. */
+  with?: (labels: Record<string, string>) => H;
+  remove?: (labels: Record<string, string>) => void;
+  zero?: (labels: Record<string, string>) => void;
+}
+
+// Metrics built with `registers: []`: defined in a registry that is never exposed.
+let unexposed: Registry | undefined;
+
+export abstract class Metric<T extends string, H> {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly T[];
+  readonly registers: Registry[];
+  readonly aggregator: Aggregator;
+  readonly collect?: () => void | Promise<void>;
+  abstract readonly type: 'counter' | 'gauge' | 'histogram';
+  /** @internal */
+  readonly engine: EngineMetric<H>;
+  private readonly root = new Map<unknown, unknown>();
+  /** The handle of a label set; validates it on first use. */
+  protected readonly series: Lookup<H>;
+
+  /** @internal */
+  constructor(config: MetricConfiguration<T>, kind: MetricType, schema: (name: string) => MetricSchema<MetricType, string>) {
+    if (config === null || typeof config !== 'object') throw new TypeError('constructor expected a config object');
+    const { name, help, labelNames = [], registers = [globalRegistry], aggregator = 'sum', collect, enableExemplars } = config;
+    if (!help) throw new Error('Missing mandatory help parameter');
+    if (!name) throw new Error('Missing mandatory name parameter');
+    if (!validateMetricName(name)) throw new Error('Invalid metric name');
+    if (!validateLabelName(labelNames)) throw new Error('Invalid label name');
+    if (collect && typeof collect !== 'function') throw new Error('Optional "collect" parameter must be a function');
+    if (enableExemplars) throw new Error('slotmetrics/prom-client does not support exemplars yet');
+    if (kind === 'histogram' && labelNames.includes('le' as T)) throw new Error('le is a reserved label keyword');
+    this.name = name;
+    this.help = help;
+    this.labelNames = [...labelNames];
+    this.registers = [...(registers ?? [globalRegistry])];
+    this.aggregator = aggregator;
+    this.collect = collect;
+
+    for (const registry of this.registers) {
+      if (registry.getSingleMetric(name) !== undefined) {
+        throw new Error(`A metric with the name ${name} has already been registered.`);
+      }
+    }
+    const [home, ...others] = this.registers.length > 0 ? this.registers : [(unexposed ??= new Registry())];
+    let built = schema(name).help(help);
+    for (const label of this.labelNames) built = built.requireDynamicKey(label);
+    const { id, built: metric } = built.define(home.engine, true);
+    const family = metric as unknown as { with?: EngineMetric<H>['with']; remove?: EngineMetric<H>['remove']; zero?: EngineMetric<H>['zero'] };
+    this.engine =
+      this.labelNames.length === 0
+        ? { id, handle: metric as H }
+        : { id, with: family.with, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
+    home.adopt(this);
+    for (const registry of others) registry.registerMetric(this);
+    const miss = (labels: object) => this.register(labels);
+    const handle = this.engine.handle;
+    this.series =
+      handle === undefined
+        ? compileLookup<H>(this.labelNames, this.root, miss)
+        : (labels) => {
+            for (const _ in labels) return miss(labels); // a label on a metric without labels: the error
+            return handle;
+          };
+  }
+
+  /** The series of a label object prom-client accepts: partial, values converted with String(). */
+  private register(labels: object): H {
+    validateLabel(this.labelNames, labels);
+    if (this.engine.handle !== undefined) return this.engine.handle;
+    const read = this.labelNames.map((name) => (labels as Record<string, unknown>)[name]);
+    // A label left out is written as absent: the engine's prom-client style drops empty values.
+    const full = Object.fromEntries(this.labelNames.map((name, i) => [name, read[i] === undefined ? '' : String(read[i])]));
+    const handle = this.engine.with!(full);
+    let node = this.root;
+    for (const value of read.slice(0, -1)) {
+      let next = node.get(value) as Map<unknown, unknown> | undefined;
+      if (next === undefined) node.set(value, (next = new Map()));
+      node = next;
+    }
+    node.set(read.at(-1), handle);
+    return handle;
+  }
+
+  /** The handle of the series for prom-client's optional labels argument. */
+  protected handleFor(labels: LabelValues<T> | undefined): H {
+    return labels === undefined ? this.series(EMPTY) : this.series(labels);
+  }
+
+  /** prom-client's `get()`: runs `collect`, then the values in prom-client's shape. */
+  async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
+    await this.collect?.();
+    const [data] = (await binding.metricData(this.engine.id)) as MetricJSON[];
+    return { name: this.name, help: this.help, type: this.type, values: data.values.map(promClientValue) as MetricValue<T>[], aggregator: this.aggregator };
+  }
+
+  /** Removes every series (a metric without labels goes back to 0). */
+  reset(): void {
+    callNative(() => binding.resetMetric(this.engine.id));
+    this.root.clear();
+  }
+
+  /** Removes the series of a label set, given as values in label-name order or as an object. */
+  remove(...args: unknown[]): void {
+    const labels = labelsFromArguments(this.labelNames, args);
+    validateLabel(this.labelNames, labels);
+    if (this.engine.remove === undefined) return;
+    this.engine.remove(this.fullLabels(labels));
+    this.root.clear();
+  }
+
+  /** @internal Every label name with its value as a string, '' for one left out. */
+  protected fullLabels(labels: LabelValues<T>): Record<string, string> {
+    return Object.fromEntries(this.labelNames.map((name) => [name, labels[name] === undefined ? '' : String(labels[name])]));
+  }
+}
+
+const EMPTY = Object.freeze({});
+
+/** A sample from the engine in prom-client's shape: `le` as a number but for `+Inf`. */
+function promClientValue(sample: MetricJSON['values'][number]): MetricValue<string> {
+  const { le, ...labels } = sample.labels;
+  const value: MetricValue<string> = {
+    value: sample.value,
+    labels: le === undefined ? labels : { ...labels, le: le === '+Inf' ? '+Inf' : Number(le) },
+  };
+  if (sample.metricName !== undefined) value.metricName = sample.metricName;
+  return value;
+}
