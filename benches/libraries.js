@@ -1,4 +1,4 @@
-// The three libraries under test, each set up the way its documentation shows, with
+// The libraries under test, each set up the way its documentation shows, with
 // the same metrics: a counter with labels {status_code, method}, a float gauge and a
 // histogram with labels {route} and 12 buckets; for the metrics.* cases, a gauge and a
 // histogram with labels {status_code, method}.
@@ -38,8 +38,8 @@ function slotmetrics() {
   };
 }
 
-function promClient() {
-  const client = require('prom-client');
+/** prom-client's API, from prom-client itself or from slotmetrics/prom-client. */
+function promClientApi(client) {
   const registry = new client.Registry();
   const counter = new client.Counter({ name: 'bench_requests_total', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
   const unlabeled = new client.Counter({ name: 'bench_events_total', help: 'h', registers: [registry] });
@@ -107,4 +107,10 @@ function openTelemetry() {
   };
 }
 
-module.exports = { 'slotmetrics': slotmetrics, 'prom-client': promClient, 'opentelemetry': openTelemetry };
+module.exports = {
+  'slotmetrics': slotmetrics,
+  'prom-client': () => promClientApi(require('prom-client')),
+  // The same code as prom-client's, switched by its import.
+  'slotmetrics/prom-client': () => promClientApi(require('slotmetrics/prom-client')),
+  'opentelemetry': openTelemetry,
+};

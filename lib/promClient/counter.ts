@@ -16,7 +16,10 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
 
   /** `inc()`, `inc(value)`, `inc(labels)` or `inc(labels, value)`; by 1 unless a value is given. */
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) {
+    const unlabeled = this.engine.handle;
+    if (labels === undefined && unlabeled !== undefined) {
+      unlabeled.increment(); // the most common call, without the checks that cannot fail
+    } else if (typeof labels === 'object' && labels !== null) {
       this.add(labels, value);
     } else {
       this.add(undefined, labels);

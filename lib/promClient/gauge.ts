@@ -17,7 +17,9 @@ export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
   }
 
   set(labels: LabelValues<T> | number, value?: number): void {
-    if (isLabels(labels)) this.write(labels, 'set', value);
+    const unlabeled = this.engine.handle;
+    if (typeof labels === 'number' && unlabeled !== undefined) unlabeled.set(labels);
+    else if (isLabels(labels)) this.write(labels, 'set', value);
     else this.write(undefined, 'set', labels);
   }
 
@@ -46,27 +48,39 @@ export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
     };
   }
 
+  /** The series of these label values, kept: its updates need no lookup. */
   labels(...args: unknown[]): Gauge.Internal<T> {
     const labels = labelsFromArguments(this.labelNames, args);
     validateLabel(this.labelNames, labels);
+    let handle: FloatGauge | undefined;
+    const write = (operation: Operation, value: unknown) => {
+      check(operation, value);
+      (handle ??= this.handleFor(labels))[operation](value as number);
+    };
     return {
-      inc: (value = 1) => this.write(labels, 'inc', value),
-      dec: (value = 1) => this.write(labels, 'dec', value),
-      set: (value) => this.write(labels, 'set', value),
-      setToCurrentTime: () => this.setToCurrentTime(labels),
+      inc: (value = 1) => write('inc', value),
+      dec: (value = 1) => write('dec', value),
+      set: (value) => write('set', value),
+      setToCurrentTime: () => write('set', Date.now() / 1000),
       startTimer: () => this.startTimer(labels),
     };
   }
 
-  /**
-   * prom-client's checks, with its messages: the value's type first, then the labels.
-   * `inc` and `dec` also refuse NaN and ±Infinity, which prom-client would store.
-   */
-  private write(labels: LabelValues<T> | undefined, operation: 'set' | 'inc' | 'dec', value: unknown): void {
-    if (typeof value !== 'number' || (operation !== 'set' && !Number.isFinite(value))) {
-      throw invalidNumber(operation === 'set' ? 'Value' : 'Delta', value);
-    }
-    this.handleFor(labels)[operation](value);
+  private write(labels: LabelValues<T> | undefined, operation: Operation, value: unknown): void {
+    check(operation, value);
+    this.handleFor(labels)[operation](value as number);
+  }
+}
+
+type Operation = 'set' | 'inc' | 'dec';
+
+/**
+ * prom-client's check of a value, with its message (before the labels are looked at).
+ * `inc` and `dec` also refuse NaN and ±Infinity, which prom-client would store.
+ */
+function check(operation: Operation, value: unknown): void {
+  if (typeof value !== 'number' || (operation !== 'set' && !Number.isFinite(value))) {
+    throw invalidNumber(operation === 'set' ? 'Value' : 'Delta', value);
   }
 }
 

@@ -42,22 +42,31 @@ export class Histogram<T extends string = string> extends Metric<T, EngineHistog
     else this.reset();
   }
 
+  /** The series of these label values, kept: its observations need no lookup. */
   labels(...args: unknown[]): Histogram.Internal<T> {
     const labels = labelsFromArguments(this.labelNames, args);
     validateLabel(this.labelNames, labels);
+    let handle: EngineHistogram | undefined;
     return {
-      observe: (value) => this.record(labels, value),
+      observe: (value) => {
+        this.check(labels, value);
+        (handle ??= this.handleFor(labels)).observe(value);
+      },
       startTimer: () => this.startTimer(labels),
     };
   }
 
-  /** prom-client's checks, with its messages: the labels, then the value. */
   private record(labels: LabelValues<T> | undefined, value: unknown): void {
+    this.check(labels, value);
+    this.handleFor(labels).observe(value as number);
+  }
+
+  /** prom-client's checks, with its messages: the labels, then the value. */
+  private check(labels: LabelValues<T> | undefined, value: unknown): void {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       if (labels !== undefined) validateLabel(this.labelNames, labels);
       throw invalidNumber('Value', value);
     }
-    this.handleFor(labels).observe(value);
   }
 }
 

@@ -63,7 +63,7 @@ export function invalidNumber(what: 'Value' | 'Delta', value: unknown): TypeErro
  */
 function compileLookup<H>(labelNames: readonly string[], root: Map<unknown, unknown>, miss: Lookup<H>): Lookup<H> {
   const reads = labelNames.map((name, i) => `const v${i} = labels[${JSON.stringify(name)}];`).join('\n');
-  const present = labelNames.map((name) => `(${JSON.stringify(name)} in labels)`).join(' + ');
+  const present = labelNames.map((name) => `+(${JSON.stringify(name)} in labels)`).join(' + ');
   const steps = labelNames.map((_, i) => `const n${i + 1} = n${i}.get(v${i}); if (n${i + 1} === undefined) return miss(labels);`).join('\n');
   const source = `return function lookup(labels) {
     let count = 0;
