@@ -181,3 +181,18 @@ test('metrics of the global register are slotmetrics metrics: counted from worke
   assert.match(text, /^compat_shared_total\{thread="worker"\} 1000$/m);
   assert.equal(await engineRegistry.metrics(), text, 'the same registry as slotmetrics\' own');
 });
+
+test('a label set is looked up, not registered again, on every later call (one, two and three labels)', () => {
+  const registry = new compat.Registry();
+  for (const labelNames of [['a'], ['a', 'b'], ['a', 'b', 'c']]) {
+    const counter = new compat.Counter({ name: `lookup_${labelNames.length}`, help: 'h', labelNames, registers: [registry] });
+    let registrations = 0;
+    const register = counter.engine.with;
+    counter.engine.with = (labels) => (registrations++, register(labels));
+    const labels = Object.fromEntries(labelNames.map((name) => [name, 'x']));
+    for (let i = 0; i < 5; i++) counter.inc(labels);
+    counter.inc({ a: 'x' }); // partial: another label set, unless it is the full one
+    for (let i = 0; i < 5; i++) counter.inc({ ...labels });
+    assert.equal(registrations, labelNames.length === 1 ? 1 : 2, `${labelNames.length} labels`);
+  }
+});
