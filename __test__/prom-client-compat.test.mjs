@@ -196,3 +196,21 @@ test('a label set is looked up, not registered again, on every later call (one, 
     assert.equal(registrations, labelNames.length === 1 ? 1 : 2, `${labelNames.length} labels`);
   }
 });
+
+test('collect callbacks (sync and async) run before metrics(), get() and getSingleMetricAsString()', async () => {
+  const registry = new compat.Registry();
+  let calls = 0;
+  new compat.Gauge({ name: 'collected', help: 'h', registers: [registry], collect() { this.set(++calls); } });
+  new compat.Gauge({
+    name: 'collected_async',
+    help: 'h',
+    registers: [registry],
+    async collect() {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      this.set(calls * 10);
+    },
+  });
+  assert.match(await registry.metrics(), /^collected 1$[^]*^collected_async 10$/m);
+  assert.equal((await registry.getSingleMetric('collected').get()).values[0].value, 2);
+  assert.equal(await registry.getSingleMetricAsString('collected'), '# HELP collected h\n# TYPE collected gauge\ncollected 3');
+});

@@ -5,7 +5,7 @@ import type { Counter as EngineCounter } from '../counter';
 import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
 import { validateLabel } from './validation';
 
-export type CounterConfiguration<T extends string> = MetricConfiguration<T>;
+export type CounterConfiguration<T extends string> = MetricConfiguration<T, Counter<T>>;
 
 export class Counter<T extends string = string> extends Metric<T, EngineCounter> {
   readonly type = 'counter';

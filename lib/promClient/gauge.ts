@@ -5,7 +5,7 @@ import type { FloatGauge } from '../gauge';
 import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
 import { validateLabel } from './validation';
 
-export type GaugeConfiguration<T extends string> = MetricConfiguration<T>;
+export type GaugeConfiguration<T extends string> = MetricConfiguration<T, Gauge<T>>;
 
 const isLabels = (value: unknown): value is object => typeof value === 'object' && value !== null;
 

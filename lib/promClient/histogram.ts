@@ -5,7 +5,7 @@ import { DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../histogram
 import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
 import { validateLabel } from './validation';
 
-export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
+export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T, Histogram<T>> {
   buckets?: number[];
 }
 

@@ -11,13 +11,15 @@ import { validateLabel, validateLabelName, validateMetricName } from './validati
 
 export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
 
-export interface MetricConfiguration<T extends string> {
+/** `M`: the metric, which a `collect` callback gets as `this`. */
+export interface MetricConfiguration<T extends string, M = unknown> {
   name: string;
   help: string;
   labelNames?: readonly T[];
   registers?: Registry[];
   aggregator?: Aggregator;
-  collect?: (this: never) => void | Promise<void>;
+  /** Runs before the metric is read: set its values here. */
+  collect?: (this: M) => void | Promise<void>;
   enableExemplars?: boolean;
 }
 
@@ -112,6 +114,7 @@ export abstract class Metric<T extends string, H> {
   readonly labelNames: readonly T[];
   readonly registers: Registry[];
   readonly aggregator: Aggregator;
+  /** Called as a method: the metric is its `this`. */
   readonly collect?: () => void | Promise<void>;
   abstract readonly type: 'counter' | 'gauge' | 'histogram';
   /** @internal */
@@ -121,9 +124,11 @@ export abstract class Metric<T extends string, H> {
   protected readonly series: Lookup<H>;
 
   /** @internal */
-  constructor(config: MetricConfiguration<T>, kind: MetricType, schema: (name: string) => MetricSchema<MetricType, string>) {
+  constructor(config: MetricConfiguration<T, never>, kind: MetricType, schema: (name: string) => MetricSchema<MetricType, string>) {
     if (config === null || typeof config !== 'object') throw new TypeError('constructor expected a config object');
-    const { name, help, labelNames = [], registers = [globalRegistry], aggregator = 'sum', collect, enableExemplars } = config;
+    const { name, help, labelNames = [], aggregator = 'sum', collect, enableExemplars } = config;
+    // `registers: undefined` (or null) means the global registry, as in prom-client.
+    const registers = config.registers ?? [globalRegistry];
     if (!help) throw new Error('Missing mandatory help parameter');
     if (!name) throw new Error('Missing mandatory name parameter');
     if (!validateMetricName(name)) throw new Error('Invalid metric name');
@@ -134,9 +139,9 @@ export abstract class Metric<T extends string, H> {
     this.name = name;
     this.help = help;
     this.labelNames = [...labelNames];
-    this.registers = [...(registers ?? [globalRegistry])];
+    this.registers = [...registers];
     this.aggregator = aggregator;
-    this.collect = collect;
+    this.collect = collect as (() => void | Promise<void>) | undefined;
 
     for (const registry of this.registers) {
       if (registry.getSingleMetric(name) !== undefined) {

@@ -87,7 +87,8 @@ export class Registry {
   /** One metric's text as prom-client gives it: without the final newline or `# EOF`. */
   async getSingleMetricAsString(name: string): Promise<string> {
     const metric = this.byName.get(name);
-    if (metric === undefined) throw new TypeError(`Cannot read properties of undefined (reading 'get')`);
+    // prom-client's own failure for an unknown name.
+    if (metric === undefined) throw new TypeError(`Cannot read properties of undefined (reading 'getForPromString')`);
     await this.collect([metric]);
     const format = this.format === 'openmetrics' ? ExpositionFormat.OpenMetrics : ExpositionFormat.Prometheus;
     const text = await binding.renderMetrics(format, this.engine.id, metric.engine.id);
