@@ -68,3 +68,37 @@ test('a refused push rejects with the status; bad options are TypeErrors', { tim
   assert.throws(() => pushgateway({ url, job: '' }), /job must be a non-empty string/);
   assert.throws(() => pushgateway({ url, job: 'x', groupings: { a: 1 } }), /groupings must be an object of strings/);
 });
+
+test("slotmetrics/prom-client's Pushgateway class pushes what prom-client's pushes", { timeout: 30_000 }, async () => {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const clients = { theirs: require('prom-client'), ours: await import('slotmetrics/prom-client') };
+  const groupText = (text, job) =>
+    text
+      .split('\n')
+      .filter((line) => line.includes(`job="${job}"`) && !line.startsWith('push_time_seconds') && !line.startsWith('push_failure_time_seconds'))
+      .map((line) => line.replace(`job="${job}"`, 'job="J"'))
+      .sort()
+      .join('\n');
+  for (const [who, client] of Object.entries(clients)) {
+    const registry = new client.Registry();
+    const jobs = new client.Counter({ name: 'compat_push_jobs_total', help: 'Jobs', labelNames: ['kind'], registers: [registry] });
+    jobs.inc({ kind: 'a' }, 3);
+    const gateway = new client.Pushgateway(url, { timeout: 5000 }, registry);
+    assert.throws(() => gateway.push({}), { message: 'Missing jobName parameter' });
+    const { resp, body } = await gateway.push({ jobName: `compat-${who}`, groupings: { instance: 'x-1' } });
+    assert.equal(resp.statusCode, 200);
+    assert.equal(body, '');
+    jobs.inc({ kind: 'b' });
+    await gateway.pushAdd({ jobName: `compat-${who}`, groupings: { instance: 'x-1' } });
+  }
+  const text = await pushed();
+  const theirs = groupText(text, 'compat-theirs');
+  assert.match(theirs, /compat_push_jobs_total\{instance="x-1",job="J",kind="b"\} 1/);
+  assert.equal(groupText(text, 'compat-ours'), theirs);
+  for (const [who, client] of Object.entries(clients)) {
+    await new client.Pushgateway(url).delete({ jobName: `compat-${who}`, groupings: { instance: 'x-1' } });
+    await assert.rejects(new client.Pushgateway(`${url}/nope`).push({ jobName: 'x' }), /^Error: push failed with status 404/);
+  }
+  assert.doesNotMatch(await pushed(), /compat-/);
+});

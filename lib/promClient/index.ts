@@ -12,6 +12,7 @@ export { Counter, type CounterConfiguration } from './counter';
 export { Gauge, type GaugeConfiguration } from './gauge';
 export { Histogram, type HistogramConfiguration } from './histogram';
 export type { LabelValues, MetricConfiguration, MetricValue, MetricObjectWithValues, Aggregator } from './metric';
+export { Pushgateway, type PushgatewayOptions, type PushgatewayParameters } from './pushgateway';
 export { linearBuckets, exponentialBuckets } from './buckets';
 export { validateMetricName } from './validation';
 
