@@ -195,10 +195,18 @@ export interface ServerOptions {
   maxConnections?: number
   /** The registry served (default: the default registry, 0). */
   registry?: number
+  /** How long a scrape waits for JS collect hooks (default 1000 ms). */
+  collectTimeoutMs?: number
 }
 
 /** Sets the series limit of metrics defined from now on without one of their own. */
 export declare function setCardinalityLimit(maxSeries: number): void
+
+/**
+ * Sets this environment's collect hook, called with a registry id before a scrape the
+ * server serves from it (see `collect_hooks`); `None` removes it.
+ */
+export declare function setCollectHook(hook: ((registry: number) => Promise<void>) | null | undefined): void
 
 /** Replaces the labels added to every series (a metric's own label of the same name wins). */
 export declare function setDefaultLabels(registry: number, labels: Array<LabelPair>): void

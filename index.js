@@ -859,6 +859,7 @@ module.exports.renderMetrics = nativeBinding.renderMetrics
 module.exports.resetMetric = nativeBinding.resetMetric
 module.exports.resetRegistry = nativeBinding.resetRegistry
 module.exports.setCardinalityLimit = nativeBinding.setCardinalityLimit
+module.exports.setCollectHook = nativeBinding.setCollectHook
 module.exports.setDefaultLabels = nativeBinding.setDefaultLabels
 module.exports.setLogDestination = nativeBinding.setLogDestination
 module.exports.setReady = nativeBinding.setReady

@@ -214,3 +214,33 @@ test('collect callbacks (sync and async) run before metrics(), get() and getSing
   assert.equal((await registry.getSingleMetric('collected').get()).values[0].value, 2);
   assert.equal(await registry.getSingleMetricAsString('collected'), '# HELP collected h\n# TYPE collected gauge\ncollected 3');
 });
+
+test('a scrape served by serve() runs collect callbacks first, and serves the last values when JS is blocked', { timeout: 30_000 }, async () => {
+  const { serve } = await import('slotmetrics');
+  let calls = 0;
+  new compat.Gauge({ name: 'served_collected', help: 'h', collect() { this.set(++calls); } });
+  const server = await serve({ port: 0, host: '127.0.0.1', health: false, collectTimeoutMs: 300 });
+  try {
+    const scrape = async () => (await (await fetch(server.url)).text()).match(/^served_collected (\d+)$/m)?.[1];
+    assert.equal(await scrape(), '1');
+    assert.equal(await scrape(), '2');
+    // Block this thread's event loop while a worker scrapes: the server waits for the
+    // hook no longer than collectTimeoutMs, then serves the last value.
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       parentPort.postMessage('start');
+       fetch(workerData.url).then((r) => r.text()).then((text) => parentPort.postMessage({ text, at: Date.now() }));`,
+      { eval: true, workerData: { url: server.url } },
+    );
+    await new Promise((resolve) => worker.once('message', resolve));
+    const reply = new Promise((resolve) => worker.on('message', resolve));
+    const blockedUntil = Date.now() + 3000;
+    while (Date.now() < blockedUntil); // the event loop is stuck here
+    const { text, at } = await reply;
+    assert.ok(at < blockedUntil, 'the scrape was answered while the event loop was blocked');
+    assert.match(text, /^served_collected 2$/m);
+    await worker.terminate();
+  } finally {
+    await server.close();
+  }
+});

@@ -1,4 +1,4 @@
-import { checkOptions, describeValue, isPlainObject } from './validate';
+import { checkOptions, describeValue, isPlainObject, isTimerMs, MAX_TIMER_MS } from './validate';
 import { startHeartbeat } from './health';
 import { whileRunning } from './lifecycle';
 import { binding, callNative } from './native';
@@ -31,6 +31,12 @@ export interface ServeOptions {
   maxConnections?: number;
   /** The registry to serve (default: the default `registry`). */
   registry?: Registry;
+  /**
+   * How long a scrape waits for the `collect` callbacks of slotmetrics/prom-client
+   * metrics, which run on their threads' event loops (default 1000 ms). A blocked event
+   * loop delays a scrape by this much; the scrape then serves the values as they are.
+   */
+  collectTimeoutMs?: number;
 }
 
 export interface HealthOptions {
@@ -94,7 +100,7 @@ function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'heal
   health?: Required<HealthOptions>;
   auth?: { authorization: string; challenge: string };
 } {
-  checkOptions('serve()', options, ['port', 'host', 'path', 'health', 'auth', 'maxConnections', 'registry']);
+  checkOptions('serve()', options, ['port', 'host', 'path', 'health', 'auth', 'maxConnections', 'registry', 'collectTimeoutMs']);
   const { port = 9464, host = '0.0.0.0', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`serve(): port must be an integer from 0 to 65535, got ${describeValue(port)}`);
@@ -105,15 +111,19 @@ function serveOptions(options: ServeOptions): Omit<Required<ServeOptions>, 'heal
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new TypeError(`serve(): path must be a string starting with "/", got ${describeValue(path)}`);
   }
-  const { maxConnections = 256 } = options as ServeOptions;
+  const { maxConnections = 256, collectTimeoutMs = 1000 } = options as ServeOptions;
   if (typeof maxConnections !== 'number' || !Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 65535) {
     throw new RangeError(`serve(): maxConnections must be an integer from 1 to 65535, got ${describeValue(maxConnections)}`);
+  }
+  if (!isTimerMs(collectTimeoutMs)) {
+    throw new RangeError(`serve(): collectTimeoutMs must be an integer from 1 to ${MAX_TIMER_MS}, got ${describeValue(collectTimeoutMs)}`);
   }
   return {
     port,
     host,
     path,
     maxConnections,
+    collectTimeoutMs,
     registry: registryOption('serve()', options.registry),
     health: healthOptions(options.health as ServeOptions['health']),
     auth: authHeaders(options.auth),
@@ -135,7 +145,7 @@ function urlHost(host: string): string {
  * Rejects with a clear error if the port is in use.
  */
 export async function serve(options: ServeOptions = {}): Promise<MetricsServer> {
-  const { port, host, path, health, auth, maxConnections, registry } = serveOptions(options);
+  const { port, host, path, health, auth, maxConnections, collectTimeoutMs, registry } = serveOptions(options);
   const info = await callNative(() =>
     binding.startServer({
       host,
@@ -147,6 +157,7 @@ export async function serve(options: ServeOptions = {}): Promise<MetricsServer> 
       authorization: auth?.authorization,
       challenge: auth?.challenge,
       maxConnections,
+      collectTimeoutMs,
       registry: registry.id,
     }),
   );

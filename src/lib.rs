@@ -10,6 +10,7 @@ use napi_derive::napi;
 
 // Public for the Rust benchmarks (benches/collect.rs); JS sees only the functions below.
 pub mod collect;
+mod collect_hooks;
 mod data;
 pub mod encode;
 mod health;
@@ -52,6 +53,7 @@ pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
   let stripe = without_panics(|| Ok(REGISTRY.striped.attach()))?;
   env.set_instance_data(EnvState { stripe, scratch: None, log_ring: None }, (), |mut ctx| {
     let _ = without_panics(|| {
+      collect_hooks::set(ctx.value.stripe, None);
       REGISTRY.striped.retire(ctx.value.stripe);
       if let Some(scratch) = ctx.value.scratch.take() {
         scratch.give_back();
@@ -258,6 +260,14 @@ pub fn create_registry() -> u32 {
   REGISTRY.create_namespace()
 }
 
+/// Sets this environment's collect hook, called with a registry id before a scrape the
+/// server serves from it (see `collect_hooks`); `None` removes it.
+#[napi(catch_unwind, ts_args_type = "hook: ((registry: number) => Promise<void>) | null | undefined")]
+pub fn set_collect_hook(env: &Env, hook: Option<collect_hooks::Hook>) -> Result<()> {
+  collect_hooks::set(env_state(env)?.stripe, hook);
+  Ok(())
+}
+
 /// Lists a metric in another registry too (prom-client's multiple `registers`).
 #[napi(catch_unwind)]
 pub fn list_metric(registry: u32, metric: u32) -> Result<()> {
@@ -350,6 +360,8 @@ pub struct ServerOptions {
   pub max_connections: Option<u32>,
   /// The registry served (default: the default registry, 0).
   pub registry: Option<u32>,
+  /// How long a scrape waits for JS collect hooks (default 1000 ms).
+  pub collect_timeout_ms: Option<u32>,
 }
 
 #[napi(object)]
@@ -393,7 +405,9 @@ pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>
     .authorization
     .map(|authorization| server::Auth { authorization, challenge: options.challenge.unwrap_or_default() });
   let max_connections = options.max_connections.map_or(256, |n| n as usize).max(1);
-  let namespace = REGISTRY.namespace(options.registry.unwrap_or(registry::DEFAULT_NAMESPACE)).map_err(js_error)?;
+  let namespace_id = options.registry.unwrap_or(registry::DEFAULT_NAMESPACE);
+  let namespace = REGISTRY.namespace(namespace_id).map_err(js_error)?;
+  let collect_timeout = std::time::Duration::from_millis(options.collect_timeout_ms.unwrap_or(1000).into());
   Ok(AsyncTask::new(StartServerTask(Some((namespace, server::Options {
     host: options.host,
     port,
@@ -401,6 +415,8 @@ pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>
     health,
     auth,
     max_connections,
+    namespace_id,
+    collect_timeout,
   })))))
 }
 

@@ -32,7 +32,8 @@ use crate::collect::Snapshot;
 use crate::encode::{encode, Format};
 use crate::health;
 use crate::logging::write_json_string;
-use crate::registry::{Namespace, Registry};
+use crate::collect_hooks;
+use crate::registry::{Namespace, NamespaceId, Registry};
 
 pub struct Options {
   pub host: String,
@@ -42,6 +43,10 @@ pub struct Options {
   pub auth: Option<Auth>,
   /// Connections served at once; more wait in the listen backlog.
   pub max_connections: usize,
+  /// The namespace served (the id the JS collect hooks get).
+  pub namespace_id: NamespaceId,
+  /// How long a scrape waits for the JS collect hooks.
+  pub collect_timeout: Duration,
 }
 
 /// Credentials the metrics path requires (the health paths stay open for probes).
@@ -114,7 +119,7 @@ fn runtime() -> Result<&'static Runtime, String> {
 
 /// Binds and starts serving; returns the server's id and the port it listens on.
 pub fn start(registry: &'static Registry, namespace: Arc<Namespace>, options: Options) -> Result<(u32, u16), String> {
-  let Options { host, port, path, health, auth, max_connections } = options;
+  let Options { host, port, path, health, auth, max_connections, namespace_id, collect_timeout } = options;
   let paths = std::iter::once(&path).chain(health.iter().flat_map(|h| [&h.live, &h.ready]));
   if let Some(bad) = paths.clone().find(|p| !p.starts_with('/')) {
     return Err(format!("path \"{bad}\" must start with \"/\""));
@@ -146,7 +151,7 @@ pub fn start(registry: &'static Registry, namespace: Arc<Namespace>, options: Op
     TcpListener::from_std(listener).map_err(cannot_serve)?
   };
   let (shutdown, on_shutdown) = oneshot::channel();
-  let endpoint = Arc::new(Endpoint { registry, namespace, path, health, auth });
+  let endpoint = Arc::new(Endpoint { registry, namespace, namespace_id, collect_timeout, path, health, auth });
   let task = rt.spawn(accept_loop(listener, endpoint, max_connections, on_shutdown));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   SERVERS.lock().insert(id, Running { shutdown, task });
@@ -167,6 +172,8 @@ struct Endpoint {
   registry: &'static Registry,
   /// The metrics it serves.
   namespace: Arc<Namespace>,
+  namespace_id: NamespaceId,
+  collect_timeout: Duration,
   path: String,
   health: Option<HealthPaths>,
   auth: Option<Auth>,
@@ -301,6 +308,8 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
   let body = if request.method() == Method::HEAD {
     Either::Left(Full::new(Bytes::new()))
   } else {
+    // prom-client `collect` callbacks set their values first (bounded by the timeout).
+    collect_hooks::run(endpoint.namespace_id, endpoint.collect_timeout).await;
     let (sender, body) = Channel::new(2);
     let writer = BodyWriter { sender: Some(sender), runtime: tokio::runtime::Handle::current(), complete: false };
     // Encoding a large registry takes milliseconds: do it on a blocking thread, and

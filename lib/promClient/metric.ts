@@ -108,6 +108,17 @@ export interface EngineMetric<H> {
 // Metrics built with `registers: []`: defined in a registry that is never exposed.
 let unexposed: Registry | undefined;
 
+// This thread's metrics with `collect` callbacks. Scrapes served by the Rust server
+// (slotmetrics' serve()) run them through this thread's collect hook first.
+const collecting = new Set<Metric<string, unknown>>();
+
+function runCollectors(registryId: number): Promise<void> {
+  const due = [...collecting].filter((metric) =>
+    metric.registers.some((registry) => registry.engine.id === registryId && registry.getSingleMetric(metric.name) === metric),
+  );
+  return Promise.all(due.map((metric) => metric.collect!())).then(() => undefined);
+}
+
 export abstract class Metric<T extends string, H> {
   readonly name: string;
   readonly help: string;
@@ -159,6 +170,10 @@ export abstract class Metric<T extends string, H> {
         : { id, with: family.with, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
     home.adopt(this);
     for (const registry of others) registry.registerMetric(this);
+    if (this.collect !== undefined) {
+      if (collecting.size === 0) callNative(() => binding.setCollectHook(runCollectors));
+      collecting.add(this as Metric<string, unknown>);
+    }
     const miss = (labels: object) => this.register(labels);
     const handle = this.engine.handle;
     this.series =
