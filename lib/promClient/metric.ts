@@ -7,6 +7,7 @@ import type { MetricSchema, MetricType } from '../schema';
 import { binding, callNative } from '../native';
 import type { MetricJSON } from '../registry';
 import { globalRegistry, Registry } from './registry';
+import { promClientSample } from './samples';
 import { validateLabel, validateLabelName, validateMetricName } from './validation';
 
 export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
@@ -212,7 +213,7 @@ export abstract class Metric<T extends string, H> {
   async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
     await this.collect?.();
     const [data] = (await binding.metricData(this.engine.id)) as MetricJSON[];
-    return { name: this.name, help: this.help, type: this.type, values: data.values.map(promClientValue) as MetricValue<T>[], aggregator: this.aggregator };
+    return { name: this.name, help: this.help, type: this.type, values: data.values.map(promClientSample) as MetricValue<T>[], aggregator: this.aggregator };
   }
 
   /** Removes every series (a metric without labels goes back to 0). */
@@ -237,14 +238,3 @@ export abstract class Metric<T extends string, H> {
 }
 
 const EMPTY = Object.freeze({});
-
-/** A sample from the engine in prom-client's shape: `le` as a number but for `+Inf`. */
-function promClientValue(sample: MetricJSON['values'][number]): MetricValue<string> {
-  const { le, ...labels } = sample.labels;
-  const value: MetricValue<string> = {
-    value: sample.value,
-    labels: le === undefined ? labels : { ...labels, le: le === '+Inf' ? '+Inf' : Number(le) },
-  };
-  if (sample.metricName !== undefined) value.metricName = sample.metricName;
-  return value;
-}

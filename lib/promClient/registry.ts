@@ -10,19 +10,13 @@ import {
   type MetricJSON,
 } from '../registry';
 import type { Metric } from './metric';
+import { promClientSample, type PromClientSample } from './samples';
 import { ExpositionFormat } from '../../index.js';
 
 export type RegistryContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
 
 // Any metric of this entry, whatever its type and labels.
 type AnyMetric = Metric<string, unknown>;
-
-/** prom-client's JSON sample: `le` a number but for `+Inf`. */
-function promClientSample(sample: MetricJSON['values'][number]): MetricJSON['values'][number] {
-  const { le, ...labels } = sample.labels;
-  if (le === undefined) return sample;
-  return { ...sample, labels: { ...labels, le: (le === '+Inf' ? le : Number(le)) as unknown as string } };
-}
 
 export class Registry {
   static readonly PROMETHEUS_CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
@@ -70,7 +64,7 @@ export class Registry {
     return text === '# EOF\n' ? '\n# EOF\n' : text;
   }
 
-  async getMetricsAsJSON(): Promise<MetricJSON[]> {
+  async getMetricsAsJSON(): Promise<(Omit<MetricJSON, 'values'> & { values: PromClientSample[] })[]> {
     await this.collect();
     const metrics = await this.engine.getMetricsAsJSON();
     return metrics.map((metric) => ({ ...metric, values: metric.values.map(promClientSample) }));
