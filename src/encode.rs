@@ -173,6 +173,12 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
 
     let write_value = if prom_client { write_js_number } else { write_number };
     let defaults = snapshot.default_labels_text(family);
+    // prom-client writes `le` first on its buckets: each bucket's label text, once.
+    let prom_client_les: Vec<String> = if prom_client && def.kind == Kind::Histogram {
+      family.bucket_labels.iter().map(|le| format!("le=\"{le}\"")).collect()
+    } else {
+      Vec::new()
+    };
     for series in entry.series() {
       // Default labels go first, but after a series' own in prom-client's text (except
       // on its histograms, below).
@@ -194,15 +200,13 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
         Value::Histogram { buckets, sum } => {
           // `_count` and the `+Inf` bucket both come from this one read of the buckets.
           let mut cumulative = 0.0;
-          for (i, (count, le)) in buckets.iter().zip(&family.bucket_labels).enumerate() {
-            if i > 0 {
+          for (bucket, (count, le)) in buckets.iter().zip(&family.bucket_labels).enumerate() {
+            if bucket > 0 {
               out.push(b'\n');
             }
             cumulative += count;
             if prom_client {
-              // prom-client writes `le` first on its buckets.
-              let le = format!("le=\"{le}\"");
-              write_series_start(&mut out, &[base, "_bucket"], &[&le, labels[0], labels[1]], None);
+              write_series_start(&mut out, &[base, "_bucket"], &[&prom_client_les[bucket], labels[0], labels[1]], None);
             } else {
               write_series_start(&mut out, &[base, "_bucket"], &labels, Some(("le", le)));
             }

@@ -370,17 +370,17 @@ pub struct ServerInfo {
   pub port: u32,
 }
 
-pub struct StartServerTask(Option<(Arc<registry::Namespace>, server::Options)>);
+pub struct StartServerTask(Option<server::Options>);
 
 impl Task for StartServerTask {
   type Output = (u32, u16);
   type JsValue = ServerInfo;
 
   fn compute(&mut self) -> Result<Self::Output> {
-    let (namespace, options) = self.0.take().ok_or_else(|| Error::from_reason("server already started"))?;
+    let options = self.0.take().ok_or_else(|| Error::from_reason("server already started"))?;
     // The server's threads outlive any one environment; keep the addon's code mapped.
     retain_current_module_for_unload_safety();
-    without_panics(|| server::start(&REGISTRY, namespace, options).map_err(Error::from_reason))
+    without_panics(|| server::start(&REGISTRY, options).map_err(Error::from_reason))
   }
 
   fn resolve(&mut self, _env: Env, (id, port): Self::Output) -> Result<Self::JsValue> {
@@ -406,9 +406,10 @@ pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>
     .map(|authorization| server::Auth { authorization, challenge: options.challenge.unwrap_or_default() });
   let max_connections = options.max_connections.map_or(256, |n| n as usize).max(1);
   let namespace_id = options.registry.unwrap_or(registry::DEFAULT_NAMESPACE);
-  let namespace = REGISTRY.namespace(namespace_id).map_err(js_error)?;
+  // An unknown registry is a bad argument, refused before anything starts.
+  REGISTRY.namespace(namespace_id).map_err(js_error)?;
   let collect_timeout = std::time::Duration::from_millis(options.collect_timeout_ms.unwrap_or(1000).into());
-  Ok(AsyncTask::new(StartServerTask(Some((namespace, server::Options {
+  Ok(AsyncTask::new(StartServerTask(Some(server::Options {
     host: options.host,
     port,
     path: options.path,
@@ -417,7 +418,7 @@ pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>
     max_connections,
     namespace_id,
     collect_timeout,
-  })))))
+  }))))
 }
 
 pub struct StopServerTask(u32);

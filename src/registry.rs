@@ -472,12 +472,7 @@ impl Registry {
         if family.registered.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_err() {
           None
         } else {
-          let slot = self.allocate_for(&family)?;
-          // Listed while the entry is still locked: whoever finds the series in the
-          // index can count on a collection seeing it.
-          Arc::make_mut(&mut family.series.write()).push(Series { labels: e.key().clone(), slot });
-          e.insert(slot);
-          Some(slot)
+          Some(self.add_series(&family, e)?)
         }
       }
     };
@@ -488,9 +483,15 @@ impl Registry {
     }
   }
 
-  fn allocate_for(&self, family: &Family) -> Result<u32, RegistryError> {
+  /// Gives a new label set its slots and lists it. Listed while its index entry is
+  /// still locked: whoever finds the series in the index can count on a collection
+  /// seeing it.
+  fn add_series(&self, family: &Family, entry: dashmap::mapref::entry::VacantEntry<'_, Arc<str>, u32>) -> Result<u32, RegistryError> {
     let count = family.slots_per_series();
-    Ok(if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? })
+    let slot = if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? };
+    Arc::make_mut(&mut family.series.write()).push(Series { labels: entry.key().clone(), slot });
+    entry.insert(slot);
+    Ok(slot)
   }
 
   /// The overflow series of a full metric (all dynamic labels `__overflow__`), or the
@@ -507,12 +508,7 @@ impl Registry {
     let labels: Arc<str> = Arc::from(encode_labels(def, &values)?);
     let slot = match family.index.entry(labels) {
       dashmap::Entry::Occupied(e) => *e.get(),
-      dashmap::Entry::Vacant(e) => {
-        let slot = self.allocate_for(family)?;
-        Arc::make_mut(&mut family.series.write()).push(Series { labels: e.key().clone(), slot });
-        e.insert(slot);
-        slot
-      }
+      dashmap::Entry::Vacant(e) => self.add_series(family, e)?,
     };
     Ok(Registered::Overflow { slot, first: !family.overflowed.swap(true, Ordering::AcqRel) })
   }

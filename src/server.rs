@@ -118,8 +118,9 @@ fn runtime() -> Result<&'static Runtime, String> {
 }
 
 /// Binds and starts serving; returns the server's id and the port it listens on.
-pub fn start(registry: &'static Registry, namespace: Arc<Namespace>, options: Options) -> Result<(u32, u16), String> {
+pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16), String> {
   let Options { host, port, path, health, auth, max_connections, namespace_id, collect_timeout } = options;
+  let namespace = registry.namespace(namespace_id).map_err(|e| e.to_string())?;
   let paths = std::iter::once(&path).chain(health.iter().flat_map(|h| [&h.live, &h.ready]));
   if let Some(bad) = paths.clone().find(|p| !p.starts_with('/')) {
     return Err(format!("path \"{bad}\" must start with \"/\""));
