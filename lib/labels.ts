@@ -31,6 +31,17 @@ function cacheKeys(value: string): unknown[] {
 
 type Lookup = (labels: Record<string, unknown>) => unknown;
 
+/** Puts `handle` at the end of `path` in a tree of Maps (one level per label), making the missing levels. */
+export function cacheUnder(root: Map<unknown, unknown>, path: readonly unknown[], handle: unknown): void {
+  let node = root;
+  for (const value of path.slice(0, -1)) {
+    let next = node.get(value) as Map<unknown, unknown> | undefined;
+    if (next === undefined) node.set(value, (next = new Map()));
+    node = next;
+  }
+  node.set(path.at(-1), handle);
+}
+
 /**
  * Compiles the hit path of a label-set lookup for one metric: a function that checks
  * the object has as many keys as the metric (an extra key goes to `miss`, which names
@@ -102,20 +113,7 @@ export class SeriesCache<H> {
 
   private miss(labels: Record<string, unknown>): H {
     const { handle, cache } = this.create(this.values(labels));
-    if (!cache) return handle;
-    const { keys } = this;
-    let node = this.root;
-    const last = keys.length - 1;
-    for (let i = 0; i < last; i++) {
-      const value = labels[keys[i]];
-      let next = node.get(value) as Map<unknown, unknown> | undefined;
-      if (next === undefined) {
-        next = new Map();
-        node.set(value, next);
-      }
-      node = next;
-    }
-    node.set(labels[keys[last]], handle);
+    if (cache) cacheUnder(this.root, this.keys.map((key) => labels[key]), handle);
     return handle;
   }
 

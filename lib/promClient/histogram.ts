@@ -38,7 +38,7 @@ export class Histogram<T extends string = string> extends Metric<T, EngineHistog
   /** Shows this label set's series at zero, creating it if new. */
   zero(labels: LabelValues<T>): void {
     validateLabel(this.labelNames, labels);
-    if (this.engine.zero !== undefined) this.engine.zero(this.fullLabels(labels));
+    if (this.engine.zero !== undefined) this.engine.zero(this.fullLabels(this.labelNames.map((name) => labels[name])));
     else this.reset();
   }
 

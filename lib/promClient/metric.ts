@@ -7,6 +7,7 @@ import type { MetricSchema, MetricType } from '../schema';
 import { binding, callNative } from '../native';
 import type { MetricJSON } from '../registry';
 import { globalRegistry, Registry } from './registry';
+import { cacheUnder } from '../labels';
 import { promClientSample } from './samples';
 import { validateLabel, validateLabelName, validateMetricName } from './validation';
 
@@ -191,16 +192,8 @@ export abstract class Metric<T extends string, H> {
     validateLabel(this.labelNames, labels);
     if (this.engine.handle !== undefined) return this.engine.handle;
     const read = this.labelNames.map((name) => (labels as Record<string, unknown>)[name]);
-    // A label left out is written as absent: the engine's prom-client style drops empty values.
-    const full = Object.fromEntries(this.labelNames.map((name, i) => [name, read[i] === undefined ? '' : String(read[i])]));
-    const handle = this.engine.with!(full);
-    let node = this.root;
-    for (const value of read.slice(0, -1)) {
-      let next = node.get(value) as Map<unknown, unknown> | undefined;
-      if (next === undefined) node.set(value, (next = new Map()));
-      node = next;
-    }
-    node.set(read.at(-1), handle);
+    const handle = this.engine.with!(this.fullLabels(read));
+    cacheUnder(this.root, read, handle);
     return handle;
   }
 
@@ -227,13 +220,16 @@ export abstract class Metric<T extends string, H> {
     const labels = labelsFromArguments(this.labelNames, args);
     validateLabel(this.labelNames, labels);
     if (this.engine.remove === undefined) return;
-    this.engine.remove(this.fullLabels(labels));
+    this.engine.remove(this.fullLabels(this.labelNames.map((name) => labels[name])));
     this.root.clear();
   }
 
-  /** @internal Every label name with its value as a string, '' for one left out. */
-  protected fullLabels(labels: LabelValues<T>): Record<string, string> {
-    return Object.fromEntries(this.labelNames.map((name) => [name, labels[name] === undefined ? '' : String(labels[name])]));
+  /**
+   * @internal Every label name with its value (read in label-name order) as a string,
+   * '' for one left out: the engine's prom-client style writes an empty label as absent.
+   */
+  protected fullLabels(read: readonly unknown[]): Record<string, string> {
+    return Object.fromEntries(this.labelNames.map((name, i) => [name, read[i] === undefined ? '' : String(read[i])]));
   }
 }
 
