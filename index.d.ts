@@ -104,6 +104,16 @@ export interface MetricDefinition {
   dynamicKeys: Array<string>
   /** Histogram bucket upper bounds, without `+Inf`. */
   buckets?: Array<number>
+  /** Summary quantiles, each in [0, 1]. */
+  quantiles?: Array<number>
+  /**
+   * Summary window: quantiles of the last `maxAgeSeconds`, forgotten in
+   * `ageBuckets` steps (both or neither; default: since the start).
+   */
+  maxAgeSeconds?: number
+  ageBuckets?: number
+  /** Summary series with an empty window are removed (prom-client's `pruneAgedBuckets`). */
+  pruneEmpty?: boolean
   /** The most label sets (default: the process default, 10,000 unless changed). */
   maxSeries?: number
   /** Refuse label sets past the limit instead of counting them in the overflow series. */
@@ -128,6 +138,7 @@ export declare const enum MetricKind {
   Gauge = 'gauge',
   GaugeFloat = 'gaugeFloat',
   Histogram = 'histogram',
+  Summary = 'summary',
 }
 
 /**
@@ -135,6 +146,12 @@ export declare const enum MetricKind {
  * collected on a libuv worker thread.
  */
 export declare function metricsData(registry: number): Promise<Array<MetricJson>>
+
+/**
+ * Adds an observation to a summary series' quantile window; JS has counted it in the
+ * series' count and sum slots.
+ */
+export declare function observeSummary(slot: number, value: number): void
 
 /** A label set counted in its metric's overflow series because the metric is full. */
 export interface OverflowSlot {
@@ -169,6 +186,7 @@ export declare function resetRegistry(registry: number): void
 
 export interface SampleJson {
   value: number
+  /** In exposition order (an IndexMap: a JS object keeps insertion order). */
   labels: Record<string, string>
   /** A histogram sample's own name (`x_bucket`, `x_sum`, `x_count`). */
   metricName?: string

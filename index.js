@@ -852,6 +852,7 @@ module.exports.logRingLayout = nativeBinding.logRingLayout
 module.exports.metricData = nativeBinding.metricData
 module.exports.MetricKind = nativeBinding.MetricKind
 module.exports.metricsData = nativeBinding.metricsData
+module.exports.observeSummary = nativeBinding.observeSummary
 module.exports.registerScratchSeries = nativeBinding.registerScratchSeries
 module.exports.registerSeries = nativeBinding.registerSeries
 module.exports.removeSeries = nativeBinding.removeSeries

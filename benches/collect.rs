@@ -26,6 +26,7 @@ fn registry_with(series: usize) -> Registry {
       static_labels: vec![],
       dynamic_keys: vec!["route".into(), "code".into()],
       buckets: vec![],
+      summary: Default::default(),
       max_series: usize::MAX,
       strict: false,
       style: Style::Standard,

@@ -3,6 +3,7 @@ export {
   gaugeSchema,
   gaugeSchemaFloat,
   histogramSchema,
+  summarySchema,
   setCardinalityLimit,
   MetricSchema,
   MetricFamily,
@@ -12,12 +13,14 @@ export {
   type GaugeFamily,
   type FloatGaugeFamily,
   type HistogramFamily,
+  type SummaryFamily,
   type HandleOf,
   type MetricType,
 } from './schema';
 export { Counter } from './counter';
 export { Gauge, FloatGauge } from './gauge';
 export { Histogram, DEFAULT_BUCKETS } from './histogram';
+export { Summary, DEFAULT_PERCENTILES } from './summary';
 export type { Labels } from './labels';
 export {
   registry,

@@ -3,13 +3,14 @@
 import { Counter } from './counter';
 import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
+import { DEFAULT_PERCENTILES, Summary } from './summary';
 import { type Labels, SeriesCache } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from './validate';
 import { binding, callNative, registerSeries, sharedFloatCell, sharedIntCell, stripeCell, unlabeledMetricIds } from './native';
 import { type Registry, registryOption } from './registry';
 import { MetricKind } from '../index.js';
 
-export type MetricType = 'counter' | 'gauge' | 'gaugeFloat' | 'histogram';
+export type MetricType = 'counter' | 'gauge' | 'gaugeFloat' | 'histogram' | 'summary';
 
 /** The handle type of each metric type: what `with()` returns. */
 export interface HandleOf {
@@ -17,6 +18,7 @@ export interface HandleOf {
   gauge: Gauge;
   gaugeFloat: FloatGauge;
   histogram: Histogram;
+  summary: Summary;
 }
 
 /** A metric with dynamic keys K: `with(labels)` gives the handle of that label set. */
@@ -75,6 +77,7 @@ export type CounterFamily<K extends string> = MetricFamily<K, Counter>;
 export type GaugeFamily<K extends string> = MetricFamily<K, Gauge>;
 export type FloatGaugeFamily<K extends string> = MetricFamily<K, FloatGauge>;
 export type HistogramFamily<K extends string> = MetricFamily<K, Histogram>;
+export type SummaryFamily<K extends string> = MetricFamily<K, Summary>;
 
 /** What `build()` gives: the handle itself when there are no dynamic keys, else a family. */
 export type Built<T extends MetricType, K extends string> = [K] extends [never]
@@ -87,6 +90,8 @@ interface Spec {
   readonly staticLabels: readonly { name: string; value: string }[];
   readonly dynamicKeys: readonly string[];
   readonly buckets: readonly number[];
+  readonly percentiles: readonly number[];
+  readonly window?: SummaryWindow;
   /** Undefined: the process default (setCardinalityLimit). */
   readonly maxSeries?: number;
   readonly strict?: boolean;
@@ -97,7 +102,15 @@ const NATIVE_KIND: Record<MetricType, MetricKind> = {
   gauge: MetricKind.Gauge,
   gaugeFloat: MetricKind.GaugeFloat,
   histogram: MetricKind.Histogram,
+  summary: MetricKind.Summary,
 };
+
+/** A summary's sliding window (see `slidingWindow()`). */
+interface SummaryWindow {
+  readonly maxAgeSeconds: number;
+  readonly ageBuckets: number;
+  readonly pruneEmpty: boolean;
+}
 
 // What this environment has built, by metric id: building the same schema twice
 // gives the same object, so its label-set cache is shared.
@@ -174,6 +187,39 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return this.extend({ buckets: finite });
   }
 
+  /** Summary quantiles, each from 0 to 1, exposed in this order (default: prom-client's). */
+  percentiles(this: MetricSchema<'summary', K>, quantiles: readonly number[]): MetricSchema<'summary', K> {
+    if (!Array.isArray(quantiles) || quantiles.some((q) => typeof q !== 'number')) {
+      throw new TypeError(`percentiles of summary "${this.spec.name}" must be an array of numbers`);
+    }
+    return this.extend({ percentiles: [...quantiles] });
+  }
+
+  /**
+   * Summary quantiles over the last `maxAgeSeconds` only, which are forgotten
+   * `maxAgeSeconds / ageBuckets` at a time (default: over every observation).
+   * `pruneEmpty`: a series with no observation in its window is removed until it
+   * observes again (prom-client's `pruneAgedBuckets`).
+   */
+  slidingWindow(
+    this: MetricSchema<'summary', K>,
+    maxAgeSeconds: number,
+    ageBuckets: number,
+    options: { pruneEmpty?: boolean } = {},
+  ): MetricSchema<'summary', K> {
+    const what = `slidingWindow() of summary "${this.spec.name}"`;
+    if (typeof maxAgeSeconds !== 'number' || !(maxAgeSeconds > 0) || maxAgeSeconds > MAX_WINDOW_SECONDS) {
+      throw new RangeError(`${what}: maxAgeSeconds must be a number of seconds above 0 and at most 2^32, got ${describeValue(maxAgeSeconds)}`);
+    }
+    if (!Number.isInteger(ageBuckets) || ageBuckets < 1 || ageBuckets > MAX_AGE_BUCKETS) {
+      throw new RangeError(`${what}: ageBuckets must be an integer from 1 to ${MAX_AGE_BUCKETS}, got ${describeValue(ageBuckets)}`);
+    }
+    checkOptions(what, options, ['pruneEmpty']);
+    const pruneEmpty = options.pruneEmpty ?? false;
+    if (typeof pruneEmpty !== 'boolean') throw new TypeError(`${what}: pruneEmpty must be true or false, got ${describeValue(pruneEmpty)}`);
+    return this.extend({ window: { maxAgeSeconds, ageBuckets, pruneEmpty } });
+  }
+
   /**
    * Registers the metric (in every thread, the same definition is the same metric)
    * and returns its handle, or its family if it has dynamic keys.
@@ -198,6 +244,10 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         staticLabels: [...spec.staticLabels],
         dynamicKeys: [...spec.dynamicKeys],
         buckets: type === 'histogram' ? [...spec.buckets] : undefined,
+        quantiles: type === 'summary' ? [...spec.percentiles] : undefined,
+        maxAgeSeconds: spec.window?.maxAgeSeconds,
+        ageBuckets: spec.window?.ageBuckets,
+        pruneEmpty: spec.window?.pruneEmpty,
         maxSeries: spec.maxSeries,
         strict: spec.strict,
         registry: target.id,
@@ -219,6 +269,10 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return { id, built: metric as Built<T, K> };
   }
 }
+
+/** The longest summary window, and the most periods it is cut into. */
+const MAX_WINDOW_SECONDS = 2 ** 32;
+const MAX_AGE_BUCKETS = 1000;
 
 /** The largest series limit: the addon counts series in 32 bits. */
 const MAX_SERIES_LIMIT = 2 ** 32 - 1;
@@ -270,6 +324,8 @@ function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[M
       const bounds = [...spec.buckets];
       return (slot) => new Histogram(spec.name, bounds, stripeCell(slot));
     }
+    case 'summary':
+      return (slot) => new Summary(spec.name, slot, stripeCell(slot));
   }
 }
 
@@ -281,13 +337,15 @@ export function setCardinalityLimit(maxSeries: number): void {
   callNative(() => binding.setCardinalityLimit(maxSeries));
 }
 
-function schema<T extends MetricType>(type: T, name: string, buckets: readonly number[] = []): MetricSchema<T> {
+function schema<T extends MetricType>(type: T, name: string, defaults: Partial<Spec> = {}): MetricSchema<T> {
   return new MetricSchema(type, {
     name: requireString('metric name', name),
     help: '',
     staticLabels: [],
     dynamicKeys: [],
-    buckets,
+    buckets: [],
+    percentiles: [],
+    ...defaults,
   });
 }
 
@@ -308,5 +366,15 @@ export function gaugeSchemaFloat(name: string): MetricSchema<'gaugeFloat'> {
 
 /** A histogram, with prom-client's default buckets unless `.buckets()` is given. */
 export function histogramSchema(name: string): MetricSchema<'histogram'> {
-  return schema('histogram', name, DEFAULT_BUCKETS);
+  return schema('histogram', name, { buckets: DEFAULT_BUCKETS });
+}
+
+/**
+ * A summary: count, sum and quantiles (prom-client's by default) of observations,
+ * over every observation or a sliding window. Its quantiles cannot be aggregated
+ * across instances and its observe() is slower than a histogram's: prefer
+ * histograms unless you need exactly these quantiles.
+ */
+export function summarySchema(name: string): MetricSchema<'summary'> {
+  return schema('summary', name, { percentiles: DEFAULT_PERCENTILES });
 }

@@ -1,6 +1,6 @@
 //! Collection: one consistent read of the registry's metadata and of every slot.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::encode::label_text;
@@ -13,6 +13,8 @@ pub struct FamilySnapshot {
   series: Arc<Vec<Series>>,
   /// First slots of removed series not used since.
   hidden: HashSet<u32>,
+  /// A summary's quantiles by first slot (`None`: no observation in its window).
+  quantiles: HashMap<u32, Option<Vec<f64>>>,
 }
 
 impl FamilySnapshot {
@@ -42,6 +44,8 @@ pub enum Value<'a> {
   FloatGauge(f64),
   /// Per-bucket (not cumulative) counts, `+Inf` last, then the sum.
   Histogram { buckets: &'a [f64], sum: f64 },
+  /// `quantiles` in the order of the definition's; `None` when the window is empty.
+  Summary { quantiles: Option<&'a [f64]>, count: f64, sum: f64 },
   /// A process figure this system does not report: no sample.
   Absent,
 }
@@ -54,13 +58,25 @@ impl Snapshot {
 
   /// Reads these metrics, with these default labels.
   pub fn of(registry: &Registry, families: Vec<Arc<Family>>, default_labels: Arc<Vec<(String, String)>>) -> Snapshot {
+    // Read before the slots (reading may prune a summary's series, which restarts them),
+    // so a quantile never counts an observation the count does not.
+    let quantiles: Vec<_> = families
+      .iter()
+      .map(|family| if family.def.kind == Kind::Summary { registry.summary_quantiles(family) } else { HashMap::new() })
+      .collect();
     let series: Vec<_> = families.iter().map(|family| family.series()).collect();
     let mut striped = registry.striped.totals();
     let shared = registry.shared.chunks();
     let families: Vec<FamilySnapshot> = families
       .into_iter()
       .zip(series)
-      .map(|(family, series)| FamilySnapshot { hidden: family.apply_restarts(&mut striped, &shared), series, family })
+      .zip(quantiles)
+      .map(|((family, series), quantiles)| FamilySnapshot {
+        hidden: family.apply_restarts(&mut striped, &shared),
+        series,
+        family,
+        quantiles,
+      })
       .collect();
     let process = families.iter().any(|f| f.family.process.is_some()).then(process::read);
     Snapshot { families, striped, shared, process, default_labels }
@@ -78,7 +94,8 @@ impl Snapshot {
     label_text(self.default_labels_for(family).iter().map(|(k, v)| (k.as_str(), v.as_str())))
   }
 
-  pub fn value(&self, family: &Family, series: &Series) -> Value<'_> {
+  pub fn value<'a>(&'a self, entry: &'a FamilySnapshot, series: &Series) -> Value<'a> {
+    let family = &*entry.family;
     if let (Some(field), Some(stats)) = (family.process, &self.process) {
       return match (stats.get(field), family.def.kind) {
         (None, _) => Value::Absent,
@@ -96,6 +113,12 @@ impl Snapshot {
         let cells = &self.striped[slot..slot + buckets + 2];
         Value::Histogram { buckets: &cells[..buckets + 1], sum: cells[buckets + 1] }
       }
+      Kind::Summary => Value::Summary {
+        quantiles: entry.quantiles.get(&series.slot).and_then(Option::as_deref),
+        count: self.striped[slot],
+        sum: self.striped[slot + 1],
+      },
     }
   }
+
 }

@@ -13,7 +13,8 @@ pub struct MetricData {
 }
 
 pub struct SampleData {
-  /// Set where it differs from the metric's name: a histogram's `_bucket`, `_sum`, `_count`.
+  /// Set where it differs from the metric's name: a histogram's `_bucket`, `_sum`,
+  /// `_count`, a summary's `_sum`, `_count`.
   pub metric_name: Option<String>,
   pub labels: Vec<(String, String)>,
   pub value: f64,
@@ -60,6 +61,7 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
         Kind::Counter => (format!("{}_total", family.base), "counter"),
         Kind::IntGauge | Kind::FloatGauge => (family.base.clone(), "gauge"),
         Kind::Histogram => (family.base.clone(), "histogram"),
+        Kind::Summary => (family.base.clone(), "summary"),
       };
       let mut samples = Vec::new();
       let defaults = snapshot.default_labels_for(family);
@@ -69,7 +71,7 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
         let labels: Vec<(String, String)> =
           if prom_client { own.into_iter().chain(defaults.iter().cloned()).collect() } else { defaults.iter().cloned().chain(own).collect() };
         let sample = |metric_name: Option<String>, labels: Vec<(String, String)>, value: f64| SampleData { metric_name, labels, value };
-        match snapshot.value(family, series) {
+        match snapshot.value(entry, series) {
           Value::Absent => {}
           Value::Counter(v) | Value::FloatGauge(v) => samples.push(sample(None, labels, v)),
           Value::IntGauge(v) => samples.push(sample(None, labels, v as f64)),
@@ -83,6 +85,20 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
             }
             samples.push(sample(Some(format!("{}_sum", family.base)), labels.clone(), sum));
             samples.push(sample(Some(format!("{}_count", family.base)), labels, cumulative));
+          }
+          Value::Summary { quantiles, count, sum } => {
+            for (i, q) in family.quantile_labels.iter().enumerate() {
+              // prom-client puts `quantile` first; an empty window gives 0 there.
+              let with_quantile = if prom_client {
+                [("quantile".to_string(), q.clone())].into_iter().chain(labels.iter().cloned()).collect()
+              } else {
+                labels.iter().cloned().chain([("quantile".to_string(), q.clone())]).collect()
+              };
+              let fallback = if prom_client { 0.0 } else { f64::NAN };
+              samples.push(sample(None, with_quantile, quantiles.map_or(fallback, |values| values[i])));
+            }
+            samples.push(sample(Some(format!("{}_sum", family.base)), labels.clone(), sum));
+            samples.push(sample(Some(format!("{}_count", family.base)), labels, count));
           }
         }
       }

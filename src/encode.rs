@@ -163,6 +163,7 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
       Kind::Counter => ("counter", base.to_string()),
       Kind::IntGauge | Kind::FloatGauge => ("gauge", base.to_string()),
       Kind::Histogram => ("histogram", base.to_string()),
+      Kind::Summary => ("summary", base.to_string()),
     };
     if !def.help.is_empty() {
       out.extend_from_slice(format!("# HELP {meta_name} ").as_bytes());
@@ -173,17 +174,18 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
 
     let write_value = if prom_client { write_js_number } else { write_number };
     let defaults = snapshot.default_labels_text(family);
-    // prom-client writes `le` first on its buckets: each bucket's label text, once.
-    let prom_client_les: Vec<String> = if prom_client && def.kind == Kind::Histogram {
-      family.bucket_labels.iter().map(|le| format!("le=\"{le}\"")).collect()
-    } else {
-      Vec::new()
+    // prom-client writes `le` and `quantile` first: each bucket's or quantile's label
+    // text, once.
+    let prom_client_firsts: Vec<String> = match def.kind {
+      Kind::Histogram if prom_client => family.bucket_labels.iter().map(|le| format!("le=\"{le}\"")).collect(),
+      Kind::Summary if prom_client => family.quantile_labels.iter().map(|q| format!("quantile=\"{q}\"")).collect(),
+      _ => Vec::new(),
     };
     for series in entry.series() {
       // Default labels go first, but after a series' own in prom-client's text (except
       // on its histograms, below).
       let labels = if prom_client && def.kind != Kind::Histogram { [&*series.labels, &defaults] } else { [defaults.as_str(), &series.labels] };
-      match snapshot.value(family, series) {
+      match snapshot.value(entry, series) {
         Value::Absent => continue,
         Value::Counter(v) => {
           write_series_start(&mut out, &counter_samples, &labels, None);
@@ -206,7 +208,7 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
             }
             cumulative += count;
             if prom_client {
-              write_series_start(&mut out, &[base, "_bucket"], &[&prom_client_les[bucket], labels[0], labels[1]], None);
+              write_series_start(&mut out, &[base, "_bucket"], &[&prom_client_firsts[bucket], labels[0], labels[1]], None);
             } else {
               write_series_start(&mut out, &[base, "_bucket"], &labels, Some(("le", le)));
             }
@@ -222,6 +224,25 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
             write_series_start(&mut out, &[base, "_count"], &labels, None);
             write_value(&mut out, cumulative);
           }
+        }
+        Value::Summary { quantiles, count, sum } => {
+          for (i, q) in family.quantile_labels.iter().enumerate() {
+            if prom_client {
+              write_series_start(&mut out, &[base], &[&prom_client_firsts[i], labels[0], labels[1]], None);
+            } else {
+              write_series_start(&mut out, &[base], &labels, Some(("quantile", q)));
+            }
+            // An empty window has no quantiles: NaN, as Prometheus' own clients write
+            // it, but 0 in prom-client's text, as prom-client writes it.
+            let fallback = if prom_client { 0.0 } else { f64::NAN };
+            write_value(&mut out, quantiles.map_or(fallback, |values| values[i]));
+            out.push(b'\n');
+          }
+          write_series_start(&mut out, &[base, "_sum"], &labels, None);
+          write_value(&mut out, sum);
+          out.push(b'\n');
+          write_series_start(&mut out, &[base, "_count"], &labels, None);
+          write_value(&mut out, count);
         }
       }
       out.push(b'\n');
@@ -259,6 +280,7 @@ mod tests {
       static_labels: vec![],
       dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
       buckets: buckets.to_vec(),
+      summary: Default::default(),
       max_series: 10_000,
       strict: false,
       style: Style::Standard,

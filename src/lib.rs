@@ -1,10 +1,10 @@
 //! The Node-API surface of slotmetrics. Everything here converts between JS and the
 //! modules that do the work; the TypeScript wrapper in `lib/` is the public API.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock};
 
+use indexmap::IndexMap;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -21,11 +21,13 @@ pub mod registry;
 mod scratch;
 mod server;
 pub mod slots;
+mod summary;
 
 use encode::Format;
 use registry::{Definition, FamilyId, Kind, NamespaceId, Registered, Registry, RegistryError, Style, DEFAULT_MAX_SERIES};
 use logging::{Ring, RingId, LOGGER};
 use slots::{Chunk, StripeId};
+use summary::{SlidingWindow, SummaryOptions};
 
 /// One registry and one slot memory for the whole process, shared by every JS
 /// environment that loads the addon.
@@ -132,6 +134,8 @@ pub enum MetricKind {
   GaugeFloat,
   #[napi(value = "histogram")]
   Histogram,
+  #[napi(value = "summary")]
+  Summary,
 }
 
 #[napi(object)]
@@ -149,6 +153,14 @@ pub struct MetricDefinition {
   pub dynamic_keys: Vec<String>,
   /// Histogram bucket upper bounds, without `+Inf`.
   pub buckets: Option<Vec<f64>>,
+  /// Summary quantiles, each in [0, 1].
+  pub quantiles: Option<Vec<f64>>,
+  /// Summary window: quantiles of the last `maxAgeSeconds`, forgotten in
+  /// `ageBuckets` steps (both or neither; default: since the start).
+  pub max_age_seconds: Option<f64>,
+  pub age_buckets: Option<u32>,
+  /// Summary series with an empty window are removed (prom-client's `pruneAgedBuckets`).
+  pub prune_empty: Option<bool>,
   /// The most label sets (default: the process default, 10,000 unless changed).
   pub max_series: Option<u32>,
   /// Refuse label sets past the limit instead of counting them in the overflow series.
@@ -168,6 +180,20 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
     MetricKind::Gauge => Kind::IntGauge,
     MetricKind::GaugeFloat => Kind::FloatGauge,
     MetricKind::Histogram => Kind::Histogram,
+    MetricKind::Summary => Kind::Summary,
+  };
+  let window = match (definition.max_age_seconds, definition.age_buckets) {
+    (Some(seconds), Some(age_buckets)) => {
+      let max_age = std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| Error::new(Status::InvalidArg, format!("summary \"{}\": maxAgeSeconds must be a positive number of seconds, got {seconds}", definition.name)))?;
+      Some(SlidingWindow { max_age, age_buckets })
+    }
+    _ => None,
+  };
+  let summary = SummaryOptions {
+    quantiles: definition.quantiles.unwrap_or_default(),
+    window,
+    prune_empty: definition.prune_empty.unwrap_or(false),
   };
   REGISTRY
     .define_in(definition.registry.unwrap_or(registry::DEFAULT_NAMESPACE), Definition {
@@ -177,6 +203,7 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
       static_labels: definition.static_labels.into_iter().map(|p| (p.name, p.value)).collect(),
       dynamic_keys: definition.dynamic_keys,
       buckets: definition.buckets.unwrap_or_default(),
+      summary,
       max_series: definition.max_series.map_or_else(|| DEFAULT_MAX_SERIES.load(Ordering::Relaxed), |n| n as usize),
       strict: definition.strict.unwrap_or(false),
       style: if definition.prom_client == Some(true) { Style::PromClient } else { Style::Standard },
@@ -214,6 +241,13 @@ fn registered(registered: Registered) -> Either<u32, OverflowSlot> {
 #[napi(catch_unwind)]
 pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
   REGISTRY.series(metric, &label_values).map(registered).map_err(js_error)
+}
+
+/// Adds an observation to a summary series' quantile window; JS has counted it in the
+/// series' count and sum slots.
+#[napi(catch_unwind)]
+pub fn observe_summary(slot: u32, value: f64) -> Result<()> {
+  REGISTRY.observe_summary(slot, value).map_err(js_error)
 }
 
 /// This environment's scratch buffer for label values (see `scratch.rs`).
@@ -593,7 +627,8 @@ pub fn define_process_metrics(registry: u32, prefix: String, labels: Vec<LabelPa
 #[napi(object)]
 pub struct SampleJson {
   pub value: f64,
-  pub labels: HashMap<String, String>,
+  /// In exposition order (an IndexMap: a JS object keeps insertion order).
+  pub labels: IndexMap<String, String>,
   /// A histogram sample's own name (`x_bucket`, `x_sum`, `x_count`).
   pub metric_name: Option<String>,
 }

@@ -21,6 +21,7 @@ use crate::encode::{format_js_number, format_number, label_text};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{self, Chunk, SharedSlots, SlotError, StripedSlots, CHUNK_SLOTS};
+use crate::summary::{SummaryOptions, Window};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -30,6 +31,8 @@ pub enum Kind {
   /// f64 bits in a shared slot.
   FloatGauge,
   Histogram,
+  /// Count and sum in striped slots; quantiles from a [`Window`] per series.
+  Summary,
 }
 
 impl Kind {
@@ -39,11 +42,12 @@ impl Kind {
       Kind::IntGauge => "an integer gauge",
       Kind::FloatGauge => "a float gauge",
       Kind::Histogram => "a histogram",
+      Kind::Summary => "a summary",
     }
   }
 
   pub fn is_striped(self) -> bool {
-    matches!(self, Kind::Counter | Kind::Histogram)
+    matches!(self, Kind::Counter | Kind::Histogram | Kind::Summary)
   }
 }
 
@@ -70,6 +74,8 @@ pub struct Definition {
   pub dynamic_keys: Vec<String>,
   /// Histogram upper bounds, increasing, without the implicit `+Inf`.
   pub buckets: Vec<f64>,
+  /// A summary's quantiles and window; the default for other kinds.
+  pub summary: SummaryOptions,
   /// The most label sets it may have; past it, new ones go to the overflow series
   /// (or, if `strict`, are refused).
   pub max_series: usize,
@@ -186,6 +192,8 @@ pub struct Family {
   pub base: String,
   /// Histogram `le` values as written, the last one `+Inf`.
   pub bucket_labels: Vec<String>,
+  /// Summary `quantile` values as written.
+  pub quantile_labels: Vec<String>,
   /// Escaped label set → first slot. The escaped text identifies a label set as well
   /// as the values do (escaping is one-to-one and keys are fixed), and it is kept for
   /// the exposition anyway, so the values themselves are not stored.
@@ -205,10 +213,11 @@ pub struct Family {
 
 impl Family {
   /// Slots one series takes: a counter or gauge one; a histogram one per bucket
-  /// (including `+Inf`) and one for the sum.
+  /// (including `+Inf`) and one for the sum; a summary its count and its sum.
   pub fn slots_per_series(&self) -> usize {
     match self.def.kind {
       Kind::Histogram => self.def.buckets.len() + 2,
+      Kind::Summary => 2,
       _ => 1,
     }
   }
@@ -262,6 +271,7 @@ fn sample_names(kind: Kind, base: &str) -> Vec<String> {
     Kind::Counter => &["", "_total", "_created"],
     Kind::IntGauge | Kind::FloatGauge => &[""],
     Kind::Histogram => &["", "_bucket", "_count", "_sum", "_created"],
+    Kind::Summary => &["", "_count", "_sum", "_created"],
   };
   suffixes.iter().map(|s| format!("{base}{s}")).collect()
 }
@@ -272,6 +282,8 @@ pub struct Registry {
   namespaces: RwLock<Vec<Arc<Namespace>>>,
   pub striped: StripedSlots,
   pub shared: SharedSlots,
+  /// The quantile window of every summary series, by first slot.
+  windows: DashMap<u32, Window>,
 }
 
 impl Registry {
@@ -281,6 +293,7 @@ impl Registry {
       namespaces: RwLock::new(vec![Arc::default()]),
       striped: StripedSlots::new(),
       shared: SharedSlots::new(),
+      windows: DashMap::new(),
     }
   }
 
@@ -328,6 +341,7 @@ impl Registry {
         static_labels: static_labels.to_vec(),
         dynamic_keys: vec![],
         buckets: vec![],
+        summary: SummaryOptions::default(),
         max_series: 1,
         strict: false,
         style: Style::Standard,
@@ -368,11 +382,13 @@ impl Registry {
     let id = families.len() as FamilyId;
     let bucket_label = if def.style == Style::PromClient { format_js_number } else { format_number };
     let bucket_labels = def.buckets.iter().map(|b| bucket_label(*b)).chain(["+Inf".to_string()]).collect();
+    let quantile_labels = def.summary.quantiles.iter().map(|q| bucket_label(*q)).collect();
     let family = Arc::new(Family {
       def,
       process,
       base,
       bucket_labels,
+      quantile_labels,
       index: DashMap::new(),
       registered: AtomicUsize::new(0),
       overflowed: AtomicBool::new(false),
@@ -489,6 +505,9 @@ impl Registry {
   fn add_series(&self, family: &Family, entry: dashmap::mapref::entry::VacantEntry<'_, Arc<str>, u32>) -> Result<u32, RegistryError> {
     let count = family.slots_per_series();
     let slot = if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? };
+    if family.def.kind == Kind::Summary {
+      self.windows.insert(slot, Window::new(family.def.summary.window));
+    }
     Arc::make_mut(&mut family.series.write()).push(Series { labels: entry.key().clone(), slot });
     entry.insert(slot);
     Ok(slot)
@@ -566,8 +585,36 @@ impl Registry {
       self.shared.store(slot, 0);
       Box::default()
     };
+    if let Some(mut window) = self.windows.get_mut(&slot) {
+      window.reset();
+    }
     restarts.insert(slot, Restart { baseline, hidden });
     family.restarted.store(true, Ordering::Release);
+  }
+
+  /// Adds an observation to the quantile window of the summary series at `slot` (its
+  /// count and sum are written by JS).
+  pub fn observe_summary(&self, slot: u32, value: f64) -> Result<(), RegistryError> {
+    match self.windows.get_mut(&slot) {
+      Some(mut window) if value.is_finite() => Ok(window.observe(value)),
+      Some(_) => Err(RegistryError::Invalid(format!("a summary observation must be a finite number, got {value}"))),
+      None => Err(RegistryError::Invalid(format!("no summary series at slot {slot}"))),
+    }
+  }
+
+  /// The quantiles of a summary's series, by first slot: `None` for a series whose
+  /// window holds no observation. A family that prunes such series has them removed.
+  pub fn summary_quantiles(&self, family: &Family) -> HashMap<u32, Option<Vec<f64>>> {
+    let options = &family.def.summary;
+    let mut quantiles = HashMap::new();
+    for series in family.series().iter() {
+      let Some(values) = self.windows.get_mut(&series.slot).map(|mut w| w.quantiles(&options.quantiles)) else { continue };
+      if values.is_none() && options.prune_empty {
+        self.restart(family, series.slot, true);
+      }
+      quantiles.insert(series.slot, values);
+    }
+    quantiles
   }
 }
 
@@ -641,6 +688,9 @@ fn validate(def: &Definition) -> Result<String, RegistryError> {
     if def.kind == Kind::Histogram && key == "le" {
       return invalid(format!("label name \"le\" is reserved on histogram \"{}\" for its buckets", def.name));
     }
+    if def.kind == Kind::Summary && key == "quantile" {
+      return invalid(format!("label name \"quantile\" is reserved on summary \"{}\" for its quantiles", def.name));
+    }
     if seen.contains(&key) {
       return invalid(format!("label name \"{key}\" appears twice on metric \"{}\"", def.name));
     }
@@ -653,6 +703,11 @@ fn validate(def: &Definition) -> Result<String, RegistryError> {
     validate_buckets(&def.name, &def.buckets)?;
   } else if !def.buckets.is_empty() {
     return invalid(format!("metric \"{}\" is {} and takes no buckets", def.name, def.kind.describe()));
+  }
+  if def.kind == Kind::Summary {
+    validate_summary(&def.name, &def.summary)?;
+  } else if def.summary != SummaryOptions::default() {
+    return invalid(format!("metric \"{}\" is {} and takes no quantiles", def.name, def.kind.describe()));
   }
   Ok(base)
 }
@@ -698,6 +753,23 @@ fn validate_buckets(name: &str, buckets: &[f64]) -> Result<(), RegistryError> {
   Ok(())
 }
 
+fn validate_summary(name: &str, options: &SummaryOptions) -> Result<(), RegistryError> {
+  let invalid = |m: String| Err(RegistryError::Invalid(m));
+  let quantiles = &options.quantiles;
+  if let Some(q) = quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+    return invalid(format!("quantile {} of summary \"{name}\" is not between 0 and 1", format_number(*q)));
+  }
+  if let Some((i, q)) = quantiles.iter().enumerate().find(|(i, q)| quantiles[..*i].contains(q)) {
+    return invalid(format!("quantile {} of summary \"{name}\" appears twice (at {i})", format_number(*q)));
+  }
+  if let Some(window) = options.window {
+    if window.max_age.is_zero() || window.age_buckets == 0 {
+      return invalid(format!("the window of summary \"{name}\" needs a positive age and at least one age bucket"));
+    }
+  }
+  Ok(())
+}
+
 fn describe(def: &Definition) -> String {
   let mut text = def.kind.describe().to_string();
   let keys: Vec<&str> =
@@ -726,6 +798,10 @@ fn describe_difference(existing: &Definition, new: &Definition) -> Option<String
     let buckets: Vec<String> = new.buckets.iter().map(|b| format_number(*b)).collect();
     return Some(format!("has buckets [{}]", buckets.join(", ")));
   }
+  if existing.summary != new.summary {
+    let quantiles: Vec<String> = new.summary.quantiles.iter().map(|q| format_number(*q)).collect();
+    return Some(format!("has other quantiles or another window (quantiles [{}])", quantiles.join(", ")));
+  }
   if existing.style != new.style {
     return Some(format!("is {}a prom-client metric", if new.style == Style::PromClient { "" } else { "not " }));
   }
@@ -751,6 +827,7 @@ mod tests {
       static_labels: vec![],
       dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
       buckets: vec![],
+      summary: SummaryOptions::default(),
       max_series: 10_000,
       strict: false,
       style: Style::Standard,

@@ -11,6 +11,7 @@ export type { RegistryContentType } from './registry';
 export { Counter, type CounterConfiguration } from './counter';
 export { Gauge, type GaugeConfiguration } from './gauge';
 export { Histogram, type HistogramConfiguration } from './histogram';
+export { Summary, type SummaryConfiguration } from './summary';
 export type { LabelValues, MetricConfiguration, MetricValue, MetricObjectWithValues, Aggregator } from './metric';
 export { Pushgateway, type PushgatewayOptions, type PushgatewayParameters } from './pushgateway';
 export { linearBuckets, exponentialBuckets } from './buckets';

@@ -29,14 +29,14 @@ export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
 
 export interface MetricValue<T extends string> {
   value: number;
-  labels: LabelValues<T> & { le?: number | string };
+  labels: LabelValues<T> & { le?: number | string; quantile?: number };
   metricName?: string;
 }
 
 export interface MetricObjectWithValues<V> {
   name: string;
   help: string;
-  type: 'counter' | 'gauge' | 'histogram';
+  type: 'counter' | 'gauge' | 'histogram' | 'summary';
   aggregator: Aggregator;
   values: V[];
 }
@@ -129,7 +129,7 @@ export abstract class Metric<T extends string, H> {
   readonly aggregator: Aggregator;
   /** Called as a method: the metric is its `this`. */
   readonly collect?: () => void | Promise<void>;
-  abstract readonly type: 'counter' | 'gauge' | 'histogram';
+  abstract readonly type: 'counter' | 'gauge' | 'histogram' | 'summary';
   /** @internal */
   readonly engine: EngineMetric<H>;
   private readonly root = new Map<unknown, unknown>();
@@ -149,6 +149,7 @@ export abstract class Metric<T extends string, H> {
     if (collect && typeof collect !== 'function') throw new Error('Optional "collect" parameter must be a function');
     if (enableExemplars) throw new Error('slotmetrics/prom-client does not support exemplars yet');
     if (kind === 'histogram' && labelNames.includes('le' as T)) throw new Error('le is a reserved label keyword');
+    if (kind === 'summary' && labelNames.includes('quantile' as T)) throw new Error('quantile is a reserved label keyword');
     this.name = name;
     this.help = help;
     this.labelNames = [...labelNames];

@@ -1,0 +1,49 @@
+import { describeValue } from './validate';
+import { binding, type Cell, SlotHandle } from './native';
+
+/** prom-client's default quantiles. */
+export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999]);
+
+/**
+ * One summary series. Its count and sum are two slots of this thread's stripe, written
+ * here like a histogram's; its quantiles come from a t-digest window in Rust that
+ * every thread's observations reach through one native call (src/summary.rs), which
+ * makes `observe()` a few times slower than a histogram's. Prefer histograms where
+ * quantiles can be computed at query time: they also aggregate across instances.
+ */
+export class Summary extends SlotHandle<Float64Array> {
+  private readonly slot: number;
+
+  /** @internal */
+  constructor(name: string, slot: number, cell: Cell<Float64Array>) {
+    super(name, cell);
+    this.slot = slot;
+  }
+
+  /** Records one observation (any finite number). */
+  observe(value: number): void {
+    if (typeof value !== 'number' || value - value !== 0) {
+      throw observationError(this.name, value);
+    }
+    this.view[this.index] += 1;
+    this.view[this.index + 1] += value;
+    binding.observeSummary(this.slot, value);
+  }
+
+  /** Starts timing; the returned function observes the elapsed seconds and returns them. */
+  startTimer(): () => number {
+    const start = performance.now();
+    return () => {
+      const seconds = (performance.now() - start) / 1000;
+      this.observe(seconds);
+      return seconds;
+    };
+  }
+}
+
+function observationError(metric: string, value: unknown): Error {
+  if (typeof value !== 'number') {
+    return new TypeError(`summary "${metric}" observe() takes a number, got ${describeValue(value)}`);
+  }
+  return new RangeError(`summary "${metric}" observe() takes a finite number, got ${value}; nothing was recorded`);
+}

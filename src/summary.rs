@@ -1,0 +1,152 @@
+//! Summaries: quantiles of the observations of a recent time window, estimated with
+//! t-digests (the `tdigest` crate), as prom-client's Summary gives them.
+//!
+//! A summary's count and sum live in striped slots like a histogram's; its digest
+//! cannot (it is not a sum over threads), so every observation also reaches its
+//! series' [`Window`] through one native call.
+//!
+//! prom-client keeps `ageBuckets` digests, pushes each observation into all of them,
+//! replaces the oldest every `maxAgeSeconds / ageBuckets` and reads the oldest. The
+//! same window here costs one push per observation: a digest per period, the last
+//! `ageBuckets - 1` periods kept sealed, merged with the current one when read.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use tdigest::TDigest;
+
+/// Centroids a digest keeps; about the accuracy of prom-client's (`tdigest`'s δ = 0.01).
+const DIGEST_SIZE: usize = 100;
+
+/// How a summary's quantiles are computed: which, and over what time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SummaryOptions {
+  /// The quantiles exposed, in this order, each in [0, 1].
+  pub quantiles: Vec<f64>,
+  /// `None`: quantiles of every observation since the series started.
+  pub window: Option<SlidingWindow>,
+  /// A series whose window holds no observation is removed at the next read
+  /// (prom-client's `pruneAgedBuckets`).
+  pub prune_empty: bool,
+}
+
+/// Quantiles over the last `max_age`, forgotten `max_age / age_buckets` at a time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlidingWindow {
+  pub max_age: Duration,
+  pub age_buckets: u32,
+}
+
+/// The digests of one summary series.
+pub struct Window {
+  current: TDigest,
+  /// The last `age_buckets - 1` whole periods, oldest first.
+  sealed: VecDeque<TDigest>,
+  window: Option<SlidingWindow>,
+  /// When the current period started.
+  period_start: Instant,
+}
+
+impl Window {
+  pub fn new(window: Option<SlidingWindow>) -> Window {
+    Window { current: TDigest::new_with_size(DIGEST_SIZE), sealed: VecDeque::new(), window, period_start: Instant::now() }
+  }
+
+  pub fn observe(&mut self, value: f64) {
+    self.rotate(Instant::now());
+    self.current.push(value);
+  }
+
+  /// The quantiles of the observations in the window, or `None` if there are none.
+  pub fn quantiles(&mut self, quantiles: &[f64]) -> Option<Vec<f64>> {
+    self.rotate(Instant::now());
+    self.current.flush();
+    let digest = if self.sealed.is_empty() {
+      self.current.clone()
+    } else {
+      TDigest::merge_digests(self.sealed.iter().chain([&self.current]).cloned().collect())
+    };
+    if digest.is_empty() {
+      return None;
+    }
+    // Every digest here is flushed and not empty, so each quantile has an estimate.
+    Some(digest.quantiles(quantiles).into_iter().map(|q| q.unwrap_or(f64::NAN)).collect())
+  }
+
+  /// Forgets every observation (the series restarts).
+  pub fn reset(&mut self) {
+    *self = Window::new(self.window);
+  }
+
+  /// Starts the periods due by `now`: the current one is sealed, and sealed ones older
+  /// than the window are dropped.
+  fn rotate(&mut self, now: Instant) {
+    let Some(window) = self.window else { return };
+    let period = window.max_age / window.age_buckets;
+    let elapsed = now.saturating_duration_since(self.period_start);
+    if elapsed <= period || period.is_zero() {
+      return;
+    }
+    let due = (elapsed.as_nanos() / period.as_nanos()) as u64;
+    let keep = window.age_buckets as usize - 1;
+    // After a long pause only the periods still in the window matter.
+    for _ in 0..due.min(keep as u64 + 1) {
+      let mut sealed = std::mem::replace(&mut self.current, TDigest::new_with_size(DIGEST_SIZE));
+      sealed.flush();
+      self.sealed.push_back(sealed);
+      if self.sealed.len() > keep {
+        self.sealed.pop_front();
+      }
+    }
+    self.period_start = now - Duration::from_nanos((elapsed.as_nanos() % period.as_nanos()) as u64);
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn quantiles_interpolate_between_observations() {
+    let mut w = Window::new(None);
+    assert_eq!(w.quantiles(&[0.5]), None);
+    for v in 1..=10 {
+      w.observe(v as f64);
+    }
+    assert_eq!(w.quantiles(&[0.01, 0.5, 0.9, 0.999]), Some(vec![1.0, 5.5, 9.5, 10.0]));
+    w.reset();
+    assert_eq!(w.quantiles(&[0.5]), None);
+  }
+
+  #[test]
+  fn large_inputs_keep_quantiles_within_a_percent() {
+    let mut w = Window::new(None);
+    // A shuffled 0..100_000 (7919 is prime to it).
+    for i in 0..100_000u64 {
+      w.observe(((i * 7919) % 100_000) as f64);
+    }
+    let q = w.quantiles(&[0.5, 0.9, 0.99]).unwrap();
+    for (estimate, exact) in q.iter().zip([50_000.0, 90_000.0, 99_000.0]) {
+      assert!((estimate - exact).abs() < 1_000.0, "{estimate} vs {exact}");
+    }
+  }
+
+  #[test]
+  fn a_sliding_window_forgets_old_periods() {
+    let window = SlidingWindow { max_age: Duration::from_secs(30), age_buckets: 3 };
+    let mut w = Window::new(Some(window));
+    let start = w.period_start;
+    w.current.push(100.0);
+    // Two periods later the first is still within the window…
+    w.rotate(start + Duration::from_secs(21));
+    w.current.push(1.0);
+    assert_eq!(w.quantiles(&[0.0, 1.0]), Some(vec![1.0, 100.0]));
+    // …three periods later it is not.
+    w.rotate(start + Duration::from_secs(31));
+    assert_eq!(w.quantiles(&[0.0, 1.0]), Some(vec![1.0, 1.0]));
+    // After a long pause nothing is left, and the periods restart from the last due.
+    w.rotate(start + Duration::from_secs(3_600));
+    assert_eq!(w.quantiles(&[0.5]), None);
+    assert_eq!(w.period_start, start + Duration::from_secs(3_600));
+  }
+}
