@@ -21,6 +21,7 @@ import {
   serve,
   setCardinalityLimit,
   startReporter,
+  summarySchema,
 } from 'slotmetrics';
 
 const VALUES = {
@@ -95,6 +96,11 @@ const MATRIX = [
   ['.cardinalityLimit(1, options)', (v) => counterSchema('m').cardinalityLimit(1, v), (v) => v === undefined || isEmptyPlainObject(v), /option|strict/],
   ['.cardinalityLimit(1, { strict })', (v) => counterSchema('m').cardinalityLimit(1, { strict: v }), (v) => v === undefined || typeof v === 'boolean', /strict/],
   ['.buckets(bounds)', (v) => histogramSchema('h').buckets(v).build({ registry: fresh() }), (v) => Array.isArray(v) && v.length === 0, /buckets of histogram "h"/],
+  ['summarySchema(name)', (v) => summarySchema(v).build({ registry: fresh() }), isMetricName, /metric name/],
+  ['.percentiles(quantiles)', (v) => summarySchema('s').percentiles(v).build({ registry: fresh() }), (v) => Array.isArray(v) && v.length === 0, /percentiles of summary "s"/],
+  ['.slidingWindow(seconds, 2)', (v) => summarySchema('s').slidingWindow(v, 2).build({ registry: fresh() }), (v) => typeof v === 'number' && v > 0 && v <= 2 ** 32, /maxAgeSeconds/],
+  ['.slidingWindow(60, ageBuckets)', (v) => summarySchema('s').slidingWindow(60, v).build({ registry: fresh() }), (v) => Number.isInteger(v) && v >= 1 && v <= 1000, /ageBuckets/],
+  ['.slidingWindow(60, 2, options)', (v) => summarySchema('s').slidingWindow(60, 2, v).build({ registry: fresh() }), (v) => v === undefined || isEmptyPlainObject(v), /slidingWindow\(\) of summary "s"/],
   ['.build(options)', (v) => counterSchema('m').build(v), (v) => v === undefined || isEmptyPlainObject(v), /build\(\) of metric "m"/],
   ['.build({ registry })', (v) => counterSchema('m').build({ registry: v }), (v) => v === undefined, /registry must be a Registry/],
   ['family.with(labels)', (v) => family().with(v), () => false, /metric "bad_input_family" takes|dynamic label|unexpected label/],
@@ -108,6 +114,7 @@ const MATRIX = [
   ['floatGauge.set(value)', (v) => floatGauge().set(v), (v) => typeof v === 'number', /gauge "bad_input_float" set\(\)/],
   ['floatGauge.inc(amount)', (v) => floatGauge().inc(v), (v) => v === undefined || isFinite(v), /gauge "bad_input_float" inc\(\)/],
   ['histogram.observe(value)', (v) => histogram().observe(v), isFinite, /histogram "bad_input_histogram" observe\(\)/],
+  ['summary.observe(value)', (v) => summary().observe(v), isFinite, /summary "bad_input_summary" observe\(\)/],
   ['setCardinalityLimit(n)', (v) => setCardinalityLimit(v), isSeriesLimit, /setCardinalityLimit\(\)/],
   ['new Registry(options)', (v) => new Registry(v), (v) => v === undefined || isEmptyPlainObject(v), /new Registry\(\)/],
   ['new Registry({ prefix })', (v) => new Registry({ prefix: v }), (v) => v === undefined || v === '' || isMetricName(v), /prefix/],
@@ -150,6 +157,8 @@ let gaugeMetric;
 const gauge = () => (gaugeMetric ??= gaugeSchema('bad_input_gauge').build());
 let floatMetric;
 const floatGauge = () => (floatMetric ??= gaugeSchemaFloat('bad_input_float').build());
+let summaryMetric;
+const summary = () => (summaryMetric ??= summarySchema('bad_input_summary').build());
 let histogramMetric;
 const histogram = () => (histogramMetric ??= histogramSchema('bad_input_histogram').buckets([1, 10]).build());
 
@@ -177,6 +186,7 @@ test(`bad-input matrix: ${MATRIX.length} arguments × ${Object.keys(VALUES).leng
   kept.with({ k: 'a' }).add(41);
   gaugeSchemaFloat('bad_input_kept_gauge').build().set(2.5);
   histogramSchema('bad_input_kept_histogram').buckets([1]).build().observe(0.5);
+  summarySchema('bad_input_kept_summary').percentiles([0.5]).build().observe(0.5);
   const keptLines = (text) => text.split('\n').filter((l) => l.startsWith('bad_input_kept_')).join('\n');
   const before = keptLines(await registry.metrics());
   assert.match(before, /bad_input_kept_total\{k="a"\} 41/);

@@ -49,6 +49,21 @@ async function program(client, contentType) {
   latency.zero({ route: '/empty' });
   const sizes = new client.Histogram({ name: 'compat_sizes', help: 'Sizes', buckets: client.exponentialBuckets(1, 10, 3), registers: [registry] });
   sizes.observe(50);
+  // Few and distinct observations: both libraries' digests keep each as its own
+  // centroid, so their quantiles agree exactly.
+  const durations = new client.Summary({
+    name: 'compat_duration_seconds',
+    help: 'Duration',
+    labelNames: ['route'],
+    percentiles: [0.1, 0.5, 0.9, 0.99],
+    registers: [registry],
+  });
+  for (let i = 1; i <= 60; i++) durations.observe({ route: '/users' }, ((i * 37) % 61) / 8);
+  durations.labels('/orders').observe(2);
+  durations.observe({}, 1.25);
+  const queue = new client.Summary({ name: 'compat_queue', help: 'Queue', registers: [registry] });
+  queue.observe(3);
+  queue.observe(0);
   registry.setDefaultLabels({ service: 'api', region: 7 });
   return registry;
 }
@@ -79,14 +94,14 @@ test("getMetricsAsJSON(), get() and getSingleMetricAsString() give prom-client's
   const ours = await program(compat);
   // The documented difference: label values come back as strings (prom-client keeps
   // the numbers it was given, `code: 200`), `le` aside.
-  const labelStrings = (labels) => Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, k === 'le' ? v : String(v)]));
+  const labelStrings = (labels) => Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, k === 'le' || k === 'quantile' ? v : String(v)]));
   const normalise = (metric) => ({
     ...metric,
     values: metric.values.map(({ exemplar, sharedLabels, ...value }) => ({ ...value, labels: labelStrings(value.labels) })),
   });
   // get() first: prom-client's getMetricsAsJSON() writes the default labels into its
   // metrics' own values, which later get() calls then show.
-  for (const name of ['compat_requests', 'compat_latency_seconds', 'compat_idle']) {
+  for (const name of ['compat_requests', 'compat_latency_seconds', 'compat_idle', 'compat_duration_seconds']) {
     const [a, b] = [await ours.getSingleMetric(name).get(), await theirs.getSingleMetric(name).get()];
     assert.deepEqual(normalise(a), normalise(b));
     assert.equal(await ours.getSingleMetricAsString(name), await theirs.getSingleMetricAsString(name));
@@ -104,6 +119,8 @@ test('remove, reset, resetMetrics, removeSingleMetric and clear behave as prom-c
     registry.getSingleMetric('compat_requests').remove('GET', '/users', '200');
     registry.getSingleMetric('compat_temperature').remove({ room: 'a' });
     registry.getSingleMetric('compat_latency_seconds').reset();
+    registry.getSingleMetric('compat_duration_seconds').remove('/orders');
+    registry.getSingleMetric('compat_queue').reset();
     registry.getSingleMetric('compat_jobs_total').reset();
     registry.removeSingleMetric('compat_sizes');
     texts.push(await registry.metrics());
@@ -123,6 +140,11 @@ test('the same misuse throws the same errors', () => {
     () => new CLIENT.Counter({ name: '1x', help: 'h' }),
     () => new CLIENT.Counter({ name: 'x', help: 'h', labelNames: ['a-b'] }),
     () => new CLIENT.Histogram({ name: 'x', help: 'h', labelNames: ['le'] }),
+    () => new CLIENT.Summary({ name: 'x', help: 'h', labelNames: ['quantile'], registers: [] }),
+    () => summary().observe('x'),
+    () => summary().observe({ route: '/a' }, NaN),
+    () => summary().observe({ nope: 1 }, 1),
+    () => summary().labels('a', 'b'),
     () => counter().inc(-1),
     () => counter().inc('5'),
     () => counter().inc({ nope: 'x' }),
@@ -147,6 +169,7 @@ test('the same misuse throws the same errors', () => {
   const counter = () => new CLIENT.Counter({ name: 'err_c', help: 'h', labelNames: ['a', 'b'], registers: [fresh] });
   const gauge = () => new CLIENT.Gauge({ name: 'err_g', help: 'h', labelNames: ['room'], registers: [fresh] });
   const histogram = () => new CLIENT.Histogram({ name: 'err_h', help: 'h', labelNames: ['route'], registers: [fresh] });
+  const summary = () => new CLIENT.Summary({ name: 'err_s', help: 'h', labelNames: ['route'], registers: [fresh] });
   const outcome = (client, call) => {
     CLIENT = client;
     fresh = new client.Registry();

@@ -61,7 +61,7 @@ export class MetricFamily<K extends string, H> {
     callNative(() => binding.zeroSeries(this.id, values));
   }
 
-  /** Removes every series of this metric (prom-client's `reset`). */
+  /** Removes every series of this metric, or zeroes every series of a summary (prom-client's `reset`). */
   reset(): void {
     callNative(() => binding.resetMetric(this.id));
     this.cache.clear();

@@ -378,6 +378,59 @@ mod tests {
   }
 
   #[test]
+  fn summaries_give_quantiles_then_sum_and_count_in_both_styles() {
+    use crate::summary::SummaryOptions;
+    let r = Registry::new();
+    let stripe = r.striped.attach();
+    let summary = |name: &str, style: Style| Definition {
+      summary: SummaryOptions { quantiles: vec![0.5, 0.9], ..Default::default() },
+      style,
+      ..def(name, "Latency", Kind::Summary, &["route"], &[])
+    };
+    let standard = r.define(summary("lat", Style::Standard)).unwrap();
+    let prom_client = r.define(summary("pc_lat", Style::PromClient)).unwrap();
+    for id in [standard, prom_client] {
+      let slot = r.series(id, &["/a"]).unwrap().slot();
+      for v in [1.0, 2.0, 3.0, 4.0] {
+        add(&r, stripe, slot, 1.0);
+        add(&r, stripe, slot + 1, v);
+        r.observe_summary(slot, v).unwrap();
+      }
+      // A series without observations has no quantiles yet.
+      r.series(id, &["/b"]).unwrap();
+    }
+    r.set_default_labels(DEFAULT_NAMESPACE, vec![("app".into(), "x".into())]).unwrap();
+    let expected = "\
+# HELP lat Latency
+# TYPE lat summary
+lat{app=\"x\",route=\"/a\",quantile=\"0.5\"} 2.5
+lat{app=\"x\",route=\"/a\",quantile=\"0.9\"} 4
+lat_sum{app=\"x\",route=\"/a\"} 10
+lat_count{app=\"x\",route=\"/a\"} 4
+lat{app=\"x\",route=\"/b\",quantile=\"0.5\"} NaN
+lat{app=\"x\",route=\"/b\",quantile=\"0.9\"} NaN
+lat_sum{app=\"x\",route=\"/b\"} 0
+lat_count{app=\"x\",route=\"/b\"} 0
+# HELP pc_lat Latency
+# TYPE pc_lat summary
+pc_lat{quantile=\"0.5\",route=\"/a\",app=\"x\"} 2.5
+pc_lat{quantile=\"0.9\",route=\"/a\",app=\"x\"} 4
+pc_lat_sum{route=\"/a\",app=\"x\"} 10
+pc_lat_count{route=\"/a\",app=\"x\"} 4
+pc_lat{quantile=\"0.5\",route=\"/b\",app=\"x\"} 0
+pc_lat{quantile=\"0.9\",route=\"/b\",app=\"x\"} 0
+pc_lat_sum{route=\"/b\",app=\"x\"} 0
+pc_lat_count{route=\"/b\",app=\"x\"} 0
+";
+    assert_eq!(text(&r, Format::OpenMetrics), format!("{expected}# EOF\n"));
+    assert_eq!(text(&r, Format::Prometheus), expected.replace("# HELP pc_lat", "\n# HELP pc_lat"));
+    let a = r.series(standard, &["/a"]).unwrap().slot();
+    assert!(r.observe_summary(a, f64::NAN).unwrap_err().to_string().contains("finite"));
+    let e = r.observe_summary(a + 1, 1.0).unwrap_err();
+    assert!(e.to_string().contains("no summary series at slot"), "{e}");
+  }
+
+  #[test]
   fn openmetrics_gives_a_histogram_with_negative_buckets_no_sum_or_count() {
     let r = Registry::new();
     let stripe = r.striped.attach();

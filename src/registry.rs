@@ -555,7 +555,7 @@ impl Registry {
   }
 
   /// prom-client's `reset()`: every series removed, or for a metric without dynamic
-  /// labels, its one series zeroed.
+  /// labels and for a summary, zeroed.
   pub fn reset(&self, id: FamilyId) -> Result<(), RegistryError> {
     self.reset_family(&*self.family(id)?);
     Ok(())
@@ -571,10 +571,20 @@ impl Registry {
   }
 
   fn reset_family(&self, family: &Family) {
-    let hide = !family.def.dynamic_keys.is_empty();
+    // prom-client's reset() of a summary zeroes its series; of other metrics with
+    // labels, it removes them.
+    let remove = !family.def.dynamic_keys.is_empty() && family.def.kind != Kind::Summary;
     for series in family.series().iter() {
-      self.restart(family, series.slot, hide);
+      let hidden = remove || self.still_removed(family, series.slot);
+      self.restart(family, series.slot, hidden);
     }
+  }
+
+  /// Whether a series was removed and not used since: zeroing it keeps it removed.
+  fn still_removed(&self, family: &Family, slot: u32) -> bool {
+    let restarts = family.restarts.lock();
+    let Some(restart) = restarts.get(&slot).filter(|r| r.hidden) else { return false };
+    !family.def.kind.is_striped() || *self.striped.totals_of(slot, family.slots_per_series()) == *restart.baseline
   }
 
   fn restart(&self, family: &Family, slot: u32, hidden: bool) {
@@ -887,6 +897,16 @@ mod tests {
     assert!(msg(h(vec![1.0, 1.0])).contains("increase strictly"));
     assert!(msg(h(vec![f64::NAN])).contains("not finite"));
     assert!(msg(h(vec![1.0, f64::INFINITY])).contains("not finite"));
+    let s = |quantiles: Vec<f64>| Definition {
+      summary: SummaryOptions { quantiles, ..Default::default() },
+      ..def("s", Kind::Summary, &[])
+    };
+    assert!(msg(s(vec![0.5, 1.5])).contains("quantile 1.5 of summary \"s\" is not between 0 and 1"));
+    assert!(msg(s(vec![f64::NAN])).contains("quantile NaN"));
+    assert!(msg(s(vec![0.5, 0.9, 0.5])).contains("quantile 0.5 of summary \"s\" appears twice"));
+    assert!(msg(def("s", Kind::Summary, &["quantile"])).contains("\"quantile\" is reserved"));
+    let quantiles_on_a_counter = Definition { summary: s(vec![0.5]).summary, ..def("c", Kind::Counter, &[]) };
+    assert!(msg(quantiles_on_a_counter).contains("takes no quantiles"));
   }
 
   #[test]

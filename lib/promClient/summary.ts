@@ -38,7 +38,9 @@ export class Summary<T extends string = string> extends Metric<T, EngineSummary>
   /** `observe(value)` or `observe(labels, value)`. */
   observe(labels: LabelValues<T> | number, value?: number): void {
     if (typeof labels === 'object' && labels !== null) this.record(labels, value);
-    else this.record(undefined, labels);
+    // prom-client checks a string given as the value as if it were labels (its
+    // indices are label names), so that is the error it throws first.
+    else this.record(typeof labels === 'string' ? (labels as LabelValues<T>) : undefined, labels);
   }
 
   /** Starts a timer; the returned function observes the elapsed seconds (with the labels of both calls). */
