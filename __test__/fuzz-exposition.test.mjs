@@ -5,7 +5,7 @@
 //   FUZZ_SEED=<n> FUZZ_BATCHES=<n> node --test __test__/fuzz-exposition.test.mjs
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry, counterSchema, gaugeSchema, gaugeSchemaFloat, histogramSchema } from 'slotmetrics';
+import { Registry, counterSchema, gaugeSchema, gaugeSchemaFloat, histogramSchema, summarySchema } from 'slotmetrics';
 import { parseOpenMetricsStrict, parseTextFormat, promtoolCheck } from './helpers.mjs';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
@@ -69,7 +69,7 @@ const sameNumber = (a, b) => a === b || (Number.isNaN(a) && Number.isNaN(b));
 
 /** Builds one random metric in `registry`, records random values, returns its expected samples. */
 function randomMetric(r, registry, index, defaultLabels) {
-  const type = r.pick(['counter', 'gauge', 'gaugeFloat', 'histogram']);
+  const type = r.pick(['counter', 'gauge', 'gaugeFloat', 'histogram', 'summary']);
   let name = `fz${index}_`;
   for (let i = r.int(8); i > 0; i--) name += r.pick([...`${NAME_REST}:`]);
   const help = r.next() < 0.2 ? '' : randomText(r, 30);
@@ -77,7 +77,7 @@ function randomMetric(r, registry, index, defaultLabels) {
   const staticNames = randomLabelNames(r, r.int(3), taken);
   staticNames.forEach((n) => taken.add(n));
   const keys = randomLabelNames(r, r.int(4), taken);
-  const builder = { counter: counterSchema, gauge: gaugeSchema, gaugeFloat: gaugeSchemaFloat, histogram: histogramSchema }[type];
+  const builder = { counter: counterSchema, gauge: gaugeSchema, gaugeFloat: gaugeSchemaFloat, histogram: histogramSchema, summary: summarySchema }[type];
   let schema = builder(name);
   if (help !== '') schema = schema.help(help);
   const statics = Object.fromEntries(staticNames.map((n) => [n, randomText(r, 12)]));
@@ -87,6 +87,11 @@ function randomMetric(r, registry, index, defaultLabels) {
     const set = new Set(Array.from({ length: 1 + r.int(6) }, () => (r.next() - 0.3) * 10 ** r.int(4)));
     bounds = [...set].sort((a, b) => a - b);
     schema = schema.buckets(bounds);
+  }
+  let quantiles = [];
+  if (type === 'summary') {
+    quantiles = [...new Set(Array.from({ length: r.int(5) }, () => r.pick([0, 0.5, 0.9, 0.99, 1, r.next()])))];
+    schema = schema.percentiles(quantiles);
   }
   for (const key of keys) schema = schema.requireDynamicKey(key);
   const metric = schema.build({ registry });
@@ -119,6 +124,17 @@ function randomMetric(r, registry, index, defaultLabels) {
       const value = r.pick([NaN, Infinity, -Infinity, -0, 5e-324, -1.5, randomFloat(r), -randomFloat(r)]);
       handle.set(value);
       expected.push({ name, labels: all, value });
+    } else if (type === 'summary') {
+      // Estimated quantiles: checked to lie within the observations (NaN without any).
+      // Observations are not negative: OpenMetrics refuses negative quantiles (README).
+      const observed = Array.from({ length: r.int(6) }, () => r.next() * 10 ** r.int(4));
+      for (const value of observed) handle.observe(value);
+      const within = [Math.min(...observed), Math.max(...observed)];
+      for (const q of quantiles) {
+        expected.push({ name, labels: { ...all, quantile: String(q) }, value: observed.length === 0 ? NaN : undefined, within });
+      }
+      expected.push({ name: `${name}_count`, labels: all, value: observed.length });
+      expected.push({ name: `${name}_sum`, labels: all, value: observed.reduce((a, b) => a + b, 0) });
     } else {
       const counts = new Array(bounds.length + 1).fill(0);
       let sum = 0;
@@ -146,11 +162,14 @@ function randomMetric(r, registry, index, defaultLabels) {
   return expected;
 }
 
-/** Checks parsed samples against the expected ones, bucket `le` values compared as numbers. */
+/**
+ * Checks parsed samples against the expected ones, bucket `le` and `quantile` values
+ * compared as numbers; a sample with `within` and no value must lie in that range.
+ */
 function assertSamples(parsed, expected, format) {
   const key = (s) => {
     const labels = Object.entries(s.labels)
-      .map(([k, v]) => [k, k === 'le' ? String(Number(v === '+Inf' ? Infinity : v)) : v])
+      .map(([k, v]) => [k, k === 'le' || k === 'quantile' ? String(Number(v === '+Inf' ? Infinity : v)) : v])
       .sort(([a], [b]) => (a < b ? -1 : 1));
     return JSON.stringify([s.name, labels]);
   };
@@ -159,7 +178,11 @@ function assertSamples(parsed, expected, format) {
     const k = key({ ...sample, labels: { ...sample.labels, ...(sample.labels.le === '+Inf' ? { le: 'Infinity' } : {}) } });
     assert.ok(got.has(k) || got.has(key(sample)), `${format}: sample ${k} missing`);
     const value = got.has(k) ? got.get(k) : got.get(key(sample));
-    assert.ok(sameNumber(value, sample.value), `${format}: ${k} is ${value}, recorded ${sample.value}`);
+    if (sample.value === undefined) {
+      assert.ok(value >= sample.within[0] && value <= sample.within[1], `${format}: ${k} is ${value}, outside the observations ${sample.within}`);
+    } else {
+      assert.ok(sameNumber(value, sample.value), `${format}: ${k} is ${value}, recorded ${sample.value}`);
+    }
   }
   assert.equal(got.size, expected.length, `${format}: no sample beyond those recorded`);
 }
