@@ -1,18 +1,20 @@
 // The libraries under test, each set up the way its documentation shows, with
 // the same metrics: a counter with labels {status_code, method}, a float gauge and a
-// histogram with labels {route} and 12 buckets; for the metrics.* cases, a gauge and a
-// histogram with labels {status_code, method}.
+// histogram with labels {route} and 12 buckets, a summary with labels {route} and
+// prom-client's quantiles; for the metrics.* cases, a gauge and a histogram with labels
+// {status_code, method}. The OTel SDK has no summary.
 'use strict';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20];
 const HELPER_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 function slotmetrics() {
-  const { counterSchema, gaugeSchemaFloat, histogramSchema, metrics } = require('slotmetrics');
+  const { counterSchema, gaugeSchemaFloat, histogramSchema, summarySchema, metrics } = require('slotmetrics');
   const counter = counterSchema('bench_requests_total').help('h').requireDynamicKey('status_code').requireDynamicKey('method').build();
   const unlabeled = counterSchema('bench_events_total').help('h').build();
   const gauge = gaugeSchemaFloat('bench_queue_size').help('h').build();
   const histogram = histogramSchema('bench_duration_seconds').help('h').buckets(BUCKETS).requireDynamicKey('route').build();
+  const summary = summarySchema('bench_latency_seconds').help('h').requireDynamicKey('route').build();
   return {
     unlabeledIncrement: () => () => unlabeled.increment(),
     cachedIncrement: () => {
@@ -26,6 +28,7 @@ function slotmetrics() {
       return (value) => handle.observe(value);
     },
     labeledObserve: () => (value, route) => histogram.with({ route }).observe(value),
+    summaryObserve: () => (value, route) => summary.with({ route }).observe(value),
     helperIncrement: () => (status, method) => metrics.increment('bench_helper_requests', { status_code: status, method }),
     helperGauge: () => (value, status, method) => metrics.gauge('bench_helper_queue', value, { status_code: status, method }),
     helperHistogram: () => (value, status, method) =>
@@ -45,6 +48,7 @@ function promClientApi(client) {
   const unlabeled = new client.Counter({ name: 'bench_events_total', help: 'h', registers: [registry] });
   const gauge = new client.Gauge({ name: 'bench_queue_size', help: 'h', registers: [registry] });
   const histogram = new client.Histogram({ name: 'bench_duration_seconds', help: 'h', labelNames: ['route'], buckets: BUCKETS, registers: [registry] });
+  const summary = new client.Summary({ name: 'bench_latency_seconds', help: 'h', labelNames: ['route'], registers: [registry] });
   // What code calling metrics.*() keeps instead: the metric objects, with 2 labels.
   const labeledGauge = new client.Gauge({ name: 'bench_helper_queue', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
   const labeledHistogram = new client.Histogram({ name: 'bench_helper_duration', help: 'h', labelNames: ['status_code', 'method'], buckets: HELPER_BUCKETS, registers: [registry] });
@@ -62,6 +66,7 @@ function promClientApi(client) {
       return (value) => child.observe(value);
     },
     labeledObserve: () => (value, route) => histogram.observe({ route }, value),
+    summaryObserve: () => (value, route) => summary.observe({ route }, value),
     helperIncrement: () => (status, method) => counter.inc({ status_code: status, method }),
     helperGauge: () => (value, status, method) => labeledGauge.set({ status_code: status, method }, value),
     helperHistogram: () => (value, status, method) => labeledHistogram.observe({ status_code: status, method }, value),

@@ -20,6 +20,7 @@ const CASES = [
   { name: 'gaugeSet', label: 'gauge set' },
   { name: 'cachedObserve', label: 'histogram observe, cached', target: 10 },
   { name: 'labeledObserve', label: 'histogram with(1 label).observe()', target: 40 },
+  { name: 'summaryObserve', label: 'summary with(1 label).observe()' },
   { name: 'twoWorkers', label: '2 workers, one counter (each)', target: 8 },
   { name: 'helperIncrement', label: 'metrics.increment(name, 2 labels)', target: 60 },
   { name: 'helperGauge', label: 'metrics.gauge(name, v, 2 labels)' },
@@ -49,7 +50,12 @@ function versionOf(pkg) {
 }
 
 function format(ns) {
+  if (ns === null || Number.isNaN(ns)) return 'n/a';
   return ns >= 100 ? ns.toFixed(0) : ns.toFixed(1);
+}
+
+function formatRatio(ratio) {
+  return ratio === null ? 'n/a' : `${ratio.toFixed(1)}×`;
 }
 
 function main() {
@@ -78,7 +84,8 @@ function main() {
       nsPerOp: Object.fromEntries(LIBRARIES.map((l) => [l, figures[l].nsPerOp])),
       ratio: {
         'prom-client': figures['prom-client'].nsPerOp / slot,
-        opentelemetry: figures.opentelemetry.nsPerOp / slot,
+        // null where the library has no such instrument
+        opentelemetry: figures.opentelemetry.nsPerOp === null ? null : figures.opentelemetry.nsPerOp / slot,
         // The compatibility entry against prom-client itself, running the same code.
         compatOverPromClient: figures['prom-client'].nsPerOp / figures['slotmetrics/prom-client'].nsPerOp,
       },
@@ -94,10 +101,10 @@ function main() {
       c.target === undefined ? '' : `≤ ${c.target} ${row.met ? 'met' : 'MISSED'}`,
       format(row.nsPerOp['prom-client']),
       format(row.nsPerOp.opentelemetry),
-      `${row.ratio['prom-client'].toFixed(1)}×`,
-      `${row.ratio.opentelemetry.toFixed(1)}×`,
+      formatRatio(row.ratio['prom-client']),
+      formatRatio(row.ratio.opentelemetry),
       format(row.nsPerOp['slotmetrics/prom-client']),
-      `${row.ratio.compatOverPromClient.toFixed(1)}×`,
+      formatRatio(row.ratio.compatOverPromClient),
     ]);
     console.error(`  done: ${c.label}`);
   }
