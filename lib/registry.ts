@@ -29,7 +29,7 @@ export interface MetricSampleJSON {
 export interface MetricJSON {
   name: string;
   help: string;
-  type: 'counter' | 'gauge' | 'histogram';
+  type: 'counter' | 'gauge' | 'histogram' | 'summary';
   values: MetricSampleJSON[];
   aggregator: 'sum';
 }

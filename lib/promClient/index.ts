@@ -13,6 +13,8 @@ export { Gauge, type GaugeConfiguration } from './gauge';
 export { Histogram, type HistogramConfiguration } from './histogram';
 export { Summary, type SummaryConfiguration } from './summary';
 export type { LabelValues, MetricConfiguration, MetricValue, MetricObjectWithValues, Aggregator } from './metric';
+export { AggregatorRegistry } from './cluster';
+export { aggregators } from './aggregators';
 export { Pushgateway, type PushgatewayOptions, type PushgatewayParameters } from './pushgateway';
 export { linearBuckets, exponentialBuckets } from './buckets';
 export { validateMetricName } from './validation';

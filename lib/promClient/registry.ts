@@ -7,16 +7,32 @@ import {
   PROMETHEUS_CONTENT_TYPE,
   Registry as EngineRegistry,
   registry as defaultEngineRegistry,
-  type MetricJSON,
 } from '../registry';
 import type { Metric } from './metric';
-import { promClientSample, type PromClientSample } from './samples';
+import type { MetricData } from './aggregators';
+import { promClientSample } from './samples';
+import { metricText } from './text';
 import { ExpositionFormat } from '../../index.js';
 
 export type RegistryContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
 
+/**
+ * What prom-client registries accept besides their own metrics: any object with a
+ * name and a get() giving its data (custom collectors, aggregated cluster metrics).
+ * Its text is written in JS, after the engine's metrics.
+ */
+export interface MetricObject {
+  name: string;
+  get(): MetricData | Promise<MetricData>;
+  reset?(): void;
+}
+
 // Any metric of this entry, whatever its type and labels.
 type AnyMetric = Metric<string, unknown>;
+
+function onEngine(metric: AnyMetric | MetricObject): metric is AnyMetric {
+  return (metric as Partial<AnyMetric>).engine !== undefined;
+}
 
 export class Registry {
   static readonly PROMETHEUS_CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
@@ -24,7 +40,11 @@ export class Registry {
 
   /** @internal The slotmetrics registry holding this one's metrics. */
   readonly engine: EngineRegistry;
-  private readonly byName = new Map<string, AnyMetric>();
+  private readonly byName = new Map<string, AnyMetric | MetricObject>();
+  /** Registered objects that are not metrics of this entry, in registration order. */
+  private readonly objects = new Set<MetricObject>();
+  /** A copy of the engine registry's default labels, for the text of `objects`. */
+  private defaultLabels: Record<string, string> = {};
   private type: RegistryContentType;
 
   constructor(contentType: RegistryContentType = PROMETHEUS_CONTENT_TYPE, engine?: EngineRegistry) {
@@ -51,30 +71,51 @@ export class Registry {
   }
 
   /** Runs the `collect` callbacks of these metrics (all of this registry's if none given). */
-  private async collect(metrics: Iterable<AnyMetric> = this.byName.values()): Promise<void> {
-    await Promise.all([...metrics].map((metric) => metric.collect?.()));
+  private async collect(metrics: Iterable<AnyMetric | MetricObject> = this.byName.values()): Promise<void> {
+    await Promise.all([...metrics].filter(onEngine).map((metric) => metric.collect?.()));
   }
 
-  /** The exposition of every metric: `collect` callbacks first, then text rendered off the event loop. */
+  /**
+   * The exposition of every metric: `collect` callbacks first, then the engine's text
+   * rendered off the event loop, then that of registered objects.
+   */
   async metrics(): Promise<string> {
     await this.collect();
-    const text = await this.engine.metrics({ format: this.format });
-    // With no metric at all, prom-client still writes its separators.
-    if (text === '') return '\n';
-    return text === '# EOF\n' ? '\n# EOF\n' : text;
+    const openMetrics = this.format === 'openmetrics';
+    let text = await this.engine.metrics({ format: this.format });
+    if (openMetrics) text = text.slice(0, -'# EOF\n'.length);
+    const parts = text === '' ? [] : [text.slice(0, -1)];
+    for (const object of this.objects) parts.push(metricText(await object.get(), openMetrics, this.defaultLabels));
+    // prom-client's separators, written even with no metric at all.
+    return openMetrics ? `${parts.join('\n')}\n# EOF\n` : `${parts.join('\n\n')}\n`;
   }
 
-  async getMetricsAsJSON(): Promise<(Omit<MetricJSON, 'values'> & { values: PromClientSample[] })[]> {
+  async getMetricsAsJSON(): Promise<MetricData[]> {
     await this.collect();
-    const metrics = await this.engine.getMetricsAsJSON();
-    return metrics.map((metric) => ({ ...metric, values: metric.values.map(promClientSample) }));
+    const metrics: MetricData[] = (await this.engine.getMetricsAsJSON()).map((metric) => ({
+      ...metric,
+      values: metric.values.map(promClientSample),
+      // The engine does not know prom-client's aggregators; the metric does.
+      aggregator: (this.byName.get(metric.name) as AnyMetric | undefined)?.aggregator ?? metric.aggregator,
+    }));
+    for (const object of this.objects) {
+      const data = await object.get();
+      // prom-client writes the default labels a sample lacks into a copy of its labels.
+      const values = data.values.map((value) => ({ ...value, labels: { ...value.labels, ...this.missingDefaults(value.labels) } }));
+      metrics.push({ ...data, values });
+    }
+    return metrics;
   }
 
-  getMetricsAsArray(): AnyMetric[] {
+  private missingDefaults(labels: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.defaultLabels).filter(([name]) => !labels[name]));
+  }
+
+  getMetricsAsArray(): (AnyMetric | MetricObject)[] {
     return [...this.byName.values()];
   }
 
-  getSingleMetric(name: string): AnyMetric | undefined {
+  getSingleMetric(name: string): AnyMetric | MetricObject | undefined {
     return this.byName.get(name);
   }
 
@@ -83,16 +124,22 @@ export class Registry {
     const metric = this.byName.get(name);
     // prom-client's own failure for an unknown name.
     if (metric === undefined) throw new TypeError(`Cannot read properties of undefined (reading 'getForPromString')`);
+    if (!onEngine(metric)) return metricText(await metric.get(), this.format === 'openmetrics', this.defaultLabels);
     await this.collect([metric]);
     const format = this.format === 'openmetrics' ? ExpositionFormat.OpenMetrics : ExpositionFormat.Prometheus;
     const text = await binding.renderMetrics(format, this.engine.id, metric.engine.id);
     return text.replace(/\n(# EOF\n)?$/, '');
   }
 
-  registerMetric(metric: AnyMetric): void {
+  registerMetric(metric: AnyMetric | MetricObject): void {
     const existing = this.byName.get(metric.name);
     if (existing === metric) return;
     if (existing !== undefined) throw new Error(`A metric with the name ${metric.name} has already been registered.`);
+    if (!onEngine(metric)) {
+      this.objects.add(metric);
+      this.byName.set(metric.name, metric);
+      return;
+    }
     try {
       callNative(() => binding.listMetric(this.engine.id, metric.engine.id));
     } catch {
@@ -108,24 +155,29 @@ export class Registry {
   }
 
   removeSingleMetric(name: string): void {
-    callNative(() => binding.unlistMetric(this.engine.id, name));
+    const metric = this.byName.get(name);
+    if (metric !== undefined && !onEngine(metric)) this.objects.delete(metric);
+    else callNative(() => binding.unlistMetric(this.engine.id, name));
     this.byName.delete(name);
   }
 
   /** Removes every metric and the default labels. */
   clear(): void {
     this.engine.clear();
-    this.engine.setDefaultLabels({});
+    this.setDefaultLabels({});
     this.byName.clear();
+    this.objects.clear();
   }
 
   resetMetrics(): void {
-    for (const metric of this.byName.values()) metric.reset();
+    for (const metric of this.byName.values()) metric.reset?.();
   }
 
   /** Labels added to every series; values are converted with String(), as prom-client writes them. */
   setDefaultLabels(labels: Record<string, string | number>): void {
-    this.engine.setDefaultLabels(Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, String(value)])));
+    const converted = Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, String(value)]));
+    this.engine.setDefaultLabels(converted);
+    this.defaultLabels = converted;
   }
 
   /** A registry holding the metrics of all of these (of one content type). */

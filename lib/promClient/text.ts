@@ -1,0 +1,44 @@
+// prom-client's text for metrics that do not live on the engine: objects with a get()
+// registered with registerMetric(), such as the metrics AggregatorRegistry.aggregate()
+// builds. The engine writes its own metrics' text (src/encode.rs) the same way.
+
+import type { MetricData } from './aggregators';
+
+function escapeText(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function labelPairs(labels: Record<string, unknown>, exclude?: Record<string, unknown>): string[] {
+  return Object.entries(labels)
+    .filter(([name]) => exclude === undefined || !Object.hasOwn(exclude, name))
+    .map(([name, value]) => `${name}="${typeof value === 'string' ? escapeText(value).replace(/"/g, '\\"') : value}"`);
+}
+
+/** A sample value as prom-client writes it, but NaN as `NaN` (prom-client: `Nan`), as the engine does. */
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
+  return `${value}`;
+}
+
+/**
+ * One metric's lines, without a final newline: HELP, TYPE, then its samples with the
+ * registry's default labels after their own. In OpenMetrics a counter's samples get
+ * `_total`, and `"` in HELP is escaped as the engine escapes it.
+ */
+export function metricText(metric: MetricData & { values: (MetricData['values'][number] & { sharedLabels?: Record<string, unknown> })[] }, openMetrics: boolean, defaultLabels: Record<string, string>): string {
+  const name = escapeText(metric.name);
+  const help = openMetrics ? escapeText(metric.help).replace(/"/g, '\\"') : escapeText(metric.help);
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${metric.type}`];
+  const hasDefaults = Object.keys(defaultLabels).length > 0;
+  for (const sample of metric.values ?? []) {
+    let sampleName = sample.metricName ?? name;
+    if (openMetrics && metric.type === 'counter') sampleName += '_total';
+    const own = sample.labels ?? {};
+    const labels = hasDefaults ? { ...own, ...defaultLabels, ...own } : own;
+    const shared = sample.sharedLabels ?? {};
+    const parts = [...labelPairs(labels, shared), labelPairs(shared).join(',')].filter(Boolean);
+    lines.push(`${sampleName}${parts.length > 0 ? `{${parts.join(',')}}` : ''} ${valueText(sample.value)}`);
+  }
+  return lines.join('\n');
+}
