@@ -1,5 +1,5 @@
 // slotmetrics/prom-client types: a collect callback gets its metric as `this`.
-import { Gauge, Histogram } from 'slotmetrics/prom-client';
+import { AggregatorRegistry, Gauge, Histogram, Summary, aggregators } from 'slotmetrics/prom-client';
 
 new Gauge({
   name: 'typed_collect',
@@ -19,3 +19,19 @@ new Histogram({
     this.observe({ route: '/' }, 1);
   },
 });
+
+new Summary({
+  name: 'typed_collect_summary',
+  help: 'h',
+  labelNames: ['route'],
+  percentiles: [0.5],
+  maxAgeSeconds: 60,
+  ageBuckets: 5,
+  collect() {
+    this.observe({ route: '/' }, 1);
+  },
+}).labels('/a').observe(2);
+
+const aggregated = AggregatorRegistry.aggregate([[{ name: 'x', help: 'h', type: 'gauge', aggregator: 'max', values: [{ value: 1, labels: {} }] }]]);
+void aggregated.metrics();
+void aggregators.sum;

@@ -10,6 +10,8 @@ import {
   type CounterFamily,
   type FloatGauge,
   type Histogram,
+  type Summary,
+  summarySchema,
   type MetricsServer,
   metrics,
   registry,
@@ -64,6 +66,12 @@ const observed: Histogram = latency.with({ route: '/users' });
 observed.observe(0.042);
 const end: () => number = observed.startTimer();
 end();
+
+const sizes = summarySchema('types_sizes').percentiles([0.5, 0.99]).slidingWindow(60, 5).requireDynamicKey('queue').build();
+const size: Summary = sizes.with({ queue: 'a' });
+size.observe(3);
+// @ts-expect-error percentiles() exists on summary schemas only
+histogramSchema('types_no_percentiles').percentiles([0.5]);
 
 // @ts-expect-error buckets() exists on histogram schemas only
 counterSchema('types_no_buckets_total').buckets([1]);
