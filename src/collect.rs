@@ -120,5 +120,4 @@ impl Snapshot {
       },
     }
   }
-
 }

@@ -1,4 +1,4 @@
-// What prom-client's Counter, Gauge and Histogram share, on the slotmetrics engine:
+// What prom-client's Counter, Gauge, Histogram and Summary share, on the slotmetrics engine:
 // configuration checks with prom-client's messages, registration in registries, label
 // sets that may leave labels out, and get() in prom-client's shape.
 
@@ -33,10 +33,12 @@ export interface MetricValue<T extends string> {
   metricName?: string;
 }
 
+export type MetricTypeName = 'counter' | 'gauge' | 'histogram' | 'summary';
+
 export interface MetricObjectWithValues<V> {
   name: string;
   help: string;
-  type: 'counter' | 'gauge' | 'histogram' | 'summary';
+  type: MetricTypeName;
   aggregator: Aggregator;
   values: V[];
 }
@@ -129,7 +131,7 @@ export abstract class Metric<T extends string, H> {
   readonly aggregator: Aggregator;
   /** Called as a method: the metric is its `this`. */
   readonly collect?: () => void | Promise<void>;
-  abstract readonly type: 'counter' | 'gauge' | 'histogram' | 'summary';
+  abstract readonly type: MetricTypeName;
   /** @internal */
   readonly engine: EngineMetric<H>;
   private readonly root = new Map<unknown, unknown>();
