@@ -1,4 +1,4 @@
-import { describeValue } from './validate';
+import { observationError, secondsTimer } from './observation';
 import { type Cell, SlotHandle } from './native';
 
 /** prom-client's default buckets, in seconds. */
@@ -25,7 +25,7 @@ export class Histogram extends SlotHandle<Float64Array> {
   /** Records one observation (any finite number). */
   observe(value: number): void {
     if (typeof value !== 'number' || value - value !== 0) {
-      throw observationError(this.name, value);
+      throw observationError('histogram', this.name, value);
     }
     const bounds = this.bounds;
     let bucket = 0;
@@ -36,18 +36,6 @@ export class Histogram extends SlotHandle<Float64Array> {
 
   /** Starts timing; the returned function observes the elapsed seconds and returns them. */
   startTimer(): () => number {
-    const start = performance.now();
-    return () => {
-      const seconds = (performance.now() - start) / 1000;
-      this.observe(seconds);
-      return seconds;
-    };
+    return secondsTimer((seconds) => this.observe(seconds));
   }
-}
-
-function observationError(metric: string, value: unknown): Error {
-  if (typeof value !== 'number') {
-    return new TypeError(`histogram "${metric}" observe() takes a number, got ${describeValue(value)}`);
-  }
-  return new RangeError(`histogram "${metric}" observe() takes a finite number, got ${value}; nothing was recorded`);
 }

@@ -1,4 +1,4 @@
-import { describeValue } from './validate';
+import { observationError, secondsTimer } from './observation';
 import { binding, type Cell, SlotHandle } from './native';
 
 /** prom-client's default quantiles. */
@@ -23,7 +23,7 @@ export class Summary extends SlotHandle<Float64Array> {
   /** Records one observation (any finite number). */
   observe(value: number): void {
     if (typeof value !== 'number' || value - value !== 0) {
-      throw observationError(this.name, value);
+      throw observationError('summary', this.name, value);
     }
     this.view[this.index] += 1;
     this.view[this.index + 1] += value;
@@ -32,18 +32,6 @@ export class Summary extends SlotHandle<Float64Array> {
 
   /** Starts timing; the returned function observes the elapsed seconds and returns them. */
   startTimer(): () => number {
-    const start = performance.now();
-    return () => {
-      const seconds = (performance.now() - start) / 1000;
-      this.observe(seconds);
-      return seconds;
-    };
+    return secondsTimer((seconds) => this.observe(seconds));
   }
-}
-
-function observationError(metric: string, value: unknown): Error {
-  if (typeof value !== 'number') {
-    return new TypeError(`summary "${metric}" observe() takes a number, got ${describeValue(value)}`);
-  }
-  return new RangeError(`summary "${metric}" observe() takes a finite number, got ${value}; nothing was recorded`);
 }

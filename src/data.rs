@@ -3,6 +3,7 @@
 
 use crate::collect::{Snapshot, Value};
 use crate::registry::{Kind, Style};
+use crate::summary::empty_quantile;
 
 pub struct MetricData {
   /// As the 0.0.4 text names it (a counter's with `_total`).
@@ -88,14 +89,13 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
           }
           Value::Summary { quantiles, count, sum } => {
             for (i, q) in family.quantile_labels.iter().enumerate() {
-              // prom-client puts `quantile` first; an empty window gives 0 there.
+              // prom-client puts `quantile` first.
               let with_quantile = if prom_client {
                 [("quantile".to_string(), q.clone())].into_iter().chain(labels.iter().cloned()).collect()
               } else {
                 labels.iter().cloned().chain([("quantile".to_string(), q.clone())]).collect()
               };
-              let fallback = if prom_client { 0.0 } else { f64::NAN };
-              samples.push(sample(None, with_quantile, quantiles.map_or(fallback, |values| values[i])));
+              samples.push(sample(None, with_quantile, quantiles.map_or(empty_quantile(family.def.style), |values| values[i])));
             }
             samples.push(sample(Some(format!("{}_sum", family.base)), labels.clone(), sum));
             samples.push(sample(Some(format!("{}_count", family.base)), labels, count));

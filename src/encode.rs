@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use crate::collect::{Snapshot, Value};
 use crate::registry::{Kind, Style};
+use crate::summary::empty_quantile;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -185,6 +186,22 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
       // Default labels go first, but after a series' own in prom-client's text (except
       // on its histograms, below).
       let labels = if prom_client && def.kind != Kind::Histogram { [&*series.labels, &defaults] } else { [defaults.as_str(), &series.labels] };
+      // The start of a bucket's or a quantile's sample: its bound label goes last, but
+      // first in prom-client's text.
+      let bound_series_start = |out: &mut Vec<u8>, name: &[&str], i: usize, bound: (&str, &str)| {
+        if prom_client {
+          write_series_start(out, name, &[&prom_client_firsts[i], labels[0], labels[1]], None);
+        } else {
+          write_series_start(out, name, &labels, Some(bound));
+        }
+      };
+      let write_sum_and_count = |out: &mut Vec<u8>, sum: f64, count: f64| {
+        write_series_start(out, &[base, "_sum"], &labels, None);
+        write_value(out, sum);
+        out.push(b'\n');
+        write_series_start(out, &[base, "_count"], &labels, None);
+        write_value(out, count);
+      };
       match snapshot.value(entry, series) {
         Value::Absent => continue,
         Value::Counter(v) => {
@@ -207,42 +224,23 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
               out.push(b'\n');
             }
             cumulative += count;
-            if prom_client {
-              write_series_start(&mut out, &[base, "_bucket"], &[&prom_client_firsts[bucket], labels[0], labels[1]], None);
-            } else {
-              write_series_start(&mut out, &[base, "_bucket"], &labels, Some(("le", le)));
-            }
+            bound_series_start(&mut out, &[base, "_bucket"], bucket, ("le", le));
             write_value(&mut out, cumulative);
           }
           // OpenMetrics: with negative buckets the sum is no longer a counter, so there
           // is no `_sum`, and `_count` goes only with a `_sum`.
           if format == Format::Prometheus || family.def.buckets.first().is_none_or(|b| *b >= 0.0) {
             out.push(b'\n');
-            write_series_start(&mut out, &[base, "_sum"], &labels, None);
-            write_value(&mut out, sum);
-            out.push(b'\n');
-            write_series_start(&mut out, &[base, "_count"], &labels, None);
-            write_value(&mut out, cumulative);
+            write_sum_and_count(&mut out, sum, cumulative);
           }
         }
         Value::Summary { quantiles, count, sum } => {
           for (i, q) in family.quantile_labels.iter().enumerate() {
-            if prom_client {
-              write_series_start(&mut out, &[base], &[&prom_client_firsts[i], labels[0], labels[1]], None);
-            } else {
-              write_series_start(&mut out, &[base], &labels, Some(("quantile", q)));
-            }
-            // An empty window has no quantiles: NaN, as Prometheus' own clients write
-            // it, but 0 in prom-client's text, as prom-client writes it.
-            let fallback = if prom_client { 0.0 } else { f64::NAN };
-            write_value(&mut out, quantiles.map_or(fallback, |values| values[i]));
+            bound_series_start(&mut out, &[base], i, ("quantile", q));
+            write_value(&mut out, quantiles.map_or(empty_quantile(def.style), |values| values[i]));
             out.push(b'\n');
           }
-          write_series_start(&mut out, &[base, "_sum"], &labels, None);
-          write_value(&mut out, sum);
-          out.push(b'\n');
-          write_series_start(&mut out, &[base, "_count"], &labels, None);
-          write_value(&mut out, count);
+          write_sum_and_count(&mut out, sum, count);
         }
       }
       out.push(b'\n');

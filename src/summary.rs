@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use tdigest::TDigest;
 
+use crate::registry::Style;
+
 /// Centroids a digest keeps; about the accuracy of prom-client's (`tdigest`'s δ = 0.01).
 const DIGEST_SIZE: usize = 100;
 
@@ -35,6 +37,15 @@ pub struct SummaryOptions {
 pub struct SlidingWindow {
   pub max_age: Duration,
   pub age_buckets: u32,
+}
+
+/// What a quantile of an empty window is written as: NaN, as Prometheus' own clients
+/// write it, but 0 in prom-client's style, as prom-client writes it.
+pub fn empty_quantile(style: Style) -> f64 {
+  match style {
+    Style::Standard => f64::NAN,
+    Style::PromClient => 0.0,
+  }
 }
 
 /// The digests of one summary series.

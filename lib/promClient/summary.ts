@@ -3,8 +3,8 @@
 
 import { summarySchema } from '../schema';
 import { DEFAULT_PERCENTILES, type Summary as EngineSummary } from '../summary';
-import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
-import { validateLabel } from './validation';
+import type { LabelValues, MetricConfiguration } from './metric';
+import { ObservedMetric, type ObservedChild } from './observed';
 
 export interface SummaryConfiguration<T extends string> extends MetricConfiguration<T, Summary<T>> {
   percentiles?: number[];
@@ -15,7 +15,7 @@ export interface SummaryConfiguration<T extends string> extends MetricConfigurat
   compressCount?: number;
 }
 
-export class Summary<T extends string = string> extends Metric<T, EngineSummary> {
+export class Summary<T extends string = string> extends ObservedMetric<T, EngineSummary> {
   readonly type = 'summary';
   readonly percentiles: readonly number[];
   readonly maxAgeSeconds?: number;
@@ -36,54 +36,14 @@ export class Summary<T extends string = string> extends Metric<T, EngineSummary>
   }
 
   /** `observe(value)` or `observe(labels, value)`. */
-  observe(labels: LabelValues<T> | number, value?: number): void {
-    if (typeof labels === 'object' && labels !== null) this.record(labels, value);
+  override observe(labels: LabelValues<T> | number, value?: number): void {
     // prom-client checks a string given as the value as if it were labels (its
     // indices are label names), so that is the error it throws first.
-    else this.record(typeof labels === 'string' ? (labels as LabelValues<T>) : undefined, labels);
-  }
-
-  /** Starts a timer; the returned function observes the elapsed seconds (with the labels of both calls). */
-  startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
-    const start = process.hrtime.bigint();
-    return (endLabels) => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      this.record({ ...labels, ...endLabels }, seconds);
-      return seconds;
-    };
-  }
-
-  /** The series of these label values, kept: its observations need no lookup. */
-  labels(...args: unknown[]): Summary.Internal<T> {
-    const labels = labelsFromArguments(this.labelNames, args);
-    validateLabel(this.labelNames, labels);
-    let handle: EngineSummary | undefined;
-    return {
-      observe: (value) => {
-        this.check(labels, value);
-        (handle ??= this.handleFor(labels)).observe(value);
-      },
-      startTimer: () => this.startTimer(labels),
-    };
-  }
-
-  private record(labels: LabelValues<T> | undefined, value: unknown): void {
-    this.check(labels, value);
-    this.handleFor(labels).observe(value as number);
-  }
-
-  /** prom-client's checks, with its messages: the labels, then the value. */
-  private check(labels: LabelValues<T> | undefined, value: unknown): void {
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      if (labels !== undefined) validateLabel(this.labelNames, labels);
-      throw invalidNumber('Value', value);
-    }
+    if (typeof labels === 'string') this.record(labels as LabelValues<T>, labels);
+    else super.observe(labels, value);
   }
 }
 
 export namespace Summary {
-  export interface Internal<T extends string> {
-    observe(value: number): void;
-    startTimer(): (labels?: LabelValues<T>) => number;
-  }
+  export type Internal<T extends string> = ObservedChild<T>;
 }
