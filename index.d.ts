@@ -37,6 +37,14 @@ export declare function defineProcessMetrics(registry: number, prefix: string, l
  */
 export declare function drainLogRing(): void
 
+/** An exemplar in prom-client's shape. */
+export interface ExemplarJson {
+  labelSet: Record<string, string>
+  value: number
+  /** Seconds since the Unix epoch, to the millisecond. */
+  timestamp: number
+}
+
 export declare const enum ExpositionFormat {
   Prometheus = 'prometheus',
   OpenMetrics = 'openmetrics',
@@ -190,6 +198,8 @@ export interface SampleJson {
   labels: Record<string, string>
   /** A histogram sample's own name (`x_bucket`, `x_sum`, `x_count`). */
   metricName?: string
+  /** A counter's or a histogram bucket's exemplar, if one was set. */
+  exemplar?: ExemplarJson
 }
 
 export interface ServerInfo {
@@ -228,6 +238,13 @@ export declare function setCollectHook(hook: ((registry: number) => Promise<void
 
 /** Replaces the labels added to every series (a metric's own label of the same name wins). */
 export declare function setDefaultLabels(registry: number, labels: Array<LabelPair>): void
+
+/**
+ * Sets the exemplar of a counter series, or of the bucket `value` falls in of a
+ * histogram series (`slot`: the series' first slot), stamped now. JS has counted the
+ * value already.
+ */
+export declare function setExemplar(metric: number, slot: number, labels: Record<string, string>, value: number): void
 
 /** Sends log lines to a file (appended) or an open file descriptor; neither: stdout. */
 export declare function setLogDestination(path?: string | undefined | null, fd?: number | undefined | null): void

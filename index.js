@@ -862,6 +862,7 @@ module.exports.resetRegistry = nativeBinding.resetRegistry
 module.exports.setCardinalityLimit = nativeBinding.setCardinalityLimit
 module.exports.setCollectHook = nativeBinding.setCollectHook
 module.exports.setDefaultLabels = nativeBinding.setDefaultLabels
+module.exports.setExemplar = nativeBinding.setExemplar
 module.exports.setLogDestination = nativeBinding.setLogDestination
 module.exports.setReady = nativeBinding.setReady
 module.exports.sharedChunk = nativeBinding.sharedChunk

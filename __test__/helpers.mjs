@@ -28,7 +28,7 @@ export function promtoolCheck(body) {
 }
 
 // Reads a body on stdin with one of prometheus_client's parsers (argv[1]: the module)
-// and prints every sample as JSON.
+// and prints every sample, with its exemplar if any, as JSON.
 const PARSE_WITH_PROMETHEUS_CLIENT = `
 import importlib, json, math, sys
 parser = importlib.import_module(sys.argv[1])
@@ -36,11 +36,14 @@ def number(v):
     if math.isnan(v): return 'NaN'
     if math.isinf(v): return '+Inf' if v > 0 else '-Inf'
     return v
+def exemplar(e):
+    if e is None: return None
+    return {'labels': e.labels, 'value': number(e.value), 'timestamp': None if e.timestamp is None else float(e.timestamp)}
 out = []
 for family in parser.text_string_to_metric_families(sys.stdin.read()):
     for s in family.samples:
         out.append({'family': family.name, 'type': family.type, 'documentation': family.documentation,
-                    'name': s.name, 'labels': s.labels, 'value': number(s.value)})
+                    'name': s.name, 'labels': s.labels, 'value': number(s.value), 'exemplar': exemplar(s.exemplar)})
 print(json.dumps(out))
 `;
 

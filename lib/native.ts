@@ -72,8 +72,9 @@ export function registerSeries(metric: number, values: string[]): ReturnType<typ
   return binding.registerScratchSeries(metric);
 }
 
-/** A cell of slot memory: the typed array over its chunk and its index in it. */
+/** A cell of slot memory: its slot, the typed array over its chunk and its index in it. */
 export interface Cell<View> {
+  readonly slot: number;
   readonly view: View;
   readonly index: number;
 }
@@ -86,6 +87,8 @@ export const unlabeledMetricIds = new WeakMap<object, number>();
 
 /** What every series handle holds: its metric's name and where its value lives. */
 export abstract class SlotHandle<View> {
+  /** @internal The series' first slot, which native calls about it take. */
+  readonly slot: number;
   protected readonly view: View;
   protected readonly index: number;
 
@@ -94,6 +97,7 @@ export abstract class SlotHandle<View> {
     readonly name: string,
     cell: Cell<View>,
   ) {
+    this.slot = cell.slot;
     this.view = cell.view;
     this.index = cell.index;
   }
@@ -122,7 +126,7 @@ export function stripeCell(slot: number): Cell<Float64Array> {
     view = new Float64Array(binding.stripeChunk(chunk));
     stripeChunks[chunk] = view;
   }
-  return { view, index: slot % CHUNK_SLOTS };
+  return { slot, view, index: slot % CHUNK_SLOTS };
 }
 
 /** Views of one chunk of gauge slots: as integers for integer gauges, as floats
@@ -147,10 +151,10 @@ function sharedViews(slot: number): SharedViews {
 }
 
 export function sharedIntCell(slot: number): Cell<BigInt64Array> {
-  return { view: sharedViews(slot).int, index: slot % CHUNK_SLOTS };
+  return { slot, view: sharedViews(slot).int, index: slot % CHUNK_SLOTS };
 }
 
 export function sharedFloatCell(slot: number): Cell<Float64Array> & { readonly bits: BigUint64Array } {
   const views = sharedViews(slot);
-  return { view: views.float, bits: views.bits, index: slot % CHUNK_SLOTS };
+  return { slot, view: views.float, bits: views.bits, index: slot % CHUNK_SLOTS };
 }

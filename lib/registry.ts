@@ -23,6 +23,16 @@ export interface MetricSampleJSON {
   labels: Record<string, string>;
   /** A histogram sample's own name: `<name>_bucket`, `_sum` or `_count`. */
   metricName?: string;
+  /** The last exemplar of a counter series or histogram bucket, if one was set. */
+  exemplar?: ExemplarJSON;
+}
+
+/** An exemplar: the labels (a trace id, say) of one recent observation. */
+export interface ExemplarJSON {
+  labelSet: Record<string, string>;
+  value: number;
+  /** Seconds since the Unix epoch, to the millisecond. */
+  timestamp: number;
 }
 
 /** One metric of `getMetricsAsJSON()`, in prom-client's shape. */

@@ -325,7 +325,7 @@ function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[M
       return (slot) => new Histogram(spec.name, bounds, stripeCell(slot));
     }
     case 'summary':
-      return (slot) => new Summary(spec.name, slot, stripeCell(slot));
+      return (slot) => new Summary(spec.name, stripeCell(slot));
   }
 }
 

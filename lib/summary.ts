@@ -1,5 +1,5 @@
 import { observationError, secondsTimer } from './observation';
-import { binding, type Cell, SlotHandle } from './native';
+import { binding, SlotHandle } from './native';
 
 /** prom-client's default quantiles. */
 export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999]);
@@ -12,14 +12,6 @@ export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([0.01, 0.05,
  * quantiles can be computed at query time: they also aggregate across instances.
  */
 export class Summary extends SlotHandle<Float64Array> {
-  private readonly slot: number;
-
-  /** @internal */
-  constructor(name: string, slot: number, cell: Cell<Float64Array>) {
-    super(name, cell);
-    this.slot = slot;
-  }
-
   /** Records one observation (any finite number). */
   observe(value: number): void {
     if (typeof value !== 'number' || value - value !== 0) {

@@ -3,9 +3,17 @@
 import { counterSchema } from '../schema';
 import type { Counter as EngineCounter } from '../counter';
 import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
+import { checkExemplarLabels, setExemplar } from './exemplars';
 import { validateLabel } from './validation';
 
 export type CounterConfiguration<T extends string> = MetricConfiguration<T, Counter<T>>;
+
+/** What `inc()` takes on a counter made with `enableExemplars: true`. */
+export interface IncreaseDataWithExemplar<T extends string> {
+  value?: number;
+  labels?: LabelValues<T>;
+  exemplarLabels?: LabelValues<T>;
+}
 
 export class Counter<T extends string = string> extends Metric<T, EngineCounter> {
   readonly type = 'counter';
@@ -14,13 +22,20 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
     super(configuration, 'counter', counterSchema);
   }
 
-  /** `inc()`, `inc(value)`, `inc(labels)` or `inc(labels, value)`; by 1 unless a value is given. */
-  inc(labels?: LabelValues<T> | number, value?: number): void {
+  /**
+   * `inc()`, `inc(value)`, `inc(labels)` or `inc(labels, value)`; by 1 unless a value is
+   * given. With exemplars enabled an object is `{ labels, value, exemplarLabels }`.
+   */
+  inc(labels?: LabelValues<T>, value?: number): void;
+  inc(value?: number): void;
+  inc(incData: IncreaseDataWithExemplar<T>): void;
+  inc(labels?: LabelValues<T> | IncreaseDataWithExemplar<T> | number, value?: number): void {
     const unlabeled = this.engine.handle;
     if (labels === undefined && unlabeled !== undefined) {
       unlabeled.increment(); // the most common call, without the checks that cannot fail
     } else if (typeof labels === 'object' && labels !== null) {
-      this.add(labels, value);
+      if (this.enableExemplars) this.incWithExemplar(labels as IncreaseDataWithExemplar<T>);
+      else this.add(labels as LabelValues<T>, value);
     } else {
       this.add(undefined, labels);
     }
@@ -41,6 +56,21 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
   private add(labels: LabelValues<T> | undefined, value: number | undefined): void {
     checkIncrement(this.labelNames, labels, value);
     this.handleFor(labels).add(value ?? 1);
+  }
+
+  /**
+   * prom-client's increment with an exemplar. An exemplar given replaces the series'
+   * last one, with the increment as its value (1 for an increment of 0, as in
+   * prom-client); without `exemplarLabels` the last one stays.
+   */
+  private incWithExemplar({ labels, value = 1, exemplarLabels }: IncreaseDataWithExemplar<T>): void {
+    const own = labels ?? undefined;
+    checkIncrement(this.labelNames, own, value);
+    if (own !== undefined) validateLabel(this.labelNames, own);
+    const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
+    const handle = this.handleFor(own);
+    handle.add(value ?? 1);
+    if (exemplar !== undefined) setExemplar(this.engine.id, handle.slot, exemplar, value || 1);
   }
 }
 

@@ -3,11 +3,19 @@
 import { histogramSchema } from '../schema';
 import { DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../histogram';
 import type { LabelValues, MetricConfiguration } from './metric';
-import { ObservedMetric, type ObservedChild } from './observed';
+import { ObservedMetric, type ObservedChild, secondsSince } from './observed';
+import { checkExemplarLabels, setExemplar } from './exemplars';
 import { validateLabel } from './validation';
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T, Histogram<T>> {
   buckets?: number[];
+}
+
+/** What `observe()` takes on a histogram made with `enableExemplars: true`. */
+export interface ObserveDataWithExemplar<T extends string> {
+  value: number;
+  labels?: LabelValues<T>;
+  exemplarLabels?: LabelValues<T>;
 }
 
 export class Histogram<T extends string = string> extends ObservedMetric<T, EngineHistogram> {
@@ -18,6 +26,45 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
     const buckets = configuration?.buckets ?? [...DEFAULT_BUCKETS];
     super(configuration, 'histogram', (name) => histogramSchema(name).buckets(buckets));
     this.buckets = [...buckets];
+  }
+
+  /**
+   * `observe(value)` or `observe(labels, value)`; with exemplars enabled an object is
+   * `{ labels, value, exemplarLabels }`.
+   */
+  override observe(value: number): void;
+  override observe(labels: LabelValues<T>, value: number): void;
+  override observe(observeData: ObserveDataWithExemplar<T>): void;
+  override observe(labels: LabelValues<T> | ObserveDataWithExemplar<T> | number, value?: number): void {
+    if (this.enableExemplars && typeof labels === 'object' && labels !== null) this.observeWithExemplar(labels as ObserveDataWithExemplar<T>);
+    else super.observe(labels as LabelValues<T>, value);
+  }
+
+  /**
+   * Starts a timer; the returned function observes the elapsed seconds with the labels
+   * (and, with exemplars enabled, the exemplar labels) of both calls.
+   */
+  override startTimer(labels?: LabelValues<T>, exemplarLabels?: LabelValues<T>): (endLabels?: LabelValues<T>, endExemplarLabels?: LabelValues<T>) => number {
+    if (!this.enableExemplars) return super.startTimer(labels);
+    const start = process.hrtime.bigint();
+    return (endLabels, endExemplarLabels) => {
+      const value = secondsSince(start);
+      this.observeWithExemplar({ labels: { ...labels, ...endLabels }, value, exemplarLabels: { ...exemplarLabels, ...endExemplarLabels } });
+      return value;
+    };
+  }
+
+  /**
+   * prom-client's observation with an exemplar: exemplar labels given (and not empty)
+   * replace the last exemplar of the bucket the value falls in.
+   */
+  private observeWithExemplar({ labels, value, exemplarLabels }: ObserveDataWithExemplar<T>): void {
+    const own = labels ?? undefined;
+    this.check(own, value);
+    if (own !== undefined) validateLabel(this.labelNames, own);
+    const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
+    const handle = this.record(own, value);
+    if (exemplar !== undefined && Object.keys(exemplar.labels).length > 0) setExemplar(this.engine.id, handle.slot, exemplar, value);
   }
 
   /** Shows this label set's series at zero, creating it if new. */

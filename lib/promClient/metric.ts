@@ -5,10 +5,11 @@
 import { format } from 'node:util';
 import type { MetricSchema, MetricType } from '../schema';
 import { binding, callNative } from '../native';
-import type { MetricJSON } from '../registry';
+import { type MetricJSON, PROMETHEUS_CONTENT_TYPE } from '../registry';
 import { globalRegistry, Registry } from './registry';
 import { cacheUnder } from '../labels';
 import { promClientSample } from './samples';
+import type { Exemplar } from './exemplars';
 import { validateLabel, validateLabelName, validateMetricName } from './validation';
 
 export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
@@ -22,6 +23,7 @@ export interface MetricConfiguration<T extends string, M = unknown> {
   aggregator?: Aggregator;
   /** Runs before the metric is read: set its values here. */
   collect?: (this: M) => void | Promise<void>;
+  /** Counters and histograms then take `{ labels, value, exemplarLabels }`; only on OpenMetrics registries. */
   enableExemplars?: boolean;
 }
 
@@ -31,6 +33,8 @@ export interface MetricValue<T extends string> {
   value: number;
   labels: LabelValues<T> & { le?: number | string; quantile?: number };
   metricName?: string;
+  /** A counter's, once set; on a histogram's buckets always (null if none). */
+  exemplar?: Exemplar | null;
 }
 
 export type MetricTypeName = 'counter' | 'gauge' | 'histogram' | 'summary';
@@ -131,6 +135,7 @@ export abstract class Metric<T extends string, H> {
   readonly aggregator: Aggregator;
   /** Called as a method: the metric is its `this`. */
   readonly collect?: () => void | Promise<void>;
+  readonly enableExemplars: boolean;
   abstract readonly type: MetricTypeName;
   /** @internal */
   readonly engine: EngineMetric<H>;
@@ -149,7 +154,6 @@ export abstract class Metric<T extends string, H> {
     if (!validateMetricName(name)) throw new Error('Invalid metric name');
     if (!validateLabelName(labelNames)) throw new Error('Invalid label name');
     if (collect && typeof collect !== 'function') throw new Error('Optional "collect" parameter must be a function');
-    if (enableExemplars) throw new Error('slotmetrics/prom-client does not support exemplars yet');
     if (kind === 'histogram' && labelNames.includes('le' as T)) throw new Error('le is a reserved label keyword');
     if (kind === 'summary' && labelNames.includes('quantile' as T)) throw new Error('quantile is a reserved label keyword');
     this.name = name;
@@ -158,8 +162,12 @@ export abstract class Metric<T extends string, H> {
     this.registers = [...registers];
     this.aggregator = aggregator;
     this.collect = collect as (() => void | Promise<void>) | undefined;
+    this.enableExemplars = Boolean(enableExemplars);
 
     for (const registry of this.registers) {
+      if (this.enableExemplars && registry.contentType === PROMETHEUS_CONTENT_TYPE) {
+        throw new TypeError('Exemplars are supported only on OpenMetrics registries');
+      }
       if (registry.getSingleMetric(name) !== undefined) {
         throw new Error(`A metric with the name ${name} has already been registered.`);
       }
@@ -209,7 +217,8 @@ export abstract class Metric<T extends string, H> {
   async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
     await this.collect?.();
     const [data] = (await binding.metricData(this.engine.id)) as MetricJSON[];
-    return { name: this.name, help: this.help, type: this.type, values: data.values.map(promClientSample) as MetricValue<T>[], aggregator: this.aggregator };
+    const values = data.values.map((sample) => promClientSample(sample, this)) as MetricValue<T>[];
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
   /** Removes every series (a metric without labels goes back to 0). */

@@ -4,6 +4,11 @@
 import { invalidNumber, labelsFromArguments, type LabelValues, Metric } from './metric';
 import { validateLabel } from './validation';
 
+/** Seconds since `start`, a `process.hrtime.bigint()`. */
+export function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
 /** A kept child from `labels()`: its observations need no lookup. */
 export interface ObservedChild<T extends string> {
   observe(value: number): void;
@@ -22,7 +27,7 @@ export abstract class ObservedMetric<T extends string, H extends { observe(value
   startTimer(labels?: LabelValues<T>): (endLabels?: LabelValues<T>) => number {
     const start = process.hrtime.bigint();
     return (endLabels) => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const seconds = secondsSince(start);
       this.record({ ...labels, ...endLabels }, seconds);
       return seconds;
     };
@@ -42,13 +47,16 @@ export abstract class ObservedMetric<T extends string, H extends { observe(value
     };
   }
 
-  protected record(labels: LabelValues<T> | undefined, value: unknown): void {
+  /** Observes a value in the series of `labels`, which it returns. */
+  protected record(labels: LabelValues<T> | undefined, value: unknown): H {
     this.check(labels, value);
-    this.handleFor(labels).observe(value as number);
+    const handle = this.handleFor(labels);
+    handle.observe(value as number);
+    return handle;
   }
 
   /** prom-client's checks, with its messages: the labels, then the value. */
-  private check(labels: LabelValues<T> | undefined, value: unknown): void {
+  protected check(labels: LabelValues<T> | undefined, value: unknown): void {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       if (labels !== undefined) validateLabel(this.labelNames, labels);
       throw invalidNumber('Value', value);

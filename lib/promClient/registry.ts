@@ -92,12 +92,15 @@ export class Registry {
 
   async getMetricsAsJSON(): Promise<MetricData[]> {
     await this.collect();
-    const metrics: MetricData[] = (await this.engine.getMetricsAsJSON()).map((metric) => ({
-      ...metric,
-      values: metric.values.map(promClientSample),
-      // The engine does not know prom-client's aggregators; the metric does.
-      aggregator: (this.byName.get(metric.name) as AnyMetric | undefined)?.aggregator ?? metric.aggregator,
-    }));
+    const metrics: MetricData[] = (await this.engine.getMetricsAsJSON()).map((metric) => {
+      // The engine does not know prom-client's aggregators and exemplar options; the metric does.
+      const own = this.byName.get(metric.name) as AnyMetric | undefined;
+      return {
+        ...metric,
+        values: metric.values.map((sample) => promClientSample(sample, own ?? metric)),
+        aggregator: own?.aggregator ?? metric.aggregator,
+      };
+    });
     for (const object of this.objects) {
       const data = await object.get();
       // prom-client writes the default labels a sample lacks into a copy of its labels.

@@ -1,18 +1,24 @@
 // Samples from the engine in prom-client's shape.
 
 import type { MetricJSON } from '../registry';
+import type { Exemplar } from './exemplars';
+import type { MetricTypeName } from './metric';
 
 /**
  * A sample's value, labels and (for a histogram's or a summary's) name; `le` is a
- * number but for `+Inf`, `quantile` a number, and first as prom-client has it.
+ * number but for `+Inf`, `quantile` a number, and first as prom-client has it. A
+ * counter's exemplar, once set; a histogram's samples always have the key, as
+ * prom-client's do: `null` on a bucket without one (but `undefined` on the `+Inf`
+ * bucket of a histogram with exemplars enabled), `undefined` on `_sum` and `_count`.
  */
 export interface PromClientSample {
   value: number;
   labels: Record<string, string | number>;
   metricName?: string;
+  exemplar?: Exemplar | null;
 }
 
-export function promClientSample(sample: MetricJSON['values'][number]): PromClientSample {
+export function promClientSample(sample: MetricJSON['values'][number], metric: { type: MetricTypeName | string; enableExemplars?: boolean }): PromClientSample {
   const { le, quantile, ...labels } = sample.labels;
   const converted: PromClientSample = {
     value: sample.value,
@@ -20,5 +26,10 @@ export function promClientSample(sample: MetricJSON['values'][number]): PromClie
       le !== undefined ? { ...labels, le: le === '+Inf' ? le : Number(le) } : quantile !== undefined ? { quantile: Number(quantile), ...labels } : labels,
   };
   if (sample.metricName !== undefined) converted.metricName = sample.metricName;
+  if (metric.type === 'histogram') {
+    const none = le === '+Inf' && metric.enableExemplars ? undefined : null;
+    converted.exemplar = le !== undefined ? (sample.exemplar ?? none) : undefined;
+  }
+  else if (sample.exemplar !== undefined) converted.exemplar = sample.exemplar;
   return converted;
 }

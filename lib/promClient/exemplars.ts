@@ -1,0 +1,45 @@
+// prom-client's exemplars on the engine: a counter's or a histogram's metric made with
+// `enableExemplars: true` takes `{ labels, value, exemplarLabels }`, and the engine
+// keeps the last exemplar of each series (of each bucket for a histogram), written
+// in OpenMetrics text (src/exemplar.rs).
+
+import { format } from 'node:util';
+import { binding, callNative } from '../native';
+import { validateLabelName } from './validation';
+
+/** An exemplar as prom-client's `get()` gives it. */
+export type { ExemplarJSON as Exemplar } from '../registry';
+
+/** The exemplar of an update, checked before anything is recorded. */
+export interface PendingExemplar {
+  labels: Record<string, string>;
+}
+
+/**
+ * Checks exemplar labels as prom-client does (names and values together at most 128
+ * characters, counted as JavaScript counts them) and converts their values with
+ * String(), as prom-client writes them. prom-client makes this check after counting
+ * the update; here a refused exemplar leaves nothing recorded. Label names must also
+ * be valid, which prom-client does not check (it writes text no parser reads).
+ */
+export function checkExemplarLabels(labels: unknown): PendingExemplar {
+  if (typeof labels !== 'object' || labels === null) {
+    throw new TypeError(`exemplarLabels must be an object of label names to values, got ${format(labels)}`);
+  }
+  let text = '';
+  const converted: Record<string, string> = {};
+  for (const [name, value] of Object.entries(labels)) {
+    if (!validateLabelName([name])) {
+      throw new TypeError(`Invalid exemplar label name ${JSON.stringify(name)}: it must match [a-zA-Z_][a-zA-Z0-9_]*`);
+    }
+    text += `${name}${value}`;
+    converted[name] = String(value);
+  }
+  if (text.length > 128) throw new RangeError('Label set size must be smaller than 128 UTF-8 chars');
+  return { labels: converted };
+}
+
+/** Sets the exemplar of the series at `slot` (of the bucket `value` falls in, for a histogram) once the update is counted. */
+export function setExemplar(metric: number, slot: number, exemplar: PendingExemplar, value: number): void {
+  callNative(() => binding.setExemplar(metric, slot, exemplar.labels, value));
+}
