@@ -91,16 +91,29 @@ test('a registry renders objects registered beside its metrics (custom collector
     new client.Gauge({ name: 'own_gauge', help: 'Own', registers: [registry] }).set(3);
     const custom = {
       name: 'custom_total',
-      get: () => ({ name: 'custom_total', help: 'A custom\ncollector', type: 'counter', values: [{ value: 5, labels: { kind: 'x\\y' } }, { value: NaN, labels: {} }] }),
+      get: () => ({
+        name: 'custom_total',
+        help: 'A custom\ncollector',
+        type: 'counter',
+        values: [
+          { value: 5, labels: { kind: 'x\\y' }, exemplar: { labelSet: { traceId: 'c1', n: 2 }, value: 0.5, timestamp: 1700000000.25 } },
+          { value: NaN, labels: {} },
+        ],
+      }),
     };
     registry.registerMetric(custom);
     assert.throws(() => registry.registerMetric({ ...custom }), { message: 'A metric with the name custom_total has already been registered.' });
     registry.setDefaultLabels({ app: 'a' });
     texts.push(await registry.metrics(), await registry.getSingleMetricAsString('custom_total'));
+    // Exemplars only in OpenMetrics.
+    registry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
+    texts.push(await registry.metrics());
     registry.removeSingleMetric('custom_total');
     texts.push(await registry.metrics());
   }
   // The documented difference: NaN is written `NaN`, prom-client writes `Nan`.
-  const theirs = texts.slice(0, 3).map((text) => text.replace(/ Nan$/m, ' NaN'));
-  assert.deepEqual(texts.slice(3), theirs);
+  const theirs = texts.slice(0, 4).map((text) => text.replace(/ Nan$/m, ' NaN'));
+  assert.deepEqual(texts.slice(4), theirs);
+  assert.match(texts[6], /^custom_total_total\{kind="x\\\\y",app="a"\} 5 # \{traceId="c1",n="2"\} 0\.5 1700000000\.25$/m);
+  assert.doesNotMatch(texts[4], / # /);
 });

@@ -185,6 +185,19 @@ test('the same misuse throws the same errors', () => {
   assert.equal(compat.validateMetricName('a-b'), real.validateMetricName('a-b'));
 });
 
+test("the entry exports prom-client's names, and contentType is the global registry's", () => {
+  const ours = require('slotmetrics/prom-client');
+  assert.deepEqual(Object.keys(ours).sort(), Object.keys(real).sort());
+  for (const client of [ours, real]) {
+    assert.equal(client.contentType, client.Registry.PROMETHEUS_CONTENT_TYPE);
+    client.contentType = client.openMetricsContentType;
+    assert.equal(client.register.contentType, client.Registry.OPENMETRICS_CONTENT_TYPE);
+    assert.throws(() => (client.contentType = 'text/html'), { message: 'Content type text/html is unsupported' });
+    client.register.setContentType(client.prometheusContentType);
+    assert.equal(client.contentType, client.Registry.PROMETHEUS_CONTENT_TYPE);
+  }
+});
+
 test('metrics of the global register are slotmetrics metrics: counted from workers, in the default registry', async () => {
   const shared = new compat.Counter({ name: 'compat_shared_total', help: 'Shared', labelNames: ['thread'] });
   shared.inc({ thread: 'main' }, 5);

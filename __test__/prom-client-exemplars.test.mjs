@@ -153,6 +153,7 @@ test('the same misuse of exemplars throws the same errors', () => {
     () => new CLIENT.Histogram({ name: 'x', help: 'h', enableExemplars: true, registers: [openMetrics, new CLIENT.Registry()] }),
     () => new CLIENT.Summary({ name: 'x', help: 'h', enableExemplars: true, registers: [new CLIENT.Registry()] }),
     () => new CLIENT.Gauge({ name: 'x', help: 'h', enableExemplars: true, registers: [openMetrics] }),
+    () => CLIENT.collectDefaultMetrics({ enableExemplars: true, register: new CLIENT.Registry() }),
     () => counter().inc({ labels: { a: 'x' }, exemplarLabels: { traceId: 'x'.repeat(130) } }),
     // 128 characters as JavaScript counts them (UTF-16 units) pass, 129 do not.
     () => counter().inc({ labels: { a: 'x' }, exemplarLabels: { k: 'é'.repeat(127) } }),

@@ -4,13 +4,14 @@
 // serve() exposes them from Rust. README "Migrating from prom-client" lists what differs.
 
 import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../defaultMetrics';
-import { globalRegistry, Registry } from './registry';
+import { globalRegistry, Registry, type RegistryContentType } from './registry';
 
 export { Registry, globalRegistry as register };
 export type { RegistryContentType } from './registry';
-export { Counter, type CounterConfiguration } from './counter';
+export { Counter, type CounterConfiguration, type IncreaseDataWithExemplar } from './counter';
 export { Gauge, type GaugeConfiguration } from './gauge';
-export { Histogram, type HistogramConfiguration } from './histogram';
+export { Histogram, type HistogramConfiguration, type ObserveDataWithExemplar } from './histogram';
+export type { Exemplar } from './exemplars';
 export { Summary, type SummaryConfiguration } from './summary';
 export type { LabelValues, MetricConfiguration, MetricValue, MetricObjectWithValues, Aggregator } from './metric';
 export { AggregatorRegistry } from './cluster';
@@ -22,8 +23,26 @@ export { validateMetricName } from './validation';
 export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
 export const openMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
 
+/** prom-client's module-level `contentType`: the global registry's, and setting it sets that. */
+export declare let contentType: RegistryContentType;
+Object.defineProperty(exports, 'contentType', {
+  enumerable: true,
+  get() {
+    return globalRegistry.contentType;
+  },
+  set(value: RegistryContentType) {
+    globalRegistry.setContentType(value);
+  },
+});
+
 export interface DefaultMetricsCollectorConfiguration extends Omit<DefaultMetricsOptions, 'registry'> {
   register?: Registry;
+  /**
+   * prom-client puts the OpenTelemetry span active when its CPU counters are collected
+   * on their exemplars. The engine reads CPU time at scrape time off the JS thread,
+   * outside any span, so there are none; as in prom-client, `register` must be OpenMetrics.
+   */
+  enableExemplars?: boolean;
 }
 
 /**
@@ -31,6 +50,9 @@ export interface DefaultMetricsCollectorConfiguration extends Omit<DefaultMetric
  * (default: the global registry). Returns a function that stops the sampling.
  */
 export function collectDefaultMetrics(config: DefaultMetricsCollectorConfiguration = {}): () => void {
-  const { register = globalRegistry, ...options } = config;
+  const { register = globalRegistry, enableExemplars, ...options } = config;
+  if (enableExemplars && register.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
+    throw new TypeError('Exemplars are supported only on OpenMetrics registries');
+  }
   return collectEngineDefaults({ ...options, registry: register.engine });
 }

@@ -3,6 +3,7 @@
 // builds. The engine writes its own metrics' text (src/encode.rs) the same way.
 
 import type { MetricData } from './aggregators';
+import type { Exemplar } from './exemplars';
 
 function escapeText(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
@@ -21,12 +22,15 @@ function valueText(value: number): string {
   return `${value}`;
 }
 
+type ObjectSample = MetricData['values'][number] & { sharedLabels?: Record<string, unknown>; exemplar?: Exemplar | null };
+
 /**
  * One metric's lines, without a final newline: HELP, TYPE, then its samples with the
  * registry's default labels after their own. In OpenMetrics a counter's samples get
- * `_total`, and `"` in HELP is escaped as the engine escapes it.
+ * `_total` and samples their exemplars, and `"` in HELP is escaped as the engine
+ * escapes it.
  */
-export function metricText(metric: MetricData & { values: (MetricData['values'][number] & { sharedLabels?: Record<string, unknown> })[] }, openMetrics: boolean, defaultLabels: Record<string, string>): string {
+export function metricText(metric: MetricData & { values: ObjectSample[] }, openMetrics: boolean, defaultLabels: Record<string, string>): string {
   const name = escapeText(metric.name);
   const help = openMetrics ? escapeText(metric.help).replace(/"/g, '\\"') : escapeText(metric.help);
   const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${metric.type}`];
@@ -38,7 +42,10 @@ export function metricText(metric: MetricData & { values: (MetricData['values'][
     const labels = hasDefaults ? { ...own, ...defaultLabels, ...own } : own;
     const shared = sample.sharedLabels ?? {};
     const parts = [...labelPairs(labels, shared), labelPairs(shared).join(',')].filter(Boolean);
-    lines.push(`${sampleName}${parts.length > 0 ? `{${parts.join(',')}}` : ''} ${valueText(sample.value)}`);
+    let line = `${sampleName}${parts.length > 0 ? `{${parts.join(',')}}` : ''} ${valueText(sample.value)}`;
+    const { exemplar } = sample;
+    if (exemplar && openMetrics) line += ` # {${labelPairs(exemplar.labelSet).join(',')}} ${valueText(exemplar.value)} ${exemplar.timestamp}`;
+    lines.push(line);
   }
   return lines.join('\n');
 }
