@@ -235,3 +235,29 @@ test('exemplars set on worker threads reach the Rust server through any scrape',
     compat.register.setContentType(compat.Registry.PROMETHEUS_CONTENT_TYPE);
   }
 });
+
+test('any value as exemplar labels or as one of their values is taken or refused cleanly', async () => {
+  const registry = new compat.Registry(OPENMETRICS);
+  const counter = new compat.Counter({ name: 'exv_c', help: 'h', enableExemplars: true, registers: [registry] });
+  const histogram = new compat.Histogram({ name: 'exv_h', help: 'h', buckets: [1], enableExemplars: true, registers: [registry] });
+  const values = [undefined, null, true, 0, -0, NaN, Infinity, 1n, '', 'x'.repeat(1 << 16), Symbol('s'), {}, [], ['a'], () => {}, Object.create(null), new Map([[1, 2]]), new Date(0), JSON.parse('{"__proto__": {"p": 1}}')];
+  let counted = 0;
+  for (const value of values) {
+    for (const exemplarLabels of [value, { traceId: value }]) {
+      for (const update of [() => counter.inc({ exemplarLabels }), () => histogram.observe({ value: 0.5, exemplarLabels })]) {
+        try {
+          update();
+          counted++;
+        } catch (error) {
+          assert.ok(error instanceof TypeError || error instanceof RangeError, `${String(error)} for ${typeof value}`);
+        }
+      }
+    }
+  }
+  const text = await registry.metrics();
+  // Every update taken was counted once, by whichever metric took it.
+  const count = (name) => Number(text.match(new RegExp(`^${name} (\\S+)`, 'm'))[1]);
+  assert.equal(count('exv_c_total') + count('exv_h_count'), counted);
+  assert.ok(counted > values.length, `${counted} updates taken`);
+  parseOpenMetricsStrict(text);
+});
