@@ -241,10 +241,11 @@ export declare function setDefaultLabels(registry: number, labels: Array<LabelPa
 
 /**
  * Sets the exemplar of a counter series, or of the bucket `value` falls in of a
- * histogram series (`slot`: the series' first slot), stamped now. JS has counted the
- * value already.
+ * histogram series (`slot`: the series' first slot), stamped now; its label names and
+ * values, in turn, are in this environment's scratch buffer. JS has counted the value
+ * already.
  */
-export declare function setExemplar(metric: number, slot: number, labels: Record<string, string>, value: number): void
+export declare function setExemplar(metric: number, slot: number, value: number): void
 
 /** Sends log lines to a file (appended) or an open file descriptor; neither: stdout. */
 export declare function setLogDestination(path?: string | undefined | null, fd?: number | undefined | null): void

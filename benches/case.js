@@ -10,6 +10,8 @@ const { measure, calibrate } = require('./measure');
 const STATUS = ['200', '404', '500', '201'];
 const METHOD = ['GET', 'POST'];
 const ROUTES = ['/users', '/orders', '/health', '/login'];
+// Trace ids for exemplars, 16 hex digits as OpenTelemetry's span ids.
+const TRACES = Array.from({ length: 1024 }, (_, i) => (0x9e3779b97f4a7c15n * BigInt(i + 1)).toString(16).padStart(16, '0').slice(-16));
 // Mostly fast requests with a long tail, as latencies are.
 const VALUES = Float64Array.from({ length: 1024 }, (_, i) => (i % 10 === 0 ? (i % 7) * 0.7 : (i % 97) / 1000));
 
@@ -18,6 +20,7 @@ const LOOPS = {
   unlabeledIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(); },
   cachedIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(); },
   labeledIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1]); },
+  exemplarIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1], TRACES[i & 1023]); },
   gaugeSet: (op) => (n) => { for (let i = 0; i < n; i++) op(i); },
   cachedObserve: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023]); },
   labeledObserve: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]); },

@@ -2,7 +2,8 @@
 // the same metrics: a counter with labels {status_code, method}, a float gauge and a
 // histogram with labels {route} and 12 buckets, a summary with labels {route} and
 // prom-client's quantiles; for the metrics.* cases, a gauge and a histogram with labels
-// {status_code, method}. The OTel SDK has no summary.
+// {status_code, method}; in prom-client's API, a counter with exemplars. The OTel SDK
+// has no summary, and takes exemplars only from the active span, not as labels.
 'use strict';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20];
@@ -52,6 +53,14 @@ function promClientApi(client) {
   // What code calling metrics.*() keeps instead: the metric objects, with 2 labels.
   const labeledGauge = new client.Gauge({ name: 'bench_helper_queue', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
   const labeledHistogram = new client.Histogram({ name: 'bench_helper_duration', help: 'h', labelNames: ['status_code', 'method'], buckets: HELPER_BUCKETS, registers: [registry] });
+  // Exemplars need an OpenMetrics registry.
+  const traced = new client.Counter({
+    name: 'bench_traced_requests_total',
+    help: 'h',
+    labelNames: ['status_code', 'method'],
+    enableExemplars: true,
+    registers: [new client.Registry(client.Registry.OPENMETRICS_CONTENT_TYPE)],
+  });
   return {
     unlabeledIncrement: () => () => unlabeled.inc(),
     // prom-client's closest thing to a kept handle: a child from labels().
@@ -60,6 +69,7 @@ function promClientApi(client) {
       return () => child.inc();
     },
     labeledIncrement: () => (status, method) => counter.inc({ status_code: status, method }),
+    exemplarIncrement: () => (status, method, traceId) => traced.inc({ labels: { status_code: status, method }, value: 1, exemplarLabels: { traceId } }),
     gaugeSet: () => (value) => gauge.set(value),
     cachedObserve: () => {
       const child = histogram.labels('/users');

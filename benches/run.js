@@ -21,6 +21,7 @@ const CASES = [
   { name: 'cachedObserve', label: 'histogram observe, cached', target: 10 },
   { name: 'labeledObserve', label: 'histogram with(1 label).observe()', target: 40 },
   { name: 'summaryObserve', label: 'summary with(1 label).observe()' },
+  { name: 'exemplarIncrement', label: 'counter inc, 2 labels + exemplar' },
   { name: 'twoWorkers', label: '2 workers, one counter (each)', target: 8 },
   { name: 'helperIncrement', label: 'metrics.increment(name, 2 labels)', target: 60 },
   { name: 'helperGauge', label: 'metrics.gauge(name, v, 2 labels)' },
@@ -83,9 +84,10 @@ function main() {
       met: c.target === undefined ? null : slot <= c.target,
       nsPerOp: Object.fromEntries(LIBRARIES.map((l) => [l, figures[l].nsPerOp])),
       ratio: {
-        'prom-client': figures['prom-client'].nsPerOp / slot,
+        // null where slotmetrics' own API has no such call
+        'prom-client': slot === null ? null : figures['prom-client'].nsPerOp / slot,
         // null where the library has no such instrument
-        opentelemetry: figures.opentelemetry.nsPerOp === null ? null : figures.opentelemetry.nsPerOp / slot,
+        opentelemetry: figures.opentelemetry.nsPerOp === null || slot === null ? null : figures.opentelemetry.nsPerOp / slot,
         // The compatibility entry against prom-client itself, running the same code.
         compatOverPromClient: figures['prom-client'].nsPerOp / figures['slotmetrics/prom-client'].nsPerOp,
       },

@@ -301,13 +301,19 @@ pub fn observe_summary(slot: u32, value: f64) -> Result<()> {
 }
 
 /// Sets the exemplar of a counter series, or of the bucket `value` falls in of a
-/// histogram series (`slot`: the series' first slot), stamped now. JS has counted the
-/// value already.
+/// histogram series (`slot`: the series' first slot), stamped now; its label names and
+/// values, in turn, are in this environment's scratch buffer. JS has counted the value
+/// already.
 #[napi(catch_unwind)]
-pub fn set_exemplar(metric: u32, slot: u32, labels: IndexMap<String, String>, value: f64) -> Result<()> {
-  REGISTRY
-    .set_exemplar(metric, slot, labels.into_iter().collect(), value)
-    .map_err(js_error)
+pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64) -> Result<()> {
+  let values = env_state(env)?
+    .scratch
+    .as_ref()
+    .and_then(scratch::Scratch::values)
+    .filter(|values| values.len() % 2 == 0)
+    .ok_or_else(|| Error::from_reason("slotmetrics: malformed exemplar labels in the scratch buffer"))?;
+  let labels = values.chunks(2).map(|pair| (pair[0].to_string(), pair[1].to_string())).collect();
+  REGISTRY.set_exemplar(metric, slot, labels, value).map_err(js_error)
 }
 
 /// This environment's scratch buffer for label values (see `scratch.rs`).

@@ -1,4 +1,5 @@
-//! Per-environment scratch memory through which JS hands label values to the addon.
+//! Per-environment scratch memory through which JS hands label values (and exemplar
+//! label names and values) to the addon.
 //!
 //! Passing an array of strings through Node-API costs about 800 ns for two short values
 //! (an element lookup and two UTF-8 conversions per string, each measuring then

@@ -4,7 +4,7 @@
 // in OpenMetrics text (src/exemplar.rs).
 
 import { format } from 'node:util';
-import { binding, callNative } from '../native';
+import { setExemplar as setNativeExemplar } from '../native';
 import { validateLabelName } from './validation';
 
 /** An exemplar as prom-client's `get()` gives it. */
@@ -12,7 +12,8 @@ export type { ExemplarJSON as Exemplar } from '../registry';
 
 /** The exemplar of an update, checked before anything is recorded. */
 export interface PendingExemplar {
-  labels: Record<string, string>;
+  /** Label names and values in turn, the values converted with String(). */
+  labels: string[];
 }
 
 /**
@@ -26,20 +27,22 @@ export function checkExemplarLabels(labels: unknown): PendingExemplar {
   if (typeof labels !== 'object' || labels === null) {
     throw new TypeError(`exemplarLabels must be an object of label names to values, got ${format(labels)}`);
   }
-  let text = '';
-  const converted: Record<string, string> = {};
-  for (const [name, value] of Object.entries(labels)) {
+  let length = 0;
+  const pairs: string[] = [];
+  for (const name of Object.keys(labels)) {
     if (!validateLabelName([name])) {
       throw new TypeError(`Invalid exemplar label name ${JSON.stringify(name)}: it must match [a-zA-Z_][a-zA-Z0-9_]*`);
     }
-    text += `${name}${value}`;
-    converted[name] = String(value);
+    // A template, as prom-client writes it: a Symbol throws its TypeError.
+    const value = `${(labels as Record<string, unknown>)[name]}`;
+    length += name.length + value.length;
+    pairs.push(name, value);
   }
-  if (text.length > 128) throw new RangeError('Label set size must be smaller than 128 UTF-8 chars');
-  return { labels: converted };
+  if (length > 128) throw new RangeError('Label set size must be smaller than 128 UTF-8 chars');
+  return { labels: pairs };
 }
 
 /** Sets the exemplar of the series at `slot` (of the bucket `value` falls in, for a histogram) once the update is counted. */
 export function setExemplar(metric: number, slot: number, exemplar: PendingExemplar, value: number): void {
-  callNative(() => binding.setExemplar(metric, slot, exemplar.labels, value));
+  setNativeExemplar(metric, slot, exemplar.labels, value);
 }

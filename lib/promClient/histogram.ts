@@ -64,7 +64,7 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
     if (own !== undefined) validateLabel(this.labelNames, own);
     const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
     const handle = this.record(own, value);
-    if (exemplar !== undefined && Object.keys(exemplar.labels).length > 0) setExemplar(this.engine.id, handle.slot, exemplar, value);
+    if (exemplar !== undefined && exemplar.labels.length > 0) setExemplar(this.engine.id, handle.slot, exemplar, value);
   }
 
   /** Shows this label set's series at zero, creating it if new. */
