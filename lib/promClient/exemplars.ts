@@ -12,14 +12,14 @@ export type { ExemplarJSON as Exemplar } from '../registry';
 
 /** The exemplar of an update, checked before anything is recorded. */
 export interface PendingExemplar {
-  /** Label names and values in turn, the values converted with String(). */
+  /** Label names and values in turn, the values as text. */
   labels: string[];
 }
 
 /**
  * Checks exemplar labels as prom-client does (names and values together at most 128
- * characters, counted as JavaScript counts them) and converts their values with
- * String(), as prom-client writes them. prom-client makes this check after counting
+ * characters, counted as JavaScript counts them) and turns their values into text as
+ * prom-client writes them. prom-client makes this check after counting
  * the update; here a refused exemplar leaves nothing recorded. Label names must also
  * be valid, which prom-client does not check (it writes text no parser reads).
  */
