@@ -20,6 +20,19 @@ export async function sample(series) {
   return parseSamples(await registry.metrics()).get(series);
 }
 
+/**
+ * What a call did, as text to compare between prom-client and slotmetrics/prom-client:
+ * 'no error', or the thrown error's class and message.
+ */
+export function outcomeOf(call) {
+  try {
+    call();
+    return 'no error';
+  } catch (error) {
+    return `${error.constructor.name}: ${error.message}`;
+  }
+}
+
 /** Runs `promtool check metrics` on a 0.0.4 body; returns { status, output }. */
 export function promtoolCheck(body) {
   const run = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 30_000 });

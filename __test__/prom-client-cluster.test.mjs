@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as compat from 'slotmetrics/prom-client';
-import { parseOpenMetricsStrict, promtoolCheck } from './helpers.mjs';
+import { outcomeOf, parseOpenMetricsStrict, promtoolCheck } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const real = require('prom-client');
@@ -65,21 +65,13 @@ test('AggregatorRegistry.aggregate(), the aggregators and setRegistries() behave
   }
   assert.equal(compat.aggregators.omit(inputs.map((m) => m[0])), undefined);
 
-  const outcome = (call) => {
-    try {
-      call();
-      return 'no error';
-    } catch (error) {
-      return `${error.constructor.name}: ${error.message}`;
-    }
-  };
   for (const call of [
     (client) => client.AggregatorRegistry.aggregate([[{ name: 'x', help: 'h', type: 'gauge', aggregator: 'median', values: [] }]]),
     (client) => client.AggregatorRegistry.aggregate([[{ name: 'x', help: 'h', type: 'gauge', values: [] }]]),
     (client) => client.AggregatorRegistry.setRegistries([{}]),
     (client) => client.AggregatorRegistry.setRegistries(new client.Registry()),
   ]) {
-    assert.equal(outcome(() => call(compat)), outcome(() => call(real)), String(call));
+    assert.equal(outcomeOf(() => call(compat)), outcomeOf(() => call(real)), String(call));
   }
   compat.AggregatorRegistry.setRegistries(compat.register);
 });

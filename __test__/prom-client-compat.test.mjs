@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { registry as engineRegistry } from 'slotmetrics';
 import * as compat from 'slotmetrics/prom-client';
-import { parseOpenMetricsStrict, promtoolCheck } from './helpers.mjs';
+import { outcomeOf, parseOpenMetricsStrict, promtoolCheck } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const real = require('prom-client');
@@ -173,12 +173,7 @@ test('the same misuse throws the same errors', () => {
   const outcome = (client, call) => {
     CLIENT = client;
     fresh = new client.Registry();
-    try {
-      call();
-      return 'no error';
-    } catch (error) {
-      return `${error.constructor.name}: ${error.message}`;
-    }
+    return outcomeOf(call);
   };
   for (const call of cases) assert.equal(outcome(compat, call), outcome(real, call), String(call));
   assert.equal(compat.validateMetricName('a:b_c'), real.validateMetricName('a:b_c'));
