@@ -3,7 +3,8 @@
 import { counterSchema } from '../schema';
 import type { Counter as EngineCounter } from '../counter';
 import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
-import { checkExemplarLabels, setExemplar } from './exemplars';
+import { checkExemplarLabels } from './exemplars';
+import { setExemplar } from '../native';
 import { validateLabel } from './validation';
 
 export type CounterConfiguration<T extends string> = MetricConfiguration<T, Counter<T>>;

@@ -1,29 +1,23 @@
 // prom-client's exemplars on the engine: a counter's or a histogram's metric made with
 // `enableExemplars: true` takes `{ labels, value, exemplarLabels }`, and the engine
 // keeps the last exemplar of each series (of each bucket for a histogram), written
-// in OpenMetrics text (src/exemplar.rs).
+// in OpenMetrics text (src/exemplar.rs). The metrics set it with native.ts' setExemplar().
 
 import { format } from 'node:util';
-import { setExemplar as setNativeExemplar } from '../native';
 import { validateLabelName } from './validation';
 
 /** An exemplar as prom-client's `get()` gives it. */
 export type { ExemplarJSON as Exemplar } from '../registry';
 
-/** The exemplar of an update, checked before anything is recorded. */
-export interface PendingExemplar {
-  /** Label names and values in turn, the values as text. */
-  labels: string[];
-}
-
 /**
  * Checks exemplar labels as prom-client does (names and values together at most 128
- * characters, counted as JavaScript counts them) and turns their values into text as
- * prom-client writes them. prom-client makes this check after counting
- * the update; here a refused exemplar leaves nothing recorded. Label names must also
- * be valid, which prom-client does not check (it writes text no parser reads).
+ * characters, counted as JavaScript counts them) and returns their names and values in
+ * turn, the values as text as prom-client writes them: what `setExemplar()` takes.
+ * prom-client makes this check after counting the update; here a refused exemplar
+ * leaves nothing recorded. Label names must also be valid, which prom-client does not
+ * check (it writes text no parser reads).
  */
-export function checkExemplarLabels(labels: unknown): PendingExemplar {
+export function checkExemplarLabels(labels: unknown): string[] {
   if (typeof labels !== 'object' || labels === null) {
     throw new TypeError(`exemplarLabels must be an object of label names to values, got ${format(labels)}`);
   }
@@ -39,10 +33,5 @@ export function checkExemplarLabels(labels: unknown): PendingExemplar {
     pairs.push(name, value);
   }
   if (length > 128) throw new RangeError('Label set size must be smaller than 128 UTF-8 chars');
-  return { labels: pairs };
-}
-
-/** Sets the exemplar of the series at `slot` (of the bucket `value` falls in, for a histogram) once the update is counted. */
-export function setExemplar(metric: number, slot: number, exemplar: PendingExemplar, value: number): void {
-  setNativeExemplar(metric, slot, exemplar.labels, value);
+  return pairs;
 }

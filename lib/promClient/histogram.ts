@@ -4,7 +4,8 @@ import { histogramSchema } from '../schema';
 import { DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../histogram';
 import type { LabelValues, MetricConfiguration } from './metric';
 import { ObservedMetric, type ObservedChild, secondsSince } from './observed';
-import { checkExemplarLabels, setExemplar } from './exemplars';
+import { checkExemplarLabels } from './exemplars';
+import { setExemplar } from '../native';
 import { validateLabel } from './validation';
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T, Histogram<T>> {
@@ -64,7 +65,7 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
     if (own !== undefined) validateLabel(this.labelNames, own);
     const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
     const handle = this.record(own, value);
-    if (exemplar !== undefined && exemplar.labels.length > 0) setExemplar(this.engine.id, handle.slot, exemplar, value);
+    if (exemplar !== undefined && exemplar.length > 0) setExemplar(this.engine.id, handle.slot, exemplar, value);
   }
 
   /** Shows this label set's series at zero, creating it if new. */
