@@ -256,11 +256,23 @@ impl Destination {
   }
 }
 
+/// A file descriptor (1 for stdout, or one JS passed) as a file that is never closed.
+#[cfg(unix)]
 fn borrowed_fd(fd: i32) -> Destination {
   use std::os::fd::FromRawFd;
   // SAFETY: the descriptor stays open for the life of the process (stdout), or its
   // owner keeps it open; ManuallyDrop never closes it.
   Destination::Borrowed(ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }))
+}
+
+/// Windows: a C runtime descriptor (what Node's `fs` hands out) maps to its OS handle.
+#[cfg(windows)]
+fn borrowed_fd(fd: i32) -> Destination {
+  use std::os::windows::io::FromRawHandle;
+  // SAFETY: get_osfhandle only looks the descriptor up; the handle is kept open as on
+  // Unix, and ManuallyDrop never closes it.
+  let handle = unsafe { libc::get_osfhandle(fd) };
+  Destination::Borrowed(ManuallyDrop::new(unsafe { File::from_raw_handle(handle as _) }))
 }
 
 struct Rings {
@@ -296,6 +308,7 @@ impl Write for DestinationWriter {
   }
 }
 
+#[cfg(unix)]
 fn wait_until_writable(file: &File) -> io::Result<()> {
   use std::os::fd::AsRawFd;
   let mut target = libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
@@ -306,6 +319,13 @@ fn wait_until_writable(file: &File) -> io::Result<()> {
       return Err(e);
     }
   }
+  Ok(())
+}
+
+/// Windows has no poll(2) for files and pipes: wait a moment, then try again.
+#[cfg(not(unix))]
+fn wait_until_writable(_file: &File) -> io::Result<()> {
+  std::thread::sleep(std::time::Duration::from_millis(1));
   Ok(())
 }
 

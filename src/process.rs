@@ -1,6 +1,8 @@
 //! Process figures read from /proc at scrape time, under prom-client's names, so that
-//! dashboards written for prom-client's default metrics work unchanged.
+//! dashboards written for prom-client's default metrics work unchanged. Linux has them
+//! all; other systems have what they tell without /proc (see each `read`).
 
+#[cfg(target_os = "linux")]
 use std::fs;
 
 use crate::registry::Kind;
@@ -61,6 +63,7 @@ impl ProcessStats {
 }
 
 /// Reads /proc/self (and /proc/stat for the boot time). Takes tens of microseconds.
+#[cfg(target_os = "linux")]
 pub fn read() -> ProcessStats {
   let mut stats = ProcessStats::default();
   // SAFETY: sysconf has no preconditions.
@@ -94,6 +97,32 @@ pub fn read() -> ProcessStats {
     line.split_whitespace().nth(3)?.parse::<f64>().ok()
   });
   stats
+}
+
+/// Other Unix systems have no /proc: CPU time comes from getrusage(2), and the memory,
+/// start-time and descriptor figures are left out of the exposition.
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn read() -> ProcessStats {
+  let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+  // SAFETY: getrusage fills the struct it is given when it returns 0.
+  if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+    return ProcessStats::default();
+  }
+  // SAFETY: initialised by the successful call above.
+  let usage = unsafe { usage.assume_init() };
+  let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+  ProcessStats {
+    cpu_user: Some(seconds(usage.ru_utime)),
+    cpu_system: Some(seconds(usage.ru_stime)),
+    ..ProcessStats::default()
+  }
+}
+
+/// Windows: none of the process figures. (prom-client has the CPU times and start time
+/// there, from JS; its memory and descriptor figures need /proc too.)
+#[cfg(not(unix))]
+pub fn read() -> ProcessStats {
+  ProcessStats::default()
 }
 
 #[cfg(test)]

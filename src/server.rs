@@ -88,12 +88,15 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 /// cores, the JS threads get the larger share. (On its own this does not stop a waking
 /// JS thread from waiting out a running scrape's time slice; the encoder yields between
 /// pieces for that, see `encode::PIECE_BYTES`.)
+#[cfg(target_os = "linux")]
 const SCRAPE_THREAD_NICE: libc::c_int = 10;
 
+/// On Linux the nice value belongs to the calling thread; elsewhere it is the whole
+/// process's, so other systems leave the server's threads at the default priority.
+/// Failure only leaves the default priority too.
 fn lower_thread_priority() {
-  // On Linux the nice value belongs to the calling thread, not to the whole process.
-  // Failure only leaves the default priority.
   #[cfg(target_os = "linux")]
+  // SAFETY: setpriority has no memory preconditions; who 0 is the calling thread.
   unsafe {
     libc::setpriority(libc::PRIO_PROCESS, 0, SCRAPE_THREAD_NICE);
   }
