@@ -2,6 +2,21 @@
 import { spawnSync } from 'node:child_process';
 import { registry } from 'slotmetrics';
 
+/** The JavaScript runtime running the tests: 'node', 'bun' or 'deno'. */
+export const runtime = globalThis.Bun ? 'bun' : globalThis.Deno ? 'deno' : 'node';
+
+/**
+ * For a test's `skip` option: the reason the test cannot apply on this runtime, from
+ * `reasons` ({ bun: '…', deno: '…' }), printed so that a run says why; false where it
+ * applies.
+ */
+export function unsupportedOn(reasons) {
+  const reason = reasons[runtime];
+  if (!reason) return false;
+  console.log(`# skipped on ${runtime}: ${reason}`);
+  return `not on ${runtime}: ${reason}`;
+}
+
 /** Parses a text 0.0.4 body into Map('name{labels}' → number). */
 export function parseSamples(text) {
   const samples = new Map();

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, gaugeSchema, histogramSchema } from 'slotmetrics';
 import { binding } from '../dist/native.js';
-import { parseSamples } from './helpers.mjs';
+import { parseSamples, unsupportedOn } from './helpers.mjs';
 import { registry } from 'slotmetrics';
 
 const ITERATIONS = 200_000;
@@ -88,24 +88,29 @@ test('stripes of exited workers are recycled, and their counts kept', async () =
   assert.equal(parseSamples(await registry.metrics()).get('churn_total'), 151);
 });
 
-test('a worker terminated mid-loop never corrupts what others counted', async () => {
-  const c = counterSchema('terminated_total').help('t').requireDynamicKey('who').build();
-  const w = new Worker(
-    `const { parentPort } = require('worker_threads');
-     const c = require('slotmetrics').counterSchema('terminated_total').help('t').requireDynamicKey('who').build();
-     const h = c.with({ who: 'worker' });
-     parentPort.postMessage('ready');
-     for (;;) h.increment();`,
-    { eval: true },
-  );
-  await new Promise((resolve) => w.once('message', resolve));
-  const mine = c.with({ who: 'main' });
-  for (let i = 0; i < 100_000; i++) mine.increment();
-  await w.terminate();
-  const s = parseSamples(await registry.metrics());
-  assert.equal(s.get('terminated_total{who="main"}'), 100_000);
-  const theirs = s.get('terminated_total{who="worker"}');
-  assert.ok(Number.isInteger(theirs) && theirs > 0, `the terminated worker's count was kept: ${theirs}`);
-  const again = parseSamples(await registry.metrics()).get('terminated_total{who="worker"}');
-  assert.equal(again, theirs, 'and it no longer changes');
-});
+test(
+  'a worker terminated mid-loop never corrupts what others counted',
+  { skip: unsupportedOn({ deno: "Deno's worker.terminate() does not stop a worker busy in a loop: it runs on after terminate() resolves" }) },
+  async () => {
+    const c = counterSchema('terminated_total').help('t').requireDynamicKey('who').build();
+    const w = new Worker(
+      `const { parentPort } = require('worker_threads');
+       const c = require('slotmetrics').counterSchema('terminated_total').help('t').requireDynamicKey('who').build();
+       const h = c.with({ who: 'worker' });
+       h.increment();
+       parentPort.postMessage('ready');
+       for (;;) h.increment();`,
+      { eval: true },
+    );
+    await new Promise((resolve) => w.once('message', resolve));
+    const mine = c.with({ who: 'main' });
+    for (let i = 0; i < 100_000; i++) mine.increment();
+    await w.terminate();
+    const s = parseSamples(await registry.metrics());
+    assert.equal(s.get('terminated_total{who="main"}'), 100_000);
+    const theirs = s.get('terminated_total{who="worker"}');
+    assert.ok(Number.isInteger(theirs) && theirs > 0, `the terminated worker's count was kept: ${theirs}`);
+    const again = parseSamples(await registry.metrics()).get('terminated_total{who="worker"}');
+    assert.equal(again, theirs, 'and it no longer changes');
+  },
+);

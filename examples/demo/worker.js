@@ -5,5 +5,6 @@ const { startTraffic } = require('./traffic');
 const stop = startTraffic();
 parentPort.once('message', () => {
   stop();
-  parentPort.close();
+  // Nothing else keeps the thread alive, so it exits. (Deno's parentPort has no close().)
+  parentPort.unref();
 });
