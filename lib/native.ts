@@ -4,7 +4,7 @@
 // ArrayBuffers over the same Rust memory: Node copies external buffers sent through
 // postMessage, so views are never passed between threads.
 
-import * as binding from '../index.js';
+import { binding } from './binding';
 
 export { binding };
 

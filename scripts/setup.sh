@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh clone: npm dependencies, then the addon (cargo) and the wrapper (tsc),
-# both built from source by npm's `prepare`. With --test-tools it also installs the
+# both built from source. With --test-tools it also installs the
 # real consumers the tests check the exposition with: promtool (Debian's `prometheus`),
 # Debian's Pushgateway and Python's `prometheus_client`.
 set -euo pipefail
@@ -35,8 +35,11 @@ if $test_tools; then
   python3 -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'
 fi
 
-# Installs to the lockfile and runs `prepare`: napi build + tsc. Not `npm ci`: npm
-# drops the optional platform packages of @napi-rs/lzma (a dependency of @napi-rs/cli
-# that wants Node >= 22.20) from the lockfile, and `npm ci` then refuses it as out of
-# sync; `npm install` resolves them.
+# Installs to the lockfile, then builds the addon (napi build, with cargo) and the
+# wrapper (tsc). The build is a step of its own rather than an npm `prepare` script, so
+# that the published package carries no install-time script: users get prebuilt
+# binaries. Not `npm ci`: npm drops the optional platform packages of @napi-rs/lzma (a
+# dependency of @napi-rs/cli that wants Node >= 22.20) from the lockfile, and `npm ci`
+# then refuses it as out of sync; `npm install` resolves them.
 npm install --no-audit --no-fund
+npm run build
