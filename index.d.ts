@@ -254,7 +254,7 @@ export declare function setLogDestination(path?: string | undefined | null, fd?:
 export declare function setReady(name: string, ready: boolean): void
 
 /** Chunk `index` of the process-wide gauge slots. */
-export declare function sharedChunk(index: number): ArrayBuffer
+export declare function sharedChunk(index: number): ArrayBuffer | SharedArrayBuffer
 
 /** Starts serving the exposition over HTTP on the process's own runtime. */
 export declare function startServer(options: ServerOptions): Promise<ServerInfo>
@@ -263,7 +263,7 @@ export declare function startServer(options: ServerOptions): Promise<ServerInfo>
 export declare function stopServer(id: number): Promise<void>
 
 /** Chunk `index` of the calling environment's stripe (counter and histogram slots). */
-export declare function stripeChunk(index: number): ArrayBuffer
+export declare function stripeChunk(index: number): ArrayBuffer | SharedArrayBuffer
 
 /** How many stripes exist; lets tests see that worker stripes are recycled. */
 export declare function stripeStats(): StripeStats

@@ -23,6 +23,7 @@ mod scratch;
 mod server;
 pub mod slots;
 mod summary;
+mod views;
 
 use encode::Format;
 use registry::{Definition, FamilyId, Kind, NamespaceId, Registered, Registry, RegistryError, Style, DEFAULT_MAX_SERIES};
@@ -96,33 +97,19 @@ fn js_error(e: RegistryError) -> Error {
   }
 }
 
-/// An ArrayBuffer over Rust memory. napi-rs falls back to copying where a runtime
-/// refuses external buffers (Electron); a copy would silently lose every write, so
-/// that case is an error.
-fn external_view<'env>(env: &'env Env, memory: *mut u8, bytes: usize) -> Result<ArrayBuffer<'env>> {
-  // SAFETY: slot chunks and log rings are never freed, so the memory outlives every view.
-  let buffer = unsafe { ArrayBuffer::from_external(env, memory, bytes, (), |_, _| {}) }?;
-  if buffer.as_ptr() != memory as *const u8 {
-    return Err(Error::from_reason(
-      "this JavaScript runtime does not allow external ArrayBuffers, which slotmetrics needs",
-    ));
-  }
-  Ok(buffer)
-}
-
 /// Chunk `index` of the calling environment's stripe (counter and histogram slots).
-#[napi(catch_unwind)]
-pub fn stripe_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
+#[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
+pub fn stripe_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
   let stripe = env_state(env)?.stripe;
   let chunk = REGISTRY.striped.chunk(stripe, index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
-  external_view(env, chunk.as_ptr(), Chunk::BYTES)
+  views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 
 /// Chunk `index` of the process-wide gauge slots.
-#[napi(catch_unwind)]
-pub fn shared_chunk(env: &Env, index: u32) -> Result<ArrayBuffer<'_>> {
+#[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
+pub fn shared_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
   let chunk = REGISTRY.shared.chunk(index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
-  external_view(env, chunk.as_ptr(), Chunk::BYTES)
+  views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 
 #[napi(string_enum)]
@@ -272,7 +259,7 @@ pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64) -> Result<()>
 pub fn label_scratch(env: &Env) -> Result<ArrayBuffer<'_>> {
   let state = env_state(env)?;
   let scratch = state.scratch.get_or_insert_with(scratch::Scratch::take);
-  external_view(env, scratch.as_ptr(), scratch::SCRATCH_BYTES)
+  views::external_view(env, scratch.as_ptr(), scratch::SCRATCH_BYTES)
 }
 
 /// `registerSeries` with the label values JS wrote to its scratch buffer.
@@ -557,7 +544,7 @@ pub fn log_ring(env: &Env) -> Result<ArrayBuffer<'_>> {
   // The writer thread (started by the first ring) outlives any one environment.
   retain_current_module_for_unload_safety();
   let (_, ring) = state.log_ring.get_or_insert_with(|| LOGGER.attach());
-  external_view(env, ring.as_ptr(), logging::RING_BYTES)
+  views::external_view(env, ring.as_ptr(), logging::RING_BYTES)
 }
 
 fn log_error(e: std::io::Error) -> Error {
