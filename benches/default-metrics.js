@@ -4,6 +4,7 @@
 'use strict';
 
 const { execFileSync } = require('node:child_process');
+const { runtimeName } = require('./runtime');
 
 const SECONDS = 10;
 const child = (withDefaults) => `
@@ -21,5 +22,5 @@ const cpuMs = (withDefaults) => Number(execFileSync(process.execPath, ['-e', chi
 const without = cpuMs(false);
 const withDefaults = cpuMs(true);
 const percent = ((withDefaults - without) / (SECONDS * 1000)) * 100;
-console.log(`idle ${SECONDS} s: ${without.toFixed(1)} ms CPU without default metrics, ${withDefaults.toFixed(1)} ms with`);
+console.log(`${runtimeName()}, idle ${SECONDS} s: ${without.toFixed(1)} ms CPU without default metrics, ${withDefaults.toFixed(1)} ms with`);
 console.log(`overhead: ${percent.toFixed(3)}% of one core (target < 1%)`);

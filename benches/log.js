@@ -5,6 +5,7 @@
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { runtimeName } = require('./runtime');
 
 const CASES = [
   { fields: 0, label: 'log.info(msg)' },
@@ -22,7 +23,7 @@ function run(library, fields) {
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
-console.log(`node ${process.version}, pino ${require('pino/package.json').version}; lines per second to /dev/null, flush included, median of 5 rounds of 200k lines\n`);
+console.log(`${runtimeName()}, pino ${require('pino/package.json').version}; lines per second to /dev/null, flush included, median of 5 rounds of 200k lines\n`);
 const results = CASES.map(({ fields, label }) => {
   const slotmetrics = run('slotmetrics', fields);
   const pino = run('pino', fields);
@@ -32,5 +33,5 @@ const results = CASES.map(({ fields, label }) => {
   return { fields, slotmetrics, pino, ratio: slotmetrics / pino };
 });
 if (jsonAt >= 0) {
-  fs.writeFileSync(args[jsonAt + 1], JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2) + '\n');
+  fs.writeFileSync(args[jsonAt + 1], JSON.stringify({ date: new Date().toISOString(), runtime: runtimeName(), results }, null, 2) + '\n');
 }

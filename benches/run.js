@@ -9,6 +9,7 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { runtimeName } = require('./runtime');
 
 const LIBRARIES = ['slotmetrics', 'prom-client', 'opentelemetry', 'slotmetrics/prom-client'];
 
@@ -68,7 +69,7 @@ function main() {
     opentelemetry: versionOf('@opentelemetry/sdk-metrics'),
     'slotmetrics/prom-client': versionOf('slotmetrics'),
   };
-  console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}`);
+  console.log(`${runtimeName()}, ${os.cpus().length} × ${os.cpus()[0].model}`);
   console.log(`slotmetrics ${versions.slotmetrics}, prom-client ${versions['prom-client']}, @opentelemetry/sdk-metrics ${versions.opentelemetry}\n`);
 
   const header = ['case', 'slotmetrics ns/op', 'target', 'prom-client ns/op', 'OTel SDK ns/op', 'vs prom-client', 'vs OTel', 'slotmetrics/prom-client ns/op', 'its gain on prom-client'];
@@ -123,7 +124,7 @@ function main() {
     );
   }
   if (args.json) {
-    const report = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, versions, results };
+    const report = { date: new Date().toISOString(), runtime: runtimeName(), cpus: os.cpus().length, versions, results };
     fs.writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
     console.log(`\nwrote ${args.json}`);
   }

@@ -11,6 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 const { scaleChart } = require('./chart');
+const { runtimeName } = require('./runtime');
 
 const LIBRARIES = ['slotmetrics', 'prom-client'];
 const CONFIGS = [
@@ -119,7 +120,7 @@ const fmt = (n, digits = 1) => (n === null ? '' : n.toFixed(digits));
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}; scrapes from a separate process over loopback, median of ${SCRAPES}\n`);
+  console.log(`${runtimeName()}, ${os.cpus().length} × ${os.cpus()[0].model}; scrapes from a separate process over loopback, median of ${SCRAPES}\n`);
   const results = [];
   for (const config of CONFIGS) {
     const row = { ...config };
@@ -149,7 +150,7 @@ async function main() {
       `${fmt(updates.duringNsPerOp, 2)} ns/op during ${updates.scrapes} back-to-back scrapes (${(updates.duringNsPerOp / updates.withoutNsPerOp).toFixed(2)}×)`,
   );
 
-  const report = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results, updates };
+  const report = { date: new Date().toISOString(), runtime: runtimeName(), cpus: os.cpus().length, results, updates };
   if (args.json) {
     fs.writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
     console.log(`wrote ${args.json}`);
