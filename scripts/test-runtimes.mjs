@@ -99,7 +99,9 @@ async function testOn(runtime) {
           runtime.kind === 'bun' ? ['test', '--timeout=120000', `./${file}`] : ['test', '-A', '--no-check', `./${file}`],
         );
   for (const args of invocations) {
-    console.log(`\n=== ${runtime.name} (${version}): ${path.basename(bin)} ${args.join(' ')}`);
+    const files = args.filter((arg) => arg.endsWith('.test.mjs'));
+    const shown = files.length > 1 ? [...args.filter((arg) => !files.includes(arg)), `(${files.length} suite files)`] : args;
+    console.log(`\n=== ${runtime.name} (${version}): ${path.basename(bin)} ${shown.join(' ')}`);
     const { code, output } = await run(bin, args, { env, timeoutMs: SUITE_TIMEOUT_MS[runtime.kind] });
     const counts = COUNTS[runtime.kind](output);
     row.pass += counts.pass;
@@ -143,4 +145,6 @@ for (const row of rows) {
 }
 const failed = rows.filter((row) => row.fail > 0 || row.problems.length > 0);
 console.log(failed.length ? `failed on ${failed.map((row) => row.name).join(', ')}` : 'every runtime passed');
+const total = (key) => rows.reduce((sum, row) => sum + row[key], 0);
+console.log(`matrix: ${total('pass')} passed, ${total('fail')} failed, ${total('skip')} skipped`);
 process.exit(failed.length ? 1 : 0);
