@@ -74,7 +74,7 @@ pub fn external_view<'env>(env: &'env Env, memory: *mut u8, bytes: usize) -> Res
   // SAFETY: slot chunks, scratch buffers and log rings are never freed, so the memory
   // outlives every view.
   let buffer = unsafe { ArrayBuffer::from_external(env, memory, bytes, (), |_, _| {}) }?;
-  if buffer.as_ptr() != memory as *const u8 {
+  if !std::ptr::eq(buffer.as_ptr(), memory as *const u8) {
     return Err(Error::from_reason(
       "this JavaScript runtime does not allow external ArrayBuffers, which slotmetrics needs",
     ));
