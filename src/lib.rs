@@ -48,30 +48,48 @@ struct EnvState {
   log_ring: Option<(RingId, Arc<Ring>)>,
 }
 
+/// An environment's state until it is torn down, `None` after: shared by its instance
+/// data and its cleanup hook, whichever tears it down first.
+type Attachment = Arc<parking_lot::Mutex<Option<EnvState>>>;
+
 /// Runs once per JS environment (main thread, each worker): gives it a stripe of
 /// counter/histogram slots. When the environment is torn down, after its last line of
 /// JS has run, the stripe is folded into the retired totals and the log ring's last
-/// lines are written out.
+/// lines are written out. That runs from the environment's cleanup hook or from its
+/// instance data's finalizer, whichever comes first: Node-API runs both at teardown,
+/// but some runtimes and exits skip the finalizer (nodejs/node#58341).
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
   let stripe = without_panics(|| Ok(REGISTRY.striped.attach()))?;
-  env.set_instance_data(EnvState { stripe, scratch: None, log_ring: None }, (), |mut ctx| {
-    let _ = without_panics(|| {
-      collect_hooks::set(ctx.value.stripe, None);
-      REGISTRY.striped.retire(ctx.value.stripe);
-      if let Some(scratch) = ctx.value.scratch.take() {
-        scratch.give_back();
-      }
-      if let Some((ring, _)) = ctx.value.log_ring {
-        LOGGER.detach(ring);
-      }
-      Ok(())
-    });
-  })
+  let state = EnvState { stripe, scratch: None, log_ring: None };
+  let attachment: Attachment = Arc::new(parking_lot::Mutex::new(Some(state)));
+  env.add_env_cleanup_hook(Arc::clone(&attachment), |attachment| detach(&attachment))?;
+  env.set_instance_data(attachment, (), |ctx| detach(&ctx.value))
 }
 
-fn env_state(env: &Env) -> Result<&'static mut EnvState> {
-  env.get_instance_data::<EnvState>()?.ok_or_else(|| Error::from_reason("slotmetrics: this environment was not attached"))
+/// Gives back what a torn-down environment held; the second call does nothing.
+fn detach(attachment: &Attachment) {
+  let Some(mut state) = attachment.lock().take() else { return };
+  let _ = without_panics(|| {
+    collect_hooks::set(state.stripe, None);
+    REGISTRY.striped.retire(state.stripe);
+    if let Some(scratch) = state.scratch.take() {
+      scratch.give_back();
+    }
+    if let Some((ring, _)) = state.log_ring {
+      LOGGER.detach(ring);
+    }
+    Ok(())
+  });
+}
+
+/// Runs `work` on the calling environment's state.
+fn with_env_state<T>(env: &Env, work: impl FnOnce(&mut EnvState) -> Result<T>) -> Result<T> {
+  let attachment = env
+    .get_instance_data::<Attachment>()?
+    .ok_or_else(|| Error::from_reason("slotmetrics: this environment was not attached"))?;
+  let mut state = attachment.lock();
+  work(state.as_mut().ok_or_else(|| Error::from_reason("slotmetrics: this environment has been torn down"))?)
 }
 
 /// Runs work on a libuv thread or in a finalizer, where a panic would unwind into C
@@ -100,7 +118,7 @@ fn js_error(e: RegistryError) -> Error {
 /// Chunk `index` of the calling environment's stripe (counter and histogram slots).
 #[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
 pub fn stripe_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
-  let stripe = env_state(env)?.stripe;
+  let stripe = with_env_state(env, |state| Ok(state.stripe))?;
   let chunk = REGISTRY.striped.chunk(stripe, index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
   views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
@@ -244,33 +262,38 @@ pub fn observe_summary(slot: u32, value: f64) -> Result<()> {
 /// already.
 #[napi(catch_unwind)]
 pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64) -> Result<()> {
-  let values = env_state(env)?
-    .scratch
-    .as_ref()
-    .and_then(scratch::Scratch::values)
-    .filter(|values| values.len() % 2 == 0)
-    .ok_or_else(|| Error::from_reason("slotmetrics: malformed exemplar labels in the scratch buffer"))?;
-  let labels = values.chunks(2).map(|pair| (pair[0].to_string(), pair[1].to_string())).collect();
+  let labels = with_env_state(env, |state| {
+    let values = state
+      .scratch
+      .as_ref()
+      .and_then(scratch::Scratch::values)
+      .filter(|values| values.len() % 2 == 0)
+      .ok_or_else(|| Error::from_reason("slotmetrics: malformed exemplar labels in the scratch buffer"))?;
+    Ok(values.chunks(2).map(|pair| (pair[0].to_string(), pair[1].to_string())).collect())
+  })?;
   REGISTRY.set_exemplar(metric, slot, labels, value).map_err(js_error)
 }
 
 /// This environment's scratch buffer for label values (see `scratch.rs`).
 #[napi(catch_unwind)]
 pub fn label_scratch(env: &Env) -> Result<ArrayBuffer<'_>> {
-  let state = env_state(env)?;
-  let scratch = state.scratch.get_or_insert_with(scratch::Scratch::take);
-  views::external_view(env, scratch.as_ptr(), scratch::SCRATCH_BYTES)
+  let memory = with_env_state(env, |state| {
+    Ok(state.scratch.get_or_insert_with(scratch::Scratch::take).as_ptr())
+  })?;
+  views::external_view(env, memory, scratch::SCRATCH_BYTES)
 }
 
 /// `registerSeries` with the label values JS wrote to its scratch buffer.
 #[napi(catch_unwind)]
 pub fn register_scratch_series(env: &Env, metric: u32) -> Result<Either<u32, OverflowSlot>> {
-  let values = env_state(env)?
-    .scratch
-    .as_ref()
-    .and_then(scratch::Scratch::values)
-    .ok_or_else(|| Error::from_reason("slotmetrics: malformed label values in the scratch buffer"))?;
-  REGISTRY.series(metric, &values).map(registered).map_err(js_error)
+  with_env_state(env, |state| {
+    let values = state
+      .scratch
+      .as_ref()
+      .and_then(scratch::Scratch::values)
+      .ok_or_else(|| Error::from_reason("slotmetrics: malformed label values in the scratch buffer"))?;
+    REGISTRY.series(metric, &values).map(registered).map_err(js_error)
+  })
 }
 
 /// prom-client's `remove(labels)`: the series is hidden until used again, then counts
@@ -302,7 +325,7 @@ pub fn create_registry() -> u32 {
 /// server serves from it (see `collect_hooks`); `None` removes it.
 #[napi(catch_unwind, ts_args_type = "hook: ((registry: number) => Promise<void>) | null | undefined")]
 pub fn set_collect_hook(env: &Env, hook: Option<collect_hooks::Hook>) -> Result<()> {
-  collect_hooks::set(env_state(env)?.stripe, hook);
+  collect_hooks::set(with_env_state(env, |state| Ok(state.stripe))?, hook);
   Ok(())
 }
 
@@ -540,11 +563,13 @@ pub fn log_ring_layout() -> LogRingLayout {
 /// The calling environment's log ring, made on its first call.
 #[napi(catch_unwind)]
 pub fn log_ring(env: &Env) -> Result<ArrayBuffer<'_>> {
-  let state = env_state(env)?;
   // The writer thread (started by the first ring) outlives any one environment.
   retain_current_module_for_unload_safety();
-  let (_, ring) = state.log_ring.get_or_insert_with(|| LOGGER.attach());
-  views::external_view(env, ring.as_ptr(), logging::RING_BYTES)
+  let memory = with_env_state(env, |state| {
+    let (_, ring) = state.log_ring.get_or_insert_with(|| LOGGER.attach());
+    Ok(ring.as_ptr())
+  })?;
+  views::external_view(env, memory, logging::RING_BYTES)
 }
 
 fn log_error(e: std::io::Error) -> Error {
@@ -556,8 +581,8 @@ fn log_error(e: std::io::Error) -> Error {
 /// reports it.
 #[napi(catch_unwind)]
 pub fn drain_log_ring(env: &Env) -> Result<()> {
-  if let Some((id, _)) = &env_state(env)?.log_ring {
-    let _ = LOGGER.drain_ring(*id);
+  if let Some(id) = with_env_state(env, |state| Ok(state.log_ring.as_ref().map(|(id, _)| *id)))? {
+    let _ = LOGGER.drain_ring(id);
   }
   Ok(())
 }

@@ -43,7 +43,9 @@ fn find_in_host(name: &[u8]) -> Option<CreateExternalSharedArrayBuffer> {
   #[cfg(windows)]
   let host: libloading::Library = libloading::os::windows::Library::this().ok()?.into();
   // SAFETY: the symbol, when present, is the Node-API function with this signature.
-  let function = unsafe { host.get::<CreateExternalSharedArrayBuffer>(name) }.ok().map(|symbol| *symbol);
+  let function = unsafe { host.get::<CreateExternalSharedArrayBuffer>(name) }
+    .ok()
+    .map(|symbol| *symbol);
   // The host's image stays loaded for the life of the process; so does the address.
   std::mem::forget(host);
   function
@@ -58,10 +60,19 @@ pub fn slot_view<'env>(env: &'env Env, memory: *mut u8, bytes: usize) -> Result<
   unsafe extern "C" fn never_freed(_data: *mut c_void, _hint: *mut c_void) {}
   let mut value = std::ptr::null_mut();
   // SAFETY: slot memory is never freed, so it outlives every buffer over it.
-  let status =
-    unsafe { create(env.raw(), memory.cast(), bytes, Some(never_freed), std::ptr::null_mut(), &mut value) };
+  let status = unsafe {
+    create(
+      env.raw(),
+      memory.cast(),
+      bytes,
+      Some(never_freed),
+      std::ptr::null_mut(),
+      &mut value,
+    )
+  };
   if status != sys::Status::napi_ok {
-    return Err(Error::new(Status::from(status), "slotmetrics: could not make a SharedArrayBuffer over slot memory"));
+    let reason = "slotmetrics: could not make a SharedArrayBuffer over slot memory";
+    return Err(Error::new(Status::from(status), reason));
   }
   // SAFETY: a value the call above just created in this environment.
   unsafe { Unknown::from_napi_value(env.raw(), value) }
