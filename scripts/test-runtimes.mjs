@@ -58,10 +58,16 @@ function run(command, args, { cwd = ROOT, env = process.env, quiet = false, time
     };
     child.stdout.on('data', take(process.stdout));
     child.stderr.on('data', take(process.stderr));
-    const timer = timeoutMs ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : undefined;
+    let timedOut = false;
+    const timer = timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, timeoutMs)
+      : undefined;
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: signal ? `${signal}${timer ? ' (timed out)' : ''}` : code, output });
+      resolve({ code: timedOut ? `${signal}, after ${timeoutMs / 60_000} minutes` : (signal ?? code), output });
     });
   });
 }
