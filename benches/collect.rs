@@ -33,7 +33,13 @@ fn registry_with(series: usize) -> Registry {
     })
     .unwrap();
   for i in 0..series {
-    let slot = registry.series(id, &[format!("/api/v1/resource/{}", i % 1000), (i / 1000).to_string()]).unwrap().slot();
+    let slot = registry
+      .series(
+        id,
+        &[format!("/api/v1/resource/{}", i % 1000), (i / 1000).to_string()],
+      )
+      .unwrap()
+      .slot();
     let (chunk, cell) = locate(slot);
     for (n, stripe) in stripes.iter().enumerate() {
       let value = (i + n) as f64;

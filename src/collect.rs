@@ -23,7 +23,10 @@ pub struct FamilySnapshot {
 impl FamilySnapshot {
   /// The series to expose, in registration order.
   pub fn series(&self) -> impl Iterator<Item = &Series> {
-    self.series.iter().filter(|s| self.hidden.is_empty() || !self.hidden.contains(&s.slot))
+    self
+      .series
+      .iter()
+      .filter(|s| self.hidden.is_empty() || !self.hidden.contains(&s.slot))
   }
 
   /// The exemplar of a counter series, or of a histogram series' bucket, by its slot.
@@ -55,9 +58,16 @@ pub enum Value<'a> {
   IntGauge(i64),
   FloatGauge(f64),
   /// Per-bucket (not cumulative) counts, `+Inf` last, then the sum.
-  Histogram { buckets: &'a [f64], sum: f64 },
+  Histogram {
+    buckets: &'a [f64],
+    sum: f64,
+  },
   /// `quantiles` in the order of the definition's; `None` when the window is empty.
-  Summary { quantiles: Option<&'a [f64]>, count: f64, sum: f64 },
+  Summary {
+    quantiles: Option<&'a [f64]>,
+    count: f64,
+    sum: f64,
+  },
   /// A process figure this system does not report: no sample.
   Absent,
 }
@@ -69,12 +79,22 @@ impl Snapshot {
   }
 
   /// Reads these metrics, with these default labels.
-  pub fn of(registry: &Registry, families: Vec<Arc<Family>>, default_labels: Arc<Vec<(String, String)>>) -> Snapshot {
+  pub fn of(
+    registry: &Registry,
+    families: Vec<Arc<Family>>,
+    default_labels: Arc<Vec<(String, String)>>,
+  ) -> Snapshot {
     // Read before the slots (reading may prune a summary's series, which restarts them),
     // so a quantile never counts an observation the count does not.
     let quantiles: Vec<_> = families
       .iter()
-      .map(|family| if family.def.kind == Kind::Summary { registry.summary_quantiles(family) } else { HashMap::new() })
+      .map(|family| {
+        if family.def.kind == Kind::Summary {
+          registry.summary_quantiles(family)
+        } else {
+          HashMap::new()
+        }
+      })
       .collect();
     // Also before the slots: JS counts an observation before it sets its exemplar, so
     // every exemplar read here has its observation in the slots read next.
@@ -95,20 +115,41 @@ impl Snapshot {
         exemplars,
       })
       .collect();
-    let process = families.iter().any(|f| f.family.process.is_some()).then(process::read);
-    Snapshot { families, striped, shared, process, default_labels }
+    let process = families
+      .iter()
+      .any(|f| f.family.process.is_some())
+      .then(process::read);
+    Snapshot {
+      families,
+      striped,
+      shared,
+      process,
+      default_labels,
+    }
   }
 
   /// The registry's default labels that apply to `family`: all but those it has itself.
   pub fn default_labels_for(&self, family: &Family) -> Vec<(String, String)> {
     let def = &family.def;
-    let own = |key: &str| def.static_labels.iter().any(|(k, _)| k == key) || def.dynamic_keys.iter().any(|k| k == key);
-    self.default_labels.iter().filter(|(key, _)| !own(key)).cloned().collect()
+    let own = |key: &str| {
+      def.static_labels.iter().any(|(k, _)| k == key) || def.dynamic_keys.iter().any(|k| k == key)
+    };
+    self
+      .default_labels
+      .iter()
+      .filter(|(key, _)| !own(key))
+      .cloned()
+      .collect()
   }
 
   /// The same, escaped as `k="v",…` (empty when none apply).
   pub fn default_labels_text(&self, family: &Family) -> String {
-    label_text(self.default_labels_for(family).iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    label_text(
+      self
+        .default_labels_for(family)
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
   }
 
   pub fn value<'a>(&'a self, entry: &'a FamilySnapshot, series: &Series) -> Value<'a> {
@@ -128,7 +169,10 @@ impl Snapshot {
       Kind::FloatGauge => Value::FloatGauge(f64::from_bits(slots::load(&self.shared, series.slot))),
       Kind::Histogram => {
         let cells = &self.striped[slot..slot + buckets + 2];
-        Value::Histogram { buckets: &cells[..buckets + 1], sum: cells[buckets + 1] }
+        Value::Histogram {
+          buckets: &cells[..buckets + 1],
+          sum: cells[buckets + 1],
+        }
       }
       Kind::Summary => Value::Summary {
         quantiles: entry.quantiles.get(&series.slot).and_then(Option::as_deref),

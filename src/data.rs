@@ -72,10 +72,17 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
       for series in entry.series() {
         let own = parse_labels(&series.labels);
         // Default labels first, but after a series' own for prom-client.
-        let labels: Vec<(String, String)> =
-          if prom_client { own.into_iter().chain(defaults.iter().cloned()).collect() } else { defaults.iter().cloned().chain(own).collect() };
-        let sample =
-          |metric_name: Option<String>, labels: Vec<(String, String)>, value: f64| SampleData { metric_name, labels, value, exemplar: None };
+        let labels: Vec<(String, String)> = if prom_client {
+          own.into_iter().chain(defaults.iter().cloned()).collect()
+        } else {
+          defaults.iter().cloned().chain(own).collect()
+        };
+        let sample = |metric_name: Option<String>, labels: Vec<(String, String)>, value: f64| SampleData {
+          metric_name,
+          labels,
+          value,
+          exemplar: None,
+        };
         let exemplar = |slot: u32| entry.exemplar(slot).cloned();
         match snapshot.value(entry, series) {
           Value::Absent => {}
@@ -92,27 +99,50 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
               let mut with_le = labels.clone();
               with_le.push(("le".to_string(), le.clone()));
               let exemplar = exemplar(series.slot + bucket as u32);
-              samples.push(SampleData { exemplar, ..sample(Some(format!("{}_bucket", family.base)), with_le, cumulative) });
+              samples.push(SampleData {
+                exemplar,
+                ..sample(Some(format!("{}_bucket", family.base)), with_le, cumulative)
+              });
             }
             samples.push(sample(Some(format!("{}_sum", family.base)), labels.clone(), sum));
             samples.push(sample(Some(format!("{}_count", family.base)), labels, cumulative));
           }
-          Value::Summary { quantiles, count, sum } => {
+          Value::Summary {
+            quantiles,
+            count,
+            sum,
+          } => {
             for (i, q) in family.quantile_labels.iter().enumerate() {
               // prom-client puts `quantile` first.
               let with_quantile = if prom_client {
-                [("quantile".to_string(), q.clone())].into_iter().chain(labels.iter().cloned()).collect()
+                [("quantile".to_string(), q.clone())]
+                  .into_iter()
+                  .chain(labels.iter().cloned())
+                  .collect()
               } else {
-                labels.iter().cloned().chain([("quantile".to_string(), q.clone())]).collect()
+                labels
+                  .iter()
+                  .cloned()
+                  .chain([("quantile".to_string(), q.clone())])
+                  .collect()
               };
-              samples.push(sample(None, with_quantile, quantiles.map_or(empty_quantile(family.def.style), |values| values[i])));
+              samples.push(sample(
+                None,
+                with_quantile,
+                quantiles.map_or(empty_quantile(family.def.style), |values| values[i]),
+              ));
             }
             samples.push(sample(Some(format!("{}_sum", family.base)), labels.clone(), sum));
             samples.push(sample(Some(format!("{}_count", family.base)), labels, count));
           }
         }
       }
-      MetricData { name, help: family.def.help.clone(), kind, samples }
+      MetricData {
+        name,
+        help: family.def.help.clone(),
+        kind,
+        samples,
+      }
     })
     .collect()
 }
@@ -124,7 +154,16 @@ mod tests {
 
   #[test]
   fn label_text_reads_back_to_the_values() {
-    let values = ["plain", "q\"uote", "back\\slash", "new\nline", "\\n literal", "", "ü 😀", "a=\"b\",c"];
+    let values = [
+      "plain",
+      "q\"uote",
+      "back\\slash",
+      "new\nline",
+      "\\n literal",
+      "",
+      "ü 😀",
+      "a=\"b\",c",
+    ];
     let keys: Vec<String> = (0..values.len()).map(|i| format!("k{i}")).collect();
     let text = label_text(keys.iter().map(String::as_str).zip(values));
     let parsed = parse_labels(&text);

@@ -42,7 +42,13 @@ pub fn escape_label_value(value: &str, out: &mut String) {
 /// `k="v",k2="v2"` from label pairs, values escaped: a series' label set as written.
 pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> String {
   // Sized up front (escapes aside): registration is a hot path.
-  let mut text = String::with_capacity(pairs.clone().into_iter().map(|(k, v)| k.len() + v.len() + 4).sum());
+  let mut text = String::with_capacity(
+    pairs
+      .clone()
+      .into_iter()
+      .map(|(k, v)| k.len() + v.len() + 4)
+      .sum(),
+  );
   for (i, (key, value)) in pairs.into_iter().enumerate() {
     if i > 0 {
       text.push(',');
@@ -170,7 +176,11 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
     }
     let base = family.base.as_str();
     // A counter's samples: `<base>_total`, but in prom-client's 0.0.4 text its name as given.
-    let counter_samples = if prom_client && format == Format::Prometheus { [def.name.as_str(), ""] } else { [base, "_total"] };
+    let counter_samples = if prom_client && format == Format::Prometheus {
+      [def.name.as_str(), ""]
+    } else {
+      [base, "_total"]
+    };
     let (type_name, meta_name) = match def.kind {
       Kind::Counter if format == Format::Prometheus => ("counter", counter_samples.concat()),
       Kind::Counter => ("counter", base.to_string()),
@@ -185,20 +195,42 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
     }
     out.extend_from_slice(format!("# TYPE {meta_name} {type_name}\n").as_bytes());
 
-    let write_value: fn(&mut Vec<u8>, f64) = if prom_client { write_js_number } else { write_number };
-    let exemplar_of = |slot: u32| if format == Format::OpenMetrics { entry.exemplar(slot) } else { None };
+    let write_value: fn(&mut Vec<u8>, f64) = if prom_client {
+      write_js_number
+    } else {
+      write_number
+    };
+    let exemplar_of = |slot: u32| {
+      if format == Format::OpenMetrics {
+        entry.exemplar(slot)
+      } else {
+        None
+      }
+    };
     let defaults = snapshot.default_labels_text(family);
     // prom-client writes `le` and `quantile` first: each bucket's or quantile's label
     // text, once.
     let prom_client_firsts: Vec<String> = match def.kind {
-      Kind::Histogram if prom_client => family.bucket_labels.iter().map(|le| format!("le=\"{le}\"")).collect(),
-      Kind::Summary if prom_client => family.quantile_labels.iter().map(|q| format!("quantile=\"{q}\"")).collect(),
+      Kind::Histogram if prom_client => family
+        .bucket_labels
+        .iter()
+        .map(|le| format!("le=\"{le}\""))
+        .collect(),
+      Kind::Summary if prom_client => family
+        .quantile_labels
+        .iter()
+        .map(|q| format!("quantile=\"{q}\""))
+        .collect(),
       _ => Vec::new(),
     };
     for series in entry.series() {
       // Default labels go first, but after a series' own in prom-client's text (except
       // on its histograms, below).
-      let labels = if prom_client && def.kind != Kind::Histogram { [&*series.labels, &defaults] } else { [defaults.as_str(), &series.labels] };
+      let labels = if prom_client && def.kind != Kind::Histogram {
+        [&*series.labels, &defaults]
+      } else {
+        [defaults.as_str(), &series.labels]
+      };
       // The start of a bucket's or a quantile's sample: its bound label goes last, but
       // first in prom-client's text.
       let bound_series_start = |out: &mut Vec<u8>, name: &[&str], i: usize, bound: (&str, &str)| {
@@ -253,10 +285,17 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
             write_sum_and_count(&mut out, sum, cumulative);
           }
         }
-        Value::Summary { quantiles, count, sum } => {
+        Value::Summary {
+          quantiles,
+          count,
+          sum,
+        } => {
           for (i, q) in family.quantile_labels.iter().enumerate() {
             bound_series_start(&mut out, &[base], i, ("quantile", q));
-            write_value(&mut out, quantiles.map_or(empty_quantile(def.style), |values| values[i]));
+            write_value(
+              &mut out,
+              quantiles.map_or(empty_quantile(def.style), |values| values[i]),
+            );
             out.push(b'\n');
           }
           write_sum_and_count(&mut out, sum, count);
@@ -273,7 +312,6 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
   }
   sink.write_all(&out)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -308,7 +346,10 @@ mod tests {
   fn add(registry: &Registry, stripe: StripeId, slot: u32, value: f64) {
     let (k, i) = locate(slot);
     let cell = &registry.striped.chunk(stripe, k).unwrap().cells()[i];
-    cell.store((f64::from_bits(cell.load(Ordering::Relaxed)) + value).to_bits(), Ordering::Relaxed);
+    cell.store(
+      (f64::from_bits(cell.load(Ordering::Relaxed)) + value).to_bits(),
+      Ordering::Relaxed,
+    );
   }
 
   fn set_shared(registry: &Registry, slot: u32, bits: u64) {
@@ -348,7 +389,11 @@ mod tests {
     for (value, expected) in cases {
       assert_eq!(format_number(value), expected, "{value:?}");
       if value.is_finite() {
-        assert_eq!(expected.parse::<f64>().unwrap(), value, "{expected} parses back to the value");
+        assert_eq!(
+          expected.parse::<f64>().unwrap(),
+          value,
+          "{expected} parses back to the value"
+        );
       }
     }
   }
@@ -357,8 +402,12 @@ mod tests {
   fn removed_series_hide_until_used_and_then_count_from_zero() {
     let r = Registry::new();
     let stripe = r.striped.attach();
-    let jobs = r.define(def("jobs_total", "", Kind::Counter, &["queue"], &[])).unwrap();
-    let depth = r.define(def("depth", "", Kind::IntGauge, &["queue"], &[])).unwrap();
+    let jobs = r
+      .define(def("jobs_total", "", Kind::Counter, &["queue"], &[]))
+      .unwrap();
+    let depth = r
+      .define(def("depth", "", Kind::IntGauge, &["queue"], &[]))
+      .unwrap();
     let lat = r.define(def("lat", "", Kind::Histogram, &[], &[1.0])).unwrap();
     let a = r.series(jobs, &["a"]).unwrap().slot();
     let b = r.series(jobs, &["b"]).unwrap().slot();
@@ -375,9 +424,15 @@ mod tests {
     r.reset(depth).unwrap();
     r.reset(lat).unwrap();
     let body = text(&r, Format::Prometheus);
-    assert!(!body.contains(r#"queue="a""#), "removed series are hidden:\n{body}");
+    assert!(
+      !body.contains(r#"queue="a""#),
+      "removed series are hidden:\n{body}"
+    );
     assert!(body.contains("jobs_total{queue=\"b\"} 2\n"), "{body}");
-    assert!(body.contains("lat_count 0\nlat_sum 0\n") || body.contains("lat_sum 0\nlat_count 0\n"), "{body}");
+    assert!(
+      body.contains("lat_count 0\nlat_sum 0\n") || body.contains("lat_sum 0\nlat_count 0\n"),
+      "{body}"
+    );
 
     // A thread still holding the removed counter's handle writes to the same slot: the
     // series comes back with what was added since.
@@ -391,7 +446,10 @@ mod tests {
     r.zero_series(jobs, &["b"]).unwrap();
     r.zero_series(jobs, &["c"]).unwrap();
     let body = text(&r, Format::Prometheus);
-    assert!(body.contains("jobs_total{queue=\"b\"} 0\njobs_total{queue=\"c\"} 0\n"), "{body}");
+    assert!(
+      body.contains("jobs_total{queue=\"b\"} 0\njobs_total{queue=\"c\"} 0\n"),
+      "{body}"
+    );
   }
 
   #[test]
@@ -400,7 +458,10 @@ mod tests {
     let r = Registry::new();
     let stripe = r.striped.attach();
     let summary = |name: &str, style: Style| Definition {
-      summary: SummaryOptions { quantiles: vec![0.5, 0.9], ..Default::default() },
+      summary: SummaryOptions {
+        quantiles: vec![0.5, 0.9],
+        ..Default::default()
+      },
       style,
       ..def(name, "Latency", Kind::Summary, &["route"], &[])
     };
@@ -416,7 +477,8 @@ mod tests {
       // A series without observations has no quantiles yet.
       r.series(id, &["/b"]).unwrap();
     }
-    r.set_default_labels(DEFAULT_NAMESPACE, vec![("app".into(), "x".into())]).unwrap();
+    r.set_default_labels(DEFAULT_NAMESPACE, vec![("app".into(), "x".into())])
+      .unwrap();
     let expected = "\
 # HELP lat Latency
 # TYPE lat summary
@@ -440,9 +502,16 @@ pc_lat_sum{route=\"/b\",app=\"x\"} 0
 pc_lat_count{route=\"/b\",app=\"x\"} 0
 ";
     assert_eq!(text(&r, Format::OpenMetrics), format!("{expected}# EOF\n"));
-    assert_eq!(text(&r, Format::Prometheus), expected.replace("# HELP pc_lat", "\n# HELP pc_lat"));
+    assert_eq!(
+      text(&r, Format::Prometheus),
+      expected.replace("# HELP pc_lat", "\n# HELP pc_lat")
+    );
     let a = r.series(standard, &["/a"]).unwrap().slot();
-    assert!(r.observe_summary(a, f64::NAN).unwrap_err().to_string().contains("finite"));
+    assert!(r
+      .observe_summary(a, f64::NAN)
+      .unwrap_err()
+      .to_string()
+      .contains("finite"));
     let e = r.observe_summary(a + 1, 1.0).unwrap_err();
     assert!(e.to_string().contains("no summary series at slot"), "{e}");
   }
@@ -451,28 +520,64 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
   fn openmetrics_gives_a_histogram_with_negative_buckets_no_sum_or_count() {
     let r = Registry::new();
     let stripe = r.striped.attach();
-    let temp = r.define(def("temp", "", Kind::Histogram, &[], &[-10.0, 0.0])).unwrap();
+    let temp = r
+      .define(def("temp", "", Kind::Histogram, &[], &[-10.0, 0.0]))
+      .unwrap();
     let slot = r.series(temp, NO_LABELS).unwrap().slot();
     add(&r, stripe, slot, 1.0);
     add(&r, stripe, slot + 3, -15.0);
     let buckets = "temp_bucket{le=\"-10\"} 1\ntemp_bucket{le=\"0\"} 1\ntemp_bucket{le=\"+Inf\"} 1\n";
-    assert_eq!(text(&r, Format::OpenMetrics), format!("# TYPE temp histogram\n{buckets}# EOF\n"));
-    assert_eq!(text(&r, Format::Prometheus), format!("# TYPE temp histogram\n{buckets}temp_sum -15\ntemp_count 1\n"));
+    assert_eq!(
+      text(&r, Format::OpenMetrics),
+      format!("# TYPE temp histogram\n{buckets}# EOF\n")
+    );
+    assert_eq!(
+      text(&r, Format::Prometheus),
+      format!("# TYPE temp histogram\n{buckets}temp_sum -15\ntemp_count 1\n")
+    );
   }
 
   #[test]
   fn prom_client_style_writes_what_prom_client_writes() {
     let r = Registry::new();
     let stripe = r.striped.attach();
-    let pc = |d: Definition| Definition { style: Style::PromClient, ..d };
-    let requests = r.define(pc(def("requests", "Requests", Kind::Counter, &["method", "status"], &[]))).unwrap();
-    let load = r.define(pc(def("load", "Load", Kind::FloatGauge, &[], &[]))).unwrap();
+    let pc = |d: Definition| Definition {
+      style: Style::PromClient,
+      ..d
+    };
+    let requests = r
+      .define(pc(def(
+        "requests",
+        "Requests",
+        Kind::Counter,
+        &["method", "status"],
+        &[],
+      )))
+      .unwrap();
+    let load = r
+      .define(pc(def("load", "Load", Kind::FloatGauge, &[], &[])))
+      .unwrap();
     let ours = r.define(def("ours", "Ours", Kind::Counter, &[], &[])).unwrap();
-    r.set_default_labels(DEFAULT_NAMESPACE, vec![("host".into(), "a".into())]).unwrap();
-    add(&r, stripe, r.series(requests, &["GET", "200"]).unwrap().slot(), 1e21);
+    r.set_default_labels(DEFAULT_NAMESPACE, vec![("host".into(), "a".into())])
+      .unwrap();
+    add(
+      &r,
+      stripe,
+      r.series(requests, &["GET", "200"]).unwrap().slot(),
+      1e21,
+    );
     // A partial label set: the absent label is not written.
-    add(&r, stripe, r.series(requests, &["POST", ""]).unwrap().slot(), 0.1 + 0.2);
-    set_shared(&r, r.series(load, NO_LABELS).unwrap().slot(), (-1.5e-7f64).to_bits());
+    add(
+      &r,
+      stripe,
+      r.series(requests, &["POST", ""]).unwrap().slot(),
+      0.1 + 0.2,
+    );
+    set_shared(
+      &r,
+      r.series(load, NO_LABELS).unwrap().slot(),
+      (-1.5e-7f64).to_bits(),
+    );
     add(&r, stripe, r.series(ours, NO_LABELS).unwrap().slot(), 1e21);
     assert_eq!(
       text(&r, Format::Prometheus),
@@ -484,7 +589,10 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     );
     let om = text(&r, Format::OpenMetrics);
     assert!(om.starts_with("# HELP requests Requests\n# TYPE requests counter\nrequests_total{method=\"GET\",status=\"200\",host=\"a\"} 1e+21\n"), "{om}");
-    assert!(om.contains("\n# HELP load Load\n"), "no blank lines in OpenMetrics: {om}");
+    assert!(
+      om.contains("\n# HELP load Load\n"),
+      "no blank lines in OpenMetrics: {om}"
+    );
   }
 
   #[test]
@@ -492,21 +600,33 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     let r = Registry::new();
     let other = r.create_namespace();
     let ours = r.define(def("up", "", Kind::IntGauge, &[], &[])).unwrap();
-    let theirs = r.define_in(other, def("up", "", Kind::FloatGauge, &[], &[])).unwrap();
+    let theirs = r
+      .define_in(other, def("up", "", Kind::FloatGauge, &[], &[]))
+      .unwrap();
     assert_ne!(ours, theirs, "the same name in two namespaces is two metrics");
     set_shared(&r, r.series(ours, NO_LABELS).unwrap().slot(), 1);
     set_shared(&r, r.series(theirs, NO_LABELS).unwrap().slot(), 2.5f64.to_bits());
-    r.set_default_labels(other, vec![("service".into(), "billing".into())]).unwrap();
-    let render_other = || String::from_utf8(render(&r, &r.namespace(other).unwrap(), Format::Prometheus)).unwrap();
+    r.set_default_labels(other, vec![("service".into(), "billing".into())])
+      .unwrap();
+    let render_other =
+      || String::from_utf8(render(&r, &r.namespace(other).unwrap(), Format::Prometheus)).unwrap();
     assert_eq!(text(&r, Format::Prometheus), "# TYPE up gauge\nup 1\n");
     assert_eq!(render_other(), "# TYPE up gauge\nup{service=\"billing\"} 2.5\n");
 
     r.clear(other).unwrap();
     assert_eq!(render_other(), "");
-    let again = r.define_in(other, def("up", "", Kind::Counter, &[], &[])).unwrap();
-    assert!(again != theirs && r.series(theirs, NO_LABELS).is_ok(), "old handles keep working, unlisted");
+    let again = r
+      .define_in(other, def("up", "", Kind::Counter, &[], &[]))
+      .unwrap();
+    assert!(
+      again != theirs && r.series(theirs, NO_LABELS).is_ok(),
+      "old handles keep working, unlisted"
+    );
     r.series(again, NO_LABELS).unwrap();
-    assert_eq!(render_other(), "# TYPE up_total counter\nup_total{service=\"billing\"} 0\n");
+    assert_eq!(
+      render_other(),
+      "# TYPE up_total counter\nup_total{service=\"billing\"} 0\n"
+    );
     assert!(r.namespace(99).is_err());
   }
 
@@ -517,16 +637,32 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     let requests = r
       .define(Definition {
         static_labels: vec![("service".into(), "api".into())],
-        ..def("http_requests_total", "Requests \"served\"\\\n", Kind::Counter, &["code"], &[])
+        ..def(
+          "http_requests_total",
+          "Requests \"served\"\\\n",
+          Kind::Counter,
+          &["code"],
+          &[],
+        )
       })
       .unwrap();
     let ok = r.series(requests, &["2\"0\\0\n"]).unwrap().slot();
     add(&r, stripe, ok, 3.0);
-    let depth = r.define(def("queue_depth", "", Kind::IntGauge, &[], &[])).unwrap();
+    let depth = r
+      .define(def("queue_depth", "", Kind::IntGauge, &[], &[]))
+      .unwrap();
     set_shared(&r, r.series(depth, NO_LABELS).unwrap().slot(), (-5i64) as u64);
     let load = r.define(def("load", "Load", Kind::FloatGauge, &[], &[])).unwrap();
     set_shared(&r, r.series(load, NO_LABELS).unwrap().slot(), f64::NAN.to_bits());
-    let latency = r.define(def("latency_seconds", "Latency", Kind::Histogram, &["route"], &[0.1, 1.0])).unwrap();
+    let latency = r
+      .define(def(
+        "latency_seconds",
+        "Latency",
+        Kind::Histogram,
+        &["route"],
+        &[0.1, 1.0],
+      ))
+      .unwrap();
     let users = r.series(latency, &["/users"]).unwrap().slot();
     add(&r, stripe, users, 2.0); // two in le=0.1
     add(&r, stripe, users + 2, 1.0); // one in +Inf only
@@ -583,7 +719,11 @@ latency_seconds_count{route="/users"} 4
           }
         };
         let key = key.trim_start_matches(',').to_string();
-        let value = if key == "le" { format_number(value.parse().unwrap()) } else { value };
+        let value = if key == "le" {
+          format_number(value.parse().unwrap())
+        } else {
+          value
+        };
         labels.insert(key, value);
         rest = &after[end + 1..];
       }
@@ -606,32 +746,55 @@ latency_seconds_count{route="/users"} 4
     let mut theirs = prometheus_client::registry::Registry::default();
 
     let values = ["plain", "q\"uote", "back\\slash", "new\nline", "ünïcödé 😀", ""];
-    let requests = ours.define(def("jobs", "Jobs", Kind::Counter, &["queue"], &[])).unwrap();
+    let requests = ours
+      .define(def("jobs", "Jobs", Kind::Counter, &["queue"], &[]))
+      .unwrap();
     let their_requests = Family::<Vec<(String, String)>, Counter<f64, AtomicU64>>::default();
     theirs.register("jobs", "Jobs", their_requests.clone());
     for (i, v) in values.iter().enumerate() {
       let amount = i as f64 * 1.5 + 0.25;
-      add(&ours, stripe, ours.series(requests, &[v.to_string()]).unwrap().slot(), amount);
-      their_requests.get_or_create(&vec![("queue".to_string(), v.to_string())]).inc_by(amount);
+      add(
+        &ours,
+        stripe,
+        ours.series(requests, &[v.to_string()]).unwrap().slot(),
+        amount,
+      );
+      their_requests
+        .get_or_create(&vec![("queue".to_string(), v.to_string())])
+        .inc_by(amount);
     }
 
-    let temperature = ours.define(def("temperature", "T", Kind::FloatGauge, &["room"], &[])).unwrap();
+    let temperature = ours
+      .define(def("temperature", "T", Kind::FloatGauge, &["room"], &[]))
+      .unwrap();
     let their_temperature = Family::<Vec<(String, String)>, Gauge<f64, AtomicU64>>::default();
     theirs.register("temperature", "T", their_temperature.clone());
     for (room, t) in [("a", -3.5), ("b", f64::INFINITY), ("c", 1e-9)] {
-      set_shared(&ours, ours.series(temperature, &[room]).unwrap().slot(), t.to_bits());
-      their_temperature.get_or_create(&vec![("room".to_string(), room.to_string())]).set(t);
+      set_shared(
+        &ours,
+        ours.series(temperature, &[room]).unwrap().slot(),
+        t.to_bits(),
+      );
+      their_temperature
+        .get_or_create(&vec![("room".to_string(), room.to_string())])
+        .set(t);
     }
 
     let items = ours.define(def("items", "I", Kind::IntGauge, &[], &[])).unwrap();
     let their_items = Gauge::<i64, AtomicI64>::default();
     theirs.register("items", "I", their_items.clone());
-    set_shared(&ours, ours.series(items, NO_LABELS).unwrap().slot(), (-1234567890123i64) as u64);
+    set_shared(
+      &ours,
+      ours.series(items, NO_LABELS).unwrap().slot(),
+      (-1234567890123i64) as u64,
+    );
     their_items.set(-1234567890123);
 
     const BOUNDS: [f64; 5] = [0.005, 0.1, 1.0, 2.5, 1e3];
     let bounds = BOUNDS;
-    let sizes = ours.define(def("sizes", "S", Kind::Histogram, &["kind"], &bounds)).unwrap();
+    let sizes = ours
+      .define(def("sizes", "S", Kind::Histogram, &["kind"], &bounds))
+      .unwrap();
     let their_sizes =
       Family::<Vec<(String, String)>, Histogram>::new_with_constructor(|| Histogram::new(BOUNDS));
     theirs.register("sizes", "S", their_sizes.clone());
@@ -640,14 +803,23 @@ latency_seconds_count{route="/users"} 4
       let bucket = bounds.iter().position(|b| v <= *b).unwrap_or(bounds.len());
       add(&ours, stripe, slot + bucket as u32, 1.0);
       add(&ours, stripe, slot + bounds.len() as u32 + 1, v);
-      their_sizes.get_or_create(&vec![("kind".to_string(), "x".to_string())]).observe(v);
+      their_sizes
+        .get_or_create(&vec![("kind".to_string(), "x".to_string())])
+        .observe(v);
     }
 
     let mut their_text = String::new();
     prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
     let our_text = text(&ours, Format::OpenMetrics);
-    assert_eq!(samples(&our_text), samples(&their_text), "ours:\n{our_text}\ntheirs:\n{their_text}");
-    assert_eq!(samples(&our_text).len(), values.len() + 3 + 1 + (bounds.len() + 1 + 2));
+    assert_eq!(
+      samples(&our_text),
+      samples(&their_text),
+      "ours:\n{our_text}\ntheirs:\n{their_text}"
+    );
+    assert_eq!(
+      samples(&our_text).len(),
+      values.len() + 3 + 1 + (bounds.len() + 1 + 2)
+    );
   }
 
   type SampleKey = (String, BTreeMap<String, String>);

@@ -41,7 +41,12 @@ pub fn set_ready(name: &str, ready: bool) {
 
 /// The checks that are not ready, in name order.
 pub fn failing_checks() -> Vec<String> {
-  READINESS.lock().iter().filter(|(_, ready)| !**ready).map(|(name, _)| name.clone()).collect()
+  READINESS
+    .lock()
+    .iter()
+    .filter(|(_, ready)| !**ready)
+    .map(|(name, _)| name.clone())
+    .collect()
 }
 
 #[cfg(test)]

@@ -26,8 +26,10 @@ mod summary;
 mod views;
 
 use encode::Format;
-use registry::{Definition, FamilyId, Kind, NamespaceId, Registered, Registry, RegistryError, Style, DEFAULT_MAX_SERIES};
 use logging::{Ring, RingId, LOGGER};
+use registry::{
+  Definition, FamilyId, Kind, NamespaceId, Registered, Registry, RegistryError, Style, DEFAULT_MAX_SERIES,
+};
 use slots::{Chunk, StripeId};
 use summary::{SlidingWindow, SummaryOptions};
 
@@ -61,7 +63,11 @@ type Attachment = Arc<parking_lot::Mutex<Option<EnvState>>>;
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
   let stripe = without_panics(|| Ok(REGISTRY.striped.attach()))?;
-  let state = EnvState { stripe, scratch: None, log_ring: None };
+  let state = EnvState {
+    stripe,
+    scratch: None,
+    log_ring: None,
+  };
   let attachment: Attachment = Arc::new(parking_lot::Mutex::new(Some(state)));
   env.add_env_cleanup_hook(Arc::clone(&attachment), |attachment| detach(&attachment))?;
   env.set_instance_data(attachment, (), |ctx| detach(&ctx.value))
@@ -69,7 +75,9 @@ pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
 
 /// Gives back what a torn-down environment held; the second call does nothing.
 fn detach(attachment: &Attachment) {
-  let Some(mut state) = attachment.lock().take() else { return };
+  let Some(mut state) = attachment.lock().take() else {
+    return;
+  };
   let _ = without_panics(|| {
     collect_hooks::set(state.stripe, None);
     REGISTRY.striped.retire(state.stripe);
@@ -89,7 +97,11 @@ fn with_env_state<T>(env: &Env, work: impl FnOnce(&mut EnvState) -> Result<T>) -
     .get_instance_data::<Attachment>()?
     .ok_or_else(|| Error::from_reason("slotmetrics: this environment was not attached"))?;
   let mut state = attachment.lock();
-  work(state.as_mut().ok_or_else(|| Error::from_reason("slotmetrics: this environment has been torn down"))?)
+  work(
+    state
+      .as_mut()
+      .ok_or_else(|| Error::from_reason("slotmetrics: this environment has been torn down"))?,
+  )
 }
 
 /// Runs work on a libuv thread or in a finalizer, where a panic would unwind into C
@@ -101,7 +113,9 @@ fn without_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
       .map(|s| s.to_string())
       .or_else(|| panic.downcast_ref::<String>().cloned())
       .unwrap_or_default();
-    Err(Error::from_reason(format!("slotmetrics internal error: {reason}")))
+    Err(Error::from_reason(format!(
+      "slotmetrics internal error: {reason}"
+    )))
   })
 }
 
@@ -119,14 +133,20 @@ fn js_error(e: RegistryError) -> Error {
 #[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
 pub fn stripe_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
   let stripe = with_env_state(env, |state| Ok(state.stripe))?;
-  let chunk = REGISTRY.striped.chunk(stripe, index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
+  let chunk = REGISTRY
+    .striped
+    .chunk(stripe, index as usize)
+    .map_err(|e| Error::from_reason(e.to_string()))?;
   views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 
 /// Chunk `index` of the process-wide gauge slots.
 #[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
 pub fn shared_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
-  let chunk = REGISTRY.shared.chunk(index as usize).map_err(|e| Error::from_reason(e.to_string()))?;
+  let chunk = REGISTRY
+    .shared
+    .chunk(index as usize)
+    .map_err(|e| Error::from_reason(e.to_string()))?;
   views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 
@@ -190,8 +210,15 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
   };
   let window = match (definition.max_age_seconds, definition.age_buckets) {
     (Some(seconds), Some(age_buckets)) => {
-      let max_age = std::time::Duration::try_from_secs_f64(seconds)
-        .map_err(|_| Error::new(Status::InvalidArg, format!("summary \"{}\": maxAgeSeconds must be a positive number of seconds, got {seconds}", definition.name)))?;
+      let max_age = std::time::Duration::try_from_secs_f64(seconds).map_err(|_| {
+        Error::new(
+          Status::InvalidArg,
+          format!(
+            "summary \"{}\": maxAgeSeconds must be a positive number of seconds, got {seconds}",
+            definition.name
+          ),
+        )
+      })?;
       Some(SlidingWindow { max_age, age_buckets })
     }
     _ => None,
@@ -202,18 +229,31 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
     prune_empty: definition.prune_empty.unwrap_or(false),
   };
   REGISTRY
-    .define_in(definition.registry.unwrap_or(registry::DEFAULT_NAMESPACE), Definition {
-      name: definition.name,
-      help: definition.help.unwrap_or_default(),
-      kind,
-      static_labels: definition.static_labels.into_iter().map(|p| (p.name, p.value)).collect(),
-      dynamic_keys: definition.dynamic_keys,
-      buckets: definition.buckets.unwrap_or_default(),
-      summary,
-      max_series: definition.max_series.map_or_else(|| DEFAULT_MAX_SERIES.load(Ordering::Relaxed), |n| n as usize),
-      strict: definition.strict.unwrap_or(false),
-      style: if definition.prom_client == Some(true) { Style::PromClient } else { Style::Standard },
-    })
+    .define_in(
+      definition.registry.unwrap_or(registry::DEFAULT_NAMESPACE),
+      Definition {
+        name: definition.name,
+        help: definition.help.unwrap_or_default(),
+        kind,
+        static_labels: definition
+          .static_labels
+          .into_iter()
+          .map(|p| (p.name, p.value))
+          .collect(),
+        dynamic_keys: definition.dynamic_keys,
+        buckets: definition.buckets.unwrap_or_default(),
+        summary,
+        max_series: definition
+          .max_series
+          .map_or_else(|| DEFAULT_MAX_SERIES.load(Ordering::Relaxed), |n| n as usize),
+        strict: definition.strict.unwrap_or(false),
+        style: if definition.prom_client == Some(true) {
+          Style::PromClient
+        } else {
+          Style::Standard
+        },
+      },
+    )
     .map_err(js_error)
 }
 
@@ -221,7 +261,10 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
 #[napi(catch_unwind)]
 pub fn set_cardinality_limit(max_series: u32) -> Result<()> {
   if max_series == 0 {
-    return Err(Error::new(Status::InvalidArg, "the cardinality limit must be at least 1".to_string()));
+    return Err(Error::new(
+      Status::InvalidArg,
+      "the cardinality limit must be at least 1".to_string(),
+    ));
   }
   DEFAULT_MAX_SERIES.store(max_series as usize, Ordering::Relaxed);
   Ok(())
@@ -238,7 +281,10 @@ pub struct OverflowSlot {
 fn registered(registered: Registered) -> Either<u32, OverflowSlot> {
   match registered {
     Registered::Series(slot) => Either::A(slot),
-    Registered::Overflow { slot, first } => Either::B(OverflowSlot { overflow: slot, first }),
+    Registered::Overflow { slot, first } => Either::B(OverflowSlot {
+      overflow: slot,
+      first,
+    }),
   }
 }
 
@@ -246,7 +292,10 @@ fn registered(registered: Registered) -> Either<u32, OverflowSlot> {
 /// the metric's dynamic keys), registering the series on first use.
 #[napi(catch_unwind)]
 pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
-  REGISTRY.series(metric, &label_values).map(registered).map_err(js_error)
+  REGISTRY
+    .series(metric, &label_values)
+    .map(registered)
+    .map_err(js_error)
 }
 
 /// Adds an observation to a summary series' quantile window; JS has counted it in the
@@ -269,9 +318,16 @@ pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64) -> Result<()>
       .and_then(scratch::Scratch::values)
       .filter(|values| values.len() % 2 == 0)
       .ok_or_else(|| Error::from_reason("slotmetrics: malformed exemplar labels in the scratch buffer"))?;
-    Ok(values.chunks(2).map(|pair| (pair[0].to_string(), pair[1].to_string())).collect())
+    Ok(
+      values
+        .chunks(2)
+        .map(|pair| (pair[0].to_string(), pair[1].to_string()))
+        .collect(),
+    )
   })?;
-  REGISTRY.set_exemplar(metric, slot, labels, value).map_err(js_error)
+  REGISTRY
+    .set_exemplar(metric, slot, labels, value)
+    .map_err(js_error)
 }
 
 /// This environment's scratch buffer for label values (see `scratch.rs`).
@@ -306,7 +362,10 @@ pub fn remove_series(metric: u32, label_values: Vec<String>) -> Result<()> {
 /// prom-client's `zero(labels)`: registers the series if new and exposes it at zero.
 #[napi(catch_unwind)]
 pub fn zero_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
-  REGISTRY.zero_series(metric, &label_values).map(registered).map_err(js_error)
+  REGISTRY
+    .zero_series(metric, &label_values)
+    .map(registered)
+    .map_err(js_error)
 }
 
 /// prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels.
@@ -323,7 +382,10 @@ pub fn create_registry() -> u32 {
 
 /// Sets this environment's collect hook, called with a registry id before a scrape the
 /// server serves from it (see `collect_hooks`); `None` removes it.
-#[napi(catch_unwind, ts_args_type = "hook: ((registry: number) => Promise<void>) | null | undefined")]
+#[napi(
+  catch_unwind,
+  ts_args_type = "hook: ((registry: number) => Promise<void>) | null | undefined"
+)]
 pub fn set_collect_hook(env: &Env, hook: Option<collect_hooks::Hook>) -> Result<()> {
   collect_hooks::set(with_env_state(env, |state| Ok(state.stripe))?, hook);
   Ok(())
@@ -373,7 +435,11 @@ fn snapshot(namespace: NamespaceId, metric: Option<FamilyId>) -> Result<collect:
   let namespace = REGISTRY.namespace(namespace).map_err(js_error)?;
   Ok(match metric {
     None => collect::Snapshot::take(&REGISTRY, &namespace),
-    Some(id) => collect::Snapshot::of(&REGISTRY, vec![REGISTRY.family(id).map_err(js_error)?], namespace.default_labels()),
+    Some(id) => collect::Snapshot::of(
+      &REGISTRY,
+      vec![REGISTRY.family(id).map_err(js_error)?],
+      namespace.default_labels(),
+    ),
   })
 }
 
@@ -401,7 +467,11 @@ pub fn render_metrics(format: ExpositionFormat, registry: u32, metric: Option<u3
     ExpositionFormat::Prometheus => Format::Prometheus,
     ExpositionFormat::OpenMetrics => Format::OpenMetrics,
   };
-  AsyncTask::new(RenderTask { format, namespace: registry, metric })
+  AsyncTask::new(RenderTask {
+    format,
+    namespace: registry,
+    metric,
+  })
 }
 
 #[napi(object)]
@@ -438,22 +508,32 @@ impl Task for StartServerTask {
   type JsValue = ServerInfo;
 
   fn compute(&mut self) -> Result<Self::Output> {
-    let options = self.0.take().ok_or_else(|| Error::from_reason("server already started"))?;
+    let options = self
+      .0
+      .take()
+      .ok_or_else(|| Error::from_reason("server already started"))?;
     // The server's threads outlive any one environment; keep the addon's code mapped.
     retain_current_module_for_unload_safety();
     without_panics(|| server::start(&REGISTRY, options).map_err(Error::from_reason))
   }
 
   fn resolve(&mut self, _env: Env, (id, port): Self::Output) -> Result<Self::JsValue> {
-    Ok(ServerInfo { id, port: port as u32 })
+    Ok(ServerInfo {
+      id,
+      port: port as u32,
+    })
   }
 }
 
 /// Starts serving the exposition over HTTP on the process's own runtime.
 #[napi(catch_unwind, ts_return_type = "Promise<ServerInfo>")]
 pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>> {
-  let port = u16::try_from(options.port)
-    .map_err(|_| Error::new(Status::InvalidArg, format!("port {} is out of range 0-65535", options.port)))?;
+  let port = u16::try_from(options.port).map_err(|_| {
+    Error::new(
+      Status::InvalidArg,
+      format!("port {} is out of range 0-65535", options.port),
+    )
+  })?;
   let health = match (options.live_path, options.ready_path) {
     (Some(live), Some(ready)) => Some(server::HealthPaths {
       live,
@@ -462,9 +542,10 @@ pub fn start_server(options: ServerOptions) -> Result<AsyncTask<StartServerTask>
     }),
     _ => None,
   };
-  let auth = options
-    .authorization
-    .map(|authorization| server::Auth { authorization, challenge: options.challenge.unwrap_or_default() });
+  let auth = options.authorization.map(|authorization| server::Auth {
+    authorization,
+    challenge: options.challenge.unwrap_or_default(),
+  });
   let max_connections = options.max_connections.map_or(256, |n| n as usize).max(1);
   let namespace_id = options.registry.unwrap_or(registry::DEFAULT_NAMESPACE);
   // An unknown registry is a bad argument, refused before anything starts.
@@ -518,7 +599,10 @@ pub struct StripeStats {
 #[napi(catch_unwind)]
 pub fn stripe_stats() -> StripeStats {
   let (live, free) = REGISTRY.striped.stripe_counts();
-  StripeStats { live: live as u32, free: free as u32 }
+  StripeStats {
+    live: live as u32,
+    free: free as u32,
+  }
 }
 
 /// The layout of a log ring (see `logging`), which the JS side writes.
@@ -619,7 +703,10 @@ pub fn flush_logs() -> AsyncTask<FlushLogsTask> {
 #[napi(catch_unwind)]
 pub fn set_log_destination(path: Option<String>, fd: Option<i32>) -> Result<()> {
   LOGGER.set_destination(path.as_deref(), fd).map_err(|e| {
-    let target = path.map_or_else(|| format!("descriptor {}", fd.unwrap_or(1)), |p| format!("\"{p}\""));
+    let target = path.map_or_else(
+      || format!("descriptor {}", fd.unwrap_or(1)),
+      |p| format!("\"{p}\""),
+    );
     Error::from_reason(format!("cannot log to {target}: {e}"))
   })
 }
@@ -650,7 +737,9 @@ pub fn set_ready(name: String, ready: bool) {
 #[napi(catch_unwind)]
 pub fn define_process_metrics(registry: u32, prefix: String, labels: Vec<LabelPair>) -> Result<()> {
   let labels: Vec<(String, String)> = labels.into_iter().map(|p| (p.name, p.value)).collect();
-  REGISTRY.define_process_metrics(registry, &prefix, &labels).map_err(js_error)
+  REGISTRY
+    .define_process_metrics(registry, &prefix, &labels)
+    .map_err(js_error)
 }
 
 #[napi(object)]
@@ -699,7 +788,11 @@ impl Task for MetricsDataTask {
     without_panics(|| {
       let snapshot = match *self {
         MetricsDataTask::Registry(namespace) => snapshot(namespace, None)?,
-        MetricsDataTask::Metric(id) => collect::Snapshot::of(&REGISTRY, vec![REGISTRY.family(id).map_err(js_error)?], Arc::default()),
+        MetricsDataTask::Metric(id) => collect::Snapshot::of(
+          &REGISTRY,
+          vec![REGISTRY.family(id).map_err(js_error)?],
+          Arc::default(),
+        ),
       };
       Ok(data::metrics_data(&snapshot))
     })
@@ -721,7 +814,11 @@ impl Task for MetricsDataTask {
               value: s.value,
               labels: s.labels.into_iter().collect(),
               metric_name: s.metric_name,
-              exemplar: s.exemplar.map(|e| ExemplarJson { label_set: e.labels.into_iter().collect(), value: e.value, timestamp: e.timestamp }),
+              exemplar: s.exemplar.map(|e| ExemplarJson {
+                label_set: e.labels.into_iter().collect(),
+                value: e.value,
+                timestamp: e.timestamp,
+              }),
             })
             .collect(),
         })
@@ -747,7 +844,9 @@ pub fn metric_data(metric: u32) -> AsyncTask<MetricsDataTask> {
 /// Replaces the labels added to every series (a metric's own label of the same name wins).
 #[napi(catch_unwind)]
 pub fn set_default_labels(registry: u32, labels: Vec<LabelPair>) -> Result<()> {
-  REGISTRY.set_default_labels(registry, labels.into_iter().map(|p| (p.name, p.value)).collect()).map_err(js_error)
+  REGISTRY
+    .set_default_labels(registry, labels.into_iter().map(|p| (p.name, p.value)).collect())
+    .map_err(js_error)
 }
 
 #[cfg(test)]
@@ -759,7 +858,10 @@ mod tests {
     let from_str: Result<()> = without_panics(|| panic!("boom"));
     assert_eq!(from_str.unwrap_err().reason, "slotmetrics internal error: boom");
     let from_string: Result<()> = without_panics(|| panic!("{} {}", "formatted", 42));
-    assert_eq!(from_string.unwrap_err().reason, "slotmetrics internal error: formatted 42");
+    assert_eq!(
+      from_string.unwrap_err().reason,
+      "slotmetrics internal error: formatted 42"
+    );
     assert_eq!(without_panics(|| Ok(7)).unwrap(), 7);
   }
 
@@ -783,9 +885,15 @@ mod tests {
       if attribute.contains("module_exports") {
         let body = &source[source.find(item).unwrap()..];
         let first_statement = body.lines().nth(1).unwrap_or_default();
-        assert!(first_statement.contains("without_panics("), "the module initialiser's work must run inside without_panics");
+        assert!(
+          first_statement.contains("without_panics("),
+          "the module initialiser's work must run inside without_panics"
+        );
       } else {
-        assert!(attribute.contains("catch_unwind"), "{item} is exported without catch_unwind");
+        assert!(
+          attribute.contains("catch_unwind"),
+          "{item} is exported without catch_unwind"
+        );
       }
     }
     assert!(exports > 20, "found only {exports} exports");

@@ -72,7 +72,10 @@ impl Ring {
   fn leak_new() -> Ring {
     // SAFETY: zero is a valid state (empty ring, positions 0).
     let memory = Box::leak(unsafe { Box::<RingMemory>::new_zeroed().assume_init() });
-    Ring { memory: memory.0.as_mut_ptr(), drain_lock: Mutex::new(()) }
+    Ring {
+      memory: memory.0.as_mut_ptr(),
+      drain_lock: Mutex::new(()),
+    }
   }
 
   pub fn as_ptr(&self) -> *mut u8 {
@@ -311,7 +314,11 @@ impl Write for DestinationWriter {
 #[cfg(unix)]
 fn wait_until_writable(file: &File) -> io::Result<()> {
   use std::os::fd::AsRawFd;
-  let mut target = libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+  let mut target = libc::pollfd {
+    fd: file.as_raw_fd(),
+    events: libc::POLLOUT,
+    revents: 0,
+  };
   // SAFETY: one valid pollfd, for the duration of the call.
   if unsafe { libc::poll(&mut target, 1, -1) } < 0 {
     let e = io::Error::last_os_error();
@@ -330,8 +337,14 @@ fn wait_until_writable(_file: &File) -> io::Result<()> {
 }
 
 pub static LOGGER: LazyLock<Logger> = LazyLock::new(|| Logger {
-  rings: Mutex::new(Rings { all: Vec::new(), free: Vec::new() }),
-  output: Mutex::new(io::BufWriter::with_capacity(64 * 1024, DestinationWriter(borrowed_fd(1)))),
+  rings: Mutex::new(Rings {
+    all: Vec::new(),
+    free: Vec::new(),
+  }),
+  output: Mutex::new(io::BufWriter::with_capacity(
+    64 * 1024,
+    DestinationWriter(borrowed_fd(1)),
+  )),
   writer: OnceLock::new(),
 });
 
@@ -429,7 +442,9 @@ mod tests {
     let room = DATA_BYTES - at;
     let (at, write) = if room < 4 + line.len() {
       if room >= 4 {
-        unsafe { std::ptr::copy_nonoverlapping(SKIP.to_le_bytes().as_ptr(), ring.memory.add(HEADER_BYTES + at), 4) };
+        unsafe {
+          std::ptr::copy_nonoverlapping(SKIP.to_le_bytes().as_ptr(), ring.memory.add(HEADER_BYTES + at), 4)
+        };
       }
       (0, write.wrapping_add(room as u32))
     } else {
@@ -440,7 +455,9 @@ mod tests {
       std::ptr::copy_nonoverlapping((line.len() as u32).to_le_bytes().as_ptr(), base, 4);
       std::ptr::copy_nonoverlapping(line.as_ptr(), base.add(4), line.len());
     }
-    ring.position(WRITE_AT).store(write.wrapping_add(4 + line.len() as u32), Ordering::Release);
+    ring
+      .position(WRITE_AT)
+      .store(write.wrapping_add(4 + line.len() as u32), Ordering::Release);
   }
 
   #[test]
@@ -473,7 +490,12 @@ mod tests {
     record.extend_from_slice(&1795379142237f64.to_le_bytes());
     str_bytes(&mut record, "Order \"processed\"\n");
     record.extend_from_slice(&7u32.to_le_bytes());
-    for (key, value) in [("order_id", 12345.0), ("total", 99.99), ("tiny", 1.5e-7), ("huge", 1e21)] {
+    for (key, value) in [
+      ("order_id", 12345.0),
+      ("total", 99.99),
+      ("tiny", 1.5e-7),
+      ("huge", 1e21),
+    ] {
       str_bytes(&mut record, key);
       record.push(VALUE_NUMBER);
       record.extend_from_slice(&f64::to_le_bytes(value));
@@ -500,7 +522,10 @@ mod tests {
   fn malformed_records_are_skipped_not_written_half() {
     let ring = Ring::leak_new();
     push_record(&ring, &[KIND_FIELDS, 1, 0, 0]); // cut short
-    push_record(&ring, &[KIND_FIELDS, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // no such level
+    push_record(
+      &ring,
+      &[KIND_FIELDS, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ); // no such level
     push(&ring, "after\n");
     let mut out = Vec::new();
     ring.drain_into(&mut out).unwrap();

@@ -22,15 +22,60 @@ pub enum ProcessField {
 
 /// Each figure: its field, name (before any prefix), type and help, as prom-client 15 has them.
 pub const PROCESS_METRICS: [(ProcessField, &str, Kind, &str); 9] = [
-  (ProcessField::CpuUser, "process_cpu_user_seconds_total", Kind::Counter, "Total user CPU time spent in seconds."),
-  (ProcessField::CpuSystem, "process_cpu_system_seconds_total", Kind::Counter, "Total system CPU time spent in seconds."),
-  (ProcessField::CpuTotal, "process_cpu_seconds_total", Kind::Counter, "Total user and system CPU time spent in seconds."),
-  (ProcessField::StartTime, "process_start_time_seconds", Kind::FloatGauge, "Start time of the process since unix epoch in seconds."),
-  (ProcessField::Resident, "process_resident_memory_bytes", Kind::FloatGauge, "Resident memory size in bytes."),
-  (ProcessField::Virtual, "process_virtual_memory_bytes", Kind::FloatGauge, "Virtual memory size in bytes."),
-  (ProcessField::Heap, "process_heap_bytes", Kind::FloatGauge, "Process heap size in bytes."),
-  (ProcessField::OpenFds, "process_open_fds", Kind::FloatGauge, "Number of open file descriptors."),
-  (ProcessField::MaxFds, "process_max_fds", Kind::FloatGauge, "Maximum number of open file descriptors."),
+  (
+    ProcessField::CpuUser,
+    "process_cpu_user_seconds_total",
+    Kind::Counter,
+    "Total user CPU time spent in seconds.",
+  ),
+  (
+    ProcessField::CpuSystem,
+    "process_cpu_system_seconds_total",
+    Kind::Counter,
+    "Total system CPU time spent in seconds.",
+  ),
+  (
+    ProcessField::CpuTotal,
+    "process_cpu_seconds_total",
+    Kind::Counter,
+    "Total user and system CPU time spent in seconds.",
+  ),
+  (
+    ProcessField::StartTime,
+    "process_start_time_seconds",
+    Kind::FloatGauge,
+    "Start time of the process since unix epoch in seconds.",
+  ),
+  (
+    ProcessField::Resident,
+    "process_resident_memory_bytes",
+    Kind::FloatGauge,
+    "Resident memory size in bytes.",
+  ),
+  (
+    ProcessField::Virtual,
+    "process_virtual_memory_bytes",
+    Kind::FloatGauge,
+    "Virtual memory size in bytes.",
+  ),
+  (
+    ProcessField::Heap,
+    "process_heap_bytes",
+    Kind::FloatGauge,
+    "Process heap size in bytes.",
+  ),
+  (
+    ProcessField::OpenFds,
+    "process_open_fds",
+    Kind::FloatGauge,
+    "Number of open file descriptors.",
+  ),
+  (
+    ProcessField::MaxFds,
+    "process_max_fds",
+    Kind::FloatGauge,
+    "Maximum number of open file descriptors.",
+  ),
 ];
 
 /// One read of the figures; `None` for what this system does not tell.
@@ -71,27 +116,37 @@ pub fn read() -> ProcessStats {
   if let Ok(stat) = fs::read_to_string("/proc/self/stat") {
     // Fields after the command name, which is in parentheses and may contain spaces:
     // index 0 is field 3 (state), so utime (14) is 11, stime (15) 12, starttime (22) 19.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let fields: Vec<&str> = stat
+      .rsplit_once(')')
+      .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
     let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
     if ticks > 0.0 {
       stats.cpu_user = field(11).map(|t| t / ticks);
       stats.cpu_system = field(12).map(|t| t / ticks);
       let boot_time = fs::read_to_string("/proc/stat").ok().and_then(|s| {
-        s.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse::<f64>().ok())
+        s.lines()
+          .find_map(|l| l.strip_prefix("btime "))
+          .and_then(|v| v.trim().parse::<f64>().ok())
       });
       stats.start_time = field(19).zip(boot_time).map(|(start, boot)| boot + start / ticks);
     }
   }
   if let Ok(status) = fs::read_to_string("/proc/self/status") {
     let kilobytes = |key: &str| {
-      status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).map(|kb| kb * 1024.0)
+      status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb * 1024.0)
     };
     stats.resident = kilobytes("VmRSS:");
     stats.virtual_size = kilobytes("VmSize:");
     stats.heap = kilobytes("VmData:");
   }
   // The directory listing holds one descriptor of its own while it is read.
-  stats.open_fds = fs::read_dir("/proc/self/fd").ok().map(|entries| entries.count().saturating_sub(1) as f64);
+  stats.open_fds = fs::read_dir("/proc/self/fd")
+    .ok()
+    .map(|entries| entries.count().saturating_sub(1) as f64);
   stats.max_fds = fs::read_to_string("/proc/self/limits").ok().and_then(|limits| {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse::<f64>().ok()
@@ -133,14 +188,23 @@ mod tests {
   #[cfg(target_os = "linux")]
   fn reads_this_process() {
     let stats = read();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let now = std::time::SystemTime::now()
+      .duration_since(std::time::UNIX_EPOCH)
+      .unwrap()
+      .as_secs_f64();
     let start = stats.get(ProcessField::StartTime).unwrap();
-    assert!(start > now - 3600.0 && start <= now + 1.0, "{start} is this process's start");
+    assert!(
+      start > now - 3600.0 && start <= now + 1.0,
+      "{start} is this process's start"
+    );
     assert!(stats.get(ProcessField::Resident).unwrap() > 1e6);
     assert!(stats.get(ProcessField::Virtual).unwrap() >= stats.get(ProcessField::Resident).unwrap());
     let fds = stats.get(ProcessField::OpenFds).unwrap();
     assert!(fds >= 3.0 && fds <= stats.get(ProcessField::MaxFds).unwrap());
     let total = stats.get(ProcessField::CpuTotal).unwrap();
-    assert_eq!(total, stats.get(ProcessField::CpuUser).unwrap() + stats.get(ProcessField::CpuSystem).unwrap());
+    assert_eq!(
+      total,
+      stats.get(ProcessField::CpuUser).unwrap() + stats.get(ProcessField::CpuSystem).unwrap()
+    );
   }
 }

@@ -98,7 +98,10 @@ pub const OVERFLOW_VALUE: &str = "__overflow__";
 pub enum Registered {
   Series(u32),
   /// The metric was full: the slot of its overflow series; `first` on the first time.
-  Overflow { slot: u32, first: bool },
+  Overflow {
+    slot: u32,
+    first: bool,
+  },
 }
 
 impl Registered {
@@ -388,8 +391,17 @@ impl Registry {
     }
     check_sample_names(namespace, &families, &def, &base)?;
     let id = families.len() as FamilyId;
-    let bucket_label = if def.style == Style::PromClient { format_js_number } else { format_number };
-    let bucket_labels = def.buckets.iter().map(|b| bucket_label(*b)).chain(["+Inf".to_string()]).collect();
+    let bucket_label = if def.style == Style::PromClient {
+      format_js_number
+    } else {
+      format_number
+    };
+    let bucket_labels = def
+      .buckets
+      .iter()
+      .map(|b| bucket_label(*b))
+      .chain(["+Inf".to_string()])
+      .collect();
     let quantile_labels = def.summary.quantiles.iter().map(|q| bucket_label(*q)).collect();
     let family = Arc::new(Family {
       def,
@@ -416,11 +428,16 @@ impl Registry {
   pub fn list_in(&self, namespace: NamespaceId, id: FamilyId) -> Result<(), RegistryError> {
     let namespace = self.namespace(namespace)?;
     let families = self.families.write();
-    let family = families.get(id as usize).ok_or_else(|| RegistryError::Invalid(format!("no metric with id {id}")))?;
+    let family = families
+      .get(id as usize)
+      .ok_or_else(|| RegistryError::Invalid(format!("no metric with id {id}")))?;
     match namespace.by_name.get(&family.base).map(|listed| *listed) {
       Some(listed) if listed == id => return Ok(()),
       Some(_) => {
-        return Err(RegistryError::Conflict(format!("a metric named \"{}\" is already registered", family.def.name)));
+        return Err(RegistryError::Conflict(format!(
+          "a metric named \"{}\" is already registered",
+          family.def.name
+        )));
       }
       None => {}
     }
@@ -434,7 +451,12 @@ impl Registry {
   pub fn unlist(&self, namespace: NamespaceId, name: &str) -> Result<bool, RegistryError> {
     let namespace = self.namespace(namespace)?;
     let _definitions = self.families.write();
-    let listed = namespace.families.read().iter().find(|f| f.def.name == name).cloned();
+    let listed = namespace
+      .families
+      .read()
+      .iter()
+      .find(|f| f.def.name == name)
+      .cloned();
     let Some(family) = listed else { return Ok(false) };
     namespace.by_name.remove(&family.base);
     for sample in sample_names(family.def.kind, &family.base) {
@@ -457,14 +479,22 @@ impl Registry {
 
   /// Replaces the labels added to every series of a namespace; a metric's own label of
   /// the same name wins over a default one.
-  pub fn set_default_labels(&self, namespace: NamespaceId, labels: Vec<(String, String)>) -> Result<(), RegistryError> {
+  pub fn set_default_labels(
+    &self,
+    namespace: NamespaceId,
+    labels: Vec<(String, String)>,
+  ) -> Result<(), RegistryError> {
     for (i, (key, _)) in labels.iter().enumerate() {
       check_label_name(key, "in the default labels")?;
       if key == "le" || key == "quantile" {
-        return Err(RegistryError::Invalid(format!("default label name \"{key}\" is reserved for buckets and quantiles")));
+        return Err(RegistryError::Invalid(format!(
+          "default label name \"{key}\" is reserved for buckets and quantiles"
+        )));
       }
       if labels[..i].iter().any(|(k, _)| k == key) {
-        return Err(RegistryError::Invalid(format!("default label name \"{key}\" appears twice")));
+        return Err(RegistryError::Invalid(format!(
+          "default label name \"{key}\" appears twice"
+        )));
       }
     }
     *self.namespace(namespace)?.default_labels.write() = Arc::new(labels);
@@ -494,7 +524,13 @@ impl Registry {
       dashmap::Entry::Vacant(e) => {
         // Reserve a place under the limit first, so racing threads cannot pass it.
         let max = family.def.max_series;
-        if family.registered.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_err() {
+        if family
+          .registered
+          .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < max).then_some(n + 1)
+          })
+          .is_err()
+        {
           None
         } else {
           Some(self.add_series(&family, e)?)
@@ -511,13 +547,24 @@ impl Registry {
   /// Gives a new label set its slots and lists it. Listed while its index entry is
   /// still locked: whoever finds the series in the index can count on a collection
   /// seeing it.
-  fn add_series(&self, family: &Family, entry: dashmap::mapref::entry::VacantEntry<'_, Arc<str>, u32>) -> Result<u32, RegistryError> {
+  fn add_series(
+    &self,
+    family: &Family,
+    entry: dashmap::mapref::entry::VacantEntry<'_, Arc<str>, u32>,
+  ) -> Result<u32, RegistryError> {
     let count = family.slots_per_series();
-    let slot = if family.def.kind.is_striped() { self.striped.allocate(count)? } else { self.shared.allocate(count)? };
+    let slot = if family.def.kind.is_striped() {
+      self.striped.allocate(count)?
+    } else {
+      self.shared.allocate(count)?
+    };
     if family.def.kind == Kind::Summary {
       self.windows.insert(slot, Window::new(family.def.summary.window));
     }
-    Arc::make_mut(&mut family.series.write()).push(Series { labels: entry.key().clone(), slot });
+    Arc::make_mut(&mut family.series.write()).push(Series {
+      labels: entry.key().clone(),
+      slot,
+    });
     entry.insert(slot);
     Ok(slot)
   }
@@ -538,7 +585,10 @@ impl Registry {
       dashmap::Entry::Occupied(e) => *e.get(),
       dashmap::Entry::Vacant(e) => self.add_series(family, e)?,
     };
-    Ok(Registered::Overflow { slot, first: !family.overflowed.swap(true, Ordering::AcqRel) })
+    Ok(Registered::Overflow {
+      slot,
+      first: !family.overflowed.swap(true, Ordering::AcqRel),
+    })
   }
 
   /// prom-client's `remove(labels)`: the series is no longer exposed until it is used
@@ -573,7 +623,12 @@ impl Registry {
   /// `reset()` of every metric of a namespace but process figures (prom-client's
   /// `resetMetrics()`).
   pub fn reset_all(&self, namespace: NamespaceId) -> Result<(), RegistryError> {
-    for family in self.namespace(namespace)?.families().iter().filter(|f| f.process.is_none()) {
+    for family in self
+      .namespace(namespace)?
+      .families()
+      .iter()
+      .filter(|f| f.process.is_none())
+    {
       self.reset_family(family);
     }
     Ok(())
@@ -592,14 +647,20 @@ impl Registry {
   /// Whether a series was removed and not used since: zeroing it keeps it removed.
   fn still_removed(&self, family: &Family, slot: u32) -> bool {
     let restarts = family.restarts.lock();
-    let Some(restart) = restarts.get(&slot).filter(|r| r.hidden) else { return false };
-    !family.def.kind.is_striped() || *self.striped.totals_of(slot, family.slots_per_series()) == *restart.baseline
+    let Some(restart) = restarts.get(&slot).filter(|r| r.hidden) else {
+      return false;
+    };
+    !family.def.kind.is_striped()
+      || *self.striped.totals_of(slot, family.slots_per_series()) == *restart.baseline
   }
 
   fn restart(&self, family: &Family, slot: u32, hidden: bool) {
     let mut restarts = family.restarts.lock();
     let baseline = if family.def.kind.is_striped() {
-      self.striped.totals_of(slot, family.slots_per_series()).into_boxed_slice()
+      self
+        .striped
+        .totals_of(slot, family.slots_per_series())
+        .into_boxed_slice()
     } else {
       self.shared.store(slot, 0);
       Box::default()
@@ -621,8 +682,12 @@ impl Registry {
   pub fn observe_summary(&self, slot: u32, value: f64) -> Result<(), RegistryError> {
     match self.windows.get_mut(&slot) {
       Some(mut window) if value.is_finite() => Ok(window.observe(value)),
-      Some(_) => Err(RegistryError::Invalid(format!("a summary observation must be a finite number, got {value}"))),
-      None => Err(RegistryError::Invalid(format!("no summary series at slot {slot}"))),
+      Some(_) => Err(RegistryError::Invalid(format!(
+        "a summary observation must be a finite number, got {value}"
+      ))),
+      None => Err(RegistryError::Invalid(format!(
+        "no summary series at slot {slot}"
+      ))),
     }
   }
 
@@ -660,7 +725,13 @@ impl Registry {
     let options = &family.def.summary;
     let mut quantiles = HashMap::new();
     for series in family.series().iter() {
-      let Some(values) = self.windows.get_mut(&series.slot).map(|mut w| w.quantiles(&options.quantiles)) else { continue };
+      let Some(values) = self
+        .windows
+        .get_mut(&series.slot)
+        .map(|mut w| w.quantiles(&options.quantiles))
+      else {
+        continue;
+      };
       if values.is_none() && options.prune_empty {
         self.restart(family, series.slot, true);
       }
@@ -672,7 +743,12 @@ impl Registry {
 
 /// Refuses a definition whose samples would share a name with a listed metric's
 /// (OpenMetrics forbids clashes such as a gauge `x_total` beside a counter `x`).
-fn check_sample_names(namespace: &Namespace, families: &[Arc<Family>], def: &Definition, base: &str) -> Result<(), RegistryError> {
+fn check_sample_names(
+  namespace: &Namespace,
+  families: &[Arc<Family>],
+  def: &Definition,
+  base: &str,
+) -> Result<(), RegistryError> {
   for name in sample_names(def.kind, base) {
     if let Some(owner) = namespace.sample_names.get(&name) {
       let owner = &families[*owner as usize].def;
@@ -709,11 +785,18 @@ fn encode_labels(def: &Definition, values: &[impl AsRef<str>]) -> Result<String,
     )));
   }
   let statics = def.static_labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-  let pairs = statics.chain(keys.iter().map(String::as_str).zip(values.iter().map(AsRef::as_ref)));
+  let pairs = statics.chain(
+    keys
+      .iter()
+      .map(String::as_str)
+      .zip(values.iter().map(AsRef::as_ref)),
+  );
   // prom-client's partial label sets: a label without a value is not written. Keys are
   // written with their values, so the text still identifies the label set.
   let prom_client = def.style == Style::PromClient;
-  Ok(label_text(pairs.filter(|(_, value)| !(prom_client && value.is_empty()))))
+  Ok(label_text(
+    pairs.filter(|(_, value)| !(prom_client && value.is_empty())),
+  ))
 }
 
 /// Checks a definition and returns its exposition family name.
@@ -730,7 +813,10 @@ fn validate(def: &Definition) -> Result<String, RegistryError> {
     _ => def.name.clone(),
   };
   if base.is_empty() {
-    return invalid(format!("invalid counter name \"{}\": nothing before \"_total\"", def.name));
+    return invalid(format!(
+      "invalid counter name \"{}\": nothing before \"_total\"",
+      def.name
+    ));
   }
   let keys = def.static_labels.iter().map(|(k, _)| k).chain(&def.dynamic_keys);
   let mut seen: Vec<&String> = Vec::new();
@@ -738,13 +824,22 @@ fn validate(def: &Definition) -> Result<String, RegistryError> {
   for key in keys {
     check_label_name(key, &place)?;
     if def.kind == Kind::Histogram && key == "le" {
-      return invalid(format!("label name \"le\" is reserved on histogram \"{}\" for its buckets", def.name));
+      return invalid(format!(
+        "label name \"le\" is reserved on histogram \"{}\" for its buckets",
+        def.name
+      ));
     }
     if def.kind == Kind::Summary && key == "quantile" {
-      return invalid(format!("label name \"quantile\" is reserved on summary \"{}\" for its quantiles", def.name));
+      return invalid(format!(
+        "label name \"quantile\" is reserved on summary \"{}\" for its quantiles",
+        def.name
+      ));
     }
     if seen.contains(&key) {
-      return invalid(format!("label name \"{key}\" appears twice on metric \"{}\"", def.name));
+      return invalid(format!(
+        "label name \"{key}\" appears twice on metric \"{}\"",
+        def.name
+      ));
     }
     seen.push(key);
   }
@@ -754,12 +849,20 @@ fn validate(def: &Definition) -> Result<String, RegistryError> {
   if def.kind == Kind::Histogram {
     validate_buckets(&def.name, &def.buckets)?;
   } else if !def.buckets.is_empty() {
-    return invalid(format!("metric \"{}\" is {} and takes no buckets", def.name, def.kind.describe()));
+    return invalid(format!(
+      "metric \"{}\" is {} and takes no buckets",
+      def.name,
+      def.kind.describe()
+    ));
   }
   if def.kind == Kind::Summary {
     validate_summary(&def.name, &def.summary)?;
   } else if def.summary != SummaryOptions::default() {
-    return invalid(format!("metric \"{}\" is {} and takes no quantiles", def.name, def.kind.describe()));
+    return invalid(format!(
+      "metric \"{}\" is {} and takes no quantiles",
+      def.name,
+      def.kind.describe()
+    ));
   }
   Ok(base)
 }
@@ -809,14 +912,26 @@ fn validate_summary(name: &str, options: &SummaryOptions) -> Result<(), Registry
   let invalid = |m: String| Err(RegistryError::Invalid(m));
   let quantiles = &options.quantiles;
   if let Some(q) = quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
-    return invalid(format!("quantile {} of summary \"{name}\" is not between 0 and 1", format_number(*q)));
+    return invalid(format!(
+      "quantile {} of summary \"{name}\" is not between 0 and 1",
+      format_number(*q)
+    ));
   }
-  if let Some((i, q)) = quantiles.iter().enumerate().find(|(i, q)| quantiles[..*i].contains(q)) {
-    return invalid(format!("quantile {} of summary \"{name}\" appears twice (at {i})", format_number(*q)));
+  if let Some((i, q)) = quantiles
+    .iter()
+    .enumerate()
+    .find(|(i, q)| quantiles[..*i].contains(q))
+  {
+    return invalid(format!(
+      "quantile {} of summary \"{name}\" appears twice (at {i})",
+      format_number(*q)
+    ));
   }
   if let Some(window) = options.window {
     if window.max_age.is_zero() || window.age_buckets == 0 {
-      return invalid(format!("the window of summary \"{name}\" needs a positive age and at least one age bucket"));
+      return invalid(format!(
+        "the window of summary \"{name}\" needs a positive age and at least one age bucket"
+      ));
     }
   }
   Ok(())
@@ -824,8 +939,12 @@ fn validate_summary(name: &str, options: &SummaryOptions) -> Result<(), Registry
 
 fn describe(def: &Definition) -> String {
   let mut text = def.kind.describe().to_string();
-  let keys: Vec<&str> =
-    def.static_labels.iter().map(|(k, _)| k.as_str()).chain(def.dynamic_keys.iter().map(String::as_str)).collect();
+  let keys: Vec<&str> = def
+    .static_labels
+    .iter()
+    .map(|(k, _)| k.as_str())
+    .chain(def.dynamic_keys.iter().map(String::as_str))
+    .collect();
   if keys.is_empty() {
     text.push_str(" with no labels");
   } else {
@@ -843,7 +962,11 @@ fn describe_difference(existing: &Definition, new: &Definition) -> Option<String
     return Some(format!("has dynamic keys [{}]", new.dynamic_keys.join(", ")));
   }
   if existing.static_labels != new.static_labels {
-    let labels: Vec<String> = new.static_labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    let labels: Vec<String> = new
+      .static_labels
+      .iter()
+      .map(|(k, v)| format!("{k}={v:?}"))
+      .collect();
     return Some(format!("has static labels [{}]", labels.join(", ")));
   }
   if existing.buckets != new.buckets {
@@ -852,14 +975,27 @@ fn describe_difference(existing: &Definition, new: &Definition) -> Option<String
   }
   if existing.summary != new.summary {
     let quantiles: Vec<String> = new.summary.quantiles.iter().map(|q| format_number(*q)).collect();
-    return Some(format!("has other quantiles or another window (quantiles [{}])", quantiles.join(", ")));
+    return Some(format!(
+      "has other quantiles or another window (quantiles [{}])",
+      quantiles.join(", ")
+    ));
   }
   if existing.style != new.style {
-    return Some(format!("is {}a prom-client metric", if new.style == Style::PromClient { "" } else { "not " }));
+    return Some(format!(
+      "is {}a prom-client metric",
+      if new.style == Style::PromClient {
+        ""
+      } else {
+        "not "
+      }
+    ));
   }
   if (existing.max_series, existing.strict) != (new.max_series, new.strict) {
     let strict = if new.strict { " (strict)" } else { "" };
-    return Some(format!("has a limit of {} series{strict} instead of {}", new.max_series, existing.max_series));
+    return Some(format!(
+      "has a limit of {} series{strict} instead of {}",
+      new.max_series, existing.max_series
+    ));
   }
   if existing.help != new.help {
     return Some(format!("has help {:?} instead of {:?}", new.help, existing.help));
@@ -889,8 +1025,12 @@ mod tests {
   #[test]
   fn same_definition_is_same_metric() {
     let r = Registry::new();
-    let a = r.define(def("requests_total", Kind::Counter, &["method"])).unwrap();
-    let b = r.define(def("requests_total", Kind::Counter, &["method"])).unwrap();
+    let a = r
+      .define(def("requests_total", Kind::Counter, &["method"]))
+      .unwrap();
+    let b = r
+      .define(def("requests_total", Kind::Counter, &["method"]))
+      .unwrap();
     assert_eq!(a, b);
     let s1 = r.series(a, &["GET"]).unwrap().slot();
     let s2 = r.series(b, &["GET"]).unwrap().slot();
@@ -911,14 +1051,21 @@ mod tests {
         "metric \"jobs\" is already defined as a counter with labels [queue]; this definition is a float gauge".into()
       )
     );
-    let e = r.define(def("jobs_total", Kind::Counter, &["queue", "tenant"])).unwrap_err();
+    let e = r
+      .define(def("jobs_total", Kind::Counter, &["queue", "tenant"]))
+      .unwrap_err();
     assert!(e.to_string().contains("has dynamic keys [queue, tenant]"), "{e}");
     // A gauge named like the counter's samples clashes in the exposition.
     let e = r.define(def("jobs_total", Kind::FloatGauge, &[])).unwrap_err();
     assert!(e.to_string().contains("samples named \"jobs_total\""), "{e}");
     let e = r.define(def("latency_count", Kind::IntGauge, &[])).map(|_| ());
     assert!(e.is_ok());
-    let e = r.define(Definition { buckets: vec![1.0], ..def("latency", Kind::Histogram, &[]) }).unwrap_err();
+    let e = r
+      .define(Definition {
+        buckets: vec![1.0],
+        ..def("latency", Kind::Histogram, &[])
+      })
+      .unwrap_err();
     assert!(e.to_string().contains("\"latency_count\""), "{e}");
   }
 
@@ -935,19 +1082,28 @@ mod tests {
     assert!(msg(def("a", Kind::Counter, &["__x"])).contains("reserved"));
     assert!(msg(def("a", Kind::Histogram, &["le"])).contains("\"le\" is reserved"));
     assert!(msg(def("a", Kind::Counter, &["k", "k"])).contains("appears twice"));
-    let h = |b: Vec<f64>| Definition { buckets: b, ..def("h", Kind::Histogram, &[]) };
+    let h = |b: Vec<f64>| Definition {
+      buckets: b,
+      ..def("h", Kind::Histogram, &[])
+    };
     assert!(msg(h(vec![1.0, 1.0])).contains("increase strictly"));
     assert!(msg(h(vec![f64::NAN])).contains("not finite"));
     assert!(msg(h(vec![1.0, f64::INFINITY])).contains("not finite"));
     let s = |quantiles: Vec<f64>| Definition {
-      summary: SummaryOptions { quantiles, ..Default::default() },
+      summary: SummaryOptions {
+        quantiles,
+        ..Default::default()
+      },
       ..def("s", Kind::Summary, &[])
     };
     assert!(msg(s(vec![0.5, 1.5])).contains("quantile 1.5 of summary \"s\" is not between 0 and 1"));
     assert!(msg(s(vec![f64::NAN])).contains("quantile NaN"));
     assert!(msg(s(vec![0.5, 0.9, 0.5])).contains("quantile 0.5 of summary \"s\" appears twice"));
     assert!(msg(def("s", Kind::Summary, &["quantile"])).contains("\"quantile\" is reserved"));
-    let quantiles_on_a_counter = Definition { summary: s(vec![0.5]).summary, ..def("c", Kind::Counter, &[]) };
+    let quantiles_on_a_counter = Definition {
+      summary: s(vec![0.5]).summary,
+      ..def("c", Kind::Counter, &[])
+    };
     assert!(msg(quantiles_on_a_counter).contains("takes no quantiles"));
   }
 
@@ -968,48 +1124,120 @@ mod tests {
     assert_eq!(&*f.series()[0].labels, r#"service="a\"b",route="/x\n\\""#);
     assert_eq!(f.bucket_labels, ["0.5", "1", "+Inf"]);
     let e = r.series(id, NO_LABELS).unwrap_err();
-    assert!(e.to_string().contains("takes 1 dynamic label values (route), got 0"), "{e}");
+    assert!(
+      e.to_string()
+        .contains("takes 1 dynamic label values (route), got 0"),
+      "{e}"
+    );
   }
 
   #[test]
   fn a_full_metric_counts_new_label_sets_in_its_overflow_series() {
     let r = Registry::new();
-    let id = r.define(Definition { max_series: 2, ..def("capped_total", Kind::Counter, &["user", "kind"]) }).unwrap();
+    let id = r
+      .define(Definition {
+        max_series: 2,
+        ..def("capped_total", Kind::Counter, &["user", "kind"])
+      })
+      .unwrap();
     let a = r.series(id, &["a", "x"]).unwrap();
     let b = r.series(id, &["b", "x"]).unwrap();
     assert!(matches!((&a, &b), (Registered::Series(_), Registered::Series(_))));
     let c = r.series(id, &["c", "x"]).unwrap();
     let d = r.series(id, &["d", "x"]).unwrap();
     let overflow = c.slot();
-    assert_eq!(c, Registered::Overflow { slot: overflow, first: true });
-    assert_eq!(d, Registered::Overflow { slot: overflow, first: false });
-    assert_eq!(r.series(id, &["a", "x"]).unwrap(), a, "known label sets still count");
-    let labels: Vec<String> = r.family(id).unwrap().series().iter().map(|s| s.labels.to_string()).collect();
-    assert_eq!(labels, [r#"user="a",kind="x""#, r#"user="b",kind="x""#, r#"user="__overflow__",kind="__overflow__""#]);
+    assert_eq!(
+      c,
+      Registered::Overflow {
+        slot: overflow,
+        first: true
+      }
+    );
+    assert_eq!(
+      d,
+      Registered::Overflow {
+        slot: overflow,
+        first: false
+      }
+    );
+    assert_eq!(
+      r.series(id, &["a", "x"]).unwrap(),
+      a,
+      "known label sets still count"
+    );
+    let labels: Vec<String> = r
+      .family(id)
+      .unwrap()
+      .series()
+      .iter()
+      .map(|s| s.labels.to_string())
+      .collect();
+    assert_eq!(
+      labels,
+      [
+        r#"user="a",kind="x""#,
+        r#"user="b",kind="x""#,
+        r#"user="__overflow__",kind="__overflow__""#
+      ]
+    );
 
-    let strict = r.define(Definition { max_series: 1, strict: true, ..def("strict_total", Kind::Counter, &["k"]) }).unwrap();
+    let strict = r
+      .define(Definition {
+        max_series: 1,
+        strict: true,
+        ..def("strict_total", Kind::Counter, &["k"])
+      })
+      .unwrap();
     r.series(strict, &["1"]).unwrap();
     assert_eq!(
       r.series(strict, &["2"]),
-      Err(RegistryError::Capacity("metric \"strict_total\" has reached its limit of 1 series; this label set was refused".into()))
+      Err(RegistryError::Capacity(
+        "metric \"strict_total\" has reached its limit of 1 series; this label set was refused".into()
+      ))
     );
-    let e = r.define(Definition { max_series: 5, ..def("capped_total", Kind::Counter, &["user", "kind"]) }).unwrap_err();
-    assert!(e.to_string().contains("has a limit of 5 series instead of 2"), "{e}");
+    let e = r
+      .define(Definition {
+        max_series: 5,
+        ..def("capped_total", Kind::Counter, &["user", "kind"])
+      })
+      .unwrap_err();
+    assert!(
+      e.to_string().contains("has a limit of 5 series instead of 2"),
+      "{e}"
+    );
   }
 
   #[test]
   fn racing_threads_never_pass_the_limit() {
     let r = Arc::new(Registry::new());
-    let id = r.define(Definition { max_series: 100, ..def("raced_total", Kind::Counter, &["k"]) }).unwrap();
+    let id = r
+      .define(Definition {
+        max_series: 100,
+        ..def("raced_total", Kind::Counter, &["k"])
+      })
+      .unwrap();
     let threads: Vec<_> = (0..8)
       .map(|t| {
         let r = r.clone();
-        std::thread::spawn(move || (0..200).filter(|i| matches!(r.series(id, &[format!("{t}-{i}")]).unwrap(), Registered::Series(_))).count())
+        std::thread::spawn(move || {
+          (0..200)
+            .filter(|i| {
+              matches!(
+                r.series(id, &[format!("{t}-{i}")]).unwrap(),
+                Registered::Series(_)
+              )
+            })
+            .count()
+        })
       })
       .collect();
     let registered: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert_eq!(registered, 100);
-    assert_eq!(r.family(id).unwrap().series().len(), 101, "100 series and the overflow series");
+    assert_eq!(
+      r.family(id).unwrap().series().len(),
+      101,
+      "100 series and the overflow series"
+    );
   }
 
   #[test]
@@ -1019,7 +1247,11 @@ mod tests {
     let slots: Vec<Vec<u32>> = (0..4)
       .map(|_| {
         let r = r.clone();
-        std::thread::spawn(move || (0..500).map(|i| r.series(id, &[format!("{}", i % 100)]).unwrap().slot()).collect())
+        std::thread::spawn(move || {
+          (0..500)
+            .map(|i| r.series(id, &[format!("{}", i % 100)]).unwrap().slot())
+            .collect()
+        })
       })
       .collect::<Vec<_>>()
       .into_iter()

@@ -25,7 +25,10 @@ static POOL: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
 
 impl Scratch {
   pub fn take() -> Scratch {
-    POOL.lock().pop().unwrap_or_else(|| Scratch(Box::leak(Box::new([0u8; SCRATCH_BYTES])).as_mut_ptr()))
+    POOL
+      .lock()
+      .pop()
+      .unwrap_or_else(|| Scratch(Box::leak(Box::new([0u8; SCRATCH_BYTES])).as_mut_ptr()))
   }
 
   /// Returns the buffer to the pool; its environment can no longer run JS.
@@ -45,7 +48,11 @@ impl Scratch {
     // SAFETY: the buffer is SCRATCH_BYTES long, never freed, and not written while its
     // owning thread is in this call.
     let bytes = unsafe { std::slice::from_raw_parts(self.0, SCRATCH_BYTES) };
-    let read_u32 = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let read_u32 = |at: usize| {
+      bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
     let count = read_u32(0)?;
     let mut at = 4;
     let mut values = Vec::with_capacity(count.min(64));

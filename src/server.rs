@@ -14,8 +14,8 @@ use http_body_util::channel::{Channel, Sender};
 use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-  HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY,
-  WWW_AUTHENTICATE,
+  HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
+  VARY, WWW_AUTHENTICATE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -29,10 +29,10 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::collect::Snapshot;
+use crate::collect_hooks;
 use crate::encode::{encode, Format};
 use crate::health;
 use crate::logging::write_json_string;
-use crate::collect_hooks;
 use crate::registry::{Namespace, NamespaceId, Registry};
 
 pub struct Options {
@@ -122,7 +122,16 @@ fn runtime() -> Result<&'static Runtime, String> {
 
 /// Binds and starts serving; returns the server's id and the port it listens on.
 pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16), String> {
-  let Options { host, port, path, health, auth, max_connections, namespace_id, collect_timeout } = options;
+  let Options {
+    host,
+    port,
+    path,
+    health,
+    auth,
+    max_connections,
+    namespace_id,
+    collect_timeout,
+  } = options;
   let namespace = registry.namespace(namespace_id).map_err(|e| e.to_string())?;
   let paths = std::iter::once(&path).chain(health.iter().flat_map(|h| [&h.live, &h.ready]));
   if let Some(bad) = paths.clone().find(|p| !p.starts_with('/')) {
@@ -155,7 +164,15 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
     TcpListener::from_std(listener).map_err(cannot_serve)?
   };
   let (shutdown, on_shutdown) = oneshot::channel();
-  let endpoint = Arc::new(Endpoint { registry, namespace, namespace_id, collect_timeout, path, health, auth });
+  let endpoint = Arc::new(Endpoint {
+    registry,
+    namespace,
+    namespace_id,
+    collect_timeout,
+    path,
+    health,
+    auth,
+  });
   let task = rt.spawn(accept_loop(listener, endpoint, max_connections, on_shutdown));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   SERVERS.lock().insert(id, Running { shutdown, task });
@@ -165,7 +182,9 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
 /// Stops a server and waits until it has stopped. Unknown ids are ignored, so a
 /// second `close()` is harmless.
 pub fn stop(id: u32) {
-  let Some(running) = SERVERS.lock().remove(&id) else { return };
+  let Some(running) = SERVERS.lock().remove(&id) else {
+    return;
+  };
   let _ = running.shutdown.send(());
   if let Ok(rt) = runtime() {
     let _ = rt.block_on(running.task);
@@ -200,7 +219,10 @@ async fn accept_loop(
   mut shutdown: oneshot::Receiver<()>,
 ) {
   let mut http = http1::Builder::new();
-  http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_header_size(MAX_HEAD_BYTES);
+  http
+    .timer(TokioTimer::new())
+    .header_read_timeout(HEADER_READ_TIMEOUT)
+    .max_header_size(MAX_HEAD_BYTES);
   let graceful = GracefulShutdown::new();
   let slots = Arc::new(Semaphore::new(max_connections));
   loop {
@@ -243,7 +265,10 @@ type Body = Either<Full<Bytes>, Channel<Bytes, io::Error>>;
 fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
   let mut response = Response::new(Either::Left(Full::new(Bytes::from_static(text.as_bytes()))));
   *response.status_mut() = status;
-  response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+  response.headers_mut().insert(
+    CONTENT_TYPE,
+    HeaderValue::from_static("text/plain; charset=utf-8"),
+  );
   response
 }
 
@@ -261,8 +286,15 @@ fn liveness(stale_after_ms: u64) -> Response<Body> {
   let age = health::heartbeat_age_ms();
   let live = age.is_some_and(|age| age <= stale_after_ms);
   let age = age.map_or_else(|| "null".to_string(), |age| age.to_string());
-  let (status, word) = if live { (StatusCode::OK, "live") } else { (StatusCode::SERVICE_UNAVAILABLE, "stalled") };
-  json(status, format!("{{\"status\":\"{word}\",\"heartbeatAgeMs\":{age}}}\n").into_bytes())
+  let (status, word) = if live {
+    (StatusCode::OK, "live")
+  } else {
+    (StatusCode::SERVICE_UNAVAILABLE, "stalled")
+  };
+  json(
+    status,
+    format!("{{\"status\":\"{word}\",\"heartbeatAgeMs\":{age}}}\n").into_bytes(),
+  )
 }
 
 /// 200 when every readiness check is true; else 503 naming the ones that are not.
@@ -284,20 +316,32 @@ fn readiness() -> Response<Body> {
 
 async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
   let path = request.uri().path();
-  let health = endpoint.health.as_ref().filter(|h| path == h.live || path == h.ready);
+  let health = endpoint
+    .health
+    .as_ref()
+    .filter(|h| path == h.live || path == h.ready);
   if path != endpoint.path && health.is_none() {
     return Ok(plain(StatusCode::NOT_FOUND, "Not Found\n"));
   }
   if request.method() != Method::GET && request.method() != Method::HEAD {
     let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
-    response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
+      .headers_mut()
+      .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
     return Ok(response);
   }
   if let Some(health) = health {
-    return Ok(if path == health.live { liveness(health.stale_after_ms) } else { readiness() });
+    return Ok(if path == health.live {
+      liveness(health.stale_after_ms)
+    } else {
+      readiness()
+    });
   }
   if let Some(auth) = &endpoint.auth {
-    let given = request.headers().get(AUTHORIZATION).map_or(&[][..], |v| v.as_bytes());
+    let given = request
+      .headers()
+      .get(AUTHORIZATION)
+      .map_or(&[][..], |v| v.as_bytes());
     if !same_bytes(given, auth.authorization.as_bytes()) {
       let mut response = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
       if let Ok(challenge) = HeaderValue::from_str(&auth.challenge) {
@@ -308,14 +352,23 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
   }
   let headers = request.headers();
   let format = negotiate_format(headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""));
-  let gzip = accepts_gzip(headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or(""));
+  let gzip = accepts_gzip(
+    headers
+      .get(ACCEPT_ENCODING)
+      .and_then(|v| v.to_str().ok())
+      .unwrap_or(""),
+  );
   let body = if request.method() == Method::HEAD {
     Either::Left(Full::new(Bytes::new()))
   } else {
     // prom-client `collect` callbacks set their values first (bounded by the timeout).
     collect_hooks::run(endpoint.namespace_id, endpoint.collect_timeout).await;
     let (sender, body) = Channel::new(2);
-    let writer = BodyWriter { sender: Some(sender), runtime: tokio::runtime::Handle::current(), complete: false };
+    let writer = BodyWriter {
+      sender: Some(sender),
+      runtime: tokio::runtime::Handle::current(),
+      complete: false,
+    };
     // Encoding a large registry takes milliseconds: do it on a blocking thread, and
     // send the text as it is produced, so memory stays flat and the first bytes leave
     // at once.
@@ -357,10 +410,16 @@ impl Write for BodyWriter {
     let sender = self.sender.as_mut().expect("the sender lives until drop");
     // A bounded channel: when the client reads slowly, encoding waits for it, but not
     // for ever.
-    match self.runtime.block_on(tokio::time::timeout(SEND_TIMEOUT, sender.send_data(Bytes::copy_from_slice(piece)))) {
+    match self.runtime.block_on(tokio::time::timeout(
+      SEND_TIMEOUT,
+      sender.send_data(Bytes::copy_from_slice(piece)),
+    )) {
       Ok(Ok(())) => Ok(piece.len()),
       Ok(Err(_)) => Err(io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")),
-      Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")),
+      Err(_) => Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the client stopped reading",
+      )),
     }
   }
 
@@ -386,7 +445,11 @@ fn weighted(header: &str) -> impl Iterator<Item = (String, f32)> + '_ {
       return None;
     }
     let q = parts
-      .filter_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+      .filter_map(|p| {
+        p.trim()
+          .strip_prefix("q=")
+          .or_else(|| p.trim().strip_prefix("Q="))
+      })
       .find_map(|q| q.trim().parse::<f32>().ok())
       .unwrap_or(1.0);
     Some((value, q))
@@ -429,9 +492,18 @@ mod tests {
     assert_eq!(negotiate_format(""), Format::Prometheus);
     assert_eq!(negotiate_format("*/*"), Format::Prometheus);
     assert_eq!(negotiate_format("text/plain;version=0.0.4"), Format::Prometheus);
-    assert_eq!(negotiate_format("text/plain;q=0.9, application/openmetrics-text;q=0.5"), Format::Prometheus);
-    assert_eq!(negotiate_format("application/openmetrics-text;q=0"), Format::Prometheus);
-    assert_eq!(negotiate_format("Application/OpenMetrics-Text; version=1.0.0"), Format::OpenMetrics);
+    assert_eq!(
+      negotiate_format("text/plain;q=0.9, application/openmetrics-text;q=0.5"),
+      Format::Prometheus
+    );
+    assert_eq!(
+      negotiate_format("application/openmetrics-text;q=0"),
+      Format::Prometheus
+    );
+    assert_eq!(
+      negotiate_format("Application/OpenMetrics-Text; version=1.0.0"),
+      Format::OpenMetrics
+    );
   }
 
   #[test]

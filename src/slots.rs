@@ -101,7 +101,10 @@ impl std::fmt::Display for SlotError {
   fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
     match self {
       SlotError::RunTooLong(n) => {
-        write!(f, "a series needs {n} slots; the most one series can have is {CHUNK_SLOTS}")
+        write!(
+          f,
+          "a series needs {n} slots; the most one series can have is {CHUNK_SLOTS}"
+        )
       }
       SlotError::Exhausted => write!(f, "slot memory is exhausted (2^32 slots)"),
       SlotError::NoSuchChunk(k) => write!(f, "slot chunk {k} has not been allocated"),
@@ -148,7 +151,12 @@ impl StripedSlots {
   pub fn new() -> Self {
     StripedSlots {
       allocator: Mutex::new(SlotAllocator { next: 0 }),
-      set: RwLock::new(StripeSet { stripes: Vec::new(), free: Vec::new(), retired: Vec::new(), chunk_count: 0 }),
+      set: RwLock::new(StripeSet {
+        stripes: Vec::new(),
+        free: Vec::new(),
+        retired: Vec::new(),
+        chunk_count: 0,
+      }),
     }
   }
 
@@ -199,7 +207,11 @@ impl StripedSlots {
 
   /// Chunk `k` of stripe `id`, for the environment that owns the stripe.
   pub fn chunk(&self, id: StripeId, k: usize) -> Result<&'static Chunk, SlotError> {
-    self.set.read().stripes[id].chunks.get(k).copied().ok_or(SlotError::NoSuchChunk(k))
+    self.set.read().stripes[id]
+      .chunks
+      .get(k)
+      .copied()
+      .ok_or(SlotError::NoSuchChunk(k))
   }
 
   /// The value of every allocated slot: retired totals plus every live stripe, each
@@ -250,7 +262,10 @@ pub struct SharedSlots {
 
 impl SharedSlots {
   pub fn new() -> Self {
-    SharedSlots { allocator: Mutex::new(SlotAllocator { next: 0 }), chunks: RwLock::new(Vec::new()) }
+    SharedSlots {
+      allocator: Mutex::new(SlotAllocator { next: 0 }),
+      chunks: RwLock::new(Vec::new()),
+    }
   }
 
   pub fn allocate(&self, count: usize) -> Result<u32, SlotError> {
@@ -264,7 +279,12 @@ impl SharedSlots {
   }
 
   pub fn chunk(&self, k: usize) -> Result<&'static Chunk, SlotError> {
-    self.chunks.read().get(k).copied().ok_or(SlotError::NoSuchChunk(k))
+    self
+      .chunks
+      .read()
+      .get(k)
+      .copied()
+      .ok_or(SlotError::NoSuchChunk(k))
   }
 
   /// Writes one cell (a gauge's value, as bits).
@@ -303,7 +323,10 @@ mod tests {
     a.next = (CHUNK_SLOTS - 2) as u32;
     // 13 slots do not fit in the 2 left: the run starts at the next chunk.
     assert_eq!(a.allocate(13).unwrap(), (CHUNK_SLOTS as u32, 2));
-    assert_eq!(a.allocate(CHUNK_SLOTS + 1), Err(SlotError::RunTooLong(CHUNK_SLOTS + 1)));
+    assert_eq!(
+      a.allocate(CHUNK_SLOTS + 1),
+      Err(SlotError::RunTooLong(CHUNK_SLOTS + 1))
+    );
     assert_eq!(a.allocate(0), Err(SlotError::RunTooLong(0)));
   }
 
@@ -318,12 +341,19 @@ mod tests {
     assert_eq!(slots.totals()[index as usize], 5.5);
 
     slots.retire(worker);
-    assert_eq!(slots.totals()[index as usize], 5.5, "a retired stripe's counts are kept");
+    assert_eq!(
+      slots.totals()[index as usize],
+      5.5,
+      "a retired stripe's counts are kept"
+    );
     assert_eq!(slots.stripe_counts(), (1, 1));
 
     let next = slots.attach();
     assert_eq!(next, worker, "a retired stripe is recycled");
-    assert_eq!(slots.chunk(next, 0).unwrap().cells()[index as usize].load(Ordering::Relaxed), 0);
+    assert_eq!(
+      slots.chunk(next, 0).unwrap().cells()[index as usize].load(Ordering::Relaxed),
+      0
+    );
     write(&slots, next, index, 1.0);
     assert_eq!(slots.totals()[index as usize], 6.5);
     slots.retire(next);

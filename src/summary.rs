@@ -60,7 +60,12 @@ pub struct Window {
 
 impl Window {
   pub fn new(window: Option<SlidingWindow>) -> Window {
-    Window { current: TDigest::new_with_size(DIGEST_SIZE), sealed: VecDeque::new(), window, period_start: Instant::now() }
+    Window {
+      current: TDigest::new_with_size(DIGEST_SIZE),
+      sealed: VecDeque::new(),
+      window,
+      period_start: Instant::now(),
+    }
   }
 
   pub fn observe(&mut self, value: f64) {
@@ -81,7 +86,13 @@ impl Window {
       return None;
     }
     // Every digest here is flushed and not empty, so each quantile has an estimate.
-    Some(digest.quantiles(quantiles).into_iter().map(|q| q.unwrap_or(f64::NAN)).collect())
+    Some(
+      digest
+        .quantiles(quantiles)
+        .into_iter()
+        .map(|q| q.unwrap_or(f64::NAN))
+        .collect(),
+    )
   }
 
   /// Forgets every observation (the series restarts).
@@ -124,7 +135,10 @@ mod tests {
     for v in 1..=10 {
       w.observe(v as f64);
     }
-    assert_eq!(w.quantiles(&[0.01, 0.5, 0.9, 0.999]), Some(vec![1.0, 5.5, 9.5, 10.0]));
+    assert_eq!(
+      w.quantiles(&[0.01, 0.5, 0.9, 0.999]),
+      Some(vec![1.0, 5.5, 9.5, 10.0])
+    );
     w.reset();
     assert_eq!(w.quantiles(&[0.5]), None);
   }
@@ -144,7 +158,10 @@ mod tests {
 
   #[test]
   fn a_sliding_window_forgets_old_periods() {
-    let window = SlidingWindow { max_age: Duration::from_secs(30), age_buckets: 3 };
+    let window = SlidingWindow {
+      max_age: Duration::from_secs(30),
+      age_buckets: 3,
+    };
     let mut w = Window::new(Some(window));
     let start = w.period_start;
     w.current.push(100.0);
