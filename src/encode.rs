@@ -823,10 +823,12 @@ latency_seconds_count{route="/users"} 4
   }
 
   type SampleKey = (String, BTreeMap<String, String>);
+  /// An exemplar's labels as unescaped pairs, its value and its timestamp.
+  type Exemplar = (Vec<(String, String)>, f64, f64);
 
-  /// Each sample line's exemplar, (name, labels) as `samples` keys them → (exemplar
-  /// labels as unescaped pairs, value, timestamp), and the text without exemplars.
-  fn exemplars(text: &str) -> (BTreeMap<SampleKey, (Vec<(String, String)>, f64, f64)>, String) {
+  /// Each sample line's exemplar, (name, labels) as `samples` keys them, and the text
+  /// without exemplars.
+  fn exemplars(text: &str) -> (BTreeMap<SampleKey, Exemplar>, String) {
     let mut found = BTreeMap::new();
     let mut stripped = String::new();
     for line in text.lines() {

@@ -297,6 +297,12 @@ pub struct Registry {
   windows: DashMap<u32, Window>,
 }
 
+impl Default for Registry {
+  fn default() -> Self {
+    Self::new()
+  }
+}
+
 impl Registry {
   pub fn new() -> Self {
     Registry {
@@ -681,7 +687,10 @@ impl Registry {
   /// count and sum are written by JS).
   pub fn observe_summary(&self, slot: u32, value: f64) -> Result<(), RegistryError> {
     match self.windows.get_mut(&slot) {
-      Some(mut window) if value.is_finite() => Ok(window.observe(value)),
+      Some(mut window) if value.is_finite() => {
+        window.observe(value);
+        Ok(())
+      }
       Some(_) => Err(RegistryError::Invalid(format!(
         "a summary observation must be a finite number, got {value}"
       ))),

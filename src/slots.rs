@@ -147,6 +147,12 @@ pub struct StripedSlots {
   set: RwLock<StripeSet>,
 }
 
+impl Default for StripedSlots {
+  fn default() -> Self {
+    Self::new()
+  }
+}
+
 impl StripedSlots {
   pub fn new() -> Self {
     StripedSlots {
@@ -258,6 +264,12 @@ impl StripedSlots {
 pub struct SharedSlots {
   allocator: Mutex<SlotAllocator>,
   chunks: RwLock<Vec<&'static Chunk>>,
+}
+
+impl Default for SharedSlots {
+  fn default() -> Self {
+    Self::new()
+  }
 }
 
 impl SharedSlots {
