@@ -38,7 +38,10 @@ test('counter increments must be finite numbers >= 0, and a refused one changes 
     [1n, TypeError, /got bigint 1/],
     [undefined, TypeError, /got undefined/],
   ]) {
-    assert.throws(() => c.add(bad), (e) => e instanceof type && pattern.test(e.message));
+    assert.throws(
+      () => c.add(bad),
+      (e) => e instanceof type && pattern.test(e.message),
+    );
   }
   c.add(0);
   assert.equal(await sample('strict_total'), 1);
@@ -79,7 +82,11 @@ test('with() names a missing, extra or badly typed label in a TypeError, and rec
     [Object.assign(Object.create({ code: '2' }), { route: '/b' }), /missing dynamic label "code"/],
   ];
   for (const [labels, pattern] of cases) {
-    assert.throws(() => c.with(labels), (e) => e instanceof TypeError && pattern.test(e.message), String(pattern));
+    assert.throws(
+      () => c.with(labels),
+      (e) => e instanceof TypeError && pattern.test(e.message),
+      String(pattern),
+    );
   }
   const samples = parseSamples(await registry.metrics());
   const series = [...samples.keys()].filter((k) => k.startsWith('typed_total'));
@@ -99,8 +106,14 @@ test('schemas are immutable and building one twice gives the same metric', () =>
 test('the same name with another type, keys, labels, buckets or help is a clear error', () => {
   counterSchema('orders_total').help('Orders').requireDynamicKey('shop').build();
   const cases = [
-    [() => gaugeSchema('orders').help('Orders').requireDynamicKey('shop').build(), /metric "orders" is already defined as a counter with labels \[shop\]; this definition is an integer gauge/],
-    [() => gaugeSchema('orders_total').build(), /metric "orders_total" would expose samples named "orders_total", which a counter "orders_total" already exposes/],
+    [
+      () => gaugeSchema('orders').help('Orders').requireDynamicKey('shop').build(),
+      /metric "orders" is already defined as a counter with labels \[shop\]; this definition is an integer gauge/,
+    ],
+    [
+      () => gaugeSchema('orders_total').build(),
+      /metric "orders_total" would expose samples named "orders_total", which a counter "orders_total" already exposes/,
+    ],
     [() => counterSchema('orders').help('Orders').requireDynamicKey('region').build(), /has dynamic keys \[region\]/],
     [() => counterSchema('orders_total').help('Orders').staticLabel('a', 'b').requireDynamicKey('shop').build(), /has static labels \[a="b"\]/],
     [() => counterSchema('orders_total').help('Other').requireDynamicKey('shop').build(), /has help "Other" instead of "Orders"/],
@@ -210,11 +223,7 @@ test('histograms: prom-client default buckets, inclusive upper bounds, cumulativ
   assert.equal(s.get('default_seconds_count'), 4);
   assert.equal(s.get('default_seconds_sum'), 99.305);
 
-  const latency = histogramSchema('request_duration_seconds')
-    .help('Latency')
-    .buckets([0.01, 0.1, 1, Infinity])
-    .requireDynamicKey('route')
-    .build();
+  const latency = histogramSchema('request_duration_seconds').help('Latency').buckets([0.01, 0.1, 1, Infinity]).requireDynamicKey('route').build();
   const users = latency.with({ route: '/users' });
   users.observe(0.042);
   const end = users.startTimer();
@@ -225,7 +234,10 @@ test('histograms: prom-client default buckets, inclusive upper bounds, cumulativ
     [Infinity, RangeError, /got Infinity/],
     ['0.1', TypeError, /takes a number, got the string "0.1"/],
   ]) {
-    assert.throws(() => users.observe(bad), (e) => e instanceof type && pattern.test(e.message));
+    assert.throws(
+      () => users.observe(bad),
+      (e) => e instanceof type && pattern.test(e.message),
+    );
   }
   const h = parseSamples(await registry.metrics());
   assert.equal(h.get('request_duration_seconds_bucket{route="/users",le="0.01"}'), seconds <= 0.01 ? 1 : 0);
@@ -271,7 +283,10 @@ test('getMetricsAsJSON() gives every sample with its labels and value, as prom-c
   const all = await registry.getMetricsAsJSON();
   const metric = (name) => all.find((m) => m.name === name);
   assert.deepEqual(metric('json_requests_total'), {
-    name: 'json_requests_total', help: 'Requests', type: 'counter', aggregator: 'sum',
+    name: 'json_requests_total',
+    help: 'Requests',
+    type: 'counter',
+    aggregator: 'sum',
     values: [{ value: 2, labels: { svc: 'a"b', path: '/x\n' } }],
   });
   assert.deepEqual(metric('json_depth').values, [{ value: -3, labels: {} }]);

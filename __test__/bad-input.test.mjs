@@ -37,7 +37,7 @@ const VALUES = {
   Infinity: Infinity,
   '-Infinity': -Infinity,
   '2^64': 2 ** 64,
-  'MAX_SAFE_INTEGER': Number.MAX_SAFE_INTEGER,
+  MAX_SAFE_INTEGER: Number.MAX_SAFE_INTEGER,
   bigint: 1n,
   'bigint 2^70': 2n ** 70n,
   'bigint -2^70': -(2n ** 70n),
@@ -62,8 +62,7 @@ const VALUES = {
 const isMetricName = (v) => typeof v === 'string' && /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(v);
 const isLabelName = (v) => typeof v === 'string' && /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v) && !v.startsWith('__');
 const isInt64 = (v) =>
-  (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) ||
-  (typeof v === 'bigint' && v >= -(2n ** 63n) && v < 2n ** 63n);
+  (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) || (typeof v === 'bigint' && v >= -(2n ** 63n) && v < 2n ** 63n);
 const isFinite = (v) => typeof v === 'number' && Number.isFinite(v);
 const isPlainObject = (v) => v !== null && typeof v === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(v));
 const isEmptyPlainObject = (v) => isPlainObject(v) && Object.keys(v).length === 0;
@@ -93,14 +92,49 @@ const MATRIX = [
   ['.staticLabels(labels)', (v) => counterSchema('m').staticLabels(v).build({ registry: fresh() }), (v) => isStringRecord(v), /labels|label name/],
   ['.requireDynamicKey(name)', (v) => counterSchema('m').requireDynamicKey(v).build({ registry: fresh() }), isLabelName, /dynamic key|label name/],
   ['.cardinalityLimit(n)', (v) => counterSchema('m').cardinalityLimit(v), isSeriesLimit, /cardinality limit of metric "m"/],
-  ['.cardinalityLimit(1, options)', (v) => counterSchema('m').cardinalityLimit(1, v), (v) => v === undefined || isEmptyPlainObject(v), /option|strict/],
-  ['.cardinalityLimit(1, { strict })', (v) => counterSchema('m').cardinalityLimit(1, { strict: v }), (v) => v === undefined || typeof v === 'boolean', /strict/],
-  ['.buckets(bounds)', (v) => histogramSchema('h').buckets(v).build({ registry: fresh() }), (v) => Array.isArray(v) && v.length === 0, /buckets of histogram "h"/],
+  [
+    '.cardinalityLimit(1, options)',
+    (v) => counterSchema('m').cardinalityLimit(1, v),
+    (v) => v === undefined || isEmptyPlainObject(v),
+    /option|strict/,
+  ],
+  [
+    '.cardinalityLimit(1, { strict })',
+    (v) => counterSchema('m').cardinalityLimit(1, { strict: v }),
+    (v) => v === undefined || typeof v === 'boolean',
+    /strict/,
+  ],
+  [
+    '.buckets(bounds)',
+    (v) => histogramSchema('h').buckets(v).build({ registry: fresh() }),
+    (v) => Array.isArray(v) && v.length === 0,
+    /buckets of histogram "h"/,
+  ],
   ['summarySchema(name)', (v) => summarySchema(v).build({ registry: fresh() }), isMetricName, /metric name/],
-  ['.percentiles(quantiles)', (v) => summarySchema('s').percentiles(v).build({ registry: fresh() }), (v) => Array.isArray(v) && v.length === 0, /percentiles of summary "s"/],
-  ['.slidingWindow(seconds, 2)', (v) => summarySchema('s').slidingWindow(v, 2).build({ registry: fresh() }), (v) => typeof v === 'number' && v > 0 && v <= 2 ** 32, /maxAgeSeconds/],
-  ['.slidingWindow(60, ageBuckets)', (v) => summarySchema('s').slidingWindow(60, v).build({ registry: fresh() }), (v) => Number.isInteger(v) && v >= 1 && v <= 1000, /ageBuckets/],
-  ['.slidingWindow(60, 2, options)', (v) => summarySchema('s').slidingWindow(60, 2, v).build({ registry: fresh() }), (v) => v === undefined || isEmptyPlainObject(v), /slidingWindow\(\) of summary "s"/],
+  [
+    '.percentiles(quantiles)',
+    (v) => summarySchema('s').percentiles(v).build({ registry: fresh() }),
+    (v) => Array.isArray(v) && v.length === 0,
+    /percentiles of summary "s"/,
+  ],
+  [
+    '.slidingWindow(seconds, 2)',
+    (v) => summarySchema('s').slidingWindow(v, 2).build({ registry: fresh() }),
+    (v) => typeof v === 'number' && v > 0 && v <= 2 ** 32,
+    /maxAgeSeconds/,
+  ],
+  [
+    '.slidingWindow(60, ageBuckets)',
+    (v) => summarySchema('s').slidingWindow(60, v).build({ registry: fresh() }),
+    (v) => Number.isInteger(v) && v >= 1 && v <= 1000,
+    /ageBuckets/,
+  ],
+  [
+    '.slidingWindow(60, 2, options)',
+    (v) => summarySchema('s').slidingWindow(60, 2, v).build({ registry: fresh() }),
+    (v) => v === undefined || isEmptyPlainObject(v),
+    /slidingWindow\(\) of summary "s"/,
+  ],
   ['.build(options)', (v) => counterSchema('m').build(v), (v) => v === undefined || isEmptyPlainObject(v), /build\(\) of metric "m"/],
   ['.build({ registry })', (v) => counterSchema('m').build({ registry: v }), (v) => v === undefined, /registry must be a Registry/],
   ['family.with(labels)', (v) => family().with(v), () => false, /metric "bad_input_family" takes|dynamic label|unexpected label/],
@@ -122,30 +156,106 @@ const MATRIX = [
   ['registry.setDefaultLabels(labels)', (v) => fresh().setDefaultLabels(v), isStringRecord, /labels|label name/],
   ['registry.metrics({ format })', (v) => fresh().metrics({ format: v }), (v) => v === undefined || v === 'openmetrics', /format/],
   // Accepted options are made local and ephemeral, so the matrix never binds 9464.
-  ['serve(options)', (v) => serve(v === undefined || isEmptyPlainObject(v) ? { ...v, port: 0, host: '127.0.0.1' } : v), (v) => v === undefined || isEmptyPlainObject(v), /serve\(\)/],
-  ['serve({ port })', (v) => serve({ port: v === undefined ? 0 : v, host: '127.0.0.1', health: false }), (v) => v === 0 || v === undefined, /serve\(\): port/],
-  ['serve({ host })', (v) => serve({ host: v === undefined ? '127.0.0.1' : v, port: 0, health: false }), (v) => v === undefined, /host/, /cannot resolve host|cannot listen on/],
+  [
+    'serve(options)',
+    (v) => serve(v === undefined || isEmptyPlainObject(v) ? { ...v, port: 0, host: '127.0.0.1' } : v),
+    (v) => v === undefined || isEmptyPlainObject(v),
+    /serve\(\)/,
+  ],
+  [
+    'serve({ port })',
+    (v) => serve({ port: v === undefined ? 0 : v, host: '127.0.0.1', health: false }),
+    (v) => v === 0 || v === undefined,
+    /serve\(\): port/,
+  ],
+  [
+    'serve({ host })',
+    (v) => serve({ host: v === undefined ? '127.0.0.1' : v, port: 0, health: false }),
+    (v) => v === undefined,
+    /host/,
+    /cannot resolve host|cannot listen on/,
+  ],
   ['serve({ path })', (v) => serve({ path: v, port: 0, host: '127.0.0.1', health: false }), (v) => v === undefined, /serve\(\): path/],
-  ['serve({ health })', (v) => serve({ health: v, port: 0, host: '127.0.0.1' }), (v) => v === undefined || typeof v === 'boolean' || isEmptyPlainObject(v), /health/],
+  [
+    'serve({ health })',
+    (v) => serve({ health: v, port: 0, host: '127.0.0.1' }),
+    (v) => v === undefined || typeof v === 'boolean' || isEmptyPlainObject(v),
+    /health/,
+  ],
   ['serve({ auth })', (v) => serve({ auth: v, port: 0, host: '127.0.0.1', health: false }), (v) => v === undefined, /serve\(\): auth/],
-  ['serve({ maxConnections })', (v) => serve({ maxConnections: v, port: 0, host: '127.0.0.1', health: false }), (v) => v === undefined || (isPositiveInteger(v) && v <= 65535), /maxConnections/],
-  ['serve({ registry })', (v) => serve({ registry: v, port: 0, host: '127.0.0.1', health: false }), (v) => v === undefined, /registry must be a Registry/],
-  ['health.setReady(name, true)', (v) => health.setReady(v, true), (v) => typeof v === 'string' && v !== '', /health.setReady\(\) takes a check name/],
-  ['health.setReady("db", ready)', (v) => health.setReady('bad_input_check', v), (v) => typeof v === 'boolean', /health.setReady\("bad_input_check"\) takes true or false/],
+  [
+    'serve({ maxConnections })',
+    (v) => serve({ maxConnections: v, port: 0, host: '127.0.0.1', health: false }),
+    (v) => v === undefined || (isPositiveInteger(v) && v <= 65535),
+    /maxConnections/,
+  ],
+  [
+    'serve({ registry })',
+    (v) => serve({ registry: v, port: 0, host: '127.0.0.1', health: false }),
+    (v) => v === undefined,
+    /registry must be a Registry/,
+  ],
+  [
+    'health.setReady(name, true)',
+    (v) => health.setReady(v, true),
+    (v) => typeof v === 'string' && v !== '',
+    /health.setReady\(\) takes a check name/,
+  ],
+  [
+    'health.setReady("db", ready)',
+    (v) => health.setReady('bad_input_check', v),
+    (v) => typeof v === 'boolean',
+    /health.setReady\("bad_input_check"\) takes true or false/,
+  ],
   ['startReporter({ intervalMs })', (v) => startReporter({ intervalMs: v, onExport() {} }), (v) => isPositiveInteger(v) && v < 2 ** 31, /intervalMs/],
   ['startReporter({ onExport })', (v) => startReporter({ intervalMs: 1000, onExport: v }), (v) => typeof v === 'function', /onExport/],
-  ['collectDefaultMetrics({ sampleIntervalMs })', (v) => collectDefaultMetrics({ sampleIntervalMs: v, registry: fresh() }), (v) => v === undefined || (isPositiveInteger(v) && v < 2 ** 31), /sampleIntervalMs/],
-  ['collectDefaultMetrics({ labels })', (v) => collectDefaultMetrics({ labels: v, registry: fresh() }), (v) => v === undefined || isStringRecord(v), /labels|label name/],
-  ['pushgateway({ timeoutMs })', (v) => pushgateway({ url: 'http://127.0.0.1:1', job: 'j', timeoutMs: v }), (v) => v === undefined || (isPositiveInteger(v) && v < 2 ** 31), /timeoutMs/],
+  [
+    'collectDefaultMetrics({ sampleIntervalMs })',
+    (v) => collectDefaultMetrics({ sampleIntervalMs: v, registry: fresh() }),
+    (v) => v === undefined || (isPositiveInteger(v) && v < 2 ** 31),
+    /sampleIntervalMs/,
+  ],
+  [
+    'collectDefaultMetrics({ labels })',
+    (v) => collectDefaultMetrics({ labels: v, registry: fresh() }),
+    (v) => v === undefined || isStringRecord(v),
+    /labels|label name/,
+  ],
+  [
+    'pushgateway({ timeoutMs })',
+    (v) => pushgateway({ url: 'http://127.0.0.1:1', job: 'j', timeoutMs: v }),
+    (v) => v === undefined || (isPositiveInteger(v) && v < 2 ** 31),
+    /timeoutMs/,
+  ],
   ['pushgateway({ url })', (v) => pushgateway({ url: v, job: 'j' }), () => false, /url/],
   ['pushgateway({ job })', (v) => pushgateway({ url: 'http://127.0.0.1:1', job: v }), (v) => typeof v === 'string' && v !== '', /job/],
   ['httpMetrics(options)', (v) => httpMetrics(v), (v) => v === undefined || isEmptyPlainObject(v), /httpMetrics\(\)/],
-  ['metrics.increment(name)', (v) => metrics.increment(v), (v) => typeof v === 'string' && v !== '' && isMetricName(`js_user_${v}`), /metrics.increment\(\)|metric name/],
-  ['metrics.add("bad_input_helper", value)', (v) => metrics.add('bad_input_helper', v), (v) => isFinite(v) && v >= 0, /counter "js_user_bad_input_helper"/],
-  ['metrics.gauge("bad_input_helper_gauge", value)', (v) => metrics.gauge('bad_input_helper_gauge', v), (v) => typeof v === 'number', /gauge "js_user_bad_input_helper_gauge"/],
+  [
+    'metrics.increment(name)',
+    (v) => metrics.increment(v),
+    (v) => typeof v === 'string' && v !== '' && isMetricName(`js_user_${v}`),
+    /metrics.increment\(\)|metric name/,
+  ],
+  [
+    'metrics.add("bad_input_helper", value)',
+    (v) => metrics.add('bad_input_helper', v),
+    (v) => isFinite(v) && v >= 0,
+    /counter "js_user_bad_input_helper"/,
+  ],
+  [
+    'metrics.gauge("bad_input_helper_gauge", value)',
+    (v) => metrics.gauge('bad_input_helper_gauge', v),
+    (v) => typeof v === 'number',
+    /gauge "js_user_bad_input_helper_gauge"/,
+  ],
   ['log.info(message)', (v) => log.info(v), (v) => typeof v === 'string', /log.info\(\) takes a message string/],
   // Any object: its own enumerable properties are the fields (an Error's too).
-  ['log.info("m", fields)', (v) => log.info('m', v), (v) => v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v)), /log.info\(\) takes its fields as an object/],
+  [
+    'log.info("m", fields)',
+    (v) => log.info('m', v),
+    (v) => v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+    /log.info\(\) takes its fields as an object/,
+  ],
   ['log.setLevel(level)', (v) => log.setLevel(v), () => false, /log.setLevel\(\)/],
 ];
 
@@ -187,7 +297,11 @@ test(`bad-input matrix: ${MATRIX.length} arguments × ${Object.keys(VALUES).leng
   gaugeSchemaFloat('bad_input_kept_gauge').build().set(2.5);
   histogramSchema('bad_input_kept_histogram').buckets([1]).build().observe(0.5);
   summarySchema('bad_input_kept_summary').percentiles([0.5]).build().observe(0.5);
-  const keptLines = (text) => text.split('\n').filter((l) => l.startsWith('bad_input_kept_')).join('\n');
+  const keptLines = (text) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('bad_input_kept_'))
+      .join('\n');
   const before = keptLines(await registry.metrics());
   assert.match(before, /bad_input_kept_total\{k="a"\} 41/);
 
@@ -215,7 +329,7 @@ test(`bad-input matrix: ${MATRIX.length} arguments × ${Object.keys(VALUES).leng
   }
   setCardinalityLimit(10_000);
   assert.deepEqual(problems, [], `${problems.length} of ${cases} cases went wrong`);
-  assert.equal(({}).polluted, undefined, 'no prototype was polluted');
+  assert.equal({}.polluted, undefined, 'no prototype was polluted');
   assert.equal(keptLines(await registry.metrics()), before, 'what was recorded before the matrix is unchanged');
   console.log(`${cases} bad-input cases`);
 });

@@ -35,7 +35,10 @@ test('a strict limit refuses new label sets with a RangeError and records nothin
     (e) => e instanceof RangeError && /metric "strict_sessions" has reached its limit of 2 series; this label set was refused/.test(e.message),
   );
   const s = parseSamples(await registry.metrics());
-  assert.deepEqual([...s.keys()].filter((k) => k.startsWith('strict_sessions')), ['strict_sessions{id="1"}', 'strict_sessions{id="2"}']);
+  assert.deepEqual(
+    [...s.keys()].filter((k) => k.startsWith('strict_sessions')),
+    ['strict_sessions{id="1"}', 'strict_sessions{id="2"}'],
+  );
 });
 
 test('setCardinalityLimit() sets the limit of metrics defined afterwards; bad limits are refused', async () => {

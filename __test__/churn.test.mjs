@@ -66,7 +66,10 @@ test(`${CYCLES} worker start/count/exit cycles, ${AT_ONCE} at a time: totals exa
 
   const stripes = binding.stripeStats();
   assert.equal(stripes.live, stripesBefore.live, `only the threads that were there before hold stripes: ${JSON.stringify(stripes)}`);
-  assert.ok(stripes.live + stripes.free <= stripesBefore.live + stripesBefore.free + AT_ONCE, `at most ${AT_ONCE} worker stripes ever: ${JSON.stringify(stripes)}`);
+  assert.ok(
+    stripes.live + stripes.free <= stripesBefore.live + stripesBefore.free + AT_ONCE,
+    `at most ${AT_ONCE} worker stripes ever: ${JSON.stringify(stripes)}`,
+  );
   // Generous: V8 and glibc keep some of what 1,000 isolates used. A leak of a stripe
   // chunk (64 KiB) or a scratch buffer per worker would add 60+ MiB.
   const growth = rssAtEnd - rssAfterWarmUp;

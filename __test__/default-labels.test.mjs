@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { counterSchema, gaugeSchema, histogramSchema, registry } from 'slotmetrics';
 import { parseOpenMetricsStrict, parseSamples, promtoolCheck } from './helpers.mjs';
 
-test('default labels go on every series; a metric\'s own label of that name wins', async () => {
+test("default labels go on every series; a metric's own label of that name wins", async () => {
   counterSchema('dl_requests_total').help('Requests').requireDynamicKey('code').build().with({ code: '200' }).increment();
   gaugeSchema('dl_depth').help('Depth').staticLabel('region', 'us').build().set(4);
   histogramSchema('dl_seconds').help('Time').buckets([1]).build().observe(0.5);
@@ -13,7 +13,7 @@ test('default labels go on every series; a metric\'s own label of that name wins
   const text = await registry.metrics();
   const s = parseSamples(text);
   assert.equal(s.get('dl_requests_total{service="api \\"v2\\"",region="eu",code="200"}'), 1);
-  assert.equal(s.get('dl_depth{service="api \\"v2\\"",region="us"}'), 4, 'the metric\'s own region wins');
+  assert.equal(s.get('dl_depth{service="api \\"v2\\"",region="us"}'), 4, "the metric's own region wins");
   assert.equal(s.get('dl_seconds_bucket{service="api \\"v2\\"",region="eu",le="+Inf"}'), 1);
   assert.equal(s.get('dl_seconds_count{service="api \\"v2\\"",region="eu"}'), 1);
   assert.equal(promtoolCheck(text).status, 0, promtoolCheck(text).output);
@@ -37,7 +37,11 @@ test('bad default labels are TypeErrors and change nothing', async () => {
     [{ zone: 1 }, /registry.setDefaultLabels\(\): labels must be an object of strings/],
   ];
   for (const [labels, pattern] of cases) {
-    assert.throws(() => registry.setDefaultLabels(labels), (e) => e instanceof TypeError && pattern.test(e.message), String(pattern));
+    assert.throws(
+      () => registry.setDefaultLabels(labels),
+      (e) => e instanceof TypeError && pattern.test(e.message),
+      String(pattern),
+    );
   }
   gaugeSchema('dl_after').help('h').build().set(1);
   assert.equal(parseSamples(await registry.metrics()).get('dl_after{zone="a"}'), 1);

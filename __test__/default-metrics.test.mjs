@@ -59,15 +59,23 @@ test('the process figures read from /proc are those of this process', async () =
   const cpu = process.cpuUsage();
   assert.ok(Math.abs(value('process_cpu_seconds_total') - (cpu.user + cpu.system) / 1e6) < 0.5, 'cpu seconds');
   assert.equal(value('process_cpu_seconds_total'), value('process_cpu_user_seconds_total') + value('process_cpu_system_seconds_total'));
-  assert.equal(s.get(`app_nodejs_version_info{service="api",version="${process.version}",major="${process.versions.node.split('.')[0]}",minor="${process.versions.node.split('.')[1]}",patch="${process.versions.node.split('.')[2]}"}`), 1);
+  assert.equal(
+    s.get(
+      `app_nodejs_version_info{service="api",version="${process.version}",major="${process.versions.node.split('.')[0]}",minor="${process.versions.node.split('.')[1]}",patch="${process.versions.node.split('.')[2]}"}`,
+    ),
+    1,
+  );
   assert.ok(value('nodejs_heap_size_used_bytes') > 1e6);
 });
 
-test('the whole body with default metrics passes promtool, but for the lint on prom-client\'s own names', async () => {
+test("the whole body with default metrics passes promtool, but for the lint on prom-client's own names", async () => {
   const { status, output } = promtoolCheck(await registry.metrics());
   // prom-client names three gauges *_total; matching its names is the point, so
   // promtool's lint (exit 3, not a parse error) about those three is expected.
-  const problems = output.trim().split('\n').filter((line) => line !== '');
+  const problems = output
+    .trim()
+    .split('\n')
+    .filter((line) => line !== '');
   const expected = ['handles', 'requests', 'resources'].map(
     (kind) => `app_nodejs_active_${kind}_total non-counter metrics should not have "_total" suffix`,
   );
@@ -82,6 +90,9 @@ test('bad options are refused', () => {
   stop();
   assert.throws(() => collectDefaultMetrics({ prefix: 1 }), /prefix must be a string, got number 1/);
   assert.throws(() => collectDefaultMetrics({ labels: { a: 1 } }), /labels must be an object of strings/);
-  assert.throws(() => collectDefaultMetrics({ sampleIntervalMs: 0 }), /sampleIntervalMs must be an integer from 1 to 2147483647 milliseconds, got number 0/);
+  assert.throws(
+    () => collectDefaultMetrics({ sampleIntervalMs: 0 }),
+    /sampleIntervalMs must be an integer from 1 to 2147483647 milliseconds, got number 0/,
+  );
   assert.throws(() => collectDefaultMetrics({ registers: [] }), /unknown option "registers"/);
 });

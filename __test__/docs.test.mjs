@@ -17,7 +17,22 @@ function promtool(...args) {
 
 /** The metric names a PromQL expression reads (not functions, labels or `up`). */
 function metricNames(expr) {
-  const PROMQL = new Set(['sum', 'min', 'max', 'avg', 'rate', 'irate', 'increase', 'histogram_quantile', 'by', 'without', 'and', 'or', 'unless', 'up']);
+  const PROMQL = new Set([
+    'sum',
+    'min',
+    'max',
+    'avg',
+    'rate',
+    'irate',
+    'increase',
+    'histogram_quantile',
+    'by',
+    'without',
+    'and',
+    'or',
+    'unless',
+    'up',
+  ]);
   const bare = expr
     .replace(/label_values\(([^,]+),[^)]*\)/g, '$1') // its second argument is a label
     .replace(/"(?:[^"\\]|\\.)*"/g, '')
@@ -28,7 +43,10 @@ function metricNames(expr) {
 }
 
 test('docs/prometheus.yml and docs/alerts.yml pass promtool', () => {
-  for (const [what, file] of [['config', 'prometheus.yml'], ['rules', 'alerts.yml']]) {
+  for (const [what, file] of [
+    ['config', 'prometheus.yml'],
+    ['rules', 'alerts.yml'],
+  ]) {
     const { status, output } = promtool('check', what, docs(file));
     assert.equal(status, 0, output);
   }

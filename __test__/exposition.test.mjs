@@ -60,11 +60,7 @@ for (const [name, value] of [
   recorded.floats.set(name, value);
 }
 
-const sizes = histogramSchema('escape_payload_bytes')
-  .help('Payload sizes')
-  .buckets([0.5, 1, 1e3, 1e6, 1e21])
-  .requireDynamicKey('kind')
-  .build();
+const sizes = histogramSchema('escape_payload_bytes').help('Payload sizes').buckets([0.5, 1, 1e3, 1e6, 1e21]).requireDynamicKey('kind').build();
 const observations = [0, 0.5, 0.75, 999, 1e3, 5e5, 2e6, 1e22, -3];
 for (const value of observations) sizes.with({ kind: 'ünï "ćode"' }).observe(value);
 histogramSchema('escape_empty_seconds').help('A histogram with no observations').build();
@@ -107,11 +103,20 @@ test('OpenMetrics passes the strict parser, which gives back exactly what was re
 
   const buckets = of('escape_payload_bytes_bucket');
   const expected = [0.5, 1, 1e3, 1e6, 1e21, Infinity].map((le) => observations.filter((v) => v <= le).length);
-  assert.deepEqual(buckets.map((s) => s.value), expected);
-  assert.deepEqual(buckets.map((s) => s.labels.le), ['0.5', '1', '1000', '1000000', '1e21', '+Inf']);
+  assert.deepEqual(
+    buckets.map((s) => s.value),
+    expected,
+  );
+  assert.deepEqual(
+    buckets.map((s) => s.labels.le),
+    ['0.5', '1', '1000', '1000000', '1e21', '+Inf'],
+  );
   assert.ok(buckets.every((s) => s.labels.kind === 'ünï "ćode"'));
   assert.equal(of('escape_payload_bytes_count')[0].value, observations.length);
-  assert.equal(of('escape_payload_bytes_sum')[0].value, observations.reduce((a, b) => a + b));
+  assert.equal(
+    of('escape_payload_bytes_sum')[0].value,
+    observations.reduce((a, b) => a + b),
+  );
   assert.equal(of('escape_empty_seconds_count')[0].value, 0);
 });
 

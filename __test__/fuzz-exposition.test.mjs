@@ -32,7 +32,25 @@ function generator(seed) {
 // surrogates (sent on as U+FFFD).
 const ALPHABET = [
   ...'abcXYZ019 _-:/.,={}#',
-  '"', '\\', '\n', '\r', '\t', '\\n', '\\"', 'é', 'ß', 'ж', '漢', '😀', '👩‍💻', '\u200d', '\u2028', '\u0000', '\u00a0', '\ud800', '\udfff',
+  '"',
+  '\\',
+  '\n',
+  '\r',
+  '\t',
+  '\\n',
+  '\\"',
+  'é',
+  'ß',
+  'ж',
+  '漢',
+  '😀',
+  '👩‍💻',
+  '\u200d',
+  '\u2028',
+  '\u0000',
+  '\u00a0',
+  '\ud800',
+  '\udfff',
 ];
 const NAME_START = 'abcdefghijklmnopqrstuvwxyz_';
 const NAME_REST = `${NAME_START}0123456789`;
@@ -77,7 +95,9 @@ function randomMetric(r, registry, index, defaultLabels) {
   const staticNames = randomLabelNames(r, r.int(3), taken);
   staticNames.forEach((n) => taken.add(n));
   const keys = randomLabelNames(r, r.int(4), taken);
-  const builder = { counter: counterSchema, gauge: gaugeSchema, gaugeFloat: gaugeSchemaFloat, histogram: histogramSchema, summary: summarySchema }[type];
+  const builder = { counter: counterSchema, gauge: gaugeSchema, gaugeFloat: gaugeSchemaFloat, histogram: histogramSchema, summary: summarySchema }[
+    type
+  ];
   let schema = builder(name);
   if (help !== '') schema = schema.help(help);
   const statics = Object.fromEntries(staticNames.map((n) => [n, randomText(r, 12)]));
@@ -191,7 +211,8 @@ test(`exposition fuzzing: ${BATCHES} batches of ${METRICS_PER_BATCH} random metr
   const r = generator(SEED);
   let cases = 0;
   for (let batch = 0; batch < BATCHES; batch++) {
-    const defaultLabels = r.next() < 0.5 ? {} : Object.fromEntries(randomLabelNames(r, 1 + r.int(2), new Set()).map((k) => [`zz_${k}`, randomText(r, 8)]));
+    const defaultLabels =
+      r.next() < 0.5 ? {} : Object.fromEntries(randomLabelNames(r, 1 + r.int(2), new Set()).map((k) => [`zz_${k}`, randomText(r, 8)]));
     const registry = new Registry({ defaultLabels });
     const wellFormedDefaults = Object.fromEntries(Object.entries(defaultLabels).map(([k, v]) => [k, v.toWellFormed()]));
     const expected = [];
@@ -202,10 +223,17 @@ test(`exposition fuzzing: ${BATCHES} batches of ${METRICS_PER_BATCH} random metr
     // Random names break promtool's style lint (exit 3: no help, ':' or unit-like
     // words in names); a body it cannot parse is exit 1.
     const checked = promtoolCheck(text);
-    assert.ok([0, 3].includes(checked.status) && !/error/.test(checked.output), `promtool rejected batch ${batch} (seed ${SEED}):\n${checked.output}`);
+    assert.ok(
+      [0, 3].includes(checked.status) && !/error/.test(checked.output),
+      `promtool rejected batch ${batch} (seed ${SEED}):\n${checked.output}`,
+    );
     assertSamples(parseTextFormat(text), expected, `text 0.0.4, batch ${batch} (seed ${SEED})`);
     const inOpenMetrics = expected.filter((sample) => sample.inOpenMetrics !== false);
-    assertSamples(parseOpenMetricsStrict(await registry.metrics({ format: 'openmetrics' })), inOpenMetrics, `OpenMetrics, batch ${batch} (seed ${SEED})`);
+    assertSamples(
+      parseOpenMetricsStrict(await registry.metrics({ format: 'openmetrics' })),
+      inOpenMetrics,
+      `OpenMetrics, batch ${batch} (seed ${SEED})`,
+    );
   }
   console.log(`${cases} random metrics checked by promtool and both prometheus_client parsers (seed ${SEED})`);
 });

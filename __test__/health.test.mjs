@@ -13,17 +13,21 @@ test('liveness turns 503 while the serving thread is blocked, and 200 again afte
   // The child serves, then blocks its own event loop for 1.5 s when told to.
   const child = spawn(
     process.execPath,
-    ['-e', `require('slotmetrics').serve({ port: 0, host: '127.0.0.1', health: { staleAfterMs: 300 } }).then((s) => {
+    [
+      '-e',
+      `require('slotmetrics').serve({ port: 0, host: '127.0.0.1', health: { staleAfterMs: 300 } }).then((s) => {
       console.log(s.url);
       process.stdin.once('data', () => { const end = Date.now() + 1500; while (Date.now() < end); console.log('unblocked'); });
-    });`],
+    });`,
+    ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   try {
     const lines = [];
     const nextLine = () =>
       new Promise((resolve) => {
-        const check = () => (lines.length ? resolve(lines.shift()) : child.stdout.once('data', (d) => (lines.push(...String(d).trim().split('\n')), check())));
+        const check = () =>
+          lines.length ? resolve(lines.shift()) : child.stdout.once('data', (d) => (lines.push(...String(d).trim().split('\n')), check()));
         check();
       });
     const live = (await nextLine()).replace('/metrics', '/health/live');

@@ -18,16 +18,32 @@ test("names get the js_user_ prefix, counters one _total, histograms the seed's 
 
   const samples = parseOpenMetricsStrict(await registry.metrics({ format: 'openmetrics' }));
   const family = (name) => samples.filter((s) => s.family === name);
-  assert.deepEqual(family('js_user_api_requests').map((s) => [s.name, s.type, s.value]), [['js_user_api_requests_total', 'counter', 5.5]]);
-  assert.deepEqual(family('js_user_errors').map((s) => [s.name, s.labels]), [
-    ['js_user_errors_total', { endpoint: '/users', method: 'POST', status: 'success' }],
-  ]);
-  assert.deepEqual(family('js_user_queue_size').map((s) => [s.type, s.value]), [['gauge', 42]]);
-  assert.deepEqual(family('js_user_cpu_temperature').map((s) => [s.labels.sensor, s.value]), [['cpu0', 65.5]]);
+  assert.deepEqual(
+    family('js_user_api_requests').map((s) => [s.name, s.type, s.value]),
+    [['js_user_api_requests_total', 'counter', 5.5]],
+  );
+  assert.deepEqual(
+    family('js_user_errors').map((s) => [s.name, s.labels]),
+    [['js_user_errors_total', { endpoint: '/users', method: 'POST', status: 'success' }]],
+  );
+  assert.deepEqual(
+    family('js_user_queue_size').map((s) => [s.type, s.value]),
+    [['gauge', 42]],
+  );
+  assert.deepEqual(
+    family('js_user_cpu_temperature').map((s) => [s.labels.sensor, s.value]),
+    [['cpu0', 65.5]],
+  );
   const buckets = samples.filter((s) => s.name === 'js_user_request_duration_bucket');
   assert.deepEqual(HELPER_BUCKETS, [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
-  assert.deepEqual(buckets.map((s) => s.labels.le), [...HELPER_BUCKETS.map(String), '+Inf']);
-  assert.deepEqual(buckets.map((s) => s.value), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2]);
+  assert.deepEqual(
+    buckets.map((s) => s.labels.le),
+    [...HELPER_BUCKETS.map(String), '+Inf'],
+  );
+  assert.deepEqual(
+    buckets.map((s) => s.value),
+    [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2],
+  );
   assert.equal(samples.find((s) => s.name === 'js_user_request_duration_count').value, 2);
   assert.equal(family('js_user_request_duration')[0].type, 'histogram');
 });
@@ -51,7 +67,10 @@ test('the prefix is configurable, empty included', async () => {
 test('a name keeps the type and label keys of its first use; nothing recorded is lost', async () => {
   metrics.increment('jobs', { queue: 'mail' });
   const cases = [
-    [() => metrics.gauge('jobs', 1, { queue: 'mail' }), /metric "jobs" was first used with metrics.increment\(\) as a counter; metrics.gauge\(\) cannot record it/],
+    [
+      () => metrics.gauge('jobs', 1, { queue: 'mail' }),
+      /metric "jobs" was first used with metrics.increment\(\) as a counter; metrics.gauge\(\) cannot record it/,
+    ],
     [() => metrics.histogram('jobs', 1), /first used with metrics.increment\(\)/],
     [() => metrics.increment('jobs'), /metrics.increment\(\) "jobs": labels \{\} differ from its first use's \{queue\}/],
     [() => metrics.increment('jobs', { queue: 'mail', tenant: 'a' }), /unexpected label "tenant" for metric "js_user_jobs"/],
@@ -74,9 +93,20 @@ test('label values: numbers and booleans become strings, anything else is a Type
     [{ code: [200], ok: true }, /label "code" .* got an array/],
   ];
   for (const [labels, pattern] of bad) {
-    assert.throws(() => metrics.increment('calls', labels), (e) => e instanceof TypeError && pattern.test(e.message), String(pattern));
+    assert.throws(
+      () => metrics.increment('calls', labels),
+      (e) => e instanceof TypeError && pattern.test(e.message),
+      String(pattern),
+    );
   }
-  for (const labels of [new Map([['a', '1']]), ['a'], 'a=1', new (class Labels { a = '1'; })()]) {
+  for (const labels of [
+    new Map([['a', '1']]),
+    ['a'],
+    'a=1',
+    new (class Labels {
+      a = '1';
+    })(),
+  ]) {
     assert.throws(
       () => metrics.increment('fresh_name', labels),
       (e) => e instanceof TypeError && /metrics.increment\(\) "fresh_name": labels must be a plain object/.test(e.message),
@@ -88,10 +118,22 @@ test('label values: numbers and booleans become strings, anything else is a Type
 test('bad names and values are refused with the problem named', () => {
   assert.throws(() => metrics.increment(42), /metrics.increment\(\) takes a metric name \(a non-empty string\), got number 42/);
   assert.throws(() => metrics.gauge('', 1), /metrics.gauge\(\) takes a metric name/);
-  assert.throws(() => metrics.increment('bad-name'), (e) => e instanceof TypeError && /invalid metric name "js_user_bad-name"/.test(e.message));
-  assert.throws(() => metrics.add('refunds', -1), (e) => e instanceof RangeError && /can only go up/.test(e.message));
-  assert.throws(() => metrics.gauge('level', '3'), (e) => e instanceof TypeError && /takes a number/.test(e.message));
-  assert.throws(() => metrics.histogram('latency', NaN), (e) => e instanceof RangeError && /finite/.test(e.message));
+  assert.throws(
+    () => metrics.increment('bad-name'),
+    (e) => e instanceof TypeError && /invalid metric name "js_user_bad-name"/.test(e.message),
+  );
+  assert.throws(
+    () => metrics.add('refunds', -1),
+    (e) => e instanceof RangeError && /can only go up/.test(e.message),
+  );
+  assert.throws(
+    () => metrics.gauge('level', '3'),
+    (e) => e instanceof TypeError && /takes a number/.test(e.message),
+  );
+  assert.throws(
+    () => metrics.histogram('latency', NaN),
+    (e) => e instanceof RangeError && /finite/.test(e.message),
+  );
 });
 
 test('threads share helper metrics, key order does not matter, and conflicts span threads', { timeout: 30_000 }, async () => {
@@ -108,6 +150,8 @@ test('threads share helper metrics, key order does not matter, and conflicts spa
   assert.equal(parseSamples(await registry.metrics()).get('js_user_shared_events_total{kind="a",region="eu"}'), 1500);
   assert.throws(
     () => metrics.increment('worker_only'),
-    (e) => e instanceof TypeError && /"js_user_worker_only" would expose samples named "js_user_worker_only"|already defined as a float gauge/.test(e.message),
+    (e) =>
+      e instanceof TypeError &&
+      /"js_user_worker_only" would expose samples named "js_user_worker_only"|already defined as a float gauge/.test(e.message),
   );
 });

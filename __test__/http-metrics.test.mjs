@@ -34,7 +34,13 @@ test('Express: the matched route pattern, nested routers included; "" for no rou
   const server = http.createServer(app);
   const base = await listen(server);
   try {
-    await requests(base, [['GET', '/users/1'], ['GET', '/users/2'], ['POST', '/api/items/9'], ['GET', '/no/such/page'], ['GET', '/another/miss']]);
+    await requests(base, [
+      ['GET', '/users/1'],
+      ['GET', '/users/2'],
+      ['POST', '/api/items/9'],
+      ['GET', '/no/such/page'],
+      ['GET', '/another/miss'],
+    ]);
     assert.deepEqual(await series('/users/:id', 'GET', '200'), { count: 2, observed: 2 });
     assert.deepEqual(await series('/api/items/:itemId', 'POST', '201'), { count: 1, observed: 1 });
     assert.deepEqual(await series('', 'GET', '404'), { count: 2, observed: 2 });
@@ -53,7 +59,13 @@ test('Fastify: the route pattern from the router; "" for no route', { timeout: 3
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${app.server.address().port}`;
   try {
-    await requests(base, [['GET', '/orders/1'], ['GET', '/orders/2'], ['GET', '/orders/3'], ['DELETE', '/orders/1'], ['GET', '/missing']]);
+    await requests(base, [
+      ['GET', '/orders/1'],
+      ['GET', '/orders/2'],
+      ['GET', '/orders/3'],
+      ['DELETE', '/orders/1'],
+      ['GET', '/missing'],
+    ]);
     assert.deepEqual(await series('/orders/:orderId', 'GET', '200'), { count: 3, observed: 3 });
     assert.deepEqual(await series('/orders/:orderId', 'DELETE', '204'), { count: 1, observed: 1 });
     assert.equal((await series('', 'GET', '404')).count >= 1, true);
@@ -68,7 +80,11 @@ test('node:http: the route a function names, else ""; durations land in the hist
   const base = await listen(server);
   try {
     const before = (await series('', 'PUT', '200')).count ?? 0;
-    await requests(base, [['PUT', '/health/a'], ['PUT', '/health/b'], ['PUT', '/slow']]);
+    await requests(base, [
+      ['PUT', '/health/a'],
+      ['PUT', '/health/b'],
+      ['PUT', '/slow'],
+    ]);
     assert.deepEqual(await series('/health', 'PUT', '200'), { count: 2, observed: 2 });
     assert.equal((await series('', 'PUT', '200')).count, before + 1);
     const s = parseSamples(await registry.metrics());

@@ -77,9 +77,15 @@ const main = pack(ROOT, WORK);
 
 test('the main package carries the loader and the wrapper, no binary and no install script', () => {
   assert.ok(main.files.includes('index.js') && main.files.includes('dist/index.js'), main.files.join(' '));
-  assert.deepEqual(main.files.filter((f) => f.endsWith('.node')), []);
+  assert.deepEqual(
+    main.files.filter((f) => f.endsWith('.node')),
+    [],
+  );
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  assert.deepEqual(Object.keys(manifest.scripts).filter((s) => /^(pre|post)?install$|^prepare$/.test(s)), []);
+  assert.deepEqual(
+    Object.keys(manifest.scripts).filter((s) => /^(pre|post)?install$|^prepare$/.test(s)),
+    [],
+  );
   assert.equal(manifest.optionalDependencies[`slotmetrics-${PLATFORM}`], manifest.version);
 });
 
@@ -101,7 +107,10 @@ test('without the binary package, or with a broken one, the error names the pack
   const bare = appWith('bare', [main.tarball], ['--omit=optional']);
   const missing = sh(process.execPath, ['-e', "require('slotmetrics')"], bare);
   assert.notEqual(missing.status, 0);
-  assert.match(missing.stderr, new RegExp(`the package slotmetrics-${PLATFORM}, which holds the prebuilt binary for this platform, is not installed`));
+  assert.match(
+    missing.stderr,
+    new RegExp(`the package slotmetrics-${PLATFORM}, which holds the prebuilt binary for this platform, is not installed`),
+  );
   assert.match(missing.stderr, /--omit=optional/);
   assert.match(missing.stderr, /NAPI_RS_NATIVE_LIBRARY_PATH/);
 

@@ -31,9 +31,7 @@ test('label values of every kind and size arrive exactly, by the scratch buffer 
     metric.with({ a: [...a].join(''), b: [...b].join('') }).add(0);
   });
 
-  const samples = parseOpenMetricsStrict(await registry.metrics({ format: 'openmetrics' })).filter(
-    (s) => s.name === 'label_transfer_total',
-  );
+  const samples = parseOpenMetricsStrict(await registry.metrics({ format: 'openmetrics' })).filter((s) => s.name === 'label_transfer_total');
   assert.equal(samples.length, VALUES.length, 'one series per label set, none doubled');
   for (const { labels, value } of samples) {
     assert.equal(expected.get(JSON.stringify([labels.a, labels.b])), value, `series ${JSON.stringify(labels).slice(0, 80)}`);

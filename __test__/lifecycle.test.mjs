@@ -29,7 +29,11 @@ test('startReporter() hands the exposition over on its interval until stopped', 
 
 test('shutdown() stops servers, reporters and sampling, flushes logs, and lets the process exit', { timeout: 30_000 }, () => {
   // Without shutdown() the open server would keep this child alive until killed.
-  const run = spawnSync(process.execPath, ['-e', `
+  const run = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `
     const { serve, startReporter, collectDefaultMetrics, log, shutdown } = require('slotmetrics');
     (async () => {
       const server = await serve({ port: 0, host: '127.0.0.1' });
@@ -40,7 +44,10 @@ test('shutdown() stops servers, reporters and sampling, flushes logs, and lets t
       await shutdown(); // again: harmless
       const refused = await fetch(server.url).then(() => false, () => true);
       console.error(refused ? 'server closed' : 'server still open');
-    })();`], { encoding: 'utf8', timeout: 20_000 });
+    })();`,
+    ],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.signal, null, 'exited by itself');
   assert.match(run.stdout, /"msg":"before shutdown"/);

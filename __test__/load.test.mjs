@@ -34,7 +34,9 @@ function valueOf(body, series) {
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-test(`${CLIENTS} clients scrape for ${SECONDS} s while two workers update: no failure, counters monotonic`, { timeout: SECONDS * 1000 + 60_000 }, async () => {
+test(`${CLIENTS} clients scrape for ${SECONDS} s while two workers update: no failure, counters monotonic`, {
+  timeout: SECONDS * 1000 + 60_000,
+}, async () => {
   const target = spawn(process.execPath, [TARGET], { stdio: ['pipe', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let out = '';
@@ -84,7 +86,10 @@ test(`${CLIENTS} clients scrape for ${SECONDS} s while two workers update: no fa
     console.log(`${latencies.length} scrapes in ${SECONDS} s by ${CLIENTS} clients: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
     assert.deepEqual(failures.slice(0, 10), []);
     assert.ok(latencies.length >= CLIENTS * 10, `only ${latencies.length} scrapes completed`);
-    assert.ok(finals.every((f) => f.w1 > 0 && f.w2 > 0), 'both workers were counting');
+    assert.ok(
+      finals.every((f) => f.w1 > 0 && f.w2 > 0),
+      'both workers were counting',
+    );
   } finally {
     agent.destroy();
     target.stdin.end();

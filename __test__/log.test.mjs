@@ -19,7 +19,10 @@ function runChild(source, env = {}) {
     env: { ...process.env, ...env },
   });
   assert.equal(run.status, 0, `child failed: ${run.stderr}`);
-  return run.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line));
+  return run.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line));
 }
 
 // Main thread and two workers each log LINES lines, wait for each other, then all call
@@ -54,7 +57,10 @@ for (const [name, ending] of [
     assert.equal(byThread.size, 3, `threads seen: ${[...byThread.keys()]}`);
     for (const [thread, seqs] of byThread) {
       assert.equal(seqs.length, LINES, `thread ${thread}`);
-      assert.ok(seqs.every((seq, i) => seq === i), `thread ${thread} kept its order`);
+      assert.ok(
+        seqs.every((seq, i) => seq === i),
+        `thread ${thread} kept its order`,
+      );
     }
   });
 }
@@ -75,7 +81,11 @@ const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'slotmetrics-log-')
 log.configure({ destination: file });
 const written = async () => {
   await log.flush();
-  return fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  return fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 };
 
 test('fields: any JSON, Errors, bigints, cycles and redacted keys at any depth', async () => {
@@ -99,8 +109,13 @@ test('fields: any JSON, Errors, bigints, cycles and redacted keys at any depth',
   }
   const lines = (await written()).slice(-4);
   assert.deepEqual(lines[0], {
-    level: 'info', time: lines[0].time, msg: 'Order processed',
-    order_id: 12345, total: 99.99, tags: ['a', 'b'], nested: { ok: true, none: null },
+    level: 'info',
+    time: lines[0].time,
+    msg: 'Order processed',
+    order_id: 12345,
+    total: 99.99,
+    tags: ['a', 'b'],
+    nested: { ok: true, none: null },
   });
   assert.ok(Math.abs(lines[0].time - Date.now()) < 60_000);
   const failed = lines[1];
@@ -115,11 +130,24 @@ test('fields: any JSON, Errors, bigints, cycles and redacted keys at any depth',
 
 test('plain fields, formatted by the writer thread, come out exactly as JSON.stringify writes them', async () => {
   const fields = {
-    int: 12345, float: 99.99, negative: -0.5, zero: -0, big: 1e21, small: 1.5e-7, max: Number.MAX_VALUE,
-    nan: NaN, inf: Infinity, ninf: -Infinity,
+    int: 12345,
+    float: 99.99,
+    negative: -0.5,
+    zero: -0,
+    big: 1e21,
+    small: 1.5e-7,
+    max: Number.MAX_VALUE,
+    nan: NaN,
+    inf: Infinity,
+    ninf: -Infinity,
     text: 'quote " backslash \\ newline \n tab \t bell \u0007 del \u007f unicode ü 日本 😀',
-    empty: '', yes: true, no: false, none: null,
-    skipped: undefined, fn: () => 1, sym: Symbol('s'),
+    empty: '',
+    yes: true,
+    no: false,
+    none: null,
+    skipped: undefined,
+    fn: () => 1,
+    sym: Symbol('s'),
     'key "with" quotes\n': 1,
   };
   const message = 'Order "processed"\n\u0001';
@@ -158,7 +186,10 @@ test('a line longer than half the ring is written whole, in its place', async ()
   log.info('long', { long });
   log.info('after');
   const lines = (await written()).slice(-3);
-  assert.deepEqual(lines.map((l) => l.msg), ['before', 'long', 'after']);
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['before', 'long', 'after'],
+  );
   assert.equal(lines[1].long, long);
 });
 
@@ -191,9 +222,12 @@ test('a destination that breaks (stdout closed by its reader) never makes a log 
   const { spawn } = await import('node:child_process');
   const child = spawn(
     process.execPath,
-    ['-e', `const { log } = require('slotmetrics');
+    [
+      '-e',
+      `const { log } = require('slotmetrics');
       for (let i = 0; i < 50000; i++) log.info('line', { i, pad: 'p'.repeat(200) });
-      log.flush().then(() => process.stderr.write('no error\\n'), (e) => process.stderr.write('flush: ' + e.message + '\\n'));`],
+      log.flush().then(() => process.stderr.write('no error\\n'), (e) => process.stderr.write('flush: ' + e.message + '\\n'));`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -22,7 +22,16 @@ function clusterMetrics(client) {
 test("clusterMetrics() aggregates 3 workers' metrics as prom-client does, each with its aggregator", { timeout: 90_000 }, () => {
   const ours = clusterMetrics('slotmetrics/prom-client');
   assert.equal(ours, clusterMetrics('prom-client'));
-  for (const line of ['jobs_total{queue="a"} 6', 'temperature 20', 'coldest -5', 'load 1', 'version 7', 'latency_bucket{le="1"} 2', 'latency_count 3', 'size{quantile="0.5"} 3']) {
+  for (const line of [
+    'jobs_total{queue="a"} 6',
+    'temperature 20',
+    'coldest -5',
+    'load 1',
+    'version 7',
+    'latency_bucket{le="1"} 2',
+    'latency_count 3',
+    'size{quantile="0.5"} 3',
+  ]) {
     assert.ok(ours.split('\n').includes(line), `${line} in:\n${ours}`);
   }
   assert.doesNotMatch(ours, /pid_like/, "the 'omit' aggregator leaves a metric out");
@@ -31,7 +40,16 @@ test("clusterMetrics() aggregates 3 workers' metrics as prom-client does, each w
 
 test('AggregatorRegistry.aggregate(), the aggregators and setRegistries() behave as prom-client', async () => {
   const workerMetrics = (worker) => [
-    { name: 'requests', help: 'Requests', type: 'counter', aggregator: 'sum', values: [{ value: worker + 1, labels: { code: '200' } }, { value: 2, labels: { code: '500' } }] },
+    {
+      name: 'requests',
+      help: 'Requests',
+      type: 'counter',
+      aggregator: 'sum',
+      values: [
+        { value: worker + 1, labels: { code: '200' } },
+        { value: 2, labels: { code: '500' } },
+      ],
+    },
     { name: 'ratio', help: 'Ratio', type: 'gauge', aggregator: 'average', values: [{ value: worker / 4, labels: {} }] },
     { name: 'peak', help: 'Peak', type: 'gauge', aggregator: 'max', values: [{ value: worker * 3, labels: { pool: 'a"b' } }] },
     { name: 'started', help: 'Start', type: 'gauge', aggregator: 'omit', values: [{ value: worker, labels: {} }] },
@@ -71,7 +89,11 @@ test('AggregatorRegistry.aggregate(), the aggregators and setRegistries() behave
     (client) => client.AggregatorRegistry.setRegistries([{}]),
     (client) => client.AggregatorRegistry.setRegistries(new client.Registry()),
   ]) {
-    assert.equal(outcomeOf(() => call(compat)), outcomeOf(() => call(real)), String(call));
+    assert.equal(
+      outcomeOf(() => call(compat)),
+      outcomeOf(() => call(real)),
+      String(call),
+    );
   }
   compat.AggregatorRegistry.setRegistries(compat.register);
 });

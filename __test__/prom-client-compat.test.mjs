@@ -107,7 +107,10 @@ test("getMetricsAsJSON(), get() and getSingleMetricAsString() give prom-client's
     assert.equal(await ours.getSingleMetricAsString(name), await theirs.getSingleMetricAsString(name));
   }
   assert.deepEqual((await ours.getMetricsAsJSON()).map(normalise), (await theirs.getMetricsAsJSON()).map(normalise));
-  assert.deepEqual(ours.getMetricsAsArray().map((m) => m.name), theirs.getMetricsAsArray().map((m) => m.name));
+  assert.deepEqual(
+    ours.getMetricsAsArray().map((m) => m.name),
+    theirs.getMetricsAsArray().map((m) => m.name),
+  );
 });
 
 test('remove, reset, resetMetrics, removeSingleMetric and clear behave as prom-client', async () => {
@@ -210,7 +213,7 @@ test('metrics of the global register are slotmetrics metrics: counted from worke
   const text = await compat.register.metrics();
   assert.match(text, /^compat_shared_total\{thread="main"\} 7$/m);
   assert.match(text, /^compat_shared_total\{thread="worker"\} 1000$/m);
-  assert.equal(await engineRegistry.metrics(), text, 'the same registry as slotmetrics\' own');
+  assert.equal(await engineRegistry.metrics(), text, "the same registry as slotmetrics' own");
 });
 
 test('a label set is looked up, not registered again, on every later call (one, two and three labels)', () => {
@@ -231,7 +234,14 @@ test('a label set is looked up, not registered again, on every later call (one, 
 test('collect callbacks (sync and async) run before metrics(), get() and getSingleMetricAsString()', async () => {
   const registry = new compat.Registry();
   let calls = 0;
-  new compat.Gauge({ name: 'collected', help: 'h', registers: [registry], collect() { this.set(++calls); } });
+  new compat.Gauge({
+    name: 'collected',
+    help: 'h',
+    registers: [registry],
+    collect() {
+      this.set(++calls);
+    },
+  });
   new compat.Gauge({
     name: 'collected_async',
     help: 'h',
@@ -249,7 +259,13 @@ test('collect callbacks (sync and async) run before metrics(), get() and getSing
 test('a scrape served by serve() runs collect callbacks first, and serves the last values when JS is blocked', { timeout: 30_000 }, async () => {
   const { serve } = await import('slotmetrics');
   let calls = 0;
-  new compat.Gauge({ name: 'served_collected', help: 'h', collect() { this.set(++calls); } });
+  new compat.Gauge({
+    name: 'served_collected',
+    help: 'h',
+    collect() {
+      this.set(++calls);
+    },
+  });
   const server = await serve({ port: 0, host: '127.0.0.1', health: false, collectTimeoutMs: 300 });
   try {
     const scrape = async () => (await (await fetch(server.url)).text()).match(/^served_collected (\d+)$/m)?.[1];

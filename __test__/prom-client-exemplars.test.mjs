@@ -76,7 +76,15 @@ function dataWithoutTimestamps(metric) {
       ...value,
       labels: strings(value.labels),
       ...(value.labels.route === '/timed' ? { value: '<n>' } : {}),
-      ...(value.exemplar ? { exemplar: { labelSet: strings(value.exemplar.labelSet), value: value.labels.route === '/timed' ? '<n>' : value.exemplar.value, timestamp: '<ts>' } } : {}),
+      ...(value.exemplar
+        ? {
+            exemplar: {
+              labelSet: strings(value.exemplar.labelSet),
+              value: value.labels.route === '/timed' ? '<n>' : value.exemplar.value,
+              timestamp: '<ts>',
+            },
+          }
+        : {}),
     })),
   };
 }
@@ -183,7 +191,10 @@ test('a refused exemplar records nothing, and the documented differences hold', 
   assert.throws(() => counter.inc({ labels: { a: 'x' }, exemplarLabels: { traceId: 'x'.repeat(200) } }), RangeError);
   assert.throws(() => histogram.observe({ value: 0.5, exemplarLabels: null }), /exemplarLabels must be an object of label names to values, got null/);
   // A label name no parser would read (prom-client writes it as given).
-  assert.throws(() => counter.inc({ labels: { a: 'x' }, exemplarLabels: { 'trace-id': 'x' } }), /Invalid exemplar label name "trace-id": it must match/);
+  assert.throws(
+    () => counter.inc({ labels: { a: 'x' }, exemplarLabels: { 'trace-id': 'x' } }),
+    /Invalid exemplar label name "trace-id": it must match/,
+  );
   assert.doesNotMatch(await registry.metrics(), /exd_c_total\{|exd_h_count 1/);
   // prom-client counts `inc(5)` as 1 and throws on `observe(0.5)` once exemplars are
   // enabled, and its kept children drop their labels; here they count as written.
@@ -235,7 +246,27 @@ test('any value as exemplar labels or as one of their values is taken or refused
   const registry = new compat.Registry(OPENMETRICS);
   const counter = new compat.Counter({ name: 'exv_c', help: 'h', enableExemplars: true, registers: [registry] });
   const histogram = new compat.Histogram({ name: 'exv_h', help: 'h', buckets: [1], enableExemplars: true, registers: [registry] });
-  const values = [undefined, null, true, 0, -0, NaN, Infinity, 1n, '', 'x'.repeat(1 << 16), Symbol('s'), {}, [], ['a'], () => {}, Object.create(null), new Map([[1, 2]]), new Date(0), JSON.parse('{"__proto__": {"p": 1}}')];
+  const values = [
+    undefined,
+    null,
+    true,
+    0,
+    -0,
+    NaN,
+    Infinity,
+    1n,
+    '',
+    'x'.repeat(1 << 16),
+    Symbol('s'),
+    {},
+    [],
+    ['a'],
+    () => {},
+    Object.create(null),
+    new Map([[1, 2]]),
+    new Date(0),
+    JSON.parse('{"__proto__": {"p": 1}}'),
+  ];
   let counted = 0;
   for (const value of values) {
     for (const exemplarLabels of [value, { traceId: value }]) {

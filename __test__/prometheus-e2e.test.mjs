@@ -78,7 +78,9 @@ async function eventually(base, promql, accept, ms = 30_000) {
 
 const value = (result) => Number(result[0]?.value[1]);
 
-test('Prometheus scrapes the demo and a recorder: up == 1, increase() and histogram_quantile() match what was recorded', { timeout: 120_000 }, async () => {
+test('Prometheus scrapes the demo and a recorder: up == 1, increase() and histogram_quantile() match what was recorded', {
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slotmetrics-prometheus-'));
   const demo = await startApp(DEMO, { PORT: '0' });
   const recorder = await startApp(RECORDER);
@@ -129,18 +131,26 @@ scrape_configs:
     // the first bucket; the 0.9 quantile is the top of (0.25, 0.5]; the 0.95 one halfway
     // through (0.5, 1].
     const quantiles = [];
-    for (const [q, expected] of [[0.5, 0.005], [0.9, 0.5], [0.95, 0.75]]) {
+    for (const [q, expected] of [
+      [0.5, 0.005],
+      [0.9, 0.5],
+      [0.95, 0.75],
+    ]) {
       const got = value(await query(base, `histogram_quantile(${q}, e2e_latency_seconds_bucket)`));
       assert.ok(Math.abs(got - expected) < 1e-9, `histogram_quantile(${q}) = ${got}, expected ${expected}`);
       quantiles.push(`${q} → ${got}`);
     }
-    console.log(`Prometheus: up == 1 for both targets; increase(e2e_jobs_total[30s]) = ${increase} over ${samples} samples; histogram_quantile ${quantiles.join(', ')}`);
+    console.log(
+      `Prometheus: up == 1 for both targets; increase(e2e_jobs_total[30s]) = ${increase} over ${samples} samples; histogram_quantile ${quantiles.join(', ')}`,
+    );
     assert.ok(Math.abs(value(await query(base, 'e2e_latency_seconds_sum')) - (50 * 0.003 + 40 * 0.3 + 10 * 0.7)) < 1e-9);
   } finally {
     prometheus.kill('SIGTERM');
     demo.child.kill('SIGINT');
     recorder.child.stdin.end();
-    await Promise.all([prometheus, demo.child, recorder.child].map((c) => (c.exitCode !== null ? null : new Promise((resolve) => c.once('exit', resolve)))));
+    await Promise.all(
+      [prometheus, demo.child, recorder.child].map((c) => (c.exitCode !== null ? null : new Promise((resolve) => c.once('exit', resolve)))),
+    );
     rmSync(dir, { recursive: true, force: true });
   }
 });

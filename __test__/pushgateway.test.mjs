@@ -28,7 +28,13 @@ before(async () => {
     throw new Error(`prometheus-pushgateway could not start (install Debian's "prometheus-pushgateway"): ${error.message}`);
   });
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error('the Pushgateway did not become ready');
@@ -58,11 +64,20 @@ test('push, pushAdd and delete round trip through a real Pushgateway', { timeout
 
   await group.delete();
   const left = await pushed();
-  assert.ok(!left.includes('job="nightly"'), `the group is gone:\n${left.split('\n').filter((l) => l.includes('nightly')).join('\n')}`);
+  assert.ok(
+    !left.includes('job="nightly"'),
+    `the group is gone:\n${left
+      .split('\n')
+      .filter((l) => l.includes('nightly'))
+      .join('\n')}`,
+  );
 });
 
 test('a refused push rejects with the status; bad options are TypeErrors', { timeout: 30_000 }, async () => {
-  await assert.rejects(pushgateway({ url: `${url}/not-the-api`, job: 'nightly' }).push(), /Pushgateway PUT .*\/not-the-api\/metrics\/job\/nightly answered 404/);
+  await assert.rejects(
+    pushgateway({ url: `${url}/not-the-api`, job: 'nightly' }).push(),
+    /Pushgateway PUT .*\/not-the-api\/metrics\/job\/nightly answered 404/,
+  );
   // A port nothing listens on (not port 1, which fetch refuses to try on Deno: a WHATWG "bad port").
   const closed = `http://127.0.0.1:${await freePort()}`;
   await assert.rejects(pushgateway({ url: closed, job: 'nightly', timeoutMs: 2000 }).delete(), /fetch failed|ECONNREFUSED|[Cc]onnection refused/);

@@ -3,17 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import {
-  Registry,
-  counterSchema,
-  gaugeSchema,
-  gaugeSchemaFloat,
-  histogramSchema,
-  metrics,
-  registry,
-  serve,
-  startReporter,
-} from 'slotmetrics';
+import { Registry, counterSchema, gaugeSchema, gaugeSchemaFloat, histogramSchema, metrics, registry, serve, startReporter } from 'slotmetrics';
 import { parseOpenMetricsStrict, parseSamples, promtoolCheck } from './helpers.mjs';
 
 const samples = async (r = registry) => parseSamples(await r.metrics());
@@ -152,13 +142,23 @@ test('new Registry(): its own names, prefix and default labels, served and expor
   defaultOne.set(42);
 
   const body = await billing.metrics();
-  assert.equal(body, '# HELP billing_invoices_total Invoices issued\n# TYPE billing_invoices_total counter\nbilling_invoices_total{service="billing",plan="pro"} 3\n');
+  assert.equal(
+    body,
+    '# HELP billing_invoices_total Invoices issued\n# TYPE billing_invoices_total counter\nbilling_invoices_total{service="billing",plan="pro"} 3\n',
+  );
   assert.equal(promtoolCheck(body).status, 0);
   parseOpenMetricsStrict(await billing.metrics({ format: 'openmetrics' }));
   const main = await samples();
   assert.equal(main.get('billing_invoices'), 42);
-  assert.equal([...main.keys()].some((k) => k.startsWith('billing_invoices_total')), false, 'isolated from the default registry');
-  assert.deepEqual((await billing.getMetricsAsJSON()).map((m) => m.name), ['billing_invoices_total']);
+  assert.equal(
+    [...main.keys()].some((k) => k.startsWith('billing_invoices_total')),
+    false,
+    'isolated from the default registry',
+  );
+  assert.deepEqual(
+    (await billing.getMetricsAsJSON()).map((m) => m.name),
+    ['billing_invoices_total'],
+  );
 
   const server = await serve({ port: 0, host: '127.0.0.1', registry: billing, health: false });
   try {

@@ -71,6 +71,9 @@ test('a 10k-series body passes the strict OpenMetrics parser', { timeout: 120_00
   const samples = parseOpenMetricsStrict(kept.join('\n'));
   assert.equal(samples.filter((s) => s.name === 'scale_requests_total').length, 8_000);
   const buckets = samples.filter((s) => s.name === 'scale_payload_bytes_bucket' && s.labels.tenant === 'tenant-500');
-  assert.deepEqual(buckets.map((s) => s.value), [0, 0, 1, 1]);
+  assert.deepEqual(
+    buckets.map((s) => s.value),
+    [0, 0, 1, 1],
+  );
   assert.equal(samples.filter((s) => s.name === 'scale_payload_bytes_count').length, 2_000);
 });

@@ -142,9 +142,7 @@ test('an open server keeps the process alive until close() or unref()', TIMEOUT,
         resolve({ status, signal, out });
       });
     });
-  const unrefd = await run(
-    `require('slotmetrics').serve({ port: 0, host: '127.0.0.1' }).then((s) => { s.unref(); console.log('up'); })`,
-  );
+  const unrefd = await run(`require('slotmetrics').serve({ port: 0, host: '127.0.0.1' }).then((s) => { s.unref(); console.log('up'); })`);
   assert.deepEqual([unrefd.status, unrefd.out.trim()], [0, 'up'], 'exits by itself once unref()ed');
   const kept = await run(
     `require('slotmetrics').serve({ port: 0, host: '127.0.0.1' }).then((s) => { console.log('up'); setTimeout(() => s.close().then(() => console.log('closed')), 300); })`,
@@ -175,7 +173,11 @@ test('a server started by a worker outlives the worker, and serves what it count
 test('auth: the metrics path wants the credentials, compared whole; health stays open', TIMEOUT, async () => {
   for (const [auth, good, bad] of [
     [{ bearer: 's3cr3t-token' }, 'Bearer s3cr3t-token', ['Bearer s3cr3t-toke', 'Bearer s3cr3t-token2', 'Basic s3cr3t-token', '']],
-    [{ username: 'prom', password: 'p:w ü' }, `Basic ${Buffer.from('prom:p:w ü').toString('base64')}`, [`Basic ${Buffer.from('prom:p:w').toString('base64')}`, 'Bearer x']],
+    [
+      { username: 'prom', password: 'p:w ü' },
+      `Basic ${Buffer.from('prom:p:w ü').toString('base64')}`,
+      [`Basic ${Buffer.from('prom:p:w').toString('base64')}`, 'Bearer x'],
+    ],
   ]) {
     const server = await serve({ port: 0, host: '127.0.0.1', auth });
     try {

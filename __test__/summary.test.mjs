@@ -29,7 +29,11 @@ test("a summary exposes prom-client's quantiles, then _sum and _count, valid for
     [...samples.keys()].filter((k) => k.startsWith('job_seconds{queue="fast"')).map((k) => k.match(/quantile="(.*)"/)[1]),
     DEFAULT_PERCENTILES.map(String),
   );
-  for (const [q, exact] of [[0.5, 500.5], [0.9, 900.5], [0.99, 990.5]]) {
+  for (const [q, exact] of [
+    [0.5, 500.5],
+    [0.9, 900.5],
+    [0.99, 990.5],
+  ]) {
     const estimate = samples.get(`job_seconds{queue="fast",quantile="${q}"}`);
     assert.ok(Math.abs(estimate - exact) <= 10, `quantile ${q}: ${estimate}, exact ${exact}`);
   }
@@ -124,8 +128,14 @@ test('remove() restarts a series; bad definitions and observations are refused a
     name: 'TypeError',
     message: 'quantile 2 of summary "q" is not between 0 and 1',
   });
-  assert.throws(() => summarySchema('q').percentiles([0.9, 0.9]).build({ registry }), { name: 'TypeError', message: /quantile 0.9 of summary "q" appears twice/ });
-  assert.throws(() => summarySchema('q').requireDynamicKey('quantile').build({ registry }), { name: 'TypeError', message: /"quantile" is reserved on summary "q"/ });
+  assert.throws(() => summarySchema('q').percentiles([0.9, 0.9]).build({ registry }), {
+    name: 'TypeError',
+    message: /quantile 0.9 of summary "q" appears twice/,
+  });
+  assert.throws(() => summarySchema('q').requireDynamicKey('quantile').build({ registry }), {
+    name: 'TypeError',
+    message: /"quantile" is reserved on summary "q"/,
+  });
   assert.throws(() => summarySchema('q').slidingWindow(0, 5), { name: 'RangeError', message: /maxAgeSeconds must be a number of seconds above 0/ });
   assert.throws(() => summarySchema('q').slidingWindow(60, 0), { name: 'RangeError', message: /ageBuckets must be an integer from 1 to 1000/ });
   assert.throws(() => summarySchema('jobs').percentiles([0.9]).requireDynamicKey('queue').build({ registry }), {

@@ -71,7 +71,11 @@ async function inLanes(count, work) {
 }
 
 function loggedWorkers(msg) {
-  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   return new Set(lines.filter((line) => line.msg === msg).map((line) => line.worker));
 }
 
@@ -108,6 +112,12 @@ test('the main thread dying of an uncaught exception still writes every line log
   const run = spawnSync(process.execPath, ['-e', source], { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 26 });
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /main crashed/);
-  const seen = run.stdout.trim().split('\n').map((line) => JSON.parse(line).i);
-  assert.deepEqual(seen, Array.from({ length: 5000 }, (_, i) => i));
+  const seen = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line).i);
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 5000 }, (_, i) => i),
+  );
 });

@@ -67,16 +67,16 @@ test('stripes of exited workers are recycled, and their counts kept', async () =
   const c = counterSchema('churn_total').help('Churn').build();
   const before = binding.stripeStats();
   for (let round = 0; round < 5; round++) {
-    await Promise.all([1, 2, 3].map(() =>
-      new Promise((resolve, reject) => {
-        const w = new Worker(
-          `require('slotmetrics').counterSchema('churn_total').help('Churn').build().add(10);`,
-          { eval: true },
-        );
-        w.on('error', reject);
-        w.on('exit', resolve);
-      }),
-    ));
+    await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise((resolve, reject) => {
+            const w = new Worker(`require('slotmetrics').counterSchema('churn_total').help('Churn').build().add(10);`, { eval: true });
+            w.on('error', reject);
+            w.on('exit', resolve);
+          }),
+      ),
+    );
   }
   c.increment();
   const after = binding.stripeStats();
@@ -88,29 +88,27 @@ test('stripes of exited workers are recycled, and their counts kept', async () =
   assert.equal(parseSamples(await registry.metrics()).get('churn_total'), 151);
 });
 
-test(
-  'a worker terminated mid-loop never corrupts what others counted',
-  { skip: unsupportedOn({ deno: "Deno's worker.terminate() does not stop a worker busy in a loop: it runs on after terminate() resolves" }) },
-  async () => {
-    const c = counterSchema('terminated_total').help('t').requireDynamicKey('who').build();
-    const w = new Worker(
-      `const { parentPort } = require('worker_threads');
+test('a worker terminated mid-loop never corrupts what others counted', {
+  skip: unsupportedOn({ deno: "Deno's worker.terminate() does not stop a worker busy in a loop: it runs on after terminate() resolves" }),
+}, async () => {
+  const c = counterSchema('terminated_total').help('t').requireDynamicKey('who').build();
+  const w = new Worker(
+    `const { parentPort } = require('worker_threads');
        const c = require('slotmetrics').counterSchema('terminated_total').help('t').requireDynamicKey('who').build();
        const h = c.with({ who: 'worker' });
        h.increment();
        parentPort.postMessage('ready');
        for (;;) h.increment();`,
-      { eval: true },
-    );
-    await new Promise((resolve) => w.once('message', resolve));
-    const mine = c.with({ who: 'main' });
-    for (let i = 0; i < 100_000; i++) mine.increment();
-    await w.terminate();
-    const s = parseSamples(await registry.metrics());
-    assert.equal(s.get('terminated_total{who="main"}'), 100_000);
-    const theirs = s.get('terminated_total{who="worker"}');
-    assert.ok(Number.isInteger(theirs) && theirs > 0, `the terminated worker's count was kept: ${theirs}`);
-    const again = parseSamples(await registry.metrics()).get('terminated_total{who="worker"}');
-    assert.equal(again, theirs, 'and it no longer changes');
-  },
-);
+    { eval: true },
+  );
+  await new Promise((resolve) => w.once('message', resolve));
+  const mine = c.with({ who: 'main' });
+  for (let i = 0; i < 100_000; i++) mine.increment();
+  await w.terminate();
+  const s = parseSamples(await registry.metrics());
+  assert.equal(s.get('terminated_total{who="main"}'), 100_000);
+  const theirs = s.get('terminated_total{who="worker"}');
+  assert.ok(Number.isInteger(theirs) && theirs > 0, `the terminated worker's count was kept: ${theirs}`);
+  const again = parseSamples(await registry.metrics()).get('terminated_total{who="worker"}');
+  assert.equal(again, theirs, 'and it no longer changes');
+});

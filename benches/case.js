@@ -17,17 +17,39 @@ const VALUES = Float64Array.from({ length: 1024 }, (_, i) => (i % 10 === 0 ? (i 
 
 /** Each case: how to drive the library's operation in a loop. */
 const LOOPS = {
-  unlabeledIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(); },
-  cachedIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(); },
-  labeledIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1]); },
-  exemplarIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1], TRACES[i & 1023]); },
-  gaugeSet: (op) => (n) => { for (let i = 0; i < n; i++) op(i); },
-  cachedObserve: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023]); },
-  labeledObserve: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]); },
-  summaryObserve: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]); },
-  helperIncrement: (op) => (n) => { for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1]); },
-  helperGauge: (op) => (n) => { for (let i = 0; i < n; i++) op(i, STATUS[i & 3], METHOD[(i >> 2) & 1]); },
-  helperHistogram: (op) => (n) => { for (let i = 0; i < n; i++) op(VALUES[i & 1023], STATUS[i & 3], METHOD[(i >> 2) & 1]); },
+  unlabeledIncrement: (op) => (n) => {
+    for (let i = 0; i < n; i++) op();
+  },
+  cachedIncrement: (op) => (n) => {
+    for (let i = 0; i < n; i++) op();
+  },
+  labeledIncrement: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1]);
+  },
+  exemplarIncrement: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1], TRACES[i & 1023]);
+  },
+  gaugeSet: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(i);
+  },
+  cachedObserve: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(VALUES[i & 1023]);
+  },
+  labeledObserve: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]);
+  },
+  summaryObserve: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]);
+  },
+  helperIncrement: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(STATUS[i & 3], METHOD[(i >> 2) & 1]);
+  },
+  helperGauge: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(i, STATUS[i & 3], METHOD[(i >> 2) & 1]);
+  },
+  helperHistogram: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(VALUES[i & 1023], STATUS[i & 3], METHOD[(i >> 2) & 1]);
+  },
 };
 
 const WORKERS = 2;
@@ -37,10 +59,13 @@ async function twoWorkers(library) {
   const workers = Array.from({ length: WORKERS }, () => new Worker(__filename, { workerData: { library } }));
   const calibrations = await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
   const n = Math.min(...calibrations.map((c) => c.n));
-  const results = workers.map((w) => new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  }));
+  const results = workers.map(
+    (w) =>
+      new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      }),
+  );
   for (const w of workers) w.postMessage(n);
   const perWorker = await Promise.all(results);
   await Promise.all(workers.map((w) => w.terminate()));
@@ -64,8 +89,7 @@ async function main() {
   }
   const operation = libraries[library]()[name];
   // A library without this instrument (the OTel SDK has no summary): no figure.
-  const result =
-    name === 'twoWorkers' ? await twoWorkers(library) : operation === undefined ? { nsPerOp: null } : measure(LOOPS[name](operation()));
+  const result = name === 'twoWorkers' ? await twoWorkers(library) : operation === undefined ? { nsPerOp: null } : measure(LOOPS[name](operation()));
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 

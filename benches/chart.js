@@ -14,9 +14,16 @@ const label = (ms) => (ms >= 10 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.t
 /** A log-log panel at x offset `left`: series count across, milliseconds up. */
 function panel(left, title, points, yRange) {
   const [yMin, yMax] = yRange;
-  const xs = [...new Set(Object.values(points).flat().map((p) => p.series))].sort((a, b) => a - b);
+  const xs = [
+    ...new Set(
+      Object.values(points)
+        .flat()
+        .map((p) => p.series),
+    ),
+  ].sort((a, b) => a - b);
   const x = (series) => left + ((Math.log10(series) - Math.log10(xs[0])) / (Math.log10(xs.at(-1)) - Math.log10(xs[0]))) * PANEL.width;
-  const y = (ms) => PANEL.top + PANEL.height - ((Math.log10(Math.max(ms, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * PANEL.height;
+  const y = (ms) =>
+    PANEL.top + PANEL.height - ((Math.log10(Math.max(ms, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * PANEL.height;
   const parts = [`<text x="${left}" y="${PANEL.top - 20}" class="title">${escape(title)}</text>`];
   for (let decade = Math.log10(yMin); decade <= Math.log10(yMax) + 1e-9; decade++) {
     const ms = 10 ** decade;
@@ -24,7 +31,9 @@ function panel(left, title, points, yRange) {
     parts.push(`<text x="${left - 6}" y="${y(ms) + 4}" class="tick" text-anchor="end">${ms >= 1 ? ms : ms.toFixed(-decade)} ms</text>`);
   }
   for (const series of xs) {
-    parts.push(`<text x="${x(series)}" y="${PANEL.top + PANEL.height + 18}" class="tick" text-anchor="middle">${series.toLocaleString('en-US')}</text>`);
+    parts.push(
+      `<text x="${x(series)}" y="${PANEL.top + PANEL.height + 18}" class="tick" text-anchor="middle">${series.toLocaleString('en-US')}</text>`,
+    );
   }
   parts.push(`<text x="${left + PANEL.width / 2}" y="${PANEL.top + PANEL.height + 38}" class="tick" text-anchor="middle">counter series</text>`);
   for (const [library, pts] of Object.entries(points)) {
@@ -48,7 +57,10 @@ function scaleChart(report) {
   const all = [...Object.values(scrape), ...Object.values(delay)].flat().map((p) => p.ms);
   const range = [10 ** Math.floor(Math.log10(Math.max(Math.min(...all), 0.01))), 10 ** Math.ceil(Math.log10(Math.max(...all)))];
   const legend = Object.entries(COLORS)
-    .map(([lib, color], i) => `<rect x="${LEFT[0] + i * 160}" y="${HEIGHT - 24}" width="14" height="4" fill="${color}"/><text x="${LEFT[0] + 20 + i * 160}" y="${HEIGHT - 18}" class="tick">${lib}</text>`)
+    .map(
+      ([lib, color], i) =>
+        `<rect x="${LEFT[0] + i * 160}" y="${HEIGHT - 24}" width="14" height="4" fill="${color}"/><text x="${LEFT[0] + 20 + i * 160}" y="${HEIGHT - 18}" class="tick">${lib}</text>`,
+    )
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">
 <style>.title{font-size:14px;font-weight:bold}.tick{font-size:11px;fill:#444}.value{font-size:11px}.grid{stroke:#ddd}.line{fill:none;stroke-width:2}</style>

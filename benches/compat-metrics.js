@@ -34,7 +34,9 @@ function main() {
   const run = (library) => JSON.parse(execFileSync(process.execPath, [__filename, library], { encoding: 'utf8' }));
   const theirs = run('prom-client');
   const ours = run('slotmetrics/prom-client');
-  console.log(`${runtimeName()}: register.metrics() with ${SERIES} counter series and ${SERIES / 10} histogram series (default buckets), median of ${ROUNDS}:`);
+  console.log(
+    `${runtimeName()}: register.metrics() with ${SERIES} counter series and ${SERIES / 10} histogram series (default buckets), median of ${ROUNDS}:`,
+  );
   console.log(`  prom-client 15.1.3        ${theirs.ms.toFixed(1)} ms (${theirs.bytes} bytes)`);
   console.log(`  slotmetrics/prom-client   ${ours.ms.toFixed(1)} ms (${ours.bytes} bytes)`);
   console.log(`  ${(theirs.ms / ours.ms).toFixed(1)}× faster, rendered off the event loop`);

@@ -32,8 +32,7 @@ function slotmetrics() {
     summaryObserve: () => (value, route) => summary.with({ route }).observe(value),
     helperIncrement: () => (status, method) => metrics.increment('bench_helper_requests', { status_code: status, method }),
     helperGauge: () => (value, status, method) => metrics.gauge('bench_helper_queue', value, { status_code: status, method }),
-    helperHistogram: () => (value, status, method) =>
-      metrics.histogram('bench_helper_duration', value, { status_code: status, method }),
+    helperHistogram: () => (value, status, method) => metrics.histogram('bench_helper_duration', value, { status_code: status, method }),
     read: async (series) => {
       const text = await require('slotmetrics').registry.metrics();
       const line = text.split('\n').find((l) => l.startsWith(series + ' '));
@@ -48,11 +47,23 @@ function promClientApi(client) {
   const counter = new client.Counter({ name: 'bench_requests_total', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
   const unlabeled = new client.Counter({ name: 'bench_events_total', help: 'h', registers: [registry] });
   const gauge = new client.Gauge({ name: 'bench_queue_size', help: 'h', registers: [registry] });
-  const histogram = new client.Histogram({ name: 'bench_duration_seconds', help: 'h', labelNames: ['route'], buckets: BUCKETS, registers: [registry] });
+  const histogram = new client.Histogram({
+    name: 'bench_duration_seconds',
+    help: 'h',
+    labelNames: ['route'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
   const summary = new client.Summary({ name: 'bench_latency_seconds', help: 'h', labelNames: ['route'], registers: [registry] });
   // What code calling metrics.*() keeps instead: the metric objects, with 2 labels.
   const labeledGauge = new client.Gauge({ name: 'bench_helper_queue', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
-  const labeledHistogram = new client.Histogram({ name: 'bench_helper_duration', help: 'h', labelNames: ['status_code', 'method'], buckets: HELPER_BUCKETS, registers: [registry] });
+  const labeledHistogram = new client.Histogram({
+    name: 'bench_helper_duration',
+    help: 'h',
+    labelNames: ['status_code', 'method'],
+    buckets: HELPER_BUCKETS,
+    registers: [registry],
+  });
   // Exemplars need an OpenMetrics registry.
   const traced = new client.Counter({
     name: 'bench_traced_requests_total',
@@ -69,7 +80,8 @@ function promClientApi(client) {
       return () => child.inc();
     },
     labeledIncrement: () => (status, method) => counter.inc({ status_code: status, method }),
-    exemplarIncrement: () => (status, method, traceId) => traced.inc({ labels: { status_code: status, method }, value: 1, exemplarLabels: { traceId } }),
+    exemplarIncrement: () => (status, method, traceId) =>
+      traced.inc({ labels: { status_code: status, method }, value: 1, exemplarLabels: { traceId } }),
     gaugeSet: () => (value) => gauge.set(value),
     cachedObserve: () => {
       const child = histogram.labels('/users');
@@ -123,9 +135,9 @@ function openTelemetry() {
 }
 
 module.exports = {
-  'slotmetrics': slotmetrics,
+  slotmetrics: slotmetrics,
   'prom-client': () => promClientApi(require('prom-client')),
   // The same code as prom-client's, switched by its import.
   'slotmetrics/prom-client': () => promClientApi(require('slotmetrics/prom-client')),
-  'opentelemetry': openTelemetry,
+  opentelemetry: openTelemetry,
 };

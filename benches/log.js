@@ -23,13 +23,17 @@ function run(library, fields) {
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');
-console.log(`${runtimeName()}, pino ${require('pino/package.json').version}; lines per second to /dev/null, flush included, median of 5 rounds of 200k lines\n`);
+console.log(
+  `${runtimeName()}, pino ${require('pino/package.json').version}; lines per second to /dev/null, flush included, median of 5 rounds of 200k lines\n`,
+);
 const results = CASES.map(({ fields, label }) => {
   const slotmetrics = run('slotmetrics', fields);
   const pino = run('pino', fields);
   const rate = (perSecond) => (perSecond >= 1e8 ? `${(1e9 / perSecond).toFixed(2)} ns/call` : `${(perSecond / 1e6).toFixed(2)} M/s`);
   const target = typeof fields === 'number' ? ' (target ≥ 2×)' : '';
-  console.log(`${label.padEnd(30)} slotmetrics ${rate(slotmetrics).padStart(13)}   pino ${rate(pino).padStart(13)}   ${(slotmetrics / pino).toFixed(2)}× pino${target}`);
+  console.log(
+    `${label.padEnd(30)} slotmetrics ${rate(slotmetrics).padStart(13)}   pino ${rate(pino).padStart(13)}   ${(slotmetrics / pino).toFixed(2)}× pino${target}`,
+  );
   return { fields, slotmetrics, pino, ratio: slotmetrics / pino };
 });
 if (jsonAt >= 0) {

@@ -72,7 +72,17 @@ function main() {
   console.log(`${runtimeName()}, ${os.cpus().length} × ${os.cpus()[0].model}`);
   console.log(`slotmetrics ${versions.slotmetrics}, prom-client ${versions['prom-client']}, @opentelemetry/sdk-metrics ${versions.opentelemetry}\n`);
 
-  const header = ['case', 'slotmetrics ns/op', 'target', 'prom-client ns/op', 'OTel SDK ns/op', 'vs prom-client', 'vs OTel', 'slotmetrics/prom-client ns/op', 'its gain on prom-client'];
+  const header = [
+    'case',
+    'slotmetrics ns/op',
+    'target',
+    'prom-client ns/op',
+    'OTel SDK ns/op',
+    'vs prom-client',
+    'vs OTel',
+    'slotmetrics/prom-client ns/op',
+    'its gain on prom-client',
+  ];
   const rows = [];
   const results = [];
   for (const c of cases) {

@@ -19,11 +19,34 @@ function labels(i) {
 function slotmetricsMetrics(kind) {
   const { counterSchema, histogramSchema } = require('slotmetrics');
   if (kind === 'counters') {
-    const c = counterSchema('scale_requests_total').help('Requests').requireDynamicKey('route').requireDynamicKey('code').cardinalityLimit(1e6).build();
-    return { touch: (i) => c.with(labels(i)).add(i % 7), handle: (i) => { const h = c.with(labels(i)); return () => h.increment(); } };
+    const c = counterSchema('scale_requests_total')
+      .help('Requests')
+      .requireDynamicKey('route')
+      .requireDynamicKey('code')
+      .cardinalityLimit(1e6)
+      .build();
+    return {
+      touch: (i) => c.with(labels(i)).add(i % 7),
+      handle: (i) => {
+        const h = c.with(labels(i));
+        return () => h.increment();
+      },
+    };
   }
-  const h = histogramSchema('scale_duration_seconds').help('Duration').buckets(BUCKETS).requireDynamicKey('route').requireDynamicKey('code').cardinalityLimit(1e6).build();
-  return { touch: (i) => h.with(labels(i)).observe((i % 100) / 50), handle: (i) => { const s = h.with(labels(i)); return () => s.observe(0.07); } };
+  const h = histogramSchema('scale_duration_seconds')
+    .help('Duration')
+    .buckets(BUCKETS)
+    .requireDynamicKey('route')
+    .requireDynamicKey('code')
+    .cardinalityLimit(1e6)
+    .build();
+  return {
+    touch: (i) => h.with(labels(i)).observe((i % 100) / 50),
+    handle: (i) => {
+      const s = h.with(labels(i));
+      return () => s.observe(0.07);
+    },
+  };
 }
 
 function promClientMetrics(kind, registry) {
@@ -32,7 +55,13 @@ function promClientMetrics(kind, registry) {
     const c = new client.Counter({ name: 'scale_requests_total', help: 'Requests', labelNames: ['route', 'code'], registers: [registry] });
     return { touch: (i) => c.inc(labels(i), i % 7) };
   }
-  const h = new client.Histogram({ name: 'scale_duration_seconds', help: 'Duration', labelNames: ['route', 'code'], buckets: BUCKETS, registers: [registry] });
+  const h = new client.Histogram({
+    name: 'scale_duration_seconds',
+    help: 'Duration',
+    labelNames: ['route', 'code'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
   return { touch: (i) => h.observe(labels(i), (i % 100) / 50) };
 }
 
@@ -83,9 +112,7 @@ async function main() {
   const url = await startServer(library, registry);
 
   const counters = new SharedArrayBuffer(16);
-  const workers = withWorkers
-    ? [0, 1].map((index) => new Worker(__filename, { workerData: { kind, counters, index } }))
-    : [];
+  const workers = withWorkers ? [0, 1].map((index) => new Worker(__filename, { workerData: { kind, counters, index } })) : [];
   const done = new BigInt64Array(counters);
 
   const delay = monitorEventLoopDelay({ resolution: 1 });

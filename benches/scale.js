@@ -39,10 +39,11 @@ function startTarget(library, kind, series, extra = []) {
       child.stdin.write(command + '\n');
       return next();
     },
-    stop: () => new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.stdin.write('exit\n');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.stdin.write('exit\n');
+      }),
   };
 }
 
@@ -132,7 +133,18 @@ async function main() {
   const rows = results.flatMap((r) =>
     LIBRARIES.map((library) => {
       const m = r[library];
-      return [`${r.series} ${r.kind}`, library, fmt(m.scrapeMs), fmt(m.gzipScrapeMs), fmt(m.bodyBytes / 1024, 0), m.gzipBodyBytes === null ? '' : fmt(m.gzipBodyBytes / 1024, 0), fmt(m.eventLoopDelayP99Ms, 2), fmt(m.eventLoopDelayMaxMs, 2), fmt(m.registerUsPerSeries, 2), fmt(m.rssBytesPerSeries, 0)];
+      return [
+        `${r.series} ${r.kind}`,
+        library,
+        fmt(m.scrapeMs),
+        fmt(m.gzipScrapeMs),
+        fmt(m.bodyBytes / 1024, 0),
+        m.gzipBodyBytes === null ? '' : fmt(m.gzipBodyBytes / 1024, 0),
+        fmt(m.eventLoopDelayP99Ms, 2),
+        fmt(m.eventLoopDelayMaxMs, 2),
+        fmt(m.registerUsPerSeries, 2),
+        fmt(m.rssBytesPerSeries, 0),
+      ];
     }),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -141,7 +153,9 @@ async function main() {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row));
   for (const r of results) {
-    console.log(`${r.series} ${r.kind}: slotmetrics scrape takes ${(r.slotmetrics.scrapeMs / r['prom-client'].scrapeMs).toFixed(3)}× prom-client's time`);
+    console.log(
+      `${r.series} ${r.kind}: slotmetrics scrape takes ${(r.slotmetrics.scrapeMs / r['prom-client'].scrapeMs).toFixed(3)}× prom-client's time`,
+    );
   }
 
   const updates = await updatesDuringScrapes(100_000);

@@ -5,9 +5,7 @@ function badIncrement(metric: string, value: unknown): Error {
   if (typeof value !== 'number') {
     return new TypeError(`counter "${metric}" add() takes a number, got ${describeValue(value)}`);
   }
-  return new RangeError(
-    `counter "${metric}" can only go up by a finite amount >= 0, got ${value}; nothing was added`,
-  );
+  return new RangeError(`counter "${metric}" can only go up by a finite amount >= 0, got ${value}; nothing was added`);
 }
 
 /**

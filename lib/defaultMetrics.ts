@@ -42,7 +42,14 @@ let running: (() => void) | undefined;
  * that stops the sampling; calling it again while running returns the same function.
  */
 export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () => void {
-  checkOptions('collectDefaultMetrics()', options, ['prefix', 'labels', 'eventLoopMonitoringPrecision', 'gcDurationBuckets', 'sampleIntervalMs', 'registry']);
+  checkOptions('collectDefaultMetrics()', options, [
+    'prefix',
+    'labels',
+    'eventLoopMonitoringPrecision',
+    'gcDurationBuckets',
+    'sampleIntervalMs',
+    'registry',
+  ]);
   const {
     prefix = '',
     labels = {},
@@ -52,7 +59,10 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
   } = options as DefaultMetricsOptions; // each is checked below
   if (typeof prefix !== 'string') throw new TypeError(`collectDefaultMetrics(): prefix must be a string, got ${describeValue(prefix)}`);
   checkStringRecord('collectDefaultMetrics()', 'labels', labels);
-  for (const [name, value] of [['eventLoopMonitoringPrecision', eventLoopMonitoringPrecision], ['sampleIntervalMs', sampleIntervalMs]] as const) {
+  for (const [name, value] of [
+    ['eventLoopMonitoringPrecision', eventLoopMonitoringPrecision],
+    ['sampleIntervalMs', sampleIntervalMs],
+  ] as const) {
     if (!isTimerMs(value)) {
       throw new RangeError(`collectDefaultMetrics(): ${name} must be an integer from 1 to ${MAX_TIMER_MS} milliseconds, got ${describeValue(value)}`);
     }
@@ -63,9 +73,17 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
   const labelPairs = Object.entries(labels).map(([name, value]) => ({ name, value }));
   callNative(() => binding.defineProcessMetrics(registry.id, registry.prefix + prefix, labelPairs));
 
-  const gauge = (name: string, help: string) => gaugeSchemaFloat(prefix + name).help(help).staticLabels(labels).build({ registry });
+  const gauge = (name: string, help: string) =>
+    gaugeSchemaFloat(prefix + name)
+      .help(help)
+      .staticLabels(labels)
+      .build({ registry });
   const byType = (name: string, help: string, key: string) =>
-    gaugeSchemaFloat(prefix + name).help(help).staticLabels(labels).requireDynamicKey(key).build({ registry });
+    gaugeSchemaFloat(prefix + name)
+      .help(help)
+      .staticLabels(labels)
+      .requireDynamicKey(key)
+      .build({ registry });
 
   const lag = gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.');
   const delayStats: [FloatGauge, (h: ReturnType<typeof monitorEventLoopDelay>) => number][] = [
@@ -84,12 +102,20 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
       types: () => (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().map((h) => h.constructor.name),
     },
     {
-      byType: byType('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.', 'type'),
+      byType: byType(
+        'nodejs_active_requests',
+        'Number of active libuv requests grouped by request type. Every request type is C++ class name.',
+        'type',
+      ),
       total: gauge('nodejs_active_requests_total', 'Total number of active requests.'),
       types: () => (process as unknown as { _getActiveRequests(): object[] })._getActiveRequests().map((r) => r.constructor.name),
     },
     {
-      byType: byType('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.', 'type'),
+      byType: byType(
+        'nodejs_active_resources',
+        'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.',
+        'type',
+      ),
       total: gauge('nodejs_active_resources_total', 'Total number of active resources.'),
       types: () => process.getActiveResourcesInfo(),
     },

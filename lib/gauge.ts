@@ -14,9 +14,7 @@ function toInt64(metric: string, method: string, value: unknown): bigint {
   }
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) {
-      throw new RangeError(
-        `gauge "${metric}" holds integers, got ${value} in ${method}(); use gaugeSchemaFloat for fractions`,
-      );
+      throw new RangeError(`gauge "${metric}" holds integers, got ${value} in ${method}(); use gaugeSchemaFloat for fractions`);
     }
     // 2^63 itself is not an int64; every smaller integral double is.
     if (value < -(2 ** 63) || value >= 2 ** 63) {

@@ -10,9 +10,7 @@ import { registry } from './registry';
 import { counterSchema, gaugeSchemaFloat, histogramSchema, type MetricFamily, type MetricSchema } from './schema';
 
 /** The buckets of `metrics.histogram()`, in seconds (seed 000). */
-export const HELPER_BUCKETS: readonly number[] = Object.freeze([
-  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-]);
+export const HELPER_BUCKETS: readonly number[] = Object.freeze([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
 /** Labels of a helper call: a plain object; numbers and booleans become strings. */
 export type HelperLabels = Readonly<Record<string, string | number | boolean>>;
@@ -108,16 +106,12 @@ class MetricsHelpers {
     const used = this.entries.get(name);
     if (used !== undefined) {
       if (used.type !== type) {
-        throw new TypeError(
-          `metric "${name}" was first used with metrics.${used.method}() as a ${used.type}; ${method} cannot record it`,
-        );
+        throw new TypeError(`metric "${name}" was first used with metrics.${used.method}() as a ${used.type}; ${method} cannot record it`);
       }
       // `{}` on a metric without labels is the same as no labels.
       if (used.handle !== undefined && keys.length === 0) return used.handle as HandleOfHelper[T];
       const usedKeys = used.family === undefined ? [] : [...used.family.dynamicKeys].sort();
-      throw new TypeError(
-        `${method} "${name}": labels {${keys.join(', ')}} differ from its first use's {${usedKeys.join(', ')}}`,
-      );
+      throw new TypeError(`${method} "${name}": labels {${keys.join(', ')}} differ from its first use's {${usedKeys.join(', ')}}`);
     }
     const entry = this.build(type, name, keys);
     this.entries.set(name, entry);

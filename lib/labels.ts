@@ -14,9 +14,7 @@ function labelValueString(metric: string, key: string, value: unknown): string {
     case 'boolean':
       return String(value);
     default:
-      throw new TypeError(
-        `label "${key}" of metric "${metric}" must be a string (numbers and booleans are converted), got ${describeValue(value)}`,
-      );
+      throw new TypeError(`label "${key}" of metric "${metric}" must be a string (numbers and booleans are converted), got ${describeValue(value)}`);
   }
 }
 
@@ -54,9 +52,7 @@ export function cacheUnder(root: Map<unknown, unknown>, path: readonly unknown[]
  * JSON.stringify all the same.
  */
 function compileLookup(keys: readonly string[], root: Map<unknown, unknown>, miss: Lookup): Lookup {
-  const steps = keys
-    .map((key) => `node = node.get(labels[${JSON.stringify(key)}]); if (node === undefined) return miss(labels);`)
-    .join('\n');
+  const steps = keys.map((key) => `node = node.get(labels[${JSON.stringify(key)}]); if (node === undefined) return miss(labels);`).join('\n');
   const source = `return function lookup(labels) {
     if (typeof labels !== 'object' || labels === null) return miss(labels);
     let count = 0;
@@ -113,7 +109,12 @@ export class SeriesCache<H> {
 
   private miss(labels: Record<string, unknown>): H {
     const { handle, cache } = this.create(this.values(labels));
-    if (cache) cacheUnder(this.root, this.keys.map((key) => labels[key]), handle);
+    if (cache)
+      cacheUnder(
+        this.root,
+        this.keys.map((key) => labels[key]),
+        handle,
+      );
     return handle;
   }
 
@@ -121,9 +122,7 @@ export class SeriesCache<H> {
   values(labels: Record<string, unknown>): string[] {
     const { metric, keys } = this;
     if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
-      throw new TypeError(
-        `metric "${metric}" takes its dynamic labels as an object {${keys.join(', ')}}, got ${describeValue(labels)}`,
-      );
+      throw new TypeError(`metric "${metric}" takes its dynamic labels as an object {${keys.join(', ')}}, got ${describeValue(labels)}`);
     }
     // One pass: every key must be an own property; with as many own keys as the
     // metric has, none can be extra. Only a failure looks for the culprit.
@@ -163,9 +162,7 @@ export class SeriesCache<H> {
   private throwBadKeys(labels: Record<string, unknown>): never {
     for (const key of Object.keys(labels)) {
       if (!this.keySet.has(key)) {
-        throw new TypeError(
-          `unexpected label "${key}" for metric "${this.metric}": its dynamic keys are [${this.keys.join(', ')}]`,
-        );
+        throw new TypeError(`unexpected label "${key}" for metric "${this.metric}": its dynamic keys are [${this.keys.join(', ')}]`);
       }
     }
     const missing = this.keys.find((key) => !Object.hasOwn(labels, key));

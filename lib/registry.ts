@@ -91,9 +91,7 @@ export class Registry {
     }
     const format = options.format === undefined ? 'prometheus' : options.format;
     if (typeof format !== 'string' || !Object.hasOwn(NATIVE_FORMAT, format)) {
-      return Promise.reject(
-        new TypeError(`registry.metrics(): format must be 'prometheus' or 'openmetrics', got ${describeValue(format)}`),
-      );
+      return Promise.reject(new TypeError(`registry.metrics(): format must be 'prometheus' or 'openmetrics', got ${describeValue(format)}`));
     }
     return binding.renderMetrics(NATIVE_FORMAT[format as Format], this.id);
   }
@@ -112,7 +110,12 @@ export class Registry {
    */
   setDefaultLabels(labels: Readonly<Record<string, string>>): void {
     checkStringRecord('registry.setDefaultLabels()', 'labels', labels);
-    callNative(() => binding.setDefaultLabels(this.id, Object.entries(labels).map(([name, value]) => ({ name, value }))));
+    callNative(() =>
+      binding.setDefaultLabels(
+        this.id,
+        Object.entries(labels).map(([name, value]) => ({ name, value })),
+      ),
+    );
   }
 
   /**

@@ -80,9 +80,7 @@ export type HistogramFamily<K extends string> = MetricFamily<K, Histogram>;
 export type SummaryFamily<K extends string> = MetricFamily<K, Summary>;
 
 /** What `build()` gives: the handle itself when there are no dynamic keys, else a family. */
-export type Built<T extends MetricType, K extends string> = [K] extends [never]
-  ? HandleOf[T]
-  : MetricFamily<K, HandleOf[T]>;
+export type Built<T extends MetricType, K extends string> = [K] extends [never] ? HandleOf[T] : MetricFamily<K, HandleOf[T]>;
 
 interface Spec {
   readonly name: string;

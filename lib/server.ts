@@ -64,7 +64,10 @@ function healthOptions(health: ServeOptions['health']): Required<HealthOptions> 
   const options = health === true || health === undefined ? {} : health;
   checkOptions('serve(): health', options, ['livePath', 'readyPath', 'staleAfterMs']);
   const { livePath = '/health/live', readyPath = '/health/ready', staleAfterMs = 5000 } = options as HealthOptions;
-  for (const [name, path] of [['livePath', livePath], ['readyPath', readyPath]]) {
+  for (const [name, path] of [
+    ['livePath', livePath],
+    ['readyPath', readyPath],
+  ]) {
     if (typeof path !== 'string' || !path.startsWith('/')) {
       throw new TypeError(`serve(): health.${name} must be a string starting with "/", got ${describeValue(path)}`);
     }

@@ -101,9 +101,7 @@ async function testOn(runtime) {
   const invocations =
     runtime.kind === 'node'
       ? [['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=120000', ...allSuites()]]
-      : allSuites().map((file) =>
-          runtime.kind === 'bun' ? ['test', '--timeout=120000', `./${file}`] : ['test', '-A', '--no-check', `./${file}`],
-        );
+      : allSuites().map((file) => (runtime.kind === 'bun' ? ['test', '--timeout=120000', `./${file}`] : ['test', '-A', '--no-check', `./${file}`]));
   for (const args of invocations) {
     const files = args.filter((arg) => arg.endsWith('.test.mjs'));
     const shown = files.length > 1 ? [...args.filter((arg) => !files.includes(arg)), `(${files.length} suite files)`] : args;
@@ -145,7 +143,9 @@ for (const runtime of RUNTIMES.filter((r) => wanted.length === 0 || wanted.inclu
 console.log('\nruntime matrix');
 console.log('runtime  version   pass  skip  fail');
 for (const row of rows) {
-  console.log(`${row.name.padEnd(8)} ${row.version.padEnd(9)} ${String(row.pass).padStart(4)}  ${String(row.skip).padStart(4)}  ${String(row.fail).padStart(4)}`);
+  console.log(
+    `${row.name.padEnd(8)} ${row.version.padEnd(9)} ${String(row.pass).padStart(4)}  ${String(row.skip).padStart(4)}  ${String(row.fail).padStart(4)}`,
+  );
   for (const reason of row.skips) console.log(`  skipped: ${reason}`);
   for (const problem of row.problems) console.log(`  problem: ${problem}`);
 }

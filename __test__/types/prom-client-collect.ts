@@ -42,7 +42,9 @@ new Summary({
   collect() {
     this.observe({ route: '/' }, 1);
   },
-}).labels('/a').observe(2);
+})
+  .labels('/a')
+  .observe(2);
 
 const aggregated = AggregatorRegistry.aggregate([[{ name: 'x', help: 'h', type: 'gauge', aggregator: 'max', values: [{ value: 1, labels: {} }] }]]);
 void aggregated.metrics();

@@ -45,7 +45,10 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
    * Starts a timer; the returned function observes the elapsed seconds with the labels
    * (and, with exemplars enabled, the exemplar labels) of both calls.
    */
-  override startTimer(labels?: LabelValues<T>, exemplarLabels?: LabelValues<T>): (endLabels?: LabelValues<T>, endExemplarLabels?: LabelValues<T>) => number {
+  override startTimer(
+    labels?: LabelValues<T>,
+    exemplarLabels?: LabelValues<T>,
+  ): (endLabels?: LabelValues<T>, endExemplarLabels?: LabelValues<T>) => number {
     if (!this.enableExemplars) return super.startTimer(labels);
     const start = process.hrtime.bigint();
     return (endLabels, endExemplarLabels) => {

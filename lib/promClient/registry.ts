@@ -2,12 +2,7 @@
 // one is slotmetrics' default `registry`, so `serve()` exposes prom-client metrics too.
 
 import { binding, callNative } from '../native';
-import {
-  OPENMETRICS_CONTENT_TYPE,
-  PROMETHEUS_CONTENT_TYPE,
-  Registry as EngineRegistry,
-  registry as defaultEngineRegistry,
-} from '../registry';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, Registry as EngineRegistry, registry as defaultEngineRegistry } from '../registry';
 import type { Metric } from './metric';
 import type { MetricData } from './aggregators';
 import { promClientSample } from './samples';

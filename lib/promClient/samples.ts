@@ -18,18 +18,24 @@ export interface PromClientSample {
   exemplar?: Exemplar | null;
 }
 
-export function promClientSample(sample: MetricJSON['values'][number], metric: { type: MetricTypeName | string; enableExemplars?: boolean }): PromClientSample {
+export function promClientSample(
+  sample: MetricJSON['values'][number],
+  metric: { type: MetricTypeName | string; enableExemplars?: boolean },
+): PromClientSample {
   const { le, quantile, ...labels } = sample.labels;
   const converted: PromClientSample = {
     value: sample.value,
     labels:
-      le !== undefined ? { ...labels, le: le === '+Inf' ? le : Number(le) } : quantile !== undefined ? { quantile: Number(quantile), ...labels } : labels,
+      le !== undefined
+        ? { ...labels, le: le === '+Inf' ? le : Number(le) }
+        : quantile !== undefined
+          ? { quantile: Number(quantile), ...labels }
+          : labels,
   };
   if (sample.metricName !== undefined) converted.metricName = sample.metricName;
   if (metric.type === 'histogram') {
     const none = le === '+Inf' && metric.enableExemplars ? undefined : null;
     converted.exemplar = le !== undefined ? (sample.exemplar ?? none) : undefined;
-  }
-  else if (sample.exemplar !== undefined) converted.exemplar = sample.exemplar;
+  } else if (sample.exemplar !== undefined) converted.exemplar = sample.exemplar;
   return converted;
 }
