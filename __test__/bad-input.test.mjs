@@ -63,7 +63,7 @@ const isMetricName = (v) => typeof v === 'string' && /^[a-zA-Z_:][a-zA-Z0-9_:]*$
 const isLabelName = (v) => typeof v === 'string' && /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v) && !v.startsWith('__');
 const isInt64 = (v) =>
   (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) || (typeof v === 'bigint' && v >= -(2n ** 63n) && v < 2n ** 63n);
-const isFinite = (v) => typeof v === 'number' && Number.isFinite(v);
+const isFiniteNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 const isPlainObject = (v) => v !== null && typeof v === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(v));
 const isEmptyPlainObject = (v) => isPlainObject(v) && Object.keys(v).length === 0;
 const isSeriesLimit = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 2 ** 32 - 1;
@@ -141,14 +141,14 @@ const MATRIX = [
   ['family.with({ k: value })', (v) => family().with({ k: v }), isLabelValue, /label "k" of metric "bad_input_family"/],
   ['family.remove(labels)', (v) => family().remove(v), () => false, /metric "bad_input_family" takes|dynamic label|unexpected label/],
   ['family.zero({ k: value })', (v) => family().zero({ k: v }), isLabelValue, /label "k" of metric "bad_input_family"/],
-  ['counter.add(amount)', (v) => counter().add(v), (v) => isFinite(v) && v >= 0, /counter "bad_input_counter_total" add\(\)|can only go up/],
+  ['counter.add(amount)', (v) => counter().add(v), (v) => isFiniteNumber(v) && v >= 0, /counter "bad_input_counter_total" add\(\)|can only go up/],
   ['gauge.set(value)', (v) => gauge().set(v), isInt64, /gauge "bad_input_gauge"/],
   ['gauge.inc(amount)', (v) => gauge().inc(v), (v) => v === undefined || isInt64(v), /gauge "bad_input_gauge"/],
   ['gauge.dec(amount)', (v) => gauge().dec(v), (v) => v === undefined || isInt64(v), /gauge "bad_input_gauge"/],
   ['floatGauge.set(value)', (v) => floatGauge().set(v), (v) => typeof v === 'number', /gauge "bad_input_float" set\(\)/],
-  ['floatGauge.inc(amount)', (v) => floatGauge().inc(v), (v) => v === undefined || isFinite(v), /gauge "bad_input_float" inc\(\)/],
-  ['histogram.observe(value)', (v) => histogram().observe(v), isFinite, /histogram "bad_input_histogram" observe\(\)/],
-  ['summary.observe(value)', (v) => summary().observe(v), isFinite, /summary "bad_input_summary" observe\(\)/],
+  ['floatGauge.inc(amount)', (v) => floatGauge().inc(v), (v) => v === undefined || isFiniteNumber(v), /gauge "bad_input_float" inc\(\)/],
+  ['histogram.observe(value)', (v) => histogram().observe(v), isFiniteNumber, /histogram "bad_input_histogram" observe\(\)/],
+  ['summary.observe(value)', (v) => summary().observe(v), isFiniteNumber, /summary "bad_input_summary" observe\(\)/],
   ['setCardinalityLimit(n)', (v) => setCardinalityLimit(v), isSeriesLimit, /setCardinalityLimit\(\)/],
   ['new Registry(options)', (v) => new Registry(v), (v) => v === undefined || isEmptyPlainObject(v), /new Registry\(\)/],
   ['new Registry({ prefix })', (v) => new Registry({ prefix: v }), (v) => v === undefined || v === '' || isMetricName(v), /prefix/],
@@ -239,7 +239,7 @@ const MATRIX = [
   [
     'metrics.add("bad_input_helper", value)',
     (v) => metrics.add('bad_input_helper', v),
-    (v) => isFinite(v) && v >= 0,
+    (v) => isFiniteNumber(v) && v >= 0,
     /counter "js_user_bad_input_helper"/,
   ],
   [

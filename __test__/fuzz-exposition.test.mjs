@@ -93,7 +93,7 @@ function randomMetric(r, registry, index, defaultLabels) {
   const help = r.next() < 0.2 ? '' : randomText(r, 30);
   const taken = new Set(Object.keys(defaultLabels));
   const staticNames = randomLabelNames(r, r.int(3), taken);
-  staticNames.forEach((n) => taken.add(n));
+  for (const name of staticNames) taken.add(name);
   const keys = randomLabelNames(r, r.int(4), taken);
   const builder = { counter: counterSchema, gauge: gaugeSchema, gaugeFloat: gaugeSchemaFloat, histogram: histogramSchema, summary: summarySchema }[
     type

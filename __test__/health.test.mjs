@@ -27,7 +27,12 @@ test('liveness turns 503 while the serving thread is blocked, and 200 again afte
     const nextLine = () =>
       new Promise((resolve) => {
         const check = () =>
-          lines.length ? resolve(lines.shift()) : child.stdout.once('data', (d) => (lines.push(...String(d).trim().split('\n')), check()));
+          lines.length
+            ? resolve(lines.shift())
+            : child.stdout.once('data', (d) => {
+                lines.push(...String(d).trim().split('\n'));
+                check();
+              });
         check();
       });
     const live = (await nextLine()).replace('/metrics', '/health/live');

@@ -27,9 +27,9 @@ const series = async (route, method, code) => {
 test('Express: the matched route pattern, nested routers included; "" for no route', { timeout: 30_000 }, async () => {
   const app = express();
   app.use(metrics.express());
-  app.get('/users/:id', (req, res) => res.send('user'));
+  app.get('/users/:id', (_req, res) => res.send('user'));
   const api = express.Router();
-  api.post('/items/:itemId', (req, res) => res.status(201).send('created'));
+  api.post('/items/:itemId', (_req, res) => res.status(201).send('created'));
   app.use('/api', api);
   const server = http.createServer(app);
   const base = await listen(server);
@@ -55,7 +55,7 @@ test('Fastify: the route pattern from the router; "" for no route', { timeout: 3
   const app = Fastify();
   metrics.fastify(app);
   app.get('/orders/:orderId', async () => 'order');
-  app.delete('/orders/:orderId', async (request, reply) => reply.code(204).send());
+  app.delete('/orders/:orderId', async (_request, reply) => reply.code(204).send());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${app.server.address().port}`;
   try {

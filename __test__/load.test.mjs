@@ -26,7 +26,7 @@ function get(agent, url) {
 }
 
 /** The value of the sample line that starts with `series ` in a 0.0.4 body. */
-function valueOf(body, series) {
+function sampleValue(body, series) {
   const at = body.indexOf(`\n${series} `);
   if (at < 0) return undefined;
   return Number(body.slice(at + series.length + 2, body.indexOf('\n', at + 1)));
@@ -60,12 +60,12 @@ test(`${CLIENTS} clients scrape for ${SECONDS} s while two workers update: no fa
         latencies.push(performance.now() - start);
         if (status !== 200) throw new Error(`status ${status}`);
         const now = {
-          w1: valueOf(body, 'load_updates_total{worker="1"}'),
-          w2: valueOf(body, 'load_updates_total{worker="2"}'),
-          count: valueOf(body, 'load_sizes_count'),
+          w1: sampleValue(body, 'load_updates_total{worker="1"}'),
+          w2: sampleValue(body, 'load_updates_total{worker="2"}'),
+          count: sampleValue(body, 'load_sizes_count'),
         };
-        if (valueOf(body, 'load_routes_total{route="/api/v1/items/1999"}') !== 1999) throw new Error('a filler series is wrong');
-        if (valueOf(body, 'load_sizes_bucket{le="+Inf"}') !== now.count) throw new Error('_count differs from the +Inf bucket');
+        if (sampleValue(body, 'load_routes_total{route="/api/v1/items/1999"}') !== 1999) throw new Error('a filler series is wrong');
+        if (sampleValue(body, 'load_sizes_bucket{le="+Inf"}') !== now.count) throw new Error('_count differs from the +Inf bucket');
         for (const key of Object.keys(last)) {
           // A worker's series appears with its first update, shortly after start.
           const value = now[key] ?? 0;

@@ -222,7 +222,10 @@ test('a label set is looked up, not registered again, on every later call (one, 
     const counter = new compat.Counter({ name: `lookup_${labelNames.length}`, help: 'h', labelNames, registers: [registry] });
     let registrations = 0;
     const register = counter.engine.with;
-    counter.engine.with = (labels) => (registrations++, register(labels));
+    counter.engine.with = (labels) => {
+      registrations++;
+      return register(labels);
+    };
     const labels = Object.fromEntries(labelNames.map((name) => [name, 'x']));
     for (let i = 0; i < 5; i++) counter.inc(labels);
     counter.inc({ a: 'x' }); // partial: another label set, unless it is the full one
@@ -251,7 +254,7 @@ test('collect callbacks (sync and async) run before metrics(), get() and getSing
       this.set(calls * 10);
     },
   });
-  assert.match(await registry.metrics(), /^collected 1$[^]*^collected_async 10$/m);
+  assert.match(await registry.metrics(), /^collected 1$[\s\S]*^collected_async 10$/m);
   assert.equal((await registry.getSingleMetric('collected').get()).values[0].value, 2);
   assert.equal(await registry.getSingleMetricAsString('collected'), '# HELP collected h\n# TYPE collected gauge\ncollected 3');
 });

@@ -171,7 +171,14 @@ test('new Registry(): its own names, prefix and default labels, served and expor
   // The reporter's timer is unref'd: this one keeps the test alive until it exports.
   const keepAlive = setTimeout(() => {}, 10_000);
   const exported = await new Promise((resolve) => {
-    const stop = startReporter({ intervalMs: 10, registry: billing, onExport: (text) => (stop(), resolve(text)) });
+    const stop = startReporter({
+      intervalMs: 10,
+      registry: billing,
+      onExport: (text) => {
+        stop();
+        resolve(text);
+      },
+    });
   });
   clearTimeout(keepAlive);
   assert.equal(exported, body);

@@ -38,7 +38,7 @@ function runWorker(iterations) {
 test('main + 3 workers: /metrics shows exactly the sums after the workers exit', async () => {
   const ops = counterSchema('ops_total').help('Operations').requireDynamicKey('kind').build();
   const size = histogramSchema('op_size').help('Op sizes').buckets([1, 10, 100]).build();
-  const inFlight = gaugeSchema('in_flight').help('In flight').build();
+  gaugeSchema('in_flight').help('In flight').build(); // the workers' gauge: each incs and decs it
 
   const workers = Promise.all([runWorker(ITERATIONS), runWorker(ITERATIONS), runWorker(ITERATIONS)]);
   // The main thread counts at the same time.

@@ -90,7 +90,7 @@ async function main() {
   const operation = libraries[library]()[name];
   // A library without this instrument (the OTel SDK has no summary): no figure.
   const result = name === 'twoWorkers' ? await twoWorkers(library) : operation === undefined ? { nsPerOp: null } : measure(LOOPS[name](operation()));
-  process.stdout.write(JSON.stringify(result) + '\n');
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 if (isMainThread) {

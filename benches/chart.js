@@ -8,7 +8,7 @@ const PANEL = { width: 360, height: 260, top: 70 };
 const LEFT = [90, 560];
 const COLORS = { slotmetrics: '#1f77b4', 'prom-client': '#d62728' };
 
-const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const escapeXml = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const label = (ms) => (ms >= 10 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toFixed(2));
 
 /** A log-log panel at x offset `left`: series count across, milliseconds up. */
@@ -24,7 +24,7 @@ function panel(left, title, points, yRange) {
   const x = (series) => left + ((Math.log10(series) - Math.log10(xs[0])) / (Math.log10(xs.at(-1)) - Math.log10(xs[0]))) * PANEL.width;
   const y = (ms) =>
     PANEL.top + PANEL.height - ((Math.log10(Math.max(ms, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * PANEL.height;
-  const parts = [`<text x="${left}" y="${PANEL.top - 20}" class="title">${escape(title)}</text>`];
+  const parts = [`<text x="${left}" y="${PANEL.top - 20}" class="title">${escapeXml(title)}</text>`];
   for (let decade = Math.log10(yMin); decade <= Math.log10(yMax) + 1e-9; decade++) {
     const ms = 10 ** decade;
     parts.push(`<line x1="${left}" x2="${left + PANEL.width}" y1="${y(ms)}" y2="${y(ms)}" class="grid"/>`);
@@ -62,10 +62,12 @@ function scaleChart(report) {
         `<rect x="${LEFT[0] + i * 160}" y="${HEIGHT - 24}" width="14" height="4" fill="${color}"/><text x="${LEFT[0] + 20 + i * 160}" y="${HEIGHT - 18}" class="tick">${lib}</text>`,
     )
     .join('');
+  const heading = `slotmetrics vs prom-client: a /metrics scrape (${report.runtime}, ${report.cpus} cores, ${report.date.slice(0, 10)})`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">
+<title>${escapeXml(heading)}</title>
 <style>.title{font-size:14px;font-weight:bold}.tick{font-size:11px;fill:#444}.value{font-size:11px}.grid{stroke:#ddd}.line{fill:none;stroke-width:2}</style>
 <rect width="100%" height="100%" fill="white"/>
-<text x="${WIDTH / 2}" y="22" text-anchor="middle" class="title">slotmetrics vs prom-client: a /metrics scrape (${report.node}, ${report.cpus} cores, ${report.date.slice(0, 10)})</text>
+<text x="${WIDTH / 2}" y="22" text-anchor="middle" class="title">${escapeXml(heading)}</text>
 ${panel(LEFT[0], 'Scrape time, end to end (median)', scrape, range)}
 ${panel(LEFT[1], "Target's event-loop delay during scrapes (p99)", delay, range)}
 ${legend}

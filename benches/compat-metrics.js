@@ -26,7 +26,7 @@ async function child(library) {
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   times.sort((a, b) => a - b);
-  process.stdout.write(JSON.stringify({ ms: times[ROUNDS >> 1], bytes }) + '\n');
+  process.stdout.write(`${JSON.stringify({ ms: times[ROUNDS >> 1], bytes })}\n`);
 }
 
 function main() {
@@ -40,7 +40,7 @@ function main() {
   console.log(`  prom-client 15.1.3        ${theirs.ms.toFixed(1)} ms (${theirs.bytes} bytes)`);
   console.log(`  slotmetrics/prom-client   ${ours.ms.toFixed(1)} ms (${ours.bytes} bytes)`);
   console.log(`  ${(theirs.ms / ours.ms).toFixed(1)}× faster, rendered off the event loop`);
-  if (json) fs.writeFileSync(json, JSON.stringify({ series: SERIES, rounds: ROUNDS, promClient: theirs, compat: ours }, null, 2) + '\n');
+  if (json) fs.writeFileSync(json, `${JSON.stringify({ series: SERIES, rounds: ROUNDS, promClient: theirs, compat: ours }, null, 2)}\n`);
 }
 
 const library = process.argv[2];

@@ -35,7 +35,7 @@ function slotmetrics() {
     helperHistogram: () => (value, status, method) => metrics.histogram('bench_helper_duration', value, { status_code: status, method }),
     read: async (series) => {
       const text = await require('slotmetrics').registry.metrics();
-      const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
       return line === undefined ? undefined : Number(line.slice(series.length + 1));
     },
   };

@@ -46,7 +46,7 @@ async function main() {
   const rates = [];
   for (let r = 0; r < ROUNDS; r++) rates.push(await round());
   rates.sort((a, b) => a - b);
-  process.stdout.write(JSON.stringify({ linesPerSecond: rates[Math.floor(ROUNDS / 2)] }) + '\n');
+  process.stdout.write(`${JSON.stringify({ linesPerSecond: rates[Math.floor(ROUNDS / 2)] })}\n`);
 }
 
 main().catch((error) => {

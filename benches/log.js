@@ -37,5 +37,5 @@ const results = CASES.map(({ fields, label }) => {
   return { fields, slotmetrics, pino, ratio: slotmetrics / pino };
 });
 if (jsonAt >= 0) {
-  fs.writeFileSync(args[jsonAt + 1], JSON.stringify({ date: new Date().toISOString(), runtime: runtimeName(), results }, null, 2) + '\n');
+  fs.writeFileSync(args[jsonAt + 1], `${JSON.stringify({ date: new Date().toISOString(), runtime: runtimeName(), results }, null, 2)}\n`);
 }

@@ -135,7 +135,7 @@ function main() {
   }
   if (args.json) {
     const report = { date: new Date().toISOString(), runtime: runtimeName(), cpus: os.cpus().length, versions, results };
-    fs.writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
+    fs.writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`\nwrote ${args.json}`);
   }
 }

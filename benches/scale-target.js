@@ -6,7 +6,7 @@
 const http = require('node:http');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const readline = require('node:readline');
-const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
+const { Worker, isMainThread, workerData } = require('node:worker_threads');
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20];
 const ROUTES = 1000;
@@ -71,7 +71,7 @@ async function startServer(library, registry) {
     return server.url;
   }
   // prom-client has no server: this is the usual way to expose it.
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer(async (_req, res) => {
     const body = await registry.metrics();
     res.setHeader('Content-Type', registry.contentType);
     res.end(body);
@@ -117,7 +117,7 @@ async function main() {
 
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
-  const reply = (value) => process.stdout.write(JSON.stringify(value) + '\n');
+  const reply = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
   reply({ url, registerUsPerSeries: registerNs / 1000, rssBytesPerSeries: (rssAfter - rssBefore) / series });
 
   const commands = readline.createInterface({ input: process.stdin });

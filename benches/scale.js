@@ -36,7 +36,7 @@ function startTarget(library, kind, series, extra = []) {
   return {
     ready: next(),
     ask: (command) => {
-      child.stdin.write(command + '\n');
+      child.stdin.write(`${command}\n`);
       return next();
     },
     stop: () =>
@@ -166,7 +166,7 @@ async function main() {
 
   const report = { date: new Date().toISOString(), runtime: runtimeName(), cpus: os.cpus().length, results, updates };
   if (args.json) {
-    fs.writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
+    fs.writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`wrote ${args.json}`);
   }
   fs.writeFileSync(args.chart, scaleChart(report));

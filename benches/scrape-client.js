@@ -26,7 +26,7 @@ async function main() {
   const runs = [];
   for (let i = 0; i < Number(count); i++) runs.push(await scrape(url, headers));
   if (runs.some((r) => r.status !== 200)) throw new Error(`a scrape of ${url} failed`);
-  process.stdout.write(JSON.stringify({ ms: runs.map((r) => r.ms), bytes: runs[0].bytes }) + '\n');
+  process.stdout.write(`${JSON.stringify({ ms: runs.map((r) => r.ms), bytes: runs[0].bytes })}\n`);
 }
 
 main().catch((error) => {

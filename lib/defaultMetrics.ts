@@ -127,7 +127,7 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
     byType(`nodejs_heap_space_size_${kind}_bytes`, `Process heap space size ${kind} from Node.js in bytes.`, 'space'),
   );
   const [major, minor, patch] = process.versions.node.split('.');
-  gaugeSchemaFloat(prefix + 'nodejs_version_info')
+  gaugeSchemaFloat(`${prefix}nodejs_version_info`)
     .help('Node.js version info.')
     .staticLabels(labels)
     .requireDynamicKey('version')
@@ -137,7 +137,7 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
     .build({ registry })
     .with({ version: process.version, major, minor, patch })
     .set(1);
-  const gcDuration = histogramSchema(prefix + 'nodejs_gc_duration_seconds')
+  const gcDuration = histogramSchema(`${prefix}nodejs_gc_duration_seconds`)
     .help('Garbage collection duration by kind, one of major, minor, incremental or weakcb.')
     .buckets(gcDurationBuckets)
     .staticLabels(labels)

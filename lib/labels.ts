@@ -34,7 +34,10 @@ export function cacheUnder(root: Map<unknown, unknown>, path: readonly unknown[]
   let node = root;
   for (const value of path.slice(0, -1)) {
     let next = node.get(value) as Map<unknown, unknown> | undefined;
-    if (next === undefined) node.set(value, (next = new Map()));
+    if (next === undefined) {
+      next = new Map();
+      node.set(value, next);
+    }
     node = next;
   }
   node.set(path.at(-1), handle);

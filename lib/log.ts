@@ -249,7 +249,8 @@ class Logger {
     if (typeof message !== 'string') {
       throw new TypeError(`log.${level}() takes a message string, got ${describeValue(message)}`);
     }
-    const ring = (this.ring ??= new LogRing());
+    this.ring ??= new LogRing();
+    const ring = this.ring;
     if (fields === undefined) {
       const bound = 18 + message.length * 3;
       // A message too large for the ring is serialised here and written at once.
@@ -315,7 +316,7 @@ class Logger {
       // Circular, or a toJSON that throws: walk it by hand.
       json = JSON.stringify(this.withoutCycles(fields, []), this.replacer);
     }
-    return json.length > 2 ? ',' + json.slice(1, -1) : '';
+    return json.length > 2 ? `,${json.slice(1, -1)}` : '';
   }
 
   /** A copy of `value` in which references back to an ancestor read "[Circular]". */

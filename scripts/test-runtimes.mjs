@@ -87,6 +87,7 @@ const COUNTS = {
 };
 
 function last(text, pattern) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: it strips ANSI colour codes (ESC [ … m) from Deno's output
   const matches = [...text.replace(/\x1b\[[0-9;]*m/g, '').matchAll(pattern)];
   return matches.length ? Number(matches.at(-1)[1]) : 0;
 }

@@ -34,7 +34,7 @@ app.use((req, res, next) => {
   next();
 });
 app.get('/users/:id', (req, res) => res.json({ id: req.params.id }));
-app.get('/metrics', async (req, res) => {
+app.get('/metrics', async (_req, res) => {
   res.set('Content-Type', client.register.contentType);
   res.end(await client.register.metrics());
 });

@@ -30,7 +30,8 @@ interface MetricsMessage {
 // Loaded on first use: some application servers crash when `cluster` is imported.
 let clusterModule: typeof Cluster.default | undefined;
 function cluster(): typeof Cluster.default {
-  return (clusterModule ??= require('node:cluster') as typeof Cluster.default);
+  clusterModule ??= require('node:cluster') as typeof Cluster.default;
+  return clusterModule;
 }
 
 /** What a worker answers with: these registries' metrics (default: the global one). */

@@ -49,7 +49,8 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
     return {
       inc: (value?: number) => {
         checkIncrement(this.labelNames, labels, value);
-        (handle ??= this.handleFor(labels)).add(value ?? 1);
+        handle ??= this.handleFor(labels);
+        handle.add(value ?? 1);
       },
     };
   }

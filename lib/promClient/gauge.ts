@@ -55,7 +55,8 @@ export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
     let handle: FloatGauge | undefined;
     const write = (operation: Operation, value: unknown) => {
       check(operation, value);
-      (handle ??= this.handleFor(labels))[operation](value as number);
+      handle ??= this.handleFor(labels);
+      handle[operation](value as number);
     };
     return {
       inc: (value = 1) => write('inc', value),

@@ -113,8 +113,13 @@ export interface EngineMetric<H> {
   zero?: (labels: Record<string, string>) => void;
 }
 
-// Metrics built with `registers: []`: defined in a registry that is never exposed.
+// Metrics built with `registers: []`: defined in a registry that is never exposed,
+// made on first use.
 let unexposed: Registry | undefined;
+function unexposedRegistry(): Registry {
+  unexposed ??= new Registry();
+  return unexposed;
+}
 
 // This thread's metrics with `collect` callbacks. Scrapes served by the Rust server
 // (slotmetrics' serve()) run them through this thread's collect hook first.
@@ -172,7 +177,7 @@ export abstract class Metric<T extends string, H> {
         throw new Error(`A metric with the name ${name} has already been registered.`);
       }
     }
-    const [home, ...others] = this.registers.length > 0 ? this.registers : [(unexposed ??= new Registry())];
+    const [home, ...others] = this.registers.length > 0 ? this.registers : [unexposedRegistry()];
     let built = schema(name).help(help);
     for (const label of this.labelNames) built = built.requireDynamicKey(label);
     const { id, built: metric } = built.define(home.engine, true);

@@ -41,7 +41,8 @@ export abstract class ObservedMetric<T extends string, H extends { observe(value
     return {
       observe: (value) => {
         this.check(labels, value);
-        (handle ??= this.handleFor(labels)).observe(value);
+        handle ??= this.handleFor(labels);
+        handle.observe(value);
       },
       startTimer: () => this.startTimer(labels),
     };
