@@ -10,7 +10,8 @@ use std::sync::atomic::Ordering;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use slotmetrics::collect::Snapshot;
 use slotmetrics::encode::{encode, Format};
-use slotmetrics::registry::{Definition, Kind, Registry, Style, DEFAULT_NAMESPACE};
+use slotmetrics::kind::{Kind, Style};
+use slotmetrics::registry::{Definition, Registry, DEFAULT_NAMESPACE};
 use slotmetrics::slots::locate;
 
 const STRIPES: usize = 3;

@@ -3,11 +3,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::encode::label_text;
 use crate::exemplar::Exemplar;
+use crate::kind::Kind;
 use crate::process::{self, ProcessStats};
-use crate::registry::{Family, Kind, Namespace, Registry, Series};
+use crate::registry::{Family, Namespace, Registry, Series};
 use crate::slots::{self, Chunk};
+use crate::text::label_text;
 
 pub struct FamilySnapshot {
   pub family: Arc<Family>,

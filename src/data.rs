@@ -3,8 +3,9 @@
 
 use crate::collect::{Snapshot, Value};
 use crate::exemplar::Exemplar;
-use crate::registry::{Kind, Style};
+use crate::kind::{Kind, Style};
 use crate::summary::empty_quantile;
+use crate::text::parse_labels;
 
 pub struct MetricData {
   /// As the 0.0.4 text names it (a counter's with `_total`).
@@ -22,34 +23,6 @@ pub struct SampleData {
   pub value: f64,
   /// A counter's or a histogram bucket's exemplar.
   pub exemplar: Option<Exemplar>,
-}
-
-/// Reads `k="v",k2="v2"` (escaped `\\`, `\"`, `\n`) back into pairs.
-pub fn parse_labels(text: &str) -> Vec<(String, String)> {
-  let mut labels = Vec::new();
-  let mut rest = text;
-  while let Some((key, after)) = rest.split_once("=\"") {
-    let mut value = String::new();
-    let mut chars = after.char_indices();
-    let mut end = after.len();
-    while let Some((i, c)) = chars.next() {
-      match c {
-        '\\' => match chars.next() {
-          Some((_, 'n')) => value.push('\n'),
-          Some((_, escaped)) => value.push(escaped),
-          None => {}
-        },
-        '"' => {
-          end = i;
-          break;
-        }
-        c => value.push(c),
-      }
-    }
-    labels.push((key.trim_start_matches(',').to_string(), value));
-    rest = after.get(end + 1..).unwrap_or("");
-  }
-  labels
 }
 
 pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
@@ -145,33 +118,4 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
       }
     })
     .collect()
-}
-
-#[cfg(test)]
-mod tests {
-  use super::*;
-  use crate::encode::label_text;
-
-  #[test]
-  fn label_text_reads_back_to_the_values() {
-    let values = [
-      "plain",
-      "q\"uote",
-      "back\\slash",
-      "new\nline",
-      "\\n literal",
-      "",
-      "ü 😀",
-      "a=\"b\",c",
-    ];
-    let keys: Vec<String> = (0..values.len()).map(|i| format!("k{i}")).collect();
-    let text = label_text(keys.iter().map(String::as_str).zip(values));
-    let parsed = parse_labels(&text);
-    assert_eq!(parsed.len(), values.len());
-    for (i, (key, value)) in parsed.iter().enumerate() {
-      assert_eq!(key, &format!("k{i}"));
-      assert_eq!(value, values[i]);
-    }
-    assert!(parse_labels("").is_empty());
-  }
 }

@@ -9,8 +9,9 @@ use std::io::{self, Write};
 
 use crate::collect::{Snapshot, Value};
 use crate::exemplar::Exemplar;
-use crate::registry::{Kind, Style};
+use crate::kind::{Kind, Style};
 use crate::summary::empty_quantile;
+use crate::text::{label_text, write_js_number, write_number};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -27,40 +28,6 @@ impl Format {
   }
 }
 
-/// Escapes a label value: `\` → `\\`, `"` → `\"`, newline → `\n`.
-pub fn escape_label_value(value: &str, out: &mut String) {
-  for c in value.chars() {
-    match c {
-      '\\' => out.push_str("\\\\"),
-      '"' => out.push_str("\\\""),
-      '\n' => out.push_str("\\n"),
-      c => out.push(c),
-    }
-  }
-}
-
-/// `k="v",k2="v2"` from label pairs, values escaped: a series' label set as written.
-pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> String {
-  // Sized up front (escapes aside): registration is a hot path.
-  let mut text = String::with_capacity(
-    pairs
-      .clone()
-      .into_iter()
-      .map(|(k, v)| k.len() + v.len() + 4)
-      .sum(),
-  );
-  for (i, (key, value)) in pairs.into_iter().enumerate() {
-    if i > 0 {
-      text.push(',');
-    }
-    text.push_str(key);
-    text.push_str("=\"");
-    escape_label_value(value, &mut text);
-    text.push('"');
-  }
-  text
-}
-
 fn escape_help(help: &str, format: Format, out: &mut Vec<u8>) {
   for c in help.chars() {
     match c {
@@ -70,43 +37,6 @@ fn escape_help(help: &str, format: Format, out: &mut Vec<u8>) {
       c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
     }
   }
-}
-
-/// Writes a sample value: integers without a fraction, other floats in shortest
-/// round-trip form, and `+Inf`, `-Inf`, `NaN` as the formats spell them.
-pub fn write_number(out: &mut Vec<u8>, v: f64) {
-  if v.is_nan() {
-    out.extend_from_slice(b"NaN");
-  } else if v.is_infinite() {
-    out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
-  } else if v.fract() == 0.0 && v.abs() < 1e15 {
-    out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
-  } else {
-    out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
-  }
-}
-
-pub fn format_number(v: f64) -> String {
-  let mut out = Vec::new();
-  write_number(&mut out, v);
-  String::from_utf8(out).expect("numbers are ASCII")
-}
-
-/// Writes a sample value as prom-client does: JavaScript's `String(v)` (`1e+21`,
-/// `-1.5e-7`), `+Inf` and `-Inf`. prom-client writes NaN as `Nan`, which no parser
-/// reads; this writes `NaN`.
-pub fn write_js_number(out: &mut Vec<u8>, v: f64) {
-  if v.is_finite() {
-    out.extend_from_slice(ryu_js::Buffer::new().format_finite(v).as_bytes());
-  } else {
-    write_number(out, v);
-  }
-}
-
-pub fn format_js_number(v: f64) -> String {
-  let mut out = Vec::new();
-  write_js_number(&mut out, v);
-  String::from_utf8(out).expect("numbers are ASCII")
 }
 
 fn write_integer(out: &mut Vec<u8>, v: i64) {
@@ -326,6 +256,7 @@ mod tests {
   use super::*;
   use crate::registry::{Definition, Namespace, Registry, RegistryError, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::slots::{locate, StripeId};
+  use crate::text::{format_number, parse_labels};
 
   fn def(name: &str, help: &str, kind: Kind, keys: &[&str], buckets: &[f64]) -> Definition {
     Definition {
@@ -367,35 +298,6 @@ mod tests {
   fn text(registry: &Registry, format: Format) -> String {
     let namespace = registry.namespace(DEFAULT_NAMESPACE).unwrap();
     String::from_utf8(render(registry, &namespace, format)).unwrap()
-  }
-
-  #[test]
-  fn numbers_are_written_as_the_formats_spell_them() {
-    let cases = [
-      (0.0, "0"),
-      (-0.0, "0"),
-      (42.0, "42"),
-      (-7.0, "-7"),
-      (0.1, "0.1"),
-      (1.0 / 3.0, "0.3333333333333333"),
-      (1e21, "1e21"),
-      (1.5e-7, "1.5e-7"),
-      (123456789012345.0, "123456789012345"),
-      (f64::INFINITY, "+Inf"),
-      (f64::NEG_INFINITY, "-Inf"),
-      (f64::NAN, "NaN"),
-      (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
-    ];
-    for (value, expected) in cases {
-      assert_eq!(format_number(value), expected, "{value:?}");
-      if value.is_finite() {
-        assert_eq!(
-          expected.parse::<f64>().unwrap(),
-          value,
-          "{expected} parses back to the value"
-        );
-      }
-    }
   }
 
   #[test]
@@ -837,10 +739,7 @@ latency_seconds_count{route="/users"} 4
           let (labels, numbers) = exemplar.rsplit_once("} ").unwrap();
           let numbers: Vec<f64> = numbers.split(' ').map(|n| n.parse().unwrap()).collect();
           let series = samples(sample).into_keys().next().unwrap();
-          found.insert(
-            series,
-            (crate::data::parse_labels(labels), numbers[0], numbers[1]),
-          );
+          found.insert(series, (parse_labels(labels), numbers[0], numbers[1]));
           stripped.push_str(sample);
         }
         None => stripped.push_str(line),

@@ -15,6 +15,7 @@ mod data;
 pub mod encode;
 mod exemplar;
 mod health;
+pub mod kind;
 mod logging;
 mod names;
 mod process;
@@ -23,13 +24,13 @@ mod scratch;
 mod server;
 pub mod slots;
 mod summary;
+mod text;
 mod views;
 
 use encode::Format;
+use kind::{Kind, Style};
 use logging::{Ring, RingId, LOGGER};
-use registry::{
-  Definition, FamilyId, Kind, NamespaceId, Registered, Registry, RegistryError, Style, DEFAULT_MAX_SERIES,
-};
+use registry::{Definition, FamilyId, NamespaceId, Registered, Registry, RegistryError, DEFAULT_MAX_SERIES};
 use slots::{Chunk, StripeId};
 use summary::{SlidingWindow, SummaryOptions};
 

@@ -5,7 +5,7 @@
 #[cfg(target_os = "linux")]
 use std::fs;
 
-use crate::registry::Kind;
+use crate::kind::Kind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProcessField {

@@ -17,53 +17,13 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
-use crate::encode::{format_js_number, format_number, label_text};
 use crate::exemplar::{bucket_index, Exemplar};
+use crate::kind::{Kind, Style};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{self, Chunk, SharedSlots, SlotError, StripedSlots, CHUNK_SLOTS};
 use crate::summary::{SummaryOptions, Window};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-  Counter,
-  /// i64 in a shared slot, exact to 2^63.
-  IntGauge,
-  /// f64 bits in a shared slot.
-  FloatGauge,
-  Histogram,
-  /// Count and sum in striped slots; quantiles from a [`Window`] per series.
-  Summary,
-}
-
-impl Kind {
-  pub fn describe(self) -> &'static str {
-    match self {
-      Kind::Counter => "a counter",
-      Kind::IntGauge => "an integer gauge",
-      Kind::FloatGauge => "a float gauge",
-      Kind::Histogram => "a histogram",
-      Kind::Summary => "a summary",
-    }
-  }
-
-  pub fn is_striped(self) -> bool {
-    matches!(self, Kind::Counter | Kind::Histogram | Kind::Summary)
-  }
-}
-
-/// Whose text conventions a family's exposition follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Style {
-  /// slotmetrics': a counter is always `<name>_total`.
-  Standard,
-  /// prom-client's, for metrics made through `slotmetrics/prom-client`, so that what
-  /// was written against prom-client's text reads the same: a counter's 0.0.4 samples
-  /// keep its name as given, numbers are written as JavaScript writes them, labels
-  /// with empty values (those a partial label set leaves out) are left out, default
-  /// labels follow a series' own, and a blank line separates families in 0.0.4.
-  PromClient,
-}
+use crate::text::{format_js_number, format_number, label_text};
 
 /// A metric as a schema describes it.
 #[derive(Clone, Debug, PartialEq)]

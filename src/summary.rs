@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tdigest::TDigest;
 
-use crate::registry::Style;
+use crate::kind::Style;
 
 /// Centroids a digest keeps; about the accuracy of prom-client's (`tdigest`'s δ = 0.01).
 const DIGEST_SIZE: usize = 100;
