@@ -28,7 +28,7 @@ function program(client) {
   requests.inc({ labels: { method: 'POST' }, value: 0, exemplarLabels: {} }); // an empty exemplar, value 1
   requests.inc({ labels: { method: 'PUT', code: 201 }, value: 3 }); // no exemplar
   // Escapes, but no `"`: the strict parser's exemplar reader takes an escaped quote
-  // for a closing one (src/encode.rs checks quotes against prometheus-client instead).
+  // for a closing one (crates/slotmetrics_engine/src/encode.rs checks quotes against prometheus-client instead).
   requests.inc({ labels: { method: 'DELETE' }, exemplarLabels: { note: 'back\\slash\nline' } });
   const total = new client.Counter({ name: 'ex_jobs_total', help: 'Jobs', enableExemplars: true, registers: [registry] });
   total.inc();

@@ -1,7 +1,7 @@
 // `log.*`: structured JSON lines (seed 000), written by one process-wide Rust writer.
 //
 // Each thread writes each line into its own ring of Rust-owned memory (see
-// src/logging.rs): no call into native code per line. A line of plain fields goes in
+// crates/slotmetrics_engine/src/logging.rs): no call into native code per line. A line of plain fields goes in
 // as raw values (numbers as 8 bytes) and the writer thread formats the JSON, because
 // turning numbers into text is what costs most in JS; other lines are serialised here.
 // Rust drains the rings every few milliseconds, and on flush(), when a ring is full,
@@ -43,11 +43,11 @@ const {
 // Int32 indexes of the positions in the ring's header.
 const WRITE_INDEX = layout.writePositionAt / 4;
 const READ_INDEX = layout.readPositionAt / 4;
-/** Level numbers of a FIELDS record, in the order src/logging.rs names them. */
+/** Level numbers of a FIELDS record, in the order crates/slotmetrics_engine/src/logging.rs names them. */
 const LEVEL_INDEX: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const NO_KEYS: readonly string[] = [];
 
-/** This thread's ring of `<u32 length><kind><body>` records (layout: src/logging.rs). */
+/** This thread's ring of `<u32 length><kind><body>` records (layout: crates/slotmetrics_engine/src/logging.rs). */
 class LogRing {
   private readonly header: Int32Array;
   private readonly data: Buffer;

@@ -7,7 +7,7 @@ export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([0.01, 0.05,
 /**
  * One summary series. Its count and sum are two slots of this thread's stripe, written
  * here like a histogram's; its quantiles come from a t-digest window in Rust that
- * every thread's observations reach through one native call (src/summary.rs), which
+ * every thread's observations reach through one native call (crates/slotmetrics_engine/src/summary.rs), which
  * makes `observe()` a few times slower than a histogram's. Prefer histograms where
  * quantiles can be computed at query time: they also aggregate across instances.
  */

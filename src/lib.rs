@@ -6,33 +6,21 @@ use std::sync::{Arc, LazyLock};
 
 use indexmap::IndexMap;
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
-// Public for the Rust benchmarks (benches/collect.rs); JS sees only the functions below.
-pub mod collect;
-mod collect_hooks;
-mod data;
-pub mod encode;
-mod exemplar;
-mod health;
-pub mod kind;
-mod logging;
-mod names;
-mod process;
-pub mod registry;
 mod scratch;
-mod server;
-pub mod slots;
-mod summary;
-mod text;
 mod views;
 
-use encode::Format;
-use kind::{Kind, Style};
-use logging::{Ring, RingId, LOGGER};
-use registry::{Definition, FamilyId, NamespaceId, Registered, Registry, RegistryError, DEFAULT_MAX_SERIES};
-use slots::{Chunk, StripeId};
-use summary::{SlidingWindow, SummaryOptions};
+use slotmetrics_engine::encode::Format;
+use slotmetrics_engine::kind::{Kind, Style};
+use slotmetrics_engine::logging::{self, Ring, RingId, LOGGER};
+use slotmetrics_engine::registry::{
+  Definition, FamilyId, NamespaceId, Registered, Registry, RegistryError, DEFAULT_MAX_SERIES,
+};
+use slotmetrics_engine::slots::{self, Chunk, StripeId};
+use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
+use slotmetrics_engine::{collect, collect_hooks, data, encode, health, registry, server};
 
 /// One registry and one slot memory for the whole process, shared by every JS
 /// environment that loads the addon.
@@ -387,9 +375,27 @@ pub fn create_registry() -> u32 {
   catch_unwind,
   ts_args_type = "hook: ((registry: number) => Promise<void>) | null | undefined"
 )]
-pub fn set_collect_hook(env: &Env, hook: Option<collect_hooks::Hook>) -> Result<()> {
-  collect_hooks::set(with_env_state(env, |state| Ok(state.stripe))?, hook);
+pub fn set_collect_hook(env: &Env, hook: Option<CollectHook>) -> Result<()> {
+  let stripe = with_env_state(env, |state| Ok(state.stripe))?;
+  collect_hooks::set(stripe, hook.map(engine_hook));
   Ok(())
+}
+
+/// A JS collect hook: called with the namespace being scraped; resolves when its values
+/// are refreshed. Weak: it does not keep its environment's event loop alive.
+type CollectHook = ThreadsafeFunction<NamespaceId, Promise<()>, NamespaceId, Status, false, true>;
+
+/// The JS hook as the engine calls it. A hook that throws or rejects counts as done.
+fn engine_hook(hook: CollectHook) -> collect_hooks::Hook {
+  let hook = Arc::new(hook);
+  Arc::new(move |namespace| {
+    let hook = Arc::clone(&hook);
+    Box::pin(async move {
+      if let Ok(done) = hook.call_async_catch(namespace).await {
+        let _ = done.await;
+      }
+    })
+  })
 }
 
 /// Lists a metric in another registry too (prom-client's multiple `registers`).

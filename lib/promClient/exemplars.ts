@@ -1,7 +1,7 @@
 // prom-client's exemplars on the engine: a counter's or a histogram's metric made with
 // `enableExemplars: true` takes `{ labels, value, exemplarLabels }`, and the engine
 // keeps the last exemplar of each series (of each bucket for a histogram), written
-// in OpenMetrics text (src/exemplar.rs). The metrics set it with native.ts' setExemplar().
+// in OpenMetrics text (crates/slotmetrics_engine/src/exemplar.rs). The metrics set it with native.ts' setExemplar().
 
 import { format } from 'node:util';
 import { validateLabelName } from './validation';

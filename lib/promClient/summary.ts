@@ -1,5 +1,5 @@
 // prom-client's Summary on the engine: quantiles from a t-digest window in Rust that
-// every thread's observations reach (src/summary.rs).
+// every thread's observations reach (crates/slotmetrics_engine/src/summary.rs).
 
 import { summarySchema } from '../schema';
 import { DEFAULT_PERCENTILES, type Summary as EngineSummary } from '../summary';

@@ -1,6 +1,6 @@
 // prom-client's text for metrics that do not live on the engine: objects with a get()
 // registered with registerMetric(), such as the metrics AggregatorRegistry.aggregate()
-// builds. The engine writes its own metrics' text (src/encode.rs) the same way.
+// builds. The engine writes its own metrics' text (crates/slotmetrics_engine/src/encode.rs) the same way.
 
 import type { MetricData } from './aggregators';
 import type { Exemplar } from './exemplars';

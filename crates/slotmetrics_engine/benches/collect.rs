@@ -8,11 +8,11 @@
 use std::sync::atomic::Ordering;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use slotmetrics::collect::Snapshot;
-use slotmetrics::encode::{encode, Format};
-use slotmetrics::kind::{Kind, Style};
-use slotmetrics::registry::{Definition, Registry, DEFAULT_NAMESPACE};
-use slotmetrics::slots::locate;
+use slotmetrics_engine::collect::Snapshot;
+use slotmetrics_engine::encode::{encode, Format};
+use slotmetrics_engine::kind::{Kind, Style};
+use slotmetrics_engine::registry::{Definition, Registry, DEFAULT_NAMESPACE};
+use slotmetrics_engine::slots::locate;
 
 const STRIPES: usize = 3;
 

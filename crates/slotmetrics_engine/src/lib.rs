@@ -1,0 +1,28 @@
+//! The engine of slotmetrics, with no Node-API in it: the binding (the root crate)
+//! hands it label values and JS calls, and gives JS views of its slot memory.
+//!
+//! Modules depend downward only, layer by layer:
+//!
+//! 1. `names`, `kind`, `text`, `slots`, `health`, `logging`: name rules, the metric
+//!    kinds, number and label text, slot memory, health state, log rings;
+//! 2. `exemplar`, `process`, `summary`: what a series may carry besides its slots;
+//! 3. `registry`: definitions, series and their slots;
+//! 4. `collect`, `collect_hooks`: one consistent read of it all, and what runs first;
+//! 5. `encode`, `data`: the read as exposition text, or as data;
+//! 6. `server`: HTTP.
+
+pub mod collect;
+pub mod collect_hooks;
+pub mod data;
+pub mod encode;
+pub mod exemplar;
+pub mod health;
+pub mod kind;
+pub mod logging;
+pub mod names;
+pub mod process;
+pub mod registry;
+pub mod server;
+pub mod slots;
+pub mod summary;
+pub mod text;
