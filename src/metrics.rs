@@ -1,0 +1,239 @@
+//! Defining metrics and registering, removing and zeroing their series.
+
+use std::sync::atomic::Ordering;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use slotmetrics_engine::kind::{Kind, Style};
+use slotmetrics_engine::registry;
+use slotmetrics_engine::registry::{Definition, Registered, DEFAULT_MAX_SERIES};
+use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
+
+use crate::environment::with_env_state;
+use crate::scratch;
+use crate::shared::{js_error, REGISTRY};
+
+#[napi(string_enum)]
+pub enum MetricKind {
+  #[napi(value = "counter")]
+  Counter,
+  #[napi(value = "gauge")]
+  Gauge,
+  #[napi(value = "gaugeFloat")]
+  GaugeFloat,
+  #[napi(value = "histogram")]
+  Histogram,
+  #[napi(value = "summary")]
+  Summary,
+}
+
+#[napi(object)]
+pub struct LabelPair {
+  pub name: String,
+  pub value: String,
+}
+
+#[napi(object)]
+pub struct MetricDefinition {
+  pub name: String,
+  pub help: Option<String>,
+  pub kind: MetricKind,
+  pub static_labels: Vec<LabelPair>,
+  pub dynamic_keys: Vec<String>,
+  /// Histogram bucket upper bounds, without `+Inf`.
+  pub buckets: Option<Vec<f64>>,
+  /// Summary quantiles, each in [0, 1].
+  pub quantiles: Option<Vec<f64>>,
+  /// Summary window: quantiles of the last `maxAgeSeconds`, forgotten in
+  /// `ageBuckets` steps (both or neither; default: since the start).
+  pub max_age_seconds: Option<f64>,
+  pub age_buckets: Option<u32>,
+  /// Summary series with an empty window are removed (prom-client's `pruneAgedBuckets`).
+  pub prune_empty: Option<bool>,
+  /// The most label sets (default: the process default, 10,000 unless changed).
+  pub max_series: Option<u32>,
+  /// Refuse label sets past the limit instead of counting them in the overflow series.
+  pub strict: Option<bool>,
+  /// The registry it belongs to (default: the default registry, 0).
+  pub registry: Option<u32>,
+  /// Made through `slotmetrics/prom-client`: exposed in prom-client's text style.
+  pub prom_client: Option<bool>,
+}
+
+/// Defines a metric, or finds the identical one another thread defined, and returns
+/// its id. A different metric of the same name is an error.
+#[napi(catch_unwind)]
+pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
+  let kind = match definition.kind {
+    MetricKind::Counter => Kind::Counter,
+    MetricKind::Gauge => Kind::IntGauge,
+    MetricKind::GaugeFloat => Kind::FloatGauge,
+    MetricKind::Histogram => Kind::Histogram,
+    MetricKind::Summary => Kind::Summary,
+  };
+  let window = match (definition.max_age_seconds, definition.age_buckets) {
+    (Some(seconds), Some(age_buckets)) => {
+      let max_age = std::time::Duration::try_from_secs_f64(seconds).map_err(|_| {
+        Error::new(
+          Status::InvalidArg,
+          format!(
+            "summary \"{}\": maxAgeSeconds must be a positive number of seconds, got {seconds}",
+            definition.name
+          ),
+        )
+      })?;
+      Some(SlidingWindow { max_age, age_buckets })
+    }
+    _ => None,
+  };
+  let summary = SummaryOptions {
+    quantiles: definition.quantiles.unwrap_or_default(),
+    window,
+    prune_empty: definition.prune_empty.unwrap_or(false),
+  };
+  REGISTRY
+    .define_in(
+      definition.registry.unwrap_or(registry::DEFAULT_NAMESPACE),
+      Definition {
+        name: definition.name,
+        help: definition.help.unwrap_or_default(),
+        kind,
+        static_labels: definition
+          .static_labels
+          .into_iter()
+          .map(|p| (p.name, p.value))
+          .collect(),
+        dynamic_keys: definition.dynamic_keys,
+        buckets: definition.buckets.unwrap_or_default(),
+        summary,
+        max_series: definition
+          .max_series
+          .map_or_else(|| DEFAULT_MAX_SERIES.load(Ordering::Relaxed), |n| n as usize),
+        strict: definition.strict.unwrap_or(false),
+        style: if definition.prom_client == Some(true) {
+          Style::PromClient
+        } else {
+          Style::Standard
+        },
+      },
+    )
+    .map_err(js_error)
+}
+
+/// Sets the series limit of metrics defined from now on without one of their own.
+#[napi(catch_unwind)]
+pub fn set_cardinality_limit(max_series: u32) -> Result<()> {
+  if max_series == 0 {
+    return Err(Error::new(
+      Status::InvalidArg,
+      "the cardinality limit must be at least 1".to_string(),
+    ));
+  }
+  DEFAULT_MAX_SERIES.store(max_series as usize, Ordering::Relaxed);
+  Ok(())
+}
+
+/// A label set counted in its metric's overflow series because the metric is full.
+#[napi(object)]
+pub struct OverflowSlot {
+  pub overflow: u32,
+  /// The metric's first overflow in this process (warn once).
+  pub first: bool,
+}
+
+fn registered(registered: Registered) -> Either<u32, OverflowSlot> {
+  match registered {
+    Registered::Series(slot) => Either::A(slot),
+    Registered::Overflow { slot, first } => Either::B(OverflowSlot {
+      overflow: slot,
+      first,
+    }),
+  }
+}
+
+/// The first slot index of the series with these dynamic label values (in the order of
+/// the metric's dynamic keys), registering the series on first use.
+#[napi(catch_unwind)]
+pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
+  REGISTRY
+    .series(metric, &label_values)
+    .map(registered)
+    .map_err(js_error)
+}
+
+/// Adds an observation to a summary series' quantile window; JS has counted it in the
+/// series' count and sum slots.
+#[napi(catch_unwind)]
+pub fn observe_summary(slot: u32, value: f64) -> Result<()> {
+  REGISTRY.observe_summary(slot, value).map_err(js_error)
+}
+
+/// Sets the exemplar of a counter series, or of the bucket `value` falls in of a
+/// histogram series (`slot`: the series' first slot), stamped now; its label names and
+/// values, in turn, are in this environment's scratch buffer. JS has counted the value
+/// already.
+#[napi(catch_unwind)]
+pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64) -> Result<()> {
+  let labels = with_env_state(env, |state| {
+    let values = state
+      .scratch
+      .as_ref()
+      .and_then(scratch::Scratch::values)
+      .filter(|values| values.len() % 2 == 0)
+      .ok_or_else(|| Error::from_reason("slotmetrics: malformed exemplar labels in the scratch buffer"))?;
+    Ok(
+      values
+        .chunks(2)
+        .map(|pair| (pair[0].to_string(), pair[1].to_string()))
+        .collect(),
+    )
+  })?;
+  REGISTRY
+    .set_exemplar(metric, slot, labels, value)
+    .map_err(js_error)
+}
+
+/// `registerSeries` with the label values JS wrote to its scratch buffer.
+#[napi(catch_unwind)]
+pub fn register_scratch_series(env: &Env, metric: u32) -> Result<Either<u32, OverflowSlot>> {
+  with_env_state(env, |state| {
+    let values = state
+      .scratch
+      .as_ref()
+      .and_then(scratch::Scratch::values)
+      .ok_or_else(|| Error::from_reason("slotmetrics: malformed label values in the scratch buffer"))?;
+    REGISTRY.series(metric, &values).map(registered).map_err(js_error)
+  })
+}
+
+/// prom-client's `remove(labels)`: the series is hidden until used again, then counts
+/// from zero.
+#[napi(catch_unwind)]
+pub fn remove_series(metric: u32, label_values: Vec<String>) -> Result<()> {
+  REGISTRY.remove_series(metric, &label_values).map_err(js_error)
+}
+
+/// prom-client's `zero(labels)`: registers the series if new and exposes it at zero.
+#[napi(catch_unwind)]
+pub fn zero_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
+  REGISTRY
+    .zero_series(metric, &label_values)
+    .map(registered)
+    .map_err(js_error)
+}
+
+/// prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels.
+#[napi(catch_unwind)]
+pub fn reset_metric(metric: u32) -> Result<()> {
+  REGISTRY.reset(metric).map_err(js_error)
+}
+
+/// Defines prom-client's process figures (CPU, start time, memory, file descriptors),
+/// read from /proc at every scrape, under `prefix` and with `labels` on each.
+#[napi(catch_unwind)]
+pub fn define_process_metrics(registry: u32, prefix: String, labels: Vec<LabelPair>) -> Result<()> {
+  let labels: Vec<(String, String)> = labels.into_iter().map(|p| (p.name, p.value)).collect();
+  REGISTRY
+    .define_process_metrics(registry, &prefix, &labels)
+    .map_err(js_error)
+}
