@@ -1,7 +1,8 @@
 // prom-client's metric aggregators: how AggregatorRegistry combines the same metric
 // from several cluster workers, chosen by each metric's `aggregator` option.
 
-import type { Aggregator } from './metric';
+/** How the same metric from several workers is combined (prom-client's names). */
+export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
 
 /** A metric as `get()` and `getMetricsAsJSON()` give it. */
 export interface MetricData {

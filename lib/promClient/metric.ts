@@ -9,6 +9,7 @@ import { type MetricJSON, PROMETHEUS_CONTENT_TYPE } from '../registry';
 import { globalRegistry, Registry } from './registry';
 import { cacheUnder } from '../labels';
 import { promClientSample } from './samples';
+import type { Aggregator } from './aggregators';
 import type { Exemplar } from './exemplars';
 import { validateLabel, validateLabelName, validateMetricName } from './validation';
 
@@ -26,8 +27,6 @@ export interface MetricConfiguration<T extends string, M = unknown> {
   /** Counters and histograms then take `{ labels, value, exemplarLabels }`; only on OpenMetrics registries. */
   enableExemplars?: boolean;
 }
-
-export type Aggregator = 'omit' | 'sum' | 'first' | 'min' | 'max' | 'average';
 
 export interface MetricValue<T extends string> {
   value: number;

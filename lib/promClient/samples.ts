@@ -2,7 +2,6 @@
 
 import type { MetricJSON } from '../registry';
 import type { Exemplar } from './exemplars';
-import type { MetricTypeName } from './metric';
 
 /**
  * A sample's value, labels and (for a histogram's or a summary's) name; `le` is a
@@ -18,10 +17,7 @@ export interface PromClientSample {
   exemplar?: Exemplar | null;
 }
 
-export function promClientSample(
-  sample: MetricJSON['values'][number],
-  metric: { type: MetricTypeName | string; enableExemplars?: boolean },
-): PromClientSample {
+export function promClientSample(sample: MetricJSON['values'][number], metric: { type: string; enableExemplars?: boolean }): PromClientSample {
   const { le, quantile, ...labels } = sample.labels;
   const converted: PromClientSample = {
     value: sample.value,
