@@ -17,7 +17,7 @@ export interface ReporterOptions {
 
 /**
  * Calls `onExport` with the exposition every `intervalMs`, until the returned function
- * (or shutdown()) stops it. The timer does not keep the process alive; an export still
+ * (or shutdown()) stops it: an exposition still being rendered then is not handed over. The timer does not keep the process alive; an export still
  * running when the next is due is not overlapped. A failing `onExport` is reported as
  * a process warning and the reporter carries on.
  */
@@ -32,11 +32,14 @@ export function startReporter(options: ReporterOptions): () => void {
   }
   const registry = registryOption('startReporter()', options.registry);
   let exporting = false;
+  let stopped = false;
   const timer = setInterval(async () => {
     if (exporting) return;
     exporting = true;
     try {
-      await onExport(await registry.metrics({ format }));
+      const text = await registry.metrics({ format });
+      // Rendering runs off the event loop: stop() may have been called meanwhile.
+      if (!stopped) await onExport(text);
     } catch (error) {
       process.emitWarning(`slotmetrics reporter: onExport failed: ${(error as Error)?.message ?? String(error)}`);
     } finally {
@@ -45,6 +48,7 @@ export function startReporter(options: ReporterOptions): () => void {
   }, intervalMs);
   timer.unref();
   const stop = () => {
+    stopped = true;
     clearInterval(timer);
     forget();
   };
