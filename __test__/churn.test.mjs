@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, histogramSchema, registry } from 'slotmetrics';
 import { binding } from '../dist/native.js';
-import { parseSamples } from './helpers.mjs';
+import { inLanes, parseSamples } from './helpers.mjs';
 
 const CYCLES = 1000;
 const AT_ONCE = 4;
@@ -40,16 +40,11 @@ test(`${CYCLES} worker start/count/exit cycles, ${AT_ONCE} at a time: totals exa
   const jobs = counterSchema('churn_jobs_total').requireDynamicKey('worker').cardinalityLimit(2000).build();
   histogramSchema('churn_sizes').buckets([10, 100]).build();
   const stripesBefore = binding.stripeStats();
-  let next = 0;
   let rssAfterWarmUp = 0;
-  const lane = async () => {
-    while (next < CYCLES) {
-      const cycle = next++;
-      await runWorker(cycle);
-      if (cycle === 200) rssAfterWarmUp = rssMiB();
-    }
-  };
-  await Promise.all(Array.from({ length: AT_ONCE }, lane));
+  await inLanes(CYCLES, AT_ONCE, async (cycle) => {
+    await runWorker(cycle);
+    if (cycle === 200) rssAfterWarmUp = rssMiB();
+  });
   // Let the last environments' teardown finish before counting stripes.
   await new Promise((resolve) => setTimeout(resolve, 200));
   const rssAtEnd = rssMiB();

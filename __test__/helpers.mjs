@@ -17,6 +17,15 @@ export function unsupportedOn(reasons) {
   return `not on ${runtime}: ${reason}`;
 }
 
+/** Runs `work(n)` for every n in [0, count), `atOnce` at a time, each lane taking the next n. */
+export async function inLanes(count, atOnce, work) {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: atOnce }, lane));
+}
+
 /** Parses a text 0.0.4 body into Map('name{labels}' → number). */
 export function parseSamples(text) {
   const samples = new Map();

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, log, registry } from 'slotmetrics';
 import { binding } from '../dist/native.js';
-import { parseSamples } from './helpers.mjs';
+import { inLanes, parseSamples } from './helpers.mjs';
 
 const CRASHES = 200;
 const AT_ONCE = 4;
@@ -61,15 +61,6 @@ async function terminate(n) {
   await worker.terminate();
 }
 
-/** Runs `work(n)` for n in [0, count), `AT_ONCE` at a time. */
-async function inLanes(count, work) {
-  let next = 0;
-  const lane = async () => {
-    while (next < count) await work(next++);
-  };
-  await Promise.all(Array.from({ length: AT_ONCE }, lane));
-}
-
 function loggedWorkers(msg) {
   const lines = fs
     .readFileSync(file, 'utf8')
@@ -86,7 +77,7 @@ for (const [how, msg, die] of [
   test(`${CRASHES} workers that die by ${how}: counts exact, every line written, stripes reused`, { timeout: 300_000 }, async () => {
     counterSchema('death_counts_total').requireDynamicKey('how').build();
     const before = binding.stripeStats();
-    await inLanes(CRASHES, die);
+    await inLanes(CRASHES, AT_ONCE, die);
     // Teardown of the last environments runs after their 'exit' event.
     await new Promise((resolve) => setTimeout(resolve, 200));
     await log.flush();
