@@ -5,9 +5,6 @@
 
 import type * as Binding from '../index.js';
 
-/** The platforms the release workflow publishes a binary package for (package.json's napi.targets). */
-const PUBLISHED = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc'];
-
 /** This machine's platform as napi-rs names packages: `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`. */
 function platformName(): string {
   const { platform, arch } = process;
@@ -36,23 +33,26 @@ function isInstalled(name: string): boolean {
 }
 
 /** What went wrong, and what to do about it, for this platform. */
-function missingBindingMessage(platform: string, installed: (name: string) => boolean): string {
+function missingBindingMessage(platform: string): string {
+  // The platform packages are this package's optional dependencies, at its own version.
+  const { version, optionalDependencies } = require('../package.json') as { version: string; optionalDependencies: Record<string, string> };
+  const published = Object.keys(optionalDependencies).map((name) => name.replace(/^slotmetrics-/, ''));
   const name = `slotmetrics-${platform}`;
   const fromSource =
     'To build it from source instead (needs a Rust toolchain): clone the slotmetrics repository, run ' +
     '`./scripts/setup.sh`, and set NAPI_RS_NATIVE_LIBRARY_PATH to the slotmetrics.' +
     `${platform}.node it builds (or copy that file next to slotmetrics' index.js).`;
-  if (!PUBLISHED.includes(platform)) {
-    return `slotmetrics has no prebuilt binary for ${platform} (it ships ${PUBLISHED.join(', ')}). ${fromSource}`;
+  if (!published.includes(platform)) {
+    return `slotmetrics has no prebuilt binary for ${platform} (it ships ${published.join(', ')}). ${fromSource}`;
   }
-  if (installed(name)) {
+  if (isInstalled(name)) {
     return `slotmetrics: the package ${name} is installed but its binary failed to load (see the cause). ${fromSource}`;
   }
   return (
     `slotmetrics: the package ${name}, which holds the prebuilt binary for this platform, is not installed. ` +
     'It is an optional dependency: `--omit=optional` (or `--no-optional`) leaves it out, and npm can skip it when ' +
-    'package-lock.json was written on another platform; install it (`npm install ' +
-    `${name}@<slotmetrics' version>\`), or remove node_modules and package-lock.json and install again. ${fromSource}`
+    `package-lock.json was written on another platform; install it (\`npm install ${name}@${version}\`), or remove ` +
+    `node_modules and package-lock.json and install again. ${fromSource}`
   );
 }
 
@@ -60,7 +60,7 @@ function load(): typeof Binding {
   try {
     return require('../index.js');
   } catch (error) {
-    throw new Error(missingBindingMessage(platformName(), isInstalled), { cause: error });
+    throw new Error(missingBindingMessage(platformName()), { cause: error });
   }
 }
 
