@@ -65,3 +65,12 @@ timed.startTimer({}, { traceId: 'abc' })({}, { spanId: 'def' });
 void (async () => (await traced.get()).values[0].exemplar?.labelSet)();
 const current: string = contentType;
 void current;
+
+// A registry's metrics: what prom-client users read off them, and a cast back to the kind.
+const found = openMetrics.getSingleMetric('typed_traced');
+if (found !== undefined && 'labelNames' in found) {
+  const names: readonly string[] = found.labelNames;
+  void names;
+  (found as Counter<'code'>).inc({ code: 200 });
+}
+void openMetrics.getMetricsAsArray().map((metric) => metric.name);

@@ -2,7 +2,8 @@
 
 import { counterSchema } from '../schema';
 import type { Counter as EngineCounter } from '../counter';
-import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
+import { invalidNumber, labelsFromArguments, Metric, type MetricConfiguration } from './metric';
+import type { LabelValues } from './samples';
 import { checkExemplarLabels } from './exemplars';
 import { setExemplar } from '../native';
 import { validateLabel } from './validation';

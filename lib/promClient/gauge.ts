@@ -2,7 +2,8 @@
 
 import { gaugeSchemaFloat } from '../schema';
 import type { FloatGauge } from '../gauge';
-import { invalidNumber, labelsFromArguments, type LabelValues, Metric, type MetricConfiguration } from './metric';
+import { invalidNumber, labelsFromArguments, Metric, type MetricConfiguration } from './metric';
+import type { LabelValues } from './samples';
 import { validateLabel } from './validation';
 
 export type GaugeConfiguration<T extends string> = MetricConfiguration<T, Gauge<T>>;

@@ -2,7 +2,8 @@
 
 import { histogramSchema } from '../schema';
 import { DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../histogram';
-import type { LabelValues, MetricConfiguration } from './metric';
+import type { MetricConfiguration } from './metric';
+import type { LabelValues } from './samples';
 import { ObservedMetric, type ObservedChild, secondsSince } from './observed';
 import { checkExemplarLabels } from './exemplars';
 import { setExemplar } from '../native';

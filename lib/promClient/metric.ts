@@ -6,14 +6,11 @@ import { format } from 'node:util';
 import type { MetricSchema, MetricType } from '../schema';
 import { binding, callNative } from '../native';
 import { type MetricJSON, PROMETHEUS_CONTENT_TYPE } from '../registry';
-import { globalRegistry, Registry } from './registry';
+import { globalRegistry, type RegisteredMetric, Registry } from './registry';
 import { cacheUnder } from '../labels';
-import { promClientSample } from './samples';
+import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import type { Aggregator } from './aggregators';
-import type { Exemplar } from './exemplars';
 import { validateLabel, validateLabelName, validateMetricName } from './validation';
-
-export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
 
 /** `M`: the metric, which a `collect` callback gets as `this`. */
 export interface MetricConfiguration<T extends string, M = unknown> {
@@ -26,24 +23,6 @@ export interface MetricConfiguration<T extends string, M = unknown> {
   collect?: (this: M) => void | Promise<void>;
   /** Counters and histograms then take `{ labels, value, exemplarLabels }`; only on OpenMetrics registries. */
   enableExemplars?: boolean;
-}
-
-export interface MetricValue<T extends string> {
-  value: number;
-  labels: LabelValues<T> & { le?: number | string; quantile?: number };
-  metricName?: string;
-  /** A counter's, once set; on a histogram's buckets always (null if none). */
-  exemplar?: Exemplar | null;
-}
-
-export type MetricTypeName = 'counter' | 'gauge' | 'histogram' | 'summary';
-
-export interface MetricObjectWithValues<V> {
-  name: string;
-  help: string;
-  type: MetricTypeName;
-  aggregator: Aggregator;
-  values: V[];
 }
 
 /** The engine handle of one series: what a metric's methods write through. */
@@ -131,7 +110,7 @@ function runCollectors(registryId: number): Promise<void> {
   return Promise.all(due.map((metric) => metric.collect!())).then(() => undefined);
 }
 
-export abstract class Metric<T extends string, H> {
+export abstract class Metric<T extends string, H> implements RegisteredMetric {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly T[];

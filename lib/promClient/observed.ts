@@ -1,7 +1,8 @@
 // What prom-client's Histogram and Summary share: observe() with or without labels,
 // timers, and kept children, with prom-client's checks and messages.
 
-import { invalidNumber, labelsFromArguments, type LabelValues, Metric } from './metric';
+import { invalidNumber, labelsFromArguments, Metric } from './metric';
+import type { LabelValues } from './samples';
 import { validateLabel } from './validation';
 
 /** Seconds since `start`, a `process.hrtime.bigint()`. */

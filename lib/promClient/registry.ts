@@ -3,9 +3,8 @@
 
 import { binding, callNative } from '../native';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, Registry as EngineRegistry, registry as defaultEngineRegistry } from '../registry';
-import type { Metric } from './metric';
-import type { MetricData } from './aggregators';
-import { promClientSample } from './samples';
+import type { Aggregator, MetricData } from './aggregators';
+import { type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import { metricText } from './text';
 import { ExpositionFormat } from '../../index.js';
 
@@ -22,11 +21,29 @@ export interface MetricObject {
   reset?(): void;
 }
 
-// Any metric of this entry, whatever its type and labels.
-type AnyMetric = Metric<string, unknown>;
+/**
+ * A metric of this entry as its registries see it: Counter, Gauge, Histogram and
+ * Summary are each one. (Declared here so that registries need not know the kinds.)
+ */
+export interface RegisteredMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricTypeName;
+  readonly labelNames: readonly string[];
+  readonly registers: Registry[];
+  readonly aggregator: Aggregator;
+  readonly enableExemplars: boolean;
+  /** Called as a method: the metric is its `this`. */
+  readonly collect?: () => void | Promise<void>;
+  /** @internal The engine's id of the metric. */
+  readonly engine: { readonly id: number };
+  get(): Promise<MetricObjectWithValues<MetricValue<string>>>;
+  reset(): void;
+  remove(...args: unknown[]): void;
+}
 
-function onEngine(metric: AnyMetric | MetricObject): metric is AnyMetric {
-  return (metric as Partial<AnyMetric>).engine !== undefined;
+function onEngine(metric: RegisteredMetric | MetricObject): metric is RegisteredMetric {
+  return (metric as Partial<RegisteredMetric>).engine !== undefined;
 }
 
 export class Registry {
@@ -35,7 +52,7 @@ export class Registry {
 
   /** @internal The slotmetrics registry holding this one's metrics. */
   readonly engine: EngineRegistry;
-  private readonly byName = new Map<string, AnyMetric | MetricObject>();
+  private readonly byName = new Map<string, RegisteredMetric | MetricObject>();
   /** Registered objects that are not metrics of this entry, in registration order. */
   private readonly objects = new Set<MetricObject>();
   /** A copy of the engine registry's default labels, for the text of `objects`. */
@@ -66,7 +83,7 @@ export class Registry {
   }
 
   /** Runs the `collect` callbacks of these metrics (all of this registry's if none given). */
-  private async collect(metrics: Iterable<AnyMetric | MetricObject> = this.byName.values()): Promise<void> {
+  private async collect(metrics: Iterable<RegisteredMetric | MetricObject> = this.byName.values()): Promise<void> {
     await Promise.all([...metrics].filter(onEngine).map((metric) => metric.collect?.()));
   }
 
@@ -89,7 +106,7 @@ export class Registry {
     await this.collect();
     const metrics: MetricData[] = (await this.engine.getMetricsAsJSON()).map((metric) => {
       // The engine does not know prom-client's aggregators and exemplar options; the metric does.
-      const own = this.byName.get(metric.name) as AnyMetric | undefined;
+      const own = this.byName.get(metric.name) as RegisteredMetric | undefined;
       return {
         ...metric,
         values: metric.values.map((sample) => promClientSample(sample, own ?? metric)),
@@ -109,11 +126,11 @@ export class Registry {
     return Object.fromEntries(Object.entries(this.defaultLabels).filter(([name]) => !labels[name]));
   }
 
-  getMetricsAsArray(): (AnyMetric | MetricObject)[] {
+  getMetricsAsArray(): (RegisteredMetric | MetricObject)[] {
     return [...this.byName.values()];
   }
 
-  getSingleMetric(name: string): AnyMetric | MetricObject | undefined {
+  getSingleMetric(name: string): RegisteredMetric | MetricObject | undefined {
     return this.byName.get(name);
   }
 
@@ -129,7 +146,7 @@ export class Registry {
     return text.replace(/\n(# EOF\n)?$/, '');
   }
 
-  registerMetric(metric: AnyMetric | MetricObject): void {
+  registerMetric(metric: RegisteredMetric | MetricObject): void {
     const existing = this.byName.get(metric.name);
     if (existing === metric) return;
     if (existing !== undefined) throw new Error(`A metric with the name ${metric.name} has already been registered.`);
@@ -148,7 +165,7 @@ export class Registry {
   }
 
   /** @internal Records a metric that was defined in this registry. */
-  adopt(metric: AnyMetric): void {
+  adopt(metric: RegisteredMetric): void {
     this.byName.set(metric.name, metric);
   }
 

@@ -1,7 +1,28 @@
 // Samples from the engine in prom-client's shape.
 
 import type { MetricJSON } from '../registry';
+import type { Aggregator } from './aggregators';
 import type { Exemplar } from './exemplars';
+
+export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
+
+export interface MetricValue<T extends string> {
+  value: number;
+  labels: LabelValues<T> & { le?: number | string; quantile?: number };
+  metricName?: string;
+  /** A counter's, once set; on a histogram's buckets always (null if none). */
+  exemplar?: Exemplar | null;
+}
+
+export type MetricTypeName = 'counter' | 'gauge' | 'histogram' | 'summary';
+
+export interface MetricObjectWithValues<V> {
+  name: string;
+  help: string;
+  type: MetricTypeName;
+  aggregator: Aggregator;
+  values: V[];
+}
 
 /**
  * A sample's value, labels and (for a histogram's or a summary's) name; `le` is a

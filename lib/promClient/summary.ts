@@ -3,7 +3,8 @@
 
 import { summarySchema } from '../schema';
 import { DEFAULT_PERCENTILES, type Summary as EngineSummary } from '../summary';
-import type { LabelValues, MetricConfiguration } from './metric';
+import type { MetricConfiguration } from './metric';
+import type { LabelValues } from './samples';
 import { ObservedMetric, type ObservedChild } from './observed';
 
 export interface SummaryConfiguration<T extends string> extends MetricConfiguration<T, Summary<T>> {
