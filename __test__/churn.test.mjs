@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, histogramSchema, registry } from 'slotmetrics';
-import { binding } from '../dist/native.js';
+import { binding } from '../dist/base/native.js';
 import { inLanes, parseSamples } from './helpers.mjs';
 
 const CYCLES = 1000;

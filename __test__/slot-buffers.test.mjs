@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { counterSchema, gaugeSchema } from 'slotmetrics';
-import { binding } from '../dist/native.js';
+import { binding } from '../dist/base/native.js';
 import { runtime } from './helpers.mjs';
 
 function runtimeHasExternalSharedArrayBuffers() {
@@ -21,7 +21,7 @@ function runtimeHasExternalSharedArrayBuffers() {
 // Counts into one counter and a gauge; `kind` is the buffer kinds this thread got.
 const THREAD = `
 const { counterSchema, gaugeSchema } = require('slotmetrics');
-const { binding } = require(${JSON.stringify(new URL('../dist/native.js', import.meta.url).pathname)});
+const { binding } = require(${JSON.stringify(new URL('../dist/base/native.js', import.meta.url).pathname)});
 const c = counterSchema('buffers_total').help('h').build();
 for (let i = 0; i < 10000; i++) c.increment();
 gaugeSchema('buffers_gauge').build().set(1);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, log, registry } from 'slotmetrics';
-import { binding } from '../dist/native.js';
+import { binding } from '../dist/base/native.js';
 import { inLanes, parseSamples } from './helpers.mjs';
 
 const CRASHES = 200;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, gaugeSchema, histogramSchema } from 'slotmetrics';
-import { binding } from '../dist/native.js';
+import { binding } from '../dist/base/native.js';
 import { parseSamples, unsupportedOn } from './helpers.mjs';
 import { registry } from 'slotmetrics';
 

@@ -16,12 +16,12 @@ export {
   type SummaryFamily,
   type HandleOf,
   type MetricType,
-} from './schema';
-export { Counter } from './counter';
-export { Gauge, FloatGauge } from './gauge';
-export { Histogram, DEFAULT_BUCKETS } from './histogram';
-export { Summary, DEFAULT_PERCENTILES } from './summary';
-export type { Labels } from './labels';
+} from './metrics/schema';
+export { Counter } from './metrics/counter';
+export { Gauge, FloatGauge } from './metrics/gauge';
+export { Histogram, DEFAULT_BUCKETS } from './metrics/histogram';
+export { Summary, DEFAULT_PERCENTILES } from './metrics/summary';
+export type { Labels } from './metrics/labels';
 export {
   registry,
   Registry,
@@ -32,13 +32,13 @@ export {
   type MetricsOptions,
   type MetricJSON,
   type MetricSampleJSON,
-} from './registry';
-export { serve, type ServeOptions, type HealthOptions, type MetricsServer } from './server';
-export { health } from './health';
-export { collectDefaultMetrics, type DefaultMetricsOptions } from './defaultMetrics';
-export { startReporter, type ReporterOptions } from './reporter';
-export { shutdown } from './lifecycle';
-export { httpMetrics, HttpMetrics, type HttpMetricsOptions } from './httpMetrics';
-export { pushgateway, Pushgateway, type PushgatewayOptions } from './pushgateway';
-export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './log';
-export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './helpers';
+} from './exposition/registry';
+export { serve, type ServeOptions, type HealthOptions, type MetricsServer } from './exposition/server';
+export { health } from './integrations/health';
+export { collectDefaultMetrics, type DefaultMetricsOptions } from './integrations/defaultMetrics';
+export { startReporter, type ReporterOptions } from './exposition/reporter';
+export { shutdown } from './base/lifecycle';
+export { httpMetrics, HttpMetrics, type HttpMetricsOptions } from './integrations/httpMetrics';
+export { pushgateway, Pushgateway, type PushgatewayOptions } from './exposition/pushgateway';
+export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './logging/log';
+export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './metrics/helpers';

@@ -1,11 +1,11 @@
 // prom-client's Counter on the engine.
 
-import { counterSchema } from '../schema';
-import type { Counter as EngineCounter } from '../counter';
+import { counterSchema } from '../metrics/schema';
+import type { Counter as EngineCounter } from '../metrics/counter';
 import { invalidNumber, labelsFromArguments, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { checkExemplarLabels } from './exemplars';
-import { setExemplar } from '../native';
+import { setExemplar } from '../base/native';
 import { validateLabel } from './validation';
 
 export type CounterConfiguration<T extends string> = MetricConfiguration<T, Counter<T>>;

@@ -7,7 +7,7 @@ import { format } from 'node:util';
 import { validateLabelName } from './validation';
 
 /** An exemplar as prom-client's `get()` gives it. */
-export type { ExemplarJSON as Exemplar } from '../registry';
+export type { ExemplarJSON as Exemplar } from '../exposition/registry';
 
 /**
  * Checks exemplar labels as prom-client does (names and values together at most 128

@@ -1,7 +1,7 @@
 // prom-client's Gauge on the engine: a float gauge shared by every thread.
 
-import { gaugeSchemaFloat } from '../schema';
-import type { FloatGauge } from '../gauge';
+import { gaugeSchemaFloat } from '../metrics/schema';
+import type { FloatGauge } from '../metrics/gauge';
 import { invalidNumber, labelsFromArguments, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { validateLabel } from './validation';

@@ -1,12 +1,12 @@
 // prom-client's Histogram on the engine.
 
-import { histogramSchema } from '../schema';
-import { DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../histogram';
+import { histogramSchema } from '../metrics/schema';
+import { DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../metrics/histogram';
 import type { MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { ObservedMetric, type ObservedChild, secondsSince } from './observed';
 import { checkExemplarLabels } from './exemplars';
-import { setExemplar } from '../native';
+import { setExemplar } from '../base/native';
 import { validateLabel } from './validation';
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T, Histogram<T>> {

@@ -3,7 +3,7 @@
 // made here live in shared memory (every worker thread sees them) and slotmetrics'
 // serve() exposes them from Rust. README "Migrating from prom-client" lists what differs.
 
-import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../defaultMetrics';
+import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../integrations/defaultMetrics';
 import { globalRegistry, Registry, type RegistryContentType } from './registry';
 
 export { Registry, globalRegistry as register };

@@ -3,11 +3,11 @@
 // sets that may leave labels out, and get() in prom-client's shape.
 
 import { format } from 'node:util';
-import type { MetricSchema, MetricType } from '../schema';
-import { binding, callNative } from '../native';
-import { type MetricJSON, PROMETHEUS_CONTENT_TYPE } from '../registry';
+import type { MetricSchema, MetricType } from '../metrics/schema';
+import { binding, callNative } from '../base/native';
+import { type MetricJSON, PROMETHEUS_CONTENT_TYPE } from '../exposition/registry';
 import { globalRegistry, type RegisteredMetric, Registry } from './registry';
-import { cacheUnder } from '../labels';
+import { cacheUnder } from '../metrics/labels';
 import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import type { Aggregator } from './aggregators';
 import { validateLabel, validateLabelName, validateMetricName } from './validation';

@@ -1,8 +1,13 @@
 // prom-client's Registry on the engine: each is a slotmetrics registry, and the global
 // one is slotmetrics' default `registry`, so `serve()` exposes prom-client metrics too.
 
-import { binding, callNative } from '../native';
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, Registry as EngineRegistry, registry as defaultEngineRegistry } from '../registry';
+import { binding, callNative } from '../base/native';
+import {
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  Registry as EngineRegistry,
+  registry as defaultEngineRegistry,
+} from '../exposition/registry';
 import type { Aggregator, MetricData } from './aggregators';
 import { type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import { metricText } from './text';

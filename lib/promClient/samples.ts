@@ -1,6 +1,6 @@
 // Samples from the engine in prom-client's shape.
 
-import type { MetricJSON } from '../registry';
+import type { MetricJSON } from '../exposition/registry';
 import type { Aggregator } from './aggregators';
 import type { Exemplar } from './exemplars';
 

@@ -1,8 +1,8 @@
 // prom-client's Summary on the engine: quantiles from a t-digest window in Rust that
 // every thread's observations reach (crates/slotmetrics_engine/src/summary.rs).
 
-import { summarySchema } from '../schema';
-import { DEFAULT_PERCENTILES, type Summary as EngineSummary } from '../summary';
+import { summarySchema } from '../metrics/schema';
+import { DEFAULT_PERCENTILES, type Summary as EngineSummary } from '../metrics/summary';
 import type { MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { ObservedMetric, type ObservedChild } from './observed';

@@ -1,10 +1,9 @@
-// Readiness checks for the Rust server's /health/ready, and the heartbeat behind
-// /health/live.
+// Readiness checks for the Rust server's /health/ready.
 
-import type { FloatGauge } from './gauge';
-import { binding } from './native';
-import { gaugeSchemaFloat, type MetricFamily } from './schema';
-import { describeValue } from './validate';
+import type { FloatGauge } from '../metrics/gauge';
+import { binding } from '../base/native';
+import { gaugeSchemaFloat, type MetricFamily } from '../metrics/schema';
+import { describeValue } from '../base/validate';
 
 let readiness: MetricFamily<'check', FloatGauge> | undefined;
 
@@ -28,15 +27,3 @@ export const health = {
     readiness.with({ check: name }).set(ready ? 1 : 0);
   },
 };
-
-/**
- * Beats from this thread every `everyMs` until stopped. The timer does not keep the
- * process alive; when this thread's event loop is blocked, the beats stop and
- * liveness answers 503.
- */
-export function startHeartbeat(everyMs: number): () => void {
-  binding.healthBeat();
-  const timer = setInterval(() => binding.healthBeat(), everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
-}

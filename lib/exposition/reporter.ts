@@ -1,8 +1,8 @@
 // startReporter(): the exposition handed to a function on an interval (seed 003).
 
-import { whileRunning } from './lifecycle';
+import { whileRunning } from '../base/lifecycle';
 import { type Format, type Registry, registryOption } from './registry';
-import { checkOptions, describeValue, isTimerMs, MAX_TIMER_MS } from './validate';
+import { checkOptions, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 
 export interface ReporterOptions {
   /** How often to export, in ms. */

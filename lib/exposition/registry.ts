@@ -1,6 +1,6 @@
-import { binding, callNative } from './native';
-import { checkOptions, checkStringRecord, describeValue } from './validate';
-import { ExpositionFormat } from '../index.js';
+import { binding, callNative } from '../base/native';
+import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
+import { ExpositionFormat } from '../../index.js';
 
 export type Format = 'prometheus' | 'openmetrics';
 

@@ -8,10 +8,10 @@
 // when a worker's environment is torn down and (through this module's exit hook) when
 // the process exits.
 
-import type { Counter } from './counter';
-import { checkOptions, describeValue } from './validate';
-import { binding, callNative } from './native';
-import { counterSchema, type MetricFamily } from './schema';
+import type { Counter } from '../metrics/counter';
+import { checkOptions, describeValue } from '../base/validate';
+import { binding, callNative } from '../base/native';
+import { counterSchema, type MetricFamily } from '../metrics/schema';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Readonly<Record<string, unknown>>;

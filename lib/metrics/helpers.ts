@@ -5,8 +5,8 @@
 import type { Counter } from './counter';
 import type { FloatGauge } from './gauge';
 import type { Histogram } from './histogram';
-import { checkOptions, describeValue, isPlainObject } from './validate';
-import { registry } from './registry';
+import { checkOptions, describeValue, isPlainObject } from '../base/validate';
+import { registry } from '../exposition/registry';
 import { counterSchema, gaugeSchemaFloat, histogramSchema, type MetricFamily, type MetricSchema } from './schema';
 
 /** The buckets of `metrics.histogram()`, in seconds (seed 000). */

@@ -1,5 +1,5 @@
-import { describeValue } from './validate';
-import { type Cell, SlotHandle } from './native';
+import { describeValue } from '../base/validate';
+import { type Cell, SlotHandle } from '../base/native';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

@@ -1,9 +1,9 @@
-// Loads the native addon through the loader `napi build` generates (../index.js): a
-// local build next to it, else the prebuilt binary of this platform's optional package
-// (slotmetrics-linux-x64-gnu, …). When neither loads, the error says which package is
+// Loads the native addon through the loader `napi build` generates (index.js at the
+// package root): a local build next to it, else the prebuilt binary of this platform's
+// optional package (slotmetrics-linux-x64-gnu, …). When neither loads, the error says which package is
 // missing and how to build from source, instead of the loader's generic message.
 
-import type * as Binding from '../index.js';
+import type * as Binding from '../../index.js';
 
 /** This machine's platform as napi-rs names packages: `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`. */
 function platformName(): string {
@@ -35,7 +35,7 @@ function isInstalled(name: string): boolean {
 /** What went wrong, and what to do about it, for this platform. */
 function missingBindingMessage(platform: string): string {
   // The platform packages are this package's optional dependencies, at its own version.
-  const { version, optionalDependencies } = require('../package.json') as { version: string; optionalDependencies: Record<string, string> };
+  const { version, optionalDependencies } = require('../../package.json') as { version: string; optionalDependencies: Record<string, string> };
   const published = Object.keys(optionalDependencies).map((name) => name.replace(/^slotmetrics-/, ''));
   const name = `slotmetrics-${platform}`;
   const fromSource =
@@ -58,7 +58,7 @@ function missingBindingMessage(platform: string): string {
 
 function load(): typeof Binding {
   try {
-    return require('../index.js');
+    return require('../../index.js');
   } catch (error) {
     throw new Error(missingBindingMessage(platformName()), { cause: error });
   }

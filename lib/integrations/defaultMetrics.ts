@@ -5,12 +5,12 @@
 
 import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import { whileRunning } from './lifecycle';
-import { binding, callNative } from './native';
-import { gaugeSchemaFloat, histogramSchema } from './schema';
-import type { FloatGauge } from './gauge';
-import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from './validate';
-import { type Registry, registryOption } from './registry';
+import { whileRunning } from '../base/lifecycle';
+import { binding, callNative } from '../base/native';
+import { gaugeSchemaFloat, histogramSchema } from '../metrics/schema';
+import type { FloatGauge } from '../metrics/gauge';
+import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
+import { type Registry, registryOption } from '../exposition/registry';
 
 export interface DefaultMetricsOptions {
   /** Put before every name (prom-client's `prefix`). */

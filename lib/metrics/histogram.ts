@@ -1,5 +1,5 @@
 import { observationError, secondsTimer } from './observation';
-import { type Cell, SlotHandle } from './native';
+import { type Cell, SlotHandle } from '../base/native';
 
 /** prom-client's default buckets, in seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);

@@ -4,11 +4,11 @@
 // matched, so that URLs cannot multiply the series.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { counterSchema, histogramSchema, type MetricFamily } from './schema';
-import type { Counter } from './counter';
-import { DEFAULT_BUCKETS, type Histogram } from './histogram';
-import { checkOptions, checkStringRecord, describeValue } from './validate';
-import { type Registry, registryOption } from './registry';
+import { counterSchema, histogramSchema, type MetricFamily } from '../metrics/schema';
+import type { Counter } from '../metrics/counter';
+import { DEFAULT_BUCKETS, type Histogram } from '../metrics/histogram';
+import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
+import { type Registry, registryOption } from '../exposition/registry';
 
 export interface HttpMetricsOptions {
   /** Put before both names. */

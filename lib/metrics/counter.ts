@@ -1,5 +1,5 @@
-import { describeValue } from './validate';
-import { SlotHandle } from './native';
+import { describeValue } from '../base/validate';
+import { SlotHandle } from '../base/native';
 
 function badIncrement(metric: string, value: unknown): Error {
   if (typeof value !== 'number') {

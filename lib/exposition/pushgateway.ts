@@ -2,7 +2,7 @@
 // pushAdd (POST: replace only the metrics pushed) and delete (DELETE: the group).
 
 import { type Registry, registryOption } from './registry';
-import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from './validate';
+import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 
 export interface PushgatewayOptions {
   /** The Pushgateway's base URL, e.g. `http://127.0.0.1:9091`. */

@@ -1,6 +1,6 @@
 // Label sets: validation, and the per-environment cache from label values to handles.
 
-import { describeValue } from './validate';
+import { describeValue } from '../base/validate';
 
 /** The dynamic labels a metric built with `requireDynamicKey(k)` for each k of K takes. */
 export type Labels<K extends string> = { readonly [P in K]: string };

@@ -5,10 +5,10 @@ import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
 import { DEFAULT_PERCENTILES, Summary } from './summary';
 import { type Labels, SeriesCache } from './labels';
-import { checkOptions, checkStringRecord, describeValue } from './validate';
-import { binding, callNative, registerSeries, sharedFloatCell, sharedIntCell, stripeCell, unlabeledMetricIds } from './native';
-import { type Registry, registryOption } from './registry';
-import { MetricKind } from '../index.js';
+import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
+import { binding, callNative, registerSeries, sharedFloatCell, sharedIntCell, stripeCell, unlabeledMetricIds } from '../base/native';
+import { type Registry, registryOption } from '../exposition/registry';
+import { MetricKind } from '../../index.js';
 
 export type MetricType = 'counter' | 'gauge' | 'gaugeFloat' | 'histogram' | 'summary';
 

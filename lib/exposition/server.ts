@@ -1,7 +1,6 @@
-import { checkOptions, describeValue, isPlainObject, isTimerMs, MAX_TIMER_MS } from './validate';
-import { startHeartbeat } from './health';
-import { whileRunning } from './lifecycle';
-import { binding, callNative } from './native';
+import { checkOptions, describeValue, isPlainObject, isTimerMs, MAX_TIMER_MS } from '../base/validate';
+import { whileRunning } from '../base/lifecycle';
+import { binding, callNative } from '../base/native';
 import { type Registry, registryOption } from './registry';
 
 export interface ServeOptions {
@@ -194,4 +193,16 @@ export async function serve(options: ServeOptions = {}): Promise<MetricsServer> 
   };
   forget = whileRunning(() => server.close());
   return server;
+}
+
+/**
+ * Beats from this thread every `everyMs` until stopped. The timer does not keep the
+ * process alive; when this thread's event loop is blocked, the beats stop and
+ * liveness answers 503.
+ */
+function startHeartbeat(everyMs: number): () => void {
+  binding.healthBeat();
+  const timer = setInterval(() => binding.healthBeat(), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -1,5 +1,5 @@
 import { observationError, secondsTimer } from './observation';
-import { binding, SlotHandle } from './native';
+import { binding, SlotHandle } from '../base/native';
 
 /** prom-client's default quantiles. */
 export const DEFAULT_PERCENTILES: readonly number[] = Object.freeze([0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999]);

@@ -1,7 +1,7 @@
 // What histogram and summary handles share: the error of a refused observation and
 // timers that observe elapsed seconds.
 
-import { describeValue } from './validate';
+import { describeValue } from '../base/validate';
 
 /** The error of an observation that is not a finite number; nothing is recorded. */
 export function observationError(kind: 'histogram' | 'summary', metric: string, value: unknown): Error {
