@@ -3,8 +3,9 @@
 //!
 //! Modules depend downward only, layer by layer:
 //!
-//! 1. `names`, `kind`, `text`, `slots`, `health`, `logging`: name rules, the metric
-//!    kinds, number and label text, slot memory, health state, log rings;
+//! 1. `names`, `kind`, `text`, `slots`, `group`, `health`, `logging`: name rules, the
+//!    metric kinds, number and label text, slot memory, the files of a multi-process
+//!    group, health state, log rings;
 //! 2. `exemplar`, `process`, `summary`: what a series may carry besides its slots;
 //! 3. `registry`: definitions, series and their slots;
 //! 4. `collect`, `collect_hooks`: one consistent read of it all, and what runs first;
@@ -16,6 +17,8 @@ pub mod collect_hooks;
 pub mod data;
 pub mod encode;
 pub mod exemplar;
+#[cfg(unix)]
+pub mod group;
 pub mod health;
 pub mod kind;
 pub mod logging;

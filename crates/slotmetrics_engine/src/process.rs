@@ -5,6 +5,8 @@
 #[cfg(target_os = "linux")]
 use std::fs;
 
+#[cfg(target_os = "linux")]
+use crate::group::stat_fields;
 use crate::kind::Kind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,12 +115,8 @@ pub fn read() -> ProcessStats {
   let mut stats = ProcessStats::default();
   // SAFETY: sysconf has no preconditions.
   let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-  if let Ok(stat) = fs::read_to_string("/proc/self/stat") {
-    // Fields after the command name, which is in parentheses and may contain spaces:
-    // index 0 is field 3 (state), so utime (14) is 11, stime (15) 12, starttime (22) 19.
-    let fields: Vec<&str> = stat
-      .rsplit_once(')')
-      .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+  if let Some(fields) = stat_fields("self") {
+    // Index 0 is field 3 (state), so utime (14) is 11, stime (15) 12, starttime (22) 19.
     let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
     if ticks > 0.0 {
       stats.cpu_user = field(11).map(|t| t / ticks);

@@ -1,0 +1,297 @@
+//! Group files: a header page, then (for slot files) chunks of slot memory that each
+//! process maps shared, so a store by one process is seen by every other.
+//!
+//! A slot file grows a chunk at a time and is never shortened. Its only writer grows
+//! it (a stripe's owner), or whoever holds the group lock (files every process writes);
+//! a reader maps only the chunks the file already has, so no mapping ever reaches past
+//! the end of its file (an access there would be SIGBUS).
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use parking_lot::Mutex;
+
+use super::{GroupDir, GroupError};
+use crate::slots::Chunk;
+
+const MAGIC: [u8; 8] = *b"SLOTMGRP";
+/// The layout of every file in the directory; a change to any of them bumps it.
+pub const FORMAT_VERSION: u32 = 1;
+/// One page: chunks start page-aligned, as mmap needs.
+pub const HEADER_BYTES: u64 = 4096;
+
+/// What a group file holds, written in its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum FileKind {
+  /// One JS environment's counter and histogram slots.
+  Stripe = 1,
+  /// What environments that no longer exist counted.
+  Retired = 2,
+  /// Gauges with one value for the group.
+  Gauges = 3,
+}
+
+impl FileKind {
+  fn name(code: u32) -> String {
+    match code {
+      1 => "a stripe".into(),
+      2 => "retired totals".into(),
+      3 => "gauges".into(),
+      other => format!("unknown kind {other}"),
+    }
+  }
+}
+
+/// Writes the header of a new, empty file.
+fn write_header(file: &File, path: &Path, kind: FileKind) -> Result<(), GroupError> {
+  let mut page = vec![0u8; HEADER_BYTES as usize];
+  page[0..8].copy_from_slice(&MAGIC);
+  page[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+  page[12..16].copy_from_slice(&(kind as u32).to_le_bytes());
+  page[16..20].copy_from_slice(&(Chunk::BYTES as u32).to_le_bytes());
+  file
+    .write_all_at(&page, 0)
+    .map_err(|e| GroupError::io(path, "write the header of", e))
+}
+
+/// Checks the header of an existing file and that it holds whole chunks; returns its length.
+fn check_header(file: &File, path: &Path, kind: FileKind) -> Result<u64, GroupError> {
+  let len = file
+    .metadata()
+    .map_err(|e| GroupError::io(path, "inspect", e))?
+    .len();
+  if len < HEADER_BYTES {
+    return Err(GroupError::bad_file(
+      path,
+      format!("is truncated: {len} bytes, shorter than its {HEADER_BYTES}-byte header"),
+    ));
+  }
+  let mut head = [0u8; 20];
+  file
+    .read_exact_at(&mut head, 0)
+    .map_err(|e| GroupError::io(path, "read the header of", e))?;
+  let word = |at: usize| u32::from_le_bytes(head[at..at + 4].try_into().unwrap());
+  if head[0..8] != MAGIC {
+    return Err(GroupError::bad_file(
+      path,
+      "is not a slotmetrics multi-process file",
+    ));
+  }
+  if word(8) != FORMAT_VERSION {
+    return Err(GroupError::bad_file(
+      path,
+      format!(
+        "has format version {}; this slotmetrics reads version {FORMAT_VERSION} (another slotmetrics version made it: give this one an empty directory)",
+        word(8)
+      ),
+    ));
+  }
+  if word(12) != kind as u32 {
+    return Err(GroupError::bad_file(
+      path,
+      format!(
+        "holds {}, not {}",
+        FileKind::name(word(12)),
+        FileKind::name(kind as u32)
+      ),
+    ));
+  }
+  if word(16) as usize != Chunk::BYTES || !(len - HEADER_BYTES).is_multiple_of(Chunk::BYTES as u64) {
+    return Err(GroupError::bad_file(
+      path,
+      format!(
+        "is damaged: {len} bytes is not a header and whole chunks of {} bytes",
+        Chunk::BYTES
+      ),
+    ));
+  }
+  Ok(len)
+}
+
+pub struct ChunkFile {
+  file: File,
+  path: PathBuf,
+  kind: FileKind,
+  /// Chunks mapped so far, in order; mappings live as long as the process.
+  mapped: Mutex<Vec<&'static Chunk>>,
+}
+
+impl ChunkFile {
+  /// Opens the slot file `name`, creating it with its header when it is new. A new file
+  /// must be created under the group lock, so that no one reads a header half written.
+  pub fn open(dir: &GroupDir, name: &str, kind: FileKind) -> Result<ChunkFile, GroupError> {
+    let path = dir.file_path(name);
+    let file = dir.open_file(name)?;
+    let len = file
+      .metadata()
+      .map_err(|e| GroupError::io(&path, "inspect", e))?
+      .len();
+    if len == 0 {
+      write_header(&file, &path, kind)?;
+    } else {
+      check_header(&file, &path, kind)?;
+    }
+    Ok(ChunkFile {
+      file,
+      path,
+      kind,
+      mapped: Mutex::new(Vec::new()),
+    })
+  }
+
+  pub fn path(&self) -> &Path {
+    &self.path
+  }
+
+  /// How many chunks the file holds now.
+  pub fn chunk_count(&self) -> Result<usize, GroupError> {
+    let len = check_header(&self.file, &self.path, self.kind)?;
+    Ok(((len - HEADER_BYTES) / Chunk::BYTES as u64) as usize)
+  }
+
+  /// Lengthens the file to at least `chunks` chunks (zeros). Only the file's one writer,
+  /// or a holder of the group lock, may call it: two growers could shorten each other.
+  pub fn grow_to(&self, chunks: usize) -> Result<(), GroupError> {
+    let needed = HEADER_BYTES + (chunks * Chunk::BYTES) as u64;
+    let len = self
+      .file
+      .metadata()
+      .map_err(|e| GroupError::io(&self.path, "inspect", e))?
+      .len();
+    if len < needed {
+      self
+        .file
+        .set_len(needed)
+        .map_err(|e| GroupError::io(&self.path, "lengthen", e))?;
+    }
+    Ok(())
+  }
+
+  /// Chunk `k`, mapped; `None` while the file is shorter than that.
+  pub fn chunk(&self, k: usize) -> Result<Option<&'static Chunk>, GroupError> {
+    let mut mapped = self.mapped.lock();
+    if let Some(chunk) = mapped.get(k) {
+      return Ok(Some(chunk));
+    }
+    if k >= self.chunk_count()? {
+      return Ok(None);
+    }
+    while mapped.len() <= k {
+      let chunk = self.map(mapped.len())?;
+      mapped.push(chunk);
+    }
+    Ok(Some(mapped[k]))
+  }
+
+  fn map(&self, k: usize) -> Result<&'static Chunk, GroupError> {
+    let offset = HEADER_BYTES + (k * Chunk::BYTES) as u64;
+    let offset = libc::off_t::try_from(offset)
+      .map_err(|_| GroupError::bad_file(&self.path, format!("has no room for chunk {k} on this system")))?;
+    // SAFETY: a new shared mapping of a range the file holds (checked by the caller and
+    // never shortened), owned by nothing else; it is never unmapped, so the reference
+    // lives as long as the process. Page alignment satisfies Chunk's.
+    let address = unsafe {
+      libc::mmap(
+        std::ptr::null_mut(),
+        Chunk::BYTES,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_SHARED,
+        self.file.as_raw_fd(),
+        offset,
+      )
+    };
+    if address == libc::MAP_FAILED {
+      return Err(GroupError::io(&self.path, "map", std::io::Error::last_os_error()));
+    }
+    // SAFETY: see above; every bit pattern is a valid AtomicU64.
+    Ok(unsafe { &*(address as *const Chunk) })
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use std::sync::atomic::Ordering;
+
+  fn temp_dir(name: &str) -> (PathBuf, GroupDir) {
+    let path = std::env::temp_dir().join(format!("slotmetrics-group-chunks-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    let dir = GroupDir::open(&path).unwrap();
+    (path, dir)
+  }
+
+  #[test]
+  fn two_openings_share_memory() {
+    let (path, dir) = temp_dir("share");
+    let writer = ChunkFile::open(&dir, "stripe-0", FileKind::Stripe).unwrap();
+    assert_eq!(writer.chunk_count().unwrap(), 0);
+    assert!(
+      writer.chunk(0).unwrap().is_none(),
+      "no mapping past the end of the file"
+    );
+    writer.grow_to(2).unwrap();
+    writer.chunk(1).unwrap().unwrap().cells()[5].store(42, Ordering::Relaxed);
+    // A second opening stands for another process.
+    let reader = ChunkFile::open(&dir, "stripe-0", FileKind::Stripe).unwrap();
+    assert_eq!(reader.chunk_count().unwrap(), 2);
+    assert_eq!(
+      reader.chunk(1).unwrap().unwrap().cells()[5].load(Ordering::Relaxed),
+      42
+    );
+    reader.chunk(0).unwrap().unwrap().cells()[0].store(7, Ordering::Relaxed);
+    assert_eq!(
+      writer.chunk(0).unwrap().unwrap().cells()[0].load(Ordering::Relaxed),
+      7
+    );
+    // Growing never shortens.
+    writer.grow_to(1).unwrap();
+    assert_eq!(reader.chunk_count().unwrap(), 2);
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+
+  #[test]
+  fn refuses_foreign_truncated_and_other_version_files() {
+    let (path, dir) = temp_dir("refuse");
+    let error = |name: &str| {
+      ChunkFile::open(&dir, name, FileKind::Stripe)
+        .err()
+        .unwrap()
+        .to_string()
+    };
+
+    std::fs::write(path.join("short"), b"SLOTMGRP").unwrap();
+    assert!(
+      error("short").contains("is truncated: 8 bytes"),
+      "{}",
+      error("short")
+    );
+
+    std::fs::write(path.join("foreign"), vec![b'x'; 8192]).unwrap();
+    assert!(error("foreign").contains("is not a slotmetrics multi-process file"));
+
+    ChunkFile::open(&dir, "old", FileKind::Stripe).unwrap();
+    let file = dir.open_file("old").unwrap();
+    file.write_all_at(&99u32.to_le_bytes(), 8).unwrap();
+    assert!(error("old").contains("has format version 99"), "{}", error("old"));
+
+    ChunkFile::open(&dir, "gauges", FileKind::Gauges).unwrap();
+    assert!(
+      error("gauges").contains("holds gauges, not a stripe"),
+      "{}",
+      error("gauges")
+    );
+
+    let cut = ChunkFile::open(&dir, "cut", FileKind::Stripe).unwrap();
+    cut.grow_to(1).unwrap();
+    dir.open_file("cut").unwrap().set_len(HEADER_BYTES + 100).unwrap();
+    assert!(error("cut").contains("is damaged"), "{}", error("cut"));
+    assert!(
+      cut.chunk(0).is_err(),
+      "an open file that was cut maps nothing more"
+    );
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+}

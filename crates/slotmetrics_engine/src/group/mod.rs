@@ -1,0 +1,94 @@
+//! The files of a multi-process group: the directory that `SLOTMETRICS_MULTIPROCESS_DIR`
+//! names, shared by every process that loads slotmetrics with it.
+//!
+//! This module knows files, not metrics: a directory opened safely ([`GroupDir`]), files
+//! of slot chunks that each process maps ([`ChunkFile`]), the lock that orders changes
+//! to the group across processes ([`GroupLock`]), and who is alive ([`ProcessIdentity`]).
+//! The slot and registry layers build the shared metric set on them.
+//!
+//! Every file starts with a header page (magic, format version, what the file holds,
+//! the chunk size) that is checked before anything is mapped, so that a file of another
+//! version, a truncated or a foreign file is refused with an error that names it. Files
+//! are never shortened while a group lives: a mapping of a file that shrank would kill
+//! the process with SIGBUS on its next access.
+
+mod chunk_file;
+mod dir;
+mod identity;
+mod lock;
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use chunk_file::{ChunkFile, FileKind};
+pub use dir::GroupDir;
+#[cfg(target_os = "linux")]
+pub use identity::stat_fields;
+pub use identity::ProcessIdentity;
+pub use lock::GroupLock;
+
+/// What went wrong with the group's directory or one of its files, naming the path.
+#[derive(Debug)]
+pub enum GroupError {
+  /// A system call failed.
+  Io {
+    path: PathBuf,
+    action: &'static str,
+    source: io::Error,
+  },
+  /// The directory or a file could be changed by someone else, or is not what it should be.
+  Unsafe { path: PathBuf, reason: String },
+  /// A file that is not a slotmetrics group file of this version, or is damaged.
+  BadFile { path: PathBuf, reason: String },
+}
+
+impl GroupError {
+  pub(crate) fn io(path: &Path, action: &'static str, source: io::Error) -> Self {
+    GroupError::Io {
+      path: path.to_path_buf(),
+      action,
+      source,
+    }
+  }
+
+  pub(crate) fn unsafe_path(path: &Path, reason: impl Into<String>) -> Self {
+    GroupError::Unsafe {
+      path: path.to_path_buf(),
+      reason: reason.into(),
+    }
+  }
+
+  pub(crate) fn bad_file(path: &Path, reason: impl Into<String>) -> Self {
+    GroupError::BadFile {
+      path: path.to_path_buf(),
+      reason: reason.into(),
+    }
+  }
+}
+
+impl fmt::Display for GroupError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match self {
+      GroupError::Io { path, action, source } => {
+        write!(
+          f,
+          "multi-process directory: cannot {action} {}: {source}",
+          path.display()
+        )
+      }
+      GroupError::Unsafe { path, reason } => {
+        write!(
+          f,
+          "multi-process directory: refusing {}: {reason}",
+          path.display()
+        )
+      }
+      GroupError::BadFile { path, reason } => {
+        write!(f, "multi-process directory: {} {reason}", path.display())
+      }
+    }
+  }
+}
+
+impl std::error::Error for GroupError {}
