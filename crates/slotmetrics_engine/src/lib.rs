@@ -3,10 +3,11 @@
 //!
 //! Modules depend downward only, layer by layer:
 //!
-//! 1. `names`, `kind`, `text`, `slots`, `group`, `health`, `logging`: name rules, the
-//!    metric kinds, number and label text, slot memory, the files of a multi-process
-//!    group, health state, log rings;
-//! 2. `exemplar`, `process`, `summary`: what a series may carry besides its slots;
+//! 1. `names`, `kind`, `text`, `group`, `health`, `logging`: name rules, the metric
+//!    kinds, number and label text, the files of a multi-process group, health state,
+//!    log rings;
+//! 2. `slots`, `exemplar`, `process`, `summary`: slot memory, and what a series may
+//!    carry besides its slots;
 //! 3. `registry`: definitions, series and their slots;
 //! 4. `collect`, `collect_hooks`: one consistent read of it all, and what runs first;
 //! 5. `encode`, `data`: the read as exposition text, or as data;

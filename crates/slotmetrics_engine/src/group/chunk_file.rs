@@ -1,5 +1,5 @@
-//! Group files: a header page, then (for slot files) chunks of slot memory that each
-//! process maps shared, so a store by one process is seen by every other.
+//! Group files: a header page, then chunks of memory (slot memory, to the layer above)
+//! that each process maps shared, so a store by one process is seen by every other.
 //!
 //! A slot file grows a chunk at a time and is never shortened. Its only writer grows
 //! it (a stripe's owner), or whoever holds the group lock (files every process writes);
@@ -10,11 +10,11 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
 
 use parking_lot::Mutex;
 
 use super::{GroupDir, GroupError};
-use crate::slots::Chunk;
 
 const MAGIC: [u8; 8] = *b"SLOTMGRP";
 /// The layout of every file in the directory; a change to any of them bumps it.
@@ -46,19 +46,19 @@ impl FileKind {
 }
 
 /// Writes the header of a new, empty file.
-fn write_header(file: &File, path: &Path, kind: FileKind) -> Result<(), GroupError> {
+fn write_header(file: &File, path: &Path, kind: FileKind, chunk_bytes: usize) -> Result<(), GroupError> {
   let mut page = vec![0u8; HEADER_BYTES as usize];
   page[0..8].copy_from_slice(&MAGIC);
   page[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
   page[12..16].copy_from_slice(&(kind as u32).to_le_bytes());
-  page[16..20].copy_from_slice(&(Chunk::BYTES as u32).to_le_bytes());
+  page[16..20].copy_from_slice(&(chunk_bytes as u32).to_le_bytes());
   file
     .write_all_at(&page, 0)
     .map_err(|e| GroupError::io(path, "write the header of", e))
 }
 
 /// Checks the header of an existing file and that it holds whole chunks; returns its length.
-fn check_header(file: &File, path: &Path, kind: FileKind) -> Result<u64, GroupError> {
+fn check_header(file: &File, path: &Path, kind: FileKind, chunk_bytes: usize) -> Result<u64, GroupError> {
   let len = file
     .metadata()
     .map_err(|e| GroupError::io(path, "inspect", e))?
@@ -99,13 +99,10 @@ fn check_header(file: &File, path: &Path, kind: FileKind) -> Result<u64, GroupEr
       ),
     ));
   }
-  if word(16) as usize != Chunk::BYTES || !(len - HEADER_BYTES).is_multiple_of(Chunk::BYTES as u64) {
+  if word(16) as usize != chunk_bytes || !(len - HEADER_BYTES).is_multiple_of(chunk_bytes as u64) {
     return Err(GroupError::bad_file(
       path,
-      format!(
-        "is damaged: {len} bytes is not a header and whole chunks of {} bytes",
-        Chunk::BYTES
-      ),
+      format!("is damaged: {len} bytes is not a header and whole chunks of {chunk_bytes} bytes"),
     ));
   }
   Ok(len)
@@ -115,14 +112,21 @@ pub struct ChunkFile {
   file: File,
   path: PathBuf,
   kind: FileKind,
-  /// Chunks mapped so far, in order; mappings live as long as the process.
-  mapped: Mutex<Vec<&'static Chunk>>,
+  chunk_bytes: usize,
+  /// Addresses of the chunks mapped so far, in order; mappings live as long as the process.
+  mapped: Mutex<Vec<usize>>,
 }
 
 impl ChunkFile {
-  /// Opens the slot file `name`, creating it with its header when it is new. A new file
-  /// must be created under the group lock, so that no one reads a header half written.
-  pub fn open(dir: &GroupDir, name: &str, kind: FileKind) -> Result<ChunkFile, GroupError> {
+  /// Opens the file `name` of chunks of `chunk_bytes` (a multiple of the page size),
+  /// creating it with its header when it is new. A new file must be created under the
+  /// group lock, so that no one reads a header half written.
+  pub fn open(
+    dir: &GroupDir,
+    name: &str,
+    kind: FileKind,
+    chunk_bytes: usize,
+  ) -> Result<ChunkFile, GroupError> {
     let path = dir.file_path(name);
     let file = dir.open_file(name)?;
     let len = file
@@ -130,14 +134,15 @@ impl ChunkFile {
       .map_err(|e| GroupError::io(&path, "inspect", e))?
       .len();
     if len == 0 {
-      write_header(&file, &path, kind)?;
+      write_header(&file, &path, kind, chunk_bytes)?;
     } else {
-      check_header(&file, &path, kind)?;
+      check_header(&file, &path, kind, chunk_bytes)?;
     }
     Ok(ChunkFile {
       file,
       path,
       kind,
+      chunk_bytes,
       mapped: Mutex::new(Vec::new()),
     })
   }
@@ -148,14 +153,14 @@ impl ChunkFile {
 
   /// How many chunks the file holds now.
   pub fn chunk_count(&self) -> Result<usize, GroupError> {
-    let len = check_header(&self.file, &self.path, self.kind)?;
-    Ok(((len - HEADER_BYTES) / Chunk::BYTES as u64) as usize)
+    let len = check_header(&self.file, &self.path, self.kind, self.chunk_bytes)?;
+    Ok(((len - HEADER_BYTES) / self.chunk_bytes as u64) as usize)
   }
 
   /// Lengthens the file to at least `chunks` chunks (zeros). Only the file's one writer,
   /// or a holder of the group lock, may call it: two growers could shorten each other.
   pub fn grow_to(&self, chunks: usize) -> Result<(), GroupError> {
-    let needed = HEADER_BYTES + (chunks * Chunk::BYTES) as u64;
+    let needed = HEADER_BYTES + (chunks * self.chunk_bytes) as u64;
     let len = self
       .file
       .metadata()
@@ -170,33 +175,33 @@ impl ChunkFile {
     Ok(())
   }
 
-  /// Chunk `k`, mapped; `None` while the file is shorter than that.
-  pub fn chunk(&self, k: usize) -> Result<Option<&'static Chunk>, GroupError> {
+  /// The address of chunk `k`, mapped for the rest of the process's life (page-aligned,
+  /// `chunk_bytes` long); `None` while the file is shorter than that.
+  pub fn chunk(&self, k: usize) -> Result<Option<NonNull<u8>>, GroupError> {
     let mut mapped = self.mapped.lock();
-    if let Some(chunk) = mapped.get(k) {
-      return Ok(Some(chunk));
+    if let Some(&address) = mapped.get(k) {
+      return Ok(NonNull::new(address as *mut u8));
     }
     if k >= self.chunk_count()? {
       return Ok(None);
     }
     while mapped.len() <= k {
-      let chunk = self.map(mapped.len())?;
-      mapped.push(chunk);
+      let address = self.map(mapped.len())?;
+      mapped.push(address.as_ptr() as usize);
     }
-    Ok(Some(mapped[k]))
+    Ok(NonNull::new(mapped[k] as *mut u8))
   }
 
-  fn map(&self, k: usize) -> Result<&'static Chunk, GroupError> {
-    let offset = HEADER_BYTES + (k * Chunk::BYTES) as u64;
+  fn map(&self, k: usize) -> Result<NonNull<u8>, GroupError> {
+    let offset = HEADER_BYTES + (k * self.chunk_bytes) as u64;
     let offset = libc::off_t::try_from(offset)
       .map_err(|_| GroupError::bad_file(&self.path, format!("has no room for chunk {k} on this system")))?;
-    // SAFETY: a new shared mapping of a range the file holds (checked by the caller and
-    // never shortened), owned by nothing else; it is never unmapped, so the reference
-    // lives as long as the process. Page alignment satisfies Chunk's.
+    // SAFETY: a new shared mapping of a range the file holds (checked by the caller, and
+    // files are never shortened); it is never unmapped, so it lasts as long as the process.
     let address = unsafe {
       libc::mmap(
         std::ptr::null_mut(),
-        Chunk::BYTES,
+        self.chunk_bytes,
         libc::PROT_READ | libc::PROT_WRITE,
         libc::MAP_SHARED,
         self.file.as_raw_fd(),
@@ -206,15 +211,24 @@ impl ChunkFile {
     if address == libc::MAP_FAILED {
       return Err(GroupError::io(&self.path, "map", std::io::Error::last_os_error()));
     }
-    // SAFETY: see above; every bit pattern is a valid AtomicU64.
-    Ok(unsafe { &*(address as *const Chunk) })
+    NonNull::new(address.cast::<u8>())
+      .ok_or_else(|| GroupError::bad_file(&self.path, "was mapped at address 0"))
   }
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
-  use std::sync::atomic::Ordering;
+  use std::sync::atomic::{AtomicU64, Ordering};
+
+  const CHUNK: usize = 65536;
+
+  /// Cell `i` of chunk `k`, as the slot layer reads chunks.
+  fn cell(file: &ChunkFile, k: usize, i: usize) -> &'static AtomicU64 {
+    let chunk = file.chunk(k).unwrap().unwrap();
+    // SAFETY: the chunk is mapped for the life of the process, aligned and CHUNK bytes long.
+    unsafe { &*chunk.as_ptr().cast::<AtomicU64>().add(i) }
+  }
 
   fn temp_dir(name: &str) -> (PathBuf, GroupDir) {
     let path = std::env::temp_dir().join(format!("slotmetrics-group-chunks-{name}-{}", std::process::id()));
@@ -226,26 +240,20 @@ mod tests {
   #[test]
   fn two_openings_share_memory() {
     let (path, dir) = temp_dir("share");
-    let writer = ChunkFile::open(&dir, "stripe-0", FileKind::Stripe).unwrap();
+    let writer = ChunkFile::open(&dir, "stripe-0", FileKind::Stripe, CHUNK).unwrap();
     assert_eq!(writer.chunk_count().unwrap(), 0);
     assert!(
       writer.chunk(0).unwrap().is_none(),
       "no mapping past the end of the file"
     );
     writer.grow_to(2).unwrap();
-    writer.chunk(1).unwrap().unwrap().cells()[5].store(42, Ordering::Relaxed);
+    cell(&writer, 1, 5).store(42, Ordering::Relaxed);
     // A second opening stands for another process.
-    let reader = ChunkFile::open(&dir, "stripe-0", FileKind::Stripe).unwrap();
+    let reader = ChunkFile::open(&dir, "stripe-0", FileKind::Stripe, CHUNK).unwrap();
     assert_eq!(reader.chunk_count().unwrap(), 2);
-    assert_eq!(
-      reader.chunk(1).unwrap().unwrap().cells()[5].load(Ordering::Relaxed),
-      42
-    );
-    reader.chunk(0).unwrap().unwrap().cells()[0].store(7, Ordering::Relaxed);
-    assert_eq!(
-      writer.chunk(0).unwrap().unwrap().cells()[0].load(Ordering::Relaxed),
-      7
-    );
+    assert_eq!(cell(&reader, 1, 5).load(Ordering::Relaxed), 42);
+    cell(&reader, 0, 0).store(7, Ordering::Relaxed);
+    assert_eq!(cell(&writer, 0, 0).load(Ordering::Relaxed), 7);
     // Growing never shortens.
     writer.grow_to(1).unwrap();
     assert_eq!(reader.chunk_count().unwrap(), 2);
@@ -256,7 +264,7 @@ mod tests {
   fn refuses_foreign_truncated_and_other_version_files() {
     let (path, dir) = temp_dir("refuse");
     let error = |name: &str| {
-      ChunkFile::open(&dir, name, FileKind::Stripe)
+      ChunkFile::open(&dir, name, FileKind::Stripe, CHUNK)
         .err()
         .unwrap()
         .to_string()
@@ -272,19 +280,19 @@ mod tests {
     std::fs::write(path.join("foreign"), vec![b'x'; 8192]).unwrap();
     assert!(error("foreign").contains("is not a slotmetrics multi-process file"));
 
-    ChunkFile::open(&dir, "old", FileKind::Stripe).unwrap();
+    ChunkFile::open(&dir, "old", FileKind::Stripe, CHUNK).unwrap();
     let file = dir.open_file("old").unwrap();
     file.write_all_at(&99u32.to_le_bytes(), 8).unwrap();
     assert!(error("old").contains("has format version 99"), "{}", error("old"));
 
-    ChunkFile::open(&dir, "gauges", FileKind::Gauges).unwrap();
+    ChunkFile::open(&dir, "gauges", FileKind::Gauges, CHUNK).unwrap();
     assert!(
       error("gauges").contains("holds gauges, not a stripe"),
       "{}",
       error("gauges")
     );
 
-    let cut = ChunkFile::open(&dir, "cut", FileKind::Stripe).unwrap();
+    let cut = ChunkFile::open(&dir, "cut", FileKind::Stripe, CHUNK).unwrap();
     cut.grow_to(1).unwrap();
     dir.open_file("cut").unwrap().set_len(HEADER_BYTES + 100).unwrap();
     assert!(error("cut").contains("is damaged"), "{}", error("cut"));
