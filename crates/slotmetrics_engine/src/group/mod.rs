@@ -3,7 +3,8 @@
 //!
 //! This module knows files, not metrics: a directory opened safely ([`GroupDir`]), files
 //! of slot chunks that each process maps ([`ChunkFile`]), the lock that orders changes
-//! to the group across processes ([`GroupLock`]), and who is alive ([`ProcessIdentity`]).
+//! to the group across processes ([`GroupLock`]), the journal of changes every process
+//! applies in order ([`Journal`]), and who is alive ([`ProcessIdentity`]).
 //! The slot and registry layers build the shared metric set on them.
 //!
 //! Every file starts with a header page (magic, format version, what the file holds,
@@ -14,18 +15,22 @@
 
 mod chunk_file;
 mod dir;
+mod header;
 mod identity;
+mod journal;
 mod lock;
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use chunk_file::{ChunkFile, FileKind};
+pub use chunk_file::ChunkFile;
 pub use dir::GroupDir;
+pub use header::FileKind;
 #[cfg(target_os = "linux")]
 pub use identity::stat_fields;
 pub use identity::ProcessIdentity;
+pub use journal::{Journal, JOURNAL_START, MAX_RECORD_BYTES};
 pub use lock::GroupLock;
 
 /// What went wrong with the group's directory or one of its files, naming the path.
