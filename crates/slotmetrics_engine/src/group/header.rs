@@ -26,6 +26,8 @@ pub enum FileKind {
   Gauges = 3,
   /// The registry's changes, in order.
   Journal = 4,
+  /// The members: processes and their stripes.
+  Table = 5,
 }
 
 impl FileKind {
@@ -35,6 +37,7 @@ impl FileKind {
       2 => "retired totals".into(),
       3 => "gauges".into(),
       4 => "a journal".into(),
+      5 => "a member table".into(),
       other => format!("unknown kind {other}"),
     }
   }

@@ -16,6 +16,17 @@ pub fn stat_fields(pid: &str) -> Option<Vec<String>> {
   Some(rest.split_whitespace().map(str::to_owned).collect())
 }
 
+/// This boot of the machine: start times count from boot, so members recorded in
+/// another boot are all dead, whatever their PIDs and start times. 0 where unknown.
+pub fn boot_id() -> u128 {
+  #[cfg(target_os = "linux")]
+  if let Ok(id) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") {
+    let hex: String = id.chars().filter(char::is_ascii_hexdigit).collect();
+    return u128::from_str_radix(&hex, 16).unwrap_or(0);
+  }
+  0
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProcessIdentity {
   pub pid: u32,
@@ -89,6 +100,14 @@ mod tests {
         !reused.is_alive(),
         "the same PID with another start time is another process"
       );
+    }
+  }
+
+  #[test]
+  fn the_boot_has_an_id() {
+    if cfg!(target_os = "linux") {
+      assert_ne!(boot_id(), 0);
+      assert_eq!(boot_id(), boot_id());
     }
   }
 

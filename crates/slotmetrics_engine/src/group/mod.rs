@@ -4,7 +4,8 @@
 //! This module knows files, not metrics: a directory opened safely ([`GroupDir`]), files
 //! of slot chunks that each process maps ([`ChunkFile`]), the lock that orders changes
 //! to the group across processes ([`GroupLock`]), the journal of changes every process
-//! applies in order ([`Journal`]), and who is alive ([`ProcessIdentity`]).
+//! applies in order ([`Journal`]), its members ([`Table`]) and who is alive
+//! ([`ProcessIdentity`]).
 //! The slot and registry layers build the shared metric set on them.
 //!
 //! Every file starts with a header page (magic, format version, what the file holds,
@@ -19,6 +20,7 @@ mod header;
 mod identity;
 mod journal;
 mod lock;
+mod table;
 
 use std::fmt;
 use std::io;
@@ -29,9 +31,10 @@ pub use dir::GroupDir;
 pub use header::FileKind;
 #[cfg(target_os = "linux")]
 pub use identity::stat_fields;
-pub use identity::ProcessIdentity;
+pub use identity::{boot_id, ProcessIdentity};
 pub use journal::{Journal, JOURNAL_START, MAX_RECORD_BYTES};
 pub use lock::GroupLock;
+pub use table::{FoldStep, Table, MAX_PROCESSES, MAX_STRIPES};
 
 /// What went wrong with the group's directory or one of its files, naming the path.
 #[derive(Debug)]
@@ -46,6 +49,8 @@ pub enum GroupError {
   Unsafe { path: PathBuf, reason: String },
   /// A file that is not a slotmetrics group file of this version, or is damaged.
   BadFile { path: PathBuf, reason: String },
+  /// The group has as many members as it can hold.
+  Full(String),
 }
 
 impl GroupError {
@@ -92,6 +97,7 @@ impl fmt::Display for GroupError {
       GroupError::BadFile { path, reason } => {
         write!(f, "multi-process directory: {} {reason}", path.display())
       }
+      GroupError::Full(reason) => write!(f, "multi-process directory: {reason}"),
     }
   }
 }
