@@ -127,6 +127,7 @@ impl ChunkFile {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::group::testing::temp_group;
   use std::os::unix::fs::FileExt;
   use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -139,16 +140,9 @@ mod tests {
     unsafe { &*chunk.as_ptr().cast::<AtomicU64>().add(i) }
   }
 
-  fn temp_dir(name: &str) -> (PathBuf, GroupDir) {
-    let path = std::env::temp_dir().join(format!("slotmetrics-group-chunks-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    let dir = GroupDir::open(&path).unwrap();
-    (path, dir)
-  }
-
   #[test]
   fn two_openings_share_memory() {
-    let (path, dir) = temp_dir("share");
+    let (path, dir) = temp_group("chunks-share");
     let writer = ChunkFile::open(&dir, "stripe-0", FileKind::Stripe, CHUNK).unwrap();
     assert_eq!(writer.chunk_count().unwrap(), 0);
     assert!(
@@ -171,7 +165,7 @@ mod tests {
 
   #[test]
   fn refuses_foreign_truncated_and_other_version_files() {
-    let (path, dir) = temp_dir("refuse");
+    let (path, dir) = temp_group("chunks-refuse");
     let error = |name: &str| {
       ChunkFile::open(&dir, name, FileKind::Stripe, CHUNK)
         .err()

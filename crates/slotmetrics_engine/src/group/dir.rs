@@ -3,7 +3,7 @@
 //! user or can be written by one; its files are created 0600 and never followed through
 //! a symbolic link.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, DirBuilder, File, Metadata, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,31 @@ pub struct GroupDir {
 fn user_id() -> u32 {
   // SAFETY: geteuid has no preconditions and cannot fail.
   unsafe { libc::geteuid() }
+}
+
+/// Refuses what belongs to another user or what other users can write to; `hint` ends
+/// the second message.
+fn check_owner(path: &Path, meta: &Metadata, hint: &str) -> Result<(), GroupError> {
+  if meta.uid() != user_id() {
+    return Err(GroupError::unsafe_path(
+      path,
+      format!(
+        "it belongs to user {}, not to this process's user {}",
+        meta.uid(),
+        user_id()
+      ),
+    ));
+  }
+  if meta.mode() & 0o022 != 0 {
+    return Err(GroupError::unsafe_path(
+      path,
+      format!(
+        "other users can write to it (mode {:o}){hint}",
+        meta.mode() & 0o777
+      ),
+    ));
+  }
+  Ok(())
 }
 
 impl GroupDir {
@@ -40,32 +65,10 @@ impl GroupDir {
     if !meta.is_dir() {
       return Err(GroupError::unsafe_path(path, "it is not a directory"));
     }
-    if meta.uid() != user_id() {
-      return Err(GroupError::unsafe_path(
-        path,
-        format!(
-          "it belongs to user {}, not to this process's user {}",
-          meta.uid(),
-          user_id()
-        ),
-      ));
-    }
-    if meta.mode() & 0o022 != 0 {
-      return Err(GroupError::unsafe_path(
-        path,
-        format!(
-          "other users can write to it (mode {:o}); chmod 700 it",
-          meta.mode() & 0o777
-        ),
-      ));
-    }
+    check_owner(path, &meta, "; chmod 700 it")?;
     Ok(GroupDir {
       path: path.to_path_buf(),
     })
-  }
-
-  pub fn path(&self) -> &Path {
-    &self.path
   }
 
   pub fn file_path(&self, name: &str) -> PathBuf {
@@ -95,22 +98,7 @@ impl GroupDir {
     if !meta.is_file() {
       return Err(GroupError::unsafe_path(&path, "it is not a regular file"));
     }
-    if meta.uid() != user_id() {
-      return Err(GroupError::unsafe_path(
-        &path,
-        format!(
-          "it belongs to user {}, not to this process's user {}",
-          meta.uid(),
-          user_id()
-        ),
-      ));
-    }
-    if meta.mode() & 0o022 != 0 {
-      return Err(GroupError::unsafe_path(
-        &path,
-        format!("other users can write to it (mode {:o})", meta.mode() & 0o777),
-      ));
-    }
+    check_owner(&path, &meta, "")?;
     Ok(file)
   }
 }
@@ -118,17 +106,12 @@ impl GroupDir {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::group::testing::temp_path;
   use std::os::unix::fs::PermissionsExt;
-
-  pub(crate) fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("slotmetrics-group-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    dir
-  }
 
   #[test]
   fn creates_the_directory_and_its_files_owner_only() {
-    let path = temp_dir("create").join("nested");
+    let path = temp_path("dir-create").join("nested");
     let dir = GroupDir::open(&path).unwrap();
     assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o700);
     dir.open_file("table").unwrap();
@@ -140,7 +123,7 @@ mod tests {
 
   #[test]
   fn refuses_a_directory_others_can_write() {
-    let path = temp_dir("writable");
+    let path = temp_path("dir-writable");
     fs::create_dir_all(&path).unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o777)).unwrap();
     let error = GroupDir::open(&path).err().unwrap().to_string();
@@ -153,7 +136,7 @@ mod tests {
 
   #[test]
   fn refuses_symbolic_links() {
-    let base = temp_dir("links");
+    let base = temp_path("dir-links");
     let real = base.join("real");
     GroupDir::open(&real).unwrap();
     let link = base.join("link");
@@ -174,7 +157,7 @@ mod tests {
 
   #[test]
   fn refuses_a_file_where_the_directory_should_be() {
-    let path = temp_dir("file");
+    let path = temp_path("dir-file");
     fs::write(&path, b"").unwrap();
     let error = GroupDir::open(&path).err().unwrap().to_string();
     assert!(error.contains("cannot create the directory"), "{error}");

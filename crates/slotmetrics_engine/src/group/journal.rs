@@ -141,17 +141,11 @@ impl Journal {
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  fn temp_dir(name: &str) -> (PathBuf, GroupDir) {
-    let path = std::env::temp_dir().join(format!("slotmetrics-group-journal-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    let dir = GroupDir::open(&path).unwrap();
-    (path, dir)
-  }
+  use crate::group::testing::temp_group;
 
   #[test]
   fn each_reader_catches_up_from_where_it_was() {
-    let (path, dir) = temp_dir("catch-up");
+    let (path, dir) = temp_group("journal-catch-up");
     let writer = Journal::open(&dir).unwrap();
     let reader = Journal::open(&dir).unwrap();
     assert_eq!(reader.read_from(JOURNAL_START).unwrap(), (vec![], JOURNAL_START));
@@ -171,7 +165,7 @@ mod tests {
 
   #[test]
   fn an_append_cut_short_is_never_read_and_is_written_over() {
-    let (path, dir) = temp_dir("cut");
+    let (path, dir) = temp_group("journal-cut");
     let journal = Journal::open(&dir).unwrap();
     let end = journal.append(b"first").unwrap();
     // A writer killed mid-append: its bytes are past the committed end.
@@ -191,7 +185,7 @@ mod tests {
 
   #[test]
   fn a_damaged_journal_is_an_error_not_a_crash() {
-    let (path, dir) = temp_dir("damaged");
+    let (path, dir) = temp_group("journal-damaged");
     let journal = Journal::open(&dir).unwrap();
     journal.append(b"record").unwrap();
     // A record length running past the committed end.

@@ -58,14 +58,14 @@ impl Drop for GroupLockGuard<'_> {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::group::testing::temp_group;
   use std::sync::atomic::{AtomicBool, Ordering};
   use std::sync::Arc;
   use std::time::Duration;
 
   #[test]
   fn excludes_other_open_files_and_other_threads() {
-    let path = std::env::temp_dir().join(format!("slotmetrics-group-lock-{}", std::process::id()));
-    let dir = GroupDir::open(&path).unwrap();
+    let (path, dir) = temp_group("lock");
     // A second open of the file stands for another process: flock excludes across open files.
     let first = Arc::new(GroupLock::open(&dir).unwrap());
     let other = Arc::new(GroupLock::open(&dir).unwrap());

@@ -103,3 +103,26 @@ impl fmt::Display for GroupError {
 }
 
 impl std::error::Error for GroupError {}
+
+/// Directories for the tests of this module's files.
+#[cfg(test)]
+pub(crate) mod testing {
+  use std::path::PathBuf;
+
+  use super::GroupDir;
+
+  /// A path in the temporary directory, unique to this test run, with nothing at it.
+  pub fn temp_path(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("slotmetrics-group-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    let _ = std::fs::remove_file(&path);
+    path
+  }
+
+  /// A new, empty group directory.
+  pub fn temp_group(name: &str) -> (PathBuf, GroupDir) {
+    let path = temp_path(name);
+    let dir = GroupDir::open(&path).unwrap();
+    (path, dir)
+  }
+}

@@ -216,17 +216,11 @@ impl Table {
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  fn temp_dir(name: &str) -> (std::path::PathBuf, GroupDir) {
-    let path = std::env::temp_dir().join(format!("slotmetrics-group-table-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    let dir = GroupDir::open(&path).unwrap();
-    (path, dir)
-  }
+  use crate::group::testing::temp_group;
 
   #[test]
   fn members_join_attach_and_their_entries_are_reused() {
-    let (path, dir) = temp_dir("members");
+    let (path, dir) = temp_group("table-members");
     let table = Table::open(&dir).unwrap();
     // Another opening stands for another process.
     let seen = Table::open(&dir).unwrap();
@@ -261,7 +255,7 @@ mod tests {
 
   #[test]
   fn members_of_another_boot_are_forgotten() {
-    let (path, dir) = temp_dir("boot");
+    let (path, dir) = temp_group("table-boot");
     let table = Table::open(&dir).unwrap();
     table.start_boot();
     table.layout.boot[1].fetch_xor(1, Ordering::Relaxed);
@@ -275,7 +269,7 @@ mod tests {
 
   #[test]
   fn a_fold_step_is_pending_only_once_whole() {
-    let (path, dir) = temp_dir("fold");
+    let (path, dir) = temp_group("table-fold");
     let table = Table::open(&dir).unwrap();
     let step = table.fold_step();
     assert_eq!(step.pending(), None);
@@ -291,7 +285,7 @@ mod tests {
 
   #[test]
   fn a_full_group_says_so() {
-    let (path, dir) = temp_dir("full");
+    let (path, dir) = temp_group("table-full");
     let table = Table::open(&dir).unwrap();
     let process = table.join(ProcessIdentity::current()).unwrap();
     for _ in 0..MAX_STRIPES {
