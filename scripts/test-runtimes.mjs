@@ -86,10 +86,22 @@ const COUNTS = {
   }),
 };
 
+// Each runner's line for a failed test, its name captured: the closing table repeats them,
+// so that the end of a long log says what failed.
+const FAILED_TEST = {
+  node: /^\s*✖ (.+?)(?: \([\d.]+m?s\))?$/gm, // "✖ name (12.3ms)"
+  bun: /^\(fail\) (.+?)(?: \[[\d.]+m?s\])?$/gm, // "(fail) name [12.00ms]"
+  deno: /^(.+?) \.\.\. FAILED/gm, // "name ... FAILED (12ms)"
+};
+
 function last(text, pattern) {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: it strips ANSI colour codes (ESC [ … m) from Deno's output
-  const matches = [...text.replace(/\x1b\[[0-9;]*m/g, '').matchAll(pattern)];
+  const matches = [...withoutColours(text).matchAll(pattern)];
   return matches.length ? Number(matches.at(-1)[1]) : 0;
+}
+
+function withoutColours(text) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: it strips ANSI colour codes (ESC [ … m) from Deno's output
+  return text.replace(/\x1b\[[0-9;]*m/g, '');
 }
 
 /** Runs one runtime's suites; returns its row of the table. */
@@ -98,7 +110,7 @@ async function testOn(runtime) {
   const env = { ...process.env, PATH: `${path.dirname(bin)}${path.delimiter}${process.env.PATH}` };
   const versionRun = await run(bin, ['--version'], { quiet: true });
   const version = versionRun.output.match(/\d+\.\d+\.\d+/)?.[0] ?? 'unknown';
-  const row = { name: runtime.name, version, pass: 0, skip: 0, fail: 0, problems: [], skips: new Set() };
+  const row = { name: runtime.name, version, pass: 0, skip: 0, fail: 0, problems: [], skips: new Set(), failures: new Set() };
   const invocations =
     runtime.kind === 'node'
       ? [['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=120000', ...allSuites()]]
@@ -113,6 +125,8 @@ async function testOn(runtime) {
     row.skip += counts.skip;
     row.fail += counts.fail;
     for (const [, reason] of output.matchAll(/^# skipped on \w+: (.*)$/gm)) row.skips.add(reason);
+    for (const [, name] of withoutColours(output).matchAll(FAILED_TEST[runtime.kind]))
+      row.failures.add(`${files.length === 1 ? `${files[0]}: ` : ''}${name}`);
     if (code !== 0 && counts.fail === 0) row.problems.push(`${args.at(-1)} exited with ${code}`);
     if (counts.pass + counts.skip + counts.fail === 0) row.problems.push(`${args.at(-1)} ran no test`);
   }
@@ -148,6 +162,7 @@ for (const row of rows) {
     `${row.name.padEnd(8)} ${row.version.padEnd(9)} ${String(row.pass).padStart(4)}  ${String(row.skip).padStart(4)}  ${String(row.fail).padStart(4)}`,
   );
   for (const reason of row.skips) console.log(`  skipped: ${reason}`);
+  for (const name of row.failures) console.log(`  failed: ${name}`);
   for (const problem of row.problems) console.log(`  problem: ${problem}`);
 }
 const failed = rows.filter((row) => row.fail > 0 || row.problems.length > 0);
