@@ -9,7 +9,7 @@ use slotmetrics_engine::logging::{Ring, RingId, LOGGER};
 use slotmetrics_engine::slots::{Chunk, StripeId};
 use slotmetrics_engine::{collect_hooks, slots};
 
-use crate::shared::{without_panics, REGISTRY};
+use crate::shared::{slot_error, without_panics, REGISTRY};
 use crate::{scratch, views};
 
 /// Slots per chunk of slot memory; a slot index `i` lives in chunk `i / CHUNK_SLOTS`.
@@ -37,7 +37,7 @@ type Attachment = Arc<parking_lot::Mutex<Option<EnvState>>>;
 /// but some runtimes and exits skip the finalizer (nodejs/node#58341).
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
-  let stripe = without_panics(|| Ok(REGISTRY.striped.attach()))?;
+  let stripe = without_panics(|| REGISTRY.striped.attach().map_err(slot_error))?;
   let state = EnvState {
     stripe,
     scratch: None,
@@ -55,7 +55,9 @@ fn detach(attachment: &Attachment) {
   };
   let _ = without_panics(|| {
     collect_hooks::set(state.stripe, None);
-    REGISTRY.striped.retire(state.stripe);
+    // A fold that fails (only a group's files can) leaves the stripe's counts where
+    // they are, in the stripe, folded by whichever member finds this process gone.
+    let _ = REGISTRY.striped.retire(state.stripe);
     if let Some(scratch) = state.scratch.take() {
       scratch.give_back();
     }
@@ -86,17 +88,14 @@ pub fn stripe_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
   let chunk = REGISTRY
     .striped
     .chunk(stripe, index as usize)
-    .map_err(|e| Error::from_reason(e.to_string()))?;
+    .map_err(slot_error)?;
   views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 
 /// Chunk `index` of the process-wide gauge slots.
 #[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
 pub fn shared_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
-  let chunk = REGISTRY
-    .shared
-    .chunk(index as usize)
-    .map_err(|e| Error::from_reason(e.to_string()))?;
+  let chunk = REGISTRY.shared.chunk(index as usize).map_err(slot_error)?;
   views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 

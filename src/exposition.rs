@@ -12,7 +12,7 @@ use slotmetrics_engine::registry::{FamilyId, NamespaceId};
 use slotmetrics_engine::{collect, collect_hooks, data, encode, registry, server};
 
 use crate::environment::with_env_state;
-use crate::shared::{js_error, without_panics, REGISTRY};
+use crate::shared::{js_error, slot_error, without_panics, REGISTRY};
 
 /// Sets this environment's collect hook, called with a registry id before a scrape the
 /// server serves from it (see `collect_hooks`); `None` removes it.
@@ -61,14 +61,15 @@ pub struct RenderTask {
 /// A snapshot of a namespace, or of one metric with the namespace's default labels.
 fn snapshot(namespace: NamespaceId, metric: Option<FamilyId>) -> Result<collect::Snapshot> {
   let namespace = REGISTRY.namespace(namespace).map_err(js_error)?;
-  Ok(match metric {
+  let snapshot = match metric {
     None => collect::Snapshot::take(&REGISTRY, &namespace),
     Some(id) => collect::Snapshot::of(
       &REGISTRY,
       vec![REGISTRY.family(id).map_err(js_error)?],
       namespace.default_labels(),
     ),
-  })
+  };
+  snapshot.map_err(slot_error)
 }
 
 impl Task for RenderTask {
@@ -265,7 +266,8 @@ impl Task for MetricsDataTask {
           &REGISTRY,
           vec![REGISTRY.family(id).map_err(js_error)?],
           Arc::default(),
-        ),
+        )
+        .map_err(slot_error)?,
       };
       Ok(data::metrics_data(&snapshot))
     })

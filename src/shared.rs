@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use napi::bindgen_prelude::*;
 use slotmetrics_engine::registry::{Registry, RegistryError};
+use slotmetrics_engine::slots::SlotError;
 
 /// One registry and one slot memory for the whole process, shared by every JS
 /// environment that loads the addon.
@@ -23,6 +24,12 @@ pub(crate) fn without_panics<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
       "slotmetrics internal error: {reason}"
     )))
   })
+}
+
+/// A failure of slot memory outside a registration (reading the totals, attaching a
+/// stripe: the files of a multi-process group), as a plain JS Error.
+pub(crate) fn slot_error(e: SlotError) -> Error {
+  Error::from_reason(e.to_string())
 }
 
 pub(crate) fn js_error(e: RegistryError) -> Error {

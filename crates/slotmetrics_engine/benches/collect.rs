@@ -18,7 +18,7 @@ const STRIPES: usize = 3;
 
 fn registry_with(series: usize) -> Registry {
   let registry = Registry::new();
-  let stripes: Vec<_> = (0..STRIPES).map(|_| registry.striped.attach()).collect();
+  let stripes: Vec<_> = (0..STRIPES).map(|_| registry.striped.attach().unwrap()).collect();
   let id = registry
     .define(Definition {
       name: "bench_requests_total".into(),
@@ -57,9 +57,9 @@ fn collection(c: &mut Criterion) {
     let namespace = registry.namespace(DEFAULT_NAMESPACE).unwrap();
     group.throughput(Throughput::Elements(series as u64));
     group.bench_with_input(BenchmarkId::new("snapshot_and_sum", series), &registry, |b, r| {
-      b.iter(|| Snapshot::take(r, &namespace))
+      b.iter(|| Snapshot::take(r, &namespace).unwrap())
     });
-    let snapshot = Snapshot::take(&registry, &namespace);
+    let snapshot = Snapshot::take(&registry, &namespace).unwrap();
     group.bench_with_input(BenchmarkId::new("encode_text", series), &snapshot, |b, s| {
       b.iter(|| {
         let mut out = Vec::new();

@@ -7,7 +7,7 @@ use crate::exemplar::Exemplar;
 use crate::kind::Kind;
 use crate::process::{self, ProcessStats};
 use crate::registry::{Family, Namespace, Registry, Series};
-use crate::slots::{self, Chunk};
+use crate::slots::{self, Chunk, SlotError};
 use crate::text::label_text;
 
 pub struct FamilySnapshot {
@@ -75,7 +75,7 @@ pub enum Value<'a> {
 
 impl Snapshot {
   /// Reads the metrics of one namespace.
-  pub fn take(registry: &Registry, namespace: &Namespace) -> Snapshot {
+  pub fn take(registry: &Registry, namespace: &Namespace) -> Result<Snapshot, SlotError> {
     Snapshot::of(registry, namespace.families(), namespace.default_labels())
   }
 
@@ -84,7 +84,7 @@ impl Snapshot {
     registry: &Registry,
     families: Vec<Arc<Family>>,
     default_labels: Arc<Vec<(String, String)>>,
-  ) -> Snapshot {
+  ) -> Result<Snapshot, SlotError> {
     // Read before the slots (reading may prune a summary's series, which restarts them),
     // so a quantile never counts an observation the count does not.
     let quantiles: Vec<_> = families
@@ -93,16 +93,16 @@ impl Snapshot {
         if family.def.kind == Kind::Summary {
           registry.summary_quantiles(family)
         } else {
-          HashMap::new()
+          Ok(HashMap::new())
         }
       })
-      .collect();
+      .collect::<Result<_, _>>()?;
     // Also before the slots: JS counts an observation before it sets its exemplar, so
     // every exemplar read here has its observation in the slots read next.
     let exemplars: Vec<_> = families.iter().map(|family| family.exemplars()).collect();
     let series: Vec<_> = families.iter().map(|family| family.series()).collect();
-    let mut striped = registry.striped.totals();
-    let shared = registry.shared.chunks();
+    let mut striped = registry.striped.totals()?;
+    let shared = registry.shared.chunks()?;
     let families: Vec<FamilySnapshot> = families
       .into_iter()
       .zip(series)
@@ -120,13 +120,13 @@ impl Snapshot {
       .iter()
       .any(|f| f.family.process.is_some())
       .then(process::read);
-    Snapshot {
+    Ok(Snapshot {
       families,
       striped,
       shared,
       process,
       default_labels,
-    }
+    })
   }
 
   /// The registry's default labels that apply to `family`: all but those it has itself.

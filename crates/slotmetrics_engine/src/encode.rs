@@ -291,7 +291,7 @@ mod tests {
   /// A namespace's whole exposition.
   fn render(registry: &Registry, namespace: &Namespace, format: Format) -> Vec<u8> {
     let mut text = Vec::new();
-    encode(&Snapshot::take(registry, namespace), format, &mut text).unwrap();
+    encode(&Snapshot::take(registry, namespace).unwrap(), format, &mut text).unwrap();
     text
   }
 
@@ -303,7 +303,7 @@ mod tests {
   #[test]
   fn removed_series_hide_until_used_and_then_count_from_zero() {
     let r = Registry::new();
-    let stripe = r.striped.attach();
+    let stripe = r.striped.attach().unwrap();
     let jobs = r
       .define(def("jobs_total", "", Kind::Counter, &["queue"], &[]))
       .unwrap();
@@ -358,7 +358,7 @@ mod tests {
   fn summaries_give_quantiles_then_sum_and_count_in_both_styles() {
     use crate::summary::SummaryOptions;
     let r = Registry::new();
-    let stripe = r.striped.attach();
+    let stripe = r.striped.attach().unwrap();
     let summary = |name: &str, style: Style| Definition {
       summary: SummaryOptions {
         quantiles: vec![0.5, 0.9],
@@ -421,7 +421,7 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
   #[test]
   fn openmetrics_gives_a_histogram_with_negative_buckets_no_sum_or_count() {
     let r = Registry::new();
-    let stripe = r.striped.attach();
+    let stripe = r.striped.attach().unwrap();
     let temp = r
       .define(def("temp", "", Kind::Histogram, &[], &[-10.0, 0.0]))
       .unwrap();
@@ -442,7 +442,7 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
   #[test]
   fn prom_client_style_writes_what_prom_client_writes() {
     let r = Registry::new();
-    let stripe = r.striped.attach();
+    let stripe = r.striped.attach().unwrap();
     let pc = |d: Definition| Definition {
       style: Style::PromClient,
       ..d
@@ -535,7 +535,7 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
   #[test]
   fn golden_text_and_openmetrics() {
     let r = Registry::new();
-    let stripe = r.striped.attach();
+    let stripe = r.striped.attach().unwrap();
     let requests = r
       .define(Definition {
         static_labels: vec![("service".into(), "api".into())],
@@ -569,7 +569,7 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     add(&r, stripe, users, 2.0); // two in le=0.1
     add(&r, stripe, users + 2, 1.0); // one in +Inf only
     add(&r, stripe, users + 3, 5.25); // sum
-    let worker = r.striped.attach();
+    let worker = r.striped.attach().unwrap();
     add(&r, worker, users + 1, 1.0); // another thread: one in le=1
     add(&r, worker, users + 3, 0.5);
 
@@ -644,7 +644,7 @@ latency_seconds_count{route="/users"} 4
   #[test]
   fn openmetrics_samples_match_prometheus_client() {
     let ours = Registry::new();
-    let stripe = ours.striped.attach();
+    let stripe = ours.striped.attach().unwrap();
     let mut theirs = prometheus_client::registry::Registry::default();
 
     let values = ["plain", "q\"uote", "back\\slash", "new\nline", "ünïcödé 😀", ""];
@@ -756,7 +756,7 @@ latency_seconds_count{route="/users"} 4
     use prometheus_client::metrics::exemplar::{CounterWithExemplar, HistogramWithExemplars};
     type Labels = Vec<(String, String)>;
     let ours = Registry::new();
-    let stripe = ours.striped.attach();
+    let stripe = ours.striped.attach().unwrap();
     let mut theirs = prometheus_client::registry::Registry::default();
     let trace = |id: &str| {
       vec![
@@ -886,7 +886,7 @@ latency_seconds_count{route="/users"} 4
       observations in proptest::collection::vec(-1e6f64..1e6, 0..20),
     ) {
       let ours = Registry::new();
-      let stripe = ours.striped.attach();
+      let stripe = ours.striped.attach().unwrap();
       let mut theirs = prometheus_client::registry::Registry::default();
 
       let jobs = ours.define(def("jobs", "", Kind::Counter, &["queue"], &[])).unwrap();

@@ -564,7 +564,7 @@ impl Registry {
     let labels = encode_labels(&family.def, values)?;
     let slot = family.index.get(labels.as_str()).map(|slot| *slot);
     if let Some(slot) = slot {
-      self.restart(&family, slot, true);
+      self.restart(&family, slot, true)?;
     }
     Ok(())
   }
@@ -574,7 +574,7 @@ impl Registry {
     let registered = self.series(id, values)?;
     // A label set sent to the overflow series does not wipe what that series counted.
     if let Registered::Series(slot) = registered {
-      self.restart(&*self.family(id)?, slot, false);
+      self.restart(&*self.family(id)?, slot, false)?;
     }
     Ok(registered)
   }
@@ -582,8 +582,7 @@ impl Registry {
   /// prom-client's `reset()`: every series removed, or for a metric without dynamic
   /// labels and for a summary, zeroed.
   pub fn reset(&self, id: FamilyId) -> Result<(), RegistryError> {
-    self.reset_family(&*self.family(id)?);
-    Ok(())
+    self.reset_family(&*self.family(id)?)
   }
 
   /// `reset()` of every metric of a namespace but process figures (prom-client's
@@ -595,40 +594,43 @@ impl Registry {
       .iter()
       .filter(|f| f.process.is_none())
     {
-      self.reset_family(family);
+      self.reset_family(family)?;
     }
     Ok(())
   }
 
-  fn reset_family(&self, family: &Family) {
+  fn reset_family(&self, family: &Family) -> Result<(), RegistryError> {
     // prom-client's reset() of a summary zeroes its series; of other metrics with
     // labels, it removes them.
     let remove = !family.def.dynamic_keys.is_empty() && family.def.kind != Kind::Summary;
     for series in family.series().iter() {
-      let hidden = remove || self.still_removed(family, series.slot);
-      self.restart(family, series.slot, hidden);
+      let hidden = remove || self.still_removed(family, series.slot)?;
+      self.restart(family, series.slot, hidden)?;
     }
+    Ok(())
   }
 
   /// Whether a series was removed and not used since: zeroing it keeps it removed.
-  fn still_removed(&self, family: &Family, slot: u32) -> bool {
+  fn still_removed(&self, family: &Family, slot: u32) -> Result<bool, SlotError> {
     let restarts = family.restarts.lock();
     let Some(restart) = restarts.get(&slot).filter(|r| r.hidden) else {
-      return false;
+      return Ok(false);
     };
-    !family.def.kind.is_striped()
-      || *self.striped.totals_of(slot, family.slots_per_series()) == *restart.baseline
+    Ok(
+      !family.def.kind.is_striped()
+        || *self.striped.totals_of(slot, family.slots_per_series())? == *restart.baseline,
+    )
   }
 
-  fn restart(&self, family: &Family, slot: u32, hidden: bool) {
+  fn restart(&self, family: &Family, slot: u32, hidden: bool) -> Result<(), SlotError> {
     let mut restarts = family.restarts.lock();
     let baseline = if family.def.kind.is_striped() {
       self
         .striped
-        .totals_of(slot, family.slots_per_series())
+        .totals_of(slot, family.slots_per_series())?
         .into_boxed_slice()
     } else {
-      self.shared.store(slot, 0);
+      self.shared.store(slot, 0)?;
       Box::default()
     };
     if let Some(mut window) = self.windows.get_mut(&slot) {
@@ -641,6 +643,7 @@ impl Registry {
       .retain(|exemplar_slot, _| !slots.contains(exemplar_slot));
     restarts.insert(slot, Restart { baseline, hidden });
     family.restarted.store(true, Ordering::Release);
+    Ok(())
   }
 
   /// Adds an observation to the quantile window of the summary series at `slot` (its
@@ -690,7 +693,7 @@ impl Registry {
 
   /// The quantiles of a summary's series, by first slot: `None` for a series whose
   /// window holds no observation. A family that prunes such series has them removed.
-  pub fn summary_quantiles(&self, family: &Family) -> HashMap<u32, Option<Vec<f64>>> {
+  pub fn summary_quantiles(&self, family: &Family) -> Result<HashMap<u32, Option<Vec<f64>>>, SlotError> {
     let options = &family.def.summary;
     let mut quantiles = HashMap::new();
     for series in family.series().iter() {
@@ -702,11 +705,11 @@ impl Registry {
         continue;
       };
       if values.is_none() && options.prune_empty {
-        self.restart(family, series.slot, true);
+        self.restart(family, series.slot, true)?;
       }
       quantiles.insert(series.slot, values);
     }
-    quantiles
+    Ok(quantiles)
   }
 }
 

@@ -386,7 +386,11 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
 }
 
 fn stream_exposition(endpoint: &Endpoint, format: Format, gzip: bool, mut writer: BodyWriter) {
-  let snapshot = Snapshot::take(endpoint.registry, &endpoint.namespace);
+  // A snapshot that cannot be read (the files of a multi-process group failed) aborts
+  // the response, as a failed write does: the scraper records a failed scrape.
+  let Ok(snapshot) = Snapshot::take(endpoint.registry, &endpoint.namespace) else {
+    return;
+  };
   let written = if gzip {
     let mut compressor = flate2::write::GzEncoder::new(&mut writer, flate2::Compression::fast());
     encode(&snapshot, format, &mut compressor).and_then(|()| compressor.finish().map(drop))

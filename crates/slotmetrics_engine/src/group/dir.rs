@@ -71,6 +71,10 @@ impl GroupDir {
     })
   }
 
+  pub fn path(&self) -> &Path {
+    &self.path
+  }
+
   pub fn file_path(&self, name: &str) -> PathBuf {
     self.path.join(name)
   }

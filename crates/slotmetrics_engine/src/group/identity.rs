@@ -36,7 +36,12 @@ pub struct ProcessIdentity {
 impl ProcessIdentity {
   /// This process.
   pub fn current() -> ProcessIdentity {
-    let pid = std::process::id();
+    ProcessIdentity::of(std::process::id())
+  }
+
+  /// The process that runs as `pid` now (start time 0 where none runs, or where start
+  /// times are unknown).
+  pub fn of(pid: u32) -> ProcessIdentity {
     ProcessIdentity {
       pid,
       start: start_of(pid).unwrap_or(0),
@@ -114,10 +119,7 @@ mod tests {
   #[test]
   fn an_exited_child_is_dead_even_before_it_is_reaped() {
     let mut child = std::process::Command::new("true").spawn().unwrap();
-    let identity = ProcessIdentity {
-      pid: child.id(),
-      start: start_of(child.id()).unwrap_or(0),
-    };
+    let identity = ProcessIdentity::of(child.id());
     // Unreaped, the child is a zombie for a while: dead all the same.
     std::thread::sleep(std::time::Duration::from_millis(200));
     if cfg!(target_os = "linux") {

@@ -34,7 +34,7 @@ pub use identity::stat_fields;
 pub use identity::{boot_id, ProcessIdentity};
 pub use journal::{Journal, JOURNAL_START, MAX_RECORD_BYTES};
 pub use lock::GroupLock;
-pub use table::{FoldStep, Table, MAX_PROCESSES, MAX_STRIPES};
+pub use table::{FoldStep, SlotSpace, Table, MAX_PROCESSES, MAX_STRIPES};
 
 /// What went wrong with the group's directory or one of its files, naming the path.
 #[derive(Debug)]

@@ -71,12 +71,22 @@ impl FoldStep {
   }
 }
 
+/// The group's two spaces of slot indexes: striped (one copy per stripe, summed) and
+/// shared (one cell for the whole group). Each is handed out from 0, in runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotSpace {
+  Striped = 0,
+  Shared = 1,
+}
+
 #[repr(C)]
 struct Layout {
   /// The boot the members were recorded in.
   boot: [AtomicU64; 2],
   /// Bumped by every change of membership, so a reader can tell one happened.
   changes: AtomicU64,
+  /// How many slots of each space are handed out.
+  slots_allocated: [AtomicU64; 2],
   fold: FoldStep,
   processes: [ProcessEntry; MAX_PROCESSES],
   stripes: [StripeEntry; MAX_STRIPES],
@@ -201,6 +211,17 @@ impl Table {
 
   pub fn fold_step(&self) -> &FoldStep {
     &self.layout.fold
+  }
+
+  /// How many slots of `space` are handed out.
+  pub fn slots_allocated(&self, space: SlotSpace) -> u32 {
+    self.layout.slots_allocated[space as usize].load(Ordering::Acquire) as u32
+  }
+
+  /// Records that `count` slots of `space` are handed out; only under the group lock,
+  /// and only once the memory behind them exists.
+  pub fn set_slots_allocated(&self, space: SlotSpace, count: u32) {
+    self.layout.slots_allocated[space as usize].store(count as u64, Ordering::Release);
   }
 
   /// How many membership changes there have been.
