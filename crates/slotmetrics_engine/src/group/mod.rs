@@ -6,7 +6,8 @@
 //! to the group across processes ([`GroupLock`]), the journal of changes every process
 //! applies in order ([`Journal`]), its members ([`Table`]) and who is alive
 //! ([`ProcessIdentity`]).
-//! The slot and registry layers build the shared metric set on them.
+//! [`GroupFiles`] opens the ones every layer above shares. The slot and registry layers
+//! build the shared metric set on them.
 //!
 //! Every file starts with a header page (magic, format version, what the file holds,
 //! the chunk size) that is checked before anything is mapped, so that a file of another
@@ -16,6 +17,7 @@
 
 mod chunk_file;
 mod dir;
+mod files;
 mod header;
 mod identity;
 mod journal;
@@ -28,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 pub use chunk_file::ChunkFile;
 pub use dir::GroupDir;
+pub use files::GroupFiles;
 pub use header::FileKind;
 #[cfg(target_os = "linux")]
 pub use identity::stat_fields;

@@ -16,7 +16,6 @@
 //! mid-step leaves the next one a step to redo, not a count lost or doubled.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,12 +23,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::{locate, Chunk, SlotAllocator, SlotError, StripeId, CHUNK_SLOTS};
-use crate::group::{ChunkFile, FileKind, GroupDir, GroupError, GroupLock, ProcessIdentity, SlotSpace, Table};
+use crate::group::{ChunkFile, FileKind, GroupError, GroupFiles, ProcessIdentity, SlotSpace};
 
 pub(super) struct GroupSlots {
-  dir: GroupDir,
-  lock: GroupLock,
-  table: Table,
+  files: Arc<GroupFiles>,
   /// This process's entry in the member table.
   process: usize,
   retired: ChunkFile,
@@ -51,66 +48,51 @@ fn chunks_for(slots: u32) -> usize {
 }
 
 impl GroupSlots {
-  /// Joins the group in directory `path` as process `me`, folding what members of an
-  /// earlier boot or dead members left.
-  pub(super) fn join(path: &Path, me: ProcessIdentity) -> Result<GroupSlots, GroupError> {
-    let dir = GroupDir::open(path)?;
-    let lock = GroupLock::open(&dir)?;
-    let (table, retired, gauges) = {
-      // New files get their headers under the lock, so no one reads one half written.
-      let _creating = lock.exclusive()?;
-      (
-        Table::open(&dir)?,
-        ChunkFile::open(&dir, "retired", FileKind::Retired, Chunk::BYTES)?,
-        ChunkFile::open(&dir, "gauges", FileKind::Gauges, Chunk::BYTES)?,
-      )
-    };
+  /// Joins the group of `files` as process `me`, folding what members of an earlier
+  /// boot or dead members left.
+  pub(super) fn join(files: Arc<GroupFiles>, me: ProcessIdentity) -> Result<GroupSlots, GroupError> {
+    let _changing = files.lock.exclusive()?;
     let mut slots = GroupSlots {
-      dir,
-      lock,
-      table,
+      retired: ChunkFile::open(&files.dir, "retired", FileKind::Retired, Chunk::BYTES)?,
+      gauges: ChunkFile::open(&files.dir, "gauges", FileKind::Gauges, Chunk::BYTES)?,
+      files: Arc::clone(&files),
       process: usize::MAX,
-      retired,
-      gauges,
       stripe_files: Mutex::new(HashMap::new()),
     };
-    slots.process = {
-      let _changing = slots.lock.exclusive()?;
-      let earlier_boot = slots.table.start_boot();
-      // An entry with this very identity is a program this process ran before it
-      // exec'd into this one: it is gone too.
-      slots.sweep_locked(|entry| earlier_boot || entry == me || !entry.is_alive())?;
-      slots.table.join(me)?
-    };
+    let earlier_boot = files.table.start_boot();
+    // An entry with this very identity is a program this process ran before it exec'd
+    // into this one: it is gone too.
+    slots.sweep_locked(|entry| earlier_boot || entry == me || !entry.is_alive())?;
+    slots.process = files.table.join(me)?;
     Ok(slots)
   }
 
   /// Gives a new environment of this process a stripe: a free entry of the table, whose
   /// file (if it has one) was zeroed when it was folded.
   pub(super) fn attach(&self) -> Result<StripeId, GroupError> {
-    let _changing = self.lock.exclusive()?;
+    let _changing = self.files.lock.exclusive()?;
     self.sweep_locked(|entry| !entry.is_alive())?;
-    let stripe = self.table.attach(self.process)?;
+    let stripe = self.files.table.attach(self.process)?;
     self.stripe_file(stripe)?;
     Ok(stripe)
   }
 
   /// Folds a torn-down environment's stripe into the retired totals and frees it.
   pub(super) fn retire(&self, stripe: StripeId) -> Result<(), GroupError> {
-    let _changing = self.lock.exclusive()?;
-    let owned = self.table.stripes().contains(&(stripe, self.process));
+    let _changing = self.files.lock.exclusive()?;
+    let owned = self.files.table.stripes().contains(&(stripe, self.process));
     if owned {
       self.fold(stripe)?;
-      self.table.detach(stripe);
+      self.files.table.detach(stripe);
     }
     Ok(())
   }
 
   /// Hands out `count` consecutive slots of `space` for the whole group.
   pub(super) fn allocate(&self, space: SlotSpace, count: usize) -> Result<u32, SlotError> {
-    let _changing = self.lock.exclusive()?;
+    let _changing = self.files.lock.exclusive()?;
     let mut allocator = SlotAllocator {
-      next: self.table.slots_allocated(space),
+      next: self.files.table.slots_allocated(space),
     };
     let (start, chunks_needed) = allocator.allocate(count)?;
     // Memory first, then the indexes: no one is handed a slot with nothing behind it.
@@ -118,14 +100,14 @@ impl GroupSlots {
       SlotSpace::Striped => self.retired.grow_to(chunks_needed)?,
       SlotSpace::Shared => self.gauges.grow_to(chunks_needed)?,
     }
-    self.table.set_slots_allocated(space, allocator.next);
+    self.files.table.set_slots_allocated(space, allocator.next);
     Ok(start)
   }
 
   /// Chunk `k` of this process's stripe `stripe`, lengthening the file when needed (its
   /// owner is the only one who may).
   pub(super) fn stripe_chunk(&self, stripe: StripeId, k: usize) -> Result<&'static Chunk, SlotError> {
-    if k >= chunks_for(self.table.slots_allocated(SlotSpace::Striped)) {
+    if k >= chunks_for(self.files.table.slots_allocated(SlotSpace::Striped)) {
       return Err(SlotError::NoSuchChunk(k));
     }
     let file = self.stripe_file(stripe)?;
@@ -136,7 +118,7 @@ impl GroupSlots {
 
   /// The chunks of the group's shared slots handed out so far.
   pub(super) fn shared_chunks(&self) -> Result<Vec<&'static Chunk>, SlotError> {
-    let needed = chunks_for(self.table.slots_allocated(SlotSpace::Shared));
+    let needed = chunks_for(self.files.table.slots_allocated(SlotSpace::Shared));
     (0..needed)
       .map(|k| {
         let address = self.gauges.chunk(k)?.ok_or(SlotError::NoSuchChunk(k))?;
@@ -150,15 +132,15 @@ impl GroupSlots {
   /// chunk a stripe's owner has not touched yet counts as zeros). Dead members are
   /// folded first; the group lock is held shared throughout, so no fold runs meanwhile.
   pub(super) fn read_stripes(&self, mut add: impl FnMut(&[&'static Chunk])) -> Result<usize, SlotError> {
-    if !self.table.dead_processes().is_empty() {
-      let _changing = self.lock.exclusive()?;
+    if !self.files.table.dead_processes().is_empty() {
+      let _changing = self.files.lock.exclusive()?;
       self.sweep_locked(|entry| !entry.is_alive())?;
     }
-    let _reading = self.lock.shared()?;
-    let allocated = self.table.slots_allocated(SlotSpace::Striped);
+    let _reading = self.files.lock.shared()?;
+    let allocated = self.files.table.slots_allocated(SlotSpace::Striped);
     let needed = chunks_for(allocated);
     add(&mapped_chunks(&self.retired, needed)?);
-    for (stripe, _) in self.table.stripes() {
+    for (stripe, _) in self.files.table.stripes() {
       add(&mapped_chunks(&*self.stripe_file(stripe)?, needed)?);
     }
     Ok(allocated as usize)
@@ -166,8 +148,8 @@ impl GroupSlots {
 
   /// (stripes in use in the group, stripe files free for reuse).
   pub(super) fn stripe_counts(&self) -> (usize, usize) {
-    let in_use = self.table.stripes().len();
-    let files = std::fs::read_dir(self.dir.path())
+    let in_use = self.files.table.stripes().len();
+    let files = std::fs::read_dir(self.files.dir.path())
       .map(|entries| {
         let names = entries.filter_map(|e| e.ok()?.file_name().into_string().ok());
         names.filter(|name| name.starts_with("stripe-")).count()
@@ -184,7 +166,7 @@ impl GroupSlots {
       return Ok(Arc::clone(file));
     }
     let file = Arc::new(ChunkFile::open(
-      &self.dir,
+      &self.files.dir,
       &format!("stripe-{stripe}"),
       FileKind::Stripe,
       Chunk::BYTES,
@@ -197,17 +179,17 @@ impl GroupSlots {
   /// of every member `gone` says is gone and frees their entries.
   fn sweep_locked(&self, gone: impl Fn(ProcessIdentity) -> bool) -> Result<(), GroupError> {
     self.redo_pending_step()?;
-    for (process, identity) in self.table.processes() {
+    for (process, identity) in self.files.table.processes() {
       if !gone(identity) {
         continue;
       }
-      for (stripe, owner) in self.table.stripes() {
+      for (stripe, owner) in self.files.table.stripes() {
         if owner == process {
           self.fold(stripe)?;
-          self.table.detach(stripe);
+          self.files.table.detach(stripe);
         }
       }
-      self.table.leave(process);
+      self.files.table.leave(process);
     }
     Ok(())
   }
@@ -218,7 +200,7 @@ impl GroupSlots {
     let file = self.stripe_file(stripe)?;
     let chunks = file.chunk_count()?;
     self.retired.grow_to(chunks)?;
-    let step = self.table.fold_step();
+    let step = self.files.table.fold_step();
     for k in 0..chunks {
       let (Some(from), Some(into)) = (file.chunk(k)?, self.retired.chunk(k)?) else {
         continue;
@@ -244,7 +226,7 @@ impl GroupSlots {
 
   /// Redoes the step of a fold whose folder died before it said the step was done.
   fn redo_pending_step(&self) -> Result<(), GroupError> {
-    let step = self.table.fold_step();
+    let step = self.files.table.fold_step();
     let Some(stripe) = step.pending() else {
       return Ok(());
     };
@@ -294,12 +276,15 @@ mod tests {
 
   use super::super::tests::{grows_every_stripe, sums_live_and_retired_stripes, total, write};
   use super::super::{Memory, StripedSlots};
+  use std::path::Path;
+
   use super::*;
   use crate::group::testing::temp_path;
 
   /// A member of the group in `path` that runs as `me`.
   fn member(path: &Path, me: ProcessIdentity) -> (Arc<GroupSlots>, StripedSlots) {
-    let group = Arc::new(GroupSlots::join(path, me).unwrap());
+    let files = Arc::new(GroupFiles::open(path).unwrap());
+    let group = Arc::new(GroupSlots::join(files, me).unwrap());
     (Arc::clone(&group), StripedSlots(Memory::Group(group)))
   }
 
@@ -391,6 +376,7 @@ mod tests {
     let before = retired.cells()[cell].load(Ordering::Relaxed);
     let value = 2.0f64.to_bits();
     group
+      .files
       .table
       .fold_step()
       .record(stripe_b, cell as u64, before, value);
@@ -398,7 +384,7 @@ mod tests {
 
     let totals = a.totals().unwrap();
     assert_eq!(&totals[first as usize..first as usize + 3], [1.0, 2.0, 4.0]);
-    assert_eq!(group.table.fold_step().pending(), None);
+    assert_eq!(group.files.table.fold_step().pending(), None);
     std::fs::remove_dir_all(&path).unwrap();
   }
 

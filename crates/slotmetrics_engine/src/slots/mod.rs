@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 #[cfg(unix)]
-use crate::group::{GroupError, ProcessIdentity, SlotSpace};
+use crate::group::{GroupError, GroupFiles, ProcessIdentity, SlotSpace};
 
 /// Slots per chunk. 8192 × 8 bytes = 64 KiB: small enough that a process with a few
 /// series and many workers wastes little, large enough that 100k series need few views.
@@ -164,7 +164,8 @@ fn join_group_as(
   path: &std::path::Path,
   me: ProcessIdentity,
 ) -> Result<(StripedSlots, SharedSlots), SlotError> {
-  let group = std::sync::Arc::new(group::GroupSlots::join(path, me)?);
+  let files = std::sync::Arc::new(GroupFiles::open(path)?);
+  let group = std::sync::Arc::new(group::GroupSlots::join(files, me)?);
   let striped = StripedSlots(Memory::Group(std::sync::Arc::clone(&group)));
   Ok((striped, SharedSlots(Memory::Group(group))))
 }
