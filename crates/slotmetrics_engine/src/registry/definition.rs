@@ -1,0 +1,259 @@
+//! What a metric is (its definition), the checks a definition must pass, and the words
+//! that say how two definitions differ.
+
+use super::RegistryError;
+use crate::kind::{Kind, Style};
+use crate::names::{is_label_name, is_metric_name, is_reserved_label};
+use crate::slots::CHUNK_SLOTS;
+use crate::summary::SummaryOptions;
+use crate::text::{format_number, label_text};
+
+/// A metric as a schema describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Definition {
+  pub name: String,
+  pub help: String,
+  pub kind: Kind,
+  pub static_labels: Vec<(String, String)>,
+  pub dynamic_keys: Vec<String>,
+  /// Histogram upper bounds, increasing, without the implicit `+Inf`.
+  pub buckets: Vec<f64>,
+  /// A summary's quantiles and window; the default for other kinds.
+  pub summary: SummaryOptions,
+  /// The most label sets it may have; past it, new ones go to the overflow series
+  /// (or, if `strict`, are refused).
+  pub max_series: usize,
+  pub strict: bool,
+  pub style: Style,
+}
+
+/// A series' escaped label text from its dynamic label values.
+pub(super) fn encode_labels(def: &Definition, values: &[impl AsRef<str>]) -> Result<String, RegistryError> {
+  let keys = &def.dynamic_keys;
+  if values.len() != keys.len() {
+    return Err(RegistryError::Invalid(format!(
+      "metric \"{}\" takes {} dynamic label values ({}), got {}",
+      def.name,
+      keys.len(),
+      keys.join(", "),
+      values.len()
+    )));
+  }
+  let statics = def.static_labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+  let pairs = statics.chain(
+    keys
+      .iter()
+      .map(String::as_str)
+      .zip(values.iter().map(AsRef::as_ref)),
+  );
+  // prom-client's partial label sets: a label without a value is not written. Keys are
+  // written with their values, so the text still identifies the label set.
+  let prom_client = def.style == Style::PromClient;
+  Ok(label_text(
+    pairs.filter(|(_, value)| !(prom_client && value.is_empty())),
+  ))
+}
+
+/// Checks a definition and returns its exposition family name.
+pub(super) fn validate(def: &Definition) -> Result<String, RegistryError> {
+  let invalid = |m: String| Err(RegistryError::Invalid(m));
+  if !is_metric_name(&def.name) {
+    return invalid(format!(
+      "invalid metric name \"{}\": it must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+      def.name.escape_debug()
+    ));
+  }
+  let base = match def.kind {
+    Kind::Counter => def.name.strip_suffix("_total").unwrap_or(&def.name).to_string(),
+    _ => def.name.clone(),
+  };
+  if base.is_empty() {
+    return invalid(format!(
+      "invalid counter name \"{}\": nothing before \"_total\"",
+      def.name
+    ));
+  }
+  let keys = def.static_labels.iter().map(|(k, _)| k).chain(&def.dynamic_keys);
+  let mut seen: Vec<&String> = Vec::new();
+  let place = format!("on metric \"{}\"", def.name);
+  for key in keys {
+    check_label_name(key, &place)?;
+    if def.kind == Kind::Histogram && key == "le" {
+      return invalid(format!(
+        "label name \"le\" is reserved on histogram \"{}\" for its buckets",
+        def.name
+      ));
+    }
+    if def.kind == Kind::Summary && key == "quantile" {
+      return invalid(format!(
+        "label name \"quantile\" is reserved on summary \"{}\" for its quantiles",
+        def.name
+      ));
+    }
+    if seen.contains(&key) {
+      return invalid(format!(
+        "label name \"{key}\" appears twice on metric \"{}\"",
+        def.name
+      ));
+    }
+    seen.push(key);
+  }
+  if def.max_series == 0 {
+    return invalid(format!("metric \"{}\" must allow at least 1 series", def.name));
+  }
+  if def.kind == Kind::Histogram {
+    validate_buckets(&def.name, &def.buckets)?;
+  } else if !def.buckets.is_empty() {
+    return invalid(format!(
+      "metric \"{}\" is {} and takes no buckets",
+      def.name,
+      def.kind.describe()
+    ));
+  }
+  if def.kind == Kind::Summary {
+    validate_summary(&def.name, &def.summary)?;
+  } else if def.summary != SummaryOptions::default() {
+    return invalid(format!(
+      "metric \"{}\" is {} and takes no quantiles",
+      def.name,
+      def.kind.describe()
+    ));
+  }
+  Ok(base)
+}
+
+/// Refuses a label name that is malformed or reserved; `place` says where it was
+/// found (`on metric "x"`).
+pub(super) fn check_label_name(key: &str, place: &str) -> Result<(), RegistryError> {
+  if !is_label_name(key) {
+    return Err(RegistryError::Invalid(format!(
+      "invalid label name \"{}\" {place}: it must match [a-zA-Z_][a-zA-Z0-9_]*",
+      key.escape_debug()
+    )));
+  }
+  if is_reserved_label(key) {
+    return Err(RegistryError::Invalid(format!(
+      "label name \"{key}\" {place} is reserved: names starting with \"__\" belong to Prometheus"
+    )));
+  }
+  Ok(())
+}
+
+pub(super) fn validate_buckets(name: &str, buckets: &[f64]) -> Result<(), RegistryError> {
+  if let Some(b) = buckets.iter().find(|b| !b.is_finite()) {
+    return Err(RegistryError::Invalid(format!(
+      "bucket bound {} on histogram \"{name}\" is not finite (the +Inf bucket is implicit)",
+      format_number(*b)
+    )));
+  }
+  if let Some(w) = buckets.windows(2).find(|w| w[0] >= w[1]) {
+    return Err(RegistryError::Invalid(format!(
+      "buckets of histogram \"{name}\" must increase strictly: {} is followed by {}",
+      format_number(w[0]),
+      format_number(w[1])
+    )));
+  }
+  if buckets.len() + 2 > CHUNK_SLOTS {
+    return Err(RegistryError::Invalid(format!(
+      "histogram \"{name}\" has {} buckets; the most is {}",
+      buckets.len(),
+      CHUNK_SLOTS - 2
+    )));
+  }
+  Ok(())
+}
+
+pub(super) fn validate_summary(name: &str, options: &SummaryOptions) -> Result<(), RegistryError> {
+  let invalid = |m: String| Err(RegistryError::Invalid(m));
+  let quantiles = &options.quantiles;
+  if let Some(q) = quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+    return invalid(format!(
+      "quantile {} of summary \"{name}\" is not between 0 and 1",
+      format_number(*q)
+    ));
+  }
+  if let Some((i, q)) = quantiles
+    .iter()
+    .enumerate()
+    .find(|(i, q)| quantiles[..*i].contains(q))
+  {
+    return invalid(format!(
+      "quantile {} of summary \"{name}\" appears twice (at {i})",
+      format_number(*q)
+    ));
+  }
+  if let Some(window) = options.window {
+    if window.max_age.is_zero() || window.age_buckets == 0 {
+      return invalid(format!(
+        "the window of summary \"{name}\" needs a positive age and at least one age bucket"
+      ));
+    }
+  }
+  Ok(())
+}
+
+pub(super) fn describe(def: &Definition) -> String {
+  let mut text = def.kind.describe().to_string();
+  let keys: Vec<&str> = def
+    .static_labels
+    .iter()
+    .map(|(k, _)| k.as_str())
+    .chain(def.dynamic_keys.iter().map(String::as_str))
+    .collect();
+  if keys.is_empty() {
+    text.push_str(" with no labels");
+  } else {
+    text.push_str(&format!(" with labels [{}]", keys.join(", ")));
+  }
+  text
+}
+
+/// What makes `new` differ from `existing`, or `None` if they are the same metric.
+pub(super) fn describe_difference(existing: &Definition, new: &Definition) -> Option<String> {
+  if existing.kind != new.kind {
+    return Some(format!("is {}", new.kind.describe()));
+  }
+  if existing.dynamic_keys != new.dynamic_keys {
+    return Some(format!("has dynamic keys [{}]", new.dynamic_keys.join(", ")));
+  }
+  if existing.static_labels != new.static_labels {
+    let labels: Vec<String> = new
+      .static_labels
+      .iter()
+      .map(|(k, v)| format!("{k}={v:?}"))
+      .collect();
+    return Some(format!("has static labels [{}]", labels.join(", ")));
+  }
+  if existing.buckets != new.buckets {
+    let buckets: Vec<String> = new.buckets.iter().map(|b| format_number(*b)).collect();
+    return Some(format!("has buckets [{}]", buckets.join(", ")));
+  }
+  if existing.summary != new.summary {
+    let quantiles: Vec<String> = new.summary.quantiles.iter().map(|q| format_number(*q)).collect();
+    return Some(format!(
+      "has other quantiles or another window (quantiles [{}])",
+      quantiles.join(", ")
+    ));
+  }
+  if existing.style != new.style {
+    return Some(format!(
+      "is {}a prom-client metric",
+      if new.style == Style::PromClient {
+        ""
+      } else {
+        "not "
+      }
+    ));
+  }
+  if (existing.max_series, existing.strict) != (new.max_series, new.strict) {
+    let strict = if new.strict { " (strict)" } else { "" };
+    return Some(format!(
+      "has a limit of {} series{strict} instead of {}",
+      new.max_series, existing.max_series
+    ));
+  }
+  if existing.help != new.help {
+    return Some(format!("has help {:?} instead of {:?}", new.help, existing.help));
+  }
+  None
+}

@@ -1,0 +1,135 @@
+//! A defined metric with its series, and what `remove`, `reset` and `zero` leave of them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use parking_lot::{Mutex, RwLock};
+
+use super::Definition;
+use crate::exemplar::Exemplar;
+use crate::kind::Kind;
+use crate::process::ProcessField;
+use crate::slots::{self, Chunk};
+
+/// A series taken back to zero by `remove`, `reset` or `zero`. A counter's or a
+/// histogram's slots are written without locks by every thread, so they are not
+/// cleared: the series remembers its totals at that moment and exposes what was added
+/// since. A gauge's shared slot is simply set to 0.
+pub(super) struct Restart {
+  /// Slot totals at the restart (empty for a gauge).
+  pub(super) baseline: Box<[f64]>,
+  /// Removed: not exposed until it is used again, that is registered again (another
+  /// `with()` after the caller's cache forgot it) or seen changed by a scrape.
+  pub(super) hidden: bool,
+}
+
+/// One series: its label set, already escaped, and where its value lives.
+#[derive(Clone, Debug)]
+pub struct Series {
+  /// `k="v",k2="v2"` (static then dynamic labels), without braces; empty if none.
+  /// Shared with the family's index, where it is the key.
+  pub labels: Arc<str>,
+  pub slot: u32,
+}
+
+/// A defined metric with its series.
+pub struct Family {
+  pub def: Definition,
+  /// Set for a process figure: its one series' value is read from /proc at scrape time.
+  pub process: Option<ProcessField>,
+  /// The family name of the exposition: for a counter, its name without `_total`.
+  pub base: String,
+  /// Histogram `le` values as written, the last one `+Inf`.
+  pub bucket_labels: Vec<String>,
+  /// Summary `quantile` values as written.
+  pub quantile_labels: Vec<String>,
+  /// Escaped label set → first slot. The escaped text identifies a label set as well
+  /// as the values do (escaping is one-to-one and keys are fixed), and it is kept for
+  /// the exposition anyway, so the values themselves are not stored.
+  pub(super) index: DashMap<Arc<str>, u32>,
+  /// Label sets registered (the overflow series not counted), against `def.max_series`.
+  pub(super) registered: AtomicUsize,
+  pub(super) overflowed: AtomicBool,
+  /// Series in registration order, the order of the exposition. Copy on write: a
+  /// scrape takes the current list in O(1) and encodes it with no lock held; the next
+  /// registration after a scrape copies the list (no label text) before appending.
+  pub(super) series: RwLock<Arc<Vec<Series>>>,
+  /// Restarted series by first slot; `restarted` says whether there are any, so
+  /// families never restarted cost a collection nothing.
+  pub(super) restarts: Mutex<HashMap<u32, Restart>>,
+  pub(super) restarted: AtomicBool,
+  /// The last exemplar of each counter series or histogram bucket that has one, by slot.
+  pub(super) exemplars: Mutex<HashMap<u32, Exemplar>>,
+}
+
+impl Family {
+  /// Slots one series takes: a counter or gauge one; a histogram one per bucket
+  /// (including `+Inf`) and one for the sum; a summary its count and its sum.
+  pub fn slots_per_series(&self) -> usize {
+    match self.def.kind {
+      Kind::Histogram => self.def.buckets.len() + 2,
+      Kind::Summary => 2,
+      _ => 1,
+    }
+  }
+
+  pub fn series(&self) -> Arc<Vec<Series>> {
+    self.series.read().clone()
+  }
+
+  /// Applies restarts to a collection: subtracts baselines from `striped` (the summed
+  /// slot totals) and returns the first slots of the series to leave out, those
+  /// removed and not used since. A removed series seen changed stays visible.
+  pub fn apply_restarts(&self, striped: &mut [f64], shared: &[&'static Chunk]) -> HashSet<u32> {
+    let mut hidden = HashSet::new();
+    if !self.restarted.load(Ordering::Acquire) {
+      return hidden;
+    }
+    for (&slot, restart) in self.restarts.lock().iter_mut() {
+      let unchanged = if self.def.kind.is_striped() {
+        let cells = &mut striped[slot as usize..slot as usize + restart.baseline.len()];
+        let unchanged = *cells == *restart.baseline;
+        for (cell, base) in cells.iter_mut().zip(&restart.baseline) {
+          *cell -= base;
+        }
+        unchanged
+      } else {
+        slots::load(shared, slot) == 0
+      };
+      if restart.hidden && unchanged {
+        hidden.insert(slot);
+      } else {
+        restart.hidden = false;
+      }
+    }
+    hidden
+  }
+
+  /// A copy of the exemplars, by slot (empty for most families, which have none).
+  pub fn exemplars(&self) -> HashMap<u32, Exemplar> {
+    self.exemplars.lock().clone()
+  }
+
+  /// Marks a restarted series as used again, so it is exposed even at zero.
+  pub(super) fn unhide(&self, slot: u32) {
+    if self.restarted.load(Ordering::Acquire) {
+      if let Some(restart) = self.restarts.lock().get_mut(&slot) {
+        restart.hidden = false;
+      }
+    }
+  }
+}
+
+/// The names a family's samples use, which no other family may also use (OpenMetrics
+/// forbids clashes such as a gauge `x_total` beside a counter `x`).
+pub(super) fn sample_names(kind: Kind, base: &str) -> Vec<String> {
+  let suffixes: &[&str] = match kind {
+    Kind::Counter => &["", "_total", "_created"],
+    Kind::IntGauge | Kind::FloatGauge => &[""],
+    Kind::Histogram => &["", "_bucket", "_count", "_sum", "_created"],
+    Kind::Summary => &["", "_count", "_sum", "_created"],
+  };
+  suffixes.iter().map(|s| format!("{base}{s}")).collect()
+}
