@@ -113,19 +113,25 @@ impl Table {
     Ok(Table { layout })
   }
 
-  /// Records this boot of the machine. Returns true when the table was of an earlier
-  /// boot: all its members are dead, though their PIDs and start times could match new
-  /// processes, so the caller folds them all.
-  pub fn start_boot(&self) -> bool {
+  /// Whether the members were recorded in an earlier boot of the machine: then they are
+  /// all dead, though their PIDs and start times could match new processes, and the
+  /// caller folds them all before it calls [`Table::record_boot`].
+  pub fn of_earlier_boot(&self) -> bool {
+    let recorded = self.recorded_boot();
+    recorded != 0 && recorded != boot_id()
+  }
+
+  /// Records this boot of the machine, once the members of an earlier one are folded (a
+  /// process killed in between leaves the earlier boot recorded, so the next one folds).
+  pub fn record_boot(&self) {
     let now = boot_id();
-    let recorded = (self.layout.boot[0].load(Ordering::Acquire) as u128) << 64
-      | self.layout.boot[1].load(Ordering::Acquire) as u128;
-    if recorded == now {
-      return false;
-    }
     self.layout.boot[0].store((now >> 64) as u64, Ordering::Release);
     self.layout.boot[1].store(now as u64, Ordering::Release);
-    recorded != 0
+  }
+
+  fn recorded_boot(&self) -> u128 {
+    (self.layout.boot[0].load(Ordering::Acquire) as u128) << 64
+      | self.layout.boot[1].load(Ordering::Acquire) as u128
   }
 
   /// Makes `me` a member; returns its process entry.
@@ -245,7 +251,8 @@ mod tests {
     let table = Table::open(&dir).unwrap();
     // Another opening stands for another process.
     let seen = Table::open(&dir).unwrap();
-    assert!(!table.start_boot(), "a new table has no earlier boot");
+    assert!(!table.of_earlier_boot(), "a new table has no earlier boot");
+    table.record_boot();
     let me = ProcessIdentity::current();
     let process = table.join(me).unwrap();
     let stripes = [table.attach(process).unwrap(), table.attach(process).unwrap()];
@@ -278,13 +285,16 @@ mod tests {
   fn members_of_another_boot_are_forgotten() {
     let (path, dir) = temp_group("table-boot");
     let table = Table::open(&dir).unwrap();
-    table.start_boot();
+    table.record_boot();
+    assert!(!table.of_earlier_boot());
     table.layout.boot[1].fetch_xor(1, Ordering::Relaxed);
     assert!(
-      table.start_boot() || boot_id() == 0,
-      "a table of another boot says so once"
+      table.of_earlier_boot() || boot_id() == 0,
+      "a table of another boot says so until this boot is recorded"
     );
-    assert!(!table.start_boot());
+    assert!(table.of_earlier_boot() || boot_id() == 0);
+    table.record_boot();
+    assert!(!table.of_earlier_boot());
     std::fs::remove_dir_all(&path).unwrap();
   }
 

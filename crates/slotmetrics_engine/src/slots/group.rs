@@ -59,10 +59,11 @@ impl GroupSlots {
       process: usize::MAX,
       stripe_files: Mutex::new(HashMap::new()),
     };
-    let earlier_boot = files.table.start_boot();
+    let earlier_boot = files.table.of_earlier_boot();
     // An entry with this very identity is a program this process ran before it exec'd
     // into this one: it is gone too.
     slots.sweep_locked(|entry| earlier_boot || entry == me || !entry.is_alive())?;
+    files.table.record_boot();
     slots.process = files.table.join(me)?;
     Ok(slots)
   }
