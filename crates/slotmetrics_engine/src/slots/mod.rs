@@ -152,6 +152,20 @@ impl<Heap> Memory<Heap> {
   }
 }
 
+/// Hands out `count` slots of a heap space; `grow_to` gives its memory the chunks they
+/// need. Chunks are added while the allocator is held, so no index is handed out before
+/// there is memory behind it (in every stripe, for striped slots).
+fn allocate_on_heap(
+  allocator: &Mutex<SlotAllocator>,
+  count: usize,
+  grow_to: impl FnOnce(usize),
+) -> Result<u32, SlotError> {
+  let mut allocator = allocator.lock();
+  let (start, chunks_needed) = allocator.allocate(count)?;
+  grow_to(chunks_needed);
+  Ok(start)
+}
+
 /// Joins the multi-process group whose files are in directory `path`: the striped and
 /// shared slots of every process that joins it are the same memory.
 #[cfg(unix)]
@@ -209,12 +223,7 @@ impl StripedSlots {
   pub fn allocate(&self, count: usize) -> Result<u32, SlotError> {
     match &self.0 {
       Memory::Heap { allocator, memory } => {
-        let mut allocator = allocator.lock();
-        let (start, chunks_needed) = allocator.allocate(count)?;
-        // Chunks are added while the allocator is held so no index is handed out
-        // before every stripe has memory behind it.
-        memory.grow_to(chunks_needed);
-        Ok(start)
+        allocate_on_heap(allocator, count, |chunks| memory.grow_to(chunks))
       }
       #[cfg(unix)]
       Memory::Group(group) => group.allocate(SlotSpace::Striped, count),
@@ -307,10 +316,7 @@ impl SharedSlots {
   pub fn allocate(&self, count: usize) -> Result<u32, SlotError> {
     match &self.0 {
       Memory::Heap { allocator, memory } => {
-        let mut allocator = allocator.lock();
-        let (start, chunks_needed) = allocator.allocate(count)?;
-        memory.grow_to(chunks_needed);
-        Ok(start)
+        allocate_on_heap(allocator, count, |chunks| memory.grow_to(chunks))
       }
       #[cfg(unix)]
       Memory::Group(group) => group.allocate(SlotSpace::Shared, count),
