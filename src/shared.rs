@@ -38,7 +38,7 @@ pub(crate) fn js_error(e: RegistryError) -> Error {
     // RangeError.
     RegistryError::Invalid(m) => Error::new(Status::InvalidArg, m),
     RegistryError::Capacity(m) => Error::new(Status::QueueFull, m),
-    RegistryError::Conflict(m) => Error::from_reason(m),
+    RegistryError::Conflict(m) | RegistryError::Storage(m) => Error::from_reason(m),
   }
 }
 

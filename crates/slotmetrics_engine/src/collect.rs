@@ -74,13 +74,24 @@ pub enum Value<'a> {
 }
 
 impl Snapshot {
-  /// Reads the metrics of one namespace.
+  /// Reads the metrics of one namespace, with what other processes of a multi-process
+  /// group defined and registered up to now.
   pub fn take(registry: &Registry, namespace: &Namespace) -> Result<Snapshot, SlotError> {
-    Snapshot::of(registry, namespace.families(), namespace.default_labels())
+    registry.catch_up()?;
+    Snapshot::read(registry, namespace.families(), namespace.default_labels())
   }
 
   /// Reads these metrics, with these default labels.
   pub fn of(
+    registry: &Registry,
+    families: Vec<Arc<Family>>,
+    default_labels: Arc<Vec<(String, String)>>,
+  ) -> Result<Snapshot, SlotError> {
+    registry.catch_up()?;
+    Snapshot::read(registry, families, default_labels)
+  }
+
+  fn read(
     registry: &Registry,
     families: Vec<Arc<Family>>,
     default_labels: Arc<Vec<(String, String)>>,

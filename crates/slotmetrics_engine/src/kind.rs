@@ -1,7 +1,7 @@
 //! What kind of metric a family is, and whose text conventions its exposition
 //! follows: the vocabulary every layer above shares.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
   Counter,
   /// i64 in a shared slot, exact to 2^63.
@@ -30,7 +30,7 @@ impl Kind {
 }
 
 /// Whose text conventions a family's exposition follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Style {
   /// slotmetrics': a counter is always `<name>_total`.
   Standard,

@@ -21,7 +21,7 @@ use crate::kind::Style;
 const DIGEST_SIZE: usize = 100;
 
 /// How a summary's quantiles are computed: which, and over what time.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SummaryOptions {
   /// The quantiles exposed, in this order, each in [0, 1].
   pub quantiles: Vec<f64>,
@@ -33,7 +33,7 @@ pub struct SummaryOptions {
 }
 
 /// Quantiles over the last `max_age`, forgotten `max_age / age_buckets` at a time.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SlidingWindow {
   pub max_age: Duration,
   pub age_buckets: u32,

@@ -20,6 +20,13 @@ const COMMITTED_AT: u64 = 24;
 /// The largest record: a definition or a label set is far smaller.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
 
+/// A record's bytes, and the offset after it (where reading the next one starts).
+#[derive(Debug, PartialEq)]
+pub struct JournalRecord {
+  pub body: Vec<u8>,
+  pub end: u64,
+}
+
 pub struct Journal {
   file: File,
   path: PathBuf,
@@ -80,12 +87,12 @@ impl Journal {
       .map_err(|e| GroupError::io(&self.path, "write", e))
   }
 
-  /// The records after offset `from` (`JOURNAL_START`, or an end this returned before),
-  /// and the offset after the last of them.
-  pub fn read_from(&self, from: u64) -> Result<(Vec<Vec<u8>>, u64), GroupError> {
+  /// The records after offset `from` (`JOURNAL_START`, or the end of a record read
+  /// before).
+  pub fn read_from(&self, from: u64) -> Result<Vec<JournalRecord>, GroupError> {
     let end = self.committed()?;
     if from >= end {
-      return Ok((Vec::new(), from.max(end)));
+      return Ok(Vec::new());
     }
     let mut bytes = vec![0u8; (end - from) as usize];
     self
@@ -106,10 +113,13 @@ impl Journal {
       if len > body.len() || len > MAX_RECORD_BYTES {
         return Err(damaged());
       }
-      records.push(body[..len].to_vec());
       rest = &body[len..];
+      records.push(JournalRecord {
+        body: body[..len].to_vec(),
+        end: end - rest.len() as u64,
+      });
     }
-    Ok((records, end))
+    Ok(records)
   }
 
   /// Appends a record and returns the offset after it. The caller holds the group lock
@@ -143,23 +153,33 @@ mod tests {
   use super::*;
   use crate::group::testing::temp_group;
 
+  fn bodies(journal: &Journal, from: u64) -> Vec<Vec<u8>> {
+    let records = journal.read_from(from).unwrap();
+    records.into_iter().map(|record| record.body).collect()
+  }
+
   #[test]
   fn each_reader_catches_up_from_where_it_was() {
     let (path, dir) = temp_group("journal-catch-up");
     let writer = Journal::open(&dir).unwrap();
     let reader = Journal::open(&dir).unwrap();
-    assert_eq!(reader.read_from(JOURNAL_START).unwrap(), (vec![], JOURNAL_START));
+    assert_eq!(reader.read_from(JOURNAL_START).unwrap(), []);
     writer.append(b"define a").unwrap();
     let after_two = writer.append(b"series a{x}").unwrap();
-    let (records, seen) = reader.read_from(JOURNAL_START).unwrap();
-    assert_eq!(records, [b"define a".to_vec(), b"series a{x}".to_vec()]);
-    assert_eq!(seen, after_two);
+    let records = reader.read_from(JOURNAL_START).unwrap();
+    let record = |body: &[u8], end| JournalRecord {
+      body: body.to_vec(),
+      end,
+    };
+    let after_one = JOURNAL_START + 4 + 8;
+    assert_eq!(
+      records,
+      [record(b"define a", after_one), record(b"series a{x}", after_two)]
+    );
+    let seen = after_two;
     writer.append(b"").unwrap();
     writer.append(b"series a{y}").unwrap();
-    assert_eq!(
-      reader.read_from(seen).unwrap().0,
-      [b"".to_vec(), b"series a{y}".to_vec()]
-    );
+    assert_eq!(bodies(&reader, seen), [b"".to_vec(), b"series a{y}".to_vec()]);
     std::fs::remove_dir_all(&path).unwrap();
   }
 
@@ -173,11 +193,11 @@ mod tests {
       .file
       .write_all_at(&[200, 0, 0, 0, b'h', b'a'], end)
       .unwrap();
-    assert_eq!(journal.read_from(JOURNAL_START).unwrap().0, [b"first".to_vec()]);
+    assert_eq!(bodies(&journal, JOURNAL_START), [b"first".to_vec()]);
     journal.append(b"second").unwrap();
     let reopened = Journal::open(&dir).unwrap();
     assert_eq!(
-      reopened.read_from(JOURNAL_START).unwrap().0,
+      bodies(&reopened, JOURNAL_START),
       [b"first".to_vec(), b"second".to_vec()]
     );
     std::fs::remove_dir_all(&path).unwrap();

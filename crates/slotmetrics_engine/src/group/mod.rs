@@ -35,7 +35,7 @@ pub use header::FileKind;
 #[cfg(target_os = "linux")]
 pub use identity::stat_fields;
 pub use identity::{boot_id, ProcessIdentity};
-pub use journal::{Journal, JOURNAL_START, MAX_RECORD_BYTES};
+pub use journal::{Journal, JournalRecord, JOURNAL_START, MAX_RECORD_BYTES};
 pub use lock::GroupLock;
 pub use table::{FoldStep, SlotSpace, Table, MAX_PROCESSES, MAX_STRIPES};
 
@@ -111,8 +111,22 @@ impl std::error::Error for GroupError {}
 #[cfg(test)]
 pub(crate) mod testing {
   use std::path::PathBuf;
+  use std::process::{Child, Command};
 
-  use super::GroupDir;
+  use super::{GroupDir, ProcessIdentity};
+
+  /// Another process, alive until it is killed: the identity a second member of a
+  /// group runs as.
+  pub fn other_process() -> (Child, ProcessIdentity) {
+    let child = Command::new("sleep").arg("60").spawn().unwrap();
+    let identity = ProcessIdentity::of(child.id());
+    (child, identity)
+  }
+
+  pub fn kill(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+  }
 
   /// A path in the temporary directory, unique to this test run, with nothing at it.
   pub fn temp_path(name: &str) -> PathBuf {

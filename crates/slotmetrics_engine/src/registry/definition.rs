@@ -9,7 +9,7 @@ use crate::summary::SummaryOptions;
 use crate::text::{format_number, label_text};
 
 /// A metric as a schema describes it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Definition {
   pub name: String,
   pub help: String,

@@ -41,6 +41,9 @@ pub struct Family {
   pub process: Option<ProcessField>,
   /// The family name of the exposition: for a counter, its name without `_total`.
   pub base: String,
+  /// Its number among the metrics of this registry's multi-process group, for a metric
+  /// the group shares; its series are then registered through the group's journal.
+  pub(super) group_number: Option<u32>,
   /// Histogram `le` values as written, the last one `+Inf`.
   pub bucket_labels: Vec<String>,
   /// Summary `quantile` values as written.
@@ -110,6 +113,15 @@ impl Family {
   /// A copy of the exemplars, by slot (empty for most families, which have none).
   pub fn exemplars(&self) -> HashMap<u32, Exemplar> {
     self.exemplars.lock().clone()
+  }
+
+  /// What registering a label set in the overflow series at `slot` returns: `first` the
+  /// first time this process does.
+  pub(super) fn overflowed_at(&self, slot: u32) -> super::Registered {
+    super::Registered::Overflow {
+      slot,
+      first: !self.overflowed.swap(true, Ordering::AcqRel),
+    }
   }
 
   /// Marks a restarted series as used again, so it is exposed even at zero.

@@ -8,9 +8,16 @@
 //! Slots are never reused: any thread may hold a handle to any series for as long as
 //! it likes. Removing or zeroing a series therefore restarts it in place (see
 //! [`Restart`]), and clearing a namespace only unlists its metrics.
+//!
+//! In a multi-process group ([`Registry::in_group`]), the default namespace's metrics
+//! and series are the group's: defined and registered through the group's journal
+//! (see `replica`), with their slots in the group's files. Other namespaces, process
+//! figures, restarts and exemplars stay this process's own.
 
 mod definition;
 mod family;
+#[cfg(unix)]
+mod replica;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,6 +28,8 @@ use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
 use crate::exemplar::{bucket_index, Exemplar};
+#[cfg(unix)]
+use crate::group::GroupError;
 use crate::kind::{Kind, Style};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripedSlots};
@@ -31,6 +40,8 @@ pub use definition::Definition;
 use definition::{check_label_name, describe, describe_difference, encode_labels, validate};
 use family::{sample_names, Restart};
 pub use family::{Family, Series};
+#[cfg(unix)]
+use replica::{Progress, Record, Replica};
 
 /// Series a metric may have unless its schema says otherwise (`setCardinalityLimit`).
 pub static DEFAULT_MAX_SERIES: AtomicUsize = AtomicUsize::new(10_000);
@@ -62,25 +73,41 @@ impl Registered {
 }
 
 /// Why a definition or a series was refused. `Invalid` is a bad argument (a JS
-/// `TypeError`); `Conflict` and `Capacity` are states of the registry (a JS `Error`).
+/// `TypeError`); `Conflict` and `Capacity` are states of the registry, and `Storage` a
+/// failure of a multi-process group's files (each a JS `Error`).
 #[derive(Debug, PartialEq)]
 pub enum RegistryError {
   Invalid(String),
   Conflict(String),
   Capacity(String),
+  Storage(String),
 }
 
 impl fmt::Display for RegistryError {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match self {
-      RegistryError::Invalid(m) | RegistryError::Conflict(m) | RegistryError::Capacity(m) => f.write_str(m),
+      RegistryError::Invalid(m)
+      | RegistryError::Conflict(m)
+      | RegistryError::Capacity(m)
+      | RegistryError::Storage(m) => f.write_str(m),
     }
   }
 }
 
 impl From<SlotError> for RegistryError {
   fn from(e: SlotError) -> Self {
-    RegistryError::Capacity(e.to_string())
+    match e {
+      #[cfg(unix)]
+      SlotError::Group(e) => e.into(),
+      e => RegistryError::Capacity(e.to_string()),
+    }
+  }
+}
+
+#[cfg(unix)]
+impl From<GroupError> for RegistryError {
+  fn from(e: GroupError) -> Self {
+    RegistryError::Storage(e.to_string())
   }
 }
 
@@ -122,6 +149,9 @@ pub struct Registry {
   pub shared: SharedSlots,
   /// The quantile window of every summary series, by first slot.
   windows: DashMap<u32, Window>,
+  /// The group whose metrics the default namespace holds, if any.
+  #[cfg(unix)]
+  replica: Option<Replica>,
 }
 
 impl Default for Registry {
@@ -131,6 +161,7 @@ impl Default for Registry {
 }
 
 impl Registry {
+  /// A registry of this process only.
   pub fn new() -> Self {
     Registry {
       families: RwLock::new(Vec::new()),
@@ -138,7 +169,102 @@ impl Registry {
       striped: StripedSlots::new(),
       shared: SharedSlots::new(),
       windows: DashMap::new(),
+      #[cfg(unix)]
+      replica: None,
     }
+  }
+
+  /// A registry whose default namespace is the metric set of the multi-process group in
+  /// directory `path` (created if missing), with what its processes defined so far.
+  #[cfg(unix)]
+  pub fn in_group(path: &std::path::Path) -> Result<Self, SlotError> {
+    Self::in_group_as(path, crate::group::ProcessIdentity::current())
+  }
+
+  /// `in_group` as process `me` (tests join as other processes).
+  #[cfg(unix)]
+  fn in_group_as(path: &std::path::Path, me: crate::group::ProcessIdentity) -> Result<Self, SlotError> {
+    let (files, striped, shared) = crate::slots::join_group(path, me)?;
+    let registry = Registry {
+      families: RwLock::new(Vec::new()),
+      namespaces: RwLock::new(vec![Arc::default()]),
+      striped,
+      shared,
+      windows: DashMap::new(),
+      replica: Some(Replica::new(files)),
+    };
+    registry.catch_up()?;
+    Ok(registry)
+  }
+
+  /// Applies what other processes of the group defined and registered since the last
+  /// call (nothing to do outside a group). A read of the metrics calls it first.
+  pub fn catch_up(&self) -> Result<(), SlotError> {
+    #[cfg(unix)]
+    if let Some(replica) = &self.replica {
+      drop(self.catch_up_with(replica)?);
+    }
+    Ok(())
+  }
+
+  /// Applies the journal's new records; the progress returned is held, so no other
+  /// thread applies records until the caller is done.
+  #[cfg(unix)]
+  fn catch_up_with<'a>(
+    &self,
+    replica: &'a Replica,
+  ) -> Result<parking_lot::MutexGuard<'a, Progress>, GroupError> {
+    let mut progress = replica.progress();
+    for (record, end) in replica.pending(&progress)? {
+      self.apply(&mut progress, record, replica)?;
+      progress.applied(end);
+    }
+    Ok(progress)
+  }
+
+  /// Applies one record of the journal to this process's registry.
+  #[cfg(unix)]
+  fn apply(&self, progress: &mut Progress, record: Record, replica: &Replica) -> Result<(), GroupError> {
+    match record {
+      Record::Define(def) => {
+        let number = progress.families.len() as u32;
+        let namespace = self.namespaces.read()[DEFAULT_NAMESPACE as usize].clone();
+        let id = validate(&def).ok().and_then(|base| {
+          let mut families = self.families.write();
+          // Applied only where this process has no metric of the name (module comment).
+          match find_defined(&namespace, &families, &def, &base, None) {
+            Ok(None) => Some(create_family(
+              &namespace,
+              &mut families,
+              def,
+              base,
+              None,
+              Some(number),
+            )),
+            _ => None,
+          }
+        });
+        progress.families.push(id);
+      }
+      Record::Series {
+        family,
+        labels,
+        slot,
+        overflow,
+      } => {
+        let Some(local) = progress.families.get(family as usize) else {
+          return Err(GroupError::bad_file(
+            &replica.files.dir.file_path("journal"),
+            format!("is damaged: a series of metric {family}, which was never defined"),
+          ));
+        };
+        if let Some(id) = *local {
+          let family = self.families.read()[id as usize].clone();
+          self.record_series(&family, Arc::from(labels), slot, overflow);
+        }
+      }
+    }
+    Ok(())
   }
 
   /// A new empty namespace.
@@ -165,7 +291,8 @@ impl Registry {
   /// Defines a metric, or returns the existing one if an identical definition exists
   /// in the namespace.
   pub fn define_in(&self, namespace: NamespaceId, def: Definition) -> Result<FamilyId, RegistryError> {
-    self.define_from(&*self.namespace(namespace)?, def, None)
+    let shared = namespace == DEFAULT_NAMESPACE;
+    self.define_from(&*self.namespace(namespace)?, def, None, shared)
   }
 
   /// Defines prom-client's process figures (read from /proc at scrape time) under
@@ -190,69 +317,42 @@ impl Registry {
         strict: false,
         style: Style::Standard,
       };
-      let id = self.define_from(&namespace, def, Some(field))?;
+      let id = self.define_from(&namespace, def, Some(field), false)?;
       self.series(id, NO_LABELS)?;
     }
     Ok(())
   }
 
+  /// Defines a metric in `namespace`; `shared`: in the group's journal too, when this
+  /// registry is in a group.
+  #[cfg_attr(not(unix), allow(unused_variables))]
   fn define_from(
     &self,
     namespace: &Namespace,
     def: Definition,
     process: Option<ProcessField>,
+    shared: bool,
   ) -> Result<FamilyId, RegistryError> {
     let base = validate(&def)?;
-    let mut families = self.families.write();
-    if let Some(id) = namespace.by_name.get(&base).map(|id| *id) {
-      let family = &families[id as usize];
-      let existing = &family.def;
-      let difference = match (family.process.is_some(), process.is_some()) {
-        (true, false) => Some("is yours, and the name belongs to a default process metric".to_string()),
-        (false, true) => Some("is a default process metric, and a metric of yours has the name".to_string()),
-        _ => describe_difference(existing, &def),
-      };
-      return match difference {
-        None => Ok(id),
-        Some(why) => Err(RegistryError::Conflict(format!(
-          "metric \"{}\" is already defined as {}; this definition {}",
-          def.name,
-          describe(existing),
-          why
-        ))),
-      };
+    #[cfg(unix)]
+    if let Some(replica) = self.replica.as_ref().filter(|_| shared) {
+      let _changing = replica.files.lock.exclusive()?;
+      let mut progress = self.catch_up_with(replica)?;
+      let mut families = self.families.write();
+      if let Some(id) = find_defined(namespace, &families, &def, &base, process)? {
+        return Ok(id);
+      }
+      let number = progress.families.len() as u32;
+      replica.append(&mut progress, &Record::Define(def.clone()))?;
+      let id = create_family(namespace, &mut families, def, base, process, Some(number));
+      progress.families.push(Some(id));
+      return Ok(id);
     }
-    check_sample_names(namespace, &families, &def, &base)?;
-    let id = families.len() as FamilyId;
-    let bucket_label = if def.style == Style::PromClient {
-      format_js_number
-    } else {
-      format_number
-    };
-    let bucket_labels = def
-      .buckets
-      .iter()
-      .map(|b| bucket_label(*b))
-      .chain(["+Inf".to_string()])
-      .collect();
-    let quantile_labels = def.summary.quantiles.iter().map(|q| bucket_label(*q)).collect();
-    let family = Arc::new(Family {
-      def,
-      process,
-      base,
-      bucket_labels,
-      quantile_labels,
-      index: DashMap::new(),
-      registered: AtomicUsize::new(0),
-      overflowed: AtomicBool::new(false),
-      series: RwLock::default(),
-      restarts: Mutex::default(),
-      restarted: AtomicBool::new(false),
-      exemplars: Mutex::default(),
-    });
-    list(namespace, id, &family);
-    families.push(family);
-    Ok(id)
+    let mut families = self.families.write();
+    match find_defined(namespace, &families, &def, &base, process)? {
+      Some(id) => Ok(id),
+      None => Ok(create_family(namespace, &mut families, def, base, process, None)),
+    }
   }
 
   /// Lists a defined metric in another namespace too, one metric exposed by both
@@ -352,6 +452,10 @@ impl Registry {
       family.unhide(slot);
       return Ok(Registered::Series(slot));
     }
+    #[cfg(unix)]
+    if let (Some(replica), Some(number)) = (&self.replica, family.group_number) {
+      return self.series_in_group(replica, &family, number, labels);
+    }
     let registered = match family.index.entry(Arc::from(labels)) {
       dashmap::Entry::Occupied(e) => Some(*e.get()),
       dashmap::Entry::Vacant(e) => {
@@ -366,7 +470,9 @@ impl Registry {
         {
           None
         } else {
-          Some(self.add_series(&family, e)?)
+          let slot = self.allocate(&family)?;
+          self.list_series(&family, e, slot);
+          Some(slot)
         }
       }
     };
@@ -377,20 +483,80 @@ impl Registry {
     }
   }
 
-  /// Gives a new label set its slots and lists it. Listed while its index entry is
-  /// still locked: whoever finds the series in the index can count on a collection
-  /// seeing it.
-  fn add_series(
+  /// Registers a label set of a metric of the group: under the group lock, after
+  /// catching up, so a label set another process registered first is found, not
+  /// registered twice.
+  #[cfg(unix)]
+  fn series_in_group(
     &self,
+    replica: &Replica,
     family: &Family,
-    entry: dashmap::mapref::entry::VacantEntry<'_, Arc<str>, u32>,
-  ) -> Result<u32, RegistryError> {
+    number: u32,
+    labels: String,
+  ) -> Result<Registered, RegistryError> {
+    let _changing = replica.files.lock.exclusive()?;
+    let mut progress = self.catch_up_with(replica)?;
+    if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
+      return Ok(Registered::Series(slot));
+    }
+    let overflow = family.registered.load(Ordering::Acquire) >= family.def.max_series;
+    let labels = if overflow {
+      let labels = overflow_labels(&family.def)?;
+      if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
+        return Ok(family.overflowed_at(slot));
+      }
+      labels
+    } else {
+      labels
+    };
+    let slot = self.allocate(family)?;
+    let record = Record::Series {
+      family: number,
+      labels,
+      slot,
+      overflow,
+    };
+    replica.append(&mut progress, &record)?;
+    let Record::Series { labels, .. } = record else {
+      unreachable!()
+    };
+    self.record_series(family, Arc::from(labels), slot, overflow);
+    Ok(if overflow {
+      family.overflowed_at(slot)
+    } else {
+      Registered::Series(slot)
+    })
+  }
+
+  /// Lists a series a process of the group registered, unless it is listed already.
+  #[cfg(unix)]
+  fn record_series(&self, family: &Family, labels: Arc<str>, slot: u32, overflow: bool) {
+    if let dashmap::Entry::Vacant(entry) = family.index.entry(labels) {
+      if !overflow {
+        family.registered.fetch_add(1, Ordering::AcqRel);
+      }
+      self.list_series(family, entry, slot);
+    }
+  }
+
+  /// Hands out the slots of a new series of `family`.
+  fn allocate(&self, family: &Family) -> Result<u32, RegistryError> {
     let count = family.slots_per_series();
-    let slot = if family.def.kind.is_striped() {
+    Ok(if family.def.kind.is_striped() {
       self.striped.allocate(count)?
     } else {
       self.shared.allocate(count)?
-    };
+    })
+  }
+
+  /// Lists a new label set at its slots. Listed while its index entry is still locked:
+  /// whoever finds the series in the index can count on a collection seeing it.
+  fn list_series(
+    &self,
+    family: &Family,
+    entry: dashmap::mapref::entry::VacantEntry<'_, Arc<str>, u32>,
+    slot: u32,
+  ) {
     if family.def.kind == Kind::Summary {
       self.windows.insert(slot, Window::new(family.def.summary.window));
     }
@@ -399,29 +565,21 @@ impl Registry {
       slot,
     });
     entry.insert(slot);
-    Ok(slot)
   }
 
   /// The overflow series of a full metric (all dynamic labels `__overflow__`), or the
   /// error of a strict one.
   fn overflow(&self, family: &Family) -> Result<Registered, RegistryError> {
-    let def = &family.def;
-    if def.strict {
-      return Err(RegistryError::Capacity(format!(
-        "metric \"{}\" has reached its limit of {} series; this label set was refused",
-        def.name, def.max_series
-      )));
-    }
-    let values = vec![OVERFLOW_VALUE; def.dynamic_keys.len()];
-    let labels: Arc<str> = Arc::from(encode_labels(def, &values)?);
+    let labels: Arc<str> = Arc::from(overflow_labels(&family.def)?);
     let slot = match family.index.entry(labels) {
       dashmap::Entry::Occupied(e) => *e.get(),
-      dashmap::Entry::Vacant(e) => self.add_series(family, e)?,
+      dashmap::Entry::Vacant(e) => {
+        let slot = self.allocate(family)?;
+        self.list_series(family, e, slot);
+        slot
+      }
     };
-    Ok(Registered::Overflow {
-      slot,
-      first: !family.overflowed.swap(true, Ordering::AcqRel),
-    })
+    Ok(family.overflowed_at(slot))
   }
 
   /// prom-client's `remove(labels)`: the series is no longer exposed until it is used
@@ -578,6 +736,91 @@ impl Registry {
     }
     Ok(quantiles)
   }
+}
+
+/// The label text of a full metric's overflow series, or the error of a strict metric.
+fn overflow_labels(def: &Definition) -> Result<String, RegistryError> {
+  if def.strict {
+    return Err(RegistryError::Capacity(format!(
+      "metric \"{}\" has reached its limit of {} series; this label set was refused",
+      def.name, def.max_series
+    )));
+  }
+  encode_labels(def, &vec![OVERFLOW_VALUE; def.dynamic_keys.len()])
+}
+
+/// The metric a definition names in a namespace if it is the same one (`Some`), `None`
+/// if the definition is new there, or why it conflicts with what is there.
+fn find_defined(
+  namespace: &Namespace,
+  families: &[Arc<Family>],
+  def: &Definition,
+  base: &str,
+  process: Option<ProcessField>,
+) -> Result<Option<FamilyId>, RegistryError> {
+  if let Some(id) = namespace.by_name.get(base).map(|id| *id) {
+    let family = &families[id as usize];
+    let existing = &family.def;
+    let difference = match (family.process.is_some(), process.is_some()) {
+      (true, false) => Some("is yours, and the name belongs to a default process metric".to_string()),
+      (false, true) => Some("is a default process metric, and a metric of yours has the name".to_string()),
+      _ => describe_difference(existing, def),
+    };
+    return match difference {
+      None => Ok(Some(id)),
+      Some(why) => Err(RegistryError::Conflict(format!(
+        "metric \"{}\" is already defined as {}; this definition {}",
+        def.name,
+        describe(existing),
+        why
+      ))),
+    };
+  }
+  check_sample_names(namespace, families, def, base)?;
+  Ok(None)
+}
+
+/// Adds a checked new definition to the registry and lists it in `namespace`;
+/// `group_number`: its number among the group's metrics, if it is one.
+fn create_family(
+  namespace: &Namespace,
+  families: &mut Vec<Arc<Family>>,
+  def: Definition,
+  base: String,
+  process: Option<ProcessField>,
+  group_number: Option<u32>,
+) -> FamilyId {
+  let id = families.len() as FamilyId;
+  let bucket_label = if def.style == Style::PromClient {
+    format_js_number
+  } else {
+    format_number
+  };
+  let bucket_labels = def
+    .buckets
+    .iter()
+    .map(|b| bucket_label(*b))
+    .chain(["+Inf".to_string()])
+    .collect();
+  let quantile_labels = def.summary.quantiles.iter().map(|q| bucket_label(*q)).collect();
+  let family = Arc::new(Family {
+    def,
+    process,
+    base,
+    group_number,
+    bucket_labels,
+    quantile_labels,
+    index: DashMap::new(),
+    registered: AtomicUsize::new(0),
+    overflowed: AtomicBool::new(false),
+    series: RwLock::default(),
+    restarts: Mutex::default(),
+    restarted: AtomicBool::new(false),
+    exemplars: Mutex::default(),
+  });
+  list(namespace, id, &family);
+  families.push(family);
+  id
 }
 
 /// Refuses a definition whose samples would share a name with a listed metric's

@@ -273,32 +273,19 @@ fn mapped_chunks(file: &ChunkFile, needed: usize) -> Result<Vec<&'static Chunk>,
 #[cfg(test)]
 mod tests {
   use std::os::unix::fs::FileExt;
-  use std::process::{Child, Command};
 
   use super::super::tests::{grows_every_stripe, sums_live_and_retired_stripes, total, write};
   use super::super::{Memory, StripedSlots};
   use std::path::Path;
 
   use super::*;
-  use crate::group::testing::temp_path;
+  use crate::group::testing::{kill, other_process, temp_path};
 
   /// A member of the group in `path` that runs as `me`.
   fn member(path: &Path, me: ProcessIdentity) -> (Arc<GroupSlots>, StripedSlots) {
     let files = Arc::new(GroupFiles::open(path).unwrap());
     let group = Arc::new(GroupSlots::join(files, me).unwrap());
     (Arc::clone(&group), StripedSlots(Memory::Group(group)))
-  }
-
-  /// Another process, alive until it is killed: the identity a second member runs as.
-  fn other_process() -> (Child, ProcessIdentity) {
-    let child = Command::new("sleep").arg("60").spawn().unwrap();
-    let identity = ProcessIdentity::of(child.id());
-    (child, identity)
-  }
-
-  fn kill(mut child: Child) {
-    child.kill().unwrap();
-    child.wait().unwrap();
   }
 
   #[test]

@@ -26,6 +26,7 @@ mod group;
 mod heap;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -140,7 +141,7 @@ enum Memory<Heap> {
     memory: Heap,
   },
   #[cfg(unix)]
-  Group(std::sync::Arc<group::GroupSlots>),
+  Group(Arc<group::GroupSlots>),
 }
 
 impl<Heap> Memory<Heap> {
@@ -166,22 +167,18 @@ fn allocate_on_heap(
   Ok(start)
 }
 
-/// Joins the multi-process group whose files are in directory `path`: the striped and
-/// shared slots of every process that joins it are the same memory.
+/// Joins the multi-process group whose files are in directory `path` as process `me`:
+/// the striped and shared slots of every process that joins it are the same memory. The
+/// group's files are returned too, for the layers above to share.
 #[cfg(unix)]
-pub fn join_group(path: &std::path::Path) -> Result<(StripedSlots, SharedSlots), SlotError> {
-  join_group_as(path, ProcessIdentity::current())
-}
-
-#[cfg(unix)]
-fn join_group_as(
+pub fn join_group(
   path: &std::path::Path,
   me: ProcessIdentity,
-) -> Result<(StripedSlots, SharedSlots), SlotError> {
-  let files = std::sync::Arc::new(GroupFiles::open(path)?);
-  let group = std::sync::Arc::new(group::GroupSlots::join(files, me)?);
-  let striped = StripedSlots(Memory::Group(std::sync::Arc::clone(&group)));
-  Ok((striped, SharedSlots(Memory::Group(group))))
+) -> Result<(Arc<GroupFiles>, StripedSlots, SharedSlots), SlotError> {
+  let files = Arc::new(GroupFiles::open(path)?);
+  let group = Arc::new(group::GroupSlots::join(Arc::clone(&files), me)?);
+  let striped = StripedSlots(Memory::Group(Arc::clone(&group)));
+  Ok((files, striped, SharedSlots(Memory::Group(group))))
 }
 
 /// Counter and histogram slots: one stripe per JS environment.

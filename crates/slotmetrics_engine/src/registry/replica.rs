@@ -1,0 +1,272 @@
+//! A registry's share in a multi-process group: the metrics of its default namespace,
+//! and their series, are defined once for every process of the group.
+//!
+//! Each definition and each new label set is a record in the group's journal, and
+//! every process applies the records in journal order to its own registry, so that all
+//! agree on which metrics exist, which label sets each has and where their slots are.
+//! A process adds a record only under the group lock held exclusively, after applying
+//! every record before it, so a change is checked against every earlier change of any
+//! process, as a one-process registry checks its own; the append is the change's commit
+//! point (see `group::Journal`): a process killed before it leaves no trace but slots
+//! handed out and never used.
+//!
+//! A metric is numbered in the group by the definitions before it in the journal. A
+//! definition that conflicts with a metric of this process's own (defined outside the
+//! journal, or left listed after this process's `clear()`) is not applied here, and
+//! its series are skipped: this process keeps its own metric of that name.
+
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+use serde::{Deserialize, Serialize};
+
+use super::{Definition, FamilyId};
+use crate::group::{GroupError, GroupFiles, JournalRecord, JOURNAL_START};
+
+/// One change to the group's metrics, as the journal holds it (JSON).
+#[derive(Serialize, Deserialize)]
+pub(super) enum Record {
+  /// A metric defined in the default namespace.
+  Define(Definition),
+  /// A label set of the metric numbered `family`, registered at `slot`; `overflow` for
+  /// a full metric's overflow series, which does not count against its limit.
+  Series {
+    family: u32,
+    labels: String,
+    slot: u32,
+    overflow: bool,
+  },
+}
+
+pub(super) struct Replica {
+  pub(super) files: Arc<GroupFiles>,
+  progress: Mutex<Progress>,
+}
+
+/// How far this process has applied the journal. Held while records are applied, so
+/// two threads never apply one twice.
+pub(super) struct Progress {
+  /// Where the next record to apply starts.
+  applied: u64,
+  /// This process's family for each metric of the group, by group number; `None` for
+  /// a definition not applied here (see the module's comment).
+  pub(super) families: Vec<Option<FamilyId>>,
+}
+
+impl Replica {
+  pub(super) fn new(files: Arc<GroupFiles>) -> Replica {
+    Replica {
+      files,
+      progress: Mutex::new(Progress {
+        applied: JOURNAL_START,
+        families: Vec::new(),
+      }),
+    }
+  }
+
+  /// How far this process has applied the journal, held until the guard drops.
+  pub(super) fn progress(&self) -> MutexGuard<'_, Progress> {
+    self.progress.lock()
+  }
+
+  /// The records past `progress`, each with the journal offset after it. The journal
+  /// is append-only and never read past its committed end, so reading needs no group
+  /// lock; a change must hold it, so that no record lands before its own.
+  pub(super) fn pending(&self, progress: &Progress) -> Result<Vec<(Record, u64)>, GroupError> {
+    let records = self.files.journal.read_from(progress.applied)?;
+    records
+      .into_iter()
+      .map(|JournalRecord { body, end }| {
+        let record = serde_json::from_slice(&body).map_err(|e| {
+          GroupError::bad_file(
+            &self.files.dir.file_path("journal"),
+            format!("has a record this version of slotmetrics cannot read ({e})"),
+          )
+        })?;
+        Ok((record, end))
+      })
+      .collect()
+  }
+
+  /// Appends a record to the journal. The caller holds the group lock exclusively and
+  /// has applied every record before it; it applies this one too.
+  pub(super) fn append(&self, progress: &mut Progress, record: &Record) -> Result<(), GroupError> {
+    let body = serde_json::to_vec(record).expect("a record is plain data");
+    progress.applied = self.files.journal.append(&body)?;
+    Ok(())
+  }
+}
+
+impl Progress {
+  /// Notes that the record ending at `end` is applied.
+  pub(super) fn applied(&mut self, end: u64) {
+    self.applied = end;
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::super::{Definition, Registered, Registry, RegistryError, DEFAULT_NAMESPACE};
+  use crate::group::testing::{kill, other_process, temp_path};
+  use crate::group::GroupFiles;
+  use crate::kind::{Kind, Style};
+  use crate::slots::tests::{total, write};
+  use crate::summary::SummaryOptions;
+
+  fn def(name: &str, kind: Kind, keys: &[&str], max_series: usize) -> Definition {
+    Definition {
+      name: name.into(),
+      help: "help".into(),
+      kind,
+      static_labels: vec![],
+      dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
+      buckets: vec![],
+      summary: SummaryOptions::default(),
+      max_series,
+      strict: false,
+      style: Style::Standard,
+    }
+  }
+
+  fn listed(registry: &Registry) -> Vec<String> {
+    let namespace = registry.namespace(DEFAULT_NAMESPACE).unwrap();
+    namespace.families().iter().map(|f| f.def.name.clone()).collect()
+  }
+
+  fn series(registry: &Registry, id: u32) -> Vec<(String, u32)> {
+    let family = registry.family(id).unwrap();
+    family
+      .series()
+      .iter()
+      .map(|s| (s.labels.to_string(), s.slot))
+      .collect()
+  }
+
+  #[test]
+  fn processes_share_definitions_series_and_counts() {
+    let path = temp_path("registry-share");
+    let a = Registry::in_group(&path).unwrap();
+    let (child, other) = other_process();
+    let b = Registry::in_group_as(&path, other).unwrap();
+    let jobs = def("jobs_total", Kind::Counter, &["queue"], 100);
+    let jobs_a = a.define(jobs.clone()).unwrap();
+    let mail = a.series(jobs_a, &["mail"]).unwrap().slot();
+
+    b.catch_up().unwrap();
+    assert_eq!(listed(&b), ["jobs_total"], "a metric another process defined");
+    let jobs_b = b.define(jobs).unwrap();
+    assert_eq!(b.series(jobs_b, &["mail"]).unwrap(), Registered::Series(mail));
+    let sms = b.series(jobs_b, &["sms"]).unwrap().slot();
+    assert_ne!(sms, mail);
+    let e = b
+      .define(def("jobs_total", Kind::FloatGauge, &["queue"], 100))
+      .unwrap_err();
+    assert!(
+      e.to_string()
+        .contains("which a counter \"jobs_total\" already exposes"),
+      "{e}"
+    );
+
+    let (stripe_a, stripe_b) = (a.striped.attach().unwrap(), b.striped.attach().unwrap());
+    write(&a.striped, stripe_a, mail, 2.0);
+    write(&b.striped, stripe_b, mail, 3.0);
+    write(&b.striped, stripe_b, sms, 1.0);
+    a.catch_up().unwrap();
+    let expected = [
+      (r#"queue="mail""#.to_string(), mail),
+      (r#"queue="sms""#.to_string(), sms),
+    ];
+    assert_eq!(series(&a, jobs_a), expected);
+    assert_eq!(series(&b, jobs_b), expected);
+    assert_eq!((total(&a.striped, mail), total(&a.striped, sms)), (5.0, 1.0));
+
+    // A summary's series registered by one process has its quantile window in the other.
+    let latency = b.define(def("latency", Kind::Summary, &["route"], 100)).unwrap();
+    let route = b.series(latency, &["/"]).unwrap().slot();
+    a.catch_up().unwrap();
+    a.observe_summary(route, 0.5).unwrap();
+    kill(child);
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+
+  #[test]
+  fn the_series_limit_is_the_groups() {
+    let path = temp_path("registry-limit");
+    let a = Registry::in_group(&path).unwrap();
+    let (child, other) = other_process();
+    let b = Registry::in_group_as(&path, other).unwrap();
+    let capped = def("capped_total", Kind::Counter, &["user"], 2);
+    let (in_a, in_b) = (a.define(capped.clone()).unwrap(), b.define(capped).unwrap());
+    let one = a.series(in_a, &["1"]).unwrap();
+    assert!(matches!(b.series(in_b, &["2"]).unwrap(), Registered::Series(_)));
+    let Registered::Overflow { slot, first: true } = a.series(in_a, &["3"]).unwrap() else {
+      panic!("the third label set of the group goes to the overflow series");
+    };
+    assert_eq!(
+      b.series(in_b, &["4"]).unwrap(),
+      Registered::Overflow { slot, first: true },
+      "one overflow series for the group; the first time in this process"
+    );
+    assert_eq!(
+      b.series(in_b, &["5"]).unwrap(),
+      Registered::Overflow { slot, first: false }
+    );
+    assert_eq!(
+      a.series(in_a, &["1"]).unwrap(),
+      one,
+      "known label sets still count"
+    );
+    assert_eq!(series(&b, in_b).len(), 3, "two series and the overflow series");
+
+    let strict = Definition {
+      strict: true,
+      ..def("strict_total", Kind::Counter, &["k"], 1)
+    };
+    a.series(a.define(strict.clone()).unwrap(), &["x"]).unwrap();
+    let refused = b.series(b.define(strict).unwrap(), &["y"]);
+    assert!(matches!(refused, Err(RegistryError::Capacity(m)) if m.contains("limit of 1 series")));
+    kill(child);
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+
+  #[test]
+  fn other_namespaces_and_a_redefinition_after_clear_stay_a_processs_own() {
+    let path = temp_path("registry-own");
+    let a = Registry::in_group(&path).unwrap();
+    let (child, other) = other_process();
+    let b = Registry::in_group_as(&path, other).unwrap();
+    let custom = a.create_namespace();
+    a.define_in(custom, def("local_total", Kind::Counter, &[], 10))
+      .unwrap();
+    let jobs_a = a.define(def("jobs_total", Kind::Counter, &[], 10)).unwrap();
+
+    b.catch_up().unwrap();
+    assert_eq!(listed(&b), ["jobs_total"], "a custom namespace is not shared");
+    b.clear(DEFAULT_NAMESPACE).unwrap();
+    let gauge = b.define(def("jobs", Kind::FloatGauge, &["k"], 10)).unwrap();
+    b.series(gauge, &["v"]).unwrap();
+    a.catch_up().unwrap();
+    assert_eq!(listed(&a), ["jobs_total"], "a keeps its own metric of the name");
+    assert_eq!(series(&a, jobs_a), [], "and the gauge's series are not a's");
+    a.series(jobs_a, super::super::NO_LABELS).unwrap();
+    kill(child);
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+
+  #[test]
+  fn a_record_this_version_cannot_read_is_an_error_naming_the_journal() {
+    let path = temp_path("registry-unreadable");
+    let a = Registry::in_group(&path).unwrap();
+    let id = a.define(def("kept_total", Kind::Counter, &[], 10)).unwrap();
+    let files = GroupFiles::open(&path).unwrap();
+    files.journal.append(b"{\"Rename\":{}}").unwrap();
+    let error = a.catch_up().unwrap_err().to_string();
+    assert!(
+      error.contains("journal has a record this version of slotmetrics cannot read"),
+      "{error}"
+    );
+    assert_eq!(listed(&a), ["kept_total"], "what was applied stays");
+    a.series(id, super::super::NO_LABELS).unwrap_err();
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+}
