@@ -9,7 +9,7 @@ use slotmetrics_engine::logging::{Ring, RingId, LOGGER};
 use slotmetrics_engine::slots::{Chunk, StripeId};
 use slotmetrics_engine::{collect_hooks, slots};
 
-use crate::shared::{slot_error, without_panics, REGISTRY};
+use crate::shared::{group_error, slot_error, without_panics, REGISTRY};
 use crate::{scratch, views};
 
 /// Slots per chunk of slot memory; a slot index `i` lives in chunk `i / CHUNK_SLOTS`.
@@ -37,6 +37,9 @@ type Attachment = Arc<parking_lot::Mutex<Option<EnvState>>>;
 /// but some runtimes and exits skip the finalizer (nodejs/node#58341).
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
+  if let Some(why) = group_error() {
+    return Err(Error::from_reason(why));
+  }
   let stripe = without_panics(|| REGISTRY.striped.attach().map_err(slot_error))?;
   let state = EnvState {
     stripe,

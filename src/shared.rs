@@ -1,15 +1,50 @@
 //! What every part of the binding uses: the process's one registry, and how engine
 //! errors and panics become JS errors.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use napi::bindgen_prelude::*;
 use slotmetrics_engine::registry::{Registry, RegistryError};
 use slotmetrics_engine::slots::SlotError;
 
+/// Names the directory of a multi-process group: every process that loads slotmetrics
+/// with the same directory shares one metric set (README, "Many processes").
+const GROUP_DIR_VARIABLE: &str = "SLOTMETRICS_MULTIPROCESS_DIR";
+
 /// One registry and one slot memory for the whole process, shared by every JS
-/// environment that loads the addon.
-pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+/// environment that loads the addon: the group's, when the variable names one.
+pub(crate) static REGISTRY: LazyLock<Registry> = LazyLock::new(open_registry);
+
+/// Why the group the variable names could not be joined.
+static GROUP_ERROR: OnceLock<String> = OnceLock::new();
+
+fn open_registry() -> Registry {
+  let Some(dir) = std::env::var_os(GROUP_DIR_VARIABLE).filter(|dir| !dir.is_empty()) else {
+    return Registry::new();
+  };
+  join_group(std::path::Path::new(&dir)).unwrap_or_else(|why| {
+    let _ = GROUP_ERROR.set(format!("{GROUP_DIR_VARIABLE}={}: {why}", dir.to_string_lossy()));
+    // Never used: loading the addon fails with the error (see `group_error`).
+    Registry::new()
+  })
+}
+
+#[cfg(unix)]
+fn join_group(dir: &std::path::Path) -> std::result::Result<Registry, String> {
+  Registry::in_group(dir).map_err(|e| e.to_string())
+}
+
+#[cfg(not(unix))]
+fn join_group(_dir: &std::path::Path) -> std::result::Result<Registry, String> {
+  Err("multi-process groups need a Unix system".into())
+}
+
+/// Why this process could not join the group it was asked to, if so: every JS
+/// environment checks it as it loads the addon, so none runs with metrics of its own.
+pub(crate) fn group_error() -> Option<&'static str> {
+  LazyLock::force(&REGISTRY);
+  GROUP_ERROR.get().map(String::as_str)
+}
 
 /// Runs work on a libuv thread or in a finalizer, where a panic would unwind into C
 /// and abort the host process; it becomes an error instead.

@@ -1,7 +1,8 @@
 // Loads the native addon through the loader `napi build` generates (index.js at the
 // package root): a local build next to it, else the prebuilt binary of this platform's
 // optional package (slotmetrics-linux-x64-gnu, …). When neither loads, the error says which package is
-// missing and how to build from source, instead of the loader's generic message.
+// missing and how to build from source, instead of the loader's generic message; when the
+// addon loaded but refused to start, the error is its own.
 
 import type * as Binding from '../../index.js';
 
@@ -56,11 +57,23 @@ function missingBindingMessage(platform: string): string {
   );
 }
 
+/**
+ * The addon's own refusal to start, when it loaded but could not join the multi-process
+ * group SLOTMETRICS_MULTIPROCESS_DIR names: its message starts with the variable. The
+ * loader keeps only the messages of the errors it met, chained through `cause`.
+ */
+function refusalToStart(error: unknown): string | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e.message.startsWith('SLOTMETRICS_MULTIPROCESS_DIR=')) return `slotmetrics: ${e.message}`;
+  }
+  return undefined;
+}
+
 function load(): typeof Binding {
   try {
     return require('../../index.js');
   } catch (error) {
-    throw new Error(missingBindingMessage(platformName()), { cause: error });
+    throw new Error(refusalToStart(error) ?? missingBindingMessage(platformName()), { cause: error });
   }
 }
 
