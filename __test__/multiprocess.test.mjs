@@ -2,7 +2,8 @@
 // process (and every worker thread in it) counts into the same series, any process
 // reads the group's totals, and a process that dies keeps its counts in them.
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseSamples } from './helpers.mjs';
 
 const MEMBER = fileURLToPath(new URL('./fixtures/group-member.cjs', import.meta.url));
+const CLUSTER = fileURLToPath(new URL('./fixtures/cluster-group.cjs', import.meta.url));
 
 // Every member forked, so that none outlives a failed test.
 const forked = new Set();
@@ -120,5 +122,137 @@ test('a directory other users can write to is refused with an error naming it', 
   const dir = groupDir();
   fs.chmodSync(dir, 0o777);
   await assert.rejects(join(dir), /SLOTMETRICS_MULTIPROCESS_DIR=.*refusing .*other users can write to it \(mode 777\)/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+/** One scrape on a new connection, so that the kernel may hand it to any listener. */
+function scrape(port) {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false, timeout: 10_000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve(parseSamples(body)));
+    });
+    request.on('timeout', () => request.destroy(new Error('scrape timed out')));
+    request.on('error', reject);
+  });
+}
+
+test('node:cluster workers serve one port; every scrape shows the exact totals, while any worker lives', { timeout: 120_000 }, async () => {
+  const dir = groupDir();
+  const primary = spawn(process.execPath, [CLUSTER], {
+    env: { ...process.env, SLOTMETRICS_MULTIPROCESS_DIR: dir },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  forked.add(primary);
+  let output = '';
+  const waiting = new Set();
+  primary.stdout.on('data', (chunk) => {
+    output += chunk;
+    for (const check of waiting) check();
+  });
+  const printed = (pattern) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the cluster did not print ${pattern} in 30 s: ${output}`)), 30_000);
+      const check = () => {
+        const match = output.match(pattern);
+        if (!match) return;
+        clearTimeout(timer);
+        waiting.delete(check);
+        resolve(match);
+      };
+      waiting.add(check);
+      check();
+    });
+  const port = Number((await printed(/port (\d+)\n/))[1]);
+  const expected = { 'cluster_jobs_total{worker="0"}': 1000, 'cluster_jobs_total{worker="3"}': 4000 };
+  for (let i = 0; i < 50; i++) {
+    const samples = await scrape(port);
+    for (const [series, value] of Object.entries(expected)) assert.equal(samples.get(series), value, `scrape ${i}: ${series}`);
+  }
+  // Three of the four killed: the last one serves the same totals, the dead ones' counts kept.
+  primary.stdin.write('kill 3\n');
+  await printed(/killed\n/);
+  for (let i = 0; i < 10; i++) {
+    const samples = await scrape(port);
+    for (const [series, value] of Object.entries(expected)) assert.equal(samples.get(series), value, `after the kills, scrape ${i}: ${series}`);
+  }
+  primary.stdin.write('exit\n');
+  await new Promise((resolve) => primary.once('exit', resolve));
+  fs.rmSync(dir, { recursive: true });
+});
+
+const CHURN = fileURLToPath(new URL('./fixtures/group-churn.cjs', import.meta.url));
+
+/** Runs the churn fixture in `mode` as a member of the group in `dir`; resolves with its stdout. */
+function churn(dir, mode) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHURN, mode], {
+      env: { ...process.env, SLOTMETRICS_MULTIPROCESS_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      const expected = mode === 'crash' ? signal === 'SIGKILL' : code === 0;
+      if (expected) resolve(stdout);
+      else reject(new Error(`${mode} ended with ${code ?? signal}: ${stderr}`));
+    });
+  });
+}
+
+function directorySize(dir) {
+  return fs.readdirSync(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
+}
+
+test("1,000 processes come and go, a quarter SIGKILLed: every count kept, the directory's size bounded", { timeout: 300_000 }, async () => {
+  const dir = groupDir();
+  const RUNS = 1000;
+  const AT_ONCE = 4;
+  let sizeAfterFirstRound;
+  for (let round = 0; round < RUNS / AT_ONCE; round++) {
+    await Promise.all(Array.from({ length: AT_ONCE }, (_, n) => churn(dir, n === 0 ? 'crash' : 'count')));
+    sizeAfterFirstRound ??= directorySize(dir);
+  }
+  const samples = parseSamples(await churn(dir, 'read'));
+  assert.equal(samples.get('churn_jobs_total{kind="job"}'), RUNS * 10);
+  const size = directorySize(dir);
+  const stripes = fs.readdirSync(dir).filter((name) => name.startsWith('stripe-'));
+  console.log(
+    `# ${RUNS} processes: the directory holds ${fs.readdirSync(dir).length} files, ${size} bytes (${sizeAfterFirstRound} after the first ${AT_ONCE}); ${stripes.length} stripe files`,
+  );
+  assert.ok(stripes.length <= 2 * AT_ONCE, `stripes of dead processes are reused: ${stripes.length} stripe files`);
+  assert.ok(size <= sizeAfterFirstRound + AT_ONCE * 69_632, `${size} bytes after ${RUNS} processes, ${sizeAfterFirstRound} after ${AT_ONCE}`);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('processes SIGKILLed while they register label sets leave a group the next process uses', { timeout: 120_000 }, async () => {
+  const dir = groupDir();
+  for (let kill = 0; kill < 20; kill++) {
+    const child = spawn(process.execPath, [CHURN, 'register'], {
+      env: { ...process.env, SLOTMETRICS_MULTIPROCESS_DIR: dir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    forked.add(child);
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    // Registration is nearly all the child does, so most kills land in one.
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 45));
+    await new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGKILL');
+    });
+  }
+  await churn(dir, 'count');
+  const text = await churn(dir, 'read');
+  const users = text.split('\n').filter((line) => line.startsWith('churn_users_total{'));
+  assert.ok(users.length > 20, `the killed processes registered label sets: ${users.length}`);
+  assert.equal(new Set(users.map((line) => line.slice(0, line.lastIndexOf(' ')))).size, users.length, 'each label set once');
+  // A process killed between registering a label set and counting it leaves it at 0.
+  const uncounted = users.filter((line) => !line.endsWith(' 1'));
+  assert.ok(uncounted.length <= 20 && uncounted.every((line) => line.endsWith(' 0')), `each counted at most once: ${uncounted}`);
+  assert.equal(parseSamples(text).get('churn_jobs_total{kind="job"}'), 10);
   fs.rmSync(dir, { recursive: true });
 });

@@ -37,10 +37,13 @@ type Attachment = Arc<parking_lot::Mutex<Option<EnvState>>>;
 /// but some runtimes and exits skip the finalizer (nodejs/node#58341).
 #[napi(module_exports)]
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
-  if let Some(why) = group_error() {
-    return Err(Error::from_reason(why));
-  }
-  let stripe = without_panics(|| REGISTRY.striped.attach().map_err(slot_error))?;
+  let stripe = without_panics(|| {
+    // The first environment opens the registry here: a group's files, if asked for.
+    if let Some(why) = group_error() {
+      return Err(Error::from_reason(why));
+    }
+    REGISTRY.striped.attach().map_err(slot_error)
+  })?;
   let state = EnvState {
     stripe,
     scratch: None,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{self, Write};
-use std::net::ToSocketAddrs;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
@@ -23,7 +23,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use parking_lot::Mutex;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
@@ -149,20 +149,19 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
     .map_err(|e| format!("cannot resolve host \"{host}\": {e}"))?
     .next()
     .ok_or_else(|| format!("host \"{host}\" has no address"))?;
-  let listener = std::net::TcpListener::bind(address).map_err(|e| match e.kind() {
-    io::ErrorKind::AddrInUse => format!("port {port} on {host} is already in use (EADDRINUSE)"),
-    _ => format!("cannot listen on {host}:{port}: {e}"),
-  })?;
-  let cannot_serve = |e: io::Error| format!("cannot serve on {host}:{port}: {e}");
-  listener.set_nonblocking(true).map_err(cannot_serve)?;
-  let bound = listener.local_addr().map_err(cannot_serve)?.port();
-
   let rt = runtime()?;
   let listener = {
     // Registering the socket with tokio's reactor needs the runtime's context.
     let _context = rt.enter();
-    TcpListener::from_std(listener).map_err(cannot_serve)?
+    listen(address, registry.in_a_group()).map_err(|e| match e.kind() {
+      io::ErrorKind::AddrInUse => format!("port {port} on {host} is already in use (EADDRINUSE)"),
+      _ => format!("cannot listen on {host}:{port}: {e}"),
+    })?
   };
+  let bound = listener
+    .local_addr()
+    .map_err(|e| format!("cannot serve on {host}:{port}: {e}"))?
+    .port();
   let (shutdown, on_shutdown) = oneshot::channel();
   let endpoint = Arc::new(Endpoint {
     registry,
@@ -177,6 +176,27 @@ pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16)
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   SERVERS.lock().insert(id, Running { shutdown, task });
   Ok((id, bound))
+}
+
+/// A listening socket at `address`. With `shared_port` (the processes of a
+/// multi-process group), every process of the group may listen on the same port
+/// (SO_REUSEPORT): the kernel spreads the connections over them, and each answers with
+/// the group's totals.
+fn listen(address: SocketAddr, shared_port: bool) -> io::Result<TcpListener> {
+  let socket = if address.is_ipv4() {
+    TcpSocket::new_v4()?
+  } else {
+    TcpSocket::new_v6()?
+  };
+  // As std's bind does on Unix: a restarted server need not wait out TIME_WAIT.
+  #[cfg(unix)]
+  socket.set_reuseaddr(true)?;
+  #[cfg(unix)]
+  socket.set_reuseport(shared_port)?;
+  #[cfg(not(unix))]
+  let _ = shared_port;
+  socket.bind(address)?;
+  socket.listen(1024)
 }
 
 /// Stops a server and waits until it has stopped. Unknown ids are ignored, so a

@@ -197,6 +197,14 @@ impl Registry {
     Ok(registry)
   }
 
+  /// Whether this registry is the metric set of a multi-process group.
+  pub fn in_a_group(&self) -> bool {
+    #[cfg(unix)]
+    return self.replica.is_some();
+    #[cfg(not(unix))]
+    false
+  }
+
   /// Applies what other processes of the group defined and registered since the last
   /// call (nothing to do outside a group). A read of the metrics calls it first.
   pub fn catch_up(&self) -> Result<(), SlotError> {
