@@ -2,7 +2,9 @@
 //   npm run bench [-- --json FILE] [-- --cases a,b]
 // Each (library, case) runs in a fresh process; figures are the median ns per
 // operation over 7 rounds of ~100 ms. Ratios are the other library's time over
-// slotmetrics' (above 1: slotmetrics is faster).
+// slotmetrics' (above 1: slotmetrics is faster). slotmetrics also runs each case as a
+// member of a multi-process group (SLOTMETRICS_MULTIPROCESS_DIR): its slots in the
+// group's mapped files, its new label sets registered through the group's journal.
 'use strict';
 
 const { execFileSync } = require('node:child_process');
@@ -11,7 +13,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { runtimeName } = require('./runtime');
 
-const LIBRARIES = ['slotmetrics', 'prom-client', 'opentelemetry', 'slotmetrics/prom-client'];
+const GROUP = 'slotmetrics in a group';
+const LIBRARIES = ['slotmetrics', GROUP, 'prom-client', 'opentelemetry', 'slotmetrics/prom-client'];
 
 // The targets are DESIGN §7's, for slotmetrics.
 const CASES = [
@@ -40,11 +43,17 @@ function parseArgs(argv) {
 }
 
 function runCase(library, name) {
-  const out = execFileSync(process.execPath, [path.join(__dirname, 'case.js'), library, name], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out);
+  const dir = library === GROUP ? fs.mkdtempSync(path.join(os.tmpdir(), 'slotmetrics-bench-group-')) : undefined;
+  try {
+    const out = execFileSync(process.execPath, [path.join(__dirname, 'case.js'), dir ? 'slotmetrics' : library, name], {
+      encoding: 'utf8',
+      env: dir ? { ...process.env, SLOTMETRICS_MULTIPROCESS_DIR: dir } : process.env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return JSON.parse(out);
+  } finally {
+    if (dir) fs.rmSync(dir, { recursive: true });
+  }
 }
 
 function versionOf(pkg) {
@@ -65,6 +74,7 @@ function main() {
   const cases = CASES.filter((c) => !args.cases || args.cases.includes(c.name));
   const versions = {
     slotmetrics: versionOf('slotmetrics'),
+    [GROUP]: versionOf('slotmetrics'),
     'prom-client': versionOf('prom-client'),
     opentelemetry: versionOf('@opentelemetry/sdk-metrics'),
     'slotmetrics/prom-client': versionOf('slotmetrics'),
@@ -76,6 +86,8 @@ function main() {
     'case',
     'slotmetrics ns/op',
     'target',
+    'in a group ns/op',
+    'group/alone',
     'prom-client ns/op',
     'OTel SDK ns/op',
     'vs prom-client',
@@ -99,6 +111,8 @@ function main() {
         'prom-client': slot === null ? null : figures['prom-client'].nsPerOp / slot,
         // null where the library has no such instrument
         opentelemetry: figures.opentelemetry.nsPerOp === null || slot === null ? null : figures.opentelemetry.nsPerOp / slot,
+        // What the multi-process group costs: above 1, its time is longer.
+        groupOverAlone: slot === null ? null : figures[GROUP].nsPerOp / slot,
         // The compatibility entry against prom-client itself, running the same code.
         compatOverPromClient: figures['prom-client'].nsPerOp / figures['slotmetrics/prom-client'].nsPerOp,
       },
@@ -112,6 +126,8 @@ function main() {
       c.label,
       format(slot),
       c.target === undefined ? '' : `≤ ${c.target} ${row.met ? 'met' : 'MISSED'}`,
+      format(row.nsPerOp[GROUP]),
+      formatRatio(row.ratio.groupOverAlone),
       format(row.nsPerOp['prom-client']),
       format(row.nsPerOp.opentelemetry),
       formatRatio(row.ratio['prom-client']),
