@@ -130,6 +130,8 @@ export interface MetricDefinition {
   registry?: number
   /** Made through `slotmetrics/prom-client`: exposed in prom-client's text style. */
   promClient?: boolean
+  /** A gauge's multi-process mode (default: shared). */
+  multiprocess?: MultiprocessMode
 }
 
 export interface MetricJson {
@@ -156,6 +158,17 @@ export declare const enum MetricKind {
 export declare function metricsData(registry: number): Promise<Array<MetricJson>>
 
 /**
+ * A gauge's value across the processes of a multi-process group (README, "Many
+ * processes").
+ */
+export declare const enum MultiprocessMode {
+  Shared = 'shared',
+  LiveSum = 'livesum',
+  Max = 'max',
+  Min = 'min',
+}
+
+/**
  * Adds an observation to a summary series' quantile window; JS has counted it in the
  * series' count and sum slots.
  */
@@ -167,6 +180,12 @@ export interface OverflowSlot {
   /** The metric's first overflow in this process (warn once). */
   first: boolean
 }
+
+/**
+ * Chunk `index` of this process's own gauge cells (gauges with a value per process in
+ * a multi-process group; alone, the same memory as `shared_chunk`).
+ */
+export declare function ownChunk(index: number): ArrayBuffer | SharedArrayBuffer
 
 /** `registerSeries` with the label values JS wrote to its scratch buffer. */
 export declare function registerScratchSeries(metric: number): number | OverflowSlot

@@ -112,6 +112,12 @@ const MATRIX = [
   ],
   ['summarySchema(name)', (v) => summarySchema(v).build({ registry: fresh() }), isMetricName, /metric name/],
   [
+    '.multiprocess(mode)',
+    (v) => gaugeSchema('g').multiprocess(v).build({ registry: fresh() }),
+    (v) => ['shared', 'livesum', 'max', 'min'].includes(v),
+    /multiprocess\(\) of gauge "g" takes 'shared', 'livesum', 'max', 'min'/,
+  ],
+  [
     '.percentiles(quantiles)',
     (v) => summarySchema('s').percentiles(v).build({ registry: fresh() }),
     (v) => Array.isArray(v) && v.length === 0,

@@ -104,6 +104,28 @@ test("a process killed with SIGKILL keeps its counts in the group's totals", { t
   fs.rmSync(dir, { recursive: true });
 });
 
+test('gauges with a value per process: summed, max and min over the live processes', { timeout: 60_000 }, async () => {
+  const dir = groupDir();
+  const members = await Promise.all([0, 1, 2].map(() => join(dir)));
+  await Promise.all([1, 5, -2].map((value, n) => members[n].ask({ do: 'set queue', value })));
+  for (const member of members) {
+    const samples = await member.metrics();
+    assert.deepEqual(
+      ['livesum', 'max', 'min'].map((mode) => samples.get(`group_queue_${mode}`)),
+      [4, 5, -2],
+    );
+  }
+  // The process that set 5 is killed: its value goes with it.
+  await members[1].kill('SIGKILL');
+  const samples = await members[0].metrics();
+  assert.deepEqual(
+    ['livesum', 'max', 'min'].map((mode) => samples.get(`group_queue_${mode}`)),
+    [-1, 1, -2],
+  );
+  await Promise.all([members[0], members[2]].map((member) => member.ask({ do: 'exit' }).catch(() => {})));
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('two groups in two directories do not see each other', { timeout: 60_000 }, async () => {
   const [dirA, dirB] = [groupDir(), groupDir()];
   const [a, b] = await Promise.all([join(dirA), join(dirB)]);

@@ -16,6 +16,7 @@ export {
   type SummaryFamily,
   type HandleOf,
   type MetricType,
+  type GaugeMultiprocessMode,
 } from './metrics/schema';
 export { Counter } from './metrics/counter';
 export { Gauge, FloatGauge } from './metrics/gauge';

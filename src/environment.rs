@@ -105,6 +105,14 @@ pub fn shared_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
   views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
 }
 
+/// Chunk `index` of this process's own gauge cells (gauges with a value per process in
+/// a multi-process group; alone, the same memory as `shared_chunk`).
+#[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
+pub fn own_chunk(env: &Env, index: u32) -> Result<Unknown<'_>> {
+  let chunk = REGISTRY.shared.own_chunk(index as usize).map_err(slot_error)?;
+  views::slot_view(env, chunk.as_ptr(), Chunk::BYTES)
+}
+
 /// This environment's scratch buffer for label values (see `scratch.rs`).
 #[napi(catch_unwind)]
 pub fn label_scratch(env: &Env) -> Result<ArrayBuffer<'_>> {

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use slotmetrics_engine::kind::{Kind, Style};
+use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
 use slotmetrics_engine::registry;
 use slotmetrics_engine::registry::{Definition, Registered, DEFAULT_MAX_SERIES};
 use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
@@ -25,6 +25,20 @@ pub enum MetricKind {
   Histogram,
   #[napi(value = "summary")]
   Summary,
+}
+
+/// A gauge's value across the processes of a multi-process group (README, "Many
+/// processes").
+#[napi(string_enum)]
+pub enum MultiprocessMode {
+  #[napi(value = "shared")]
+  Shared,
+  #[napi(value = "livesum")]
+  LiveSum,
+  #[napi(value = "max")]
+  Max,
+  #[napi(value = "min")]
+  Min,
 }
 
 #[napi(object)]
@@ -58,6 +72,8 @@ pub struct MetricDefinition {
   pub registry: Option<u32>,
   /// Made through `slotmetrics/prom-client`: exposed in prom-client's text style.
   pub prom_client: Option<bool>,
+  /// A gauge's multi-process mode (default: shared).
+  pub multiprocess: Option<MultiprocessMode>,
 }
 
 /// Defines a metric, or finds the identical one another thread defined, and returns
@@ -114,6 +130,12 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
           Style::PromClient
         } else {
           Style::Standard
+        },
+        gauge_mode: match definition.multiprocess {
+          None | Some(MultiprocessMode::Shared) => GaugeMode::Shared,
+          Some(MultiprocessMode::LiveSum) => GaugeMode::LiveSum,
+          Some(MultiprocessMode::Max) => GaugeMode::LiveMax,
+          Some(MultiprocessMode::Min) => GaugeMode::LiveMin,
         },
       },
     )

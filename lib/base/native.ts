@@ -156,24 +156,28 @@ interface SharedViews {
   readonly bits: BigUint64Array;
 }
 
-const sharedChunks: SharedViews[] = [];
+/** Where a gauge's value lives: one cell for the group, or one of this process's own
+ * (a gauge with a value per process, in a multi-process group). */
+export type GaugeCells = 'shared' | 'own';
 
-function sharedViews(slot: number): SharedViews {
+const gaugeChunks: Record<GaugeCells, SharedViews[]> = { shared: [], own: [] };
+
+function gaugeViews(cells: GaugeCells, slot: number): SharedViews {
   const chunk = Math.floor(slot / CHUNK_SLOTS);
-  let views = sharedChunks[chunk];
+  let views = gaugeChunks[cells][chunk];
   if (views === undefined) {
-    const buffer = binding.sharedChunk(chunk);
+    const buffer = cells === 'shared' ? binding.sharedChunk(chunk) : binding.ownChunk(chunk);
     views = { int: new BigInt64Array(buffer), float: new Float64Array(buffer), bits: new BigUint64Array(buffer) };
-    sharedChunks[chunk] = views;
+    gaugeChunks[cells][chunk] = views;
   }
   return views;
 }
 
-export function sharedIntCell(slot: number): Cell<BigInt64Array> {
-  return { slot, view: sharedViews(slot).int, index: slot % CHUNK_SLOTS };
+export function intGaugeCell(cells: GaugeCells, slot: number): Cell<BigInt64Array> {
+  return { slot, view: gaugeViews(cells, slot).int, index: slot % CHUNK_SLOTS };
 }
 
-export function sharedFloatCell(slot: number): Cell<Float64Array> & { readonly bits: BigUint64Array } {
-  const views = sharedViews(slot);
+export function floatGaugeCell(cells: GaugeCells, slot: number): Cell<Float64Array> & { readonly bits: BigUint64Array } {
+  const views = gaugeViews(cells, slot);
   return { slot, view: views.float, bits: views.bits, index: slot % CHUNK_SLOTS };
 }

@@ -6,11 +6,26 @@ import { DEFAULT_BUCKETS, Histogram } from './histogram';
 import { DEFAULT_PERCENTILES, Summary } from './summary';
 import { type Labels, SeriesCache } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
-import { binding, callNative, registerSeries, sharedFloatCell, sharedIntCell, stripeCell, unlabeledMetricIds } from '../base/native';
+import { binding, callNative, floatGaugeCell, type GaugeCells, intGaugeCell, registerSeries, stripeCell, unlabeledMetricIds } from '../base/native';
 import { type Registry, registryOption } from '../exposition/registry';
-import { MetricKind } from '../../index.js';
+import { MetricKind, MultiprocessMode } from '../../index.js';
 
 export type MetricType = 'counter' | 'gauge' | 'gaugeFloat' | 'histogram' | 'summary';
+
+/**
+ * What a gauge's value is across the processes of a multi-process group
+ * (`SLOTMETRICS_MULTIPROCESS_DIR`): `'shared'`, one value for the group (the last set
+ * wins); `'livesum'`, each process its own, summed over the live processes; `'max'` /
+ * `'min'`, the largest / smallest of the live processes' values.
+ */
+export type GaugeMultiprocessMode = 'shared' | 'livesum' | 'max' | 'min';
+
+const NATIVE_MULTIPROCESS: Record<GaugeMultiprocessMode, MultiprocessMode> = {
+  shared: MultiprocessMode.Shared,
+  livesum: MultiprocessMode.LiveSum,
+  max: MultiprocessMode.Max,
+  min: MultiprocessMode.Min,
+};
 
 /** The handle type of each metric type: what `with()` returns. */
 export interface HandleOf {
@@ -93,6 +108,8 @@ interface Spec {
   /** Undefined: the process default (setCardinalityLimit). */
   readonly maxSeries?: number;
   readonly strict?: boolean;
+  /** A gauge's; undefined: 'shared'. */
+  readonly multiprocess?: GaugeMultiprocessMode;
 }
 
 const NATIVE_KIND: Record<MetricType, MetricKind> = {
@@ -176,6 +193,27 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return this.extend({ maxSeries, strict });
   }
 
+  /**
+   * What the gauge's value is across the processes of a multi-process group
+   * (`SLOTMETRICS_MULTIPROCESS_DIR`; README, "Many processes"): `'shared'` (the default),
+   * one value for the group, the last set wins wherever it was set; `'livesum'`, each
+   * process keeps its own and the group's is their sum over live processes; `'max'` or
+   * `'min'`, the largest or smallest of the live processes' values. A process that has
+   * the series (it called `with()` for it, or built the metric without dynamic keys)
+   * counts with 0 until it sets it; a process that exits takes its value with it. A
+   * process alone is a group of one: every mode gives the value it set.
+   */
+  multiprocess<G extends 'gauge' | 'gaugeFloat'>(this: MetricSchema<G, K>, mode: GaugeMultiprocessMode): MetricSchema<G, K> {
+    if (typeof mode !== 'string' || !Object.hasOwn(NATIVE_MULTIPROCESS, mode)) {
+      throw new TypeError(
+        `multiprocess() of gauge "${this.spec.name}" takes ${Object.keys(NATIVE_MULTIPROCESS)
+          .map((m) => `'${m}'`)
+          .join(', ')}, got ${describeValue(mode)}`,
+      );
+    }
+    return this.extend({ multiprocess: mode });
+  }
+
   /** Histogram bucket upper bounds, increasing; `+Inf` is always added. */
   buckets(this: MetricSchema<'histogram', K>, bounds: readonly number[]): MetricSchema<'histogram', K> {
     if (!Array.isArray(bounds) || bounds.some((b) => typeof b !== 'number')) {
@@ -250,6 +288,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         strict: spec.strict,
         registry: target.id,
         promClient,
+        multiprocess: spec.multiprocess === undefined ? undefined : NATIVE_MULTIPROCESS[spec.multiprocess],
       }),
     );
     let metric = builtMetrics.get(id);
@@ -313,10 +352,14 @@ function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[M
   switch (type) {
     case 'counter':
       return (slot) => new Counter(spec.name, stripeCell(slot));
-    case 'gauge':
-      return (slot) => new Gauge(spec.name, sharedIntCell(slot));
-    case 'gaugeFloat':
-      return (slot) => new FloatGauge(spec.name, sharedFloatCell(slot));
+    case 'gauge': {
+      const cells = gaugeCells(spec);
+      return (slot) => new Gauge(spec.name, intGaugeCell(cells, slot));
+    }
+    case 'gaugeFloat': {
+      const cells = gaugeCells(spec);
+      return (slot) => new FloatGauge(spec.name, floatGaugeCell(cells, slot));
+    }
     case 'histogram': {
       // A plain array: V8 (Node 20) reads frozen arrays' elements about 5x slower.
       const bounds = [...spec.buckets];
@@ -325,6 +368,11 @@ function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[M
     case 'summary':
       return (slot) => new Summary(spec.name, stripeCell(slot));
   }
+}
+
+/** Where a gauge's values live: this process's own cells when it keeps one per process. */
+function gaugeCells(spec: Spec): GaugeCells {
+  return spec.multiprocess === undefined || spec.multiprocess === 'shared' ? 'shared' : 'own';
 }
 
 /** Sets the series limit of metrics defined from now on without one of their own (default 10,000). */

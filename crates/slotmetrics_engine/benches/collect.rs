@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use slotmetrics_engine::collect::Snapshot;
 use slotmetrics_engine::encode::{encode, Format};
-use slotmetrics_engine::kind::{Kind, Style};
+use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
 use slotmetrics_engine::registry::{Definition, Registry, DEFAULT_NAMESPACE};
 use slotmetrics_engine::slots::locate;
 
@@ -31,6 +31,7 @@ fn registry_with(series: usize) -> Registry {
       max_series: usize::MAX,
       strict: false,
       style: Style::Standard,
+      gauge_mode: GaugeMode::Shared,
     })
     .unwrap();
   for i in 0..series {

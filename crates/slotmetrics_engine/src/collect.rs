@@ -1,10 +1,11 @@
 //! Collection: one consistent read of the registry's metadata and of every slot.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::exemplar::Exemplar;
-use crate::kind::Kind;
+use crate::kind::{GaugeMode, Kind};
 use crate::process::{self, ProcessStats};
 use crate::registry::{Family, Namespace, Registry, Series};
 use crate::slots::{self, Chunk, SlotError};
@@ -48,6 +49,9 @@ pub struct Snapshot {
   striped: Vec<f64>,
   /// Gauge chunks; gauges are read as they are encoded.
   shared: Vec<&'static Chunk>,
+  /// Every live process's own gauge chunks, read when a family keeps a gauge value per
+  /// process (its value for the group is combined as it is encoded).
+  own_gauges: Vec<Vec<&'static Chunk>>,
   /// Read once per scrape when process figures are defined.
   process: Option<ProcessStats>,
   default_labels: Arc<Vec<(String, String)>>,
@@ -114,6 +118,12 @@ impl Snapshot {
     let series: Vec<_> = families.iter().map(|family| family.series()).collect();
     let mut striped = registry.striped.totals()?;
     let shared = registry.shared.chunks()?;
+    let mut own_gauges = Vec::new();
+    if families.iter().any(|f| f.def.gauge_mode.is_per_process()) {
+      registry
+        .shared
+        .read_own(|chunks| own_gauges.push(chunks.to_vec()))?;
+    }
     let families: Vec<FamilySnapshot> = families
       .into_iter()
       .zip(series)
@@ -135,6 +145,7 @@ impl Snapshot {
       families,
       striped,
       shared,
+      own_gauges,
       process,
       default_labels,
     })
@@ -164,6 +175,40 @@ impl Snapshot {
     )
   }
 
+  /// A gauge with a value per process: the values of the live processes that have the
+  /// series, combined by its mode; `Absent` when none has it.
+  fn across_processes(&self, family: &Family, slot: u32) -> Value<'static> {
+    // A series' two cells (value, has it) are in one chunk: runs never straddle chunks.
+    let (k, i) = slots::locate(slot);
+    let values: Vec<u64> = self
+      .own_gauges
+      .iter()
+      .filter_map(|chunks| {
+        let cells = chunks.get(k)?.cells();
+        (cells[i + 1].load(Ordering::Relaxed) != 0).then(|| cells[i].load(Ordering::Relaxed))
+      })
+      .collect();
+    if values.is_empty() {
+      return Value::Absent;
+    }
+    let mode = family.def.gauge_mode;
+    if family.def.kind == Kind::IntGauge {
+      let values = values.iter().map(|bits| *bits as i64);
+      Value::IntGauge(match mode {
+        GaugeMode::LiveMax => values.max().unwrap_or_default(),
+        GaugeMode::LiveMin => values.min().unwrap_or_default(),
+        _ => values.fold(0, i64::saturating_add),
+      })
+    } else {
+      let values = values.iter().map(|bits| f64::from_bits(*bits));
+      Value::FloatGauge(match mode {
+        GaugeMode::LiveMax => values.fold(f64::NEG_INFINITY, f64::max),
+        GaugeMode::LiveMin => values.fold(f64::INFINITY, f64::min),
+        _ => values.sum(),
+      })
+    }
+  }
+
   pub fn value<'a>(&'a self, entry: &'a FamilySnapshot, series: &Series) -> Value<'a> {
     let family = &*entry.family;
     if let (Some(field), Some(stats)) = (family.process, &self.process) {
@@ -175,6 +220,9 @@ impl Snapshot {
     }
     let slot = series.slot as usize;
     let buckets = family.def.buckets.len();
+    if family.def.gauge_mode.is_per_process() {
+      return self.across_processes(family, series.slot);
+    }
     match family.def.kind {
       Kind::Counter => Value::Counter(self.striped[slot]),
       Kind::IntGauge => Value::IntGauge(slots::load(&self.shared, series.slot) as i64),
@@ -192,5 +240,123 @@ impl Snapshot {
         sum: self.striped[slot + 1],
       },
     }
+  }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+  use super::*;
+  use crate::group::testing::{kill, other_process, temp_path};
+  use crate::kind::Style;
+  use crate::registry::{Definition, DEFAULT_NAMESPACE};
+  use crate::summary::SummaryOptions;
+
+  fn gauge(name: &str, kind: Kind, gauge_mode: GaugeMode) -> Definition {
+    Definition {
+      name: name.into(),
+      help: String::new(),
+      kind,
+      static_labels: vec![],
+      dynamic_keys: vec!["k".into()],
+      buckets: vec![],
+      summary: SummaryOptions::default(),
+      max_series: 100,
+      strict: false,
+      style: Style::Standard,
+      gauge_mode,
+    }
+  }
+
+  /// Sets this process's value of a series, as its JS does.
+  fn set(registry: &Registry, id: u32, key: &str, bits: u64) {
+    let slot = registry.series(id, &[key]).unwrap().slot();
+    let (k, i) = slots::locate(slot);
+    registry.shared.own_chunk(k).unwrap().cells()[i].store(bits, Ordering::Relaxed);
+  }
+
+  /// Each series' value, by its label text.
+  fn values(registry: &Registry, name: &str) -> Vec<(String, f64)> {
+    let snapshot = Snapshot::take(registry, &registry.namespace(DEFAULT_NAMESPACE).unwrap()).unwrap();
+    let entry = snapshot
+      .families
+      .iter()
+      .find(|f| f.family.def.name == name)
+      .unwrap();
+    entry
+      .series()
+      .filter_map(|series| match snapshot.value(entry, series) {
+        Value::IntGauge(v) => Some((series.labels.to_string(), v as f64)),
+        Value::FloatGauge(v) => Some((series.labels.to_string(), v)),
+        Value::Absent => None,
+        _ => panic!("a gauge's value"),
+      })
+      .collect()
+  }
+
+  #[test]
+  fn per_process_gauges_combine_the_live_processes_values() {
+    let path = temp_path("collect-gauge-modes");
+    let a = Registry::in_group(&path).unwrap();
+    let (child, other) = other_process();
+    let b = Registry::in_group_as(&path, other).unwrap();
+    let modes = [
+      ("sum", Kind::IntGauge, GaugeMode::LiveSum),
+      ("max", Kind::FloatGauge, GaugeMode::LiveMax),
+      ("min", Kind::IntGauge, GaugeMode::LiveMin),
+      ("shared", Kind::IntGauge, GaugeMode::Shared),
+    ];
+    for (name, kind, mode) in modes {
+      let (in_a, in_b) = (
+        a.define(gauge(name, kind, mode)).unwrap(),
+        b.define(gauge(name, kind, mode)).unwrap(),
+      );
+      let bits = |v: f64| {
+        if kind == Kind::IntGauge {
+          v as i64 as u64
+        } else {
+          v.to_bits()
+        }
+      };
+      if mode == GaugeMode::Shared {
+        a.series(in_a, &["x"]).unwrap();
+        let slot = b.series(in_b, &["x"]).unwrap().slot();
+        a.shared.store(slot, bits(3.0)).unwrap();
+        b.shared.store(slot, bits(-4.0)).unwrap();
+        continue;
+      }
+      set(&a, in_a, "x", bits(3.0));
+      set(&b, in_b, "x", bits(-4.0));
+      // b has "y" and never sets it: 0 counts as its value; a does not have it.
+      b.series(in_b, &["y"]).unwrap();
+      // Only a has "z".
+      set(&a, in_a, "z", bits(5.0));
+    }
+    let x_y_z = |x: f64, y: f64, z: f64| {
+      vec![
+        (r#"k="x""#.to_string(), x),
+        (r#"k="y""#.to_string(), y),
+        (r#"k="z""#.to_string(), z),
+      ]
+    };
+    assert_eq!(values(&a, "sum"), x_y_z(-1.0, 0.0, 5.0));
+    assert_eq!(values(&a, "max"), x_y_z(3.0, 0.0, 5.0));
+    assert_eq!(values(&b, "min"), x_y_z(-4.0, 0.0, 5.0));
+    assert_eq!(
+      values(&b, "shared"),
+      [(r#"k="x""#.to_string(), -4.0)],
+      "the last set wins"
+    );
+
+    // b's values go with it; series only b had are no longer exposed.
+    kill(child);
+    assert_eq!(
+      values(&a, "sum"),
+      [(r#"k="x""#.to_string(), 3.0), (r#"k="z""#.to_string(), 5.0)]
+    );
+    assert_eq!(
+      values(&a, "min"),
+      [(r#"k="x""#.to_string(), 3.0), (r#"k="z""#.to_string(), 5.0)]
+    );
+    std::fs::remove_dir_all(&path).unwrap();
   }
 }

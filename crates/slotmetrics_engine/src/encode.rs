@@ -254,6 +254,7 @@ mod tests {
   use prometheus_client::metrics::histogram::Histogram;
 
   use super::*;
+  use crate::kind::GaugeMode;
   use crate::registry::{Definition, Namespace, Registry, RegistryError, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::slots::{locate, StripeId};
   use crate::text::{format_number, parse_labels};
@@ -270,6 +271,7 @@ mod tests {
       max_series: 10_000,
       strict: false,
       style: Style::Standard,
+      gauge_mode: GaugeMode::Shared,
     }
   }
 

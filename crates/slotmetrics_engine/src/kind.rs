@@ -41,3 +41,35 @@ pub enum Style {
   /// labels follow a series' own, and a blank line separates families in 0.0.4.
   PromClient,
 }
+
+/// What a gauge's value is across the processes of a multi-process group. One process
+/// alone is a group of one: every mode gives the value it set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum GaugeMode {
+  /// One value for the whole group: the last set wins, wherever it was set.
+  #[default]
+  Shared,
+  /// Each process has its own value; the group's is their sum over live processes.
+  LiveSum,
+  /// The largest of the live processes' values.
+  LiveMax,
+  /// The smallest of the live processes' values.
+  LiveMin,
+}
+
+impl GaugeMode {
+  /// The name the JS API gives the mode.
+  pub fn name(self) -> &'static str {
+    match self {
+      GaugeMode::Shared => "shared",
+      GaugeMode::LiveSum => "livesum",
+      GaugeMode::LiveMax => "max",
+      GaugeMode::LiveMin => "min",
+    }
+  }
+
+  /// Whether each process keeps its own value.
+  pub fn is_per_process(self) -> bool {
+    self != GaugeMode::Shared
+  }
+}

@@ -28,6 +28,8 @@ pub enum FileKind {
   Journal = 4,
   /// The members: processes and their stripes.
   Table = 5,
+  /// One process's own values of gauges that keep one per process.
+  ProcessGauges = 6,
 }
 
 impl FileKind {
@@ -38,6 +40,7 @@ impl FileKind {
       3 => "gauges".into(),
       4 => "a journal".into(),
       5 => "a member table".into(),
+      6 => "a process's gauges".into(),
       other => format!("unknown kind {other}"),
     }
   }

@@ -2,7 +2,7 @@
 //! that say how two definitions differ.
 
 use super::RegistryError;
-use crate::kind::{Kind, Style};
+use crate::kind::{GaugeMode, Kind, Style};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
 use crate::slots::CHUNK_SLOTS;
 use crate::summary::SummaryOptions;
@@ -25,6 +25,9 @@ pub struct Definition {
   pub max_series: usize,
   pub strict: bool,
   pub style: Style,
+  /// A gauge's value across the processes of a multi-process group; `Shared` for
+  /// other kinds.
+  pub gauge_mode: GaugeMode,
 }
 
 /// A series' escaped label text from its dynamic label values.
@@ -106,6 +109,14 @@ pub(super) fn validate(def: &Definition) -> Result<String, RegistryError> {
   } else if !def.buckets.is_empty() {
     return invalid(format!(
       "metric \"{}\" is {} and takes no buckets",
+      def.name,
+      def.kind.describe()
+    ));
+  }
+  let is_gauge = matches!(def.kind, Kind::IntGauge | Kind::FloatGauge);
+  if !is_gauge && def.gauge_mode != GaugeMode::Shared {
+    return invalid(format!(
+      "metric \"{}\" is {}; only gauges take a multi-process mode",
       def.name,
       def.kind.describe()
     ));
@@ -233,6 +244,13 @@ pub(super) fn describe_difference(existing: &Definition, new: &Definition) -> Op
     return Some(format!(
       "has other quantiles or another window (quantiles [{}])",
       quantiles.join(", ")
+    ));
+  }
+  if existing.gauge_mode != new.gauge_mode {
+    return Some(format!(
+      "has multi-process mode '{}' instead of '{}'",
+      new.gauge_mode.name(),
+      existing.gauge_mode.name()
     ));
   }
   if existing.style != new.style {

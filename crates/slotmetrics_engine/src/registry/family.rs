@@ -69,11 +69,14 @@ pub struct Family {
 
 impl Family {
   /// Slots one series takes: a counter or gauge one; a histogram one per bucket
-  /// (including `+Inf`) and one for the sum; a summary its count and its sum.
+  /// (including `+Inf`) and one for the sum; a summary its count and its sum; a gauge
+  /// with a value per process its value and whether the process has the series (see
+  /// `Registry::series`).
   pub fn slots_per_series(&self) -> usize {
     match self.def.kind {
       Kind::Histogram => self.def.buckets.len() + 2,
       Kind::Summary => 2,
+      _ if self.def.gauge_mode.is_per_process() => 2,
       _ => 1,
     }
   }

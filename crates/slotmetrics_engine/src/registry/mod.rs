@@ -30,7 +30,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::exemplar::{bucket_index, Exemplar};
 #[cfg(unix)]
 use crate::group::GroupError;
-use crate::kind::{Kind, Style};
+use crate::kind::{GaugeMode, Kind, Style};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripedSlots};
 use crate::summary::{SummaryOptions, Window};
@@ -183,7 +183,10 @@ impl Registry {
 
   /// `in_group` as process `me` (tests join as other processes).
   #[cfg(unix)]
-  fn in_group_as(path: &std::path::Path, me: crate::group::ProcessIdentity) -> Result<Self, SlotError> {
+  pub(crate) fn in_group_as(
+    path: &std::path::Path,
+    me: crate::group::ProcessIdentity,
+  ) -> Result<Self, SlotError> {
     let (files, striped, shared) = crate::slots::join_group(path, me)?;
     let registry = Registry {
       families: RwLock::new(Vec::new()),
@@ -324,6 +327,7 @@ impl Registry {
         max_series: 1,
         strict: false,
         style: Style::Standard,
+        gauge_mode: GaugeMode::Shared,
       };
       let id = self.define_from(&namespace, def, Some(field), false)?;
       self.series(id, NO_LABELS)?;
@@ -455,6 +459,21 @@ impl Registry {
   /// use; a full metric sends new label sets to its overflow series.
   pub fn series(&self, id: FamilyId, values: &[impl AsRef<str>]) -> Result<Registered, RegistryError> {
     let family = self.family(id)?;
+    let registered = self.find_or_register(&family, values)?;
+    if family.def.gauge_mode.is_per_process() {
+      // This process has the series from now on: its value, 0 until set, counts in the
+      // group's (as a process that created a gauge's child does in prometheus_client's
+      // multi-process mode).
+      self.shared.store_own(registered.slot() + 1, 1)?;
+    }
+    Ok(registered)
+  }
+
+  fn find_or_register(
+    &self,
+    family: &Family,
+    values: &[impl AsRef<str>],
+  ) -> Result<Registered, RegistryError> {
     let labels = encode_labels(&family.def, values)?;
     if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
       family.unhide(slot);
@@ -462,7 +481,7 @@ impl Registry {
     }
     #[cfg(unix)]
     if let (Some(replica), Some(number)) = (&self.replica, family.group_number) {
-      return self.series_in_group(replica, &family, number, labels);
+      return self.series_in_group(replica, family, number, labels);
     }
     let registered = match family.index.entry(Arc::from(labels)) {
       dashmap::Entry::Occupied(e) => Some(*e.get()),
@@ -478,8 +497,8 @@ impl Registry {
         {
           None
         } else {
-          let slot = self.allocate(&family)?;
-          self.list_series(&family, e, slot);
+          let slot = self.allocate(family)?;
+          self.list_series(family, e, slot);
           Some(slot)
         }
       }
@@ -487,7 +506,7 @@ impl Registry {
     match registered {
       Some(slot) => Ok(Registered::Series(slot)),
       // After the entry's lock is released: the overflow series may live in the same shard.
-      None => self.overflow(&family),
+      None => self.overflow(family),
     }
   }
 
@@ -662,6 +681,10 @@ impl Registry {
         .striped
         .totals_of(slot, family.slots_per_series())?
         .into_boxed_slice()
+    } else if family.def.gauge_mode.is_per_process() {
+      // Only this process's value: another's is its own to reset.
+      self.shared.store_own(slot, 0)?;
+      Box::default()
     } else {
       self.shared.store(slot, 0)?;
       Box::default()
@@ -878,6 +901,7 @@ mod tests {
       max_series: 10_000,
       strict: false,
       style: Style::Standard,
+      gauge_mode: GaugeMode::Shared,
     }
   }
 

@@ -109,7 +109,7 @@ mod tests {
   use super::super::{Definition, Registered, Registry, RegistryError, DEFAULT_NAMESPACE};
   use crate::group::testing::{kill, other_process, temp_path};
   use crate::group::GroupFiles;
-  use crate::kind::{Kind, Style};
+  use crate::kind::{GaugeMode, Kind, Style};
   use crate::slots::tests::{total, write};
   use crate::summary::SummaryOptions;
 
@@ -125,6 +125,7 @@ mod tests {
       max_series,
       strict: false,
       style: Style::Standard,
+      gauge_mode: GaugeMode::Shared,
     }
   }
 

@@ -5,6 +5,9 @@
 //!   entry in the group's member table), which only it writes and only it lengthens.
 //! * `retired` holds what the stripes of torn-down environments and dead processes
 //!   counted; `gauges` holds the shared slots, one cell per series for the group.
+//! * Gauges that keep a value per process have it in `gauges-<n>` (n is the process's
+//!   entry in the member table), written by that process; a read takes the files of
+//!   live processes only, and the next process given the entry zeroes its file.
 //! * Which slot indexes are handed out is kept in the member table; new ones are handed
 //!   out, and `retired` and `gauges` lengthened, under the group lock.
 //!
@@ -33,6 +36,8 @@ pub(super) struct GroupSlots {
   gauges: ChunkFile,
   /// The stripe files opened so far, this process's and others', by stripe number.
   stripe_files: Mutex<HashMap<usize, Arc<ChunkFile>>>,
+  /// The per-process gauge files opened so far, this process's and others', by entry.
+  process_gauge_files: Mutex<HashMap<usize, Arc<ChunkFile>>>,
 }
 
 /// The cells of a mapped chunk.
@@ -58,6 +63,7 @@ impl GroupSlots {
       files: Arc::clone(&files),
       process: usize::MAX,
       stripe_files: Mutex::new(HashMap::new()),
+      process_gauge_files: Mutex::new(HashMap::new()),
     };
     let earlier_boot = files.table.of_earlier_boot();
     // An entry with this very identity is a program this process ran before it exec'd
@@ -65,6 +71,14 @@ impl GroupSlots {
     slots.sweep_locked(|entry| earlier_boot || entry == me || !entry.is_alive())?;
     files.table.record_boot();
     slots.process = files.table.join(me)?;
+    // The entry's file may hold a dead process's values: zeroed before this process
+    // is seen live (readers take the lock shared).
+    let own = slots.process_gauge_file(slots.process)?;
+    for chunk in mapped_chunks(&own, own.chunk_count()?)? {
+      for cell in chunk.cells() {
+        cell.store(0, Ordering::Relaxed);
+      }
+    }
     Ok(slots)
   }
 
@@ -128,15 +142,44 @@ impl GroupSlots {
       .collect()
   }
 
+  /// Chunk `k` of this process's own gauge cells, lengthening its file when needed.
+  pub(super) fn own_gauge_chunk(&self, k: usize) -> Result<&'static Chunk, SlotError> {
+    if k >= chunks_for(self.files.table.slots_allocated(SlotSpace::Shared)) {
+      return Err(SlotError::NoSuchChunk(k));
+    }
+    let file = self.process_gauge_file(self.process)?;
+    file.grow_to(k + 1)?;
+    let address = file.chunk(k)?.ok_or(SlotError::NoSuchChunk(k))?;
+    Ok(cells_at(address))
+  }
+
+  /// Calls `read` with the own gauge chunks of every live process (each only as far as
+  /// its file goes). Dead members are folded first, so their values are left out.
+  pub(super) fn read_own_gauges(&self, mut read: impl FnMut(&[&'static Chunk])) -> Result<(), SlotError> {
+    self.sweep_dead()?;
+    let _reading = self.files.lock.shared()?;
+    let needed = chunks_for(self.files.table.slots_allocated(SlotSpace::Shared));
+    for (process, _) in self.files.table.processes() {
+      read(&mapped_chunks(&*self.process_gauge_file(process)?, needed)?);
+    }
+    Ok(())
+  }
+
+  /// Folds the members that died since the last look, if any.
+  fn sweep_dead(&self) -> Result<(), GroupError> {
+    if !self.files.table.dead_processes().is_empty() {
+      let _changing = self.files.lock.exclusive()?;
+      self.sweep_locked(|entry| !entry.is_alive())?;
+    }
+    Ok(())
+  }
+
   /// How many striped slots are handed out, and calls `add` with the chunks of the
   /// retired totals and of every stripe in use (each only as far as its file goes: a
   /// chunk a stripe's owner has not touched yet counts as zeros). Dead members are
   /// folded first; the group lock is held shared throughout, so no fold runs meanwhile.
   pub(super) fn read_stripes(&self, mut add: impl FnMut(&[&'static Chunk])) -> Result<usize, SlotError> {
-    if !self.files.table.dead_processes().is_empty() {
-      let _changing = self.files.lock.exclusive()?;
-      self.sweep_locked(|entry| !entry.is_alive())?;
-    }
+    self.sweep_dead()?;
     let _reading = self.files.lock.shared()?;
     let allocated = self.files.table.slots_allocated(SlotSpace::Striped);
     let needed = chunks_for(allocated);
@@ -173,6 +216,23 @@ impl GroupSlots {
       Chunk::BYTES,
     )?);
     files.insert(stripe, Arc::clone(&file));
+    Ok(file)
+  }
+
+  /// The gauge file of process entry `process`, opened (and, for a new entry, created:
+  /// under the group lock) once per process.
+  fn process_gauge_file(&self, process: usize) -> Result<Arc<ChunkFile>, GroupError> {
+    let mut files = self.process_gauge_files.lock();
+    if let Some(file) = files.get(&process) {
+      return Ok(Arc::clone(file));
+    }
+    let file = Arc::new(ChunkFile::open(
+      &self.files.dir,
+      &format!("gauges-{process}"),
+      FileKind::ProcessGauges,
+      Chunk::BYTES,
+    )?);
+    files.insert(process, Arc::clone(&file));
     Ok(file)
   }
 

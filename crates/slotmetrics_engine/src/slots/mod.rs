@@ -333,10 +333,40 @@ impl SharedSlots {
     self.chunks()?.get(k).copied().ok_or(SlotError::NoSuchChunk(k))
   }
 
+  /// Chunk `k` of this process's own cells, for gauges that keep a value per process:
+  /// in a group, a file of this process's; alone, the shared chunk itself (a process
+  /// alone is a group of one).
+  pub fn own_chunk(&self, k: usize) -> Result<&'static Chunk, SlotError> {
+    match &self.0 {
+      Memory::Heap { .. } => self.chunk(k),
+      #[cfg(unix)]
+      Memory::Group(group) => group.own_gauge_chunk(k),
+    }
+  }
+
+  /// Calls `read` with the own cells of every live process of the group (alone: the
+  /// shared chunks). A process's list may stop short of the chunks handed out: its cells
+  /// past the end are zero.
+  pub fn read_own(&self, mut read: impl FnMut(&[&'static Chunk])) -> Result<(), SlotError> {
+    match &self.0 {
+      Memory::Heap { memory, .. } => read(&memory.chunks()),
+      #[cfg(unix)]
+      Memory::Group(group) => group.read_own_gauges(read)?,
+    }
+    Ok(())
+  }
+
   /// Writes one cell (a gauge's value, as bits).
   pub fn store(&self, index: u32, bits: u64) -> Result<(), SlotError> {
     let (k, i) = locate(index);
     self.chunk(k)?.cells()[i].store(bits, Ordering::Relaxed);
+    Ok(())
+  }
+
+  /// Writes one of this process's own cells (see `own_chunk`).
+  pub fn store_own(&self, index: u32, bits: u64) -> Result<(), SlotError> {
+    let (k, i) = locate(index);
+    self.own_chunk(k)?.cells()[i].store(bits, Ordering::Relaxed);
     Ok(())
   }
 }
