@@ -62,6 +62,12 @@ export declare function flushLogsSync(): void
 /** Records that the JS thread serving health endpoints is responsive (called on a timer). */
 export declare function healthBeat(): void
 
+/**
+ * Whether the default registry is the metric set of a multi-process group
+ * (`SLOTMETRICS_MULTIPROCESS_DIR`).
+ */
+export declare function inMultiprocessGroup(): boolean
+
 export interface LabelPair {
   name: string
   value: string
@@ -166,6 +172,8 @@ export declare const enum MultiprocessMode {
   LiveSum = 'livesum',
   Max = 'max',
   Min = 'min',
+  Average = 'average',
+  Omit = 'omit',
 }
 
 /**

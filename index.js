@@ -845,6 +845,7 @@ module.exports.ExpositionFormat = nativeBinding.ExpositionFormat
 module.exports.flushLogs = nativeBinding.flushLogs
 module.exports.flushLogsSync = nativeBinding.flushLogsSync
 module.exports.healthBeat = nativeBinding.healthBeat
+module.exports.inMultiprocessGroup = nativeBinding.inMultiprocessGroup
 module.exports.labelScratch = nativeBinding.labelScratch
 module.exports.listMetric = nativeBinding.listMetric
 module.exports.logRing = nativeBinding.logRing

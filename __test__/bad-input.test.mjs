@@ -114,8 +114,8 @@ const MATRIX = [
   [
     '.multiprocess(mode)',
     (v) => gaugeSchema('g').multiprocess(v).build({ registry: fresh() }),
-    (v) => ['shared', 'livesum', 'max', 'min'].includes(v),
-    /multiprocess\(\) of gauge "g" takes 'shared', 'livesum', 'max', 'min'/,
+    (v) => ['shared', 'livesum', 'max', 'min', 'average', 'omit'].includes(v),
+    /multiprocess\(\) of gauge "g" takes 'shared', 'livesum', 'max', 'min', 'average', 'omit'/,
   ],
   [
     '.percentiles(quantiles)',

@@ -3,6 +3,9 @@
 // metrics of the entry (custom collectors), which aggregated registries are made of.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +16,8 @@ const require = createRequire(import.meta.url);
 const real = require('prom-client');
 const fixture = fileURLToPath(new URL('./fixtures/cluster-metrics.cjs', import.meta.url));
 
-function clusterMetrics(client) {
-  const run = spawnSync(process.execPath, [fixture], { env: { ...process.env, CLIENT: client }, encoding: 'utf8', timeout: 30_000 });
+function clusterMetrics(client, env = {}) {
+  const run = spawnSync(process.execPath, [fixture], { env: { ...process.env, CLIENT: client, ...env }, encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.status, 0, `${client}: ${run.stderr}`);
   return run.stdout;
 }
@@ -36,6 +39,25 @@ test("clusterMetrics() aggregates 3 workers' metrics as prom-client does, each w
   }
   assert.doesNotMatch(ours, /pid_like/, "the 'omit' aggregator leaves a metric out");
   assert.equal(promtoolCheck(ours).status, 0, promtoolCheck(ours).output);
+});
+
+test("in a multi-process group, clusterMetrics() reads shared memory: workers answer nothing, the text is prom-client's but for quantiles", {
+  timeout: 90_000,
+}, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slotmetrics-cluster-group-'));
+  const ours = clusterMetrics('slotmetrics/prom-client', { SLOTMETRICS_MULTIPROCESS_DIR: dir, SILENT_WORKERS: '1' });
+  // prom-client sums the workers' quantiles (0 + 1 + 2 for the median here); the group's
+  // summary has quantiles of the primary's own observations (none).
+  const quantilesLeftOut = (text) =>
+    text
+      .split('\n')
+      .filter((line) => !line.includes('quantile='))
+      .join('\n');
+  assert.equal(quantilesLeftOut(ours), quantilesLeftOut(clusterMetrics('prom-client')));
+  assert.ok(ours.split('\n').includes('temperature 20'), ours);
+  assert.doesNotMatch(ours, /pid_like/, "an 'omit' gauge is left out of a group's metrics");
+  assert.equal(promtoolCheck(ours).status, 0, promtoolCheck(ours).output);
+  fs.rmSync(dir, { recursive: true });
 });
 
 test('AggregatorRegistry.aggregate(), the aggregators and setRegistries() behave as prom-client', async () => {

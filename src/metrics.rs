@@ -39,6 +39,10 @@ pub enum MultiprocessMode {
   Max,
   #[napi(value = "min")]
   Min,
+  #[napi(value = "average")]
+  Average,
+  #[napi(value = "omit")]
+  Omit,
 }
 
 #[napi(object)]
@@ -136,6 +140,8 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
           Some(MultiprocessMode::LiveSum) => GaugeMode::LiveSum,
           Some(MultiprocessMode::Max) => GaugeMode::LiveMax,
           Some(MultiprocessMode::Min) => GaugeMode::LiveMin,
+          Some(MultiprocessMode::Average) => GaugeMode::LiveAverage,
+          Some(MultiprocessMode::Omit) => GaugeMode::Omit,
         },
       },
     )

@@ -13,6 +13,13 @@ pub fn create_registry() -> u32 {
   REGISTRY.create_namespace()
 }
 
+/// Whether the default registry is the metric set of a multi-process group
+/// (`SLOTMETRICS_MULTIPROCESS_DIR`).
+#[napi(catch_unwind)]
+pub fn in_multiprocess_group() -> bool {
+  REGISTRY.in_a_group()
+}
+
 /// Lists a metric in another registry too (prom-client's multiple `registers`).
 #[napi(catch_unwind)]
 pub fn list_metric(registry: u32, metric: u32) -> Result<()> {

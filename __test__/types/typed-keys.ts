@@ -60,8 +60,8 @@ gaugeSchema('types_queue').multiprocess('livesum').build().set(1);
 gaugeSchemaFloat('types_load').multiprocess('max').build().set(0.5);
 // @ts-expect-error only gauges have a multi-process mode
 counterSchema('types_multiprocess_total').multiprocess('max');
-// @ts-expect-error the modes are 'shared', 'livesum', 'max' and 'min'
-gaugeSchema('types_multiprocess').multiprocess('average');
+// @ts-expect-error the modes are named: 'average', not 'mean'
+gaugeSchema('types_multiprocess').multiprocess('mean');
 
 const cpu: FloatGauge = gaugeSchemaFloat('types_cpu').requireDynamicKey('cpu_id').build().with({ cpu_id: '0' });
 cpu.set(45.7);

@@ -16,15 +16,18 @@ export type MetricType = 'counter' | 'gauge' | 'gaugeFloat' | 'histogram' | 'sum
  * What a gauge's value is across the processes of a multi-process group
  * (`SLOTMETRICS_MULTIPROCESS_DIR`): `'shared'`, one value for the group (the last set
  * wins); `'livesum'`, each process its own, summed over the live processes; `'max'` /
- * `'min'`, the largest / smallest of the live processes' values.
+ * `'min'` / `'average'`, the largest / smallest / mean of the live processes' values;
+ * `'omit'`, not exposed in a group at all.
  */
-export type GaugeMultiprocessMode = 'shared' | 'livesum' | 'max' | 'min';
+export type GaugeMultiprocessMode = 'shared' | 'livesum' | 'max' | 'min' | 'average' | 'omit';
 
 const NATIVE_MULTIPROCESS: Record<GaugeMultiprocessMode, MultiprocessMode> = {
   shared: MultiprocessMode.Shared,
   livesum: MultiprocessMode.LiveSum,
   max: MultiprocessMode.Max,
   min: MultiprocessMode.Min,
+  average: MultiprocessMode.Average,
+  omit: MultiprocessMode.Omit,
 };
 
 /** The handle type of each metric type: what `with()` returns. */
@@ -197,8 +200,10 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
    * What the gauge's value is across the processes of a multi-process group
    * (`SLOTMETRICS_MULTIPROCESS_DIR`; README, "Many processes"): `'shared'` (the default),
    * one value for the group, the last set wins wherever it was set; `'livesum'`, each
-   * process keeps its own and the group's is their sum over live processes; `'max'` or
-   * `'min'`, the largest or smallest of the live processes' values. A process that has
+   * process keeps its own and the group's is their sum over live processes; `'max'`,
+   * `'min'` or `'average'`, the largest, smallest or mean of the live processes' values
+   * (an integer gauge's mean rounded toward zero); `'omit'`, not exposed in a group (a
+   * figure that means nothing for the group, as prom-client's `omit` aggregator). A process that has
    * the series (it called `with()` for it, or built the metric without dynamic keys)
    * counts with 0 until it sets it; a process that exits takes its value with it. A
    * process alone is a group of one: every mode gives the value it set.
@@ -372,7 +377,8 @@ function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[M
 
 /** Where a gauge's values live: this process's own cells when it keeps one per process. */
 function gaugeCells(spec: Spec): GaugeCells {
-  return spec.multiprocess === undefined || spec.multiprocess === 'shared' ? 'shared' : 'own';
+  const mode = spec.multiprocess ?? 'shared';
+  return mode === 'shared' || mode === 'omit' ? 'shared' : 'own';
 }
 
 /** Sets the series limit of metrics defined from now on without one of their own (default 10,000). */

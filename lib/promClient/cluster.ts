@@ -1,10 +1,12 @@
 // prom-client's AggregatorRegistry: metrics of a Node `cluster`. Each worker process has
-// its own engine (slotmetrics shares memory between the threads of one process, not
-// between processes), so the primary asks every worker for its metrics over the
-// cluster's IPC channel and combines them with each metric's aggregator. The messages
-// are prom-client's own, so a primary and workers may use either library.
+// its own engine unless the cluster is a multi-process group (SLOTMETRICS_MULTIPROCESS_DIR),
+// so the primary asks every worker for its metrics over the cluster's IPC channel and
+// combines them with each metric's aggregator. The messages are prom-client's own, so a
+// primary and workers may use either library. In a group, the primary reads the group's
+// metrics from shared memory instead: no message, no timeout, no setup in the workers.
 
 import type * as Cluster from 'node:cluster';
+import { binding } from '../base/native';
 import { aggregators, type MetricData } from './aggregators';
 import { globalRegistry, Registry, type RegistryContentType } from './registry';
 
@@ -48,6 +50,7 @@ export class AggregatorRegistry extends Registry {
 
   /** In the primary: every connected worker's metrics, aggregated, as text. */
   clusterMetrics(): Promise<string> {
+    if (binding.inMultiprocessGroup()) return groupMetrics();
     const requestId = nextRequestId++;
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -110,6 +113,15 @@ export class AggregatorRegistry extends Registry {
     }
     registries = list;
   }
+}
+
+/**
+ * The group's metrics (the global registry of every process), through the same
+ * aggregation a cluster's answers go through: the engine has combined each gauge by its
+ * aggregator already (see gauge.ts), and 'omit' metrics are left out in a group.
+ */
+async function groupMetrics(): Promise<string> {
+  return AggregatorRegistry.aggregate([await globalRegistry.getMetricsAsJSON()]).metrics();
 }
 
 /** Sets up the cluster's message handlers once: the primary's and a worker's. */

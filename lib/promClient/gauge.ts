@@ -1,6 +1,8 @@
-// prom-client's Gauge on the engine: a float gauge shared by every thread.
+// prom-client's Gauge on the engine: a float gauge shared by every thread; in a
+// multi-process group, combined over the processes as its `aggregator` says.
 
-import { gaugeSchemaFloat } from '../metrics/schema';
+import { type GaugeMultiprocessMode, gaugeSchemaFloat } from '../metrics/schema';
+import type { Aggregator } from './aggregators';
 import type { FloatGauge } from '../metrics/gauge';
 import { invalidNumber, labelsFromArguments, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
@@ -10,11 +12,27 @@ export type GaugeConfiguration<T extends string> = MetricConfiguration<T, Gauge<
 
 const isLabels = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
+/**
+ * A gauge's multi-process mode from its aggregator: in a group, every process exposes
+ * what prom-client's AggregatorRegistry gives when it combines the cluster's workers.
+ */
+const GROUP_MODE: Record<Aggregator, GaugeMultiprocessMode> = {
+  sum: 'livesum',
+  first: 'shared',
+  min: 'min',
+  max: 'max',
+  average: 'average',
+  omit: 'omit',
+};
+
 export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
   readonly type = 'gauge';
 
   constructor(configuration: GaugeConfiguration<T>) {
-    super(configuration, 'gaugeFloat', gaugeSchemaFloat);
+    const aggregator = configuration?.aggregator ?? 'sum';
+    // An aggregator of the user's own (added to `aggregators`) has no mode: one value for the group.
+    const mode = Object.hasOwn(GROUP_MODE, aggregator) ? GROUP_MODE[aggregator] : 'shared';
+    super(configuration, 'gaugeFloat', (name) => gaugeSchemaFloat(name).multiprocess(mode));
   }
 
   set(labels: LabelValues<T> | number, value?: number): void {

@@ -85,7 +85,8 @@ impl Snapshot {
     Snapshot::read(registry, namespace.families(), namespace.default_labels())
   }
 
-  /// Reads these metrics, with these default labels.
+  /// Reads these metrics, with these default labels. In a group, gauges whose mode is
+  /// `Omit` are left out.
   pub fn of(
     registry: &Registry,
     families: Vec<Arc<Family>>,
@@ -97,9 +98,12 @@ impl Snapshot {
 
   fn read(
     registry: &Registry,
-    families: Vec<Arc<Family>>,
+    mut families: Vec<Arc<Family>>,
     default_labels: Arc<Vec<(String, String)>>,
   ) -> Result<Snapshot, SlotError> {
+    if registry.in_a_group() {
+      families.retain(|family| family.def.gauge_mode != GaugeMode::Omit);
+    }
     // Read before the slots (reading may prune a summary's series, which restarts them),
     // so a quantile never counts an observation the count does not.
     let quantiles: Vec<_> = families
@@ -192,11 +196,14 @@ impl Snapshot {
       return Value::Absent;
     }
     let mode = family.def.gauge_mode;
+    let count = values.len();
     if family.def.kind == Kind::IntGauge {
       let values = values.iter().map(|bits| *bits as i64);
       Value::IntGauge(match mode {
         GaugeMode::LiveMax => values.max().unwrap_or_default(),
         GaugeMode::LiveMin => values.min().unwrap_or_default(),
+        // An integer gauge's mean is rounded toward zero, to stay an integer.
+        GaugeMode::LiveAverage => (values.map(i128::from).sum::<i128>() / count as i128) as i64,
         _ => values.fold(0, i64::saturating_add),
       })
     } else {
@@ -204,6 +211,7 @@ impl Snapshot {
       Value::FloatGauge(match mode {
         GaugeMode::LiveMax => values.fold(f64::NEG_INFINITY, f64::max),
         GaugeMode::LiveMin => values.fold(f64::INFINITY, f64::min),
+        GaugeMode::LiveAverage => values.sum::<f64>() / count as f64,
         _ => values.sum(),
       })
     }
@@ -274,14 +282,18 @@ mod tests {
     registry.shared.own_chunk(k).unwrap().cells()[i].store(bits, Ordering::Relaxed);
   }
 
+  /// Sets series "x" of a gauge of one value for the group.
+  fn set_shared(registry: &Registry, id: u32, value: i64) {
+    let slot = registry.series(id, &["x"]).unwrap().slot();
+    registry.shared.store(slot, value as u64).unwrap();
+  }
+
   /// Each series' value, by its label text.
   fn values(registry: &Registry, name: &str) -> Vec<(String, f64)> {
     let snapshot = Snapshot::take(registry, &registry.namespace(DEFAULT_NAMESPACE).unwrap()).unwrap();
-    let entry = snapshot
-      .families
-      .iter()
-      .find(|f| f.family.def.name == name)
-      .unwrap();
+    let Some(entry) = snapshot.families.iter().find(|f| f.family.def.name == name) else {
+      return vec![];
+    };
     entry
       .series()
       .filter_map(|series| match snapshot.value(entry, series) {
@@ -303,6 +315,7 @@ mod tests {
       ("sum", Kind::IntGauge, GaugeMode::LiveSum),
       ("max", Kind::FloatGauge, GaugeMode::LiveMax),
       ("min", Kind::IntGauge, GaugeMode::LiveMin),
+      ("average", Kind::FloatGauge, GaugeMode::LiveAverage),
       ("shared", Kind::IntGauge, GaugeMode::Shared),
     ];
     for (name, kind, mode) in modes {
@@ -341,11 +354,20 @@ mod tests {
     assert_eq!(values(&a, "sum"), x_y_z(-1.0, 0.0, 5.0));
     assert_eq!(values(&a, "max"), x_y_z(3.0, 0.0, 5.0));
     assert_eq!(values(&b, "min"), x_y_z(-4.0, 0.0, 5.0));
+    assert_eq!(values(&b, "average"), x_y_z(-0.5, 0.0, 5.0));
     assert_eq!(
       values(&b, "shared"),
       [(r#"k="x""#.to_string(), -4.0)],
       "the last set wins"
     );
+
+    // A gauge that means nothing for the group is not exposed in one; alone, it is.
+    let omitted = gauge("started", Kind::IntGauge, GaugeMode::Omit);
+    set_shared(&a, a.define(omitted.clone()).unwrap(), 7);
+    assert_eq!(values(&a, "started"), []);
+    let alone = Registry::new();
+    set_shared(&alone, alone.define(omitted).unwrap(), 7);
+    assert_eq!(values(&alone, "started"), [(r#"k="x""#.to_string(), 7.0)]);
 
     // b's values go with it; series only b had are no longer exposed.
     kill(child);

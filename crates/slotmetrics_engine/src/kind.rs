@@ -55,6 +55,11 @@ pub enum GaugeMode {
   LiveMax,
   /// The smallest of the live processes' values.
   LiveMin,
+  /// The mean of the live processes' values.
+  LiveAverage,
+  /// Not exposed in a group: a figure that means nothing for the group as a whole
+  /// (prom-client's `omit` aggregator, as on `process_start_time_seconds`).
+  Omit,
 }
 
 impl GaugeMode {
@@ -65,11 +70,13 @@ impl GaugeMode {
       GaugeMode::LiveSum => "livesum",
       GaugeMode::LiveMax => "max",
       GaugeMode::LiveMin => "min",
+      GaugeMode::LiveAverage => "average",
+      GaugeMode::Omit => "omit",
     }
   }
 
   /// Whether each process keeps its own value.
   pub fn is_per_process(self) -> bool {
-    self != GaugeMode::Shared
+    !matches!(self, GaugeMode::Shared | GaugeMode::Omit)
   }
 }
