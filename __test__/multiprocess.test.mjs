@@ -126,6 +126,26 @@ test('gauges with a value per process: summed, max and min over the live process
   fs.rmSync(dir, { recursive: true });
 });
 
+test("default metrics: the group's figures, combined as prom-client's AggregatorRegistry combines a cluster's", { timeout: 60_000 }, async () => {
+  const dir = groupDir();
+  const members = await Promise.all([0, 1].map(() => join(dir)));
+  await Promise.all(members.map((member) => member.ask({ do: 'collect default metrics' })));
+  const samples = await members[0].metrics();
+  const limit = Number(fs.readFileSync('/proc/self/limits', 'utf8').match(/Max open files\s+(\d+)/)[1]);
+  assert.equal(samples.get('process_max_fds'), 2 * limit, 'summed over the two processes');
+  assert.equal(samples.has('process_start_time_seconds'), false, "left out, as prom-client's 'omit' aggregator does");
+  assert.equal(
+    samples.get(
+      `nodejs_version_info{version="${process.version}",major="${process.versions.node.split('.')[0]}",minor="${process.versions.node.split('.')[1]}",patch="${process.versions.node.split('.')[2]}"}`,
+    ),
+    1,
+  );
+  assert.ok(samples.get('nodejs_heap_size_used_bytes') > 0, 'the V8 figures, summed');
+  assert.ok(samples.get('nodejs_eventloop_lag_max_seconds') >= samples.get('nodejs_eventloop_lag_min_seconds'));
+  await Promise.all(members.map((member) => member.ask({ do: 'exit' }).catch(() => {})));
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('two groups in two directories do not see each other', { timeout: 60_000 }, async () => {
   const [dirA, dirB] = [groupDir(), groupDir()];
   const [a, b] = await Promise.all([join(dirA), join(dirB)]);

@@ -1,13 +1,15 @@
 // collectDefaultMetrics(): prom-client 15's default metrics, same names, types, labels
 // and help, so dashboards and alerts written for prom-client work unchanged.
 // Process figures are read by Rust from /proc at every scrape; the V8 and event-loop
-// figures are sampled here on a timer that does not keep the process alive.
+// figures are sampled here on a timer that does not keep the process alive. In a
+// multi-process group each figure is combined over the live processes as prom-client's
+// AggregatorRegistry combines the workers of a cluster (its aggregators, as modes).
 
 import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { whileRunning } from '../base/lifecycle';
 import { binding, callNative } from '../base/native';
-import { gaugeSchemaFloat, histogramSchema } from '../metrics/schema';
+import { type GaugeMultiprocessMode, gaugeSchemaFloat, histogramSchema } from '../metrics/schema';
 import type { FloatGauge } from '../metrics/gauge';
 import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
@@ -73,27 +75,31 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
   const labelPairs = Object.entries(labels).map(([name, value]) => ({ name, value }));
   callNative(() => binding.defineProcessMetrics(registry.id, registry.prefix + prefix, labelPairs));
 
-  const gauge = (name: string, help: string) =>
+  // Summed over the processes of a group unless another mode is given (prom-client's
+  // aggregators: 'sum' by default, the event-loop figures 'average', 'min' and 'max').
+  const gauge = (name: string, help: string, mode: GaugeMultiprocessMode = 'livesum') =>
     gaugeSchemaFloat(prefix + name)
       .help(help)
       .staticLabels(labels)
+      .multiprocess(mode)
       .build({ registry });
   const byType = (name: string, help: string, key: string) =>
     gaugeSchemaFloat(prefix + name)
       .help(help)
       .staticLabels(labels)
       .requireDynamicKey(key)
+      .multiprocess('livesum')
       .build({ registry });
 
-  const lag = gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.');
+  const lag = gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', 'average');
   const delayStats: [FloatGauge, (h: ReturnType<typeof monitorEventLoopDelay>) => number][] = [
-    [gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.'), (h) => h.min],
-    [gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.'), (h) => h.max],
-    [gauge('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.'), (h) => h.mean],
-    [gauge('nodejs_eventloop_lag_stddev_seconds', 'The standard deviation of the recorded event loop delays.'), (h) => h.stddev],
-    [gauge('nodejs_eventloop_lag_p50_seconds', 'The 50th percentile of the recorded event loop delays.'), (h) => h.percentile(50)],
-    [gauge('nodejs_eventloop_lag_p90_seconds', 'The 90th percentile of the recorded event loop delays.'), (h) => h.percentile(90)],
-    [gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.'), (h) => h.percentile(99)],
+    [gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.', 'min'), (h) => h.min],
+    [gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.', 'max'), (h) => h.max],
+    [gauge('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.', 'average'), (h) => h.mean],
+    [gauge('nodejs_eventloop_lag_stddev_seconds', 'The standard deviation of the recorded event loop delays.', 'average'), (h) => h.stddev],
+    [gauge('nodejs_eventloop_lag_p50_seconds', 'The 50th percentile of the recorded event loop delays.', 'average'), (h) => h.percentile(50)],
+    [gauge('nodejs_eventloop_lag_p90_seconds', 'The 90th percentile of the recorded event loop delays.', 'average'), (h) => h.percentile(90)],
+    [gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.', 'average'), (h) => h.percentile(99)],
   ];
   const grouped = [
     {
@@ -127,6 +133,7 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
     byType(`nodejs_heap_space_size_${kind}_bytes`, `Process heap space size ${kind} from Node.js in bytes.`, 'space'),
   );
   const [major, minor, patch] = process.versions.node.split('.');
+  // prom-client's 'first': one value for the group.
   gaugeSchemaFloat(`${prefix}nodejs_version_info`)
     .help('Node.js version info.')
     .staticLabels(labels)

@@ -144,7 +144,10 @@ impl Snapshot {
     let process = families
       .iter()
       .any(|f| f.family.process.is_some())
-      .then(process::read);
+      .then(|| match registry.group_pids() {
+        Some(pids) => process::read_group(&pids),
+        None => process::read(),
+      });
     Ok(Snapshot {
       families,
       striped,
@@ -303,6 +306,47 @@ mod tests {
         _ => panic!("a gauge's value"),
       })
       .collect()
+  }
+
+  #[test]
+  #[cfg(target_os = "linux")]
+  fn a_groups_process_figures_are_summed_over_its_live_processes() {
+    use crate::process::ProcessField;
+    let path = temp_path("collect-process-figures");
+    let a = Registry::in_group(&path).unwrap();
+    let (child, other) = other_process();
+    let b = Registry::in_group_as(&path, other).unwrap();
+    a.define_process_metrics(DEFAULT_NAMESPACE, "", &[]).unwrap();
+    // Defined once for the group: the other process's definitions find the same metrics.
+    b.define_process_metrics(DEFAULT_NAMESPACE, "", &[]).unwrap();
+    let names = |r: &Registry| r.namespace(DEFAULT_NAMESPACE).unwrap().families().len();
+    assert_eq!((names(&a), names(&b)), (9, 9));
+
+    let snapshot = Snapshot::take(&a, &a.namespace(DEFAULT_NAMESPACE).unwrap()).unwrap();
+    let figure = |name: &str| {
+      let entry = snapshot
+        .families
+        .iter()
+        .find(|f| f.family.def.name == name)
+        .unwrap();
+      let series = entry.series().next().unwrap();
+      match snapshot.value(entry, series) {
+        Value::FloatGauge(v) => Some(v),
+        Value::Absent => None,
+        _ => panic!("{name} is a gauge"),
+      }
+    };
+    // The descriptor limit is the one figure that stands still: this process's and the child's.
+    let limit = |pid: &str| {
+      crate::process::read_group(&[pid.parse().unwrap()])
+        .get(ProcessField::MaxFds)
+        .unwrap()
+    };
+    let expected = limit(&std::process::id().to_string()) + limit(&child.id().to_string());
+    assert_eq!(figure("process_max_fds"), Some(expected));
+    assert_eq!(figure("process_start_time_seconds"), None, "left out for a group");
+    kill(child);
+    std::fs::remove_dir_all(&path).unwrap();
   }
 
   #[test]

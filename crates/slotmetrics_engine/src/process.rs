@@ -1,6 +1,8 @@
 //! Process figures read from /proc at scrape time, under prom-client's names, so that
 //! dashboards written for prom-client's default metrics work unchanged. Linux has them
-//! all; other systems have what they tell without /proc (see each `read`).
+//! all; other systems have what they tell without /proc (see each `read`). A
+//! multi-process group's figures are the sum over its live processes, as prom-client's
+//! AggregatorRegistry sums a cluster's workers (`read_group`).
 
 #[cfg(target_os = "linux")]
 use std::fs;
@@ -9,7 +11,7 @@ use std::fs;
 use crate::group::stat_fields;
 use crate::kind::Kind;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ProcessField {
   CpuUser,
   CpuSystem,
@@ -94,6 +96,22 @@ pub struct ProcessStats {
 }
 
 impl ProcessStats {
+  /// Adds another process's figures; a figure either lacks is kept as it is.
+  fn add(&mut self, other: &ProcessStats) {
+    let sum = |a: &mut Option<f64>, b: Option<f64>| {
+      if let Some(b) = b {
+        *a = Some(a.unwrap_or(0.0) + b);
+      }
+    };
+    sum(&mut self.cpu_user, other.cpu_user);
+    sum(&mut self.cpu_system, other.cpu_system);
+    sum(&mut self.resident, other.resident);
+    sum(&mut self.virtual_size, other.virtual_size);
+    sum(&mut self.heap, other.heap);
+    sum(&mut self.open_fds, other.open_fds);
+    sum(&mut self.max_fds, other.max_fds);
+  }
+
   pub fn get(&self, field: ProcessField) -> Option<f64> {
     match field {
       ProcessField::CpuUser => self.cpu_user,
@@ -112,10 +130,28 @@ impl ProcessStats {
 /// Reads /proc/self (and /proc/stat for the boot time). Takes tens of microseconds.
 #[cfg(target_os = "linux")]
 pub fn read() -> ProcessStats {
+  read_at("self")
+}
+
+/// The figures of a multi-process group: each summed over the processes `pids` (those
+/// that have gone since are skipped); the start time is left out, as prom-client's
+/// `omit` aggregator leaves it out of a cluster's metrics.
+#[cfg(target_os = "linux")]
+pub fn read_group(pids: &[u32]) -> ProcessStats {
+  let mut stats = ProcessStats::default();
+  for pid in pids {
+    stats.add(&read_at(&pid.to_string()));
+  }
+  stats
+}
+
+/// Reads /proc/`process`: `self`, or a process id.
+#[cfg(target_os = "linux")]
+fn read_at(process: &str) -> ProcessStats {
   let mut stats = ProcessStats::default();
   // SAFETY: sysconf has no preconditions.
   let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-  if let Some(fields) = stat_fields("self") {
+  if let Some(fields) = stat_fields(process) {
     // Index 0 is field 3 (state), so utime (14) is 11, stime (15) 12, starttime (22) 19.
     let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
     if ticks > 0.0 {
@@ -129,7 +165,7 @@ pub fn read() -> ProcessStats {
       stats.start_time = field(19).zip(boot_time).map(|(start, boot)| boot + start / ticks);
     }
   }
-  if let Ok(status) = fs::read_to_string("/proc/self/status") {
+  if let Ok(status) = fs::read_to_string(format!("/proc/{process}/status")) {
     let kilobytes = |key: &str| {
       status
         .lines()
@@ -141,14 +177,17 @@ pub fn read() -> ProcessStats {
     stats.virtual_size = kilobytes("VmSize:");
     stats.heap = kilobytes("VmData:");
   }
-  // The directory listing holds one descriptor of its own while it is read.
-  stats.open_fds = fs::read_dir("/proc/self/fd")
+  // Listing our own descriptors holds one of our own while it is read.
+  let listing = usize::from(process == "self");
+  stats.open_fds = fs::read_dir(format!("/proc/{process}/fd"))
     .ok()
-    .map(|entries| entries.count().saturating_sub(1) as f64);
-  stats.max_fds = fs::read_to_string("/proc/self/limits").ok().and_then(|limits| {
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse::<f64>().ok()
-  });
+    .map(|entries| entries.count().saturating_sub(listing) as f64);
+  stats.max_fds = fs::read_to_string(format!("/proc/{process}/limits"))
+    .ok()
+    .and_then(|limits| {
+      let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+      line.split_whitespace().nth(3)?.parse::<f64>().ok()
+    });
   stats
 }
 
@@ -169,6 +208,12 @@ pub fn read() -> ProcessStats {
     cpu_system: Some(seconds(usage.ru_stime)),
     ..ProcessStats::default()
   }
+}
+
+/// Without /proc, other processes' figures cannot be read: a group has none.
+#[cfg(not(target_os = "linux"))]
+pub fn read_group(_pids: &[u32]) -> ProcessStats {
+  ProcessStats::default()
 }
 
 /// Windows: none of the process figures. (prom-client has the CPU times and start time

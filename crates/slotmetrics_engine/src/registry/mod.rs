@@ -200,6 +200,22 @@ impl Registry {
     Ok(registry)
   }
 
+  /// The process ids of the group's live members (this one included), when this
+  /// registry is in a group.
+  pub fn group_pids(&self) -> Option<Vec<u32>> {
+    #[cfg(unix)]
+    if let Some(replica) = &self.replica {
+      let members = replica.files.table.processes().into_iter();
+      return Some(
+        members
+          .filter(|(_, id)| id.is_alive())
+          .map(|(_, id)| id.pid)
+          .collect(),
+      );
+    }
+    None
+  }
+
   /// Whether this registry is the metric set of a multi-process group.
   pub fn in_a_group(&self) -> bool {
     #[cfg(unix)]
@@ -237,19 +253,22 @@ impl Registry {
   #[cfg(unix)]
   fn apply(&self, progress: &mut Progress, record: Record, replica: &Replica) -> Result<(), GroupError> {
     match record {
-      Record::Define(def) => {
+      Record::Define {
+        definition: def,
+        process,
+      } => {
         let number = progress.families.len() as u32;
         let namespace = self.namespaces.read()[DEFAULT_NAMESPACE as usize].clone();
         let id = validate(&def).ok().and_then(|base| {
           let mut families = self.families.write();
           // Applied only where this process has no metric of the name (module comment).
-          match find_defined(&namespace, &families, &def, &base, None) {
+          match find_defined(&namespace, &families, &def, &base, process) {
             Ok(None) => Some(create_family(
               &namespace,
               &mut families,
               def,
               base,
-              None,
+              process,
               Some(number),
             )),
             _ => None,
@@ -307,13 +326,15 @@ impl Registry {
   }
 
   /// Defines prom-client's process figures (read from /proc at scrape time) under
-  /// `prefix`, each with `static_labels`.
+  /// `prefix`, each with `static_labels`. In a group's default namespace they are the
+  /// group's, as its other metrics (their values the sums over its processes).
   pub fn define_process_metrics(
     &self,
     namespace: NamespaceId,
     prefix: &str,
     static_labels: &[(String, String)],
   ) -> Result<(), RegistryError> {
+    let shared = namespace == DEFAULT_NAMESPACE;
     let namespace = self.namespace(namespace)?;
     for (field, name, kind, help) in PROCESS_METRICS {
       let def = Definition {
@@ -329,7 +350,7 @@ impl Registry {
         style: Style::Standard,
         gauge_mode: GaugeMode::Shared,
       };
-      let id = self.define_from(&namespace, def, Some(field), false)?;
+      let id = self.define_from(&namespace, def, Some(field), shared)?;
       self.series(id, NO_LABELS)?;
     }
     Ok(())
@@ -355,7 +376,11 @@ impl Registry {
         return Ok(id);
       }
       let number = progress.families.len() as u32;
-      replica.append(&mut progress, &Record::Define(def.clone()))?;
+      let record = Record::Define {
+        definition: def.clone(),
+        process,
+      };
+      replica.append(&mut progress, &record)?;
       let id = create_family(namespace, &mut families, def, base, process, Some(number));
       progress.families.push(Some(id));
       return Ok(id);

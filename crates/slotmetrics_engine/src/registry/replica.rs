@@ -22,12 +22,16 @@ use serde::{Deserialize, Serialize};
 
 use super::{Definition, FamilyId};
 use crate::group::{GroupError, GroupFiles, JournalRecord, JOURNAL_START};
+use crate::process::ProcessField;
 
 /// One change to the group's metrics, as the journal holds it (JSON).
 #[derive(Serialize, Deserialize)]
 pub(super) enum Record {
-  /// A metric defined in the default namespace.
-  Define(Definition),
+  /// A metric defined in the default namespace; `process` for a process figure.
+  Define {
+    definition: Definition,
+    process: Option<ProcessField>,
+  },
   /// A label set of the metric numbered `family`, registered at `slot`; `overflow` for
   /// a full metric's overflow series, which does not count against its limit.
   Series {
