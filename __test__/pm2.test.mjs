@@ -61,8 +61,7 @@ function scrape(port) {
 /** Waits until scrapes show `total`, then checks that 20 more show exactly it. */
 async function expectTotal(port, total, when) {
   const deadline = Date.now() + 60_000;
-  let seen;
-  while ((seen = await scrape(port)) !== total) {
+  for (let seen = await scrape(port); seen !== total; seen = await scrape(port)) {
     assert.ok(seen === undefined || seen < total, `${when}: ${seen} jobs, more than ${total}`);
     assert.ok(Date.now() < deadline, `${when}: the total stayed ${seen}, not ${total}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
