@@ -146,6 +146,28 @@ test("default metrics: the group's figures, combined as prom-client's Aggregator
   fs.rmSync(dir, { recursive: true });
 });
 
+test("a summary's quantiles cover every live process's observations; its count and sum are exact", { timeout: 60_000 }, async () => {
+  const dir = groupDir();
+  const members = await Promise.all([0, 1].map(() => join(dir)));
+  await members[0].ask({ do: 'observe sizes', from: 1, to: 100 });
+  await members[1].ask({ do: 'observe sizes', from: 101, to: 200 });
+  // Each process publishes its digests every second.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const samples = await members[0].metrics();
+  assert.equal(samples.get('group_size_count'), 200);
+  assert.equal(samples.get('group_size_sum'), 20_100);
+  const median = samples.get('group_size{quantile="0.5"}');
+  assert.ok(Math.abs(median - 100.5) < 2, `the median of 1..200: ${median}`);
+  assert.equal(samples.get('group_size{quantile="1"}'), 200);
+  // The process that observed 101..200 exits: its observations leave the quantiles.
+  await members[1].kill('SIGKILL');
+  const after = await members[0].metrics();
+  assert.equal(after.get('group_size{quantile="1"}'), 100);
+  assert.equal(after.get('group_size_count'), 200, 'the count keeps them');
+  await members[0].ask({ do: 'exit' }).catch(() => {});
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('two groups in two directories do not see each other', { timeout: 60_000 }, async () => {
   const [dirA, dirB] = [groupDir(), groupDir()];
   const [a, b] = await Promise.all([join(dirA), join(dirB)]);

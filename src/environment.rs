@@ -9,7 +9,7 @@ use slotmetrics_engine::logging::{Ring, RingId, LOGGER};
 use slotmetrics_engine::slots::{Chunk, StripeId};
 use slotmetrics_engine::{collect_hooks, slots};
 
-use crate::shared::{group_error, slot_error, without_panics, REGISTRY};
+use crate::shared::{open_group, slot_error, without_panics, REGISTRY};
 use crate::{scratch, views};
 
 /// Slots per chunk of slot memory; a slot index `i` lives in chunk `i / CHUNK_SLOTS`.
@@ -39,9 +39,7 @@ type Attachment = Arc<parking_lot::Mutex<Option<EnvState>>>;
 pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
   let stripe = without_panics(|| {
     // The first environment opens the registry here: a group's files, if asked for.
-    if let Some(why) = group_error() {
-      return Err(Error::from_reason(why));
-    }
+    open_group().map_err(Error::from_reason)?;
     REGISTRY.striped.attach().map_err(slot_error)
   })?;
   let state = EnvState {

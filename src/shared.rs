@@ -24,7 +24,7 @@ fn open_registry() -> Registry {
   };
   join_group(std::path::Path::new(&dir)).unwrap_or_else(|why| {
     let _ = GROUP_ERROR.set(format!("{GROUP_DIR_VARIABLE}={}: {why}", dir.to_string_lossy()));
-    // Never used: loading the addon fails with the error (see `group_error`).
+    // Never used: loading the addon fails with the error (see `open_group`).
     Registry::new()
   })
 }
@@ -39,11 +39,25 @@ fn join_group(_dir: &std::path::Path) -> std::result::Result<Registry, String> {
   Err("multi-process groups need a Unix system".into())
 }
 
-/// Why this process could not join the group it was asked to, if so: every JS
-/// environment checks it as it loads the addon, so none runs with metrics of its own.
-pub(crate) fn group_error() -> Option<&'static str> {
+/// Opens the registry, and in a group starts publishing this process's summaries for
+/// the others. Every JS environment calls it as it loads the addon, so that none runs
+/// with metrics of its own when the process could not join the group it was asked to.
+pub(crate) fn open_group() -> std::result::Result<(), String> {
   LazyLock::force(&REGISTRY);
-  GROUP_ERROR.get().map(String::as_str)
+  if let Some(why) = GROUP_ERROR.get() {
+    return Err(why.clone());
+  }
+  static PUBLISHING: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+  PUBLISHING
+    .get_or_init(|| {
+      if !REGISTRY.in_a_group() {
+        return Ok(());
+      }
+      REGISTRY
+        .keep_publishing_summaries()
+        .map_err(|e| format!("{GROUP_DIR_VARIABLE}: cannot start publishing summaries to the group: {e}"))
+    })
+    .clone()
 }
 
 /// Runs work on a libuv thread or in a finalizer, where a panic would unwind into C

@@ -64,7 +64,7 @@ function missingBindingMessage(platform: string): string {
  */
 function refusalToStart(error: unknown): string | undefined {
   for (let e = error; e instanceof Error; e = e.cause) {
-    if (e.message.startsWith('SLOTMETRICS_MULTIPROCESS_DIR=')) return `slotmetrics: ${e.message}`;
+    if (e.message.startsWith('SLOTMETRICS_MULTIPROCESS_DIR')) return `slotmetrics: ${e.message}`;
   }
   return undefined;
 }

@@ -106,11 +106,16 @@ impl Snapshot {
     }
     // Read before the slots (reading may prune a summary's series, which restarts them),
     // so a quantile never counts an observation the count does not.
+    let published = if families.iter().any(|f| f.def.kind == Kind::Summary) {
+      registry.published_digests()?
+    } else {
+      HashMap::new()
+    };
     let quantiles: Vec<_> = families
       .iter()
       .map(|family| {
         if family.def.kind == Kind::Summary {
-          registry.summary_quantiles(family)
+          registry.summary_quantiles(family, &published)
         } else {
           Ok(HashMap::new())
         }
@@ -346,6 +351,52 @@ mod tests {
     assert_eq!(figure("process_max_fds"), Some(expected));
     assert_eq!(figure("process_start_time_seconds"), None, "left out for a group");
     kill(child);
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+
+  #[test]
+  fn a_summarys_quantiles_cover_every_live_processs_observations() {
+    let path = temp_path("collect-summaries");
+    let a = Registry::in_group(&path).unwrap();
+    let (child, other) = other_process();
+    let b = Registry::in_group_as(&path, other).unwrap();
+    let latency = Definition {
+      summary: SummaryOptions {
+        quantiles: vec![0.5, 1.0],
+        ..SummaryOptions::default()
+      },
+      ..gauge("latency", Kind::Summary, GaugeMode::Shared)
+    };
+    let (in_a, in_b) = (a.define(latency.clone()).unwrap(), b.define(latency).unwrap());
+    let slot = a.series(in_a, &["x"]).unwrap().slot();
+    assert_eq!(b.series(in_b, &["x"]).unwrap().slot(), slot);
+    for v in 1..=100 {
+      a.observe_summary(slot, v as f64).unwrap();
+      b.observe_summary(slot, 100.0 + v as f64).unwrap();
+    }
+    let quantiles = |registry: &Registry| {
+      let snapshot = Snapshot::take(registry, &registry.namespace(DEFAULT_NAMESPACE).unwrap()).unwrap();
+      let entry = &snapshot.families[0];
+      let series = entry.series().next().unwrap();
+      let Value::Summary { quantiles, .. } = snapshot.value(entry, series) else {
+        panic!("a summary");
+      };
+      quantiles.map(<[f64]>::to_vec)
+    };
+    assert_eq!(
+      quantiles(&a),
+      Some(vec![50.5, 100.0]),
+      "b has published nothing yet"
+    );
+    b.publish_summaries().unwrap();
+    let merged = quantiles(&a).unwrap();
+    assert!(
+      (merged[0] - 100.5).abs() < 2.0 && merged[1] == 200.0,
+      "over both: {merged:?}"
+    );
+    // b's observations leave the quantiles with b (its count and sum stay, in slots).
+    kill(child);
+    assert_eq!(quantiles(&a), Some(vec![50.5, 100.0]));
     std::fs::remove_dir_all(&path).unwrap();
   }
 

@@ -9,11 +9,14 @@
 //! replaces the oldest every `maxAgeSeconds / ageBuckets` and reads the oldest. The
 //! same window here costs one push per observation: a digest per period, the last
 //! `ageBuckets - 1` periods kept sealed, merged with the current one when read.
+//!
+//! In a multi-process group each process publishes its windows' digests now and then
+//! (`encode_digests`), and a read merges the live processes' digests with its own.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use tdigest::TDigest;
+use tdigest::{Centroid, TDigest};
 
 use crate::kind::Style;
 
@@ -73,26 +76,15 @@ impl Window {
     self.current.push(value);
   }
 
-  /// The quantiles of the observations in the window, or `None` if there are none.
-  pub fn quantiles(&mut self, quantiles: &[f64]) -> Option<Vec<f64>> {
+  /// One digest of the observations in the window (empty if there are none).
+  pub fn digest(&mut self) -> TDigest {
     self.rotate(Instant::now());
     self.current.flush();
-    let digest = if self.sealed.is_empty() {
+    if self.sealed.is_empty() {
       self.current.clone()
     } else {
       TDigest::merge_digests(self.sealed.iter().chain([&self.current]).cloned().collect())
-    };
-    if digest.is_empty() {
-      return None;
     }
-    // Every digest here is flushed and not empty, so each quantile has an estimate.
-    Some(
-      digest
-        .quantiles(quantiles)
-        .into_iter()
-        .map(|q| q.unwrap_or(f64::NAN))
-        .collect(),
-    )
   }
 
   /// Forgets every observation (the series restarts).
@@ -124,23 +116,117 @@ impl Window {
   }
 }
 
+/// The quantiles of the observations of several digests (flushed: a window's, or
+/// decoded), or `None` if they have none.
+pub fn quantiles_of(digests: Vec<TDigest>, quantiles: &[f64]) -> Option<Vec<f64>> {
+  let digests: Vec<TDigest> = digests.into_iter().filter(|d| !d.is_empty()).collect();
+  let digest = match digests.len() {
+    0 => return None,
+    1 => digests.into_iter().next()?,
+    _ => TDigest::merge_digests(digests),
+  };
+  // Every digest here is flushed and not empty, so each quantile has an estimate.
+  Some(
+    digest
+      .quantiles(quantiles)
+      .into_iter()
+      .map(|q| q.unwrap_or(f64::NAN))
+      .collect(),
+  )
+}
+
+/// Digests by first slot, as one process of a group publishes them for the others:
+/// for each, the slot and centroid count (u32), then count, sum, min and max, then
+/// each centroid's mean and weight (f64), all little-endian. Not empty digests only.
+pub fn encode_digests(digests: &[(u32, TDigest)]) -> Vec<u8> {
+  let mut bytes = Vec::new();
+  for (slot, digest) in digests {
+    let centroids = digest.centroids();
+    bytes.extend_from_slice(&slot.to_le_bytes());
+    bytes.extend_from_slice(&(centroids.len() as u32).to_le_bytes());
+    let (min, max) = (digest.min().unwrap_or(0.0), digest.max().unwrap_or(0.0));
+    for value in [digest.count(), digest.sum(), min, max] {
+      bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    for centroid in centroids {
+      bytes.extend_from_slice(&centroid.mean().to_le_bytes());
+      bytes.extend_from_slice(&centroid.weight().to_le_bytes());
+    }
+  }
+  bytes
+}
+
+/// The digests `encode_digests` wrote, or `None` for bytes it did not write.
+pub fn decode_digests(mut bytes: &[u8]) -> Option<Vec<(u32, TDigest)>> {
+  fn u32_at(bytes: &mut &[u8]) -> Option<u32> {
+    let (word, rest) = bytes.split_first_chunk::<4>()?;
+    *bytes = rest;
+    Some(u32::from_le_bytes(*word))
+  }
+  fn f64_at(bytes: &mut &[u8]) -> Option<f64> {
+    let (word, rest) = bytes.split_first_chunk::<8>()?;
+    *bytes = rest;
+    Some(f64::from_le_bytes(*word))
+  }
+  let mut digests = Vec::new();
+  while !bytes.is_empty() {
+    let slot = u32_at(&mut bytes)?;
+    let count = u32_at(&mut bytes)? as usize;
+    let [total, sum, min, max] = [(); 4].map(|_| f64_at(&mut bytes));
+    let centroids = (0..count)
+      .map(|_| Some(Centroid::new(f64_at(&mut bytes)?, f64_at(&mut bytes)?)))
+      .collect::<Option<Vec<_>>>()?;
+    if centroids.is_empty() || !(min?.is_finite() && max?.is_finite()) {
+      return None;
+    }
+    let digest = TDigest::new(centroids, sum?, total?, max, min, DIGEST_SIZE);
+    digests.push((slot, digest));
+  }
+  Some(digests)
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
 
+  fn quantiles(window: &mut Window, quantiles: &[f64]) -> Option<Vec<f64>> {
+    quantiles_of(vec![window.digest()], quantiles)
+  }
+
+  #[test]
+  fn published_digests_read_back_and_merge() {
+    let (mut low, mut high) = (Window::new(None), Window::new(None));
+    for v in 1..=100 {
+      low.observe(v as f64);
+      high.observe(100.0 + v as f64);
+    }
+    let bytes = encode_digests(&[(7, low.digest()), (9, high.digest())]);
+    let decoded = decode_digests(&bytes).unwrap();
+    assert_eq!(decoded.iter().map(|(slot, _)| *slot).collect::<Vec<_>>(), [7, 9]);
+    assert_eq!(decoded[1].1.count(), 100.0);
+    let digests = decoded.into_iter().map(|(_, d)| d).collect();
+    let [median, top] = quantiles_of(digests, &[0.5, 1.0]).unwrap()[..] else {
+      panic!("two quantiles")
+    };
+    assert!((median - 100.5).abs() < 2.0, "the median of 1..=200: {median}");
+    assert_eq!(top, 200.0);
+    assert_eq!(decode_digests(&bytes[..bytes.len() - 3]), None, "cut short");
+    assert_eq!(quantiles_of(vec![Window::new(None).digest()], &[0.5]), None);
+  }
+
   #[test]
   fn quantiles_interpolate_between_observations() {
     let mut w = Window::new(None);
-    assert_eq!(w.quantiles(&[0.5]), None);
+    assert_eq!(quantiles(&mut w, &[0.5]), None);
     for v in 1..=10 {
       w.observe(v as f64);
     }
     assert_eq!(
-      w.quantiles(&[0.01, 0.5, 0.9, 0.999]),
+      quantiles(&mut w, &[0.01, 0.5, 0.9, 0.999]),
       Some(vec![1.0, 5.5, 9.5, 10.0])
     );
     w.reset();
-    assert_eq!(w.quantiles(&[0.5]), None);
+    assert_eq!(quantiles(&mut w, &[0.5]), None);
   }
 
   #[test]
@@ -150,7 +236,7 @@ mod tests {
     for i in 0..100_000u64 {
       w.observe(((i * 7919) % 100_000) as f64);
     }
-    let q = w.quantiles(&[0.5, 0.9, 0.99]).unwrap();
+    let q = quantiles(&mut w, &[0.5, 0.9, 0.99]).unwrap();
     for (estimate, exact) in q.iter().zip([50_000.0, 90_000.0, 99_000.0]) {
       assert!((estimate - exact).abs() < 1_000.0, "{estimate} vs {exact}");
     }
@@ -168,13 +254,13 @@ mod tests {
     // Two periods later the first is still within the window…
     w.rotate(start + Duration::from_secs(21));
     w.current.push(1.0);
-    assert_eq!(w.quantiles(&[0.0, 1.0]), Some(vec![1.0, 100.0]));
+    assert_eq!(quantiles(&mut w, &[0.0, 1.0]), Some(vec![1.0, 100.0]));
     // …three periods later it is not.
     w.rotate(start + Duration::from_secs(31));
-    assert_eq!(w.quantiles(&[0.0, 1.0]), Some(vec![1.0, 1.0]));
+    assert_eq!(quantiles(&mut w, &[0.0, 1.0]), Some(vec![1.0, 1.0]));
     // After a long pause nothing is left, and the periods restart from the last due.
     w.rotate(start + Duration::from_secs(3_600));
-    assert_eq!(w.quantiles(&[0.5]), None);
+    assert_eq!(quantiles(&mut w, &[0.5]), None);
     assert_eq!(w.period_start, start + Duration::from_secs(3_600));
   }
 }

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
+use tdigest::TDigest;
 
 use crate::exemplar::{bucket_index, Exemplar};
 #[cfg(unix)]
@@ -33,7 +34,7 @@ use crate::group::GroupError;
 use crate::kind::{GaugeMode, Kind, Style};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripedSlots};
-use crate::summary::{SummaryOptions, Window};
+use crate::summary::{encode_digests, quantiles_of, SummaryOptions, Window};
 use crate::text::{format_js_number, format_number};
 
 pub use definition::Definition;
@@ -187,14 +188,14 @@ impl Registry {
     path: &std::path::Path,
     me: crate::group::ProcessIdentity,
   ) -> Result<Self, SlotError> {
-    let (files, striped, shared) = crate::slots::join_group(path, me)?;
+    let joined = crate::slots::join_group(path, me)?;
     let registry = Registry {
       families: RwLock::new(Vec::new()),
       namespaces: RwLock::new(vec![Arc::default()]),
-      striped,
-      shared,
+      striped: joined.striped,
+      shared: joined.shared,
       windows: DashMap::new(),
-      replica: Some(Replica::new(files)),
+      replica: Some(Replica::new(joined.files, joined.member)?),
     };
     registry.catch_up()?;
     Ok(registry)
@@ -772,19 +773,63 @@ impl Registry {
     Ok(())
   }
 
-  /// The quantiles of a summary's series, by first slot: `None` for a series whose
-  /// window holds no observation. A family that prunes such series has them removed.
-  pub fn summary_quantiles(&self, family: &Family) -> Result<HashMap<u32, Option<Vec<f64>>>, SlotError> {
+  /// Publishes this process's summaries' windows for the other processes of its group,
+  /// whose reads merge them with their own (nothing to do alone, or with no summary).
+  pub fn publish_summaries(&self) -> Result<(), SlotError> {
+    #[cfg(unix)]
+    if let Some(replica) = self.replica.as_ref().filter(|_| !self.windows.is_empty()) {
+      let digests: Vec<(u32, TDigest)> = self
+        .windows
+        .iter_mut()
+        .map(|mut window| (*window.key(), window.digest()))
+        .filter(|(_, digest)| !digest.is_empty())
+        .collect();
+      replica.publish_digests(&encode_digests(&digests))?;
+    }
+    Ok(())
+  }
+
+  /// Publishes this process's summaries every `SUMMARY_PUBLISH_PERIOD` from a thread of
+  /// its own, for the life of the process.
+  pub fn keep_publishing_summaries(&'static self) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::thread::Builder::new()
+      .name("slotmetrics-summaries".into())
+      .spawn(move || loop {
+        std::thread::sleep(replica::SUMMARY_PUBLISH_PERIOD);
+        // A failure (the group's files) leaves the last digests published.
+        let _ = self.publish_summaries();
+      })?;
+    Ok(())
+  }
+
+  /// The summaries' digests the other processes of the group published last, by first
+  /// slot (none alone).
+  pub fn published_digests(&self) -> Result<HashMap<u32, Vec<TDigest>>, SlotError> {
+    #[cfg(unix)]
+    if let Some(replica) = &self.replica {
+      return Ok(replica.published_digests()?);
+    }
+    Ok(HashMap::new())
+  }
+
+  /// The quantiles of a summary's series, by first slot, over this process's window and
+  /// the digests other processes `published`: `None` for a series with no observation
+  /// in any. A family that prunes such series has them removed.
+  pub fn summary_quantiles(
+    &self,
+    family: &Family,
+    published: &HashMap<u32, Vec<TDigest>>,
+  ) -> Result<HashMap<u32, Option<Vec<f64>>>, SlotError> {
     let options = &family.def.summary;
     let mut quantiles = HashMap::new();
     for series in family.series().iter() {
-      let Some(values) = self
-        .windows
-        .get_mut(&series.slot)
-        .map(|mut w| w.quantiles(&options.quantiles))
-      else {
+      let Some(own) = self.windows.get_mut(&series.slot).map(|mut w| w.digest()) else {
         continue;
       };
+      let mut digests = vec![own];
+      digests.extend(published.get(&series.slot).into_iter().flatten().cloned());
+      let values = quantiles_of(digests, &options.quantiles);
       if values.is_none() && options.prune_empty {
         self.restart(family, series.slot, true)?;
       }

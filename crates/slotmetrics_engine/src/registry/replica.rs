@@ -10,19 +10,31 @@
 //! point (see `group::Journal`): a process killed before it leaves no trace but slots
 //! handed out and never used.
 //!
+//! Summaries' quantiles are the one part of a series that is not in slots: each process
+//! publishes its windows' digests every `SUMMARY_PUBLISH_PERIOD` (its own file,
+//! `summaries-<entry>`), and a read merges the live processes' digests with its own.
+//!
 //! A metric is numbered in the group by the definitions before it in the journal. A
 //! definition that conflicts with a metric of this process's own (defined outside the
 //! journal, or left listed after this process's `clear()`) is not applied here, and
 //! its series are skipped: this process keeps its own metric of that name.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
+use tdigest::TDigest;
 
 use super::{Definition, FamilyId};
 use crate::group::{GroupError, GroupFiles, JournalRecord, JOURNAL_START};
 use crate::process::ProcessField;
+use crate::summary::decode_digests;
+
+/// How often a process of a group publishes its summaries' digests: another process's
+/// quantiles lag this process's observations by at most this much.
+pub const SUMMARY_PUBLISH_PERIOD: Duration = Duration::from_secs(1);
 
 /// One change to the group's metrics, as the journal holds it (JSON).
 #[derive(Serialize, Deserialize)]
@@ -44,6 +56,8 @@ pub(super) enum Record {
 
 pub(super) struct Replica {
   pub(super) files: Arc<GroupFiles>,
+  /// This process's entry in the member table.
+  member: usize,
   progress: Mutex<Progress>,
 }
 
@@ -58,14 +72,42 @@ pub(super) struct Progress {
 }
 
 impl Replica {
-  pub(super) fn new(files: Arc<GroupFiles>) -> Replica {
-    Replica {
+  /// This process's share as member `member`; what a dead process of that entry
+  /// published is cleared.
+  pub(super) fn new(files: Arc<GroupFiles>, member: usize) -> Result<Replica, GroupError> {
+    let replica = Replica {
       files,
+      member,
       progress: Mutex::new(Progress {
         applied: JOURNAL_START,
         families: Vec::new(),
       }),
+    };
+    replica.publish_digests(&[])?;
+    Ok(replica)
+  }
+
+  /// Replaces the summaries' digests this process publishes (`summary::encode_digests`).
+  pub(super) fn publish_digests(&self, bytes: &[u8]) -> Result<(), GroupError> {
+    let _changing = self.files.lock.exclusive()?;
+    self.files.publish(self.member, bytes)
+  }
+
+  /// The digests the other live processes published last, by first slot.
+  pub(super) fn published_digests(&self) -> Result<HashMap<u32, Vec<TDigest>>, GroupError> {
+    let _reading = self.files.lock.shared()?;
+    let mut digests: HashMap<u32, Vec<TDigest>> = HashMap::new();
+    for (entry, member) in self.files.table.processes() {
+      if entry == self.member || !member.is_alive() {
+        continue;
+      }
+      // What this version cannot read counts as nothing published (it is replaced
+      // within a period).
+      for (slot, digest) in decode_digests(&self.files.published(entry)?).unwrap_or_default() {
+        digests.entry(slot).or_default().push(digest);
+      }
     }
+    Ok(digests)
   }
 
   /// How far this process has applied the journal, held until the guard drops.

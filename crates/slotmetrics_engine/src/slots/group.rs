@@ -142,6 +142,11 @@ impl GroupSlots {
       .collect()
   }
 
+  /// This process's entry in the member table.
+  pub(super) fn member(&self) -> usize {
+    self.process
+  }
+
   /// Chunk `k` of this process's own gauge cells, lengthening its file when needed.
   pub(super) fn own_gauge_chunk(&self, k: usize) -> Result<&'static Chunk, SlotError> {
     if k >= chunks_for(self.files.table.slots_allocated(SlotSpace::Shared)) {

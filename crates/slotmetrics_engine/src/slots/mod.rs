@@ -167,18 +167,29 @@ fn allocate_on_heap(
   Ok(start)
 }
 
-/// Joins the multi-process group whose files are in directory `path` as process `me`:
-/// the striped and shared slots of every process that joins it are the same memory. The
-/// group's files are returned too, for the layers above to share.
+/// A process's place in a multi-process group.
 #[cfg(unix)]
-pub fn join_group(
-  path: &std::path::Path,
-  me: ProcessIdentity,
-) -> Result<(Arc<GroupFiles>, StripedSlots, SharedSlots), SlotError> {
+pub struct Joined {
+  /// The group's files, for the layers above to share.
+  pub files: Arc<GroupFiles>,
+  /// This process's entry in the member table.
+  pub member: usize,
+  pub striped: StripedSlots,
+  pub shared: SharedSlots,
+}
+
+/// Joins the multi-process group whose files are in directory `path` as process `me`:
+/// the striped and shared slots of every process that joins it are the same memory.
+#[cfg(unix)]
+pub fn join_group(path: &std::path::Path, me: ProcessIdentity) -> Result<Joined, SlotError> {
   let files = Arc::new(GroupFiles::open(path)?);
   let group = Arc::new(group::GroupSlots::join(Arc::clone(&files), me)?);
-  let striped = StripedSlots(Memory::Group(Arc::clone(&group)));
-  Ok((files, striped, SharedSlots(Memory::Group(group))))
+  Ok(Joined {
+    files,
+    member: group.member(),
+    striped: StripedSlots(Memory::Group(Arc::clone(&group))),
+    shared: SharedSlots(Memory::Group(group)),
+  })
 }
 
 /// Counter and histogram slots: one stripe per JS environment.
