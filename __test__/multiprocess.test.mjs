@@ -51,6 +51,7 @@ async function join(dir) {
   return {
     ask,
     metrics: async () => parseSamples((await ask({ do: 'metrics' })).text),
+    text: async (format) => (await ask({ do: 'metrics', format })).text,
     kill: (signal) =>
       new Promise((resolve) => {
         child.once('exit', resolve);
@@ -165,6 +166,18 @@ test("a summary's quantiles cover every live process's observations; its count a
   assert.equal(after.get('group_size{quantile="1"}'), 100);
   assert.equal(after.get('group_size_count'), 200, 'the count keeps them');
   await members[0].ask({ do: 'exit' }).catch(() => {});
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('an exemplar set in one process is exposed by every process of the group', { timeout: 60_000 }, async () => {
+  const dir = groupDir();
+  const [tracer, reader] = await Promise.all([0, 1].map(() => join(dir)));
+  await tracer.ask({ do: 'count with an exemplar', trace: 'abc123' });
+  // Each process publishes its exemplars every second.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const text = await reader.text('openmetrics');
+  assert.match(text, /^group_traced_total 1 # \{trace_id="abc123"\} 1 \d+(\.\d+)?$/m, text);
+  await Promise.all([tracer, reader].map((member) => member.ask({ do: 'exit' }).catch(() => {})));
   fs.rmSync(dir, { recursive: true });
 });
 

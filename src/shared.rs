@@ -39,9 +39,10 @@ fn join_group(_dir: &std::path::Path) -> std::result::Result<Registry, String> {
   Err("multi-process groups need a Unix system".into())
 }
 
-/// Opens the registry, and in a group starts publishing this process's summaries for
-/// the others. Every JS environment calls it as it loads the addon, so that none runs
-/// with metrics of its own when the process could not join the group it was asked to.
+/// Opens the registry, and in a group starts publishing this process's summaries and
+/// exemplars for the others. Every JS environment calls it as it loads the addon, so
+/// that none runs with metrics of its own when the process could not join the group it
+/// was asked to.
 pub(crate) fn open_group() -> std::result::Result<(), String> {
   LazyLock::force(&REGISTRY);
   if let Some(why) = GROUP_ERROR.get() {
@@ -53,9 +54,9 @@ pub(crate) fn open_group() -> std::result::Result<(), String> {
       if !REGISTRY.in_a_group() {
         return Ok(());
       }
-      REGISTRY
-        .keep_publishing_summaries()
-        .map_err(|e| format!("{GROUP_DIR_VARIABLE}: cannot start publishing summaries to the group: {e}"))
+      REGISTRY.keep_publishing().map_err(|e| {
+        format!("{GROUP_DIR_VARIABLE}: cannot start publishing summaries and exemplars to the group: {e}")
+      })
     })
     .clone()
 }

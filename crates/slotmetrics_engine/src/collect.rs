@@ -77,6 +77,32 @@ pub enum Value<'a> {
   Absent,
 }
 
+/// A family's exemplars with those other processes published for its slots: the newest
+/// of each slot.
+fn with_published(
+  family: &Family,
+  mut own: HashMap<u32, Exemplar>,
+  published: &HashMap<u32, Exemplar>,
+) -> HashMap<u32, Exemplar> {
+  if published.is_empty() || !matches!(family.def.kind, Kind::Counter | Kind::Histogram) {
+    return own;
+  }
+  for series in family.series().iter() {
+    for slot in series.slot..series.slot + family.slots_per_series() as u32 {
+      let Some(theirs) = published.get(&slot) else {
+        continue;
+      };
+      if own
+        .get(&slot)
+        .is_none_or(|mine| theirs.timestamp > mine.timestamp)
+      {
+        own.insert(slot, theirs.clone());
+      }
+    }
+  }
+  own
+}
+
 impl Snapshot {
   /// Reads the metrics of one namespace, with what other processes of a multi-process
   /// group defined and registered up to now.
@@ -104,18 +130,16 @@ impl Snapshot {
     if registry.in_a_group() {
       families.retain(|family| family.def.gauge_mode != GaugeMode::Omit);
     }
+    // What the group's other processes published, their observations counted before
+    // they published: read before the slots, as this process's own below.
+    let published = registry.published()?;
     // Read before the slots (reading may prune a summary's series, which restarts them),
     // so a quantile never counts an observation the count does not.
-    let published = if families.iter().any(|f| f.def.kind == Kind::Summary) {
-      registry.published_digests()?
-    } else {
-      HashMap::new()
-    };
     let quantiles: Vec<_> = families
       .iter()
       .map(|family| {
         if family.def.kind == Kind::Summary {
-          registry.summary_quantiles(family, &published)
+          registry.summary_quantiles(family, &published.digests)
         } else {
           Ok(HashMap::new())
         }
@@ -123,7 +147,10 @@ impl Snapshot {
       .collect::<Result<_, _>>()?;
     // Also before the slots: JS counts an observation before it sets its exemplar, so
     // every exemplar read here has its observation in the slots read next.
-    let exemplars: Vec<_> = families.iter().map(|family| family.exemplars()).collect();
+    let exemplars: Vec<_> = families
+      .iter()
+      .map(|family| with_published(family, family.exemplars(), &published.exemplars))
+      .collect();
     let series: Vec<_> = families.iter().map(|family| family.series()).collect();
     let mut striped = registry.striped.totals()?;
     let shared = registry.shared.chunks()?;
@@ -388,7 +415,7 @@ mod tests {
       Some(vec![50.5, 100.0]),
       "b has published nothing yet"
     );
-    b.publish_summaries().unwrap();
+    b.publish().unwrap();
     let merged = quantiles(&a).unwrap();
     assert!(
       (merged[0] - 100.5).abs() < 2.0 && merged[1] == 200.0,
@@ -397,6 +424,39 @@ mod tests {
     // b's observations leave the quantiles with b (its count and sum stay, in slots).
     kill(child);
     assert_eq!(quantiles(&a), Some(vec![50.5, 100.0]));
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+
+  #[test]
+  fn the_newest_exemplar_of_a_slot_wins_whichever_process_set_it() {
+    let path = temp_path("collect-exemplars");
+    let a = Registry::in_group(&path).unwrap();
+    let (child, other) = other_process();
+    let b = Registry::in_group_as(&path, other).unwrap();
+    let hits = gauge("hits_total", Kind::Counter, GaugeMode::Shared);
+    let (in_a, in_b) = (a.define(hits.clone()).unwrap(), b.define(hits).unwrap());
+    let slot = a.series(in_a, &["x"]).unwrap().slot();
+    b.series(in_b, &["x"]).unwrap();
+    let trace = |id: &str| vec![("trace_id".to_string(), id.to_string())];
+    let exemplar = |registry: &Registry| {
+      let snapshot = Snapshot::take(registry, &registry.namespace(DEFAULT_NAMESPACE).unwrap()).unwrap();
+      let labels = snapshot.families[0].exemplar(slot).map(|e| e.labels[0].1.clone());
+      labels
+    };
+    a.set_exemplar(in_a, slot, trace("from-a"), 1.0).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    b.set_exemplar(in_b, slot, trace("from-b"), 1.0).unwrap();
+    assert_eq!(
+      exemplar(&a).as_deref(),
+      Some("from-a"),
+      "b has published nothing yet"
+    );
+    b.publish().unwrap();
+    assert_eq!(exemplar(&a).as_deref(), Some("from-b"), "b's is newer");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    a.set_exemplar(in_a, slot, trace("from-a-again"), 1.0).unwrap();
+    assert_eq!(exemplar(&a).as_deref(), Some("from-a-again"));
+    kill(child);
     std::fs::remove_dir_all(&path).unwrap();
   }
 

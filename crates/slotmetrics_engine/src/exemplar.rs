@@ -15,7 +15,7 @@ use crate::names::is_label_name;
 /// exceed 128 UTF-8 characters.
 pub const MAX_EXEMPLAR_CHARS: usize = 128;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Exemplar {
   /// Names and values as given, in the order they were given.
   pub labels: Vec<(String, String)>,

@@ -118,6 +118,10 @@ impl Family {
     self.exemplars.lock().clone()
   }
 
+  pub fn has_exemplars(&self) -> bool {
+    !self.exemplars.lock().is_empty()
+  }
+
   /// What registering a label set in the overflow series at `slot` returns: `first` the
   /// first time this process does.
   pub(super) fn overflowed_at(&self, slot: u32) -> super::Registered {

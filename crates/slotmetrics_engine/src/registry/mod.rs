@@ -34,7 +34,7 @@ use crate::group::GroupError;
 use crate::kind::{GaugeMode, Kind, Style};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripedSlots};
-use crate::summary::{encode_digests, quantiles_of, SummaryOptions, Window};
+use crate::summary::{quantiles_of, SummaryOptions, Window};
 use crate::text::{format_js_number, format_number};
 
 pub use definition::Definition;
@@ -113,6 +113,16 @@ impl From<GroupError> for RegistryError {
 }
 
 pub type FamilyId = u32;
+
+/// What the other live processes of a multi-process group published last (see
+/// `replica`): empty outside a group.
+#[derive(Default)]
+pub struct Published {
+  /// Summaries' digests by first slot, one per process that has observations.
+  pub digests: HashMap<u32, Vec<TDigest>>,
+  /// The newest exemplar of each slot.
+  pub exemplars: HashMap<u32, Exemplar>,
+}
 
 /// A namespace's index in the registry; JS's default `registry` is namespace 0.
 pub type NamespaceId = u32;
@@ -773,44 +783,53 @@ impl Registry {
     Ok(())
   }
 
-  /// Publishes this process's summaries' windows for the other processes of its group,
-  /// whose reads merge them with their own (nothing to do alone, or with no summary).
-  pub fn publish_summaries(&self) -> Result<(), SlotError> {
+  /// Publishes this process's summaries' windows and exemplars for the other processes
+  /// of its group, whose reads merge them with their own (nothing to do alone).
+  pub fn publish(&self) -> Result<(), SlotError> {
     #[cfg(unix)]
-    if let Some(replica) = self.replica.as_ref().filter(|_| !self.windows.is_empty()) {
+    if let Some(replica) = &self.replica {
       let digests: Vec<(u32, TDigest)> = self
         .windows
         .iter_mut()
         .map(|mut window| (*window.key(), window.digest()))
         .filter(|(_, digest)| !digest.is_empty())
         .collect();
-      replica.publish_digests(&encode_digests(&digests))?;
+      let families = self.families.read().clone();
+      let exemplars: Vec<(u32, Exemplar)> = families.iter().flat_map(|family| family.exemplars()).collect();
+      replica.publish(&digests, &exemplars)?;
     }
     Ok(())
   }
 
-  /// Publishes this process's summaries every `SUMMARY_PUBLISH_PERIOD` from a thread of
-  /// its own, for the life of the process.
-  pub fn keep_publishing_summaries(&'static self) -> std::io::Result<()> {
+  /// Publishes every `PUBLISH_PERIOD` from a thread of its own, for the life of the
+  /// process, while it has summaries or exemplars (or had them at the last publication).
+  pub fn keep_publishing(&'static self) -> std::io::Result<()> {
     #[cfg(unix)]
     std::thread::Builder::new()
-      .name("slotmetrics-summaries".into())
-      .spawn(move || loop {
-        std::thread::sleep(replica::SUMMARY_PUBLISH_PERIOD);
-        // A failure (the group's files) leaves the last digests published.
-        let _ = self.publish_summaries();
+      .name("slotmetrics-publish".into())
+      .spawn(move || {
+        let mut published_something = false;
+        loop {
+          std::thread::sleep(replica::PUBLISH_PERIOD);
+          let families = self.families.read().clone();
+          let something = !self.windows.is_empty() || families.iter().any(|f| f.has_exemplars());
+          if something || published_something {
+            // A failure (the group's files) leaves the last publication in place.
+            let _ = self.publish();
+          }
+          published_something = something;
+        }
       })?;
     Ok(())
   }
 
-  /// The summaries' digests the other processes of the group published last, by first
-  /// slot (none alone).
-  pub fn published_digests(&self) -> Result<HashMap<u32, Vec<TDigest>>, SlotError> {
+  /// What the other processes of the group published last (nothing alone).
+  pub fn published(&self) -> Result<Published, SlotError> {
     #[cfg(unix)]
     if let Some(replica) = &self.replica {
-      return Ok(replica.published_digests()?);
+      return Ok(replica.published()?);
     }
-    Ok(HashMap::new())
+    Ok(Published::default())
   }
 
   /// The quantiles of a summary's series, by first slot, over this process's window and

@@ -10,16 +10,16 @@
 //! point (see `group::Journal`): a process killed before it leaves no trace but slots
 //! handed out and never used.
 //!
-//! Summaries' quantiles are the one part of a series that is not in slots: each process
-//! publishes its windows' digests every `SUMMARY_PUBLISH_PERIOD` (its own file,
-//! `summaries-<entry>`), and a read merges the live processes' digests with its own.
+//! Summaries' quantiles and exemplars are the parts of a series that are not in slots:
+//! each process publishes its windows' digests and its exemplars every
+//! `PUBLISH_PERIOD` (its own file, `summaries-<entry>`), and a read merges the live
+//! processes' digests with its own window and takes the newest exemplar of each slot.
 //!
 //! A metric is numbered in the group by the definitions before it in the journal. A
 //! definition that conflicts with a metric of this process's own (defined outside the
 //! journal, or left listed after this process's `clear()`) is not applied here, and
 //! its series are skipped: this process keeps its own metric of that name.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,14 +27,38 @@ use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use tdigest::TDigest;
 
-use super::{Definition, FamilyId};
+use super::{Definition, FamilyId, Published};
+use crate::exemplar::Exemplar;
 use crate::group::{GroupError, GroupFiles, JournalRecord, JOURNAL_START};
 use crate::process::ProcessField;
-use crate::summary::decode_digests;
+use crate::summary::{decode_digests, encode_digests};
 
-/// How often a process of a group publishes its summaries' digests: another process's
-/// quantiles lag this process's observations by at most this much.
-pub const SUMMARY_PUBLISH_PERIOD: Duration = Duration::from_secs(1);
+/// How often a process of a group publishes its summaries' digests and its exemplars:
+/// another process's quantiles and exemplars lag this one's by at most this much.
+pub const PUBLISH_PERIOD: Duration = Duration::from_secs(1);
+
+/// A process's publication: the length of its digests (u32), the digests
+/// (`summary::encode_digests`), then its exemplars by slot (JSON).
+fn encode_published(digests: &[(u32, TDigest)], exemplars: &[(u32, Exemplar)]) -> Vec<u8> {
+  let digests = encode_digests(digests);
+  let mut bytes = (digests.len() as u32).to_le_bytes().to_vec();
+  bytes.extend_from_slice(&digests);
+  bytes.extend(serde_json::to_vec(exemplars).expect("exemplars are plain data"));
+  bytes
+}
+
+/// A process's publication: digests and exemplars, by slot.
+type Publication = (Vec<(u32, TDigest)>, Vec<(u32, Exemplar)>);
+
+/// What `encode_published` wrote (nothing for an empty file), or `None`.
+fn decode_published(bytes: &[u8]) -> Option<Publication> {
+  if bytes.is_empty() {
+    return Some((Vec::new(), Vec::new()));
+  }
+  let (length, rest) = bytes.split_first_chunk::<4>()?;
+  let (digests, exemplars) = rest.split_at_checked(u32::from_le_bytes(*length) as usize)?;
+  Some((decode_digests(digests)?, serde_json::from_slice(exemplars).ok()?))
+}
 
 /// One change to the group's metrics, as the journal holds it (JSON).
 #[derive(Serialize, Deserialize)]
@@ -83,31 +107,46 @@ impl Replica {
         families: Vec::new(),
       }),
     };
-    replica.publish_digests(&[])?;
+    replica.publish(&[], &[])?;
     Ok(replica)
   }
 
-  /// Replaces the summaries' digests this process publishes (`summary::encode_digests`).
-  pub(super) fn publish_digests(&self, bytes: &[u8]) -> Result<(), GroupError> {
+  /// Replaces what this process publishes for the others.
+  pub(super) fn publish(
+    &self,
+    digests: &[(u32, TDigest)],
+    exemplars: &[(u32, Exemplar)],
+  ) -> Result<(), GroupError> {
+    let bytes = encode_published(digests, exemplars);
     let _changing = self.files.lock.exclusive()?;
-    self.files.publish(self.member, bytes)
+    self.files.publish(self.member, &bytes)
   }
 
-  /// The digests the other live processes published last, by first slot.
-  pub(super) fn published_digests(&self) -> Result<HashMap<u32, Vec<TDigest>>, GroupError> {
+  /// What the other live processes published last.
+  pub(super) fn published(&self) -> Result<Published, GroupError> {
     let _reading = self.files.lock.shared()?;
-    let mut digests: HashMap<u32, Vec<TDigest>> = HashMap::new();
+    let mut published = Published::default();
     for (entry, member) in self.files.table.processes() {
       if entry == self.member || !member.is_alive() {
         continue;
       }
       // What this version cannot read counts as nothing published (it is replaced
       // within a period).
-      for (slot, digest) in decode_digests(&self.files.published(entry)?).unwrap_or_default() {
-        digests.entry(slot).or_default().push(digest);
+      let (digests, exemplars) = decode_published(&self.files.published(entry)?).unwrap_or_default();
+      for (slot, digest) in digests {
+        published.digests.entry(slot).or_default().push(digest);
+      }
+      for (slot, exemplar) in exemplars {
+        let newest = published
+          .exemplars
+          .entry(slot)
+          .or_insert_with(|| exemplar.clone());
+        if exemplar.timestamp > newest.timestamp {
+          *newest = exemplar;
+        }
       }
     }
-    Ok(digests)
+    Ok(published)
   }
 
   /// How far this process has applied the journal, held until the guard drops.
