@@ -1,7 +1,8 @@
 // One metric set over 8 processes: slotmetrics' multi-process group (shared memory)
 // against prom-client 15.1.3's AggregatorRegistry (IPC to every worker, merged in the
 // primary), each in a fresh node:cluster with the same 10k counter series in every
-// worker. Reports the scrape time and the event-loop delay of the process that serves.
+// worker; and prom-client's code on slotmetrics/prom-client in a group. Reports the
+// scrape time and the event-loop delay of the process that serves.
 //   npm run bench:multiprocess [-- --json FILE]
 'use strict';
 
@@ -51,18 +52,22 @@ function forkWorker(env) {
   });
 }
 
-/** prom-client's way: the primary asks every worker over IPC and merges the answers. */
-async function promClientPrimary() {
-  const { AggregatorRegistry } = require('prom-client');
+/**
+ * prom-client's API: the primary's AggregatorRegistry.clusterMetrics(), through
+ * `library`. prom-client asks every worker over IPC and merges the answers;
+ * slotmetrics/prom-client in a group reads shared memory.
+ */
+async function aggregatorPrimary(library) {
+  const { AggregatorRegistry } = require(library);
   const aggregator = new AggregatorRegistry();
-  const workers = await Promise.all(Array.from({ length: WORKERS }, () => forkWorker({ LIBRARY: 'prom-client' })));
+  const workers = await Promise.all(Array.from({ length: WORKERS }, () => forkWorker({ LIBRARY: library })));
   const result = await timeScrapes(() => aggregator.clusterMetrics());
   for (const { worker } of workers) worker.kill();
   return result;
 }
 
-function promClientWorker() {
-  const client = require('prom-client');
+function aggregatorWorker(library) {
+  const client = require(library);
   // As prom-client's cluster example does: every worker answers the primary's requests.
   new client.AggregatorRegistry();
   const requests = new client.Counter({ name: 'bench_requests_total', help: 'Requests', labelNames: ['route', 'code'] });
@@ -96,20 +101,16 @@ async function slotmetricsPrimary() {
   const first = await forkWorker({ ...env, PORT: '0' });
   const others = await Promise.all(Array.from({ length: WORKERS - 1 }, () => forkWorker({ ...env, PORT: String(first.message.port) })));
   const workers = [first, ...others];
+  const ask = (worker, request) =>
+    new Promise((resolve) => {
+      worker.once('message', resolve);
+      worker.send(request);
+    });
+  // Every worker watches its event loop from now until it reports.
+  await Promise.all(workers.map(({ worker }) => ask(worker, 'watch')));
   const result = await timeScrapes(() => scrape(first.message.port));
-  const delays = await Promise.all(
-    workers.map(
-      ({ worker }) =>
-        new Promise((resolve) => {
-          worker.once('message', resolve);
-          worker.send('report');
-        }),
-    ),
-  );
-  const inProcess = await new Promise((resolve) => {
-    first.worker.once('message', resolve);
-    first.worker.send('time registry.metrics()');
-  });
+  const delays = await Promise.all(workers.map(({ worker }) => ask(worker, 'report')));
+  const inProcess = await ask(first.worker, 'time registry.metrics()');
   for (const { worker } of workers) worker.kill();
   fs.rmSync(dir, { recursive: true });
   return { ...result, loopDelayMaxMs: Math.max(...delays.map((d) => d.loopDelayMaxMs)), registryMetricsMs: inProcess.ms };
@@ -121,9 +122,11 @@ async function slotmetricsWorker() {
   countEverySeries((route, code) => requests.with({ route, code }).increment());
   const delay = monitorEventLoopDelay({ resolution: 1 });
   const server = await serve({ port: Number(process.env.PORT), host: '127.0.0.1' });
-  delay.enable();
   process.on('message', async (message) => {
-    if (message === 'report') process.send({ loopDelayMaxMs: delay.max / 1e6 });
+    if (message === 'watch') {
+      delay.enable();
+      process.send('watching');
+    } else if (message === 'report') process.send({ loopDelayMaxMs: delay.max / 1e6 });
     else process.send(await timeScrapes(() => registry.metrics()));
   });
   process.send({ port: server.port });
@@ -131,8 +134,12 @@ async function slotmetricsWorker() {
 
 function main() {
   const json = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : undefined;
-  const run = (library) => JSON.parse(execFileSync(process.execPath, [__filename, library], { encoding: 'utf8' }));
+  const run = (library, env = {}) =>
+    JSON.parse(execFileSync(process.execPath, [__filename, library], { encoding: 'utf8', env: { ...process.env, ...env } }));
   const theirs = run('prom-client');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slotmetrics-bench-group-'));
+  const compat = run('slotmetrics/prom-client', { SLOTMETRICS_MULTIPROCESS_DIR: dir });
+  fs.rmSync(dir, { recursive: true });
   const ours = run('slotmetrics');
   console.log(`${runtimeName()}: ${WORKERS} processes, each with the same ${SERIES} counter series; median of ${ROUNDS} scrapes:`);
   console.log(
@@ -142,19 +149,22 @@ function main() {
     `  slotmetrics group, GET /metrics from any worker                         ${ours.ms.toFixed(1)} ms (${ours.bytes} bytes), event loops delayed up to ${ours.loopDelayMaxMs.toFixed(1)} ms`,
   );
   console.log(`  slotmetrics group, registry.metrics() in a worker                       ${ours.registryMetricsMs.toFixed(1)} ms`);
+  console.log(
+    `  slotmetrics/prom-client group, clusterMetrics() in the primary          ${compat.ms.toFixed(1)} ms (${compat.bytes} bytes), event loop delayed up to ${compat.loopDelayMaxMs.toFixed(1)} ms`,
+  );
   console.log(`  ${(theirs.ms / ours.ms).toFixed(1)}× faster scrapes, with no message to any worker`);
   if (json)
     fs.writeFileSync(
       json,
-      `${JSON.stringify({ workers: WORKERS, series: SERIES, rounds: ROUNDS, promClient: theirs, slotmetrics: ours }, null, 2)}\n`,
+      `${JSON.stringify({ workers: WORKERS, series: SERIES, rounds: ROUNDS, promClient: theirs, slotmetrics: ours, promClientEntry: compat }, null, 2)}\n`,
     );
 }
 
 if (cluster.isWorker) {
-  if (process.env.LIBRARY === 'prom-client') promClientWorker();
-  else slotmetricsWorker();
-} else if (process.argv[2] === 'prom-client') {
-  promClientPrimary().then((result) => process.stdout.write(`${JSON.stringify(result)}\n`));
+  if (process.env.LIBRARY === 'slotmetrics') slotmetricsWorker();
+  else aggregatorWorker(process.env.LIBRARY);
+} else if (process.argv[2] === 'prom-client' || process.argv[2] === 'slotmetrics/prom-client') {
+  aggregatorPrimary(process.argv[2]).then((result) => process.stdout.write(`${JSON.stringify(result)}\n`));
 } else if (process.argv[2] === 'slotmetrics') {
   slotmetricsPrimary().then((result) => process.stdout.write(`${JSON.stringify(result)}\n`));
 } else {

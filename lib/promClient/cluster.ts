@@ -116,11 +116,13 @@ export class AggregatorRegistry extends Registry {
 }
 
 /**
- * The group's metrics (the global registry of every process), through the same
- * aggregation a cluster's answers go through: the engine has combined each gauge by its
- * aggregator already (see gauge.ts), and 'omit' metrics are left out in a group.
+ * The group's metrics: the global registry of every process. The engine has combined
+ * each gauge by its aggregator already (see gauge.ts) and leaves 'omit' gauges out in a
+ * group, so its text is what aggregating the workers' answers gives; an OpenMetrics
+ * global registry goes through that aggregation, whose text is always prom-client's 0.0.4.
  */
 async function groupMetrics(): Promise<string> {
+  if (globalRegistry.contentType === Registry.PROMETHEUS_CONTENT_TYPE) return globalRegistry.metrics();
   return AggregatorRegistry.aggregate([await globalRegistry.getMetricsAsJSON()]).metrics();
 }
 
