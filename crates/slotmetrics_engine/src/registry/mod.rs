@@ -10,9 +10,10 @@
 //! [`Restart`]), and clearing a namespace only unlists its metrics.
 //!
 //! In a multi-process group ([`Registry::in_group`]), the default namespace's metrics
-//! and series are the group's: defined and registered through the group's journal
-//! (see `replica`), with their slots in the group's files. Other namespaces, process
-//! figures, restarts and exemplars stay this process's own.
+//! and series are the group's: defined and registered through the group's journal, with
+//! their slots in the group's files; summaries' digests and exemplars are published by
+//! each process for the others (all in `replica`). Other namespaces, and what
+//! `remove`, `reset` and `zero` do, stay this process's own.
 
 mod definition;
 mod family;
@@ -42,7 +43,7 @@ use definition::{check_label_name, describe, describe_difference, encode_labels,
 use family::{sample_names, Restart};
 pub use family::{Family, Series};
 #[cfg(unix)]
-use replica::{Progress, Record, Replica};
+use replica::{Record, Replica};
 
 /// Series a metric may have unless its schema says otherwise (`setCardinalityLimit`).
 pub static DEFAULT_MAX_SERIES: AtomicUsize = AtomicUsize::new(10_000);
@@ -185,32 +186,6 @@ impl Registry {
     }
   }
 
-  /// A registry whose default namespace is the metric set of the multi-process group in
-  /// directory `path` (created if missing), with what its processes defined so far.
-  #[cfg(unix)]
-  pub fn in_group(path: &std::path::Path) -> Result<Self, SlotError> {
-    Self::in_group_as(path, crate::group::ProcessIdentity::current())
-  }
-
-  /// `in_group` as process `me` (tests join as other processes).
-  #[cfg(unix)]
-  pub(crate) fn in_group_as(
-    path: &std::path::Path,
-    me: crate::group::ProcessIdentity,
-  ) -> Result<Self, SlotError> {
-    let joined = crate::slots::join_group(path, me)?;
-    let registry = Registry {
-      families: RwLock::new(Vec::new()),
-      namespaces: RwLock::new(vec![Arc::default()]),
-      striped: joined.striped,
-      shared: joined.shared,
-      windows: DashMap::new(),
-      replica: Some(Replica::new(joined.files, joined.member)?),
-    };
-    registry.catch_up()?;
-    Ok(registry)
-  }
-
   /// The process ids of the group's live members (this one included), when this
   /// registry is in a group.
   pub fn group_pids(&self) -> Option<Vec<u32>> {
@@ -241,69 +216,6 @@ impl Registry {
     #[cfg(unix)]
     if let Some(replica) = &self.replica {
       drop(self.catch_up_with(replica)?);
-    }
-    Ok(())
-  }
-
-  /// Applies the journal's new records; the progress returned is held, so no other
-  /// thread applies records until the caller is done.
-  #[cfg(unix)]
-  fn catch_up_with<'a>(
-    &self,
-    replica: &'a Replica,
-  ) -> Result<parking_lot::MutexGuard<'a, Progress>, GroupError> {
-    let mut progress = replica.progress();
-    for (record, end) in replica.pending(&progress)? {
-      self.apply(&mut progress, record, replica)?;
-      progress.applied(end);
-    }
-    Ok(progress)
-  }
-
-  /// Applies one record of the journal to this process's registry.
-  #[cfg(unix)]
-  fn apply(&self, progress: &mut Progress, record: Record, replica: &Replica) -> Result<(), GroupError> {
-    match record {
-      Record::Define {
-        definition: def,
-        process,
-      } => {
-        let number = progress.families.len() as u32;
-        let namespace = self.namespaces.read()[DEFAULT_NAMESPACE as usize].clone();
-        let id = validate(&def).ok().and_then(|base| {
-          let mut families = self.families.write();
-          // Applied only where this process has no metric of the name (module comment).
-          match find_defined(&namespace, &families, &def, &base, process) {
-            Ok(None) => Some(create_family(
-              &namespace,
-              &mut families,
-              def,
-              base,
-              process,
-              Some(number),
-            )),
-            _ => None,
-          }
-        });
-        progress.families.push(id);
-      }
-      Record::Series {
-        family,
-        labels,
-        slot,
-        overflow,
-      } => {
-        let Some(local) = progress.families.get(family as usize) else {
-          return Err(GroupError::bad_file(
-            &replica.files.dir.file_path("journal"),
-            format!("is damaged: a series of metric {family}, which was never defined"),
-          ));
-        };
-        if let Some(id) = *local {
-          let family = self.families.read()[id as usize].clone();
-          self.record_series(&family, Arc::from(labels), slot, overflow);
-        }
-      }
     }
     Ok(())
   }
@@ -543,62 +455,6 @@ impl Registry {
       Some(slot) => Ok(Registered::Series(slot)),
       // After the entry's lock is released: the overflow series may live in the same shard.
       None => self.overflow(family),
-    }
-  }
-
-  /// Registers a label set of a metric of the group: under the group lock, after
-  /// catching up, so a label set another process registered first is found, not
-  /// registered twice.
-  #[cfg(unix)]
-  fn series_in_group(
-    &self,
-    replica: &Replica,
-    family: &Family,
-    number: u32,
-    labels: String,
-  ) -> Result<Registered, RegistryError> {
-    let _changing = replica.files.lock.exclusive()?;
-    let mut progress = self.catch_up_with(replica)?;
-    if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
-      return Ok(Registered::Series(slot));
-    }
-    let overflow = family.registered.load(Ordering::Acquire) >= family.def.max_series;
-    let labels = if overflow {
-      let labels = overflow_labels(&family.def)?;
-      if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
-        return Ok(family.overflowed_at(slot));
-      }
-      labels
-    } else {
-      labels
-    };
-    let slot = self.allocate(family)?;
-    let record = Record::Series {
-      family: number,
-      labels,
-      slot,
-      overflow,
-    };
-    replica.append(&mut progress, &record)?;
-    let Record::Series { labels, .. } = record else {
-      unreachable!()
-    };
-    self.record_series(family, Arc::from(labels), slot, overflow);
-    Ok(if overflow {
-      family.overflowed_at(slot)
-    } else {
-      Registered::Series(slot)
-    })
-  }
-
-  /// Lists a series a process of the group registered, unless it is listed already.
-  #[cfg(unix)]
-  fn record_series(&self, family: &Family, labels: Arc<str>, slot: u32, overflow: bool) {
-    if let dashmap::Entry::Vacant(entry) = family.index.entry(labels) {
-      if !overflow {
-        family.registered.fetch_add(1, Ordering::AcqRel);
-      }
-      self.list_series(family, entry, slot);
     }
   }
 

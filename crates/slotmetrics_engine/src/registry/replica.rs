@@ -20,17 +20,24 @@
 //! journal, or left listed after this process's `clear()`) is not applied here, and
 //! its series are skipped: this process keeps its own metric of that name.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Mutex, MutexGuard};
+use dashmap::DashMap;
+use parking_lot::{Mutex, MutexGuard, RwLock};
 use serde::{Deserialize, Serialize};
 use tdigest::TDigest;
 
-use super::{Definition, FamilyId, Published};
+use super::definition::validate;
+use super::{
+  create_family, find_defined, overflow_labels, Definition, Family, FamilyId, Published, Registered,
+  Registry, RegistryError, DEFAULT_NAMESPACE,
+};
 use crate::exemplar::Exemplar;
-use crate::group::{GroupError, GroupFiles, JournalRecord, JOURNAL_START};
+use crate::group::{GroupError, GroupFiles, JournalRecord, ProcessIdentity, JOURNAL_START};
 use crate::process::ProcessField;
+use crate::slots::SlotError;
 use crate::summary::{decode_digests, encode_digests};
 
 /// How often a process of a group publishes its summaries' digests and its exemplars:
@@ -186,6 +193,146 @@ impl Progress {
   /// Notes that the record ending at `end` is applied.
   pub(super) fn applied(&mut self, end: u64) {
     self.applied = end;
+  }
+}
+
+/// The registry's side of the group: joining, catching up, registering through the
+/// journal.
+impl Registry {
+  /// A registry whose default namespace is the metric set of the multi-process group in
+  /// directory `path` (created if missing), with what its processes defined so far.
+  pub fn in_group(path: &std::path::Path) -> Result<Self, SlotError> {
+    Self::in_group_as(path, ProcessIdentity::current())
+  }
+
+  /// `in_group` as process `me` (tests join as other processes).
+  pub(crate) fn in_group_as(path: &std::path::Path, me: ProcessIdentity) -> Result<Self, SlotError> {
+    let joined = crate::slots::join_group(path, me)?;
+    let registry = Registry {
+      families: RwLock::new(Vec::new()),
+      namespaces: RwLock::new(vec![Arc::default()]),
+      striped: joined.striped,
+      shared: joined.shared,
+      windows: DashMap::new(),
+      replica: Some(Replica::new(joined.files, joined.member)?),
+    };
+    registry.catch_up()?;
+    Ok(registry)
+  }
+
+  /// Applies the journal's new records; the progress returned is held, so no other
+  /// thread applies records until the caller is done.
+  pub(super) fn catch_up_with<'a>(
+    &self,
+    replica: &'a Replica,
+  ) -> Result<parking_lot::MutexGuard<'a, Progress>, GroupError> {
+    let mut progress = replica.progress();
+    for (record, end) in replica.pending(&progress)? {
+      self.apply(&mut progress, record, replica)?;
+      progress.applied(end);
+    }
+    Ok(progress)
+  }
+
+  /// Applies one record of the journal to this process's registry.
+  fn apply(&self, progress: &mut Progress, record: Record, replica: &Replica) -> Result<(), GroupError> {
+    match record {
+      Record::Define {
+        definition: def,
+        process,
+      } => {
+        let number = progress.families.len() as u32;
+        let namespace = self.namespaces.read()[DEFAULT_NAMESPACE as usize].clone();
+        let id = validate(&def).ok().and_then(|base| {
+          let mut families = self.families.write();
+          // Applied only where this process has no metric of the name (module comment).
+          match find_defined(&namespace, &families, &def, &base, process) {
+            Ok(None) => Some(create_family(
+              &namespace,
+              &mut families,
+              def,
+              base,
+              process,
+              Some(number),
+            )),
+            _ => None,
+          }
+        });
+        progress.families.push(id);
+      }
+      Record::Series {
+        family,
+        labels,
+        slot,
+        overflow,
+      } => {
+        let Some(local) = progress.families.get(family as usize) else {
+          return Err(GroupError::bad_file(
+            &replica.files.dir.file_path("journal"),
+            format!("is damaged: a series of metric {family}, which was never defined"),
+          ));
+        };
+        if let Some(id) = *local {
+          let family = self.families.read()[id as usize].clone();
+          self.record_series(&family, Arc::from(labels), slot, overflow);
+        }
+      }
+    }
+    Ok(())
+  }
+
+  /// Registers a label set of a metric of the group: under the group lock, after
+  /// catching up, so a label set another process registered first is found, not
+  /// registered twice.
+  pub(super) fn series_in_group(
+    &self,
+    replica: &Replica,
+    family: &Family,
+    number: u32,
+    labels: String,
+  ) -> Result<Registered, RegistryError> {
+    let _changing = replica.files.lock.exclusive()?;
+    let mut progress = self.catch_up_with(replica)?;
+    if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
+      return Ok(Registered::Series(slot));
+    }
+    let overflow = family.registered.load(Ordering::Acquire) >= family.def.max_series;
+    let labels = if overflow {
+      let labels = overflow_labels(&family.def)?;
+      if let Some(slot) = family.index.get(labels.as_str()).map(|slot| *slot) {
+        return Ok(family.overflowed_at(slot));
+      }
+      labels
+    } else {
+      labels
+    };
+    let slot = self.allocate(family)?;
+    let record = Record::Series {
+      family: number,
+      labels,
+      slot,
+      overflow,
+    };
+    replica.append(&mut progress, &record)?;
+    let Record::Series { labels, .. } = record else {
+      unreachable!()
+    };
+    self.record_series(family, Arc::from(labels), slot, overflow);
+    Ok(if overflow {
+      family.overflowed_at(slot)
+    } else {
+      Registered::Series(slot)
+    })
+  }
+
+  /// Lists a series a process of the group registered, unless it is listed already.
+  fn record_series(&self, family: &Family, labels: Arc<str>, slot: u32, overflow: bool) {
+    if let dashmap::Entry::Vacant(entry) = family.index.entry(labels) {
+      if !overflow {
+        family.registered.fetch_add(1, Ordering::AcqRel);
+      }
+      self.list_series(family, entry, slot);
+    }
   }
 }
 
