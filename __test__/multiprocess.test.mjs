@@ -216,6 +216,25 @@ function scrape(port) {
   });
 }
 
+test('a group file of another version, cut short or foreign is refused at load with an error naming it', { timeout: 60_000 }, async () => {
+  const dir = groupDir();
+  const member = await join(dir);
+  await member.ask({ do: 'count', who: 'before', times: 1 });
+  await member.ask({ do: 'exit' }).catch(() => {});
+  const journal = path.join(dir, 'journal');
+  const header = fs.readFileSync(journal).subarray(0, 4096);
+  // Another format version in the header.
+  fs.writeFileSync(journal, Buffer.concat([header.subarray(0, 8), Buffer.from([9, 0, 0, 0]), header.subarray(12)]));
+  await assert.rejects(join(dir), /journal has format version 9; this slotmetrics reads version 1/);
+  // Cut short: not even a header.
+  fs.writeFileSync(journal, header.subarray(0, 100));
+  await assert.rejects(join(dir), /journal is truncated: 100 bytes/);
+  // Not a slotmetrics file at all.
+  fs.writeFileSync(journal, Buffer.alloc(4096, 7));
+  await assert.rejects(join(dir), /journal is not a slotmetrics multi-process file/);
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('node:cluster workers serve one port; every scrape shows the exact totals, while any worker lives', { timeout: 120_000 }, async () => {
   const dir = groupDir();
   const primary = spawn(process.execPath, [CLUSTER], {
