@@ -210,34 +210,35 @@ impl GroupSlots {
   /// The file of stripe `stripe`, opened (and, for a new stripe, created: under the
   /// group lock) once per process.
   fn stripe_file(&self, stripe: StripeId) -> Result<Arc<ChunkFile>, GroupError> {
-    let mut files = self.stripe_files.lock();
-    if let Some(file) = files.get(&stripe) {
-      return Ok(Arc::clone(file));
-    }
-    let file = Arc::new(ChunkFile::open(
-      &self.files.dir,
-      &format!("stripe-{stripe}"),
-      FileKind::Stripe,
-      Chunk::BYTES,
-    )?);
-    files.insert(stripe, Arc::clone(&file));
-    Ok(file)
+    self.open_once(&self.stripe_files, stripe, "stripe", FileKind::Stripe)
   }
 
   /// The gauge file of process entry `process`, opened (and, for a new entry, created:
   /// under the group lock) once per process.
   fn process_gauge_file(&self, process: usize) -> Result<Arc<ChunkFile>, GroupError> {
-    let mut files = self.process_gauge_files.lock();
-    if let Some(file) = files.get(&process) {
+    self.open_once(
+      &self.process_gauge_files,
+      process,
+      "gauges",
+      FileKind::ProcessGauges,
+    )
+  }
+
+  /// The chunk file `<prefix>-<n>`, from `opened` or opened and kept there.
+  fn open_once(
+    &self,
+    opened: &Mutex<HashMap<usize, Arc<ChunkFile>>>,
+    n: usize,
+    prefix: &str,
+    kind: FileKind,
+  ) -> Result<Arc<ChunkFile>, GroupError> {
+    let mut opened = opened.lock();
+    if let Some(file) = opened.get(&n) {
       return Ok(Arc::clone(file));
     }
-    let file = Arc::new(ChunkFile::open(
-      &self.files.dir,
-      &format!("gauges-{process}"),
-      FileKind::ProcessGauges,
-      Chunk::BYTES,
-    )?);
-    files.insert(process, Arc::clone(&file));
+    let name = format!("{prefix}-{n}");
+    let file = Arc::new(ChunkFile::open(&self.files.dir, &name, kind, Chunk::BYTES)?);
+    opened.insert(n, Arc::clone(&file));
     Ok(file)
   }
 
