@@ -1,5 +1,6 @@
 // Shared by the tests: read the exposition back, and run the real consumers of it.
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { registry } from 'slotmetrics';
 
 /** The JavaScript runtime running the tests: 'node', 'bun' or 'deno'. */
@@ -15,6 +16,17 @@ export function unsupportedOn(reasons) {
   if (!reason) return false;
   console.log(`# skipped on ${runtime}: ${reason}`);
   return `not on ${runtime}: ${reason}`;
+}
+
+/** A free port on 127.0.0.1: free when asked, for a server started a moment later. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }
 
 /** Runs `work(n)` for every n in [0, count), `atOnce` at a time, each lane taking the next n. */

@@ -4,12 +4,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseSamples, unsupportedOn } from './helpers.mjs';
+import { freePort, parseSamples, unsupportedOn } from './helpers.mjs';
 
 const APP = fileURLToPath(new URL('./fixtures/pm2-app.cjs', import.meta.url));
 const PM2 = fileURLToPath(new URL('../node_modules/pm2/bin/pm2', import.meta.url));
@@ -34,14 +33,6 @@ after(() => {
   pm2('kill');
   fs.rmSync(home, { recursive: true, force: true });
 });
-
-async function freePort() {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The group's total, from whichever instance the kernel hands a new connection to. */
 function scrape(port) {

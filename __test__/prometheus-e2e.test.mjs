@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './helpers.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,17 +11,6 @@ import { fileURLToPath } from 'node:url';
 
 const DEMO = fileURLToPath(new URL('../examples/demo/main.js', import.meta.url));
 const RECORDER = fileURLToPath(new URL('./fixtures/recorder.cjs', import.meta.url));
-
-/** A free port on 127.0.0.1 (free when asked; Prometheus takes it a moment later). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** Starts a Node app that prints `metrics: <url>`; resolves to { child, url, send(line) }. */
 function startApp(script, env = {}) {

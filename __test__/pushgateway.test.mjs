@@ -1,20 +1,12 @@
 // Push, push-add and delete against a real Pushgateway (Debian's), on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { counterSchema, gaugeSchemaFloat, pushgateway } from 'slotmetrics';
+import { freePort } from './helpers.mjs';
 
 let gateway;
 let url;
-
-async function freePort() {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 before(async () => {
   const port = await freePort();
