@@ -289,9 +289,9 @@ impl Snapshot {
 #[cfg(all(test, unix))]
 mod tests {
   use super::*;
-  use crate::group::testing::{kill, other_process, temp_path};
+  use crate::group::testing::kill;
   use crate::kind::Style;
-  use crate::registry::{Definition, DEFAULT_NAMESPACE};
+  use crate::registry::{two_members, Definition, DEFAULT_NAMESPACE};
   use crate::summary::SummaryOptions;
 
   fn gauge(name: &str, kind: Kind, gauge_mode: GaugeMode) -> Definition {
@@ -344,10 +344,7 @@ mod tests {
   #[cfg(target_os = "linux")]
   fn a_groups_process_figures_are_summed_over_its_live_processes() {
     use crate::process::ProcessField;
-    let path = temp_path("collect-process-figures");
-    let a = Registry::in_group(&path).unwrap();
-    let (child, other) = other_process();
-    let b = Registry::in_group_as(&path, other).unwrap();
+    let (path, a, child, b) = two_members("collect-process-figures");
     a.define_process_metrics(DEFAULT_NAMESPACE, "", &[]).unwrap();
     // Defined once for the group: the other process's definitions find the same metrics.
     b.define_process_metrics(DEFAULT_NAMESPACE, "", &[]).unwrap();
@@ -383,10 +380,7 @@ mod tests {
 
   #[test]
   fn a_summarys_quantiles_cover_every_live_processs_observations() {
-    let path = temp_path("collect-summaries");
-    let a = Registry::in_group(&path).unwrap();
-    let (child, other) = other_process();
-    let b = Registry::in_group_as(&path, other).unwrap();
+    let (path, a, child, b) = two_members("collect-summaries");
     let latency = Definition {
       summary: SummaryOptions {
         quantiles: vec![0.5, 1.0],
@@ -429,10 +423,7 @@ mod tests {
 
   #[test]
   fn the_newest_exemplar_of_a_slot_wins_whichever_process_set_it() {
-    let path = temp_path("collect-exemplars");
-    let a = Registry::in_group(&path).unwrap();
-    let (child, other) = other_process();
-    let b = Registry::in_group_as(&path, other).unwrap();
+    let (path, a, child, b) = two_members("collect-exemplars");
     let hits = gauge("hits_total", Kind::Counter, GaugeMode::Shared);
     let (in_a, in_b) = (a.define(hits.clone()).unwrap(), b.define(hits).unwrap());
     let slot = a.series(in_a, &["x"]).unwrap().slot();
@@ -462,10 +453,7 @@ mod tests {
 
   #[test]
   fn per_process_gauges_combine_the_live_processes_values() {
-    let path = temp_path("collect-gauge-modes");
-    let a = Registry::in_group(&path).unwrap();
-    let (child, other) = other_process();
-    let b = Registry::in_group_as(&path, other).unwrap();
+    let (path, a, child, b) = two_members("collect-gauge-modes");
     let modes = [
       ("sum", Kind::IntGauge, GaugeMode::LiveSum),
       ("max", Kind::FloatGauge, GaugeMode::LiveMax),

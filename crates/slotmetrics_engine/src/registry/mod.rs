@@ -42,6 +42,8 @@ pub use definition::Definition;
 use definition::{check_label_name, describe, describe_difference, encode_labels, validate};
 use family::{sample_names, Restart};
 pub use family::{Family, Series};
+#[cfg(all(test, unix))]
+pub(crate) use replica::two_members;
 #[cfg(unix)]
 use replica::{Record, Replica};
 

@@ -336,10 +336,22 @@ impl Registry {
   }
 }
 
+/// A new group in a temporary directory with two members, for tests: this process's
+/// registry `a`, and `b` as `child`, a live process of its own.
+#[cfg(test)]
+pub(crate) fn two_members(name: &str) -> (std::path::PathBuf, Registry, std::process::Child, Registry) {
+  let path = crate::group::testing::temp_path(name);
+  let a = Registry::in_group(&path).unwrap();
+  let (child, other) = crate::group::testing::other_process();
+  let b = Registry::in_group_as(&path, other).unwrap();
+  (path, a, child, b)
+}
+
 #[cfg(test)]
 mod tests {
   use super::super::{Definition, Registered, Registry, RegistryError, DEFAULT_NAMESPACE};
-  use crate::group::testing::{kill, other_process, temp_path};
+  use super::two_members;
+  use crate::group::testing::{kill, temp_path};
   use crate::group::GroupFiles;
   use crate::kind::{GaugeMode, Kind, Style};
   use crate::slots::tests::{total, write};
@@ -377,10 +389,7 @@ mod tests {
 
   #[test]
   fn processes_share_definitions_series_and_counts() {
-    let path = temp_path("registry-share");
-    let a = Registry::in_group(&path).unwrap();
-    let (child, other) = other_process();
-    let b = Registry::in_group_as(&path, other).unwrap();
+    let (path, a, child, b) = two_members("registry-share");
     let jobs = def("jobs_total", Kind::Counter, &["queue"], 100);
     let jobs_a = a.define(jobs.clone()).unwrap();
     let mail = a.series(jobs_a, &["mail"]).unwrap().slot();
@@ -424,10 +433,7 @@ mod tests {
 
   #[test]
   fn the_series_limit_is_the_groups() {
-    let path = temp_path("registry-limit");
-    let a = Registry::in_group(&path).unwrap();
-    let (child, other) = other_process();
-    let b = Registry::in_group_as(&path, other).unwrap();
+    let (path, a, child, b) = two_members("registry-limit");
     let capped = def("capped_total", Kind::Counter, &["user"], 2);
     let (in_a, in_b) = (a.define(capped.clone()).unwrap(), b.define(capped).unwrap());
     let one = a.series(in_a, &["1"]).unwrap();
@@ -464,10 +470,7 @@ mod tests {
 
   #[test]
   fn other_namespaces_and_a_redefinition_after_clear_stay_a_processs_own() {
-    let path = temp_path("registry-own");
-    let a = Registry::in_group(&path).unwrap();
-    let (child, other) = other_process();
-    let b = Registry::in_group_as(&path, other).unwrap();
+    let (path, a, child, b) = two_members("registry-own");
     let custom = a.create_namespace();
     a.define_in(custom, def("local_total", Kind::Counter, &[], 10))
       .unwrap();
