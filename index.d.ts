@@ -45,11 +45,6 @@ export interface ExemplarJson {
   timestamp: number
 }
 
-export declare const enum ExpositionFormat {
-  Prometheus = 'prometheus',
-  OpenMetrics = 'openmetrics',
-}
-
 /** Resolves once every line logged so far has been written to the destination. */
 export declare function flushLogs(): Promise<void>
 
@@ -210,8 +205,21 @@ export declare function registerSeries(metric: number, labelValues: Array<string
  */
 export declare function removeSeries(metric: number, labelValues: Array<string>): void
 
-/** The exposition text, rendered on a libuv worker thread. */
-export declare function renderMetrics(format: ExpositionFormat, registry: number, metric?: number | undefined | null): Promise<string>
+/**
+ * An exposition and the `Content-Type` to send it with: text as a string, protobuf as
+ * bytes.
+ */
+export interface Rendered {
+  contentType: string
+  text?: string
+  bytes?: Buffer
+}
+
+/**
+ * The exposition in the format an `Accept` header asks for (as the server chooses
+ * it), rendered on a libuv worker thread.
+ */
+export declare function renderMetrics(accept: string, registry: number, metric?: number | undefined | null): Promise<Rendered>
 
 /** prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels. */
 export declare function resetMetric(metric: number): void

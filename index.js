@@ -841,7 +841,6 @@ module.exports.createRegistry = nativeBinding.createRegistry
 module.exports.defineMetric = nativeBinding.defineMetric
 module.exports.defineProcessMetrics = nativeBinding.defineProcessMetrics
 module.exports.drainLogRing = nativeBinding.drainLogRing
-module.exports.ExpositionFormat = nativeBinding.ExpositionFormat
 module.exports.flushLogs = nativeBinding.flushLogs
 module.exports.flushLogsSync = nativeBinding.flushLogsSync
 module.exports.healthBeat = nativeBinding.healthBeat

@@ -10,6 +10,7 @@ import {
   DEFAULT_BUCKETS,
   PROMETHEUS_CONTENT_TYPE,
   OPENMETRICS_CONTENT_TYPE,
+  PROTOBUF_CONTENT_TYPE,
 } from 'slotmetrics';
 import { parseSamples, sample } from './helpers.mjs';
 
@@ -255,16 +256,21 @@ test('histograms: prom-client default buckets, inclusive upper bounds, cumulativ
   }
 });
 
-test('registry.metrics() renders both formats and rejects an unknown one', async () => {
+test('registry.metrics() renders each format and rejects an unknown one', async () => {
   counterSchema('fmt_total').help('say "hi"\\ \nbye').build().increment();
   const text = await registry.metrics({ format: 'prometheus' });
   assert.equal(text, await registry.metrics());
   assert.ok(text.includes('# HELP fmt_total say "hi"\\\\ \\nbye\n'), 'text 0.0.4 escapes \\ and newline in HELP, not quotes');
   const om = await registry.metrics({ format: 'openmetrics' });
   assert.ok(om.includes('# HELP fmt say \\"hi\\"\\\\ \\nbye\n'), 'OpenMetrics also escapes quotes');
-  await assert.rejects(registry.metrics({ format: 'json' }), /format must be 'prometheus' or 'openmetrics', got the string "json"/);
+  const protobuf = await registry.metrics({ format: 'protobuf' });
+  assert.ok(protobuf instanceof Uint8Array && protobuf.length > 0, 'protobuf comes as bytes');
+  assert.ok(Buffer.from(protobuf).includes('fmt_total'), 'a counter family is named with _total, as in text 0.0.4');
+  await assert.rejects(registry.metrics({ format: 'json' }), /format must be 'prometheus', 'openmetrics' or 'protobuf', got the string "json"/);
   assert.equal(registry.contentType(), PROMETHEUS_CONTENT_TYPE);
   assert.equal(registry.contentType('openmetrics'), OPENMETRICS_CONTENT_TYPE);
+  assert.equal(registry.contentType('protobuf'), PROTOBUF_CONTENT_TYPE);
+  assert.throws(() => registry.contentType('json'), /format must be/);
 });
 
 test('a labeled metric with no series yet exposes only its HELP and TYPE', async () => {

@@ -41,7 +41,7 @@ test('serves the same text as registry.metrics(), in both formats, on 127.0.0.1'
     const om = await request(server.url, {
       headers: { accept: 'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1' },
     });
-    assert.equal(om.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+    assert.equal(om.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores');
     assert.equal(om.body.toString(), await registry.metrics({ format: 'openmetrics' }));
 
     const zipped = await request(server.url, { headers: { 'accept-encoding': 'gzip, deflate' } });

@@ -29,8 +29,11 @@ export {
   type RegistryOptions,
   PROMETHEUS_CONTENT_TYPE,
   OPENMETRICS_CONTENT_TYPE,
+  PROTOBUF_CONTENT_TYPE,
   type Format,
+  type TextFormat,
   type MetricsOptions,
+  type Exposition,
   type MetricJSON,
   type MetricSampleJSON,
 } from './exposition/registry';

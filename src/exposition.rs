@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
-use slotmetrics_engine::encode::Format;
+use slotmetrics_engine::format::{Format, Protocol};
 use slotmetrics_engine::registry::{FamilyId, NamespaceId};
 use slotmetrics_engine::{collect, collect_hooks, data, encode, registry, server};
 
@@ -43,19 +43,20 @@ fn engine_hook(hook: CollectHook) -> collect_hooks::Hook {
   })
 }
 
-#[napi(string_enum)]
-pub enum ExpositionFormat {
-  #[napi(value = "prometheus")]
-  Prometheus,
-  #[napi(value = "openmetrics")]
-  OpenMetrics,
-}
-
 pub struct RenderTask {
   format: Format,
   namespace: NamespaceId,
   /// Only this metric (prom-client's `getSingleMetricAsString()`).
   metric: Option<FamilyId>,
+}
+
+/// An exposition and the `Content-Type` to send it with: text as a string, protobuf as
+/// bytes.
+#[napi(object)]
+pub struct Rendered {
+  pub content_type: String,
+  pub text: Option<String>,
+  pub bytes: Option<Buffer>,
 }
 
 /// A snapshot of a namespace, or of one metric with the namespace's default labels.
@@ -74,30 +75,40 @@ fn snapshot(namespace: NamespaceId, metric: Option<FamilyId>) -> Result<collect:
 
 impl Task for RenderTask {
   type Output = Vec<u8>;
-  type JsValue = String;
+  type JsValue = Rendered;
 
   fn compute(&mut self) -> Result<Self::Output> {
     without_panics(|| {
-      let mut text = Vec::new();
-      encode::encode(&snapshot(self.namespace, self.metric)?, self.format, &mut text)?;
-      Ok(text)
+      let mut body = Vec::new();
+      encode::encode(&snapshot(self.namespace, self.metric)?, self.format, &mut body)?;
+      Ok(body)
     })
   }
 
-  fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-    String::from_utf8(output).map_err(|e| Error::from_reason(e.to_string()))
+  fn resolve(&mut self, _env: Env, body: Self::Output) -> Result<Self::JsValue> {
+    let content_type = self.format.content_type();
+    Ok(if self.format.protocol == Protocol::PrometheusProto {
+      Rendered {
+        content_type,
+        text: None,
+        bytes: Some(body.into()),
+      }
+    } else {
+      Rendered {
+        content_type,
+        text: Some(String::from_utf8(body).map_err(|e| Error::from_reason(e.to_string()))?),
+        bytes: None,
+      }
+    })
   }
 }
 
-/// The exposition text, rendered on a libuv worker thread.
-#[napi(catch_unwind, ts_return_type = "Promise<string>")]
-pub fn render_metrics(format: ExpositionFormat, registry: u32, metric: Option<u32>) -> AsyncTask<RenderTask> {
-  let format = match format {
-    ExpositionFormat::Prometheus => Format::Prometheus,
-    ExpositionFormat::OpenMetrics => Format::OpenMetrics,
-  };
+/// The exposition in the format an `Accept` header asks for (as the server chooses
+/// it), rendered on a libuv worker thread.
+#[napi(catch_unwind, ts_return_type = "Promise<Rendered>")]
+pub fn render_metrics(accept: String, registry: u32, metric: Option<u32>) -> AsyncTask<RenderTask> {
   AsyncTask::new(RenderTask {
-    format,
+    format: Format::negotiate(&accept),
     namespace: registry,
     metric,
   })

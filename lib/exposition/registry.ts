@@ -1,20 +1,40 @@
 import { binding, callNative } from '../base/native';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
-import { ExpositionFormat } from '../../index.js';
 
-export type Format = 'prometheus' | 'openmetrics';
+/** Text 0.0.4, OpenMetrics 1.0, or Prometheus protobuf (the one with native histograms). */
+export type Format = 'prometheus' | 'openmetrics' | 'protobuf';
+export type TextFormat = Exclude<Format, 'protobuf'>;
 
+// The Content-Type of each format as `serve()` answers it, names escaped with the
+// default scheme (Prometheus's content negotiation spec).
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores';
+export const PROTOBUF_CONTENT_TYPE =
+  'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores';
 
-const NATIVE_FORMAT: Record<Format, ExpositionFormat> = {
-  prometheus: ExpositionFormat.Prometheus,
-  openmetrics: ExpositionFormat.OpenMetrics,
+const CONTENT_TYPES: Record<Format, string> = {
+  prometheus: PROMETHEUS_CONTENT_TYPE,
+  openmetrics: OPENMETRICS_CONTENT_TYPE,
+  protobuf: PROTOBUF_CONTENT_TYPE,
 };
 
-export interface MetricsOptions {
-  /** `'prometheus'` (text 0.0.4, the default) or `'openmetrics'` (OpenMetrics 1.0). */
-  format?: Format;
+/** The `Accept` header that asks for exactly one format. */
+const ACCEPT: Record<Format, string> = {
+  prometheus: 'text/plain;version=0.0.4',
+  openmetrics: 'application/openmetrics-text;version=1.0.0',
+  protobuf: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
+};
+
+export interface MetricsOptions<F extends Format = Format> {
+  /** `'prometheus'` (text 0.0.4, the default), `'openmetrics'` (OpenMetrics 1.0) or `'protobuf'`. */
+  format?: F;
+}
+
+/** A scrape's answer: the body and the `Content-Type` to send it with. */
+export interface Exposition {
+  contentType: string;
+  /** Text for the text formats; bytes (length-delimited `MetricFamily` messages) for protobuf. */
+  body: string | Uint8Array;
 }
 
 /** One sample of `getMetricsAsJSON()`. */
@@ -80,20 +100,32 @@ export class Registry {
   }
 
   /**
-   * The exposition text, the same `serve()` answers with. It is rendered on a libuv
-   * worker thread, so the event loop only receives the finished string.
+   * The exposition, the same `serve()` answers with: text, or bytes for `'protobuf'`.
+   * It is rendered on a libuv worker thread, so the event loop only receives the
+   * finished result.
    */
-  metrics(options: MetricsOptions = {}): Promise<string> {
-    try {
-      checkOptions('registry.metrics()', options, ['format']);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  metrics(options?: MetricsOptions<TextFormat>): Promise<string>;
+  metrics(options: MetricsOptions<'protobuf'>): Promise<Uint8Array>;
+  metrics(options?: MetricsOptions): Promise<string | Uint8Array>;
+  async metrics(options: MetricsOptions = {}): Promise<string | Uint8Array> {
+    checkOptions('registry.metrics()', options, ['format']);
     const format = options.format === undefined ? 'prometheus' : options.format;
-    if (typeof format !== 'string' || !Object.hasOwn(NATIVE_FORMAT, format)) {
-      return Promise.reject(new TypeError(`registry.metrics(): format must be 'prometheus' or 'openmetrics', got ${describeValue(format)}`));
+    if (typeof format !== 'string' || !Object.hasOwn(ACCEPT, format)) {
+      throw new TypeError(`registry.metrics(): format must be 'prometheus', 'openmetrics' or 'protobuf', got ${describeValue(format)}`);
     }
-    return binding.renderMetrics(NATIVE_FORMAT[format as Format], this.id);
+    return (await this.scrape(ACCEPT[format as Format])).body;
+  }
+
+  /**
+   * The exposition in the format a scraper's `Accept` header asks for, chosen as
+   * `serve()` chooses it (Prometheus's content negotiation: the supported format with
+   * the highest weight, text 0.0.4 when none is supported or the header is missing),
+   * with its `Content-Type`. For a `/metrics` route of your own.
+   */
+  async scrape(accept = ''): Promise<Exposition> {
+    if (typeof accept !== 'string') throw new TypeError(`registry.scrape(): accept must be a string, got ${describeValue(accept)}`);
+    const rendered = await binding.renderMetrics(accept, this.id);
+    return { contentType: rendered.contentType, body: rendered.text ?? (rendered.bytes as Uint8Array) };
   }
 
   /**
@@ -140,7 +172,10 @@ export class Registry {
 
   /** The Content-Type header to send with `metrics({ format })`. */
   contentType(format: Format = 'prometheus'): string {
-    return format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+    if (!Object.hasOwn(CONTENT_TYPES, format)) {
+      throw new TypeError(`registry.contentType(): format must be 'prometheus', 'openmetrics' or 'protobuf', got ${describeValue(format)}`);
+    }
+    return CONTENT_TYPES[format];
   }
 }
 

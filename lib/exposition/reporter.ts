@@ -1,7 +1,7 @@
 // startReporter(): the exposition handed to a function on an interval (seed 003).
 
 import { whileRunning } from '../base/lifecycle';
-import { type Format, type Registry, registryOption } from './registry';
+import { type Registry, registryOption, type TextFormat } from './registry';
 import { checkOptions, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 
 export interface ReporterOptions {
@@ -10,7 +10,7 @@ export interface ReporterOptions {
   /** Receives the exposition text; may return a promise. */
   onExport: (text: string) => unknown;
   /** Default `'prometheus'` (text 0.0.4). */
-  format?: Format;
+  format?: TextFormat;
   /** The registry to export (default: the default `registry`). */
   registry?: Registry;
 }
@@ -26,6 +26,9 @@ export function startReporter(options: ReporterOptions): () => void {
   const { intervalMs, onExport, format = 'prometheus' } = options as unknown as ReporterOptions;
   if (!isTimerMs(intervalMs)) {
     throw new RangeError(`startReporter(): intervalMs must be an integer from 1 to ${MAX_TIMER_MS}, got ${describeValue(intervalMs)}`);
+  }
+  if (format !== 'prometheus' && format !== 'openmetrics') {
+    throw new TypeError(`startReporter(): format must be 'prometheus' or 'openmetrics', got ${describeValue(format)}`);
   }
   if (typeof onExport !== 'function') {
     throw new TypeError(`startReporter(): onExport must be a function, got ${describeValue(onExport)}`);

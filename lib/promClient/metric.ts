@@ -5,7 +5,7 @@
 import { format } from 'node:util';
 import type { MetricSchema, MetricType } from '../metrics/schema';
 import { binding, callNative } from '../base/native';
-import { type MetricJSON, PROMETHEUS_CONTENT_TYPE } from '../exposition/registry';
+import type { MetricJSON } from '../exposition/registry';
 import { globalRegistry, type RegisteredMetric, Registry } from './registry';
 import { cacheUnder } from '../metrics/labels';
 import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
@@ -148,7 +148,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     this.enableExemplars = Boolean(enableExemplars);
 
     for (const registry of this.registers) {
-      if (this.enableExemplars && registry.contentType === PROMETHEUS_CONTENT_TYPE) {
+      if (this.enableExemplars && registry.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
         throw new TypeError('Exemplars are supported only on OpenMetrics registries');
       }
       if (registry.getSingleMetric(name) !== undefined) {

@@ -2,16 +2,14 @@
 // one is slotmetrics' default `registry`, so `serve()` exposes prom-client metrics too.
 
 import { binding, callNative } from '../base/native';
-import {
-  OPENMETRICS_CONTENT_TYPE,
-  PROMETHEUS_CONTENT_TYPE,
-  Registry as EngineRegistry,
-  registry as defaultEngineRegistry,
-} from '../exposition/registry';
+import { Registry as EngineRegistry, registry as defaultEngineRegistry } from '../exposition/registry';
 import type { Aggregator, MetricData } from './aggregators';
 import { type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import { metricText } from './text';
-import { ExpositionFormat } from '../../index.js';
+
+// prom-client's two content types, as it spells them (no `escaping=`).
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 export type RegistryContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
 
@@ -146,9 +144,8 @@ export class Registry {
     if (metric === undefined) throw new TypeError(`Cannot read properties of undefined (reading 'getForPromString')`);
     if (!onEngine(metric)) return metricText(await metric.get(), this.format === 'openmetrics', this.defaultLabels);
     await this.collect([metric]);
-    const format = this.format === 'openmetrics' ? ExpositionFormat.OpenMetrics : ExpositionFormat.Prometheus;
-    const text = await binding.renderMetrics(format, this.engine.id, metric.engine.id);
-    return text.replace(/\n(# EOF\n)?$/, '');
+    const rendered = await binding.renderMetrics(this.type, this.engine.id, metric.engine.id);
+    return (rendered.text as string).replace(/\n(# EOF\n)?$/, '');
   }
 
   registerMetric(metric: RegisteredMetric | MetricObject): void {

@@ -9,7 +9,8 @@ use std::sync::atomic::Ordering;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use slotmetrics_engine::collect::Snapshot;
-use slotmetrics_engine::encode::{encode, Format};
+use slotmetrics_engine::encode::encode;
+use slotmetrics_engine::format::Format;
 use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
 use slotmetrics_engine::registry::{Definition, Registry, DEFAULT_NAMESPACE};
 use slotmetrics_engine::slots::locate;
@@ -64,7 +65,7 @@ fn collection(c: &mut Criterion) {
     group.bench_with_input(BenchmarkId::new("encode_text", series), &snapshot, |b, s| {
       b.iter(|| {
         let mut out = Vec::new();
-        encode(s, Format::Prometheus, &mut out).unwrap();
+        encode(s, Format::PROMETHEUS_TEXT, &mut out).unwrap();
         out
       })
     });

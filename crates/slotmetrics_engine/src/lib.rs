@@ -7,10 +7,10 @@
 //!    kinds, number and label text, the files of a multi-process group, health state,
 //!    log rings;
 //! 2. `slots`, `exemplar`, `process`, `summary`: slot memory, and what a series may
-//!    carry besides its slots;
+//!    carry besides its slots; `format`: what a scrape is answered in;
 //! 3. `registry`: definitions, series and their slots;
 //! 4. `collect`, `collect_hooks`: one consistent read of it all, and what runs first;
-//! 5. `encode`, `data`: the read as exposition text, or as data;
+//! 5. `encode`, `data`: the read as exposition (text or protobuf), or as data;
 //! 6. `server`: HTTP.
 
 pub mod collect;
@@ -18,6 +18,7 @@ pub mod collect_hooks;
 pub mod data;
 pub mod encode;
 pub mod exemplar;
+pub mod format;
 #[cfg(unix)]
 pub mod group;
 pub mod health;

@@ -30,7 +30,8 @@ use tokio::task::JoinHandle;
 
 use crate::collect::Snapshot;
 use crate::collect_hooks;
-use crate::encode::{encode, Format};
+use crate::encode::encode;
+use crate::format::{weighted_items, Format};
 use crate::health;
 use crate::logging::write_json_string;
 use crate::registry::{Namespace, NamespaceId, Registry};
@@ -371,7 +372,7 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
     }
   }
   let headers = request.headers();
-  let format = negotiate_format(headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""));
+  let format = Format::negotiate(headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""));
   let gzip = accepts_gzip(
     headers
       .get(ACCEPT_ENCODING)
@@ -397,7 +398,8 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
   };
   let mut response = Response::new(body);
   let headers = response.headers_mut();
-  headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+  let content_type = HeaderValue::from_str(&format.content_type()).expect("content types are ASCII");
+  headers.insert(CONTENT_TYPE, content_type);
   headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
   if gzip {
     headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -460,75 +462,13 @@ impl Drop for BodyWriter {
   }
 }
 
-/// Splits a header like `Accept` into (value, q) pairs, lower-cased.
-fn weighted(header: &str) -> impl Iterator<Item = (String, f32)> + '_ {
-  header.split(',').filter_map(|item| {
-    let mut parts = item.split(';');
-    let value = parts.next()?.trim().to_ascii_lowercase();
-    if value.is_empty() {
-      return None;
-    }
-    let q = parts
-      .filter_map(|p| {
-        p.trim()
-          .strip_prefix("q=")
-          .or_else(|| p.trim().strip_prefix("Q="))
-      })
-      .find_map(|q| q.trim().parse::<f32>().ok())
-      .unwrap_or(1.0);
-    Some((value, q))
-  })
-}
-
-/// OpenMetrics when the client prefers it (as Prometheus does), else 0.0.4 text.
-pub fn negotiate_format(accept: &str) -> Format {
-  let (mut openmetrics, mut text) = (0.0f32, 0.0f32);
-  for (media, q) in weighted(accept) {
-    match media.as_str() {
-      "application/openmetrics-text" => openmetrics = openmetrics.max(q),
-      "text/plain" | "text/*" | "*/*" => text = text.max(q),
-      _ => {}
-    }
-  }
-  if openmetrics > 0.0 && openmetrics >= text {
-    Format::OpenMetrics
-  } else {
-    Format::Prometheus
-  }
-}
-
 pub fn accepts_gzip(accept_encoding: &str) -> bool {
-  weighted(accept_encoding).any(|(coding, q)| coding == "gzip" && q > 0.0)
+  weighted_items(accept_encoding).any(|coding| coding.value == "gzip" && coding.q > 0.0)
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  #[test]
-  fn prometheus_3_default_accept_gets_openmetrics() {
-    let accept = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
-    assert_eq!(negotiate_format(accept), Format::OpenMetrics);
-  }
-
-  #[test]
-  fn text_unless_openmetrics_is_preferred() {
-    assert_eq!(negotiate_format(""), Format::Prometheus);
-    assert_eq!(negotiate_format("*/*"), Format::Prometheus);
-    assert_eq!(negotiate_format("text/plain;version=0.0.4"), Format::Prometheus);
-    assert_eq!(
-      negotiate_format("text/plain;q=0.9, application/openmetrics-text;q=0.5"),
-      Format::Prometheus
-    );
-    assert_eq!(
-      negotiate_format("application/openmetrics-text;q=0"),
-      Format::Prometheus
-    );
-    assert_eq!(
-      negotiate_format("Application/OpenMetrics-Text; version=1.0.0"),
-      Format::OpenMetrics
-    );
-  }
 
   #[test]
   fn credentials_compare_whole() {

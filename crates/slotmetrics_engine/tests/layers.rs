@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
   ("health", 1),
   ("logging", 1),
   ("slots", 2),
+  ("format", 2),
   ("exemplar", 2),
   ("process", 2),
   ("summary", 2),
@@ -26,17 +27,26 @@ const LAYERS: &[(&str, u8)] = &[
   ("server", 6),
 ];
 
-/// The source files of a module: `name.rs`, or every file under `name/`.
+/// The source files of a module: `name.rs`, or every file under `name/`, at any depth.
 fn sources(src: &Path, module: &str) -> Vec<(String, String)> {
   let file = src.join(format!("{module}.rs"));
   if file.exists() {
     return vec![(file.display().to_string(), fs::read_to_string(&file).unwrap())];
   }
-  let dir = src.join(module);
-  let mut files: Vec<_> = fs::read_dir(&dir)
-    .unwrap_or_else(|e| panic!("module {module} has neither {module}.rs nor {module}/: {e}"))
-    .map(|entry| entry.unwrap().path())
-    .collect();
+  let mut files = Vec::new();
+  let mut dirs = vec![src.join(module)];
+  while let Some(dir) = dirs.pop() {
+    for entry in fs::read_dir(&dir)
+      .unwrap_or_else(|e| panic!("module {module} has neither {module}.rs nor {module}/: {e}"))
+    {
+      let path = entry.unwrap().path();
+      if path.is_dir() {
+        dirs.push(path);
+      } else {
+        files.push(path);
+      }
+    }
+  }
   files.sort();
   files
     .into_iter()

@@ -1,39 +1,31 @@
-//! Text exposition: Prometheus 0.0.4 and OpenMetrics 1.0 from one writer.
+//! Text exposition: Prometheus 0.0.4 (and 1.0.0) and OpenMetrics 1.0 (and 0.0.1) from
+//! one writer.
 //!
 //! The two formats differ only in a counter's TYPE/HELP name (`x_total` in 0.0.4, `x`
 //! in OpenMetrics), in HELP escaping (OpenMetrics also escapes `"`, which promtool
 //! rejects in 0.0.4) and in the closing `# EOF`. Label sets are escaped once, when a
-//! series is registered, and copied as they are here.
+//! series is registered, and copied as they are here, unless the negotiated escaping
+//! scheme changes a label name.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
-use crate::collect::{Snapshot, Value};
+use super::{hand_on, relabeled, renames_labels, PIECE_BYTES};
+use crate::collect::Snapshot;
+use crate::collect::Value;
 use crate::exemplar::Exemplar;
+use crate::format::Format;
 use crate::kind::{Kind, Style};
+use crate::names::Escaping;
 use crate::summary::empty_quantile;
 use crate::text::{label_text, write_js_number, write_number};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-  Prometheus,
-  OpenMetrics,
-}
-
-impl Format {
-  pub fn content_type(self) -> &'static str {
-    match self {
-      Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
-      Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-    }
-  }
-}
-
-fn escape_help(help: &str, format: Format, out: &mut Vec<u8>) {
+fn escape_help(help: &str, openmetrics: bool, out: &mut Vec<u8>) {
   for c in help.chars() {
     match c {
       '\\' => out.extend_from_slice(b"\\\\"),
       '\n' => out.extend_from_slice(b"\\n"),
-      '"' if format == Format::OpenMetrics => out.extend_from_slice(b"\\\""),
+      '"' if openmetrics => out.extend_from_slice(b"\\\""),
       c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
     }
   }
@@ -45,10 +37,8 @@ fn write_integer(out: &mut Vec<u8>, v: i64) {
 
 /// `name{labels} `: the escaped label texts that are not empty, joined, then an optional
 /// extra label (a histogram's `le`).
-fn write_series_start(out: &mut Vec<u8>, name: &[&str], label_texts: &[&str], extra: Option<(&str, &str)>) {
-  for part in name {
-    out.extend_from_slice(part.as_bytes());
-  }
+fn write_series_start(out: &mut Vec<u8>, name: &str, label_texts: &[&str], extra: Option<(&str, &str)>) {
+  out.extend_from_slice(name.as_bytes());
   let mut separator: &[u8] = b"{";
   for text in label_texts.iter().filter(|text| !text.is_empty()) {
     out.extend_from_slice(separator);
@@ -70,9 +60,24 @@ fn write_series_start(out: &mut Vec<u8>, name: &[&str], label_texts: &[&str], ex
 }
 
 /// ` # {labels} value timestamp`: an exemplar after its sample's value (OpenMetrics only).
-fn write_exemplar(out: &mut Vec<u8>, exemplar: &Exemplar, write_value: fn(&mut Vec<u8>, f64)) {
+fn write_exemplar(
+  out: &mut Vec<u8>,
+  exemplar: &Exemplar,
+  escaping: Escaping,
+  write_value: fn(&mut Vec<u8>, f64),
+) {
   out.extend_from_slice(b" # {");
-  let labels = label_text(exemplar.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+  let names: Vec<Cow<str>> = exemplar
+    .labels
+    .iter()
+    .map(|(k, _)| escaping.label_name(k))
+    .collect();
+  let labels = label_text(
+    names
+      .iter()
+      .map(|k| &**k)
+      .zip(exemplar.labels.iter().map(|(_, v)| v.as_str())),
+  );
   out.extend_from_slice(labels.as_bytes());
   out.extend_from_slice(b"} ");
   write_value(out, exemplar.value);
@@ -80,47 +85,42 @@ fn write_exemplar(out: &mut Vec<u8>, exemplar: &Exemplar, write_value: fn(&mut V
   write_value(out, exemplar.timestamp);
 }
 
-/// The size of the pieces the text is handed on in (about 0.1 ms of encoding). After
-/// each piece the encoding thread yields its core: a JS thread that wakes while every
-/// core is busy would otherwise wait for the scheduler to end the encoder's time slice,
-/// which is milliseconds (Linux's EEVDF lets the running thread reach its fair share
-/// first, whatever its nice value).
-pub const PIECE_BYTES: usize = 64 * 1024;
-
-fn hand_on(out: &mut Vec<u8>, sink: &mut impl Write) -> io::Result<()> {
-  sink.write_all(out)?;
-  out.clear();
-  std::thread::yield_now();
-  Ok(())
-}
-
-/// Encodes a snapshot into `sink`, in pieces of about `PIECE_BYTES`.
-pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io::Result<()> {
+/// Encodes a snapshot as text into `sink`, in pieces of about `PIECE_BYTES`.
+pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io::Result<()> {
+  let openmetrics = format.is_openmetrics();
+  let escaping = format.escaping;
   let mut out = Vec::with_capacity(PIECE_BYTES + 4096);
   for (i, entry) in snapshot.families.iter().enumerate() {
     let family = &entry.family;
     let def = &family.def;
     let prom_client = def.style == Style::PromClient;
-    if prom_client && format == Format::Prometheus && i > 0 {
+    if prom_client && !openmetrics && i > 0 {
       out.push(b'\n');
     }
-    let base = family.base.as_str();
+    // Sample names as the negotiated scheme escapes them (whole: the dots scheme
+    // doubles a suffix's underscore too).
+    let name = |suffix: &str| {
+      escaping
+        .metric_name(&format!("{}{suffix}", family.base))
+        .into_owned()
+    };
+    let (base, sum_name, count_name, bucket_name) = (name(""), name("_sum"), name("_count"), name("_bucket"));
     // A counter's samples: `<base>_total`, but in prom-client's 0.0.4 text its name as given.
-    let counter_samples = if prom_client && format == Format::Prometheus {
-      [def.name.as_str(), ""]
+    let counter_name = if prom_client && !openmetrics {
+      escaping.metric_name(&def.name).into_owned()
     } else {
-      [base, "_total"]
+      name("_total")
     };
     let (type_name, meta_name) = match def.kind {
-      Kind::Counter if format == Format::Prometheus => ("counter", counter_samples.concat()),
-      Kind::Counter => ("counter", base.to_string()),
-      Kind::IntGauge | Kind::FloatGauge => ("gauge", base.to_string()),
-      Kind::Histogram => ("histogram", base.to_string()),
-      Kind::Summary => ("summary", base.to_string()),
+      Kind::Counter if !openmetrics => ("counter", &counter_name),
+      Kind::Counter => ("counter", &base),
+      Kind::IntGauge | Kind::FloatGauge => ("gauge", &base),
+      Kind::Histogram => ("histogram", &base),
+      Kind::Summary => ("summary", &base),
     };
     if !def.help.is_empty() {
       out.extend_from_slice(format!("# HELP {meta_name} ").as_bytes());
-      escape_help(&def.help, format, &mut out);
+      escape_help(&def.help, openmetrics, &mut out);
       out.push(b'\n');
     }
     out.extend_from_slice(format!("# TYPE {meta_name} {type_name}\n").as_bytes());
@@ -131,13 +131,20 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
       write_number
     };
     let exemplar_of = |slot: u32| {
-      if format == Format::OpenMetrics {
+      if openmetrics {
         entry.exemplar(slot)
       } else {
         None
       }
     };
-    let defaults = snapshot.default_labels_text(family);
+    let default_pairs = snapshot.default_labels_for(family);
+    let renames = renames_labels(family, &default_pairs, escaping);
+    let defaults = label_text(default_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let defaults = if renames {
+      relabeled(&defaults, escaping)
+    } else {
+      defaults
+    };
     // prom-client writes `le` and `quantile` first: each bucket's or quantile's label
     // text, once.
     let prom_client_firsts: Vec<String> = match def.kind {
@@ -154,16 +161,21 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
       _ => Vec::new(),
     };
     for series in entry.series() {
+      let own = if renames {
+        Cow::Owned(relabeled(&series.labels, escaping))
+      } else {
+        Cow::Borrowed(&*series.labels)
+      };
       // Default labels go first, but after a series' own in prom-client's text (except
       // on its histograms, below).
       let labels = if prom_client && def.kind != Kind::Histogram {
-        [&*series.labels, &defaults]
+        [&*own, &defaults]
       } else {
-        [defaults.as_str(), &series.labels]
+        [defaults.as_str(), &own]
       };
       // The start of a bucket's or a quantile's sample: its bound label goes last, but
       // first in prom-client's text.
-      let bound_series_start = |out: &mut Vec<u8>, name: &[&str], i: usize, bound: (&str, &str)| {
+      let bound_series_start = |out: &mut Vec<u8>, name: &str, i: usize, bound: (&str, &str)| {
         if prom_client {
           write_series_start(out, name, &[&prom_client_firsts[i], labels[0], labels[1]], None);
         } else {
@@ -171,27 +183,27 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
         }
       };
       let write_sum_and_count = |out: &mut Vec<u8>, sum: f64, count: f64| {
-        write_series_start(out, &[base, "_sum"], &labels, None);
+        write_series_start(out, &sum_name, &labels, None);
         write_value(out, sum);
         out.push(b'\n');
-        write_series_start(out, &[base, "_count"], &labels, None);
+        write_series_start(out, &count_name, &labels, None);
         write_value(out, count);
       };
       match snapshot.value(entry, series) {
         Value::Absent => continue,
         Value::Counter(v) => {
-          write_series_start(&mut out, &counter_samples, &labels, None);
+          write_series_start(&mut out, &counter_name, &labels, None);
           write_value(&mut out, v);
           if let Some(exemplar) = exemplar_of(series.slot) {
-            write_exemplar(&mut out, exemplar, write_value);
+            write_exemplar(&mut out, exemplar, escaping, write_value);
           }
         }
         Value::IntGauge(v) => {
-          write_series_start(&mut out, &[base], &labels, None);
+          write_series_start(&mut out, &base, &labels, None);
           write_integer(&mut out, v);
         }
         Value::FloatGauge(v) => {
-          write_series_start(&mut out, &[base], &labels, None);
+          write_series_start(&mut out, &base, &labels, None);
           write_value(&mut out, v);
         }
         Value::Histogram { buckets, sum } => {
@@ -202,15 +214,15 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
               out.push(b'\n');
             }
             cumulative += count;
-            bound_series_start(&mut out, &[base, "_bucket"], bucket, ("le", le));
+            bound_series_start(&mut out, &bucket_name, bucket, ("le", le));
             write_value(&mut out, cumulative);
             if let Some(exemplar) = exemplar_of(series.slot + bucket as u32) {
-              write_exemplar(&mut out, exemplar, write_value);
+              write_exemplar(&mut out, exemplar, escaping, write_value);
             }
           }
           // OpenMetrics: with negative buckets the sum is no longer a counter, so there
           // is no `_sum`, and `_count` goes only with a `_sum`.
-          if format == Format::Prometheus || family.def.buckets.first().is_none_or(|b| *b >= 0.0) {
+          if !openmetrics || family.def.buckets.first().is_none_or(|b| *b >= 0.0) {
             out.push(b'\n');
             write_sum_and_count(&mut out, sum, cumulative);
           }
@@ -221,7 +233,7 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
           sum,
         } => {
           for (i, q) in family.quantile_labels.iter().enumerate() {
-            bound_series_start(&mut out, &[base], i, ("quantile", q));
+            bound_series_start(&mut out, &base, i, ("quantile", q));
             write_value(
               &mut out,
               quantiles.map_or(empty_quantile(def.style), |values| values[i]),
@@ -237,7 +249,7 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
       }
     }
   }
-  if format == Format::OpenMetrics {
+  if openmetrics {
     out.extend_from_slice(b"# EOF\n");
   }
   sink.write_all(&out)
@@ -246,49 +258,17 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
 #[cfg(test)]
 mod tests {
   use std::collections::BTreeMap;
-  use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+  use std::sync::atomic::{AtomicI64, AtomicU64};
 
   use prometheus_client::metrics::counter::Counter;
   use prometheus_client::metrics::family::Family;
   use prometheus_client::metrics::gauge::Gauge;
   use prometheus_client::metrics::histogram::Histogram;
 
+  use super::super::testing::{add, def, samples, set_shared};
   use super::*;
-  use crate::kind::GaugeMode;
   use crate::registry::{Definition, Namespace, Registry, RegistryError, DEFAULT_NAMESPACE, NO_LABELS};
-  use crate::slots::{locate, StripeId};
-  use crate::text::{format_number, parse_labels};
-
-  fn def(name: &str, help: &str, kind: Kind, keys: &[&str], buckets: &[f64]) -> Definition {
-    Definition {
-      name: name.into(),
-      help: help.into(),
-      kind,
-      static_labels: vec![],
-      dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
-      buckets: buckets.to_vec(),
-      summary: Default::default(),
-      max_series: 10_000,
-      strict: false,
-      style: Style::Standard,
-      gauge_mode: GaugeMode::Shared,
-    }
-  }
-
-  /// Adds to a striped slot as a JS thread would.
-  fn add(registry: &Registry, stripe: StripeId, slot: u32, value: f64) {
-    let (k, i) = locate(slot);
-    let cell = &registry.striped.chunk(stripe, k).unwrap().cells()[i];
-    cell.store(
-      (f64::from_bits(cell.load(Ordering::Relaxed)) + value).to_bits(),
-      Ordering::Relaxed,
-    );
-  }
-
-  fn set_shared(registry: &Registry, slot: u32, bits: u64) {
-    let (k, i) = locate(slot);
-    registry.shared.chunk(k).unwrap().cells()[i].store(bits, Ordering::Relaxed);
-  }
+  use crate::text::parse_labels;
 
   /// A namespace's whole exposition.
   fn render(registry: &Registry, namespace: &Namespace, format: Format) -> Vec<u8> {
@@ -327,7 +307,7 @@ mod tests {
     r.remove_series(jobs, &["never"]).unwrap();
     r.reset(depth).unwrap();
     r.reset(lat).unwrap();
-    let body = text(&r, Format::Prometheus);
+    let body = text(&r, Format::PROMETHEUS_TEXT);
     assert!(
       !body.contains(r#"queue="a""#),
       "removed series are hidden:\n{body}"
@@ -343,13 +323,13 @@ mod tests {
     add(&r, stripe, a, 3.0);
     // Registering the gauge's label set again shows it at 0 even though it is unchanged.
     assert_eq!(r.series(depth, &["a"]).unwrap().slot(), d);
-    let body = text(&r, Format::Prometheus);
+    let body = text(&r, Format::PROMETHEUS_TEXT);
     assert!(body.contains("jobs_total{queue=\"a\"} 3\n"), "{body}");
     assert!(body.contains("depth{queue=\"a\"} 0\n"), "{body}");
 
     r.zero_series(jobs, &["b"]).unwrap();
     r.zero_series(jobs, &["c"]).unwrap();
-    let body = text(&r, Format::Prometheus);
+    let body = text(&r, Format::PROMETHEUS_TEXT);
     assert!(
       body.contains("jobs_total{queue=\"b\"} 0\njobs_total{queue=\"c\"} 0\n"),
       "{body}"
@@ -405,9 +385,9 @@ pc_lat{quantile=\"0.9\",route=\"/b\",app=\"x\"} 0
 pc_lat_sum{route=\"/b\",app=\"x\"} 0
 pc_lat_count{route=\"/b\",app=\"x\"} 0
 ";
-    assert_eq!(text(&r, Format::OpenMetrics), format!("{expected}# EOF\n"));
+    assert_eq!(text(&r, Format::OPENMETRICS_TEXT), format!("{expected}# EOF\n"));
     assert_eq!(
-      text(&r, Format::Prometheus),
+      text(&r, Format::PROMETHEUS_TEXT),
       expected.replace("# HELP pc_lat", "\n# HELP pc_lat")
     );
     let a = r.series(standard, &["/a"]).unwrap().slot();
@@ -432,11 +412,11 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     add(&r, stripe, slot + 3, -15.0);
     let buckets = "temp_bucket{le=\"-10\"} 1\ntemp_bucket{le=\"0\"} 1\ntemp_bucket{le=\"+Inf\"} 1\n";
     assert_eq!(
-      text(&r, Format::OpenMetrics),
+      text(&r, Format::OPENMETRICS_TEXT),
       format!("# TYPE temp histogram\n{buckets}# EOF\n")
     );
     assert_eq!(
-      text(&r, Format::Prometheus),
+      text(&r, Format::PROMETHEUS_TEXT),
       format!("# TYPE temp histogram\n{buckets}temp_sum -15\ntemp_count 1\n")
     );
   }
@@ -484,14 +464,14 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     );
     add(&r, stripe, r.series(ours, NO_LABELS).unwrap().slot(), 1e21);
     assert_eq!(
-      text(&r, Format::Prometheus),
+      text(&r, Format::PROMETHEUS_TEXT),
       "# HELP requests Requests\n# TYPE requests counter\n\
        requests{method=\"GET\",status=\"200\",host=\"a\"} 1e+21\n\
        requests{method=\"POST\",host=\"a\"} 0.30000000000000004\n\
        \n# HELP load Load\n# TYPE load gauge\nload{host=\"a\"} -1.5e-7\n\
        # HELP ours_total Ours\n# TYPE ours_total counter\nours_total{host=\"a\"} 1e21\n"
     );
-    let om = text(&r, Format::OpenMetrics);
+    let om = text(&r, Format::OPENMETRICS_TEXT);
     assert!(om.starts_with("# HELP requests Requests\n# TYPE requests counter\nrequests_total{method=\"GET\",status=\"200\",host=\"a\"} 1e+21\n"), "{om}");
     assert!(
       om.contains("\n# HELP load Load\n"),
@@ -513,8 +493,8 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     r.set_default_labels(other, vec![("service".into(), "billing".into())])
       .unwrap();
     let render_other =
-      || String::from_utf8(render(&r, &r.namespace(other).unwrap(), Format::Prometheus)).unwrap();
-    assert_eq!(text(&r, Format::Prometheus), "# TYPE up gauge\nup 1\n");
+      || String::from_utf8(render(&r, &r.namespace(other).unwrap(), Format::PROMETHEUS_TEXT)).unwrap();
+    assert_eq!(text(&r, Format::PROMETHEUS_TEXT), "# TYPE up gauge\nup 1\n");
     assert_eq!(render_other(), "# TYPE up gauge\nup{service=\"billing\"} 2.5\n");
 
     r.clear(other).unwrap();
@@ -576,7 +556,7 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     add(&r, worker, users + 3, 0.5);
 
     assert_eq!(
-      text(&r, Format::Prometheus),
+      text(&r, Format::PROMETHEUS_TEXT),
       r#"# HELP http_requests_total Requests "served"\\\n
 # TYPE http_requests_total counter
 http_requests_total{service="api",code="2\"0\\0\n"} 3
@@ -594,51 +574,11 @@ latency_seconds_sum{route="/users"} 5.75
 latency_seconds_count{route="/users"} 4
 "#
     );
-    let om = text(&r, Format::OpenMetrics);
+    let om = text(&r, Format::OPENMETRICS_TEXT);
     assert!(om.starts_with(
       "# HELP http_requests Requests \\\"served\\\"\\\\\\n\n# TYPE http_requests counter\nhttp_requests_total{service=\"api\""
     ));
     assert!(om.ends_with("latency_seconds_count{route=\"/users\"} 4\n# EOF\n"));
-  }
-
-  /// Parses `name{labels} value` lines into (name, label set, value), unescaping label
-  /// values and normalising numbers, so two encoders' outputs can be compared.
-  fn samples(text: &str) -> BTreeMap<(String, BTreeMap<String, String>), String> {
-    let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
-      let (series, value) = line.rsplit_once(' ').unwrap();
-      let (name, mut rest) = series.split_once('{').map_or((series, ""), |(n, r)| (n, r));
-      let mut labels = BTreeMap::new();
-      while let Some((key, after)) = rest.split_once("=\"") {
-        let mut value = String::new();
-        let mut chars = after.char_indices();
-        let end = loop {
-          match chars.next().unwrap() {
-            (_, '\\') => match chars.next().unwrap().1 {
-              'n' => value.push('\n'),
-              c => value.push(c),
-            },
-            (i, '"') => break i,
-            (_, c) => value.push(c),
-          }
-        };
-        let key = key.trim_start_matches(',').to_string();
-        let value = if key == "le" {
-          format_number(value.parse().unwrap())
-        } else {
-          value
-        };
-        labels.insert(key, value);
-        rest = &after[end + 1..];
-      }
-      let number: f64 = match value {
-        "inf" | "+Inf" => f64::INFINITY,
-        "-inf" | "-Inf" => f64::NEG_INFINITY,
-        v => v.parse().unwrap(),
-      };
-      out.insert((name.to_string(), labels), format_number(number));
-    }
-    out
   }
 
   /// prometheus-client, the Prometheus project's Rust client, as an oracle: the same
@@ -714,7 +654,7 @@ latency_seconds_count{route="/users"} 4
 
     let mut their_text = String::new();
     prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
-    let our_text = text(&ours, Format::OpenMetrics);
+    let our_text = text(&ours, Format::OPENMETRICS_TEXT);
     assert_eq!(
       samples(&our_text),
       samples(&their_text),
@@ -805,7 +745,7 @@ latency_seconds_count{route="/users"} 4
 
     let mut their_text = String::new();
     prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
-    let our_text = text(&ours, Format::OpenMetrics);
+    let our_text = text(&ours, Format::OPENMETRICS_TEXT);
     let ((our_exemplars, our_samples), (their_exemplars, their_samples)) =
       (exemplars(&our_text), exemplars(&their_text));
     assert_eq!(
@@ -845,14 +785,14 @@ latency_seconds_count{route="/users"} 4
       "the last exemplar is kept"
     );
     assert!(
-      !text(&ours, Format::Prometheus).contains(" # "),
+      !text(&ours, Format::PROMETHEUS_TEXT).contains(" # "),
       "0.0.4 has no exemplars"
     );
 
     // Restarting a series forgets its exemplars; gauges take none.
     ours.remove_series(jobs, &["a"]).unwrap();
     ours.reset(latency).unwrap();
-    let after = exemplars(&text(&ours, Format::OpenMetrics)).0;
+    let after = exemplars(&text(&ours, Format::OPENMETRICS_TEXT)).0;
     assert_eq!(
       after.into_keys().collect::<Vec<_>>(),
       [series("jobs_total", &[("queue", "b")])]
@@ -920,9 +860,9 @@ latency_seconds_count{route="/users"} 4
 
       let mut their_text = String::new();
       prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
-      let openmetrics = samples(&text(&ours, Format::OpenMetrics));
+      let openmetrics = samples(&text(&ours, Format::OPENMETRICS_TEXT));
       proptest::prop_assert_eq!(&openmetrics, &samples(&their_text));
-      proptest::prop_assert_eq!(&samples(&text(&ours, Format::Prometheus)), &openmetrics);
+      proptest::prop_assert_eq!(&samples(&text(&ours, Format::PROMETHEUS_TEXT)), &openmetrics);
     }
   }
 }
