@@ -17,11 +17,13 @@ test("names get the js_user_ prefix, counters one _total, histograms the seed's 
   metrics.histogram('request_duration', 0.001, { endpoint: '/users' });
 
   const samples = parseOpenMetricsStrict(await registry.metrics({ format: 'openmetrics' }));
-  const family = (name) => samples.filter((s) => s.family === name);
-  assert.deepEqual(
-    family('js_user_api_requests').map((s) => [s.name, s.type, s.value]),
-    [['js_user_api_requests_total', 'counter', 5.5]],
-  );
+  // Samples of a family but its created timestamps, checked once below.
+  const family = (name) => samples.filter((s) => s.family === name && !s.name.endsWith('_created'));
+  const [total, created] = samples.filter((s) => s.family === 'js_user_api_requests');
+  assert.deepEqual([total.name, total.type, total.value], ['js_user_api_requests_total', 'counter', 5.5]);
+  // OpenMetrics' created timestamp: when the series was registered, in this test.
+  assert.equal(created.name, 'js_user_api_requests_created');
+  assert.ok(Math.abs(created.value - Date.now() / 1000) < 60, `created ${created.value}`);
   assert.deepEqual(
     family('js_user_errors').map((s) => [s.name, s.labels]),
     [['js_user_errors_total', { endpoint: '/users', method: 'POST', status: 'success' }]],

@@ -225,7 +225,7 @@ test('a group file of another version, cut short or foreign is refused at load w
   const header = fs.readFileSync(journal).subarray(0, 4096);
   // Another format version in the header.
   fs.writeFileSync(journal, Buffer.concat([header.subarray(0, 8), Buffer.from([9, 0, 0, 0]), header.subarray(12)]));
-  await assert.rejects(join(dir), /journal has format version 9; this slotmetrics reads version 1/);
+  await assert.rejects(join(dir), /journal has format version 9; this slotmetrics reads version 2/);
   // Cut short: not even a header.
   fs.writeFileSync(journal, header.subarray(0, 100));
   await assert.rejects(join(dir), /journal is truncated: 100 bytes/);

@@ -1,5 +1,6 @@
-// Scale benchmark: scrapes of 1k–100k series over HTTP, slotmetrics' serve() against
-// prom-client's registry.metrics() behind node:http, each target in a process of its
+// Scale benchmark: scrapes of 1k–100k series over HTTP, slotmetrics' serve() (text, and
+// protobuf as Prometheus asks for it with native histograms on) against prom-client's
+// registry.metrics() behind node:http, each target in a process of its
 // own, scraped by a client process (scrape-client.js) over loopback. Also the target's event-loop delay during the
 // scrapes, registration cost, RSS per series, and update speed while being scraped.
 //   npm run bench:scale [-- --json FILE] [-- --chart FILE]   (chart default: benches/scale.svg)
@@ -56,8 +57,8 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
  * watched, so that its delays are the library's and not the client's (both libraries
  * alike).
  */
-function scrapeFromClient(url, { times = SCRAPES, gzip = false, idle = false } = {}) {
-  const client = [path.join(__dirname, 'scrape-client.js'), url, String(times), ...(gzip ? ['--gzip'] : [])];
+function scrapeFromClient(url, { times = SCRAPES, gzip = false, protobuf = false, idle = false } = {}) {
+  const client = [path.join(__dirname, 'scrape-client.js'), url, String(times), ...(gzip ? ['--gzip'] : []), ...(protobuf ? ['--protobuf'] : [])];
   const [command, args] = idle ? ['chrt', ['--idle', '0', process.execPath, ...client]] : [process.execPath, client];
   const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const { ms, bytes } = JSON.parse(out);
@@ -69,6 +70,7 @@ async function measureLibrary(library, { kind, series }) {
   const info = await target.ready;
   const plain = scrapeFromClient(info.url);
   const gzip = library === 'slotmetrics' ? scrapeFromClient(info.url, { gzip: true }) : null;
+  const protobuf = library === 'slotmetrics' ? scrapeFromClient(info.url, { protobuf: true }) : null;
   await target.ask('reset');
   scrapeFromClient(info.url, { idle: true });
   const delay = await target.ask('delay');
@@ -78,6 +80,8 @@ async function measureLibrary(library, { kind, series }) {
     bodyBytes: plain.bytes,
     gzipScrapeMs: gzip?.ms ?? null,
     gzipBodyBytes: gzip?.bytes ?? null,
+    protobufScrapeMs: protobuf?.ms ?? null,
+    protobufBodyBytes: protobuf?.bytes ?? null,
     eventLoopDelayP99Ms: delay.p99Ms,
     eventLoopDelayMaxMs: delay.maxMs,
     registerUsPerSeries: info.registerUsPerSeries,
@@ -129,7 +133,20 @@ async function main() {
     results.push(row);
     console.error(`  done: ${config.series} ${config.kind}`);
   }
-  const header = ['series', 'lib', 'scrape ms', 'gzip ms', 'body KB', 'gzip KB', 'loop p99 ms', 'loop max ms', 'register µs', 'RSS B/series'];
+  const header = [
+    'series',
+    'lib',
+    'scrape ms',
+    'gzip ms',
+    'protobuf ms',
+    'body KB',
+    'gzip KB',
+    'protobuf KB',
+    'loop p99 ms',
+    'loop max ms',
+    'register µs',
+    'RSS B/series',
+  ];
   const rows = results.flatMap((r) =>
     LIBRARIES.map((library) => {
       const m = r[library];
@@ -138,8 +155,10 @@ async function main() {
         library,
         fmt(m.scrapeMs),
         fmt(m.gzipScrapeMs),
+        fmt(m.protobufScrapeMs),
         fmt(m.bodyBytes / 1024, 0),
         m.gzipBodyBytes === null ? '' : fmt(m.gzipBodyBytes / 1024, 0),
+        m.protobufBodyBytes === null ? '' : fmt(m.protobufBodyBytes / 1024, 0),
         fmt(m.eventLoopDelayP99Ms, 2),
         fmt(m.eventLoopDelayMaxMs, 2),
         fmt(m.registerUsPerSeries, 2),

@@ -1,5 +1,5 @@
 // Scrapes a URL a number of times, one after another, and prints the times as JSON.
-//   node benches/scrape-client.js <url> <count> [--gzip]
+//   node benches/scrape-client.js <url> <count> [--gzip] [--protobuf]
 'use strict';
 
 const http = require('node:http');
@@ -21,7 +21,13 @@ function scrape(url, headers) {
 
 async function main() {
   const [url, count] = process.argv.slice(2);
-  const headers = process.argv.includes('--gzip') ? { 'accept-encoding': 'gzip' } : {};
+  const headers = {};
+  if (process.argv.includes('--gzip')) headers['accept-encoding'] = 'gzip';
+  // What Prometheus sends with native histograms on.
+  if (process.argv.includes('--protobuf')) {
+    headers.accept =
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3';
+  }
   await scrape(url, headers); // warm-up
   const runs = [];
   for (let i = 0; i < Number(count); i++) runs.push(await scrape(url, headers));

@@ -16,6 +16,8 @@ pub struct FamilySnapshot {
   series: Arc<Vec<Series>>,
   /// First slots of removed series not used since.
   hidden: HashSet<u32>,
+  /// Restart times of restarted series, by first slot.
+  restarted_at: HashMap<u32, f64>,
   /// A summary's quantiles by first slot (`None`: no observation in its window).
   quantiles: HashMap<u32, Option<Vec<f64>>>,
   /// Exemplars by slot (a counter's, or a histogram bucket's).
@@ -29,6 +31,16 @@ impl FamilySnapshot {
       .series
       .iter()
       .filter(|s| self.hidden.is_empty() || !self.hidden.contains(&s.slot))
+  }
+
+  /// Since when a series counts what it exposes (seconds since the Unix epoch): its
+  /// registration, or its last restart (`reset`, `remove`, `zero`).
+  pub fn created(&self, series: &Series) -> f64 {
+    self
+      .restarted_at
+      .get(&series.slot)
+      .copied()
+      .unwrap_or(series.created)
   }
 
   /// The exemplar of a counter series, or of a histogram series' bucket, by its slot.
@@ -165,12 +177,16 @@ impl Snapshot {
       .zip(series)
       .zip(quantiles)
       .zip(exemplars)
-      .map(|(((family, series), quantiles), exemplars)| FamilySnapshot {
-        hidden: family.apply_restarts(&mut striped, &shared),
-        series,
-        family,
-        quantiles,
-        exemplars,
+      .map(|(((family, series), quantiles), exemplars)| {
+        let (hidden, restarted_at) = family.apply_restarts(&mut striped, &shared);
+        FamilySnapshot {
+          family,
+          series,
+          hidden,
+          restarted_at,
+          quantiles,
+          exemplars,
+        }
       })
       .collect();
     let process = families

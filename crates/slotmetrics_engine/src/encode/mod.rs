@@ -140,4 +140,42 @@ pub(crate) mod testing {
     }
     out
   }
+
+  fn is_created_sample(line: &str) -> bool {
+    !line.starts_with('#')
+      && line
+        .split([' ', '{'])
+        .next()
+        .is_some_and(|name| name.ends_with("_created"))
+  }
+
+  /// OpenMetrics text without its `_created` samples (prometheus-client writes none).
+  pub fn without_created(text: &str) -> String {
+    text
+      .lines()
+      .filter(|line| !is_created_sample(line))
+      .map(|line| format!("{line}\n"))
+      .collect()
+  }
+
+  /// OpenMetrics text with each `_created` sample's value, checked to be a time of the
+  /// last ten minutes, written as `<created>`.
+  pub fn created_masked(text: &str) -> String {
+    let now = std::time::SystemTime::now()
+      .duration_since(std::time::UNIX_EPOCH)
+      .unwrap()
+      .as_secs_f64();
+    text
+      .lines()
+      .map(|line| {
+        if !is_created_sample(line) {
+          return format!("{line}\n");
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let created: f64 = value.parse().unwrap();
+        assert!(now - 600.0 < created && created <= now, "{line}");
+        format!("{series} <created>\n")
+      })
+      .collect()
+  }
 }

@@ -105,6 +105,10 @@ pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write)
         .into_owned()
     };
     let (base, sum_name, count_name, bucket_name) = (name(""), name("_sum"), name("_count"), name("_bucket"));
+    // OpenMetrics' `_created` sample of a counter, histogram or summary series: left out
+    // in prom-client's style, whose text is prom-client's, and for process figures,
+    // which count since their process started.
+    let created_name = (openmetrics && !prom_client && family.process.is_none()).then(|| name("_created"));
     // A counter's samples: `<base>_total`, but in prom-client's 0.0.4 text its name as given.
     let counter_name = if prom_client && !openmetrics {
       escaping.metric_name(&def.name).into_owned()
@@ -189,6 +193,13 @@ pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write)
         write_series_start(out, &count_name, &labels, None);
         write_value(out, count);
       };
+      let write_created = |out: &mut Vec<u8>| {
+        if let Some(created_name) = &created_name {
+          out.push(b'\n');
+          write_series_start(out, created_name, &labels, None);
+          write_number(out, entry.created(series));
+        }
+      };
       match snapshot.value(entry, series) {
         Value::Absent => continue,
         Value::Counter(v) => {
@@ -197,6 +208,7 @@ pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write)
           if let Some(exemplar) = exemplar_of(series.slot) {
             write_exemplar(&mut out, exemplar, escaping, write_value);
           }
+          write_created(&mut out);
         }
         Value::IntGauge(v) => {
           write_series_start(&mut out, &base, &labels, None);
@@ -226,6 +238,7 @@ pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write)
             out.push(b'\n');
             write_sum_and_count(&mut out, sum, cumulative);
           }
+          write_created(&mut out);
         }
         Value::Summary {
           quantiles,
@@ -241,6 +254,7 @@ pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write)
             out.push(b'\n');
           }
           write_sum_and_count(&mut out, sum, count);
+          write_created(&mut out);
         }
       }
       out.push(b'\n');
@@ -265,7 +279,7 @@ mod tests {
   use prometheus_client::metrics::gauge::Gauge;
   use prometheus_client::metrics::histogram::Histogram;
 
-  use super::super::testing::{add, def, samples, set_shared};
+  use super::super::testing::{add, created_masked, def, samples, set_shared, without_created};
   use super::*;
   use crate::registry::{Definition, Namespace, Registry, RegistryError, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::text::parse_labels;
@@ -370,10 +384,12 @@ lat{app=\"x\",route=\"/a\",quantile=\"0.5\"} 2.5
 lat{app=\"x\",route=\"/a\",quantile=\"0.9\"} 4
 lat_sum{app=\"x\",route=\"/a\"} 10
 lat_count{app=\"x\",route=\"/a\"} 4
+lat_created{app=\"x\",route=\"/a\"} <created>
 lat{app=\"x\",route=\"/b\",quantile=\"0.5\"} NaN
 lat{app=\"x\",route=\"/b\",quantile=\"0.9\"} NaN
 lat_sum{app=\"x\",route=\"/b\"} 0
 lat_count{app=\"x\",route=\"/b\"} 0
+lat_created{app=\"x\",route=\"/b\"} <created>
 # HELP pc_lat Latency
 # TYPE pc_lat summary
 pc_lat{quantile=\"0.5\",route=\"/a\",app=\"x\"} 2.5
@@ -385,10 +401,13 @@ pc_lat{quantile=\"0.9\",route=\"/b\",app=\"x\"} 0
 pc_lat_sum{route=\"/b\",app=\"x\"} 0
 pc_lat_count{route=\"/b\",app=\"x\"} 0
 ";
-    assert_eq!(text(&r, Format::OPENMETRICS_TEXT), format!("{expected}# EOF\n"));
+    assert_eq!(
+      created_masked(&text(&r, Format::OPENMETRICS_TEXT)),
+      format!("{expected}# EOF\n")
+    );
     assert_eq!(
       text(&r, Format::PROMETHEUS_TEXT),
-      expected.replace("# HELP pc_lat", "\n# HELP pc_lat")
+      without_created(expected).replace("# HELP pc_lat", "\n# HELP pc_lat")
     );
     let a = r.series(standard, &["/a"]).unwrap().slot();
     assert!(r
@@ -412,8 +431,8 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     add(&r, stripe, slot + 3, -15.0);
     let buckets = "temp_bucket{le=\"-10\"} 1\ntemp_bucket{le=\"0\"} 1\ntemp_bucket{le=\"+Inf\"} 1\n";
     assert_eq!(
-      text(&r, Format::OPENMETRICS_TEXT),
-      format!("# TYPE temp histogram\n{buckets}# EOF\n")
+      created_masked(&text(&r, Format::OPENMETRICS_TEXT)),
+      format!("# TYPE temp histogram\n{buckets}temp_created <created>\n# EOF\n")
     );
     assert_eq!(
       text(&r, Format::PROMETHEUS_TEXT),
@@ -578,7 +597,9 @@ latency_seconds_count{route="/users"} 4
     assert!(om.starts_with(
       "# HELP http_requests Requests \\\"served\\\"\\\\\\n\n# TYPE http_requests counter\nhttp_requests_total{service=\"api\""
     ));
-    assert!(om.ends_with("latency_seconds_count{route=\"/users\"} 4\n# EOF\n"));
+    assert!(created_masked(&om).ends_with(
+      "latency_seconds_count{route=\"/users\"} 4\nlatency_seconds_created{route=\"/users\"} <created>\n# EOF\n"
+    ));
   }
 
   /// prometheus-client, the Prometheus project's Rust client, as an oracle: the same
@@ -654,7 +675,7 @@ latency_seconds_count{route="/users"} 4
 
     let mut their_text = String::new();
     prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
-    let our_text = text(&ours, Format::OPENMETRICS_TEXT);
+    let our_text = without_created(&text(&ours, Format::OPENMETRICS_TEXT));
     assert_eq!(
       samples(&our_text),
       samples(&their_text),
@@ -745,7 +766,7 @@ latency_seconds_count{route="/users"} 4
 
     let mut their_text = String::new();
     prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
-    let our_text = text(&ours, Format::OPENMETRICS_TEXT);
+    let our_text = without_created(&text(&ours, Format::OPENMETRICS_TEXT));
     let ((our_exemplars, our_samples), (their_exemplars, their_samples)) =
       (exemplars(&our_text), exemplars(&their_text));
     assert_eq!(
@@ -860,7 +881,7 @@ latency_seconds_count{route="/users"} 4
 
       let mut their_text = String::new();
       prometheus_client::encoding::text::encode(&mut their_text, &theirs).unwrap();
-      let openmetrics = samples(&text(&ours, Format::OPENMETRICS_TEXT));
+      let openmetrics = samples(&without_created(&text(&ours, Format::OPENMETRICS_TEXT)));
       proptest::prop_assert_eq!(&openmetrics, &samples(&their_text));
       proptest::prop_assert_eq!(&samples(&text(&ours, Format::PROMETHEUS_TEXT)), &openmetrics);
     }

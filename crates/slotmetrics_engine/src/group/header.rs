@@ -10,7 +10,7 @@ use super::GroupError;
 
 const MAGIC: [u8; 8] = *b"SLOTMGRP";
 /// The layout of every file in the directory; a change to any of them bumps it.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// One page, so that what follows starts page-aligned, as mmap needs.
 pub const HEADER_BYTES: u64 = 4096;
 

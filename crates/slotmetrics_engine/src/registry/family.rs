@@ -23,6 +23,8 @@ pub(super) struct Restart {
   /// Removed: not exposed until it is used again, that is registered again (another
   /// `with()` after the caller's cache forgot it) or seen changed by a scrape.
   pub(super) hidden: bool,
+  /// When (seconds since the Unix epoch): the series' created timestamp from then on.
+  pub(super) at: f64,
 }
 
 /// One series: its label set, already escaped, and where its value lives.
@@ -32,6 +34,9 @@ pub struct Series {
   /// Shared with the family's index, where it is the key.
   pub labels: Arc<str>,
   pub slot: u32,
+  /// When it was first registered (seconds since the Unix epoch, by any process of a
+  /// group): its created timestamp until it is restarted.
+  pub created: f64,
 }
 
 /// A defined metric with its series.
@@ -87,13 +92,23 @@ impl Family {
 
   /// Applies restarts to a collection: subtracts baselines from `striped` (the summed
   /// slot totals) and returns the first slots of the series to leave out, those
-  /// removed and not used since. A removed series seen changed stays visible.
-  pub fn apply_restarts(&self, striped: &mut [f64], shared: &[&'static Chunk]) -> HashSet<u32> {
+  /// removed and not used since (a removed series seen changed stays visible), and the
+  /// restart time of each restarted series, by first slot.
+  pub fn apply_restarts(
+    &self,
+    striped: &mut [f64],
+    shared: &[&'static Chunk],
+  ) -> (HashSet<u32>, HashMap<u32, f64>) {
     let mut hidden = HashSet::new();
     if !self.restarted.load(Ordering::Acquire) {
-      return hidden;
+      return (hidden, HashMap::new());
     }
-    for (&slot, restart) in self.restarts.lock().iter_mut() {
+    let mut restarts = self.restarts.lock();
+    let restarted_at = restarts
+      .iter()
+      .map(|(&slot, restart)| (slot, restart.at))
+      .collect();
+    for (&slot, restart) in restarts.iter_mut() {
       let unchanged = if self.def.kind.is_striped() {
         let cells = &mut striped[slot as usize..slot as usize + restart.baseline.len()];
         let unchanged = *cells == *restart.baseline;
@@ -110,7 +125,7 @@ impl Family {
         restart.hidden = false;
       }
     }
-    hidden
+    (hidden, restarted_at)
   }
 
   /// A copy of the exemplars, by slot (empty for most families, which have none).

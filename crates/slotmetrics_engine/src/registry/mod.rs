@@ -448,7 +448,7 @@ impl Registry {
           None
         } else {
           let slot = self.allocate(family)?;
-          self.list_series(family, e, slot);
+          self.list_series(family, e, slot, unix_now());
           Some(slot)
         }
       }
@@ -477,6 +477,7 @@ impl Registry {
     family: &Family,
     entry: dashmap::mapref::entry::VacantEntry<'_, Arc<str>, u32>,
     slot: u32,
+    created: f64,
   ) {
     if family.def.kind == Kind::Summary {
       self.windows.insert(slot, Window::new(family.def.summary.window));
@@ -484,6 +485,7 @@ impl Registry {
     Arc::make_mut(&mut family.series.write()).push(Series {
       labels: entry.key().clone(),
       slot,
+      created,
     });
     entry.insert(slot);
   }
@@ -496,7 +498,7 @@ impl Registry {
       dashmap::Entry::Occupied(e) => *e.get(),
       dashmap::Entry::Vacant(e) => {
         let slot = self.allocate(family)?;
-        self.list_series(family, e, slot);
+        self.list_series(family, e, slot, unix_now());
         slot
       }
     };
@@ -591,7 +593,14 @@ impl Registry {
       .exemplars
       .lock()
       .retain(|exemplar_slot, _| !slots.contains(exemplar_slot));
-    restarts.insert(slot, Restart { baseline, hidden });
+    restarts.insert(
+      slot,
+      Restart {
+        baseline,
+        hidden,
+        at: unix_now(),
+      },
+    );
     family.restarted.store(true, Ordering::Release);
     Ok(())
   }
@@ -830,6 +839,13 @@ fn list(namespace: &Namespace, id: FamilyId, family: &Arc<Family>) {
   }
   namespace.by_name.insert(family.base.clone(), id);
   namespace.families.write().push(family.clone());
+}
+
+/// Seconds since the Unix epoch, as created timestamps are kept.
+fn unix_now() -> f64 {
+  std::time::SystemTime::now()
+    .duration_since(std::time::UNIX_EPOCH)
+    .map_or(0.0, |since| since.as_secs_f64())
 }
 
 #[cfg(test)]

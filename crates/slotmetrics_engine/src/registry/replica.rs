@@ -31,8 +31,8 @@ use tdigest::TDigest;
 
 use super::definition::validate;
 use super::{
-  create_family, find_defined, overflow_labels, Definition, Family, FamilyId, Published, Registered,
-  Registry, RegistryError, DEFAULT_NAMESPACE,
+  create_family, find_defined, overflow_labels, unix_now, Definition, Family, FamilyId, Published,
+  Registered, Registry, RegistryError, DEFAULT_NAMESPACE,
 };
 use crate::exemplar::Exemplar;
 use crate::group::{GroupError, GroupFiles, JournalRecord, ProcessIdentity, JOURNAL_START};
@@ -82,6 +82,8 @@ pub(super) enum Record {
     labels: String,
     slot: u32,
     overflow: bool,
+    /// When it was registered: the series' created timestamp in every process.
+    created: f64,
   },
 }
 
@@ -265,6 +267,7 @@ impl Registry {
         labels,
         slot,
         overflow,
+        created,
       } => {
         let Some(local) = progress.families.get(family as usize) else {
           return Err(GroupError::bad_file(
@@ -274,7 +277,7 @@ impl Registry {
         };
         if let Some(id) = *local {
           let family = self.families.read()[id as usize].clone();
-          self.record_series(&family, Arc::from(labels), slot, overflow);
+          self.record_series(&family, Arc::from(labels), slot, overflow, created);
         }
       }
     }
@@ -312,12 +315,13 @@ impl Registry {
       labels,
       slot,
       overflow,
+      created: unix_now(),
     };
     replica.append(&mut progress, &record)?;
-    let Record::Series { labels, .. } = record else {
+    let Record::Series { labels, created, .. } = record else {
       unreachable!()
     };
-    self.record_series(family, Arc::from(labels), slot, overflow);
+    self.record_series(family, Arc::from(labels), slot, overflow, created);
     Ok(if overflow {
       family.overflowed_at(slot)
     } else {
@@ -326,12 +330,12 @@ impl Registry {
   }
 
   /// Lists a series a process of the group registered, unless it is listed already.
-  fn record_series(&self, family: &Family, labels: Arc<str>, slot: u32, overflow: bool) {
+  fn record_series(&self, family: &Family, labels: Arc<str>, slot: u32, overflow: bool, created: f64) {
     if let dashmap::Entry::Vacant(entry) = family.index.entry(labels) {
       if !overflow {
         family.registered.fetch_add(1, Ordering::AcqRel);
       }
-      self.list_series(family, entry, slot);
+      self.list_series(family, entry, slot, created);
     }
   }
 }

@@ -92,6 +92,11 @@ fn write_metrics(
     .collect();
   let exemplar_of = |slot: u32| entry.exemplar(slot).map(|e| exemplar(e, escaping));
   for series in entry.series() {
+    // Process figures count since their process started, which is not recorded here.
+    let created_timestamp = family
+      .process
+      .is_none()
+      .then(|| Timestamp::from_seconds(entry.created(series)));
     let metric = &mut one.metric[0];
     metric.label.clear();
     (metric.gauge, metric.counter, metric.summary, metric.histogram) = (None, None, None, None);
@@ -111,7 +116,7 @@ fn write_metrics(
         metric.counter = Some(model::Counter {
           value,
           exemplar: exemplar_of(series.slot),
-          created_timestamp: None,
+          created_timestamp,
         })
       }
       Value::IntGauge(value) => metric.gauge = Some(model::Gauge { value: value as f64 }),
@@ -134,7 +139,7 @@ fn write_metrics(
           sample_count: cumulative as u64,
           sample_sum: sum,
           bucket,
-          created_timestamp: None,
+          created_timestamp,
         });
       }
       Value::Summary {
@@ -156,7 +161,7 @@ fn write_metrics(
           sample_count: count as u64,
           sample_sum: sum,
           quantile,
-          created_timestamp: None,
+          created_timestamp,
         });
       }
     }
@@ -417,5 +422,66 @@ mod tests {
       text,
       "# TYPE jobs__total counter\njobs__total{queue__name=\"a\"} 1\n"
     );
+  }
+
+  /// A series' created timestamp is its registration, or its last restart; the
+  /// OpenMetrics `_created` sample and the protobuf field give the same time.
+  #[test]
+  fn created_timestamps_are_registration_or_restart_times_in_both_encodings() {
+    let r = Registry::new();
+    let stripe = r.striped.attach().unwrap();
+    let jobs = r
+      .define(def("jobs_total", "", Kind::Counter, &["queue"], &[]))
+      .unwrap();
+    let lat = r.define(def("lat", "", Kind::Histogram, &[], &[1.0])).unwrap();
+    let rpc = r
+      .define(Definition {
+        summary: SummaryOptions {
+          quantiles: vec![0.5],
+          ..Default::default()
+        },
+        ..def("rpc", "", Kind::Summary, &[], &[])
+      })
+      .unwrap();
+    let a = r.series(jobs, &["a"]).unwrap().slot();
+    r.series(jobs, &["b"]).unwrap();
+    r.series(lat, NO_LABELS).unwrap();
+    r.series(rpc, NO_LABELS).unwrap();
+    let between = std::time::SystemTime::now()
+      .duration_since(std::time::UNIX_EPOCH)
+      .unwrap()
+      .as_secs_f64();
+    r.remove_series(jobs, &["a"]).unwrap();
+    add(&r, stripe, a, 1.0);
+    r.reset(lat).unwrap();
+
+    let families = decode(&render(&r, Format::PROTOBUF));
+    let created = |family: usize, metric: usize| {
+      let m = &families[family].metric[metric];
+      let t = m
+        .counter
+        .as_ref()
+        .and_then(|c| c.start_timestamp)
+        .or_else(|| m.histogram.as_ref().and_then(|h| h.start_timestamp))
+        .or_else(|| m.summary.as_ref().and_then(|s| s.start_timestamp))
+        .unwrap();
+      t.seconds as f64 + t.nanos as f64 / 1e9
+    };
+    assert!(created(0, 0) >= between, "a: restarted by remove(), then used");
+    assert!(created(0, 1) <= between, "b: registered before");
+    assert!(created(1, 0) >= between, "lat: reset");
+    assert!(created(2, 0) <= between, "rpc: registered before");
+
+    let text = String::from_utf8(render(&r, Format::OPENMETRICS_TEXT)).unwrap();
+    let in_text: Vec<f64> = text
+      .lines()
+      .filter(|line| line.contains("_created"))
+      .map(|line| line.rsplit_once(' ').unwrap().1.parse().unwrap())
+      .collect();
+    let in_protobuf = [created(0, 0), created(0, 1), created(1, 0), created(2, 0)];
+    assert_eq!(in_text.len(), in_protobuf.len(), "{text}");
+    for (t, p) in in_text.iter().zip(in_protobuf) {
+      assert!((t - p).abs() < 1e-6, "{t} vs {p}");
+    }
   }
 }
