@@ -216,6 +216,24 @@ test('metrics of the global register are slotmetrics metrics: counted from worke
   assert.equal(await engineRegistry.metrics(), text, "the same registry as slotmetrics' own");
 });
 
+test('register.scrape(accept) negotiates as serve() does, protobuf included, after collect callbacks', async () => {
+  const registry = new compat.Registry();
+  let collected = 0;
+  new compat.Gauge({ name: 'compat_scrape_gauge', help: 'G', registers: [registry], collect: () => collected++ });
+  new compat.Histogram({ name: 'compat_scrape_seconds', help: 'H', buckets: [1], registers: [registry] }).observe(0.5);
+  const protobuf = await registry.scrape(
+    'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.9,*/*;q=0.1',
+  );
+  assert.match(protobuf.contentType, /^application\/vnd\.google\.protobuf; proto=io\.prometheus\.client\.MetricFamily; encoding=delimited/);
+  assert.ok(protobuf.body instanceof Uint8Array);
+  assert.ok(Buffer.from(protobuf.body).includes('compat_scrape_seconds'));
+  assert.equal(collected, 1);
+  const text = await registry.scrape('garbage');
+  assert.equal(text.contentType, 'text/plain; version=0.0.4; charset=utf-8');
+  assert.equal(collected, 2);
+  assert.equal(text.body, await registry.metrics(), "text 0.0.4 is metrics()' text");
+});
+
 test('a label set is looked up, not registered again, on every later call (one, two and three labels)', () => {
   const registry = new compat.Registry();
   for (const labelNames of [['a'], ['a', 'b'], ['a', 'b', 'c']]) {

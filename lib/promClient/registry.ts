@@ -2,7 +2,7 @@
 // one is slotmetrics' default `registry`, so `serve()` exposes prom-client metrics too.
 
 import { binding, callNative } from '../base/native';
-import { Registry as EngineRegistry, registry as defaultEngineRegistry } from '../exposition/registry';
+import { Registry as EngineRegistry, type Exposition, registry as defaultEngineRegistry } from '../exposition/registry';
 import type { Aggregator, MetricData } from './aggregators';
 import { type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import { metricText } from './text';
@@ -103,6 +103,17 @@ export class Registry {
     for (const object of this.objects) parts.push(metricText(await object.get(), openMetrics, this.defaultLabels));
     // prom-client's separators, written even with no metric at all.
     return openMetrics ? `${parts.join('\n')}\n# EOF\n` : `${parts.join('\n\n')}\n`;
+  }
+
+  /**
+   * slotmetrics' addition: the exposition in the format a scraper's `Accept` header
+   * asks for, chosen as `serve()` chooses it (protobuf and every text format), with its
+   * Content-Type; `collect` callbacks run first. Objects registered beside this entry's
+   * metrics (custom collectors) are in `metrics()` only.
+   */
+  async scrape(accept = ''): Promise<Exposition> {
+    await this.collect();
+    return this.engine.scrape(accept);
   }
 
   async getMetricsAsJSON(): Promise<MetricData[]> {
