@@ -133,6 +133,8 @@ export interface MetricDefinition {
   promClient?: boolean
   /** A gauge's multi-process mode (default: shared). */
   multiprocess?: MultiprocessMode
+  /** A histogram's native buckets, if it has them. */
+  native?: NativeBuckets
 }
 
 export interface MetricJson {
@@ -169,6 +171,37 @@ export declare const enum MultiprocessMode {
   Min = 'min',
   Average = 'average',
   Omit = 'omit',
+}
+
+/**
+ * The mantissa boundaries of a schema above 0, which JS searches exactly as the
+ * engine does.
+ */
+export declare function nativeBounds(schema: number): Array<number>
+
+/** A native histogram's options, as client_golang names them. */
+export interface NativeBuckets {
+  /** Neighbouring bucket boundaries differ by at most this factor (> 1). */
+  bucketFactor: number
+  zeroThreshold: number
+  maxBuckets: number
+}
+
+/**
+ * The window of buckets an observation of `value` (outside the thread's current
+ * window, or its first) counts in, for the native histogram series at `slot`.
+ */
+export declare function nativeWindow(metric: number, slot: number, value: number): NativeWindow
+
+/**
+ * Where a thread counts a native histogram's observations of one sign: buckets
+ * `first` to `first + width - 1` at `schema`, in stripe slots from `slot`.
+ */
+export interface NativeWindow {
+  schema: number
+  first: number
+  slot: number
+  width: number
 }
 
 /**

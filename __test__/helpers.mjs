@@ -1,6 +1,8 @@
 // Shared by the tests: read the exposition back, and run the real consumers of it.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { dirname, join } from 'node:path';
+import protobuf from 'protobufjs';
 import { registry } from 'slotmetrics';
 
 /** The JavaScript runtime running the tests: 'node', 'bun' or 'deno'. */
@@ -122,4 +124,28 @@ export function parseOpenMetricsStrict(body) {
 /** Parses a text 0.0.4 body with prometheus_client's parser of that format. */
 export function parseTextFormat(body) {
   return parseWithPrometheusClient('prometheus_client.parser', 'text 0.0.4', body);
+}
+
+let metricFamilyType;
+
+/**
+ * Decodes a protobuf exposition (length-delimited `io.prometheus.client.MetricFamily`
+ * messages) with protobufjs and the official `metrics.proto`, read from the
+ * prometheus-client crate the engine's tests build with (found through `cargo
+ * metadata`). Numbers come as numbers, enums as names, defaults included.
+ */
+export function decodeMetricFamilies(bytes) {
+  if (metricFamilyType === undefined) {
+    const metadata = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1'], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+    const crate = metadata.packages.find((p) => p.name === 'prometheus-client');
+    const root = protobuf.loadSync(join(dirname(crate.manifest_path), 'src/encoding/proto/metrics.proto'));
+    metricFamilyType = root.lookupType('io.prometheus.client.MetricFamily');
+  }
+  const reader = protobuf.Reader.create(bytes);
+  const families = [];
+  while (reader.pos < reader.len) {
+    const message = metricFamilyType.decodeDelimited(reader);
+    families.push(metricFamilyType.toObject(message, { longs: Number, enums: String, defaults: true, arrays: true }));
+  }
+  return families;
 }

@@ -148,6 +148,34 @@ async function checkClassicQuantiles(base, recorder) {
   return quantiles;
 }
 
+/**
+ * Records 100 latencies in the native histogram and checks histogram_count(),
+ * histogram_sum() and histogram_quantile() on it; returns what it found.
+ */
+async function checkNativeHistogram(base, recorder) {
+  await recorder.send('native 0.003 50');
+  await recorder.send('native 0.3 40');
+  await recorder.send('native 0.7 10');
+  await eventually(base, 'histogram_count(e2e_native_seconds)', (r) => value(r) === 100);
+  const sum = value(await query(base, 'histogram_sum(e2e_native_seconds)'));
+  assert.ok(Math.abs(sum - (50 * 0.003 + 40 * 0.3 + 10 * 0.7)) < 1e-9, `histogram_sum() = ${sum}`);
+  const found = ['histogram_count 100', `histogram_sum ${sum}`];
+  // Schema 3: a bucket spans a factor of 2^(1/8). A quantile lands in the bucket of the
+  // observation at its rank: within that factor of it.
+  const factor = 2 ** (1 / 8);
+  for (const [q, observed] of [
+    [0.25, 0.003],
+    [0.5, 0.003],
+    [0.75, 0.3],
+    [0.95, 0.7],
+  ]) {
+    const got = value(await query(base, `histogram_quantile(${q}, e2e_native_seconds)`));
+    assert.ok(got > observed / factor && got <= observed * factor, `histogram_quantile(${q}) = ${got}, the bucket of ${observed}`);
+    found.push(`${q} → ${got.toPrecision(4)}`);
+  }
+  return found;
+}
+
 test('Prometheus scrapes the demo and a recorder: up == 1, increase() and histogram_quantile() match what was recorded', {
   timeout: 120_000,
 }, async () => {
@@ -174,7 +202,7 @@ test('Prometheus scrapes the demo and a recorder: up == 1, increase() and histog
   }
 });
 
-test('Prometheus with native histograms on scrapes over protobuf: increase() and histogram_quantile() match what was recorded', {
+test('Prometheus with native histograms on scrapes over protobuf: increase(), histogram_quantile() and native histograms match what was recorded', {
   timeout: 120_000,
 }, async () => {
   const recorder = await startApp(RECORDER);
@@ -198,12 +226,13 @@ test('Prometheus with native histograms on scrapes over protobuf: increase() and
     );
     const { increase, samples } = await checkIncrease(base, recorder);
     const quantiles = await checkClassicQuantiles(base, recorder);
+    const native = await checkNativeHistogram(base, recorder);
     assert.ok(
       exchanges.every((exchange) => exchange.contentType.startsWith('application/vnd.google.protobuf')),
       'every scrape was protobuf',
     );
     console.log(
-      `Prometheus over protobuf (${exchanges.length} scrapes): increase() = ${increase} over ${samples} samples; histogram_quantile ${quantiles.join(', ')}`,
+      `Prometheus over protobuf (${exchanges.length} scrapes): increase() = ${increase} over ${samples} samples; histogram_quantile ${quantiles.join(', ')}; native: ${native.join(', ')}`,
     );
   } finally {
     await prometheus.stop();

@@ -38,6 +38,12 @@ const LOOPS = {
   labeledObserve: (op) => (n) => {
     for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]);
   },
+  cachedNativeObserve: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(VALUES[i & 1023]);
+  },
+  labeledNativeObserve: (op) => (n) => {
+    for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]);
+  },
   summaryObserve: (op) => (n) => {
     for (let i = 0; i < n; i++) op(VALUES[i & 1023], ROUTES[(i >> 3) & 3]);
   },

@@ -1,6 +1,8 @@
 // The libraries under test, each set up the way its documentation shows, with
 // the same metrics: a counter with labels {status_code, method}, a float gauge and a
-// histogram with labels {route} and 12 buckets, a summary with labels {route} and
+// histogram with labels {route} and 12 buckets, a native (exponential) histogram with
+// labels {route} (bucket factor 1.1, 160 buckets; the OTel SDK's exponential histogram
+// of 160 buckets; prom-client has none), a summary with labels {route} and
 // prom-client's quantiles; for the metrics.* cases, a gauge and a histogram with labels
 // {status_code, method}; in prom-client's API, a counter with exemplars. The OTel SDK
 // has no summary, and takes exemplars only from the active span, not as labels.
@@ -16,6 +18,7 @@ function slotmetrics() {
   const gauge = gaugeSchemaFloat('bench_queue_size').help('h').build();
   const histogram = histogramSchema('bench_duration_seconds').help('h').buckets(BUCKETS).requireDynamicKey('route').build();
   const summary = summarySchema('bench_latency_seconds').help('h').requireDynamicKey('route').build();
+  const native = histogramSchema('bench_native_seconds').help('h').native().requireDynamicKey('route').build();
   return {
     unlabeledIncrement: () => () => unlabeled.increment(),
     cachedIncrement: () => {
@@ -29,6 +32,11 @@ function slotmetrics() {
       return (value) => handle.observe(value);
     },
     labeledObserve: () => (value, route) => histogram.with({ route }).observe(value),
+    cachedNativeObserve: () => {
+      const handle = native.with({ route: '/users' });
+      return (value) => handle.observe(value);
+    },
+    labeledNativeObserve: () => (value, route) => native.with({ route }).observe(value),
     summaryObserve: () => (value, route) => summary.with({ route }).observe(value),
     helperIncrement: () => (status, method) => metrics.increment('bench_helper_requests', { status_code: status, method }),
     helperGauge: () => (value, status, method) => metrics.gauge('bench_helper_queue', value, { status_code: status, method }),
@@ -41,8 +49,11 @@ function slotmetrics() {
   };
 }
 
-/** prom-client's API, from prom-client itself or from slotmetrics/prom-client. */
-function promClientApi(client) {
+/**
+ * prom-client's API, from prom-client itself or from slotmetrics/prom-client (`native`:
+ * with its native histograms, which prom-client lacks).
+ */
+function promClientApi(client, { native: hasNative = false } = {}) {
   const registry = new client.Registry();
   const counter = new client.Counter({ name: 'bench_requests_total', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
   const unlabeled = new client.Counter({ name: 'bench_events_total', help: 'h', registers: [registry] });
@@ -55,6 +66,9 @@ function promClientApi(client) {
     registers: [registry],
   });
   const summary = new client.Summary({ name: 'bench_latency_seconds', help: 'h', labelNames: ['route'], registers: [registry] });
+  const native = hasNative
+    ? new client.Histogram({ name: 'bench_native_seconds', help: 'h', labelNames: ['route'], native: true, registers: [registry] })
+    : undefined;
   // What code calling metrics.*() keeps instead: the metric objects, with 2 labels.
   const labeledGauge = new client.Gauge({ name: 'bench_helper_queue', help: 'h', labelNames: ['status_code', 'method'], registers: [registry] });
   const labeledHistogram = new client.Histogram({
@@ -88,6 +102,13 @@ function promClientApi(client) {
       return (value) => child.observe(value);
     },
     labeledObserve: () => (value, route) => histogram.observe({ route }, value),
+    ...(native && {
+      cachedNativeObserve: () => {
+        const child = native.labels('/users');
+        return (value) => child.observe(value);
+      },
+      labeledNativeObserve: () => (value, route) => native.observe({ route }, value),
+    }),
     summaryObserve: () => (value, route) => summary.observe({ route }, value),
     helperIncrement: () => (status, method) => counter.inc({ status_code: status, method }),
     helperGauge: () => (value, status, method) => labeledGauge.set({ status_code: status, method }, value),
@@ -100,18 +121,27 @@ function promClientApi(client) {
 }
 
 function openTelemetry() {
-  const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
+  const { AggregationType, MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
   // Without a reader the SDK keeps no storage and records nothing; this one just holds it.
   class HoldingReader extends MetricReader {
     async onForceFlush() {}
     async onShutdown() {}
   }
-  const provider = new MeterProvider({ readers: [new HoldingReader()] });
+  const provider = new MeterProvider({
+    readers: [new HoldingReader()],
+    views: [
+      {
+        instrumentName: 'bench_native_seconds',
+        aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM, options: { maxSize: 160 } },
+      },
+    ],
+  });
   const meter = provider.getMeter('bench');
   const counter = meter.createCounter('bench_requests');
   const unlabeled = meter.createCounter('bench_events');
   const gauge = meter.createGauge('bench_queue_size');
   const histogram = meter.createHistogram('bench_duration_seconds', { advice: { explicitBucketBoundaries: BUCKETS } });
+  const native = meter.createHistogram('bench_native_seconds');
   const helperHistogram = meter.createHistogram('bench_helper_duration', { advice: { explicitBucketBoundaries: HELPER_BUCKETS } });
   return {
     unlabeledIncrement: () => () => unlabeled.add(1),
@@ -127,6 +157,11 @@ function openTelemetry() {
       return (value) => histogram.record(value, attributes);
     },
     labeledObserve: () => (value, route) => histogram.record(value, { route }),
+    cachedNativeObserve: () => {
+      const attributes = { route: '/users' };
+      return (value) => native.record(value, attributes);
+    },
+    labeledNativeObserve: () => (value, route) => native.record(value, { route }),
     helperIncrement: () => (status, method) => counter.add(1, { status_code: status, method }),
     helperGauge: () => (value, status, method) => gauge.record(value, { status_code: status, method }),
     helperHistogram: () => (value, status, method) => helperHistogram.record(value, { status_code: status, method }),
@@ -138,6 +173,6 @@ module.exports = {
   slotmetrics: slotmetrics,
   'prom-client': () => promClientApi(require('prom-client')),
   // The same code as prom-client's, switched by its import.
-  'slotmetrics/prom-client': () => promClientApi(require('slotmetrics/prom-client')),
+  'slotmetrics/prom-client': () => promClientApi(require('slotmetrics/prom-client'), { native: true }),
   opentelemetry: openTelemetry,
 };

@@ -21,6 +21,7 @@ export {
 export { Counter } from './metrics/counter';
 export { Gauge, FloatGauge } from './metrics/gauge';
 export { Histogram, DEFAULT_BUCKETS } from './metrics/histogram';
+export type { NativeOptions } from './metrics/nativeHistogram';
 export { Summary, DEFAULT_PERCENTILES } from './metrics/summary';
 export type { Labels } from './metrics/labels';
 export {

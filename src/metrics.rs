@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
+use slotmetrics_engine::native::{self, NativeOptions};
 use slotmetrics_engine::registry;
 use slotmetrics_engine::registry::{Definition, Registered, DEFAULT_MAX_SERIES};
 use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
@@ -78,6 +79,17 @@ pub struct MetricDefinition {
   pub prom_client: Option<bool>,
   /// A gauge's multi-process mode (default: shared).
   pub multiprocess: Option<MultiprocessMode>,
+  /// A histogram's native buckets, if it has them.
+  pub native: Option<NativeBuckets>,
+}
+
+/// A native histogram's options, as client_golang names them.
+#[napi(object)]
+pub struct NativeBuckets {
+  /// Neighbouring bucket boundaries differ by at most this factor (> 1).
+  pub bucket_factor: f64,
+  pub zero_threshold: f64,
+  pub max_buckets: u32,
 }
 
 /// Defines a metric, or finds the identical one another thread defined, and returns
@@ -105,6 +117,22 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
       Some(SlidingWindow { max_age, age_buckets })
     }
     _ => None,
+  };
+  let native = match definition.native {
+    None => None,
+    Some(options) => Some(NativeOptions {
+      schema: native::schema_for_factor(options.bucket_factor).ok_or_else(|| {
+        Error::new(
+          Status::InvalidArg,
+          format!(
+            "native histogram \"{}\": bucketFactor must be a number above 1, got {}",
+            definition.name, options.bucket_factor
+          ),
+        )
+      })?,
+      zero_threshold: options.zero_threshold,
+      max_buckets: options.max_buckets,
+    }),
   };
   let summary = SummaryOptions {
     quantiles: definition.quantiles.unwrap_or_default(),
@@ -143,6 +171,7 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
           Some(MultiprocessMode::Average) => GaugeMode::LiveAverage,
           Some(MultiprocessMode::Omit) => GaugeMode::Omit,
         },
+        native,
       },
     )
     .map_err(js_error)
@@ -264,4 +293,34 @@ pub fn define_process_metrics(registry: u32, prefix: String, labels: Vec<LabelPa
   REGISTRY
     .define_process_metrics(registry, &prefix, &labels)
     .map_err(js_error)
+}
+
+/// Where a thread counts a native histogram's observations of one sign: buckets
+/// `first` to `first + width - 1` at `schema`, in stripe slots from `slot`.
+#[napi(object)]
+pub struct NativeWindow {
+  pub schema: i32,
+  pub first: i32,
+  pub slot: u32,
+  pub width: u32,
+}
+
+/// The window of buckets an observation of `value` (outside the thread's current
+/// window, or its first) counts in, for the native histogram series at `slot`.
+#[napi(catch_unwind)]
+pub fn native_window(metric: u32, slot: u32, value: f64) -> Result<NativeWindow> {
+  let window = REGISTRY.native_window(metric, slot, value).map_err(js_error)?;
+  Ok(NativeWindow {
+    schema: window.schema,
+    first: window.first,
+    slot: window.slot,
+    width: window.width,
+  })
+}
+
+/// The mantissa boundaries of a schema above 0, which JS searches exactly as the
+/// engine does.
+#[napi(catch_unwind)]
+pub fn native_bounds(schema: i32) -> Vec<f64> {
+  native::bounds_of(schema).to_vec()
 }

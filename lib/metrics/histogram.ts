@@ -10,8 +10,8 @@ export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.
  * The exposition accumulates the buckets and derives `_count` from the same read.
  */
 export class Histogram extends SlotHandle<Float64Array> {
-  private readonly bounds: readonly number[];
-  private readonly sumIndex: number;
+  protected readonly bounds: readonly number[];
+  protected readonly sumIndex: number;
 
   /** @internal */
   constructor(name: string, bounds: readonly number[], cell: Cell<Float64Array>) {

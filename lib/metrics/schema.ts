@@ -3,6 +3,7 @@
 import { Counter } from './counter';
 import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
+import { NATIVE_DEFAULTS, NativeHistogram, type NativeOptions } from './nativeHistogram';
 import { DEFAULT_PERCENTILES, Summary } from './summary';
 import { type Labels, SeriesCache } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
@@ -105,7 +106,10 @@ interface Spec {
   readonly help: string;
   readonly staticLabels: readonly { name: string; value: string }[];
   readonly dynamicKeys: readonly string[];
-  readonly buckets: readonly number[];
+  /** A histogram's classic buckets; undefined: the default ones, or none if native. */
+  readonly buckets?: readonly number[];
+  /** A histogram's native buckets, if it has them. */
+  readonly native?: Required<NativeOptions>;
   readonly percentiles: readonly number[];
   readonly window?: SummaryWindow;
   /** Undefined: the process default (setCardinalityLimit). */
@@ -228,6 +232,28 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return this.extend({ buckets: finite });
   }
 
+  /**
+   * Native (exponential) buckets: `bucketFactor` (default 1.1) bounds the ratio of
+   * neighbouring boundaries, `zeroThreshold` (default 2^-128) the zero bucket, and
+   * `maxBuckets` (default 160) the window of buckets a series counts in per sign; an
+   * observation beyond it halves the resolution until the buckets in use fit, as
+   * client_golang does. Exposed over protobuf; the text formats give count and sum, or
+   * the classic buckets when `.buckets()` gives some too.
+   */
+  native(this: MetricSchema<'histogram', K>, options: NativeOptions = {}): MetricSchema<'histogram', K> {
+    checkOptions(`native() of histogram "${this.spec.name}"`, options, ['bucketFactor', 'zeroThreshold', 'maxBuckets']);
+    const native = { ...NATIVE_DEFAULTS, ...options };
+    for (const [key, value] of Object.entries(native)) {
+      if (typeof value !== 'number') {
+        throw new TypeError(`native() of histogram "${this.spec.name}": ${key} must be a number, got ${describeValue(value)}`);
+      }
+    }
+    if (!Number.isInteger(native.maxBuckets)) {
+      throw new RangeError(`native() of histogram "${this.spec.name}": maxBuckets must be an integer, got ${native.maxBuckets}`);
+    }
+    return this.extend({ native });
+  }
+
   /** Summary quantiles, each from 0 to 1, exposed in this order (default: prom-client's). */
   percentiles(this: MetricSchema<'summary', K>, quantiles: readonly number[]): MetricSchema<'summary', K> {
     if (!Array.isArray(quantiles) || quantiles.some((q) => typeof q !== 'number')) {
@@ -284,7 +310,8 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         kind: NATIVE_KIND[type],
         staticLabels: [...spec.staticLabels],
         dynamicKeys: [...spec.dynamicKeys],
-        buckets: type === 'histogram' ? [...spec.buckets] : undefined,
+        buckets: type === 'histogram' ? [...classicBuckets(spec)] : undefined,
+        native: spec.native,
         quantiles: type === 'summary' ? [...spec.percentiles] : undefined,
         maxAgeSeconds: spec.window?.maxAgeSeconds,
         ageBuckets: spec.window?.ageBuckets,
@@ -343,7 +370,7 @@ function countOverflow(metric: string, first: boolean): void {
 }
 
 function handleFactory(type: MetricType, id: number, spec: Spec): (labelValues: string[]) => { handle: HandleOf[MetricType]; cache: boolean } {
-  const makeHandle = handleMaker(type, spec);
+  const makeHandle = handleMaker(type, id, spec);
   return (labelValues) => {
     const registered = callNative(() => registerSeries(id, labelValues));
     if (typeof registered === 'number') return { handle: makeHandle(registered), cache: true };
@@ -352,8 +379,13 @@ function handleFactory(type: MetricType, id: number, spec: Spec): (labelValues: 
   };
 }
 
-/** Makes the handle of a series from its first slot. */
-function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[MetricType] {
+/** A histogram's classic buckets: as given, else prom-client's, or none beside native ones. */
+function classicBuckets(spec: Spec): readonly number[] {
+  return spec.buckets ?? (spec.native === undefined ? DEFAULT_BUCKETS : []);
+}
+
+/** Makes the handle of a series of metric `id` from its first slot. */
+function handleMaker(type: MetricType, id: number, spec: Spec): (slot: number) => HandleOf[MetricType] {
   switch (type) {
     case 'counter':
       return (slot) => new Counter(spec.name, stripeCell(slot));
@@ -367,7 +399,11 @@ function handleMaker(type: MetricType, spec: Spec): (slot: number) => HandleOf[M
     }
     case 'histogram': {
       // A plain array: V8 (Node 20) reads frozen arrays' elements about 5x slower.
-      const bounds = [...spec.buckets];
+      const bounds = [...classicBuckets(spec)];
+      const native = spec.native;
+      if (native !== undefined) {
+        return (slot) => new NativeHistogram(spec.name, id, bounds, native.zeroThreshold, stripeCell(slot));
+      }
       return (slot) => new Histogram(spec.name, bounds, stripeCell(slot));
     }
     case 'summary':
@@ -395,7 +431,6 @@ function schema<T extends MetricType>(type: T, name: string, defaults: Partial<S
     help: '',
     staticLabels: [],
     dynamicKeys: [],
-    buckets: [],
     percentiles: [],
     ...defaults,
   });
@@ -418,7 +453,7 @@ export function gaugeSchemaFloat(name: string): MetricSchema<'gaugeFloat'> {
 
 /** A histogram, with prom-client's default buckets unless `.buckets()` is given. */
 export function histogramSchema(name: string): MetricSchema<'histogram'> {
-  return schema('histogram', name, { buckets: DEFAULT_BUCKETS });
+  return schema('histogram', name);
 }
 
 /**

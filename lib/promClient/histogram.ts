@@ -2,6 +2,7 @@
 
 import { histogramSchema } from '../metrics/schema';
 import { DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../metrics/histogram';
+import type { NativeOptions } from '../metrics/nativeHistogram';
 import type { MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { ObservedMetric, type ObservedChild, secondsSince } from './observed';
@@ -11,6 +12,12 @@ import { validateLabel } from './validation';
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T, Histogram<T>> {
   buckets?: number[];
+  /**
+   * slotmetrics' addition: native (exponential) buckets, exposed over protobuf
+   * (`true` for the defaults: bucket factor 1.1, zero threshold 2^-128, 160 buckets).
+   * Without `buckets` the histogram has only these; with them, both.
+   */
+  native?: boolean | NativeOptions;
 }
 
 /** What `observe()` takes on a histogram made with `enableExemplars: true`. */
@@ -25,8 +32,12 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
   readonly buckets: readonly number[];
 
   constructor(configuration: HistogramConfiguration<T>) {
-    const buckets = configuration?.buckets ?? [...DEFAULT_BUCKETS];
-    super(configuration, 'histogram', (name) => histogramSchema(name).buckets(buckets));
+    const native = configuration?.native;
+    const buckets = configuration?.buckets ?? (native ? [] : [...DEFAULT_BUCKETS]);
+    super(configuration, 'histogram', (name) => {
+      const classic = histogramSchema(name).buckets(buckets);
+      return native ? classic.native(native === true ? {} : native) : classic;
+    });
     this.buckets = [...buckets];
   }
 

@@ -33,6 +33,7 @@ fn registry_with(series: usize) -> Registry {
       strict: false,
       style: Style::Standard,
       gauge_mode: GaugeMode::Shared,
+      native: None,
     })
     .unwrap();
   for i in 0..series {

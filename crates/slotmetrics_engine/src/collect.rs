@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::exemplar::Exemplar;
 use crate::kind::{GaugeMode, Kind};
+use crate::native::{self, SeriesWindows, Sparse, Window};
 use crate::process::{self, ProcessStats};
 use crate::registry::{Family, Namespace, Registry, Series};
 use crate::slots::{self, Chunk, SlotError};
@@ -22,6 +23,8 @@ pub struct FamilySnapshot {
   quantiles: HashMap<u32, Option<Vec<f64>>>,
   /// Exemplars by slot (a counter's, or a histogram bucket's).
   exemplars: HashMap<u32, Exemplar>,
+  /// A native histogram's windows of buckets, by series.
+  windows: HashMap<u32, SeriesWindows>,
 }
 
 impl FamilySnapshot {
@@ -74,10 +77,12 @@ pub enum Value<'a> {
   Counter(f64),
   IntGauge(i64),
   FloatGauge(f64),
-  /// Per-bucket (not cumulative) counts, `+Inf` last, then the sum.
+  /// Per-bucket (not cumulative) counts, `+Inf` last, then the sum; the native
+  /// buckets too, if it has them.
   Histogram {
     buckets: &'a [f64],
     sum: f64,
+    native: Option<NativeBuckets>,
   },
   /// `quantiles` in the order of the definition's; `None` when the window is empty.
   Summary {
@@ -87,6 +92,30 @@ pub enum Value<'a> {
   },
   /// A process figure this system does not report: no sample.
   Absent,
+}
+
+/// A native histogram series' buckets as exposed: every window merged at the lowest
+/// schema any of them has.
+#[derive(Debug, PartialEq)]
+pub struct NativeBuckets {
+  pub schema: i32,
+  pub zero_threshold: f64,
+  pub zero_count: u64,
+  pub positive: Sparse,
+  pub negative: Sparse,
+}
+
+/// Merges one sign's windows, their counts in `striped`, at `schema`.
+fn merged(windows: &[Window], striped: &[f64], schema: i32) -> Sparse {
+  let mut counts = std::collections::BTreeMap::new();
+  for window in windows {
+    let cells = &striped[window.slot as usize..(window.slot + window.width) as usize];
+    for (offset, count) in cells.iter().enumerate().filter(|(_, count)| **count > 0.0) {
+      let index = native::lower_index(window.first + offset as i32, window.schema - schema);
+      *counts.entry(index).or_insert(0u64) += *count as u64;
+    }
+  }
+  native::sparse(counts)
 }
 
 /// A family's exemplars with those other processes published for its slots: the newest
@@ -163,6 +192,8 @@ impl Snapshot {
       .iter()
       .map(|family| with_published(family, family.exemplars(), &published.exemplars))
       .collect();
+    // Before the slots too, so every window a count was written to is read.
+    let windows: Vec<_> = families.iter().map(|family| family.windows()).collect();
     let series: Vec<_> = families.iter().map(|family| family.series()).collect();
     let mut striped = registry.striped.totals()?;
     let shared = registry.shared.chunks()?;
@@ -177,7 +208,8 @@ impl Snapshot {
       .zip(series)
       .zip(quantiles)
       .zip(exemplars)
-      .map(|(((family, series), quantiles), exemplars)| {
+      .zip(windows)
+      .map(|((((family, series), quantiles), exemplars), windows)| {
         let (hidden, restarted_at) = family.apply_restarts(&mut striped, &shared);
         FamilySnapshot {
           family,
@@ -186,6 +218,7 @@ impl Snapshot {
           restarted_at,
           quantiles,
           exemplars,
+          windows,
         }
       })
       .collect();
@@ -287,10 +320,28 @@ impl Snapshot {
       Kind::IntGauge => Value::IntGauge(slots::load(&self.shared, series.slot) as i64),
       Kind::FloatGauge => Value::FloatGauge(f64::from_bits(slots::load(&self.shared, series.slot))),
       Kind::Histogram => {
-        let cells = &self.striped[slot..slot + buckets + 2];
+        let cells = &self.striped[slot..slot + family.slots_per_series()];
         Value::Histogram {
           buckets: &cells[..buckets + 1],
           sum: cells[buckets + 1],
+          native: family.def.native.map(|options| {
+            let windows = entry.windows.get(&series.slot);
+            let positive = windows.map_or(&[][..], |w| &w.positive);
+            let negative = windows.map_or(&[][..], |w| &w.negative);
+            let schema = positive
+              .iter()
+              .chain(negative)
+              .map(|w| w.schema)
+              .min()
+              .unwrap_or(options.schema);
+            NativeBuckets {
+              schema,
+              zero_threshold: options.zero_threshold,
+              zero_count: cells[buckets + 2] as u64,
+              positive: merged(positive, &self.striped, schema),
+              negative: merged(negative, &self.striped, schema),
+            }
+          }),
         }
       }
       Kind::Summary => Value::Summary {
@@ -323,6 +374,7 @@ mod tests {
       strict: false,
       style: Style::Standard,
       gauge_mode,
+      native: None,
     }
   }
 

@@ -65,7 +65,7 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
           }),
           Value::FloatGauge(v) => samples.push(sample(None, labels, v)),
           Value::IntGauge(v) => samples.push(sample(None, labels, v as f64)),
-          Value::Histogram { buckets, sum } => {
+          Value::Histogram { buckets, sum, .. } => {
             let mut cumulative = 0.0;
             for (bucket, (count, le)) in buckets.iter().zip(&family.bucket_labels).enumerate() {
               cumulative += count;

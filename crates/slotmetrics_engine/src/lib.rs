@@ -3,9 +3,9 @@
 //!
 //! Modules depend downward only, layer by layer:
 //!
-//! 1. `names`, `kind`, `text`, `group`, `health`, `logging`: name rules, the metric
-//!    kinds, number and label text, the files of a multi-process group, health state,
-//!    log rings;
+//! 1. `names`, `kind`, `text`, `native`, `group`, `health`, `logging`: name rules, the
+//!    metric kinds, number and label text, native histograms' buckets, the files of a
+//!    multi-process group, health state, log rings;
 //! 2. `slots`, `exemplar`, `process`, `summary`: slot memory, and what a series may
 //!    carry besides its slots; `format`: what a scrape is answered in;
 //! 3. `registry`: definitions, series and their slots;
@@ -25,6 +25,7 @@ pub mod health;
 pub mod kind;
 pub mod logging;
 pub mod names;
+pub mod native;
 pub mod process;
 pub mod registry;
 pub mod server;

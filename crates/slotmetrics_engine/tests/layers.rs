@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8)] = &[
   ("names", 1),
   ("kind", 1),
   ("text", 1),
+  ("native", 1),
   ("group", 1),
   ("health", 1),
   ("logging", 1),

@@ -83,6 +83,7 @@ pub(crate) mod testing {
       strict: false,
       style: Style::Standard,
       gauge_mode: GaugeMode::Shared,
+      native: None,
     }
   }
 

@@ -218,7 +218,7 @@ pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write)
           write_series_start(&mut out, &base, &labels, None);
           write_value(&mut out, v);
         }
-        Value::Histogram { buckets, sum } => {
+        Value::Histogram { buckets, sum, .. } => {
           // `_count` and the `+Inf` bucket both come from this one read of the buckets.
           let mut cumulative = 0.0;
           for (bucket, (count, le)) in buckets.iter().zip(&family.bucket_labels).enumerate() {

@@ -4,6 +4,7 @@
 use super::RegistryError;
 use crate::kind::{GaugeMode, Kind, Style};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
+use crate::native::{NativeOptions, MAX_BUCKETS, MAX_SCHEMA, MIN_SCHEMA};
 use crate::slots::CHUNK_SLOTS;
 use crate::summary::SummaryOptions;
 use crate::text::{format_number, label_text};
@@ -28,6 +29,8 @@ pub struct Definition {
   /// A gauge's value across the processes of a multi-process group; `Shared` for
   /// other kinds.
   pub gauge_mode: GaugeMode,
+  /// A histogram's native (exponential) buckets, if it has them.
+  pub native: Option<NativeOptions>,
 }
 
 /// A series' escaped label text from its dynamic label values.
@@ -121,6 +124,9 @@ pub(super) fn validate(def: &Definition) -> Result<String, RegistryError> {
       def.kind.describe()
     ));
   }
+  if let Some(native) = &def.native {
+    validate_native(def, native)?;
+  }
   if def.kind == Kind::Summary {
     validate_summary(&def.name, &def.summary)?;
   } else if def.summary != SummaryOptions::default() {
@@ -170,6 +176,36 @@ pub(super) fn validate_buckets(name: &str, buckets: &[f64]) -> Result<(), Regist
       buckets.len(),
       CHUNK_SLOTS - 2
     )));
+  }
+  Ok(())
+}
+
+fn validate_native(def: &Definition, native: &NativeOptions) -> Result<(), RegistryError> {
+  let name = &def.name;
+  let invalid = |m: String| Err(RegistryError::Invalid(m));
+  if def.kind != Kind::Histogram {
+    return invalid(format!(
+      "metric \"{name}\" is {}; only histograms have native buckets",
+      def.kind.describe()
+    ));
+  }
+  if !(MIN_SCHEMA..=MAX_SCHEMA).contains(&native.schema) {
+    return invalid(format!(
+      "native histogram \"{name}\": schema {} is not from {MIN_SCHEMA} to {MAX_SCHEMA}",
+      native.schema
+    ));
+  }
+  if !(native.zero_threshold >= 0.0 && native.zero_threshold.is_finite()) {
+    return invalid(format!(
+      "native histogram \"{name}\": zeroThreshold must be a finite number >= 0, got {}",
+      format_number(native.zero_threshold)
+    ));
+  }
+  if !(1..=MAX_BUCKETS).contains(&native.max_buckets) {
+    return invalid(format!(
+      "native histogram \"{name}\": maxBuckets must be from 1 to {MAX_BUCKETS}, got {}",
+      native.max_buckets
+    ));
   }
   Ok(())
 }
@@ -238,6 +274,17 @@ pub(super) fn describe_difference(existing: &Definition, new: &Definition) -> Op
   if existing.buckets != new.buckets {
     let buckets: Vec<String> = new.buckets.iter().map(|b| format_number(*b)).collect();
     return Some(format!("has buckets [{}]", buckets.join(", ")));
+  }
+  if existing.native != new.native {
+    return Some(match new.native {
+      Some(native) => format!(
+        "has native buckets of schema {}, zero threshold {} and at most {} buckets",
+        native.schema,
+        format_number(native.zero_threshold),
+        native.max_buckets
+      ),
+      None => "has no native buckets".to_string(),
+    });
   }
   if existing.summary != new.summary {
     let quantiles: Vec<String> = new.summary.quantiles.iter().map(|q| format_number(*q)).collect();

@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 use super::Definition;
 use crate::exemplar::Exemplar;
 use crate::kind::Kind;
+use crate::native::SeriesWindows;
 use crate::process::ProcessField;
 use crate::slots::{self, Chunk};
 
@@ -20,6 +21,8 @@ use crate::slots::{self, Chunk};
 pub(super) struct Restart {
   /// Slot totals at the restart (empty for a gauge).
   pub(super) baseline: Box<[f64]>,
+  /// A native histogram's windows' slot totals at the restart, by first slot.
+  pub(super) window_baselines: Vec<(u32, Box<[f64]>)>,
   /// Removed: not exposed until it is used again, that is registered again (another
   /// `with()` after the caller's cache forgot it) or seen changed by a scrape.
   pub(super) hidden: bool,
@@ -70,16 +73,19 @@ pub struct Family {
   pub(super) restarted: AtomicBool,
   /// The last exemplar of each counter series or histogram bucket that has one, by slot.
   pub(super) exemplars: Mutex<HashMap<u32, Exemplar>>,
+  /// A native histogram's windows of buckets, by series (first slot).
+  pub(super) windows: Mutex<HashMap<u32, SeriesWindows>>,
 }
 
 impl Family {
   /// Slots one series takes: a counter or gauge one; a histogram one per bucket
-  /// (including `+Inf`) and one for the sum; a summary its count and its sum; a gauge
+  /// (including `+Inf`) and one for the sum, and a native one its zero bucket (its
+  /// other buckets are in windows of their own); a summary its count and its sum; a gauge
   /// with a value per process its value and whether the process has the series (see
   /// `Registry::series`).
   pub fn slots_per_series(&self) -> usize {
     match self.def.kind {
-      Kind::Histogram => self.def.buckets.len() + 2,
+      Kind::Histogram => self.def.buckets.len() + 2 + usize::from(self.def.native.is_some()),
       Kind::Summary => 2,
       _ if self.def.gauge_mode.is_per_process() => 2,
       _ => 1,
@@ -115,6 +121,12 @@ impl Family {
         for (cell, base) in cells.iter_mut().zip(&restart.baseline) {
           *cell -= base;
         }
+        for (first, baseline) in &restart.window_baselines {
+          let cells = &mut striped[*first as usize..*first as usize + baseline.len()];
+          for (cell, base) in cells.iter_mut().zip(baseline) {
+            *cell -= base;
+          }
+        }
         unchanged
       } else {
         slots::load(shared, slot) == 0
@@ -131,6 +143,14 @@ impl Family {
   /// A copy of the exemplars, by slot (empty for most families, which have none).
   pub fn exemplars(&self) -> HashMap<u32, Exemplar> {
     self.exemplars.lock().clone()
+  }
+
+  /// A copy of a native histogram's windows, by series (empty for other families).
+  pub fn windows(&self) -> HashMap<u32, SeriesWindows> {
+    if self.def.native.is_none() {
+      return HashMap::new();
+    }
+    self.windows.lock().clone()
   }
 
   pub fn has_exemplars(&self) -> bool {

@@ -33,6 +33,7 @@ use crate::exemplar::{bucket_index, Exemplar};
 #[cfg(unix)]
 use crate::group::GroupError;
 use crate::kind::{GaugeMode, Kind, Style};
+use crate::native;
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripedSlots};
 use crate::summary::{quantiles_of, SummaryOptions, Window};
@@ -274,6 +275,7 @@ impl Registry {
         strict: false,
         style: Style::Standard,
         gauge_mode: GaugeMode::Shared,
+        native: None,
       };
       let id = self.define_from(&namespace, def, Some(field), shared)?;
       self.series(id, NO_LABELS)?;
@@ -588,6 +590,13 @@ impl Registry {
     if let Some(mut window) = self.windows.get_mut(&slot) {
       window.reset();
     }
+    let mut window_baselines = Vec::new();
+    if let Some(windows) = family.windows.lock().get(&slot) {
+      for window in windows.positive.iter().chain(&windows.negative) {
+        let totals = self.striped.totals_of(window.slot, window.width as usize)?;
+        window_baselines.push((window.slot, totals.into_boxed_slice()));
+      }
+    }
     let slots = slot..slot + family.slots_per_series() as u32;
     family
       .exemplars
@@ -597,12 +606,95 @@ impl Registry {
       slot,
       Restart {
         baseline,
+        window_baselines,
         hidden,
         at: unix_now(),
       },
     );
     family.restarted.store(true, Ordering::Release);
     Ok(())
+  }
+
+  /// The window of buckets a JS thread counts an observation of `value` in, for the
+  /// native histogram series at `slot`: the series' newest window of that sign if it
+  /// covers the value's bucket (another thread or process may have made it), else a new
+  /// one (see `native::next_window`), placed around the buckets the series uses. In a
+  /// multi-process group the new window goes through the group's journal.
+  pub fn native_window(&self, id: FamilyId, slot: u32, value: f64) -> Result<native::Window, RegistryError> {
+    let family = self.family(id)?;
+    let def = &family.def;
+    let Some(options) = def.native else {
+      return Err(RegistryError::Invalid(format!(
+        "metric \"{}\" has no native buckets",
+        def.name
+      )));
+    };
+    if !value.is_finite() || value.abs() <= options.zero_threshold {
+      return Err(RegistryError::Invalid(format!(
+        "native histogram \"{}\": {} belongs in no window (the zero bucket holds up to {})",
+        def.name,
+        format_number(value),
+        format_number(options.zero_threshold)
+      )));
+    }
+    #[cfg(unix)]
+    if let (Some(replica), Some(number)) = (&self.replica, family.group_number) {
+      let _changing = replica.files.lock.exclusive()?;
+      let mut progress = self.catch_up_with(replica)?;
+      return self.place_window(&family, options, slot, value, |window| {
+        let record = Record::Window {
+          family: number,
+          series: slot,
+          negative: value < 0.0,
+          window,
+        };
+        Ok(replica.append(&mut progress, &record)?)
+      });
+    }
+    self.place_window(&family, options, slot, value, |_| Ok(()))
+  }
+
+  /// What `native_window` does once it may change the series' windows: `record` is
+  /// called with a new window before it is used.
+  fn place_window(
+    &self,
+    family: &Family,
+    options: native::NativeOptions,
+    slot: u32,
+    value: f64,
+    record: impl FnOnce(native::Window) -> Result<(), RegistryError>,
+  ) -> Result<native::Window, RegistryError> {
+    let mut all = family.windows.lock();
+    let series = all.entry(slot).or_default();
+    let windows = if value > 0.0 {
+      &mut series.positive
+    } else {
+      &mut series.negative
+    };
+    let schema = windows.last().map_or(options.schema, |w| w.schema);
+    let index = native::bucket_index(value.abs(), schema, native::bounds_of(schema));
+    if let Some(newest) = windows.last().filter(|w| w.covers(index)) {
+      return Ok(*newest);
+    }
+    // The buckets in use, at this schema.
+    let mut used: Option<(i32, i32)> = None;
+    for window in windows.iter() {
+      let totals = self.striped.totals_of(window.slot, window.width as usize)?;
+      for (offset, _) in totals.iter().enumerate().filter(|(_, count)| **count != 0.0) {
+        let at = native::lower_index(window.first + offset as i32, window.schema - schema);
+        used = Some(used.map_or((at, at), |(low, high)| (low.min(at), high.max(at))));
+      }
+    }
+    let (schema, first) = native::next_window(schema, index, used, options.max_buckets);
+    let window = native::Window {
+      schema,
+      first,
+      slot: self.striped.allocate(options.max_buckets as usize)?,
+      width: options.max_buckets,
+    };
+    record(window)?;
+    windows.push(window);
+    Ok(window)
   }
 
   /// Adds an observation to the quantile window of the summary series at `slot` (its
@@ -804,6 +896,7 @@ fn create_family(
     restarts: Mutex::default(),
     restarted: AtomicBool::new(false),
     exemplars: Mutex::default(),
+    windows: Mutex::default(),
   });
   list(namespace, id, &family);
   families.push(family);
@@ -865,6 +958,7 @@ mod tests {
       strict: false,
       style: Style::Standard,
       gauge_mode: GaugeMode::Shared,
+      native: None,
     }
   }
 

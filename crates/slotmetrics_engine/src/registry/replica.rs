@@ -36,6 +36,7 @@ use super::{
 };
 use crate::exemplar::Exemplar;
 use crate::group::{GroupError, GroupFiles, JournalRecord, ProcessIdentity, JOURNAL_START};
+use crate::native;
 use crate::process::ProcessField;
 use crate::slots::SlotError;
 use crate::summary::{decode_digests, encode_digests};
@@ -84,6 +85,14 @@ pub(super) enum Record {
     overflow: bool,
     /// When it was registered: the series' created timestamp in every process.
     created: f64,
+  },
+  /// A window of native buckets of the series at `series` of the metric numbered
+  /// `family`, for its positive or `negative` observations.
+  Window {
+    family: u32,
+    series: u32,
+    negative: bool,
+    window: native::Window,
   },
 }
 
@@ -280,6 +289,29 @@ impl Registry {
           self.record_series(&family, Arc::from(labels), slot, overflow, created);
         }
       }
+      Record::Window {
+        family,
+        series,
+        negative,
+        window,
+      } => {
+        let Some(local) = progress.families.get(family as usize) else {
+          return Err(GroupError::bad_file(
+            &replica.files.dir.file_path("journal"),
+            format!("is damaged: a window of metric {family}, which was never defined"),
+          ));
+        };
+        if let Some(id) = *local {
+          let family = self.families.read()[id as usize].clone();
+          let mut all = family.windows.lock();
+          let windows = all.entry(series).or_default();
+          if negative {
+            windows.negative.push(window);
+          } else {
+            windows.positive.push(window);
+          }
+        }
+      }
     }
     Ok(())
   }
@@ -374,6 +406,7 @@ mod tests {
       strict: false,
       style: Style::Standard,
       gauge_mode: GaugeMode::Shared,
+      native: None,
     }
   }
 
@@ -431,6 +464,67 @@ mod tests {
     let route = b.series(latency, &["/"]).unwrap().slot();
     a.catch_up().unwrap();
     a.observe_summary(route, 0.5).unwrap();
+    kill(child);
+    std::fs::remove_dir_all(&path).unwrap();
+  }
+
+  /// A native histogram's windows are the group's: a process asking for a window
+  /// another already made gets that one, and one made for a wider range reaches the
+  /// other process, whose read merges both processes' counts.
+  #[test]
+  fn native_windows_are_shared_by_the_group() {
+    let (path, a, child, b) = two_members("registry-native");
+    let native = Definition {
+      kind: Kind::Histogram,
+      native: Some(crate::native::NativeOptions {
+        schema: 3,
+        zero_threshold: 0.0,
+        max_buckets: 16,
+      }),
+      ..def("sizes", Kind::Histogram, &[], 100)
+    };
+    let id_a = a.define(native.clone()).unwrap();
+    let slot = a.series(id_a, super::super::NO_LABELS).unwrap().slot();
+    let first = a.native_window(id_a, slot, 1.0).unwrap();
+    b.catch_up().unwrap();
+    let id_b = b.define(native).unwrap();
+    assert_eq!(
+      b.native_window(id_b, slot, 1.01).unwrap(),
+      first,
+      "the window a made"
+    );
+    let (stripe_a, stripe_b) = (a.striped.attach().unwrap(), b.striped.attach().unwrap());
+    let offset = |w: crate::native::Window, v: f64| {
+      w.slot + (crate::native::bucket_index(v, w.schema, crate::native::bounds_of(w.schema)) - w.first) as u32
+    };
+    write(&a.striped, stripe_a, offset(first, 1.0), 1.0);
+    write(&b.striped, stripe_b, offset(first, 1.0), 1.0);
+    // 1000 is 80 buckets above 1 at schema 3: b's new window is at a lower schema.
+    let wide = b.native_window(id_b, slot, 1000.0).unwrap();
+    assert!(
+      wide.schema < 3
+        && wide.covers(crate::native::bucket_index(
+          1000.0,
+          wide.schema,
+          crate::native::bounds_of(wide.schema)
+        ))
+    );
+    write(&b.striped, stripe_b, offset(wide, 1000.0), 1.0);
+    a.catch_up().unwrap();
+    assert_eq!(
+      a.native_window(id_a, slot, 999.0).unwrap(),
+      wide,
+      "a finds b's window"
+    );
+    let family = a.family(id_a).unwrap();
+    assert_eq!(family.windows()[&slot].positive, [first, wide]);
+    assert_eq!(
+      (
+        total(&a.striped, offset(first, 1.0)),
+        total(&a.striped, offset(wide, 1000.0))
+      ),
+      (2.0, 1.0)
+    );
     kill(child);
     std::fs::remove_dir_all(&path).unwrap();
   }

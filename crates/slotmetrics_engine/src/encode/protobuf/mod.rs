@@ -19,9 +19,10 @@ use crate::collect::{FamilySnapshot, Snapshot, Value};
 use crate::exemplar::Exemplar;
 use crate::kind::{Kind, Style};
 use crate::names::Escaping;
+use crate::native::Sparse;
 use crate::summary::empty_quantile;
 use crate::text::parse_labels;
-use model::{Bucket, LabelPair, Metric, MetricFamily, Quantile, Timestamp};
+use model::{Bucket, BucketSpan, LabelPair, Metric, MetricFamily, Quantile, Timestamp};
 
 /// Encodes a snapshot as protobuf into `sink`, in pieces of about `PIECE_BYTES`.
 pub(super) fn encode(snapshot: &Snapshot, escaping: Escaping, sink: &mut impl Write) -> io::Result<()> {
@@ -121,9 +122,9 @@ fn write_metrics(
       }
       Value::IntGauge(value) => metric.gauge = Some(model::Gauge { value: value as f64 }),
       Value::FloatGauge(value) => metric.gauge = Some(model::Gauge { value }),
-      Value::Histogram { buckets, sum } => {
+      Value::Histogram { buckets, sum, native } => {
         let mut cumulative = 0.0;
-        let bucket = buckets
+        let bucket: Vec<Bucket> = buckets
           .iter()
           .enumerate()
           .map(|(i, count)| {
@@ -135,12 +136,31 @@ fn write_metrics(
             }
           })
           .collect();
-        metric.histogram = Some(model::Histogram {
+        let mut histogram = model::Histogram {
           sample_count: cumulative as u64,
           sample_sum: sum,
           bucket,
           created_timestamp,
-        });
+          ..Default::default()
+        };
+        if let Some(native) = native {
+          // Without classic buckets of its own, only the native ones: the `+Inf`
+          // bucket would read as a classic histogram beside it. Its exemplars go with
+          // the native buckets.
+          if def.buckets.is_empty() {
+            histogram.exemplars = histogram.bucket.drain(..).filter_map(|b| b.exemplar).collect();
+          }
+          histogram.schema = native.schema;
+          histogram.zero_threshold = native.zero_threshold;
+          histogram.zero_count = native.zero_count;
+          (histogram.positive_span, histogram.positive_delta) = spans_and_deltas(native.positive);
+          (histogram.negative_span, histogram.negative_delta) = spans_and_deltas(native.negative);
+          if histogram.positive_span.is_empty() && histogram.negative_span.is_empty() {
+            // metrics.proto: an empty span marks a native histogram with no buckets yet.
+            histogram.positive_span.push(BucketSpan { offset: 0, length: 0 });
+          }
+        }
+        metric.histogram = Some(histogram);
       }
       Value::Summary {
         quantiles,
@@ -167,6 +187,15 @@ fn write_metrics(
     }
     one.encode(body).expect("a Vec grows as needed");
   }
+}
+
+fn spans_and_deltas(sparse: Sparse) -> (Vec<BucketSpan>, Vec<i64>) {
+  let spans = sparse
+    .spans
+    .into_iter()
+    .map(|(offset, length)| BucketSpan { offset, length })
+    .collect();
+  (spans, sparse.deltas)
 }
 
 fn exemplar(exemplar: &Exemplar, escaping: Escaping) -> model::Exemplar {
@@ -196,6 +225,7 @@ mod tests {
   use crate::format::Format;
   use crate::kind::{Kind, Style};
   use crate::names::Escaping;
+  use crate::native;
   use crate::registry::{Definition, Registry, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::summary::SummaryOptions;
   use crate::text::format_number;
@@ -483,5 +513,192 @@ mod tests {
     for (t, p) in in_text.iter().zip(in_protobuf) {
       assert!((t - p).abs() < 1e-6, "{t} vs {p}");
     }
+  }
+
+  /// Observes as JS does: the bucket from the value's bits, counted in the window the
+  /// registry gives (asked for only when the last one does not cover it).
+  fn observe_native(
+    r: &Registry,
+    stripe: crate::slots::StripeId,
+    id: u32,
+    slot: u32,
+    value: f64,
+    windows: &mut Vec<native::Window>,
+  ) {
+    let family = r.family(id).unwrap();
+    let options = family.def.native.unwrap();
+    let classic = family.def.buckets.len();
+    let bucket = family
+      .def
+      .buckets
+      .iter()
+      .position(|b| value <= *b)
+      .unwrap_or(classic);
+    add(r, stripe, slot + bucket as u32, 1.0);
+    add(r, stripe, slot + classic as u32 + 1, value);
+    if value.abs() <= options.zero_threshold {
+      add(r, stripe, slot + classic as u32 + 2, 1.0);
+      return;
+    }
+    let sign = usize::from(value < 0.0);
+    let index_in =
+      |w: &native::Window| native::bucket_index(value.abs(), w.schema, native::bounds_of(w.schema));
+    if windows.len() <= sign {
+      windows.resize(
+        2,
+        native::Window {
+          schema: 0,
+          first: 0,
+          slot: 0,
+          width: 0,
+        },
+      );
+    }
+    if !windows[sign].covers(index_in(&windows[sign])) {
+      windows[sign] = r.native_window(id, slot, value).unwrap();
+    }
+    let w = windows[sign];
+    add(r, stripe, w.slot + (index_in(&w) - w.first) as u32, 1.0);
+  }
+
+  /// (index, count) of one sign's buckets, from spans and deltas.
+  fn buckets_of(spans: &[official::BucketSpan], deltas: &[i64]) -> Vec<(i32, u64)> {
+    let mut out = Vec::new();
+    let (mut index, mut count, mut deltas) = (0, 0i64, deltas.iter());
+    for span in spans {
+      index += span.offset;
+      for _ in 0..span.length {
+        count += deltas.next().unwrap();
+        if count != 0 {
+          out.push((index, count as u64));
+        }
+        index += 1;
+      }
+    }
+    out
+  }
+
+  fn expected_buckets(values: &[f64], schema: i32) -> Vec<(i32, u64)> {
+    let mut counts = BTreeMap::new();
+    for v in values {
+      *counts
+        .entry(native::bucket_index(v.abs(), schema, native::bounds_of(schema)))
+        .or_insert(0) += 1;
+    }
+    counts.into_iter().collect()
+  }
+
+  fn native_def(name: &str, buckets: &[f64], max_buckets: u32) -> Definition {
+    Definition {
+      native: Some(native::NativeOptions {
+        schema: 3,
+        zero_threshold: 2f64.powi(-128),
+        max_buckets,
+      }),
+      ..def(name, "", Kind::Histogram, &[], buckets)
+    }
+  }
+
+  /// Observations across a wide range, both signs and zero: decoded with the official
+  /// definitions, the buckets are those of every value at the exposed schema, which is
+  /// lowered when the range outgrows the window; a reset starts them again.
+  #[test]
+  fn native_buckets_are_every_observation_at_the_lowest_schema_needed() {
+    let r = Registry::new();
+    let stripe = r.striped.attach().unwrap();
+    let id = r.define(native_def("lat", &[], 160)).unwrap();
+    let slot = r.series(id, NO_LABELS).unwrap().slot();
+    let mut windows = Vec::new();
+    let narrow = [0.003, 0.02, 0.02, 0.5, 1.0, 7.0];
+    for v in narrow {
+      observe_native(&r, stripe, id, slot, v, &mut windows);
+    }
+    let histogram = |r: &Registry| {
+      decode(&render(r, Format::PROTOBUF))
+        .remove(0)
+        .metric
+        .remove(0)
+        .histogram
+        .unwrap()
+    };
+    let h = histogram(&r);
+    assert_eq!((h.schema, h.sample_count, h.zero_count), (3, 6, 0));
+    assert!(h.bucket.is_empty(), "no classic buckets: {h:?}");
+    assert_eq!(
+      buckets_of(&h.positive_span, &h.positive_delta),
+      expected_buckets(&narrow, 3)
+    );
+    assert_eq!(h.zero_threshold, 2f64.powi(-128));
+
+    // 1e-3 to 1e6 is 30 powers of two, 240 buckets at schema 3: schema 2 fits them in 160.
+    let wide = [1e6, -2.5, -1e-9, 0.0, 1e-200];
+    for v in wide {
+      observe_native(&r, stripe, id, slot, v, &mut windows);
+    }
+    let h = histogram(&r);
+    assert_eq!((h.schema, h.sample_count, h.zero_count), (2, 11, 2));
+    let positive: Vec<f64> = narrow.iter().chain(&[1e6]).copied().collect();
+    assert_eq!(
+      buckets_of(&h.positive_span, &h.positive_delta),
+      expected_buckets(&positive, 2)
+    );
+    assert_eq!(
+      buckets_of(&h.negative_span, &h.negative_delta),
+      expected_buckets(&[-2.5, -1e-9], 2)
+    );
+    assert!((h.sample_sum - (narrow.iter().sum::<f64>() + 1e6 - 2.5 - 1e-9 + 1e-200)).abs() < 1e-6);
+
+    // A reset: windows stay, their counts start again.
+    r.reset(id).unwrap();
+    observe_native(&r, stripe, id, slot, 0.02, &mut windows);
+    let h = histogram(&r);
+    assert_eq!((h.sample_count, h.zero_count), (1, 0));
+    assert_eq!(
+      buckets_of(&h.positive_span, &h.positive_delta),
+      expected_buckets(&[0.02], 2)
+    );
+    assert!(h.negative_span.is_empty());
+  }
+
+  /// Classic buckets beside native ones are exposed both ways; an empty native
+  /// histogram has the no-op span; the text has the classic buckets only.
+  #[test]
+  fn classic_buckets_beside_native_ones() {
+    let r = Registry::new();
+    let stripe = r.striped.attach().unwrap();
+    let both = r.define(native_def("both", &[0.1, 1.0], 160)).unwrap();
+    let empty = r.define(native_def("empty", &[], 160)).unwrap();
+    let slot = r.series(both, NO_LABELS).unwrap().slot();
+    r.series(empty, NO_LABELS).unwrap();
+    let mut windows = Vec::new();
+    for v in [0.05, 0.5, 5.0] {
+      observe_native(&r, stripe, both, slot, v, &mut windows);
+    }
+    let families = decode(&render(&r, Format::PROTOBUF));
+    let h = families[0].metric[0].histogram.as_ref().unwrap();
+    let classic: Vec<(f64, u64)> = h
+      .bucket
+      .iter()
+      .map(|b| (b.upper_bound, b.cumulative_count))
+      .collect();
+    assert_eq!(classic, [(0.1, 1), (1.0, 2), (f64::INFINITY, 3)]);
+    assert_eq!(
+      buckets_of(&h.positive_span, &h.positive_delta),
+      expected_buckets(&[0.05, 0.5, 5.0], 3)
+    );
+    let e = families[1].metric[0].histogram.as_ref().unwrap();
+    assert_eq!(
+      (e.sample_count, e.positive_span.len(), e.positive_span[0].length),
+      (0, 1, 0)
+    );
+    let text = String::from_utf8(render(&r, Format::PROMETHEUS_TEXT)).unwrap();
+    assert!(
+      text.contains("both_bucket{le=\"1\"} 2\nboth_bucket{le=\"+Inf\"} 3\nboth_sum 5.55\nboth_count 3\n"),
+      "{text}"
+    );
+    assert!(
+      text.contains("empty_bucket{le=\"+Inf\"} 0\nempty_sum 0\nempty_count 0\n"),
+      "{text}"
+    );
   }
 }

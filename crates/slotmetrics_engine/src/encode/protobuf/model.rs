@@ -84,6 +84,32 @@ pub struct Histogram {
   pub bucket: Vec<Bucket>,
   #[prost(message, optional, tag = "15")]
   pub created_timestamp: Option<Timestamp>,
+  // Native buckets: see `native` for what they mean.
+  #[prost(sint32, tag = "5")]
+  pub schema: i32,
+  #[prost(double, tag = "6")]
+  pub zero_threshold: f64,
+  #[prost(uint64, tag = "7")]
+  pub zero_count: u64,
+  #[prost(message, repeated, tag = "9")]
+  pub negative_span: Vec<BucketSpan>,
+  #[prost(sint64, repeated, tag = "10")]
+  pub negative_delta: Vec<i64>,
+  #[prost(message, repeated, tag = "12")]
+  pub positive_span: Vec<BucketSpan>,
+  #[prost(sint64, repeated, tag = "13")]
+  pub positive_delta: Vec<i64>,
+  /// A native histogram's exemplars (each with a timestamp).
+  #[prost(message, repeated, tag = "16")]
+  pub exemplars: Vec<Exemplar>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct BucketSpan {
+  #[prost(sint32, tag = "1")]
+  pub offset: i32,
+  #[prost(uint32, tag = "2")]
+  pub length: u32,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
