@@ -135,6 +135,8 @@ export interface MetricDefinition {
   multiprocess?: MultiprocessMode
   /** A histogram's native buckets, if it has them. */
   native?: NativeBuckets
+  /** Metric and label names may hold any characters (README, "UTF-8 names"). */
+  utf8Names?: boolean
 }
 
 export interface MetricJson {

@@ -81,6 +81,8 @@ pub struct MetricDefinition {
   pub multiprocess: Option<MultiprocessMode>,
   /// A histogram's native buckets, if it has them.
   pub native: Option<NativeBuckets>,
+  /// Metric and label names may hold any characters (README, "UTF-8 names").
+  pub utf8_names: Option<bool>,
 }
 
 /// A native histogram's options, as client_golang names them.
@@ -172,6 +174,7 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
           Some(MultiprocessMode::Omit) => GaugeMode::Omit,
         },
         native,
+        utf8_names: definition.utf8_names.unwrap_or(false),
       },
     )
     .map_err(js_error)

@@ -117,6 +117,8 @@ interface Spec {
   readonly strict?: boolean;
   /** A gauge's; undefined: 'shared'. */
   readonly multiprocess?: GaugeMultiprocessMode;
+  /** Metric and label names may hold any characters. */
+  readonly utf8Names?: boolean;
 }
 
 const NATIVE_KIND: Record<MetricType, MetricKind> = {
@@ -223,6 +225,17 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return this.extend({ multiprocess: mode });
   }
 
+  /**
+   * Lets the metric's name and label names hold any characters (`http.server.duration`,
+   * `service.name`), not only `[a-zA-Z_:][a-zA-Z0-9_:]*`: they reach a scraper that
+   * negotiated `escaping=allow-utf-8` (Prometheus 3 does) as they are, quoted in text,
+   * and any other escaped by the scheme it asked for (`_` for each other character by
+   * default).
+   */
+  utf8Names(): MetricSchema<T, K> {
+    return this.extend({ utf8Names: true });
+  }
+
   /** Histogram bucket upper bounds, increasing; `+Inf` is always added. */
   buckets(this: MetricSchema<'histogram', K>, bounds: readonly number[]): MetricSchema<'histogram', K> {
     if (!Array.isArray(bounds) || bounds.some((b) => typeof b !== 'number')) {
@@ -312,6 +325,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         dynamicKeys: [...spec.dynamicKeys],
         buckets: type === 'histogram' ? [...classicBuckets(spec)] : undefined,
         native: spec.native,
+        utf8Names: spec.utf8Names,
         quantiles: type === 'summary' ? [...spec.percentiles] : undefined,
         maxAgeSeconds: spec.window?.maxAgeSeconds,
         ageBuckets: spec.window?.ageBuckets,

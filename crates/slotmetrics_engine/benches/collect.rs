@@ -34,6 +34,7 @@ fn registry_with(series: usize) -> Registry {
       style: Style::Standard,
       gauge_mode: GaugeMode::Shared,
       native: None,
+      utf8_names: false,
     })
     .unwrap();
   for i in 0..series {

@@ -375,6 +375,7 @@ mod tests {
       style: Style::Standard,
       gauge_mode,
       native: None,
+      utf8_names: false,
     }
   }
 

@@ -3,9 +3,10 @@
 //!
 //! Modules depend downward only, layer by layer:
 //!
-//! 1. `names`, `kind`, `text`, `native`, `group`, `health`, `logging`: name rules, the
-//!    metric kinds, number and label text, native histograms' buckets, the files of a
-//!    multi-process group, health state, log rings;
+//! 0. `names`: the name rules, and the escaping schemes for names outside them;
+//! 1. `kind`, `text`, `native`, `group`, `health`, `logging`: the metric kinds, number
+//!    and label text, native histograms' buckets, the files of a multi-process group,
+//!    health state, log rings;
 //! 2. `slots`, `exemplar`, `process`, `summary`: slot memory, and what a series may
 //!    carry besides its slots; `format`: what a scrape is answered in;
 //! 3. `registry`: definitions, series and their slots;

@@ -1,6 +1,11 @@
 //! Exposition text at its smallest: numbers as the formats write them, label sets
 //! escaped and joined, and label text read back. Registration escapes a series' label
 //! set once with these; the encoders and the data read of a scrape use them too.
+//! A label name outside the legacy character set (a metric that opted into UTF-8
+//! names) is written quoted, as text 1.0.0 and OpenMetrics 1.0 with
+//! `escaping=allow-utf-8` have it.
+
+use crate::names::is_label_name;
 
 /// Escapes a label value: `\` → `\\`, `"` → `\"`, newline → `\n`.
 pub fn escape_label_value(value: &str, out: &mut String) {
@@ -15,6 +20,7 @@ pub fn escape_label_value(value: &str, out: &mut String) {
 }
 
 /// `k="v",k2="v2"` from label pairs, values escaped: a series' label set as written.
+/// A name that is not a legacy label name is quoted and escaped as a value is.
 pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> String {
   // Sized up front (escapes aside): registration is a hot path.
   let mut text = String::with_capacity(
@@ -28,12 +34,24 @@ pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clon
     if i > 0 {
       text.push(',');
     }
-    text.push_str(key);
+    write_name(key, is_label_name(key), &mut text);
     text.push_str("=\"");
     escape_label_value(value, &mut text);
     text.push('"');
   }
   text
+}
+
+/// A name as the text writes it: as it is if `legacy`, else quoted, escaped as a label
+/// value is.
+pub fn write_name(name: &str, legacy: bool, out: &mut String) {
+  if legacy {
+    out.push_str(name);
+  } else {
+    out.push('"');
+    escape_label_value(name, out);
+    out.push('"');
+  }
 }
 
 /// Writes a sample value: integers without a fraction, other floats in shortest
@@ -73,30 +91,44 @@ pub fn format_js_number(v: f64) -> String {
   String::from_utf8(out).expect("numbers are ASCII")
 }
 
-/// Reads `k="v",k2="v2"` (escaped `\\`, `\"`, `\n`) back into pairs.
+/// Reads a quoted string's escaped contents up to its closing quote: the text and the
+/// rest after the quote.
+fn unquote(text: &str) -> (String, &str) {
+  let mut value = String::new();
+  let mut chars = text.char_indices();
+  while let Some((i, c)) = chars.next() {
+    match c {
+      '\\' => match chars.next() {
+        Some((_, 'n')) => value.push('\n'),
+        Some((_, escaped)) => value.push(escaped),
+        None => {}
+      },
+      '"' => return (value, &text[i + 1..]),
+      c => value.push(c),
+    }
+  }
+  (value, "")
+}
+
+/// Reads `k="v",k2="v2"` (escaped `\\`, `\"`, `\n`; a name quoted or not) back into
+/// pairs.
 pub fn parse_labels(text: &str) -> Vec<(String, String)> {
   let mut labels = Vec::new();
-  let mut rest = text;
-  while let Some((key, after)) = rest.split_once("=\"") {
-    let mut value = String::new();
-    let mut chars = after.char_indices();
-    let mut end = after.len();
-    while let Some((i, c)) = chars.next() {
-      match c {
-        '\\' => match chars.next() {
-          Some((_, 'n')) => value.push('\n'),
-          Some((_, escaped)) => value.push(escaped),
-          None => {}
-        },
-        '"' => {
-          end = i;
-          break;
-        }
-        c => value.push(c),
+  let mut rest = text.trim_start_matches(',');
+  while !rest.is_empty() {
+    let (key, after) = match rest.strip_prefix('"') {
+      Some(quoted) => {
+        let (key, after) = unquote(quoted);
+        (key, after.strip_prefix("=\"").unwrap_or(""))
       }
-    }
-    labels.push((key.trim_start_matches(',').to_string(), value));
-    rest = after.get(end + 1..).unwrap_or("");
+      None => match rest.split_once("=\"") {
+        Some((key, after)) => (key.to_string(), after),
+        None => break,
+      },
+    };
+    let (value, after) = unquote(after);
+    labels.push((key, value));
+    rest = after.trim_start_matches(',');
   }
   labels
 }
@@ -104,6 +136,19 @@ pub fn parse_labels(text: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn utf8_names_are_quoted_and_read_back() {
+    let pairs = [("my.label", "v"), ("code", "200"), ("a \"q\" \\ \n", "x")];
+    let text = label_text(pairs);
+    assert_eq!(text, r#""my.label"="v",code="200","a \"q\" \\ \n"="x""#);
+    let parsed = parse_labels(&text);
+    let expected: Vec<(String, String)> = pairs
+      .iter()
+      .map(|(k, v)| (k.to_string(), v.to_string()))
+      .collect();
+    assert_eq!(parsed, expected);
+  }
 
   #[test]
   fn label_text_reads_back_to_the_values() {

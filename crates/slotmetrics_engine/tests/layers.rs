@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Every module and its layer, as lib.rs lists them.
 const LAYERS: &[(&str, u8)] = &[
-  ("names", 1),
+  ("names", 0),
   ("kind", 1),
   ("text", 1),
   ("native", 1),

@@ -6,9 +6,9 @@ use std::io::{self, Write};
 
 use crate::collect::Snapshot;
 use crate::format::{Format, Protocol};
-use crate::names::Escaping;
+use crate::names::{is_metric_name, Escaping};
 use crate::registry::Family;
-use crate::text::{label_text, parse_labels};
+use crate::text::{label_text, parse_labels, write_name};
 
 mod protobuf;
 mod text;
@@ -43,6 +43,15 @@ fn renames_labels(family: &Family, defaults: &[(String, String)], escaping: Esca
   def.static_labels.iter().any(|(k, _)| changed(k))
     || def.dynamic_keys.iter().any(|k| changed(k))
     || defaults.iter().any(|(k, _)| changed(k))
+}
+
+/// A metric name as the text writes it under `escaping`: escaped, or kept and quoted
+/// (`"my.metric"`) where `allow-utf-8` keeps a name outside the legacy set.
+fn exposed_metric_name(name: &str, escaping: Escaping) -> String {
+  let escaped = escaping.metric_name(name);
+  let mut out = String::with_capacity(escaped.len() + 2);
+  write_name(&escaped, is_metric_name(&escaped), &mut out);
+  out
 }
 
 /// A series' label text (`k="v",…`) with its names as `escaping` exposes them.
@@ -84,6 +93,7 @@ pub(crate) mod testing {
       style: Style::Standard,
       gauge_mode: GaugeMode::Shared,
       native: None,
+      utf8_names: false,
     }
   }
 
@@ -143,11 +153,11 @@ pub(crate) mod testing {
   }
 
   fn is_created_sample(line: &str) -> bool {
-    !line.starts_with('#')
-      && line
-        .split([' ', '{'])
-        .next()
-        .is_some_and(|name| name.ends_with("_created"))
+    let name = match line.strip_prefix("{\"") {
+      Some(quoted) => quoted.split('"').next(),
+      None => line.split([' ', '{']).next(),
+    };
+    !line.starts_with('#') && name.is_some_and(|name| name.ends_with("_created"))
   }
 
   /// OpenMetrics text without its `_created` samples (prometheus-client writes none).

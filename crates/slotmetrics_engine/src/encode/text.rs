@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::{hand_on, relabeled, renames_labels, PIECE_BYTES};
+use super::{exposed_metric_name, hand_on, relabeled, renames_labels, PIECE_BYTES};
 use crate::collect::Snapshot;
 use crate::collect::Value;
 use crate::exemplar::Exemplar;
@@ -36,10 +36,15 @@ fn write_integer(out: &mut Vec<u8>, v: i64) {
 }
 
 /// `name{labels} `: the escaped label texts that are not empty, joined, then an optional
-/// extra label (a histogram's `le`).
+/// extra label (a histogram's `le`). A quoted name goes first inside the braces:
+/// `{"my.metric",labels} `.
 fn write_series_start(out: &mut Vec<u8>, name: &str, label_texts: &[&str], extra: Option<(&str, &str)>) {
-  out.extend_from_slice(name.as_bytes());
   let mut separator: &[u8] = b"{";
+  if name.starts_with('"') {
+    out.push(b'{');
+    separator = b",";
+  }
+  out.extend_from_slice(name.as_bytes());
   for text in label_texts.iter().filter(|text| !text.is_empty()) {
     out.extend_from_slice(separator);
     out.extend_from_slice(text.as_bytes());
@@ -99,11 +104,7 @@ pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write)
     }
     // Sample names as the negotiated scheme escapes them (whole: the dots scheme
     // doubles a suffix's underscore too).
-    let name = |suffix: &str| {
-      escaping
-        .metric_name(&format!("{}{suffix}", family.base))
-        .into_owned()
-    };
+    let name = |suffix: &str| exposed_metric_name(&format!("{}{suffix}", family.base), escaping);
     let (base, sum_name, count_name, bucket_name) = (name(""), name("_sum"), name("_count"), name("_bucket"));
     // OpenMetrics' `_created` sample of a counter, histogram or summary series: left out
     // in prom-client's style, whose text is prom-client's, and for process figures,
@@ -111,7 +112,7 @@ pub(super) fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write)
     let created_name = (openmetrics && !prom_client && family.process.is_none()).then(|| name("_created"));
     // A counter's samples: `<base>_total`, but in prom-client's 0.0.4 text its name as given.
     let counter_name = if prom_client && !openmetrics {
-      escaping.metric_name(&def.name).into_owned()
+      exposed_metric_name(&def.name, escaping)
     } else {
       name("_total")
     };
@@ -348,6 +349,73 @@ mod tests {
       body.contains("jobs_total{queue=\"b\"} 0\njobs_total{queue=\"c\"} 0\n"),
       "{body}"
     );
+  }
+
+  /// A metric that opted into UTF-8 names: quoted where the scraper allows UTF-8, else
+  /// escaped by the scheme it asked for (underscores by default). Legacy names beside
+  /// them stay bare.
+  #[test]
+  fn utf8_names_are_quoted_or_escaped_as_negotiated() {
+    use crate::format::Protocol;
+    use crate::names::Escaping;
+    let r = Registry::new();
+    let stripe = r.striped.attach().unwrap();
+    let utf8 = |d: Definition| Definition {
+      utf8_names: true,
+      ..d
+    };
+    let jobs = r
+      .define(utf8(def(
+        "my.jobs_total",
+        "Jobs",
+        Kind::Counter,
+        &["my.queue", "code"],
+        &[],
+      )))
+      .unwrap();
+    let lat = r
+      .define(utf8(def("lat.seconds", "", Kind::Histogram, &[], &[1.0])))
+      .unwrap();
+    add(&r, stripe, r.series(jobs, &["a", "200"]).unwrap().slot(), 2.0);
+    add(&r, stripe, r.series(lat, NO_LABELS).unwrap().slot(), 1.0);
+    let at = |protocol, escaping| text(&r, Format { protocol, escaping });
+
+    let om = created_masked(&at(Protocol::OpenMetricsText1_0_0, Escaping::AllowUtf8));
+    assert_eq!(
+      om,
+      "# HELP \"my.jobs\" Jobs\n# TYPE \"my.jobs\" counter\n\
+       {\"my.jobs_total\",\"my.queue\"=\"a\",code=\"200\"} 2\n\
+       {\"my.jobs_created\",\"my.queue\"=\"a\",code=\"200\"} <created>\n\
+       # TYPE \"lat.seconds\" histogram\n\
+       {\"lat.seconds_bucket\",le=\"1\"} 1\n{\"lat.seconds_bucket\",le=\"+Inf\"} 1\n\
+       {\"lat.seconds_sum\"} 0\n{\"lat.seconds_count\"} 1\n{\"lat.seconds_created\"} <created>\n# EOF\n"
+    );
+    let underscores = at(Protocol::PrometheusText0_0_4, Escaping::Underscores);
+    assert!(
+      underscores.starts_with("# HELP my_jobs_total Jobs\n# TYPE my_jobs_total counter\nmy_jobs_total{my_queue=\"a\",code=\"200\"} 2\n"),
+      "{underscores}"
+    );
+    assert!(underscores.contains("lat_seconds_count 1\n"), "{underscores}");
+    let values = at(Protocol::PrometheusText1_0_0, Escaping::Values);
+    assert!(
+      values.contains("U__my_2E_jobs__total{U__my_2E_queue=\"a\",code=\"200\"} 2\n"),
+      "{values}"
+    );
+
+    // Without the opt-in, today's rules.
+    let e = r
+      .define(def("my.other", "", Kind::Counter, &[], &[]))
+      .unwrap_err();
+    assert!(
+      e.to_string().contains("or the metric must opt into UTF-8 names"),
+      "{e}"
+    );
+    let e = r
+      .define(def("other", "", Kind::Counter, &["a.b"], &[]))
+      .unwrap_err();
+    assert!(e.to_string().contains("invalid label name \"a.b\""), "{e}");
+    let e = r.define(utf8(def("", "", Kind::Counter, &[], &[]))).unwrap_err();
+    assert!(e.to_string().contains("must not be empty"), "{e}");
   }
 
   #[test]

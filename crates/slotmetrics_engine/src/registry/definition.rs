@@ -31,6 +31,9 @@ pub struct Definition {
   pub gauge_mode: GaugeMode,
   /// A histogram's native (exponential) buckets, if it has them.
   pub native: Option<NativeOptions>,
+  /// Its metric and label names may hold any characters, not only the legacy ones.
+  #[serde(default)]
+  pub utf8_names: bool,
 }
 
 /// A series' escaped label text from its dynamic label values.
@@ -63,9 +66,12 @@ pub(super) fn encode_labels(def: &Definition, values: &[impl AsRef<str>]) -> Res
 /// Checks a definition and returns its exposition family name.
 pub(super) fn validate(def: &Definition) -> Result<String, RegistryError> {
   let invalid = |m: String| Err(RegistryError::Invalid(m));
-  if !is_metric_name(&def.name) {
+  if def.utf8_names && def.name.is_empty() {
+    return invalid("a metric name must not be empty".to_string());
+  }
+  if !def.utf8_names && !is_metric_name(&def.name) {
     return invalid(format!(
-      "invalid metric name \"{}\": it must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+      "invalid metric name \"{}\": it must match [a-zA-Z_:][a-zA-Z0-9_:]* (or the metric must opt into UTF-8 names)",
       def.name.escape_debug()
     ));
   }
@@ -83,7 +89,7 @@ pub(super) fn validate(def: &Definition) -> Result<String, RegistryError> {
   let mut seen: Vec<&String> = Vec::new();
   let place = format!("on metric \"{}\"", def.name);
   for key in keys {
-    check_label_name(key, &place)?;
+    check_label_name(key, &place, def.utf8_names)?;
     if def.kind == Kind::Histogram && key == "le" {
       return invalid(format!(
         "label name \"le\" is reserved on histogram \"{}\" for its buckets",
@@ -139,13 +145,14 @@ pub(super) fn validate(def: &Definition) -> Result<String, RegistryError> {
   Ok(base)
 }
 
-/// Refuses a label name that is malformed or reserved; `place` says where it was
-/// found (`on metric "x"`).
-pub(super) fn check_label_name(key: &str, place: &str) -> Result<(), RegistryError> {
-  if !is_label_name(key) {
+/// Refuses a label name that is malformed (not a legacy name, unless `utf8`; empty) or
+/// reserved; `place` says where it was found (`on metric "x"`).
+pub(super) fn check_label_name(key: &str, place: &str, utf8: bool) -> Result<(), RegistryError> {
+  if key.is_empty() || (!utf8 && !is_label_name(key)) {
     return Err(RegistryError::Invalid(format!(
-      "invalid label name \"{}\" {place}: it must match [a-zA-Z_][a-zA-Z0-9_]*",
-      key.escape_debug()
+      "invalid label name \"{}\" {place}: it must match [a-zA-Z_][a-zA-Z0-9_]*{}",
+      key.escape_debug(),
+      if utf8 { " or be any non-empty text" } else { "" }
     )));
   }
   if is_reserved_label(key) {
@@ -274,6 +281,16 @@ pub(super) fn describe_difference(existing: &Definition, new: &Definition) -> Op
   if existing.buckets != new.buckets {
     let buckets: Vec<String> = new.buckets.iter().map(|b| format_number(*b)).collect();
     return Some(format!("has buckets [{}]", buckets.join(", ")));
+  }
+  if existing.utf8_names != new.utf8_names {
+    return Some(format!(
+      "{} UTF-8 names",
+      if new.utf8_names {
+        "allows"
+      } else {
+        "does not allow"
+      }
+    ));
   }
   if existing.native != new.native {
     return Some(match new.native {

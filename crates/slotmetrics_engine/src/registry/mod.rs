@@ -276,6 +276,7 @@ impl Registry {
         style: Style::Standard,
         gauge_mode: GaugeMode::Shared,
         native: None,
+        utf8_names: false,
       };
       let id = self.define_from(&namespace, def, Some(field), shared)?;
       self.series(id, NO_LABELS)?;
@@ -382,7 +383,7 @@ impl Registry {
     labels: Vec<(String, String)>,
   ) -> Result<(), RegistryError> {
     for (i, (key, _)) in labels.iter().enumerate() {
-      check_label_name(key, "in the default labels")?;
+      check_label_name(key, "in the default labels", false)?;
       if key == "le" || key == "quantile" {
         return Err(RegistryError::Invalid(format!(
           "default label name \"{key}\" is reserved for buckets and quantiles"
@@ -959,6 +960,7 @@ mod tests {
       style: Style::Standard,
       gauge_mode: GaugeMode::Shared,
       native: None,
+      utf8_names: false,
     }
   }
 

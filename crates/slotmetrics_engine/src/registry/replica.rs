@@ -407,6 +407,7 @@ mod tests {
       style: Style::Standard,
       gauge_mode: GaugeMode::Shared,
       native: None,
+      utf8_names: false,
     }
   }
 

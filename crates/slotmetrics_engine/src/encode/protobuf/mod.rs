@@ -424,6 +424,39 @@ mod tests {
       .all(|(i, b)| (i == 2) == b.exemplar.is_some()));
   }
 
+  /// UTF-8 names go as they are to a scraper that allows them, escaped otherwise.
+  #[test]
+  fn utf8_names_as_negotiated() {
+    let r = Registry::new();
+    let stripe = r.striped.attach().unwrap();
+    let jobs = r
+      .define(Definition {
+        utf8_names: true,
+        ..def("my.jobs_total", "", Kind::Counter, &["my.queue"], &[])
+      })
+      .unwrap();
+    add(&r, stripe, r.series(jobs, &["a"]).unwrap().slot(), 1.0);
+    let names = |escaping| {
+      let family = decode(&render(
+        &r,
+        Format {
+          escaping,
+          ..Format::PROTOBUF
+        },
+      ))
+      .remove(0);
+      (family.name, family.metric[0].label[0].name.clone())
+    };
+    assert_eq!(
+      names(Escaping::AllowUtf8),
+      ("my.jobs_total".into(), "my.queue".into())
+    );
+    assert_eq!(
+      names(Escaping::Underscores),
+      ("my_jobs_total".into(), "my_queue".into())
+    );
+  }
+
   /// The dots scheme escapes family and label names whole, as the text does.
   #[test]
   fn escaping_applies_to_family_and_label_names() {
