@@ -243,9 +243,10 @@ test('bad options are refused with errors naming them; a different redefinition 
 
 test('a multi-process group shares a native histogram: processes count into one, windows and all', () => {
   const dir = mkdtempSync(join(tmpdir(), 'slotmetrics-native-group-'));
-  const member = (script, args) => {
-    const run = spawnSync(process.execPath, ['-e', script, ...args], {
-      env: { ...process.env, SLOTMETRICS_MULTIPROCESS_DIR: dir },
+  // Values go in the environment: runtimes lay out an -e script's argv differently.
+  const member = (script, values) => {
+    const run = spawnSync(process.execPath, ['-e', script], {
+      env: { ...process.env, SLOTMETRICS_MULTIPROCESS_DIR: dir, OBSERVE: values.join(' ') },
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -254,7 +255,7 @@ test('a multi-process group shares a native histogram: processes count into one,
   };
   const observe = `const { histogramSchema } = require('slotmetrics');
     const h = histogramSchema('nh_grouped_bytes').native({ maxBuckets: 40 }).build();
-    for (const v of process.argv.slice(1)) h.observe(Number(v));`;
+    for (const v of process.env.OBSERVE.split(' ')) h.observe(Number(v));`;
   try {
     const small = values(6, 100, 0.01, 1);
     const large = values(7, 100, 1e4, 1);
