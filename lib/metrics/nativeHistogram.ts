@@ -123,7 +123,7 @@ class Window {
 
 /**
  * One native histogram series. Its slots in this thread's stripe: the classic buckets
- * (none but `+Inf` unless `.buckets()` gave some), the sum, the zero bucket; its
+ * (none but `+Inf`, unused, unless `.buckets()` gave some), the sum, the zero bucket; its
  * exponential buckets are in windows, one per sign, that the engine hands out when an
  * observation falls outside this thread's (a native call, a few times in a series'
  * life).
@@ -153,10 +153,14 @@ export class NativeHistogram extends Histogram {
       throw observationError('histogram', this.name, value);
     }
     const bounds = this.bounds;
-    let bucket = 0;
-    while (bucket < bounds.length && value > bounds[bucket]) bucket++;
     const view = this.view;
-    view[this.index + bucket] += 1;
+    // Without classic buckets the engine counts the native ones at a read: one store
+    // fewer here.
+    if (bounds.length !== 0) {
+      let bucket = 0;
+      while (bucket < bounds.length && value > bounds[bucket]) bucket++;
+      view[this.index + bucket] += 1;
+    }
     view[this.sumIndex] += value;
     if (value > this.zeroThreshold) this.count(this.positive, value, value);
     else if (value < -this.zeroThreshold) this.count(this.negative, -value, value);
@@ -165,13 +169,17 @@ export class NativeHistogram extends Histogram {
 
   /** Counts `magnitude` (`value`'s absolute value) in `window`, after widening it if needed. */
   private count(window: Window, magnitude: number, value: number): void {
-    let offset = nativeBucketIndex(magnitude, window.schema, window.bounds) - window.first;
-    if (offset < 0 || offset >= window.width) {
-      window.set(callNative(() => binding.nativeWindow(this.metric, this.slot, value)));
-      offset = nativeBucketIndex(magnitude, window.schema, window.bounds) - window.first;
-      // The engine placed the window by this same arithmetic; never write outside it.
-      if (offset < 0 || offset >= window.width) throw new Error(`native histogram "${this.name}": no window holds ${value}`);
-    }
+    const offset = nativeBucketIndex(magnitude, window.schema, window.bounds) - window.first;
+    if (offset >= 0 && offset < window.width) window.view[window.index + offset] += 1;
+    else this.widen(window, magnitude, value);
+  }
+
+  /** The rare path, kept apart so the common one stays small enough to inline. */
+  private widen(window: Window, magnitude: number, value: number): void {
+    window.set(callNative(() => binding.nativeWindow(this.metric, this.slot, value)));
+    const offset = nativeBucketIndex(magnitude, window.schema, window.bounds) - window.first;
+    // The engine placed the window by this same arithmetic; never write outside it.
+    if (offset < 0 || offset >= window.width) throw new Error(`native histogram "${this.name}": no window holds ${value}`);
     window.view[window.index + offset] += 1;
   }
 }

@@ -1,5 +1,6 @@
 //! Collection: one consistent read of the registry's metadata and of every slot.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -78,9 +79,10 @@ pub enum Value<'a> {
   IntGauge(i64),
   FloatGauge(f64),
   /// Per-bucket (not cumulative) counts, `+Inf` last, then the sum; the native
-  /// buckets too, if it has them.
+  /// buckets too, if it has them. A native histogram without classic buckets has
+  /// `+Inf` alone, its count: the sum of its native buckets (JS writes no count for it).
   Histogram {
-    buckets: &'a [f64],
+    buckets: Cow<'a, [f64]>,
     sum: f64,
     native: Option<NativeBuckets>,
   },
@@ -105,17 +107,20 @@ pub struct NativeBuckets {
   pub negative: Sparse,
 }
 
-/// Merges one sign's windows, their counts in `striped`, at `schema`.
-fn merged(windows: &[Window], striped: &[f64], schema: i32) -> Sparse {
+/// Merges one sign's windows, their counts in `striped`, at `schema`; also gives their
+/// total.
+fn merged(windows: &[Window], striped: &[f64], schema: i32) -> (Sparse, u64) {
   let mut counts = std::collections::BTreeMap::new();
+  let mut total = 0;
   for window in windows {
     let cells = &striped[window.slot as usize..(window.slot + window.width) as usize];
     for (offset, count) in cells.iter().enumerate().filter(|(_, count)| **count > 0.0) {
       let index = native::lower_index(window.first + offset as i32, window.schema - schema);
       *counts.entry(index).or_insert(0u64) += *count as u64;
+      total += *count as u64;
     }
   }
-  native::sparse(counts)
+  (native::sparse(counts), total)
 }
 
 /// A family's exemplars with those other processes published for its slots: the newest
@@ -321,27 +326,35 @@ impl Snapshot {
       Kind::FloatGauge => Value::FloatGauge(f64::from_bits(slots::load(&self.shared, series.slot))),
       Kind::Histogram => {
         let cells = &self.striped[slot..slot + family.slots_per_series()];
+        let native = family.def.native.map(|options| {
+          let windows = entry.windows.get(&series.slot);
+          let positive = windows.map_or(&[][..], |w| &w.positive);
+          let negative = windows.map_or(&[][..], |w| &w.negative);
+          let schema = positive
+            .iter()
+            .chain(negative)
+            .map(|w| w.schema)
+            .min()
+            .unwrap_or(options.schema);
+          let (positive, positive_total) = merged(positive, &self.striped, schema);
+          let (negative, negative_total) = merged(negative, &self.striped, schema);
+          let zero_count = cells[buckets + 2] as u64;
+          let native = NativeBuckets {
+            schema,
+            zero_threshold: options.zero_threshold,
+            zero_count,
+            positive,
+            negative,
+          };
+          (native, zero_count + positive_total + negative_total)
+        });
         Value::Histogram {
-          buckets: &cells[..buckets + 1],
+          buckets: match native {
+            Some((_, count)) if buckets == 0 => Cow::Owned(vec![count as f64]),
+            _ => Cow::Borrowed(&cells[..buckets + 1]),
+          },
           sum: cells[buckets + 1],
-          native: family.def.native.map(|options| {
-            let windows = entry.windows.get(&series.slot);
-            let positive = windows.map_or(&[][..], |w| &w.positive);
-            let negative = windows.map_or(&[][..], |w| &w.negative);
-            let schema = positive
-              .iter()
-              .chain(negative)
-              .map(|w| w.schema)
-              .min()
-              .unwrap_or(options.schema);
-            NativeBuckets {
-              schema,
-              zero_threshold: options.zero_threshold,
-              zero_count: cells[buckets + 2] as u64,
-              positive: merged(positive, &self.striped, schema),
-              negative: merged(negative, &self.striped, schema),
-            }
-          }),
+          native: native.map(|(native, _)| native),
         }
       }
       Kind::Summary => Value::Summary {

@@ -79,8 +79,9 @@ pub struct Family {
 
 impl Family {
   /// Slots one series takes: a counter or gauge one; a histogram one per bucket
-  /// (including `+Inf`) and one for the sum, and a native one its zero bucket (its
-  /// other buckets are in windows of their own); a summary its count and its sum; a gauge
+  /// (including `+Inf`, which a native histogram without classic buckets leaves
+  /// unused) and one for the sum, and a native one its zero bucket (its other buckets
+  /// are in windows of their own); a summary its count and its sum; a gauge
   /// with a value per process its value and whether the process has the series (see
   /// `Registry::series`).
   pub fn slots_per_series(&self) -> usize {
