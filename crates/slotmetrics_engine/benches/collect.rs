@@ -71,6 +71,13 @@ fn collection(c: &mut Criterion) {
         out
       })
     });
+    group.bench_with_input(BenchmarkId::new("encode_protobuf", series), &snapshot, |b, s| {
+      b.iter(|| {
+        let mut out = Vec::new();
+        encode(s, Format::PROTOBUF, &mut out).unwrap();
+        out
+      })
+    });
   }
   group.finish();
 }

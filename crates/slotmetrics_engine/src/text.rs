@@ -5,6 +5,8 @@
 //! names) is written quoted, as text 1.0.0 and OpenMetrics 1.0 with
 //! `escaping=allow-utf-8` have it.
 
+use std::borrow::Cow;
+
 use crate::names::is_label_name;
 
 /// Escapes a label value: `\` → `\\`, `"` → `\"`, newline → `\n`.
@@ -91,9 +93,14 @@ pub fn format_js_number(v: f64) -> String {
   String::from_utf8(out).expect("numbers are ASCII")
 }
 
-/// Reads a quoted string's escaped contents up to its closing quote: the text and the
-/// rest after the quote.
-fn unquote(text: &str) -> (String, &str) {
+/// Reads a quoted string's contents up to its closing quote (borrowed unless something
+/// in it was escaped), and the rest after the quote.
+fn unquote(text: &str) -> (Cow<'_, str>, &str) {
+  match text.find(['"', '\\']) {
+    Some(end) if text.as_bytes()[end] == b'"' => return (Cow::Borrowed(&text[..end]), &text[end + 1..]),
+    None => return (Cow::Borrowed(text), ""),
+    Some(_) => {}
+  }
   let mut value = String::new();
   let mut chars = text.char_indices();
   while let Some((i, c)) = chars.next() {
@@ -103,34 +110,43 @@ fn unquote(text: &str) -> (String, &str) {
         Some((_, escaped)) => value.push(escaped),
         None => {}
       },
-      '"' => return (value, &text[i + 1..]),
+      '"' => return (Cow::Owned(value), &text[i + 1..]),
       c => value.push(c),
     }
   }
-  (value, "")
+  (Cow::Owned(value), "")
 }
 
-/// Reads `k="v",k2="v2"` (escaped `\\`, `\"`, `\n`; a name quoted or not) back into
-/// pairs.
-pub fn parse_labels(text: &str) -> Vec<(String, String)> {
-  let mut labels = Vec::new();
+/// The pairs of `k="v",k2="v2"` (escaped `\\`, `\"`, `\n`; a name quoted or not),
+/// borrowed from the text where nothing was escaped.
+pub fn label_pairs(text: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
   let mut rest = text.trim_start_matches(',');
-  while !rest.is_empty() {
+  std::iter::from_fn(move || {
+    if rest.is_empty() {
+      return None;
+    }
     let (key, after) = match rest.strip_prefix('"') {
       Some(quoted) => {
         let (key, after) = unquote(quoted);
         (key, after.strip_prefix("=\"").unwrap_or(""))
       }
-      None => match rest.split_once("=\"") {
-        Some((key, after)) => (key.to_string(), after),
-        None => break,
-      },
+      None => {
+        // An unquoted name is a legacy one: its `=` is the first.
+        let (key, after) = rest.split_once('=')?;
+        (Cow::Borrowed(key), after.strip_prefix('"')?)
+      }
     };
     let (value, after) = unquote(after);
-    labels.push((key, value));
     rest = after.trim_start_matches(',');
-  }
-  labels
+    Some((key, value))
+  })
+}
+
+/// Reads `k="v",k2="v2"` back into owned pairs (see `label_pairs`).
+pub fn parse_labels(text: &str) -> Vec<(String, String)> {
+  label_pairs(text)
+    .map(|(key, value)| (key.into_owned(), value.into_owned()))
+    .collect()
 }
 
 #[cfg(test)]

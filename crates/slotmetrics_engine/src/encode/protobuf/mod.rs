@@ -2,14 +2,16 @@
 //! family, as Prometheus reads with `Accept:
 //! application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`.
 //!
-//! A family's message is built in a buffer and handed on whole, since its length comes
-//! first: memory during a scrape is about the largest family's encoding. Its metrics are
-//! appended one at a time as one-metric `MetricFamily` messages, which protobuf merges
-//! into the family (repeated fields concatenate), so one `Metric` is refilled for every
-//! series rather than a family's worth built before encoding.
+//! A family's message is built in a buffer and handed on from it, since its length
+//! comes first: memory during a scrape is about the largest family's encoding. Its
+//! metrics are appended one at a time as one-metric `MetricFamily` messages, which
+//! protobuf merges into the family (repeated fields concatenate), so one `Metric` is
+//! refilled for every series, its strings and lists reused, rather than a family's
+//! worth built before encoding.
 
 mod model;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use prost::Message;
@@ -21,7 +23,7 @@ use crate::kind::{Kind, Style};
 use crate::names::Escaping;
 use crate::native::Sparse;
 use crate::summary::empty_quantile;
-use crate::text::parse_labels;
+use crate::text::label_pairs;
 use model::{Bucket, BucketSpan, LabelPair, Metric, MetricFamily, Quantile, Timestamp};
 
 /// Encodes a snapshot as protobuf into `sink`, in pieces of about `PIECE_BYTES`.
@@ -45,9 +47,15 @@ pub(super) fn encode(snapshot: &Snapshot, escaping: Escaping, sink: &mut impl Wr
       continue;
     }
     prost::encode_length_delimiter(body.len(), &mut out).expect("a Vec grows as needed");
-    out.extend_from_slice(&body);
-    if out.len() >= PIECE_BYTES {
-      hand_on(&mut out, sink)?;
+    if out.len() + body.len() < PIECE_BYTES {
+      out.extend_from_slice(&body);
+      continue;
+    }
+    // A large family goes from its own buffer, in pieces, rather than copied.
+    hand_on(&mut out, sink)?;
+    for piece in body.chunks(PIECE_BYTES) {
+      sink.write_all(piece)?;
+      std::thread::yield_now();
     }
   }
   sink.write_all(&out)
@@ -82,16 +90,15 @@ fn write_metrics(
 ) {
   let family = &entry.family;
   let def = &family.def;
-  let pair = |(name, value): (String, String)| LabelPair {
-    name: escaping.label_name(&name).into_owned(),
-    value,
+  let defaults = snapshot.default_labels_for(family);
+  let defaults = || {
+    defaults
+      .iter()
+      .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
   };
-  let defaults: Vec<LabelPair> = snapshot
-    .default_labels_for(family)
-    .into_iter()
-    .map(pair)
-    .collect();
   let exemplar_of = |slot: u32| entry.exemplar(slot).map(|e| exemplar(e, escaping));
+  // A histogram's or summary's message, kept between series for its lists.
+  let (mut histogram, mut summary) = (model::Histogram::default(), model::Summary::default());
   for series in entry.series() {
     // Process figures count since their process started, which is not recorded here.
     let created_timestamp = family
@@ -99,17 +106,16 @@ fn write_metrics(
       .is_none()
       .then(|| Timestamp::from_seconds(entry.created(series)));
     let metric = &mut one.metric[0];
-    metric.label.clear();
-    (metric.gauge, metric.counter, metric.summary, metric.histogram) = (None, None, None, None);
-    let own = parse_labels(&series.labels).into_iter().map(pair);
+    histogram = metric.histogram.take().unwrap_or(histogram);
+    summary = metric.summary.take().unwrap_or(summary);
+    (metric.gauge, metric.counter) = (None, None);
+    let own = label_pairs(&series.labels);
     // The order of the text: default labels first, but after a series' own in
     // prom-client's style (except on its histograms).
     if def.style == Style::PromClient && def.kind != Kind::Histogram {
-      metric.label.extend(own);
-      metric.label.extend_from_slice(&defaults);
+      set_labels(&mut metric.label, escaping, own.chain(defaults()));
     } else {
-      metric.label.extend_from_slice(&defaults);
-      metric.label.extend(own);
+      set_labels(&mut metric.label, escaping, defaults().chain(own));
     }
     match snapshot.value(entry, series) {
       Value::Absent => continue,
@@ -124,25 +130,20 @@ fn write_metrics(
       Value::FloatGauge(value) => metric.gauge = Some(model::Gauge { value }),
       Value::Histogram { buckets, sum, native } => {
         let mut cumulative = 0.0;
-        let bucket: Vec<Bucket> = buckets
-          .iter()
-          .enumerate()
-          .map(|(i, count)| {
+        histogram.bucket.clear();
+        histogram
+          .bucket
+          .extend(buckets.iter().enumerate().map(|(i, count)| {
             cumulative += count;
             Bucket {
               cumulative_count: cumulative as u64,
               upper_bound: def.buckets.get(i).copied().unwrap_or(f64::INFINITY),
               exemplar: exemplar_of(series.slot + i as u32),
             }
-          })
-          .collect();
-        let mut histogram = model::Histogram {
-          sample_count: cumulative as u64,
-          sample_sum: sum,
-          bucket,
-          created_timestamp,
-          ..Default::default()
-        };
+          }));
+        histogram.sample_count = cumulative as u64;
+        histogram.sample_sum = sum;
+        histogram.created_timestamp = created_timestamp;
         if let Some(native) = native {
           // Without classic buckets of its own, only the native ones: the `+Inf`
           // bucket would read as a classic histogram beside it. Its exemplars go with
@@ -160,33 +161,50 @@ fn write_metrics(
             histogram.positive_span.push(BucketSpan { offset: 0, length: 0 });
           }
         }
-        metric.histogram = Some(histogram);
+        metric.histogram = Some(std::mem::take(&mut histogram));
       }
       Value::Summary {
         quantiles,
         count,
         sum,
       } => {
-        let quantile = def
-          .summary
-          .quantiles
-          .iter()
-          .enumerate()
-          .map(|(i, &q)| Quantile {
+        summary.quantile.clear();
+        summary
+          .quantile
+          .extend(def.summary.quantiles.iter().enumerate().map(|(i, &q)| Quantile {
             quantile: q,
             value: quantiles.map_or(empty_quantile(def.style), |values| values[i]),
-          })
-          .collect();
-        metric.summary = Some(model::Summary {
-          sample_count: count as u64,
-          sample_sum: sum,
-          quantile,
-          created_timestamp,
-        });
+          }));
+        summary.sample_count = count as u64;
+        summary.sample_sum = sum;
+        summary.created_timestamp = created_timestamp;
+        metric.summary = Some(std::mem::take(&mut summary));
       }
     }
     one.encode(body).expect("a Vec grows as needed");
   }
+}
+
+/// Sets a metric's labels from (name, value) pairs, names as `escaping` exposes them,
+/// reusing the strings already there.
+fn set_labels<'a>(
+  labels: &mut Vec<LabelPair>,
+  escaping: Escaping,
+  pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+) {
+  let mut count = 0;
+  for (name, value) in pairs {
+    if count == labels.len() {
+      labels.push(LabelPair::default());
+    }
+    let pair = &mut labels[count];
+    pair.name.clear();
+    pair.name.push_str(&escaping.label_name(&name));
+    pair.value.clear();
+    pair.value.push_str(&value);
+    count += 1;
+  }
+  labels.truncate(count);
 }
 
 fn spans_and_deltas(sparse: Sparse) -> (Vec<BucketSpan>, Vec<i64>) {
