@@ -278,14 +278,7 @@ impl Registry {
         overflow,
         created,
       } => {
-        let Some(local) = progress.families.get(family as usize) else {
-          return Err(GroupError::bad_file(
-            &replica.files.dir.file_path("journal"),
-            format!("is damaged: a series of metric {family}, which was never defined"),
-          ));
-        };
-        if let Some(id) = *local {
-          let family = self.families.read()[id as usize].clone();
+        if let Some(family) = self.local_family(progress, replica, family, "a series")? {
           self.record_series(&family, Arc::from(labels), slot, overflow, created);
         }
       }
@@ -295,14 +288,7 @@ impl Registry {
         negative,
         window,
       } => {
-        let Some(local) = progress.families.get(family as usize) else {
-          return Err(GroupError::bad_file(
-            &replica.files.dir.file_path("journal"),
-            format!("is damaged: a window of metric {family}, which was never defined"),
-          ));
-        };
-        if let Some(id) = *local {
-          let family = self.families.read()[id as usize].clone();
+        if let Some(family) = self.local_family(progress, replica, family, "a window")? {
           let mut all = family.windows.lock();
           let windows = all.entry(series).or_default();
           if negative {
@@ -314,6 +300,25 @@ impl Registry {
       }
     }
     Ok(())
+  }
+
+  /// This process's family for the metric numbered `number` of the group (`None`: a
+  /// definition not applied here); a record of `what` for a metric never defined is a
+  /// damaged journal.
+  fn local_family(
+    &self,
+    progress: &Progress,
+    replica: &Replica,
+    number: u32,
+    what: &str,
+  ) -> Result<Option<Arc<Family>>, GroupError> {
+    let Some(local) = progress.families.get(number as usize) else {
+      return Err(GroupError::bad_file(
+        &replica.files.dir.file_path("journal"),
+        format!("is damaged: {what} of metric {number}, which was never defined"),
+      ));
+    };
+    Ok(local.map(|id| self.families.read()[id as usize].clone()))
   }
 
   /// Registers a label set of a metric of the group: under the group lock, after
