@@ -141,8 +141,9 @@ function urlHost(host: string): string {
 /**
  * Serves the exposition over HTTP from Rust (tokio + hyper) on threads of its own: a
  * scrape never runs on, or waits for, the event loop. Answers GET and HEAD, negotiates
- * OpenMetrics or text 0.0.4 from `Accept` and gzip from `Accept-Encoding`; also answers
- * liveness and readiness unless `health: false`.
+ * the format from `Accept` as Prometheus's spec says (protobuf, OpenMetrics, text 1.0.0
+ * or 0.0.4) and gzip from `Accept-Encoding`; also answers liveness and readiness
+ * unless `health: false`.
  *
  * Rejects with a clear error if the port is in use.
  */
