@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use slotmetrics_engine::collect::Snapshot;
 use slotmetrics_engine::encode::encode;
 use slotmetrics_engine::format::Format;
-use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
+use slotmetrics_engine::kind::Kind;
 use slotmetrics_engine::registry::{Definition, Registry, DEFAULT_NAMESPACE};
 use slotmetrics_engine::slots::locate;
 
@@ -22,19 +22,10 @@ fn registry_with(series: usize) -> Registry {
   let stripes: Vec<_> = (0..STRIPES).map(|_| registry.striped.attach().unwrap()).collect();
   let id = registry
     .define(Definition {
-      name: "bench_requests_total".into(),
       help: "Requests".into(),
-      kind: Kind::Counter,
-      static_labels: vec![],
       dynamic_keys: vec!["route".into(), "code".into()],
-      buckets: vec![],
-      summary: Default::default(),
       max_series: usize::MAX,
-      strict: false,
-      style: Style::Standard,
-      gauge_mode: GaugeMode::Shared,
-      native: None,
-      utf8_names: false,
+      ..Definition::new("bench_requests_total", Kind::Counter)
     })
     .unwrap();
   for i in 0..series {

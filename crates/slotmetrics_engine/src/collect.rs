@@ -370,25 +370,15 @@ impl Snapshot {
 mod tests {
   use super::*;
   use crate::group::testing::kill;
-  use crate::kind::Style;
   use crate::registry::{two_members, Definition, DEFAULT_NAMESPACE};
   use crate::summary::SummaryOptions;
 
   fn gauge(name: &str, kind: Kind, gauge_mode: GaugeMode) -> Definition {
     Definition {
-      name: name.into(),
-      help: String::new(),
-      kind,
-      static_labels: vec![],
       dynamic_keys: vec!["k".into()],
-      buckets: vec![],
-      summary: SummaryOptions::default(),
       max_series: 100,
-      strict: false,
-      style: Style::Standard,
       gauge_mode,
-      native: None,
-      utf8_names: false,
+      ..Definition::new(name, kind)
     }
   }
 

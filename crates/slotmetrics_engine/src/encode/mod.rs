@@ -74,26 +74,17 @@ pub(crate) mod testing {
   use std::collections::BTreeMap;
   use std::sync::atomic::Ordering;
 
-  use crate::kind::{GaugeMode, Kind, Style};
+  use crate::kind::Kind;
   use crate::registry::{Definition, Registry};
   use crate::slots::{locate, StripeId};
   use crate::text::format_number;
 
   pub fn def(name: &str, help: &str, kind: Kind, keys: &[&str], buckets: &[f64]) -> Definition {
     Definition {
-      name: name.into(),
       help: help.into(),
-      kind,
-      static_labels: vec![],
       dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
       buckets: buckets.to_vec(),
-      summary: Default::default(),
-      max_series: 10_000,
-      strict: false,
-      style: Style::Standard,
-      gauge_mode: GaugeMode::Shared,
-      native: None,
-      utf8_names: false,
+      ..Definition::new(name, kind)
     }
   }
 

@@ -1,7 +1,9 @@
 //! What a metric is (its definition), the checks a definition must pass, and the words
 //! that say how two definitions differ.
 
-use super::RegistryError;
+use std::sync::atomic::Ordering;
+
+use super::{RegistryError, DEFAULT_MAX_SERIES};
 use crate::kind::{GaugeMode, Kind, Style};
 use crate::names::{is_label_name, is_metric_name, is_reserved_label};
 use crate::native::{NativeOptions, MAX_BUCKETS, MAX_SCHEMA, MIN_SCHEMA};
@@ -34,6 +36,29 @@ pub struct Definition {
   /// Its metric and label names may hold any characters, not only the legacy ones.
   #[serde(default)]
   pub utf8_names: bool,
+}
+
+impl Definition {
+  /// A metric of `kind` named `name` and nothing more: no help, labels, buckets or
+  /// quantiles, the process's default series limit, slotmetrics' own style. The rest is
+  /// set with struct update syntax (`Definition { help, ..Definition::new(name, kind) }`).
+  pub fn new(name: impl Into<String>, kind: Kind) -> Definition {
+    Definition {
+      name: name.into(),
+      help: String::new(),
+      kind,
+      static_labels: vec![],
+      dynamic_keys: vec![],
+      buckets: vec![],
+      summary: SummaryOptions::default(),
+      max_series: DEFAULT_MAX_SERIES.load(Ordering::Relaxed),
+      strict: false,
+      style: Style::Standard,
+      gauge_mode: GaugeMode::Shared,
+      native: None,
+      utf8_names: false,
+    }
+  }
 }
 
 /// A series' escaped label text from its dynamic label values.

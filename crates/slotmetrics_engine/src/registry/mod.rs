@@ -32,11 +32,11 @@ use tdigest::TDigest;
 use crate::exemplar::{bucket_index, Exemplar};
 #[cfg(unix)]
 use crate::group::GroupError;
-use crate::kind::{GaugeMode, Kind, Style};
+use crate::kind::{Kind, Style};
 use crate::native;
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripedSlots};
-use crate::summary::{quantiles_of, SummaryOptions, Window};
+use crate::summary::{quantiles_of, Window};
 use crate::text::{format_js_number, format_number};
 
 pub use definition::Definition;
@@ -264,19 +264,10 @@ impl Registry {
     let namespace = self.namespace(namespace)?;
     for (field, name, kind, help) in PROCESS_METRICS {
       let def = Definition {
-        name: format!("{prefix}{name}"),
         help: help.to_string(),
-        kind,
         static_labels: static_labels.to_vec(),
-        dynamic_keys: vec![],
-        buckets: vec![],
-        summary: SummaryOptions::default(),
         max_series: 1,
-        strict: false,
-        style: Style::Standard,
-        gauge_mode: GaugeMode::Shared,
-        native: None,
-        utf8_names: false,
+        ..Definition::new(format!("{prefix}{name}"), kind)
       };
       let id = self.define_from(&namespace, def, Some(field), shared)?;
       self.series(id, NO_LABELS)?;
@@ -945,22 +936,12 @@ fn unix_now() -> f64 {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::summary::SummaryOptions;
 
   fn def(name: &str, kind: Kind, keys: &[&str]) -> Definition {
     Definition {
-      name: name.into(),
-      help: String::new(),
-      kind,
-      static_labels: vec![],
       dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
-      buckets: vec![],
-      summary: SummaryOptions::default(),
-      max_series: 10_000,
-      strict: false,
-      style: Style::Standard,
-      gauge_mode: GaugeMode::Shared,
-      native: None,
-      utf8_names: false,
+      ..Definition::new(name, kind)
     }
   }
 

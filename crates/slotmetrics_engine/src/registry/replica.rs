@@ -394,25 +394,15 @@ mod tests {
   use super::two_members;
   use crate::group::testing::{kill, temp_path};
   use crate::group::GroupFiles;
-  use crate::kind::{GaugeMode, Kind, Style};
+  use crate::kind::Kind;
   use crate::slots::tests::{total, write};
-  use crate::summary::SummaryOptions;
 
   fn def(name: &str, kind: Kind, keys: &[&str], max_series: usize) -> Definition {
     Definition {
-      name: name.into(),
       help: "help".into(),
-      kind,
-      static_labels: vec![],
       dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
-      buckets: vec![],
-      summary: SummaryOptions::default(),
       max_series,
-      strict: false,
-      style: Style::Standard,
-      gauge_mode: GaugeMode::Shared,
-      native: None,
-      utf8_names: false,
+      ..Definition::new(name, kind)
     }
   }
 
