@@ -49,6 +49,17 @@ pub struct SeriesWindows {
   pub negative: Vec<Window>,
 }
 
+impl SeriesWindows {
+  /// The windows of negative observations, or of positive ones.
+  pub fn of_sign(&mut self, negative: bool) -> &mut Vec<Window> {
+    if negative {
+      &mut self.negative
+    } else {
+      &mut self.positive
+    }
+  }
+}
+
 /// The mantissa boundaries of every schema above 0, computed once.
 pub fn bounds_of(schema: i32) -> &'static [f64] {
   static BOUNDS: std::sync::LazyLock<Vec<Vec<f64>>> =

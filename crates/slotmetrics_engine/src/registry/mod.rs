@@ -657,12 +657,7 @@ impl Registry {
     record: impl FnOnce(native::Window) -> Result<(), RegistryError>,
   ) -> Result<native::Window, RegistryError> {
     let mut all = family.windows.lock();
-    let series = all.entry(slot).or_default();
-    let windows = if value > 0.0 {
-      &mut series.positive
-    } else {
-      &mut series.negative
-    };
+    let windows = all.entry(slot).or_default().of_sign(value < 0.0);
     let schema = windows.last().map_or(options.schema, |w| w.schema);
     let index = native::bucket_index(value.abs(), schema, native::bounds_of(schema));
     if let Some(newest) = windows.last().filter(|w| w.covers(index)) {

@@ -290,12 +290,7 @@ impl Registry {
       } => {
         if let Some(family) = self.local_family(progress, replica, family, "a window")? {
           let mut all = family.windows.lock();
-          let windows = all.entry(series).or_default();
-          if negative {
-            windows.negative.push(window);
-          } else {
-            windows.positive.push(window);
-          }
+          all.entry(series).or_default().of_sign(negative).push(window);
         }
       }
     }
