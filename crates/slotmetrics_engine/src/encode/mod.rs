@@ -74,8 +74,11 @@ pub(crate) mod testing {
   use std::collections::BTreeMap;
   use std::sync::atomic::Ordering;
 
+  use super::encode;
+  use crate::collect::Snapshot;
+  use crate::format::Format;
   use crate::kind::Kind;
-  use crate::registry::{Definition, Registry};
+  use crate::registry::{Definition, NamespaceId, Registry, DEFAULT_NAMESPACE};
   use crate::slots::{locate, StripeId};
   use crate::text::format_number;
 
@@ -86,6 +89,19 @@ pub(crate) mod testing {
       buckets: buckets.to_vec(),
       ..Definition::new(name, kind)
     }
+  }
+
+  /// A namespace's whole exposition in `format`.
+  pub fn render_in(registry: &Registry, namespace: NamespaceId, format: Format) -> Vec<u8> {
+    let namespace = registry.namespace(namespace).unwrap();
+    let mut body = Vec::new();
+    encode(&Snapshot::take(registry, &namespace).unwrap(), format, &mut body).unwrap();
+    body
+  }
+
+  /// The default namespace's exposition in `format`.
+  pub fn render(registry: &Registry, format: Format) -> Vec<u8> {
+    render_in(registry, DEFAULT_NAMESPACE, format)
   }
 
   /// Adds to a striped slot as a JS thread would.

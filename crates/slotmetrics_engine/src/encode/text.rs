@@ -280,21 +280,16 @@ mod tests {
   use prometheus_client::metrics::gauge::Gauge;
   use prometheus_client::metrics::histogram::Histogram;
 
-  use super::super::testing::{add, created_masked, def, samples, set_shared, without_created};
+  use super::super::testing::{
+    add, created_masked, def, render, render_in, samples, set_shared, without_created,
+  };
   use super::*;
-  use crate::registry::{Definition, Namespace, Registry, RegistryError, DEFAULT_NAMESPACE, NO_LABELS};
+  use crate::registry::{Definition, Registry, RegistryError, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::text::parse_labels;
 
   /// A namespace's whole exposition.
-  fn render(registry: &Registry, namespace: &Namespace, format: Format) -> Vec<u8> {
-    let mut text = Vec::new();
-    encode(&Snapshot::take(registry, namespace).unwrap(), format, &mut text).unwrap();
-    text
-  }
-
   fn text(registry: &Registry, format: Format) -> String {
-    let namespace = registry.namespace(DEFAULT_NAMESPACE).unwrap();
-    String::from_utf8(render(registry, &namespace, format)).unwrap()
+    String::from_utf8(render(registry, format)).unwrap()
   }
 
   #[test]
@@ -579,8 +574,7 @@ pc_lat_count{route=\"/b\",app=\"x\"} 0
     set_shared(&r, r.series(theirs, NO_LABELS).unwrap().slot(), 2.5f64.to_bits());
     r.set_default_labels(other, vec![("service".into(), "billing".into())])
       .unwrap();
-    let render_other =
-      || String::from_utf8(render(&r, &r.namespace(other).unwrap(), Format::PROMETHEUS_TEXT)).unwrap();
+    let render_other = || String::from_utf8(render_in(&r, other, Format::PROMETHEUS_TEXT)).unwrap();
     assert_eq!(text(&r, Format::PROMETHEUS_TEXT), "# TYPE up gauge\nup 1\n");
     assert_eq!(render_other(), "# TYPE up gauge\nup{service=\"billing\"} 2.5\n");
 

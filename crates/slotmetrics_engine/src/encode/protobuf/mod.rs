@@ -238,8 +238,7 @@ mod tests {
   use prometheus_client::encoding::prometheus_protobuf::prometheus_data_model as official;
   use prost::Message;
 
-  use super::super::testing::{add, def, samples, set_shared};
-  use crate::encode::encode;
+  use super::super::testing::{add, def, render, samples, set_shared};
   use crate::format::Format;
   use crate::kind::{Kind, Style};
   use crate::names::Escaping;
@@ -247,18 +246,6 @@ mod tests {
   use crate::registry::{Definition, Registry, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::summary::SummaryOptions;
   use crate::text::format_number;
-
-  fn render(registry: &Registry, format: Format) -> Vec<u8> {
-    let namespace = registry.namespace(DEFAULT_NAMESPACE).unwrap();
-    let mut body = Vec::new();
-    encode(
-      &crate::collect::Snapshot::take(registry, &namespace).unwrap(),
-      format,
-      &mut body,
-    )
-    .unwrap();
-    body
-  }
 
   /// Length-delimited messages, decoded with the types generated from `metrics.proto`.
   fn decode(mut bytes: &[u8]) -> Vec<official::MetricFamily> {
