@@ -212,13 +212,6 @@ export interface NativeWindow {
  */
 export declare function observeSummary(slot: number, value: number): void
 
-/** A label set counted in its metric's overflow series because the metric is full. */
-export interface OverflowSlot {
-  overflow: number
-  /** The metric's first overflow in this process (warn once). */
-  first: boolean
-}
-
 /**
  * Chunk `index` of this process's own gauge cells (gauges with a value per process in
  * a multi-process group; alone, the same memory as `shared_chunk`).
@@ -226,13 +219,13 @@ export interface OverflowSlot {
 export declare function ownChunk(index: number): ArrayBuffer | SharedArrayBuffer
 
 /** `registerSeries` with the label values JS wrote to its scratch buffer. */
-export declare function registerScratchSeries(metric: number): number | OverflowSlot
+export declare function registerScratchSeries(metric: number): number
 
 /**
  * The first slot index of the series with these dynamic label values (in the order of
  * the metric's dynamic keys), registering the series on first use.
  */
-export declare function registerSeries(metric: number, labelValues: Array<string>): number | OverflowSlot
+export declare function registerSeries(metric: number, labelValues: Array<string>): number
 
 /**
  * prom-client's `remove(labels)`: the series is hidden until used again, then counts
@@ -355,4 +348,4 @@ export declare function unlistMetric(registry: number, name: string): boolean
 export declare function writeLogLineSync(line: string): void
 
 /** prom-client's `zero(labels)`: registers the series if new and exposes it at zero. */
-export declare function zeroSeries(metric: number, labelValues: Array<string>): number | OverflowSlot
+export declare function zeroSeries(metric: number, labelValues: Array<string>): void

@@ -10,6 +10,8 @@ use slotmetrics_engine::registry;
 use slotmetrics_engine::registry::{Definition, Registered, DEFAULT_MAX_SERIES};
 use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
 
+use slotmetrics_engine::slots::StripeId;
+
 use crate::environment::with_env_state;
 use crate::scratch;
 use crate::shared::{js_error, REGISTRY};
@@ -193,32 +195,29 @@ pub fn set_cardinality_limit(max_series: u32) -> Result<()> {
   Ok(())
 }
 
-/// A label set counted in its metric's overflow series because the metric is full.
-#[napi(object)]
-pub struct OverflowSlot {
-  pub overflow: u32,
-  /// The metric's first overflow in this process (warn once).
-  pub first: bool,
-}
-
-fn registered(registered: Registered) -> Either<u32, OverflowSlot> {
-  match registered {
-    Registered::Series(slot) => Either::A(slot),
-    Registered::Overflow { slot, first } => Either::B(OverflowSlot {
-      overflow: slot,
-      first,
-    }),
+/// The series of a label set for the calling environment (`stripe`: its stripe), an
+/// overflowing label set counted in `slotmetrics_series_overflow_total`. Answered as
+/// one number, since making an object costs Node-API more than a registration: the
+/// series' first slot, or for a full metric's overflow series `-(2 × slot + first) - 1`,
+/// `first` (1 or 0) on the metric's first overflow in this process (JS warns once).
+fn register(stripe: StripeId, metric: u32, values: &[impl AsRef<str>]) -> Result<i64> {
+  match REGISTRY.series(metric, values).map_err(js_error)? {
+    Registered::Series(slot) => Ok(i64::from(slot)),
+    Registered::Overflow { slot, first } => {
+      // It fails only if the application defined a metric of that name itself: the
+      // label set still goes to the overflow series, uncounted.
+      let _ = REGISTRY.count_overflow(metric, stripe);
+      Ok(-(2 * i64::from(slot) + i64::from(first)) - 1)
+    }
   }
 }
 
 /// The first slot index of the series with these dynamic label values (in the order of
 /// the metric's dynamic keys), registering the series on first use.
 #[napi(catch_unwind)]
-pub fn register_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
-  REGISTRY
-    .series(metric, &label_values)
-    .map(registered)
-    .map_err(js_error)
+pub fn register_series(env: &Env, metric: u32, label_values: Vec<String>) -> Result<i64> {
+  let stripe = with_env_state(env, |state| Ok(state.stripe))?;
+  register(stripe, metric, &label_values)
 }
 
 /// Adds an observation to a summary series' quantile window; JS has counted it in the
@@ -255,14 +254,14 @@ pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64) -> Result<()>
 
 /// `registerSeries` with the label values JS wrote to its scratch buffer.
 #[napi(catch_unwind)]
-pub fn register_scratch_series(env: &Env, metric: u32) -> Result<Either<u32, OverflowSlot>> {
+pub fn register_scratch_series(env: &Env, metric: u32) -> Result<i64> {
   with_env_state(env, |state| {
     let values = state
       .scratch
       .as_ref()
       .and_then(scratch::Scratch::values)
       .ok_or_else(|| Error::from_reason("slotmetrics: malformed label values in the scratch buffer"))?;
-    REGISTRY.series(metric, &values).map(registered).map_err(js_error)
+    register(state.stripe, metric, &values)
   })
 }
 
@@ -275,10 +274,10 @@ pub fn remove_series(metric: u32, label_values: Vec<String>) -> Result<()> {
 
 /// prom-client's `zero(labels)`: registers the series if new and exposes it at zero.
 #[napi(catch_unwind)]
-pub fn zero_series(metric: u32, label_values: Vec<String>) -> Result<Either<u32, OverflowSlot>> {
+pub fn zero_series(metric: u32, label_values: Vec<String>) -> Result<()> {
   REGISTRY
     .zero_series(metric, &label_values)
-    .map(registered)
+    .map(drop)
     .map_err(js_error)
 }
 

@@ -76,8 +76,17 @@ function writeScratch(values: readonly string[]): boolean {
  * buffer, which saves about 400 ns a call over passing the strings (src/scratch.rs);
  * a label set too large for it is passed as strings.
  */
-export function registerSeries(metric: number, values: string[]): ReturnType<typeof binding.registerSeries> {
+export function registerSeries(metric: number, values: string[]): number {
   return writeScratch(values) ? binding.registerScratchSeries(metric) : binding.registerSeries(metric, values);
+}
+
+/**
+ * A negative answer of `registerSeries`, for a full metric: the slot of its overflow
+ * series, and whether this was the metric's first overflow in this process.
+ */
+export function overflowOf(registered: number): { slot: number; first: boolean } {
+  const code = -registered - 1;
+  return { slot: Math.floor(code / 2), first: code % 2 === 1 };
 }
 
 /**

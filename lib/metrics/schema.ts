@@ -7,7 +7,17 @@ import { NATIVE_DEFAULTS, NativeHistogram, type NativeOptions } from './nativeHi
 import { DEFAULT_PERCENTILES, Summary } from './summary';
 import { type Labels, SeriesCache } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
-import { binding, callNative, floatGaugeCell, type GaugeCells, intGaugeCell, registerSeries, stripeCell, unlabeledMetricIds } from '../base/native';
+import {
+  binding,
+  callNative,
+  floatGaugeCell,
+  type GaugeCells,
+  intGaugeCell,
+  overflowOf,
+  registerSeries,
+  stripeCell,
+  unlabeledMetricIds,
+} from '../base/native';
 import { type Registry, registryOption } from '../exposition/registry';
 import { MetricKind, MultiprocessMode } from '../../index.js';
 
@@ -51,14 +61,19 @@ export class MetricFamily<K extends string, H> {
   readonly with: (labels: Labels<K>) => H;
   private readonly cache: SeriesCache<H>;
 
-  /** @internal */
+  /**
+   * @internal
+   * `register`: the handle of a label set given as values in key order, registered
+   * if new, without this family's cache (slotmetrics/prom-client keeps its own);
+   * `cache: false` for a full metric's overflow series.
+   */
   constructor(
     readonly name: string,
     readonly dynamicKeys: readonly K[],
     private readonly id: number,
-    createHandle: (labelValues: string[]) => { handle: H; cache: boolean },
+    readonly register: (labelValues: string[]) => { handle: H; cache: boolean },
   ) {
-    this.cache = new SeriesCache(name, dynamicKeys, createHandle);
+    this.cache = new SeriesCache(name, dynamicKeys, register);
     this.with = this.cache.get;
   }
 
@@ -364,32 +379,24 @@ function isSeriesLimit(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_SERIES_LIMIT;
 }
 
-/** Counts a label set sent to `metric`'s overflow series; warns the first time. */
-function countOverflow(metric: string, first: boolean): void {
-  // Built on each overflow (they are not cached, so each is a native call anyway)
-  // rather than kept, so it is defined again after a registry.clear().
-  const overflows = counterSchema('slotmetrics_series_overflow_total')
-    .help("Label sets counted in a metric's __overflow__ series because it had reached its series limit")
-    .requireDynamicKey('metric')
-    // Its label values are metric names, which only definitions create: never cap it,
-    // or it would overflow into itself.
-    .cardinalityLimit(MAX_SERIES_LIMIT)
-    .build();
-  overflows.with({ metric }).increment();
-  if (first) {
-    process.emitWarning(`metric "${metric}" has reached its series limit; new label sets now count in its __overflow__ series`, {
-      code: 'SLOTMETRICS_CARDINALITY',
-    });
-  }
+/** Warns of a metric's first label set sent to its overflow series (the addon counts each one in `slotmetrics_series_overflow_total`). */
+function warnOverflow(metric: string): void {
+  process.emitWarning(`metric "${metric}" has reached its series limit; new label sets now count in its __overflow__ series`, {
+    code: 'SLOTMETRICS_CARDINALITY',
+  });
 }
 
 function handleFactory(type: MetricType, id: number, spec: Spec): (labelValues: string[]) => { handle: HandleOf[MetricType]; cache: boolean } {
   const makeHandle = handleMaker(type, id, spec);
+  // The overflow series' handle, made once: past the limit every new label set gets it.
+  let overflow: { slot: number; handle: HandleOf[MetricType] } | undefined;
   return (labelValues) => {
     const registered = callNative(() => registerSeries(id, labelValues));
-    if (typeof registered === 'number') return { handle: makeHandle(registered), cache: true };
-    countOverflow(spec.name, registered.first);
-    return { handle: makeHandle(registered.overflow), cache: false };
+    if (registered >= 0) return { handle: makeHandle(registered), cache: true };
+    const { slot, first } = overflowOf(registered);
+    if (first) warnOverflow(spec.name);
+    if (overflow?.slot !== slot) overflow = { slot, handle: makeHandle(slot) };
+    return { handle: overflow.handle, cache: false };
   };
 }
 

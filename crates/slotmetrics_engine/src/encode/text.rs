@@ -284,7 +284,7 @@ mod tests {
     add, created_masked, def, render, render_in, samples, set_shared, without_created,
   };
   use super::*;
-  use crate::registry::{Definition, Registry, RegistryError, DEFAULT_NAMESPACE, NO_LABELS};
+  use crate::registry::{Definition, Registered, Registry, RegistryError, DEFAULT_NAMESPACE, NO_LABELS};
   use crate::text::parse_labels;
 
   /// A namespace's whole exposition.
@@ -947,5 +947,48 @@ latency_seconds_count{route="/users"} 4
       proptest::prop_assert_eq!(&openmetrics, &samples(&their_text));
       proptest::prop_assert_eq!(&samples(&text(&ours, Format::PROMETHEUS_TEXT)), &openmetrics);
     }
+  }
+
+  #[test]
+  fn overflowing_label_sets_are_counted_in_the_callers_stripe_and_again_after_a_clear() {
+    let r = Registry::new();
+    let stripe = r.striped.attach().unwrap();
+    let id = r
+      .define(Definition {
+        max_series: 1,
+        ..def("capped_total", "Capped", Kind::Counter, &["user"], &[])
+      })
+      .unwrap();
+    r.series(id, &["a"]).unwrap();
+    for user in ["b", "c", "d"] {
+      assert!(matches!(
+        r.series(id, &[user]).unwrap(),
+        Registered::Overflow { .. }
+      ));
+      r.count_overflow(id, stripe).unwrap();
+    }
+    let counted = |r: &Registry| {
+      let text = text(r, Format::PROMETHEUS_TEXT);
+      let key = (
+        "slotmetrics_series_overflow_total".to_string(),
+        BTreeMap::from([("metric".to_string(), "capped_total".to_string())]),
+      );
+      samples(&text).get(&key).cloned()
+    };
+    assert_eq!(counted(&r).as_deref(), Some("3"));
+
+    // A clear() drops the counter with the rest; the next overflow defines it again.
+    r.clear(DEFAULT_NAMESPACE).unwrap();
+    let id = r
+      .define(Definition {
+        max_series: 1,
+        ..def("capped_total", "Capped", Kind::Counter, &["user"], &[])
+      })
+      .unwrap();
+    r.series(id, &["a"]).unwrap();
+    assert_eq!(counted(&r), None);
+    r.series(id, &["b"]).unwrap();
+    r.count_overflow(id, stripe).unwrap();
+    assert_eq!(counted(&r).as_deref(), Some("1"));
   }
 }

@@ -58,8 +58,11 @@ pub struct Family {
   pub quantile_labels: Vec<String>,
   /// Escaped label set → first slot. The escaped text identifies a label set as well
   /// as the values do (escaping is one-to-one and keys are fixed), and it is kept for
-  /// the exposition anyway, so the values themselves are not stored.
-  pub(super) index: DashMap<Arc<str>, u32>,
+  /// the exposition anyway, so the values themselves are not stored. Hashed with
+  /// foldhash, seeded per process: label values often come from requests, so the
+  /// hasher must not be predictable, and it is several times cheaper than SipHash on
+  /// short keys (every first use of a label set in a thread looks one up).
+  pub(super) index: DashMap<Arc<str>, u32, foldhash::fast::RandomState>,
   /// Label sets registered (the overflow series not counted), against `def.max_series`.
   pub(super) registered: AtomicUsize,
   pub(super) overflowed: AtomicBool,
@@ -75,6 +78,9 @@ pub struct Family {
   pub(super) exemplars: Mutex<HashMap<u32, Exemplar>>,
   /// A native histogram's windows of buckets, by series (first slot).
   pub(super) windows: Mutex<HashMap<u32, SeriesWindows>>,
+  /// Once full: the `slotmetrics_series_overflow_total` family and the series of it
+  /// that counts this metric's overflowing label sets (`Registry::count_overflow`).
+  pub(super) overflow_count: Mutex<Option<(super::FamilyId, u32)>>,
 }
 
 impl Family {

@@ -35,7 +35,7 @@ use crate::group::GroupError;
 use crate::kind::{Kind, Style};
 use crate::native;
 use crate::process::{ProcessField, PROCESS_METRICS};
-use crate::slots::{SharedSlots, SlotError, StripedSlots};
+use crate::slots::{SharedSlots, SlotError, StripeId, StripedSlots};
 use crate::summary::{quantiles_of, Window};
 use crate::text::{format_js_number, format_number};
 
@@ -56,6 +56,12 @@ pub const NO_LABELS: &[&str] = &[];
 
 /// The dynamic label value of a metric's overflow series.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
+
+/// The counter of label sets sent to overflow series, by metric (`count_overflow`).
+pub const OVERFLOW_COUNTER: &str = "slotmetrics_series_overflow_total";
+const OVERFLOW_COUNTER_BASE: &str = "slotmetrics_series_overflow";
+const OVERFLOW_COUNTER_HELP: &str =
+  "Label sets counted in a metric's __overflow__ series because it had reached its series limit";
 
 /// Where a label set was registered.
 #[derive(Debug, PartialEq, Eq)]
@@ -427,6 +433,13 @@ impl Registry {
     if let (Some(replica), Some(number)) = (&self.replica, family.group_number) {
       return self.series_in_group(replica, family, number, labels);
     }
+    if family.registered.load(Ordering::Acquire) >= family.def.max_series {
+      // Full, and the label set is not listed: the overflow series, without making its
+      // key (a flood of new label sets past the limit must stay cheap). Had a thread
+      // just listed this very set, taking the last place, it is counted in the
+      // overflow series this once; the caller does not cache that answer.
+      return self.overflow(family);
+    }
     let registered = match family.index.entry(Arc::from(labels)) {
       dashmap::Entry::Occupied(e) => Some(*e.get()),
       dashmap::Entry::Vacant(e) => {
@@ -497,6 +510,49 @@ impl Registry {
       }
     };
     Ok(family.overflowed_at(slot))
+  }
+
+  /// Counts a label set of metric `id` sent to its overflow series, in
+  /// `slotmetrics_series_overflow_total{metric}` (defined in the default namespace on
+  /// first need, and again after that namespace is cleared). Adds to stripe `stripe`,
+  /// which must be the caller's own: no other thread writes it, and its JS is not
+  /// running during the call. Done here rather than from JS so that an overflowing
+  /// label set costs one native call, whatever clear() any thread made.
+  pub fn count_overflow(&self, id: FamilyId, stripe: StripeId) -> Result<(), RegistryError> {
+    let family = self.family(id)?;
+    let listed = self
+      .namespace(DEFAULT_NAMESPACE)?
+      .by_name
+      .get(OVERFLOW_COUNTER_BASE)
+      .map(|id| *id);
+    let known = *family.overflow_count.lock();
+    let slot = match (listed, known) {
+      // The series this metric counts in, while that counter is still the one listed.
+      (Some(listed), Some((counter, slot))) if listed == counter => slot,
+      _ => {
+        let counter = match listed {
+          Some(counter) => counter,
+          None => self.define(Definition {
+            help: OVERFLOW_COUNTER_HELP.into(),
+            dynamic_keys: vec!["metric".into()],
+            // Its label values are metric names, which only definitions create: never
+            // cap it, or it would overflow into itself.
+            max_series: u32::MAX as usize,
+            ..Definition::new(OVERFLOW_COUNTER, Kind::Counter)
+          })?,
+        };
+        let slot = self.series(counter, &[family.def.name.as_str()])?.slot();
+        *family.overflow_count.lock() = Some((counter, slot));
+        slot
+      }
+    };
+    let (chunk, cell) = crate::slots::locate(slot);
+    let cell = &self.striped.chunk(stripe, chunk)?.cells()[cell];
+    cell.store(
+      (f64::from_bits(cell.load(Ordering::Relaxed)) + 1.0).to_bits(),
+      Ordering::Relaxed,
+    );
+    Ok(())
   }
 
   /// prom-client's `remove(labels)`: the series is no longer exposed until it is used
@@ -876,13 +932,14 @@ fn create_family(
     group_number,
     bucket_labels,
     quantile_labels,
-    index: DashMap::new(),
+    index: DashMap::default(),
     registered: AtomicUsize::new(0),
     overflowed: AtomicBool::new(false),
     series: RwLock::default(),
     restarts: Mutex::default(),
     restarted: AtomicBool::new(false),
     exemplars: Mutex::default(),
+    overflow_count: Mutex::default(),
     windows: Mutex::default(),
   });
   list(namespace, id, &family);
