@@ -32,15 +32,16 @@ type Lookup = (labels: Record<string, unknown>) => unknown;
 /** Puts `handle` at the end of `path` in a tree of Maps (one level per label), making the missing levels. */
 export function cacheUnder(root: Map<unknown, unknown>, path: readonly unknown[], handle: unknown): void {
   let node = root;
-  for (const value of path.slice(0, -1)) {
-    let next = node.get(value) as Map<unknown, unknown> | undefined;
+  const last = path.length - 1;
+  for (let i = 0; i < last; i++) {
+    let next = node.get(path[i]) as Map<unknown, unknown> | undefined;
     if (next === undefined) {
       next = new Map();
-      node.set(value, next);
+      node.set(path[i], next);
     }
     node = next;
   }
-  node.set(path.at(-1), handle);
+  node.set(path[last], handle);
 }
 
 /**

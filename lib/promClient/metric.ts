@@ -85,8 +85,8 @@ export interface EngineMetric<H> {
   id: number;
   /** The handle of the one series of a metric without labels. */
   handle?: H;
-  /** `with()` of a metric with labels, taking every label name. */
-  with?: (labels: Record<string, string>) => H;
+  /** The handle of a label set of a metric with labels, as values in label-name order ('' for one left out). */
+  register?: (values: string[]) => { handle: H; cache: boolean };
   remove?: (labels: Record<string, string>) => void;
   zero?: (labels: Record<string, string>) => void;
 }
@@ -159,11 +159,15 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     let built = schema(name).help(help);
     for (const label of this.labelNames) built = built.requireDynamicKey(label);
     const { id, built: metric } = built.define(home.engine, true);
-    const family = metric as unknown as { with?: EngineMetric<H>['with']; remove?: EngineMetric<H>['remove']; zero?: EngineMetric<H>['zero'] };
+    const family = metric as unknown as {
+      register?: EngineMetric<H>['register'];
+      remove?: EngineMetric<H>['remove'];
+      zero?: EngineMetric<H>['zero'];
+    };
     this.engine =
       this.labelNames.length === 0
         ? { id, handle: metric as H }
-        : { id, with: family.with, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
+        : { id, register: family.register, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
     home.adopt(this);
     for (const registry of others) registry.registerMetric(this);
     if (this.collect !== undefined) {
@@ -185,9 +189,16 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
   private register(labels: object): H {
     validateLabel(this.labelNames, labels);
     if (this.engine.handle !== undefined) return this.engine.handle;
-    const read = this.labelNames.map((name) => (labels as Record<string, unknown>)[name]);
-    const handle = this.engine.with!(this.fullLabels(read));
-    cacheUnder(this.root, read, handle);
+    const { labelNames } = this;
+    const read = new Array<unknown>(labelNames.length);
+    const values = new Array<string>(labelNames.length);
+    for (let i = 0; i < labelNames.length; i++) {
+      read[i] = (labels as Record<string, unknown>)[labelNames[i]];
+      values[i] = read[i] === undefined ? '' : String(read[i]);
+    }
+    const { handle, cache } = this.engine.register!(values);
+    // A full metric's overflow series is not cached: a flood of new label sets must not grow memory.
+    if (cache) cacheUnder(this.root, read, handle);
     return handle;
   }
 
