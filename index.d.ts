@@ -37,6 +37,16 @@ export declare function defineProcessMetrics(registry: number, prefix: string, l
  */
 export declare function drainLogRing(): void
 
+export declare function errorPolicy(): ErrorPolicy
+
+/** The process's error policy: both off (throw) until `setErrorPolicy` says otherwise. */
+export interface ErrorPolicy {
+  /** An update with unknown, missing or mistyped labels is dropped and counted instead of throwing. */
+  dropInvalidLabels: boolean
+  /** A prom-client metric constructed again with the same definition is the existing one. */
+  reuseDuplicateMetrics: boolean
+}
+
 /** An exemplar in prom-client's shape. */
 export interface ExemplarJson {
   labelSet: Record<string, string>
@@ -301,6 +311,8 @@ export declare function setCollectHook(hook: ((registry: number) => Promise<void
 
 /** Replaces the labels added to every series (a metric's own label of the same name wins). */
 export declare function setDefaultLabels(registry: number, labels: Array<LabelPair>): void
+
+export declare function setErrorPolicy(policy: ErrorPolicy): void
 
 /**
  * Sets the exemplar of a counter series, or of the bucket `value` falls in of a

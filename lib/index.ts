@@ -18,6 +18,7 @@ export {
   type MetricType,
   type GaugeMultiprocessMode,
 } from './metrics/schema';
+export { setErrorPolicy, errorPolicy, type ErrorPolicy } from './metrics/errorPolicy';
 export { Counter } from './metrics/counter';
 export { Gauge, FloatGauge } from './metrics/gauge';
 export { Histogram, DEFAULT_BUCKETS } from './metrics/histogram';

@@ -1,6 +1,6 @@
 //! Defining metrics and registering, removing and zeroing their series.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -180,6 +180,34 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
       },
     )
     .map_err(js_error)
+}
+
+// What JS does, in every thread, with an update whose labels are wrong and with a
+// prom-client metric constructed twice (`setErrorPolicy`); read on those paths only.
+static DROP_INVALID_LABELS: AtomicBool = AtomicBool::new(false);
+static REUSE_DUPLICATE_METRICS: AtomicBool = AtomicBool::new(false);
+
+/// The process's error policy: both off (throw) until `setErrorPolicy` says otherwise.
+#[napi(object)]
+pub struct ErrorPolicy {
+  /// An update with unknown, missing or mistyped labels is dropped and counted instead of throwing.
+  pub drop_invalid_labels: bool,
+  /// A prom-client metric constructed again with the same definition is the existing one.
+  pub reuse_duplicate_metrics: bool,
+}
+
+#[napi(catch_unwind)]
+pub fn set_error_policy(policy: ErrorPolicy) {
+  DROP_INVALID_LABELS.store(policy.drop_invalid_labels, Ordering::Relaxed);
+  REUSE_DUPLICATE_METRICS.store(policy.reuse_duplicate_metrics, Ordering::Relaxed);
+}
+
+#[napi(catch_unwind)]
+pub fn error_policy() -> ErrorPolicy {
+  ErrorPolicy {
+    drop_invalid_labels: DROP_INVALID_LABELS.load(Ordering::Relaxed),
+    reuse_duplicate_metrics: REUSE_DUPLICATE_METRICS.load(Ordering::Relaxed),
+  }
 }
 
 /// Sets the series limit of metrics defined from now on without one of their own.

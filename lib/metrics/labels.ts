@@ -105,6 +105,8 @@ export class SeriesCache<H> {
     private readonly metric: string,
     private readonly keys: readonly string[],
     private readonly create: (values: string[]) => { handle: H; cache: boolean },
+    /** A label set `values()` refused: throws its error, or gives a handle to drop the update with. */
+    private readonly invalid: (error: unknown) => H,
   ) {
     if (keys.length === 0) throw new Error(`metric "${metric}" has no dynamic keys to look up`);
     this.keySet = new Set(keys);
@@ -112,7 +114,13 @@ export class SeriesCache<H> {
   }
 
   private miss(labels: Record<string, unknown>): H {
-    const { handle, cache } = this.create(this.values(labels));
+    let values: string[];
+    try {
+      values = this.values(labels);
+    } catch (error) {
+      return this.invalid(error);
+    }
+    const { handle, cache } = this.create(values);
     if (cache)
       cacheUnder(
         this.root,

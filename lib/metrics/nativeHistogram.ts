@@ -176,6 +176,7 @@ export class NativeHistogram extends Histogram {
 
   /** The rare path, kept apart so the common one stays small enough to inline. */
   private widen(window: Window, magnitude: number, value: number): void {
+    if (this.slot < 0) return; // a handle an update dropped for its labels got: no windows
     window.set(callNative(() => binding.nativeWindow(this.metric, this.slot, value)));
     const offset = nativeBucketIndex(magnitude, window.schema, window.bounds) - window.first;
     // The engine placed the window by this same arithmetic; never write outside it.

@@ -72,8 +72,12 @@ export class MetricFamily<K extends string, H> {
     readonly dynamicKeys: readonly K[],
     private readonly id: number,
     readonly register: (labelValues: string[]) => { handle: H; cache: boolean },
+    discard: () => H,
   ) {
-    this.cache = new SeriesCache(name, dynamicKeys, register);
+    this.cache = new SeriesCache(name, dynamicKeys, register, (error) => {
+      dropOrThrow(name, error);
+      return discard();
+    });
     this.with = this.cache.get;
   }
 
@@ -328,7 +332,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
    * @internal `build()` into `target`, also giving the addon's id of the metric;
    * `promClient`: exposed in prom-client's text style (slotmetrics/prom-client).
    */
-  define(target: Registry, promClient: boolean): { id: number; built: Built<T, K> } {
+  define(target: Registry, promClient: boolean): { id: number; built: Built<T, K>; discard: () => HandleOf[T] } {
     const type = this.type;
     const spec = { ...this.spec, name: target.prefix + this.spec.name };
     const id = callNative(() =>
@@ -352,6 +356,11 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         multiprocess: spec.multiprocess === undefined ? undefined : NATIVE_MULTIPROCESS[spec.multiprocess],
       }),
     );
+    let discarding: HandleOf[MetricType] | undefined;
+    const discard = () => {
+      discarding ??= discardHandle(type, id, spec);
+      return discarding as HandleOf[T];
+    };
     let metric = builtMetrics.get(id);
     if (metric === undefined) {
       const createHandle = handleFactory(type, id, spec);
@@ -360,11 +369,11 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         unlabeledMetricIds.set(handle, id);
         metric = handle;
       } else {
-        metric = new MetricFamily(spec.name, spec.dynamicKeys, id, createHandle);
+        metric = new MetricFamily(spec.name, spec.dynamicKeys, id, createHandle, discard);
       }
       builtMetrics.set(id, metric);
     }
-    return { id, built: metric as Built<T, K> };
+    return { id, built: metric as Built<T, K>, discard };
   }
 }
 
@@ -377,6 +386,61 @@ const MAX_SERIES_LIMIT = 2 ** 32 - 1;
 
 function isSeriesLimit(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_SERIES_LIMIT;
+}
+
+// Metrics this thread has warned of an update dropped for its labels.
+const warnedInvalid = new Set<string>();
+
+/**
+ * An update of `metric` refused for its labels (`error`): rethrown, or under the
+ * 'drop' policy counted in `slotmetrics_invalid_labels_total{metric}`, with a warning
+ * the first time in this thread.
+ */
+export function dropOrThrow(metric: string, error: unknown): void {
+  if (!binding.errorPolicy().dropInvalidLabels) throw error;
+  // Built on each drop, as the cold path it is, so it is defined again after a registry.clear().
+  counterSchema('slotmetrics_invalid_labels_total')
+    .help("Updates dropped because their labels were wrong (setErrorPolicy({ invalidLabels: 'drop' }))")
+    .requireDynamicKey('metric')
+    // Its label values are metric names, which only definitions create.
+    .cardinalityLimit(MAX_SERIES_LIMIT)
+    .build()
+    .with({ metric })
+    .increment();
+  if (!warnedInvalid.has(metric)) {
+    warnedInvalid.add(metric);
+    const reason = error instanceof Error ? error.message : String(error);
+    process.emitWarning(`metric "${metric}": ${reason}; the update was dropped and is counted in slotmetrics_invalid_labels_total`, {
+      code: 'SLOTMETRICS_INVALID_LABELS',
+    });
+  }
+}
+
+/**
+ * A handle of `type` over cells of its own that no scrape reads (slot -1): what an
+ * update dropped for its labels writes to, so the caller's code runs on unchanged.
+ */
+function discardHandle(type: MetricType, id: number, spec: Spec): HandleOf[MetricType] {
+  const cell = (view: Float64Array) => ({ slot: -1, view, index: 0 });
+  switch (type) {
+    case 'counter':
+      return new Counter(spec.name, cell(new Float64Array(1)));
+    case 'gauge':
+      return new Gauge(spec.name, { slot: -1, view: new BigInt64Array(1), index: 0 });
+    case 'gaugeFloat': {
+      const view = new Float64Array(1);
+      return new FloatGauge(spec.name, { ...cell(view), bits: new BigUint64Array(view.buffer) });
+    }
+    case 'histogram': {
+      const bounds = [...classicBuckets(spec)];
+      // Its buckets, +Inf, the sum and a native histogram's zero bucket.
+      const cells = cell(new Float64Array(bounds.length + 3));
+      const native = spec.native;
+      return native === undefined ? new Histogram(spec.name, bounds, cells) : new NativeHistogram(spec.name, id, bounds, native.zeroThreshold, cells);
+    }
+    case 'summary':
+      return new Summary(spec.name, cell(new Float64Array(2)));
+  }
 }
 
 /** Warns of a metric's first label set sent to its overflow series (the addon counts each one in `slotmetrics_series_overflow_total`). */

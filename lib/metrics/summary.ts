@@ -19,7 +19,8 @@ export class Summary extends SlotHandle<Float64Array> {
     }
     this.view[this.index] += 1;
     this.view[this.index + 1] += value;
-    binding.observeSummary(this.slot, value);
+    // Slot -1: a handle an update dropped for its labels got, which no window has.
+    if (this.slot >= 0) binding.observeSummary(this.slot, value);
   }
 
   /** Starts timing; the returned function observes the elapsed seconds and returns them. */

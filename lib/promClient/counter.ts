@@ -2,11 +2,10 @@
 
 import { counterSchema } from '../metrics/schema';
 import type { Counter as EngineCounter } from '../metrics/counter';
-import { invalidNumber, labelsFromArguments, Metric, type MetricConfiguration } from './metric';
+import { invalidNumber, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { checkExemplarLabels } from './exemplars';
 import { setExemplar } from '../base/native';
-import { validateLabel } from './validation';
 
 export type CounterConfiguration<T extends string> = MetricConfiguration<T, Counter<T>>;
 
@@ -45,11 +44,11 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
 
   /** The series of these label values (in label-name order, or an object), to update without a lookup. */
   labels(...args: unknown[]): Counter.Internal {
-    const labels = labelsFromArguments(this.labelNames, args);
-    let handle: EngineCounter | undefined;
+    const labels = this.childLabels(args, false);
+    let handle = labels === undefined ? this.discard() : undefined;
     return {
       inc: (value?: number) => {
-        checkIncrement(this.labelNames, labels, value);
+        if (!this.checkIncrement(labels, value)) return;
         handle ??= this.handleFor(labels);
         handle.add(value ?? 1);
       },
@@ -57,8 +56,19 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
   }
 
   private add(labels: LabelValues<T> | undefined, value: number | undefined): void {
-    checkIncrement(this.labelNames, labels, value);
-    this.handleFor(labels).add(value ?? 1);
+    if (this.checkIncrement(labels, value)) this.handleFor(labels).add(value ?? 1);
+  }
+
+  /**
+   * prom-client's checks of an increment, with its messages: a label error first, then
+   * the value; false for an update dropped for its labels. NaN is refused too
+   * (prom-client would add it and lose the count).
+   */
+  private checkIncrement(labels: object | undefined, value: unknown): boolean {
+    if (value === undefined || value === null || (typeof value === 'number' && value >= 0 && value !== Infinity)) return true;
+    if (labels !== undefined && !this.acceptLabels(labels)) return false;
+    if (typeof value === 'number' && value < 0) throw new Error('It is not possible to decrease a counter');
+    throw invalidNumber('Value', value);
   }
 
   /**
@@ -68,24 +78,13 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
    */
   private incWithExemplar({ labels, value = 1, exemplarLabels }: IncreaseDataWithExemplar<T>): void {
     const own = labels ?? undefined;
-    checkIncrement(this.labelNames, own, value);
-    if (own !== undefined) validateLabel(this.labelNames, own);
+    if (!this.checkIncrement(own, value)) return;
+    if (own !== undefined && !this.acceptLabels(own)) return;
     const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
     const handle = this.handleFor(own);
     handle.add(value ?? 1);
     if (exemplar !== undefined) setExemplar(this.engine.id, handle.slot, exemplar, value || 1);
   }
-}
-
-/**
- * prom-client's checks of an increment, with its messages: a label error first, then
- * the value. NaN is refused too (prom-client would add it and lose the count).
- */
-function checkIncrement(labelNames: readonly string[], labels: object | undefined, value: unknown): void {
-  if (value === undefined || value === null || (typeof value === 'number' && value >= 0 && value !== Infinity)) return;
-  if (labels !== undefined) validateLabel(labelNames, labels);
-  if (typeof value === 'number' && value < 0) throw new Error('It is not possible to decrease a counter');
-  throw invalidNumber('Value', value);
 }
 
 export namespace Counter {

@@ -4,9 +4,8 @@
 import { type GaugeMultiprocessMode, gaugeSchemaFloat } from '../metrics/schema';
 import type { Aggregator } from './aggregators';
 import type { FloatGauge } from '../metrics/gauge';
-import { invalidNumber, labelsFromArguments, Metric, type MetricConfiguration } from './metric';
+import { invalidNumber, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
-import { validateLabel } from './validation';
 
 export type GaugeConfiguration<T extends string> = MetricConfiguration<T, Gauge<T>>;
 
@@ -69,9 +68,8 @@ export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
 
   /** The series of these label values, kept: its updates need no lookup. */
   labels(...args: unknown[]): Gauge.Internal<T> {
-    const labels = labelsFromArguments(this.labelNames, args);
-    validateLabel(this.labelNames, labels);
-    let handle: FloatGauge | undefined;
+    const labels = this.childLabels(args, true);
+    let handle = labels === undefined ? this.discard() : undefined;
     const write = (operation: Operation, value: unknown) => {
       check(operation, value);
       handle ??= this.handleFor(labels);

@@ -76,8 +76,8 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
    */
   private observeWithExemplar({ labels, value, exemplarLabels }: ObserveDataWithExemplar<T>): void {
     const own = labels ?? undefined;
-    this.check(own, value);
-    if (own !== undefined) validateLabel(this.labelNames, own);
+    if (!this.check(own, value)) return;
+    if (own !== undefined && !this.acceptLabels(own)) return;
     const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
     const handle = this.record(own, value);
     if (exemplar !== undefined && exemplar.length > 0) setExemplar(this.engine.id, handle.slot, exemplar, value);

@@ -3,7 +3,7 @@
 // sets that may leave labels out, and get() in prom-client's shape.
 
 import { format } from 'node:util';
-import type { MetricSchema, MetricType } from '../metrics/schema';
+import { dropOrThrow, type MetricSchema, type MetricType } from '../metrics/schema';
 import { binding, callNative } from '../base/native';
 import type { MetricJSON } from '../exposition/registry';
 import { globalRegistry, type RegisteredMetric, Registry } from './registry';
@@ -121,10 +121,13 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
   readonly enableExemplars: boolean;
   abstract readonly type: MetricTypeName;
   /** @internal */
-  readonly engine: EngineMetric<H>;
+  // `!`: set by the constructor unless it returns the registered metric instead (get-or-create).
+  readonly engine!: EngineMetric<H>;
+  /** A handle whose writes no scrape reads: what an update dropped for its labels writes to. */
+  protected readonly discard!: () => H;
   private readonly root = new Map<unknown, unknown>();
   /** The handle of a label set; validates it on first use. */
-  protected readonly series: Lookup<H>;
+  protected readonly series!: Lookup<H>;
 
   /** @internal */
   constructor(config: MetricConfiguration<T, never>, kind: MetricType, schema: (name: string) => MetricSchema<MetricType, string>) {
@@ -147,18 +150,24 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     this.collect = collect as (() => void | Promise<void>) | undefined;
     this.enableExemplars = Boolean(enableExemplars);
 
+    let built = schema(name).help(help);
+    for (const label of this.labelNames) built = built.requireDynamicKey(label);
     for (const registry of this.registers) {
       if (this.enableExemplars && registry.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
         throw new TypeError('Exemplars are supported only on OpenMetrics registries');
       }
-      if (registry.getSingleMetric(name) !== undefined) {
+      const existing = registry.getSingleMetric(name);
+      if (existing !== undefined) {
+        if (binding.errorPolicy().reuseDuplicateMetrics) {
+          // biome-ignore lint/correctness/noConstructorReturn: get-or-create (setErrorPolicy({ duplicateMetrics: 'reuse' })) means `new Counter(…)` gives the registered metric, which only a constructor's return can do.
+          return this.reuse(existing, registry, built) as this;
+        }
         throw new Error(`A metric with the name ${name} has already been registered.`);
       }
     }
     const [home, ...others] = this.registers.length > 0 ? this.registers : [unexposedRegistry()];
-    let built = schema(name).help(help);
-    for (const label of this.labelNames) built = built.requireDynamicKey(label);
-    const { id, built: metric } = built.define(home.engine, true);
+    const { id, built: metric, discard } = built.define(home.engine, true);
+    this.discard = discard as () => H;
     const family = metric as unknown as {
       register?: EngineMetric<H>['register'];
       remove?: EngineMetric<H>['remove'];
@@ -185,9 +194,65 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
           };
   }
 
+  /**
+   * The registered metric `existing` of `registry` if this one has its definition: the
+   * same type and labels, the same definition in the engine (help, buckets,
+   * percentiles, window, aggregation), the same exemplar setting. Else prom-client's
+   * error, naming what differs.
+   */
+  private reuse(existing: object, registry: Registry, schema: MetricSchema<MetricType, string>): Metric<T, H> {
+    const clash = (what: string) => new Error(`A metric with the name ${this.name} has already been registered, ${what}.`);
+    if (!(existing instanceof Metric) || Object.getPrototypeOf(existing) !== Object.getPrototypeOf(this)) {
+      throw clash(`as a ${existing instanceof Metric ? existing.type : 'custom collector'}`);
+    }
+    if (existing.labelNames.join() !== this.labelNames.join()) throw clash(`with the labels [${existing.labelNames.join(', ')}]`);
+    if (existing.enableExemplars !== this.enableExemplars) throw clash(`with exemplars ${existing.enableExemplars ? 'enabled' : 'disabled'}`);
+    if (existing.aggregator !== this.aggregator) throw clash(`with the aggregator "${existing.aggregator}"`);
+    let id: number;
+    try {
+      // An identical definition is the same metric to the engine, which names any difference.
+      id = schema.define(registry.engine, true).id;
+    } catch (error) {
+      throw clash(`with another definition (${(error as Error).message})`);
+    }
+    if (id !== existing.engine.id) throw clash('with another definition');
+    return existing as Metric<T, H>;
+  }
+
+  /**
+   * prom-client's check of the labels of an update: true if they are the metric's;
+   * else its Error, or under setErrorPolicy({ invalidLabels: 'drop' }) false, the update
+   * counted as dropped.
+   */
+  protected acceptLabels(labels: object): boolean {
+    try {
+      validateLabel(this.labelNames, labels);
+      return true;
+    } catch (error) {
+      dropOrThrow(this.name, error);
+      return false;
+    }
+  }
+
+  /**
+   * The label set of `labels(...)`'s arguments (values in label-name order, or an
+   * object), checked as prom-client does; undefined if dropped (see `acceptLabels`).
+   * `check`: whether unknown label names are refused now (else at the update).
+   */
+  protected childLabels(args: unknown[], check: boolean): LabelValues<T> | undefined {
+    let labels: LabelValues<T>;
+    try {
+      labels = labelsFromArguments(this.labelNames, args);
+    } catch (error) {
+      dropOrThrow(this.name, error);
+      return undefined;
+    }
+    return !check || this.acceptLabels(labels) ? labels : undefined;
+  }
+
   /** The series of a label object prom-client accepts: partial, values converted with String(). */
   private register(labels: object): H {
-    validateLabel(this.labelNames, labels);
+    if (!this.acceptLabels(labels)) return this.discard();
     if (this.engine.handle !== undefined) return this.engine.handle;
     const { labelNames } = this;
     const read = new Array<unknown>(labelNames.length);

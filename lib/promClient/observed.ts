@@ -1,9 +1,8 @@
 // What prom-client's Histogram and Summary share: observe() with or without labels,
 // timers, and kept children, with prom-client's checks and messages.
 
-import { invalidNumber, labelsFromArguments, Metric } from './metric';
+import { invalidNumber, Metric } from './metric';
 import type { LabelValues } from './samples';
-import { validateLabel } from './validation';
 
 /** Seconds since `start`, a `process.hrtime.bigint()`. */
 export function secondsSince(start: bigint): number {
@@ -36,12 +35,11 @@ export abstract class ObservedMetric<T extends string, H extends { observe(value
 
   /** The series of these label values, kept: its observations need no lookup. */
   labels(...args: unknown[]): ObservedChild<T> {
-    const labels = labelsFromArguments(this.labelNames, args);
-    validateLabel(this.labelNames, labels);
-    let handle: H | undefined;
+    const labels = this.childLabels(args, true);
+    let handle = labels === undefined ? this.discard() : undefined;
     return {
       observe: (value) => {
-        this.check(labels, value);
+        if (!this.check(labels, value)) return;
         handle ??= this.handleFor(labels);
         handle.observe(value);
       },
@@ -51,17 +49,18 @@ export abstract class ObservedMetric<T extends string, H extends { observe(value
 
   /** Observes a value in the series of `labels`, which it returns. */
   protected record(labels: LabelValues<T> | undefined, value: unknown): H {
-    this.check(labels, value);
+    if (!this.check(labels, value)) return this.discard();
     const handle = this.handleFor(labels);
     handle.observe(value as number);
     return handle;
   }
 
-  /** prom-client's checks, with its messages: the labels, then the value. */
-  protected check(labels: LabelValues<T> | undefined, value: unknown): void {
+  /** prom-client's checks, with its messages: the labels, then the value; false for an update dropped for its labels. */
+  protected check(labels: LabelValues<T> | undefined, value: unknown): boolean {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      if (labels !== undefined) validateLabel(this.labelNames, labels);
+      if (labels !== undefined && !this.acceptLabels(labels)) return false;
       throw invalidNumber('Value', value);
     }
+    return true;
   }
 }
