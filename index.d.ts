@@ -37,6 +37,9 @@ export declare function defineProcessMetrics(registry: number, prefix: string, l
  */
 export declare function drainLogRing(): void
 
+/** Drains the calling environment's ring now, on this thread: its JS found it full. */
+export declare function drainObservationRing(): void
+
 export declare function errorPolicy(): ErrorPolicy
 
 /** The process's error policy: both off (throw) until `setErrorPolicy` says otherwise. */
@@ -217,10 +220,22 @@ export interface NativeWindow {
 }
 
 /**
- * Adds an observation to a summary series' quantile window; JS has counted it in the
- * series' count and sum slots.
+ * The calling environment's ring of summary observations, made on its first call:
+ * JS appends each observation there (after counting it in the series' slots) and the
+ * engine drains it into the series' quantile window before any read.
  */
-export declare function observeSummary(slot: number, value: number): void
+export declare function observationRing(): ArrayBuffer | SharedArrayBuffer
+
+export declare function observationRingLayout(): ObservationRingLayout
+
+/** Where JS writes in an environment's ring of summary observations (crates/slotmetrics_engine/src/observations.rs). */
+export interface ObservationRingLayout {
+  entries: number
+  writePositionAt: number
+  readPositionAt: number
+  valuesAt: number
+  slotsAt: number
+}
 
 /**
  * Chunk `index` of this process's own gauge cells (gauges with a value per process in
@@ -258,6 +273,9 @@ export interface Rendered {
  * it), rendered on a libuv worker thread.
  */
 export declare function renderMetrics(accept: string, registry: number, metric?: number | undefined | null): Promise<Rendered>
+
+/** Asks the engine's draining thread to drain the rings now: the caller's is half full. */
+export declare function requestObservationDrain(): void
 
 /** prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels. */
 export declare function resetMetric(metric: number): void

@@ -74,6 +74,37 @@ test('observations from workers reach the same quantiles; counts are exact', { t
   assert.ok(Math.abs(median - 2000) < 40, `median ${median} of all four threads' values`);
 });
 
+test("a live thread's observations and more than a ring holds are in the very next read", { timeout: 60_000 }, async () => {
+  // Observations reach quantiles through each thread's ring of 4,096 entries, drained
+  // before every read: none may wait for the once-a-second drain, and a full ring is
+  // drained by its own thread rather than lose one.
+  const size = summarySchema('ringed_size').percentiles([0, 0.5, 1]).build();
+  for (let i = 0; i < 10_000; i++) size.observe(i);
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const size = require('slotmetrics').summarySchema('ringed_size').percentiles([0, 0.5, 1]).build();
+     for (let i = 0; i < 10; i++) size.observe(20_000 + i);
+     parentPort.postMessage('observed');
+     parentPort.on('message', () => process.exit(0));`,
+    { eval: true },
+  );
+  try {
+    await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const samples = parseSamples(await registry.metrics());
+    assert.equal(samples.get('ringed_size_count'), 10_010);
+    assert.equal(samples.get('ringed_size{quantile="0"}'), 0);
+    assert.equal(samples.get('ringed_size{quantile="1"}'), 20_009, "the live worker's last observation");
+    const median = samples.get('ringed_size{quantile="0.5"}');
+    assert.ok(Math.abs(median - 5005) < 100, `median ${median}: every one of the main thread's 10,000`);
+  } finally {
+    worker.postMessage('exit');
+    await new Promise((resolve) => worker.once('exit', resolve));
+  }
+});
+
 test('a sliding window forgets old observations, and pruneAgedBuckets removes empty series, as in prom-client', { timeout: 30_000 }, async () => {
   const program = (client) => {
     const registry = new client.Registry();

@@ -6,6 +6,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
 use slotmetrics_engine::native::{self, NativeOptions};
+use slotmetrics_engine::observations;
 use slotmetrics_engine::registry;
 use slotmetrics_engine::registry::{Definition, Registered, DEFAULT_MAX_SERIES};
 use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
@@ -15,6 +16,7 @@ use slotmetrics_engine::slots::StripeId;
 use crate::environment::with_env_state;
 use crate::scratch;
 use crate::shared::{js_error, REGISTRY};
+use crate::views;
 
 #[napi(string_enum)]
 pub enum MetricKind {
@@ -248,11 +250,65 @@ pub fn register_series(env: &Env, metric: u32, label_values: Vec<String>) -> Res
   register(stripe, metric, &label_values)
 }
 
-/// Adds an observation to a summary series' quantile window; JS has counted it in the
-/// series' count and sum slots.
+/// Where JS writes in an environment's ring of summary observations (crates/slotmetrics_engine/src/observations.rs).
+#[napi(object)]
+pub struct ObservationRingLayout {
+  pub entries: u32,
+  pub write_position_at: u32,
+  pub read_position_at: u32,
+  pub values_at: u32,
+  pub slots_at: u32,
+}
+
 #[napi(catch_unwind)]
-pub fn observe_summary(slot: u32, value: f64) -> Result<()> {
-  REGISTRY.observe_summary(slot, value).map_err(js_error)
+pub fn observation_ring_layout() -> ObservationRingLayout {
+  ObservationRingLayout {
+    entries: observations::ENTRIES as u32,
+    write_position_at: observations::WRITE_AT as u32,
+    read_position_at: observations::READ_AT as u32,
+    values_at: observations::VALUES_AT as u32,
+    slots_at: observations::SLOTS_AT as u32,
+  }
+}
+
+/// The calling environment's ring of summary observations, made on its first call:
+/// JS appends each observation there (after counting it in the series' slots) and the
+/// engine drains it into the series' quantile window before any read.
+#[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
+pub fn observation_ring(env: &Env) -> Result<Unknown<'_>> {
+  // The drain thread (started by the first ring) outlives any one environment.
+  retain_current_module_for_unload_safety();
+  let memory = with_env_state(env, |state| {
+    if state.observations.is_none() {
+      let ring = REGISTRY.attach_observation_ring().map_err(|e| {
+        Error::from_reason(format!(
+          "slotmetrics: cannot start draining summary observations: {e}"
+        ))
+      })?;
+      state.observations = Some(ring);
+    }
+    Ok(state.observations.as_ref().map(|ring| ring.as_ptr()))
+  })?;
+  let memory = memory.ok_or_else(|| Error::from_reason("slotmetrics: no observation ring"))?;
+  // Shared where the runtime can (V8 then compiles the write position's Atomics.store inline).
+  views::slot_view(env, memory, observations::RING_BYTES)
+}
+
+/// Asks the engine's draining thread to drain the rings now: the caller's is half full.
+#[napi(catch_unwind)]
+pub fn request_observation_drain() {
+  REGISTRY.request_observation_drain();
+}
+
+/// Drains the calling environment's ring now, on this thread: its JS found it full.
+#[napi(catch_unwind)]
+pub fn drain_observation_ring(env: &Env) -> Result<()> {
+  with_env_state(env, |state| {
+    if let Some(ring) = &state.observations {
+      REGISTRY.drain_observation_ring(ring);
+    }
+    Ok(())
+  })
 }
 
 /// Sets the exemplar of a counter series, or of the bucket `value` falls in of a

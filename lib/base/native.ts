@@ -100,6 +100,70 @@ export function setExemplar(metric: number, slot: number, labels: readonly strin
   callNative(() => binding.setExemplar(metric, slot, value));
 }
 
+/**
+ * This environment's ring of summary observations (crates/slotmetrics_engine/src/observations.rs),
+ * once it has observed one. `write` is its write position, which only this environment
+ * stores; `read` the read position as last loaded. Positions are int32 here (u32 in
+ * Rust, the same bits) and wrap: their difference is taken with `| 0`.
+ */
+interface ObservationRing {
+  readonly positions: Int32Array;
+  readonly writeAt: number;
+  readonly readAt: number;
+  write: number;
+  read: number;
+  readonly values: Float64Array;
+  readonly slots: Uint32Array;
+  readonly mask: number;
+}
+
+let ring: ObservationRing | undefined;
+
+function attachRing(): ObservationRing {
+  const layout = binding.observationRingLayout();
+  const buffer = binding.observationRing();
+  const positions = new Int32Array(buffer, 0, layout.valuesAt / 4);
+  const writeAt = layout.writePositionAt / 4;
+  const readAt = layout.readPositionAt / 4;
+  ring = {
+    positions,
+    writeAt,
+    readAt,
+    // A recycled ring goes on from where the environment before left it (drained).
+    write: Atomics.load(positions, writeAt),
+    read: Atomics.load(positions, readAt),
+    values: new Float64Array(buffer, layout.valuesAt, layout.entries),
+    slots: new Uint32Array(buffer, layout.slotsAt, layout.entries),
+    mask: layout.entries - 1,
+  };
+  return ring;
+}
+
+/**
+ * Appends an observation of the summary series at `slot` to this environment's ring
+ * (JS has counted it in the series' slots first): two stores, then the write position's
+ * atomic store, which publishes them to whichever thread drains. A full ring is drained
+ * here first, by a native call.
+ */
+export function recordObservation(slot: number, value: number): void {
+  const r = ring ?? attachRing();
+  if (((r.write - r.read) | 0) > r.mask) {
+    r.read = Atomics.load(r.positions, r.readAt);
+    if (((r.write - r.read) | 0) > r.mask) {
+      binding.drainObservationRing();
+      r.read = Atomics.load(r.positions, r.readAt);
+    }
+  }
+  const index = r.write & r.mask;
+  r.values[index] = value;
+  r.slots[index] = slot;
+  r.write = (r.write + 1) | 0;
+  Atomics.store(r.positions, r.writeAt, r.write);
+  // Each time another half of the ring has filled, the engine's thread is asked to
+  // drain, so a busy thread seldom finds its ring full and has to drain it itself.
+  if ((r.write & (r.mask >> 1)) === 0) binding.requestObservationDrain();
+}
+
 /** A cell of slot memory: its slot, the typed array over its chunk and its index in it. */
 export interface Cell<View> {
   readonly slot: number;

@@ -180,7 +180,11 @@ impl Snapshot {
     // they published: read before the slots, as this process's own below.
     let published = registry.published()?;
     // Read before the slots (reading may prune a summary's series, which restarts them),
-    // so a quantile never counts an observation the count does not.
+    // so a quantile never counts an observation the count does not: JS counts an
+    // observation before it puts it in its ring, drained first here.
+    if families.iter().any(|family| family.def.kind == Kind::Summary) {
+      registry.drain_observations();
+    }
     let quantiles: Vec<_> = families
       .iter()
       .map(|family| {

@@ -72,7 +72,12 @@ impl Window {
   }
 
   pub fn observe(&mut self, value: f64) {
-    self.rotate(Instant::now());
+    self.observe_at(Instant::now(), value);
+  }
+
+  /// `observe`, with the clock read once for a batch of observations.
+  pub fn observe_at(&mut self, now: Instant, value: f64) {
+    self.rotate(now);
     self.current.push(value);
   }
 

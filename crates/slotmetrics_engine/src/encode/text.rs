@@ -991,4 +991,46 @@ latency_seconds_count{route="/users"} 4
     r.count_overflow(id, stripe).unwrap();
     assert_eq!(counted(&r).as_deref(), Some("1"));
   }
+
+  #[test]
+  fn summary_observations_in_an_environments_ring_reach_the_quantiles_of_the_next_read() {
+    use crate::observations::{ENTRIES, SLOTS_AT, VALUES_AT, WRITE_AT};
+    // The drain thread the first ring starts needs a registry that lives forever.
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let stripe = r.striped.attach().unwrap();
+    let id = r
+      .define(Definition {
+        summary: crate::summary::SummaryOptions {
+          quantiles: vec![0.5],
+          ..Default::default()
+        },
+        ..def("ringed", "Latency", Kind::Summary, &[], &[])
+      })
+      .unwrap();
+    let slot = r.series(id, NO_LABELS).unwrap().slot();
+    let ring = r.attach_observation_ring().unwrap();
+    // As JS writes: count and sum in the stripe, then the entry, then the position.
+    for (n, value) in [5.0, 7.0, 9.0].into_iter().enumerate() {
+      add(r, stripe, slot, 1.0);
+      add(r, stripe, slot + 1, value);
+      unsafe {
+        ring
+          .as_ptr()
+          .add(VALUES_AT + 8 * (n % ENTRIES))
+          .cast::<f64>()
+          .write(value);
+        ring
+          .as_ptr()
+          .add(SLOTS_AT + 4 * (n % ENTRIES))
+          .cast::<u32>()
+          .write(slot);
+        std::sync::atomic::AtomicU32::from_ptr(ring.as_ptr().add(WRITE_AT).cast())
+          .store(n as u32 + 1, std::sync::atomic::Ordering::Release);
+      }
+    }
+    let text = text(r, Format::PROMETHEUS_TEXT);
+    assert!(text.contains("ringed{quantile=\"0.5\"} 7\n"), "{text}");
+    assert!(text.contains("ringed_count 3\n"), "{text}");
+    r.detach_observation_ring(&ring);
+  }
 }

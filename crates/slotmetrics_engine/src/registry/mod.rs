@@ -34,6 +34,7 @@ use crate::exemplar::{bucket_index, Exemplar};
 use crate::group::GroupError;
 use crate::kind::{Kind, Style};
 use crate::native;
+use crate::observations::{ObservationRing, ObservationRings};
 use crate::process::{ProcessField, PROCESS_METRICS};
 use crate::slots::{SharedSlots, SlotError, StripeId, StripedSlots};
 use crate::summary::{quantiles_of, Window};
@@ -170,6 +171,8 @@ pub struct Registry {
   pub shared: SharedSlots,
   /// The quantile window of every summary series, by first slot.
   windows: DashMap<u32, Window>,
+  /// The JS environments' rings of summary observations, drained into `windows`.
+  observations: ObservationRings,
   /// The group whose metrics the default namespace holds, if any.
   #[cfg(unix)]
   replica: Option<Replica>,
@@ -190,6 +193,7 @@ impl Registry {
       striped: StripedSlots::new(),
       shared: SharedSlots::new(),
       windows: DashMap::new(),
+      observations: ObservationRings::default(),
       #[cfg(unix)]
       replica: None,
     }
@@ -635,8 +639,12 @@ impl Registry {
       self.shared.store(slot, 0)?;
       Box::default()
     };
-    if let Some(mut window) = self.windows.get_mut(&slot) {
-      window.reset();
+    if self.windows.contains_key(&slot) {
+      // Observations made before the restart, still in rings, go in the old window.
+      self.drain_observations();
+      if let Some(mut window) = self.windows.get_mut(&slot) {
+        window.reset();
+      }
     }
     let mut window_baselines = Vec::new();
     if let Some(windows) = family.windows.lock().get(&slot) {
@@ -740,6 +748,70 @@ impl Registry {
     Ok(window)
   }
 
+  /// A ring for a new JS environment's summary observations; the first also starts the
+  /// thread that drains every ring when asked and at least once a second, so sliding
+  /// windows place observations in the right period however rarely metrics are read.
+  pub fn attach_observation_ring(&'static self) -> std::io::Result<Arc<ObservationRing>> {
+    static DRAINING: std::sync::Once = std::sync::Once::new();
+    let mut started = Ok(());
+    DRAINING.call_once(|| {
+      started = std::thread::Builder::new()
+        .name("slotmetrics-summaries".into())
+        .spawn(move || loop {
+          self
+            .observations
+            .wait_for_request(std::time::Duration::from_secs(1));
+          self.drain_observations();
+        })
+        .map(drop);
+    });
+    started?;
+    Ok(self.observations.attach())
+  }
+
+  /// Drains a torn-down environment's ring and keeps it for the next environment.
+  pub fn detach_observation_ring(&self, ring: &Arc<ObservationRing>) {
+    self.observations.detach(ring, self.windows_of_entries());
+  }
+
+  /// Asks the draining thread to drain every ring now: a JS thread's is filling up.
+  pub fn request_observation_drain(&self) {
+    self.observations.request_drain();
+  }
+
+  /// Drains one environment's ring: its JS found it full.
+  pub fn drain_observation_ring(&self, ring: &ObservationRing) {
+    ring.drain(self.windows_of_entries());
+  }
+
+  /// Drains every environment's ring into the quantile windows: before they are read.
+  pub fn drain_observations(&self) {
+    // A window lookup per ring: no window stays locked while the next ring's drain lock
+    // is awaited (its JS thread may be draining it into that window).
+    self
+      .observations
+      .for_each_live(|ring| ring.drain(self.windows_of_entries()));
+  }
+
+  /// What a drain hands ring entries to: the window of each entry's series, looked up
+  /// once for a run of entries of the same series, with the clock read once per drain.
+  /// JS checked the values; a series whose window is gone (its registry was cleared
+  /// meanwhile) has nothing to add its entries to.
+  fn windows_of_entries(&self) -> impl FnMut(u32, f64) + '_ {
+    let now = std::time::Instant::now();
+    let mut current: Option<(u32, Option<dashmap::mapref::one::RefMut<'_, u32, Window>>)> = None;
+    move |slot, value| {
+      if current.as_ref().is_none_or(|(at, _)| *at != slot) {
+        // The previous series' window is unlocked before the next one is locked.
+        current = None;
+        current = Some((slot, self.windows.get_mut(&slot)));
+      }
+      if let Some((_, Some(window))) = current.as_mut() {
+        window.observe_at(now, value);
+      }
+    }
+  }
+
   /// Adds an observation to the quantile window of the summary series at `slot` (its
   /// count and sum are written by JS).
   pub fn observe_summary(&self, slot: u32, value: f64) -> Result<(), RegistryError> {
@@ -790,6 +862,7 @@ impl Registry {
   pub fn publish(&self) -> Result<(), SlotError> {
     #[cfg(unix)]
     if let Some(replica) = &self.replica {
+      self.drain_observations();
       let digests: Vec<(u32, TDigest)> = self
         .windows
         .iter_mut()

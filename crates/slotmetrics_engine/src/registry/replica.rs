@@ -225,6 +225,7 @@ impl Registry {
       striped: joined.striped,
       shared: joined.shared,
       windows: DashMap::new(),
+      observations: Default::default(),
       replica: Some(Replica::new(joined.files, joined.member)?),
     };
     registry.catch_up()?;
