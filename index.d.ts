@@ -336,9 +336,10 @@ export declare function setErrorPolicy(policy: ErrorPolicy): void
  * Sets the exemplar of a counter series, or of the bucket `value` falls in of a
  * histogram series (`slot`: the series' first slot), stamped now; its label names and
  * values, in turn, are in this environment's scratch buffer. JS has counted the value
- * already.
+ * already. `at_total`: a counter's exemplar takes the series' value now instead
+ * (@prometheus-io/client 0.16's counters).
  */
-export declare function setExemplar(metric: number, slot: number, value: number): void
+export declare function setExemplar(metric: number, slot: number, value: number, atTotal?: boolean | undefined | null): void
 
 /** Sends log lines to a file (appended) or an open file descriptor; neither: stdout. */
 export declare function setLogDestination(path?: string | undefined | null, fd?: number | undefined | null): void

@@ -314,10 +314,24 @@ pub fn drain_observation_ring(env: &Env) -> Result<()> {
 /// Sets the exemplar of a counter series, or of the bucket `value` falls in of a
 /// histogram series (`slot`: the series' first slot), stamped now; its label names and
 /// values, in turn, are in this environment's scratch buffer. JS has counted the value
-/// already.
+/// already. `at_total`: a counter's exemplar takes the series' value now instead
+/// (@prometheus-io/client 0.16's counters).
 #[napi(catch_unwind)]
-pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64) -> Result<()> {
-  let labels = with_env_state(env, |state| {
+pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64, at_total: Option<bool>) -> Result<()> {
+  let labels = exemplar_labels(env)?;
+  if at_total == Some(true) {
+    return REGISTRY
+      .set_exemplar_at_total(metric, slot, labels)
+      .map_err(js_error);
+  }
+  REGISTRY
+    .set_exemplar(metric, slot, labels, value)
+    .map_err(js_error)
+}
+
+/// The exemplar label names and values JS wrote to the calling environment's scratch buffer.
+fn exemplar_labels(env: &Env) -> Result<Vec<(String, String)>> {
+  with_env_state(env, |state| {
     let values = state
       .scratch
       .as_ref()
@@ -330,10 +344,7 @@ pub fn set_exemplar(env: &Env, metric: u32, slot: u32, value: f64) -> Result<()>
         .map(|pair| (pair[0].to_string(), pair[1].to_string()))
         .collect(),
     )
-  })?;
-  REGISTRY
-    .set_exemplar(metric, slot, labels, value)
-    .map_err(js_error)
+  })
 }
 
 /// `registerSeries` with the label values JS wrote to its scratch buffer.

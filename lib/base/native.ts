@@ -93,11 +93,12 @@ export function overflowOf(registered: number): { slot: number; first: boolean }
  * Sets the exemplar of the series at `slot` (of the bucket `value` falls in, for a
  * histogram): `labels` are names and values in turn. They go through the scratch
  * buffer too, which makes the call about 5 times cheaper than passing an object;
- * OpenMetrics' 128 characters always fit in it.
+ * OpenMetrics' 128 characters always fit in it. `atTotal`: a counter's exemplar takes
+ * the series' value after the increment (@prometheus-io/client 0.16) instead of `value`.
  */
-export function setExemplar(metric: number, slot: number, labels: readonly string[], value: number): void {
+export function setExemplar(metric: number, slot: number, labels: readonly string[], value: number, atTotal = false): void {
   if (!writeScratch(labels)) throw new RangeError(`exemplar labels of ${labels.length / 2} names and values do not fit in 4 KiB`);
-  callNative(() => binding.setExemplar(metric, slot, value));
+  callNative(() => binding.setExemplar(metric, slot, value, atTotal));
 }
 
 /**

@@ -18,6 +18,11 @@ export interface IncreaseDataWithExemplar<T extends string> {
 
 export class Counter<T extends string = string> extends Metric<T, EngineCounter> {
   readonly type = 'counter';
+  /**
+   * Whether an exemplar's value is the series' value after the increment
+   * (@prometheus-io/client 0.16) rather than the increment (prom-client 15).
+   */
+  protected readonly exemplarAtTotal: boolean = false;
 
   constructor(configuration: CounterConfiguration<T>) {
     super(configuration, 'counter', counterSchema);
@@ -83,7 +88,7 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
     const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
     const handle = this.handleFor(own);
     handle.add(value ?? 1);
-    if (exemplar !== undefined) setExemplar(this.engine.id, handle.slot, exemplar, value || 1);
+    if (exemplar !== undefined) setExemplar(this.engine.id, handle.slot, exemplar, value || 1, this.exemplarAtTotal);
   }
 }
 

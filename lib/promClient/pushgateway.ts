@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { gzipSync } from 'node:zlib';
-import { globalRegistry, type Registry } from './registry';
+import { globalRegistry, Registry } from './registry';
 
 export interface PushgatewayParameters {
   jobName?: string;
@@ -18,11 +18,21 @@ export class Pushgateway {
   private readonly requireJobName: boolean;
   private readonly requestOptions: http.RequestOptions;
 
+  private readonly registry: Registry;
+
+  /** `new Pushgateway(url, registry)` too, as @prometheus-io/client 0.16 takes it. */
+  constructor(gatewayUrl: string, registry: Registry);
+  constructor(gatewayUrl: string, options?: PushgatewayOptions | null, registry?: Registry);
   constructor(
     private readonly gatewayUrl: string,
-    options: PushgatewayOptions = {},
-    private readonly registry: Registry = globalRegistry,
+    options: PushgatewayOptions | Registry | null = {},
+    registry: Registry = globalRegistry,
   ) {
+    if (options instanceof Registry) {
+      registry = options;
+      options = {};
+    }
+    this.registry = registry;
     const { requireJobName = true, ...requestOptions } = options ?? {};
     this.requireJobName = requireJobName;
     this.requestOptions = requestOptions;

@@ -3,7 +3,7 @@
 
 import { binding, callNative } from '../base/native';
 import { Registry as EngineRegistry, type Exposition, registry as defaultEngineRegistry } from '../exposition/registry';
-import type { Aggregator, MetricData } from './aggregators';
+import { type Aggregator, aggregators, type MetricData } from './aggregators';
 import { type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import { metricText } from './text';
 
@@ -116,7 +116,9 @@ export class Registry {
     return this.engine.scrape(accept);
   }
 
-  async getMetricsAsJSON(): Promise<MetricData[]> {
+  /** Every metric's data; with `aggregator` (@prometheus-io/client 0.16), only the metrics aggregated by it. */
+  async getMetricsAsJSON(aggregator?: string): Promise<MetricData[]> {
+    if (aggregator !== undefined) return (await this.getMetricsAsJSON()).filter((metric) => metric.aggregator === aggregator);
     await this.collect();
     const metrics: MetricData[] = (await this.engine.getMetricsAsJSON()).map((metric) => {
       // The engine does not know prom-client's aggregators and exemplar options; the metric does.
@@ -140,8 +142,15 @@ export class Registry {
     return Object.fromEntries(Object.entries(this.defaultLabels).filter(([name]) => !labels[name]));
   }
 
-  getMetricsAsArray(): (RegisteredMetric | MetricObject)[] {
-    return [...this.byName.values()];
+  /** Every registered metric; with `aggregator` (@prometheus-io/client 0.16), only those aggregated by it. */
+  getMetricsAsArray(aggregator?: string): (RegisteredMetric | MetricObject)[] {
+    const all = [...this.byName.values()];
+    return aggregator === undefined ? all : all.filter((metric) => (metric as Partial<RegisteredMetric>).aggregator === aggregator);
+  }
+
+  /** @prometheus-io/client 0.16: one metric's text, as getSingleMetricAsString() gives it. */
+  getMetricsAsString(metric: { name: string }): Promise<string> {
+    return this.getSingleMetricAsString(metric.name);
   }
 
   getSingleMetric(name: string): RegisteredMetric | MetricObject | undefined {
@@ -206,6 +215,33 @@ export class Registry {
     const converted = Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, String(value)]));
     this.engine.setDefaultLabels(converted);
     this.defaultLabels = converted;
+  }
+
+  /**
+   * A registry holding the metrics of several getMetricsAsJSON() results, each metric
+   * combined with its `aggregator` (which, as in prom-client, it must have): how a
+   * cluster's metrics are put together. On Registry itself since @prometheus-io/client
+   * 0.16 (prom-client 15 has it on AggregatorRegistry only).
+   */
+  static aggregate(metricsArr: MetricData[][], registryType: RegistryContentType = PROMETHEUS_CONTENT_TYPE): Registry {
+    const aggregated = new Registry(registryType);
+    const byName = new Map<string, MetricData[]>();
+    for (const metrics of metricsArr) {
+      for (const metric of metrics) {
+        const group = byName.get(metric.name);
+        if (group === undefined) byName.set(metric.name, [metric]);
+        else group.push(metric);
+      }
+    }
+    for (const metrics of byName.values()) {
+      const name = metrics[0].aggregator;
+      const aggregate = name !== undefined && Object.hasOwn(aggregators, name) ? aggregators[name] : undefined;
+      if (typeof aggregate !== 'function') throw new Error(`'${name}' is not a defined aggregator.`);
+      const metric = aggregate(metrics);
+      // The 'omit' aggregator gives nothing.
+      if (metric !== undefined) aggregated.registerMetric({ ...metric, get: () => metric });
+    }
+    return aggregated;
   }
 
   /** A registry holding the metrics of all of these (of one content type). */

@@ -4,7 +4,11 @@ import type { MetricJSON } from '../exposition/registry';
 import type { Aggregator } from './aggregators';
 import type { Exemplar } from './exemplars';
 
-export type LabelValues<T extends string> = Partial<Record<T, string | number>>;
+/**
+ * A label set. A metric declared without label names (`T` = never, the default of
+ * @prometheus-io/client 0.16's types) takes none: any key is a type error.
+ */
+export type LabelValues<T extends string> = [T] extends [never] ? Partial<Record<string, never>> : Partial<Record<T, string | number>>;
 
 export interface MetricValue<T extends string> {
   value: number;

@@ -857,6 +857,35 @@ impl Registry {
     Ok(())
   }
 
+  /// `set_exemplar` on a counter series with its value now as the exemplar's value
+  /// (@prometheus-io/client 0.16; prom-client 15 gives the increment): its slot summed
+  /// over every stripe, less what a restart left behind.
+  pub fn set_exemplar_at_total(
+    &self,
+    id: FamilyId,
+    slot: u32,
+    labels: Vec<(String, String)>,
+  ) -> Result<(), RegistryError> {
+    let family = self.family(id)?;
+    if family.def.kind != Kind::Counter {
+      return Err(RegistryError::Invalid(format!(
+        "metric \"{}\" is {}; an exemplar at the series' total goes on a counter",
+        family.def.name,
+        family.def.kind.describe()
+      )));
+    }
+    let total = self.striped.totals_of(slot, 1)?[0];
+    let baseline = if family.restarted.load(Ordering::Acquire) {
+      let restarts = family.restarts.lock();
+      restarts
+        .get(&slot)
+        .and_then(|restart| restart.baseline.first().copied())
+    } else {
+      None
+    };
+    self.set_exemplar(id, slot, labels, total - baseline.unwrap_or(0.0))
+  }
+
   /// Publishes this process's summaries' windows and exemplars for the other processes
   /// of its group, whose reads merge them with their own (nothing to do alone).
   pub fn publish(&self) -> Result<(), SlotError> {
