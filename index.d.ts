@@ -84,6 +84,12 @@ export interface LabelPair {
 /** This environment's scratch buffer for label values (see `scratch.rs`). */
 export declare function labelScratch(): ArrayBuffer
 
+/**
+ * The ids of the metrics listed in a registry, in listing order (prom-client's
+ * `Registry.merge()` lists them all in the merged registry).
+ */
+export declare function listedMetrics(registry: number): Array<number>
+
 /** Lists a metric in another registry too (prom-client's multiple `registers`). */
 export declare function listMetric(registry: number, metric: number): void
 
@@ -117,6 +123,12 @@ export interface LogRingLayout {
  * `metric.get()`), collected on a libuv worker thread.
  */
 export declare function metricData(metric: number): Promise<Array<MetricJson>>
+
+/**
+ * One metric and its samples as data, collected now on this thread: for prom-client's
+ * synchronous internals (`hashMap`), read by tests, never on an update path.
+ */
+export declare function metricDataNow(metric: number): Array<MetricJson>
 
 export interface MetricDefinition {
   name: string

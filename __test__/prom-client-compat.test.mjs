@@ -312,3 +312,23 @@ test('a scrape served by serve() runs collect callbacks first, and serves the la
     await server.close();
   }
 });
+
+test("hashMap, prom-client's internal series map that wrappers' tests read, has prom-client's keys and values", () => {
+  const views = [real, compat].map((client) => {
+    const registers = [new client.Registry()];
+    const counter = new client.Counter({ name: 'hashed_total', help: 'h', labelNames: ['route', 'code'], registers });
+    counter.inc({ route: '/a', code: '200' }, 2);
+    counter.inc({ code: '500' });
+    const histogram = new client.Histogram({ name: 'hashed_seconds', help: 'h', labelNames: ['route'], buckets: [0.1, 1, 10], registers });
+    for (const value of [0.05, 0.5, 0.7, 20]) histogram.observe({ route: '/a' }, value);
+    const gauge = new client.Gauge({ name: 'hashed_gauge', help: 'h', registers });
+    gauge.set(4);
+    const plain = (map) => Object.fromEntries(Object.entries(map).map(([key, entry]) => [key, { ...entry, labels: { ...entry.labels } }]));
+    return { counter: plain(counter.hashMap), histogram: plain(histogram.hashMap), gauge: plain(gauge.hashMap) };
+  });
+  assert.deepEqual(views[1].counter, views[0].counter);
+  assert.deepEqual(views[1].gauge, views[0].gauge);
+  const [theirs, ours] = views.map((view) => view.histogram['route:/a,']);
+  assert.deepEqual(ours.bucketValues, theirs.bucketValues, 'per-bucket counts, +Inf left out');
+  assert.deepEqual([ours.sum, ours.count, ours.labels], [theirs.sum, theirs.count, theirs.labels]);
+});

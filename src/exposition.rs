@@ -285,32 +285,41 @@ impl Task for MetricsDataTask {
   }
 
   fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-    Ok(
-      output
+    Ok(metrics_json(output))
+  }
+}
+
+/// One metric and its samples as data, collected now on this thread: for prom-client's
+/// synchronous internals (`hashMap`), read by tests, never on an update path.
+#[napi(catch_unwind)]
+pub fn metric_data_now(metric: u32) -> Result<Vec<MetricJson>> {
+  Ok(metrics_json(MetricsDataTask::Metric(metric).compute()?))
+}
+
+fn metrics_json(output: Vec<data::MetricData>) -> Vec<MetricJson> {
+  output
+    .into_iter()
+    .map(|metric| MetricJson {
+      name: metric.name,
+      help: metric.help,
+      kind: metric.kind.to_string(),
+      aggregator: "sum".to_string(),
+      values: metric
+        .samples
         .into_iter()
-        .map(|metric| MetricJson {
-          name: metric.name,
-          help: metric.help,
-          kind: metric.kind.to_string(),
-          aggregator: "sum".to_string(),
-          values: metric
-            .samples
-            .into_iter()
-            .map(|s| SampleJson {
-              value: s.value,
-              labels: s.labels.into_iter().collect(),
-              metric_name: s.metric_name,
-              exemplar: s.exemplar.map(|e| ExemplarJson {
-                label_set: e.labels.into_iter().collect(),
-                value: e.value,
-                timestamp: e.timestamp,
-              }),
-            })
-            .collect(),
+        .map(|s| SampleJson {
+          value: s.value,
+          labels: s.labels.into_iter().collect(),
+          metric_name: s.metric_name,
+          exemplar: s.exemplar.map(|e| ExemplarJson {
+            label_set: e.labels.into_iter().collect(),
+            value: e.value,
+            timestamp: e.timestamp,
+          }),
         })
         .collect(),
-    )
-  }
+    })
+    .collect()
 }
 
 /// Every metric and its samples as data (prom-client's `getMetricsAsJSON()` shape),

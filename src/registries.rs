@@ -26,6 +26,13 @@ pub fn list_metric(registry: u32, metric: u32) -> Result<()> {
   REGISTRY.list_in(registry, metric).map_err(js_error)
 }
 
+/// The ids of the metrics listed in a registry, in listing order (prom-client's
+/// `Registry.merge()` lists them all in the merged registry).
+#[napi(catch_unwind)]
+pub fn listed_metrics(registry: u32) -> Result<Vec<u32>> {
+  REGISTRY.listed(registry).map_err(js_error)
+}
+
 /// Takes the metric named `name` out of a registry; returns whether it was there.
 #[napi(catch_unwind)]
 pub fn unlist_metric(registry: u32, name: String) -> Result<bool> {

@@ -36,12 +36,15 @@ const GC_KINDS: Record<number, string> = {
   [perf.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
 };
 
-let running: (() => void) | undefined;
+/** The sampling running in this thread, by registry: how to stop it. */
+const running = new Map<Registry, () => void>();
 
 /**
  * Starts prom-client's default metrics for this process (call it from the main
  * thread: the event-loop figures are those of the calling thread). Returns a function
- * that stops the sampling; calling it again while running returns the same function.
+ * that stops the sampling; calling it again for the same registry while running
+ * returns the same function. A clear() of the registry stops it, so the metrics can be
+ * defined there again (as prom-client's can after `register.clear()`).
  */
 export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () => void {
   checkOptions('collectDefaultMetrics()', options, [
@@ -71,7 +74,8 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
   }
   const registry = registryOption('collectDefaultMetrics()', options.registry);
   // Checked first all the same: bad options are an error even when already running.
-  if (running !== undefined) return running;
+  const already = running.get(registry);
+  if (already !== undefined) return already;
   const labelPairs = Object.entries(labels).map(([name, value]) => ({ name, value }));
   callNative(() => binding.defineProcessMetrics(registry.id, registry.prefix + prefix, labelPairs));
 
@@ -194,13 +198,16 @@ export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () =
   sample();
   const timer = setInterval(sample, sampleIntervalMs);
   timer.unref();
-  const forget = whileRunning(() => running?.());
-  running = () => {
+  const stop = () => {
+    if (running.get(registry) !== stop) return;
     clearInterval(timer);
     delay.disable();
     gc.disconnect();
-    running = undefined;
+    running.delete(registry);
     forget();
   };
-  return running;
+  const forget = whileRunning(stop);
+  running.set(registry, stop);
+  registry.onClear(stop);
+  return stop;
 }

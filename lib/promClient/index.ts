@@ -25,6 +25,12 @@ export { validateMetricName } from './validation';
 export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
 export const openMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
 
+// `import client from 'prom-client'` compiled by TypeScript, tsx, esbuild or Babel reads
+// `.default` of a module marked `__esModule` (as this compiled one is); prom-client is
+// plain CommonJS, whose default import is the module itself. Not enumerable: the
+// entry's names stay exactly prom-client's.
+Object.defineProperty(exports, 'default', { value: exports });
+
 /** prom-client's module-level `contentType`: the global registry's, and setting it sets that. */
 export declare let contentType: RegistryContentType;
 Object.defineProperty(exports, 'contentType', {
@@ -49,12 +55,14 @@ export interface DefaultMetricsCollectorConfiguration extends Omit<DefaultMetric
 
 /**
  * prom-client's default metrics (same names, types and labels), into `register`
- * (default: the global registry). Returns a function that stops the sampling.
+ * (default: the global registry). Returns a function that stops the sampling. Other
+ * keys are ignored, as prom-client ignores them: wrappers pass their own options
+ * along (fastify-metrics its `enabled`).
  */
 export function collectDefaultMetrics(config: DefaultMetricsCollectorConfiguration = {}): () => void {
-  const { register = globalRegistry, enableExemplars, ...options } = config;
+  const { register = globalRegistry, enableExemplars, prefix, labels, eventLoopMonitoringPrecision, gcDurationBuckets, sampleIntervalMs } = config;
   if (enableExemplars && register.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
     throw new TypeError('Exemplars are supported only on OpenMetrics registries');
   }
-  return collectEngineDefaults({ ...options, registry: register.engine });
+  return collectEngineDefaults({ prefix, labels, eventLoopMonitoringPrecision, gcDurationBuckets, sampleIntervalMs, registry: register.engine });
 }

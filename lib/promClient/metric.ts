@@ -10,6 +10,7 @@ import { globalRegistry, type RegisteredMetric, Registry } from './registry';
 import { cacheUnder } from '../metrics/labels';
 import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import type { Aggregator } from './aggregators';
+import { type HashMap, hashMapOf } from './hashMap';
 import { validateLabel, validateLabelName, validateMetricName } from './validation';
 
 /** `M`: the metric, which a `collect` callback gets as `this`. */
@@ -272,12 +273,23 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     return labels === undefined ? this.series(EMPTY) : this.series(labels);
   }
 
+  /**
+   * prom-client's internal series map, which wrappers' and applications' tests read:
+   * a snapshot made when read (see hashMap.ts), so it costs updates nothing.
+   */
+  get hashMap(): HashMap {
+    return hashMapOf(this.engine.id, this.labelNames);
+  }
+
   /** prom-client's `get()`: runs `collect`, then the values in prom-client's shape. */
   async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
     await this.collect?.();
     const [data] = (await binding.metricData(this.engine.id)) as MetricJSON[];
     const values = data.values.map((sample) => promClientSample(sample, this)) as MetricValue<T>[];
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+    const { name, help, type, aggregator } = this;
+    // prom-client's key order, which tests comparing JSON text see: counters and gauges
+    // give `help` first, histograms and summaries `name`.
+    return type === 'counter' || type === 'gauge' ? { help, name, type, values, aggregator } : { name, help, type, values, aggregator };
   }
 
   /** Removes every series (a metric without labels goes back to 0). */

@@ -253,6 +253,8 @@ export class Registry {
     const merged = new Registry(type);
     for (const registry of registers) {
       for (const metric of registry.getMetricsAsArray()) merged.registerMetric(metric);
+      // Metrics the engine defined there without an object of this entry (collectDefaultMetrics()'s) come along too.
+      for (const id of binding.listedMetrics(registry.engine.id)) callNative(() => binding.listMetric(merged.engine.id, id));
     }
     return merged;
   }

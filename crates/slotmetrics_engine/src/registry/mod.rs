@@ -345,6 +345,18 @@ impl Registry {
     Ok(())
   }
 
+  /// The ids of the metrics listed in a namespace, in listing order.
+  pub fn listed(&self, namespace: NamespaceId) -> Result<Vec<FamilyId>, RegistryError> {
+    let namespace = self.namespace(namespace)?;
+    let families = namespace.families.read();
+    Ok(
+      families
+        .iter()
+        .filter_map(|family| namespace.by_name.get(&family.base).map(|id| *id))
+        .collect(),
+    )
+  }
+
   /// Takes a metric out of a namespace (prom-client's `removeSingleMetric()`), freeing
   /// its name there; its series keep counting. Returns whether it was listed.
   pub fn unlist(&self, namespace: NamespaceId, name: &str) -> Result<bool, RegistryError> {
