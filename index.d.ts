@@ -30,6 +30,9 @@ export declare function defineMetric(definition: MetricDefinition): number
  */
 export declare function defineProcessMetrics(registry: number, prefix: string, labels: Array<LabelPair>): void
 
+/** Drains the calling environment's ring of `kind` now, on this thread: its JS found it full. */
+export declare function drainEntryRing(kind: RingKind): void
+
 /**
  * Writes out the calling environment's ring now, on this thread (it is full). A broken
  * destination drops the lines rather than fail the application's log call; `flushLogs`
@@ -37,8 +40,11 @@ export declare function defineProcessMetrics(registry: number, prefix: string, l
  */
 export declare function drainLogRing(): void
 
-/** Drains the calling environment's ring now, on this thread: its JS found it full. */
-export declare function drainObservationRing(): void
+/**
+ * The calling environment's ring of `kind`, made on its first call: JS appends
+ * updates there and the engine applies them before any read.
+ */
+export declare function entryRing(kind: RingKind): ArrayBuffer | SharedArrayBuffer
 
 export declare function errorPolicy(): ErrorPolicy
 
@@ -232,24 +238,6 @@ export interface NativeWindow {
 }
 
 /**
- * The calling environment's ring of summary observations, made on its first call:
- * JS appends each observation there (after counting it in the series' slots) and the
- * engine drains it into the series' quantile window before any read.
- */
-export declare function observationRing(): ArrayBuffer | SharedArrayBuffer
-
-export declare function observationRingLayout(): ObservationRingLayout
-
-/** Where JS writes in an environment's ring of summary observations (crates/slotmetrics_engine/src/observations.rs). */
-export interface ObservationRingLayout {
-  entries: number
-  writePositionAt: number
-  readPositionAt: number
-  valuesAt: number
-  slotsAt: number
-}
-
-/**
  * Chunk `index` of this process's own gauge cells (gauges with a value per process in
  * a multi-process group; alone, the same memory as `shared_chunk`).
  */
@@ -287,13 +275,30 @@ export interface Rendered {
 export declare function renderMetrics(accept: string, registry: number, metric?: number | undefined | null): Promise<Rendered>
 
 /** Asks the engine's draining thread to drain the rings now: the caller's is half full. */
-export declare function requestObservationDrain(): void
+export declare function requestRingDrain(): void
 
 /** prom-client's `reset()`: removes every series, or zeroes a metric without dynamic labels. */
 export declare function resetMetric(metric: number): void
 
 /** `reset()` of every metric of a registry (prom-client's `resetMetrics()`). */
 export declare function resetRegistry(registry: number): void
+
+/** The kinds of rings through which JS hands the engine updates (crates/slotmetrics_engine/src/rings.rs). */
+export declare const enum RingKind {
+  Observations = 'Observations',
+  Exemplars = 'Exemplars',
+}
+
+export declare function ringLayout(kind: RingKind): RingLayout
+
+/** Where JS writes in a ring of a kind. */
+export interface RingLayout {
+  entries: number
+  entryBytes: number
+  writePositionAt: number
+  readPositionAt: number
+  entriesAt: number
+}
 
 export interface SampleJson {
   value: number

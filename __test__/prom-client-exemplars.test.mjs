@@ -287,3 +287,27 @@ test('any value as exemplar labels or as one of their values is taken or refused
   assert.ok(counted > values.length, `${counted} updates taken`);
   parseOpenMetricsStrict(text);
 });
+
+test("through each thread's ring: the newest exemplar wins, a full ring loses none, labels too long for an entry still go", async () => {
+  const registry = new compat.Registry(OPENMETRICS);
+  const counter = new compat.Counter({ name: 'ringed_exemplars', help: 'h', labelNames: ['k'], enableExemplars: true, registers: [registry] });
+  const histogram = new compat.Histogram({ name: 'ringed_seconds', help: 'h', buckets: [1], enableExemplars: true, registers: [registry] });
+  // More than a ring holds (256 entries), in one synchronous loop: the last of each series stays.
+  for (let i = 0; i < 1000; i++) counter.inc({ labels: { k: String(i % 3) }, value: 1, exemplarLabels: { traceId: `t${i}` } });
+  histogram.observe({ value: 0.5, exemplarLabels: { traceId: 'low' } });
+  histogram.observe({ value: 5, exemplarLabels: { traceId: 'high' } });
+  // Non-ASCII labels, and labels longer than an entry holds, take the native call instead.
+  counter.inc({ labels: { k: 'ü' }, value: 1, exemplarLabels: { traceId: 'é'.repeat(100) } });
+  const text = await registry.metrics();
+  for (const [k, last] of [
+    ['0', 999],
+    ['1', 997],
+    ['2', 998],
+  ]) {
+    assert.match(text, new RegExp(`^ringed_exemplars_total\\{k="${k}"\\} 33[34] # \\{traceId="t${last}"\\} 1 \\d+(\\.\\d+)?$`, 'm'));
+  }
+  assert.match(text, /^ringed_seconds_bucket\{le="1"\} 1 # \{traceId="low"\} 0\.5 /m);
+  assert.match(text, /^ringed_seconds_bucket\{le="\+Inf"\} 2 # \{traceId="high"\} 5 /m);
+  assert.match(text, new RegExp(`^ringed_exemplars_total\\{k="ü"\\} 1 # \\{traceId="${'é'.repeat(100)}"\\} 1 `, 'm'));
+  parseOpenMetricsStrict(text);
+});

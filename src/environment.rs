@@ -6,7 +6,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use slotmetrics_engine::logging::{Ring, RingId, LOGGER};
-use slotmetrics_engine::observations::ObservationRing;
+use slotmetrics_engine::rings::{EntryRing, RingKind};
 use slotmetrics_engine::slots::{Chunk, StripeId};
 use slotmetrics_engine::{collect_hooks, slots};
 
@@ -24,8 +24,8 @@ pub(crate) struct EnvState {
   pub(crate) scratch: Option<scratch::Scratch>,
   /// Its log ring, once it has logged.
   pub(crate) log_ring: Option<(RingId, Arc<Ring>)>,
-  /// Its ring of summary observations, once it has observed one.
-  pub(crate) observations: Option<Arc<ObservationRing>>,
+  /// Its rings of updates for the engine (summary observations, exemplars), once used.
+  pub(crate) rings: Vec<(RingKind, Arc<EntryRing>)>,
 }
 
 /// An environment's state until it is torn down, `None` after: shared by its instance
@@ -49,7 +49,7 @@ pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
     stripe,
     scratch: None,
     log_ring: None,
-    observations: None,
+    rings: Vec::new(),
   };
   let attachment: Attachment = Arc::new(parking_lot::Mutex::new(Some(state)));
   env.add_env_cleanup_hook(Arc::clone(&attachment), |attachment| detach(&attachment))?;
@@ -72,8 +72,8 @@ fn detach(attachment: &Attachment) {
     if let Some((ring, _)) = state.log_ring {
       LOGGER.detach(ring);
     }
-    if let Some(ring) = state.observations.take() {
-      REGISTRY.detach_observation_ring(&ring);
+    for (kind, ring) in state.rings.drain(..) {
+      REGISTRY.detach_ring(kind, &ring);
     }
     Ok(())
   });

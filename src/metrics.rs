@@ -1,14 +1,15 @@
 //! Defining metrics and registering, removing and zeroing their series.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
 use slotmetrics_engine::native::{self, NativeOptions};
-use slotmetrics_engine::observations;
 use slotmetrics_engine::registry;
 use slotmetrics_engine::registry::{Definition, Registered, DEFAULT_MAX_SERIES};
+use slotmetrics_engine::rings;
 use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
 
 use slotmetrics_engine::slots::StripeId;
@@ -250,62 +251,82 @@ pub fn register_series(env: &Env, metric: u32, label_values: Vec<String>) -> Res
   register(stripe, metric, &label_values)
 }
 
-/// Where JS writes in an environment's ring of summary observations (crates/slotmetrics_engine/src/observations.rs).
-#[napi(object)]
-pub struct ObservationRingLayout {
-  pub entries: u32,
-  pub write_position_at: u32,
-  pub read_position_at: u32,
-  pub values_at: u32,
-  pub slots_at: u32,
+/// The kinds of rings through which JS hands the engine updates (crates/slotmetrics_engine/src/rings.rs).
+#[napi(string_enum)]
+pub enum RingKind {
+  Observations,
+  Exemplars,
 }
 
-#[napi(catch_unwind)]
-pub fn observation_ring_layout() -> ObservationRingLayout {
-  ObservationRingLayout {
-    entries: observations::ENTRIES as u32,
-    write_position_at: observations::WRITE_AT as u32,
-    read_position_at: observations::READ_AT as u32,
-    values_at: observations::VALUES_AT as u32,
-    slots_at: observations::SLOTS_AT as u32,
+impl From<RingKind> for rings::RingKind {
+  fn from(kind: RingKind) -> Self {
+    match kind {
+      RingKind::Observations => rings::RingKind::Observations,
+      RingKind::Exemplars => rings::RingKind::Exemplars,
+    }
   }
 }
 
-/// The calling environment's ring of summary observations, made on its first call:
-/// JS appends each observation there (after counting it in the series' slots) and the
-/// engine drains it into the series' quantile window before any read.
+/// Where JS writes in a ring of a kind.
+#[napi(object)]
+pub struct RingLayout {
+  pub entries: u32,
+  pub entry_bytes: u32,
+  pub write_position_at: u32,
+  pub read_position_at: u32,
+  pub entries_at: u32,
+}
+
+#[napi(catch_unwind)]
+pub fn ring_layout(kind: RingKind) -> RingLayout {
+  let shape = rings::RingKind::from(kind).shape();
+  RingLayout {
+    entries: shape.entries as u32,
+    entry_bytes: shape.entry_bytes as u32,
+    write_position_at: rings::WRITE_AT as u32,
+    read_position_at: rings::READ_AT as u32,
+    entries_at: rings::ENTRIES_AT as u32,
+  }
+}
+
+/// The calling environment's ring of `kind`, made on its first call: JS appends
+/// updates there and the engine applies them before any read.
 #[napi(catch_unwind, ts_return_type = "ArrayBuffer | SharedArrayBuffer")]
-pub fn observation_ring(env: &Env) -> Result<Unknown<'_>> {
-  // The drain thread (started by the first ring) outlives any one environment.
+pub fn entry_ring(env: &Env, kind: RingKind) -> Result<Unknown<'_>> {
+  // The draining thread (started by the first ring) outlives any one environment.
   retain_current_module_for_unload_safety();
-  let memory = with_env_state(env, |state| {
-    if state.observations.is_none() {
-      let ring = REGISTRY.attach_observation_ring().map_err(|e| {
-        Error::from_reason(format!(
-          "slotmetrics: cannot start draining summary observations: {e}"
-        ))
-      })?;
-      state.observations = Some(ring);
-    }
-    Ok(state.observations.as_ref().map(|ring| ring.as_ptr()))
+  let kind = rings::RingKind::from(kind);
+  let (memory, bytes) = with_env_state(env, |state| {
+    let ring = match state.rings.iter().find(|(of, _)| *of == kind) {
+      Some((_, ring)) => Arc::clone(ring),
+      None => {
+        let ring = REGISTRY
+          .attach_ring(kind)
+          .map_err(|e| Error::from_reason(format!("slotmetrics: cannot start draining rings: {e}")))?;
+        state.rings.push((kind, Arc::clone(&ring)));
+        ring
+      }
+    };
+    Ok((ring.as_ptr(), ring.shape().bytes()))
   })?;
-  let memory = memory.ok_or_else(|| Error::from_reason("slotmetrics: no observation ring"))?;
-  // Shared where the runtime can (V8 then compiles the write position's Atomics.store inline).
-  views::slot_view(env, memory, observations::RING_BYTES)
+  // Shared where the runtime can (V8 then puts the write position's Atomics.store
+  // inside the JavaScript memory model).
+  views::slot_view(env, memory, bytes)
 }
 
 /// Asks the engine's draining thread to drain the rings now: the caller's is half full.
 #[napi(catch_unwind)]
-pub fn request_observation_drain() {
-  REGISTRY.request_observation_drain();
+pub fn request_ring_drain() {
+  REGISTRY.request_ring_drain();
 }
 
-/// Drains the calling environment's ring now, on this thread: its JS found it full.
+/// Drains the calling environment's ring of `kind` now, on this thread: its JS found it full.
 #[napi(catch_unwind)]
-pub fn drain_observation_ring(env: &Env) -> Result<()> {
+pub fn drain_entry_ring(env: &Env, kind: RingKind) -> Result<()> {
+  let kind = rings::RingKind::from(kind);
   with_env_state(env, |state| {
-    if let Some(ring) = &state.observations {
-      REGISTRY.drain_observation_ring(ring);
+    if let Some((_, ring)) = state.rings.iter().find(|(of, _)| *of == kind) {
+      REGISTRY.drain_ring(kind, ring);
     }
     Ok(())
   })

@@ -5,6 +5,9 @@
 // postMessage, so views are never passed between threads.
 
 import { binding } from './binding';
+import { recordExemplar } from './rings';
+
+export { recordObservation } from './rings';
 
 export { binding };
 
@@ -91,78 +94,16 @@ export function overflowOf(registered: number): { slot: number; first: boolean }
 
 /**
  * Sets the exemplar of the series at `slot` (of the bucket `value` falls in, for a
- * histogram): `labels` are names and values in turn. They go through the scratch
- * buffer too, which makes the call about 5 times cheaper than passing an object;
- * OpenMetrics' 128 characters always fit in it. `atTotal`: a counter's exemplar takes
- * the series' value after the increment (@prometheus-io/client 0.16) instead of `value`.
+ * histogram), stamped now: `labels` are names and values in turn, checked already.
+ * They go through this environment's ring of exemplars (rings.ts), or if they do not
+ * fit in an entry through the scratch buffer and a native call (OpenMetrics' 128
+ * characters always fit there). `atTotal`: a counter's exemplar takes the series'
+ * value (@prometheus-io/client 0.16) instead of `value`, summed when the ring is drained.
  */
 export function setExemplar(metric: number, slot: number, labels: readonly string[], value: number, atTotal = false): void {
+  if (recordExemplar(metric, slot, labels, value, atTotal)) return;
   if (!writeScratch(labels)) throw new RangeError(`exemplar labels of ${labels.length / 2} names and values do not fit in 4 KiB`);
   callNative(() => binding.setExemplar(metric, slot, value, atTotal));
-}
-
-/**
- * This environment's ring of summary observations (crates/slotmetrics_engine/src/observations.rs),
- * once it has observed one. `write` is its write position, which only this environment
- * stores; `read` the read position as last loaded. Positions are int32 here (u32 in
- * Rust, the same bits) and wrap: their difference is taken with `| 0`.
- */
-interface ObservationRing {
-  readonly positions: Int32Array;
-  readonly writeAt: number;
-  readonly readAt: number;
-  write: number;
-  read: number;
-  readonly values: Float64Array;
-  readonly slots: Uint32Array;
-  readonly mask: number;
-}
-
-let ring: ObservationRing | undefined;
-
-function attachRing(): ObservationRing {
-  const layout = binding.observationRingLayout();
-  const buffer = binding.observationRing();
-  const positions = new Int32Array(buffer, 0, layout.valuesAt / 4);
-  const writeAt = layout.writePositionAt / 4;
-  const readAt = layout.readPositionAt / 4;
-  ring = {
-    positions,
-    writeAt,
-    readAt,
-    // A recycled ring goes on from where the environment before left it (drained).
-    write: Atomics.load(positions, writeAt),
-    read: Atomics.load(positions, readAt),
-    values: new Float64Array(buffer, layout.valuesAt, layout.entries),
-    slots: new Uint32Array(buffer, layout.slotsAt, layout.entries),
-    mask: layout.entries - 1,
-  };
-  return ring;
-}
-
-/**
- * Appends an observation of the summary series at `slot` to this environment's ring
- * (JS has counted it in the series' slots first): two stores, then the write position's
- * atomic store, which publishes them to whichever thread drains. A full ring is drained
- * here first, by a native call.
- */
-export function recordObservation(slot: number, value: number): void {
-  const r = ring ?? attachRing();
-  if (((r.write - r.read) | 0) > r.mask) {
-    r.read = Atomics.load(r.positions, r.readAt);
-    if (((r.write - r.read) | 0) > r.mask) {
-      binding.drainObservationRing();
-      r.read = Atomics.load(r.positions, r.readAt);
-    }
-  }
-  const index = r.write & r.mask;
-  r.values[index] = value;
-  r.slots[index] = slot;
-  r.write = (r.write + 1) | 0;
-  Atomics.store(r.positions, r.writeAt, r.write);
-  // Each time another half of the ring has filled, the engine's thread is asked to
-  // drain, so a busy thread seldom finds its ring full and has to drain it itself.
-  if ((r.write & (r.mask >> 1)) === 0) binding.requestObservationDrain();
 }
 
 /** A cell of slot memory: its slot, the typed array over its chunk and its index in it. */

@@ -181,10 +181,9 @@ impl Snapshot {
     let published = registry.published()?;
     // Read before the slots (reading may prune a summary's series, which restarts them),
     // so a quantile never counts an observation the count does not: JS counts an
-    // observation before it puts it in its ring, drained first here.
-    if families.iter().any(|family| family.def.kind == Kind::Summary) {
-      registry.drain_observations();
-    }
+    // observation (and an exemplar's update) before it puts it in its ring, drained
+    // first here.
+    registry.drain_rings();
     let quantiles: Vec<_> = families
       .iter()
       .map(|family| {

@@ -26,8 +26,8 @@ pub struct Exemplar {
 }
 
 impl Exemplar {
-  /// An exemplar stamped now, or why its labels or value cannot be written.
-  pub fn new(labels: Vec<(String, String)>, value: f64) -> Result<Exemplar, String> {
+  /// An exemplar stamped `timestamp`, or why its labels or value cannot be written.
+  pub fn new(labels: Vec<(String, String)>, value: f64, timestamp: f64) -> Result<Exemplar, String> {
     if let Some((name, _)) = labels.iter().find(|(name, _)| !is_label_name(name)) {
       return Err(format!(
         "invalid exemplar label name \"{}\": it must match [a-zA-Z_][a-zA-Z0-9_]*",
@@ -48,15 +48,21 @@ impl Exemplar {
         "an exemplar's value must be a finite number, got {value}"
       ));
     }
-    let millis = SystemTime::now()
-      .duration_since(UNIX_EPOCH)
-      .map_or(0, |d| d.as_millis());
     Ok(Exemplar {
       labels,
       value,
-      timestamp: millis as f64 / 1000.0,
+      timestamp,
     })
   }
+}
+
+/// Now, as an exemplar's timestamp: seconds since the Unix epoch, to the millisecond
+/// (JavaScript's `Date.now() / 1000`, as prom-client writes it).
+pub fn now() -> f64 {
+  let millis = SystemTime::now()
+    .duration_since(UNIX_EPOCH)
+    .map_or(0, |d| d.as_millis());
+  millis as f64 / 1000.0
 }
 
 /// The index among a histogram's bucket slots of the bucket `value` falls in: the
@@ -85,7 +91,7 @@ mod tests {
       .duration_since(UNIX_EPOCH)
       .unwrap()
       .as_secs_f64();
-    let exemplar = Exemplar::new(labels(&[("trace_id", "abc")]), 2.5).unwrap();
+    let exemplar = Exemplar::new(labels(&[("trace_id", "abc")]), 2.5, now()).unwrap();
     assert_eq!(exemplar.labels, labels(&[("trace_id", "abc")]));
     assert!(
       exemplar.timestamp >= before.floor() && exemplar.timestamp <= before + 60.0,
@@ -97,14 +103,14 @@ mod tests {
 
   #[test]
   fn bad_exemplars_are_refused_with_the_reason() {
-    let e = Exemplar::new(labels(&[("trace-id", "x")]), 1.0).unwrap_err();
+    let e = Exemplar::new(labels(&[("trace-id", "x")]), 1.0, 0.0).unwrap_err();
     assert!(e.contains("invalid exemplar label name \"trace-id\""), "{e}");
     // 128 characters pass, counted as characters rather than bytes; 129 do not.
     let value = "é".repeat(120);
-    assert!(Exemplar::new(labels(&[("trace_id", &value)]), 1.0).is_ok());
-    let e = Exemplar::new(labels(&[("trace_id", &format!("{value}x"))]), 1.0).unwrap_err();
+    assert!(Exemplar::new(labels(&[("trace_id", &value)]), 1.0, 0.0).is_ok());
+    let e = Exemplar::new(labels(&[("trace_id", &format!("{value}x"))]), 1.0, 0.0).unwrap_err();
     assert!(e.contains("have 129 characters"), "{e}");
-    let e = Exemplar::new(vec![], f64::NAN).unwrap_err();
+    let e = Exemplar::new(vec![], f64::NAN, 0.0).unwrap_err();
     assert!(e.contains("finite number, got NaN"), "{e}");
   }
 

@@ -15,7 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
   ("group", 1),
   ("health", 1),
   ("logging", 1),
-  ("observations", 1),
+  ("rings", 1),
   ("slots", 2),
   ("format", 2),
   ("exemplar", 2),

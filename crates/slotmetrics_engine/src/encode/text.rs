@@ -993,12 +993,13 @@ latency_seconds_count{route="/users"} 4
   }
 
   #[test]
-  fn summary_observations_in_an_environments_ring_reach_the_quantiles_of_the_next_read() {
-    use crate::observations::{ENTRIES, SLOTS_AT, VALUES_AT, WRITE_AT};
-    // The drain thread the first ring starts needs a registry that lives forever.
+  fn ring_entries_reach_the_quantiles_and_exemplars_of_the_next_read() {
+    use crate::rings::{RingKind, ENTRIES_AT, EXEMPLARS, EXEMPLAR_LABELS_AT, OBSERVATIONS, WRITE_AT};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // The draining thread the first ring starts needs a registry that lives forever.
     let r: &'static Registry = Box::leak(Box::new(Registry::new()));
     let stripe = r.striped.attach().unwrap();
-    let id = r
+    let summary = r
       .define(Definition {
         summary: crate::summary::SummaryOptions {
           quantiles: vec![0.5],
@@ -1007,30 +1008,50 @@ latency_seconds_count{route="/users"} 4
         ..def("ringed", "Latency", Kind::Summary, &[], &[])
       })
       .unwrap();
-    let slot = r.series(id, NO_LABELS).unwrap().slot();
-    let ring = r.attach_observation_ring().unwrap();
-    // As JS writes: count and sum in the stripe, then the entry, then the position.
-    for (n, value) in [5.0, 7.0, 9.0].into_iter().enumerate() {
+    let slot = r.series(summary, NO_LABELS).unwrap().slot();
+    let counter = r
+      .define(def("traced_total", "Traced", Kind::Counter, &[], &[]))
+      .unwrap();
+    let traced = r.series(counter, NO_LABELS).unwrap().slot();
+    let observations = r.attach_ring(RingKind::Observations).unwrap();
+    let exemplars = r.attach_ring(RingKind::Exemplars).unwrap();
+    // As JS writes: the slots first, then the entry, then the write position.
+    let publish = |ring: &crate::rings::EntryRing, n: usize, entry: &[u8]| unsafe {
+      let shape = ring.shape();
+      let at = ENTRIES_AT + (n % shape.entries) * shape.entry_bytes;
+      std::ptr::copy_nonoverlapping(entry.as_ptr(), ring.as_ptr().add(at), entry.len());
+      AtomicU32::from_ptr(ring.as_ptr().add(WRITE_AT).cast()).store(n as u32 + 1, Ordering::Release);
+    };
+    for (n, value) in [5.0f64, 7.0, 9.0].into_iter().enumerate() {
       add(r, stripe, slot, 1.0);
       add(r, stripe, slot + 1, value);
-      unsafe {
-        ring
-          .as_ptr()
-          .add(VALUES_AT + 8 * (n % ENTRIES))
-          .cast::<f64>()
-          .write(value);
-        ring
-          .as_ptr()
-          .add(SLOTS_AT + 4 * (n % ENTRIES))
-          .cast::<u32>()
-          .write(slot);
-        std::sync::atomic::AtomicU32::from_ptr(ring.as_ptr().add(WRITE_AT).cast())
-          .store(n as u32 + 1, std::sync::atomic::Ordering::Release);
-      }
+      let mut entry = value.to_le_bytes().to_vec();
+      entry.extend(slot.to_le_bytes());
+      entry.resize(OBSERVATIONS.entry_bytes, 0);
+      publish(&observations, n, &entry);
     }
-    let text = text(r, Format::PROMETHEUS_TEXT);
+    add(r, stripe, traced, 4.0);
+    let mut entry = vec![0u8; EXEMPLARS.entry_bytes];
+    entry[0..8].copy_from_slice(&4.0f64.to_le_bytes());
+    entry[8..16].copy_from_slice(&1_700_000_000.5f64.to_le_bytes());
+    entry[16..20].copy_from_slice(&counter.to_le_bytes());
+    entry[20..24].copy_from_slice(&traced.to_le_bytes());
+    entry[25] = 2;
+    let mut at = EXEMPLAR_LABELS_AT;
+    for text in ["trace_id", "abc"] {
+      entry[at] = text.len() as u8;
+      entry[at + 1..at + 1 + text.len()].copy_from_slice(text.as_bytes());
+      at += 1 + text.len();
+    }
+    publish(&exemplars, 0, &entry);
+    let text = text(r, Format::OPENMETRICS_TEXT);
     assert!(text.contains("ringed{quantile=\"0.5\"} 7\n"), "{text}");
     assert!(text.contains("ringed_count 3\n"), "{text}");
-    r.detach_observation_ring(&ring);
+    assert!(
+      text.contains("traced_total 4 # {trace_id=\"abc\"} 4 1700000000.5\n"),
+      "{text}"
+    );
+    r.detach_ring(RingKind::Observations, &observations);
+    r.detach_ring(RingKind::Exemplars, &exemplars);
   }
 }

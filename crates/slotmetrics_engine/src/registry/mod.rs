@@ -34,8 +34,8 @@ use crate::exemplar::{bucket_index, Exemplar};
 use crate::group::GroupError;
 use crate::kind::{Kind, Style};
 use crate::native;
-use crate::observations::{ObservationRing, ObservationRings};
 use crate::process::{ProcessField, PROCESS_METRICS};
+use crate::rings::{self, DrainRequests, EntryRing, RingKind, Rings};
 use crate::slots::{SharedSlots, SlotError, StripeId, StripedSlots};
 use crate::summary::{quantiles_of, Window};
 use crate::text::{format_js_number, format_number};
@@ -171,8 +171,11 @@ pub struct Registry {
   pub shared: SharedSlots,
   /// The quantile window of every summary series, by first slot.
   windows: DashMap<u32, Window>,
-  /// The JS environments' rings of summary observations, drained into `windows`.
-  observations: ObservationRings,
+  /// The JS environments' rings of summary observations (drained into `windows`) and
+  /// of exemplars, and the draining thread's requests (see `rings`).
+  observation_rings: Rings,
+  exemplar_rings: Rings,
+  drain_requests: DrainRequests,
   /// The group whose metrics the default namespace holds, if any.
   #[cfg(unix)]
   replica: Option<Replica>,
@@ -187,13 +190,20 @@ impl Default for Registry {
 impl Registry {
   /// A registry of this process only.
   pub fn new() -> Self {
+    Registry::over(StripedSlots::new(), SharedSlots::new())
+  }
+
+  /// A registry over this slot memory, in no group (yet).
+  fn over(striped: StripedSlots, shared: SharedSlots) -> Self {
     Registry {
       families: RwLock::new(Vec::new()),
       namespaces: RwLock::new(vec![Arc::default()]),
-      striped: StripedSlots::new(),
-      shared: SharedSlots::new(),
+      striped,
+      shared,
       windows: DashMap::new(),
-      observations: ObservationRings::default(),
+      observation_rings: Rings::new(rings::OBSERVATIONS),
+      exemplar_rings: Rings::new(rings::EXEMPLARS),
+      drain_requests: DrainRequests::default(),
       #[cfg(unix)]
       replica: None,
     }
@@ -653,7 +663,7 @@ impl Registry {
     };
     if self.windows.contains_key(&slot) {
       // Observations made before the restart, still in rings, go in the old window.
-      self.drain_observations();
+      self.drain_rings();
       if let Some(mut window) = self.windows.get_mut(&slot) {
         window.reset();
       }
@@ -760,59 +770,110 @@ impl Registry {
     Ok(window)
   }
 
-  /// A ring for a new JS environment's summary observations; the first also starts the
+  /// A ring of `kind` for a new JS environment (see `rings`); the first also starts the
   /// thread that drains every ring when asked and at least once a second, so sliding
   /// windows place observations in the right period however rarely metrics are read.
-  pub fn attach_observation_ring(&'static self) -> std::io::Result<Arc<ObservationRing>> {
+  pub fn attach_ring(&'static self, kind: RingKind) -> std::io::Result<Arc<EntryRing>> {
     static DRAINING: std::sync::Once = std::sync::Once::new();
     let mut started = Ok(());
     DRAINING.call_once(|| {
       started = std::thread::Builder::new()
-        .name("slotmetrics-summaries".into())
+        .name("slotmetrics-rings".into())
         .spawn(move || loop {
-          self
-            .observations
-            .wait_for_request(std::time::Duration::from_secs(1));
-          self.drain_observations();
+          self.drain_requests.wait(std::time::Duration::from_secs(1));
+          self.drain_rings();
         })
         .map(drop);
     });
     started?;
-    Ok(self.observations.attach())
+    Ok(self.rings(kind).attach())
   }
 
   /// Drains a torn-down environment's ring and keeps it for the next environment.
-  pub fn detach_observation_ring(&self, ring: &Arc<ObservationRing>) {
-    self.observations.detach(ring, self.windows_of_entries());
+  pub fn detach_ring(&self, kind: RingKind, ring: &Arc<EntryRing>) {
+    match kind {
+      RingKind::Observations => self.observation_rings.detach(ring, self.windows_of_entries()),
+      RingKind::Exemplars => self
+        .exemplar_rings
+        .detach_batch(ring, |entries| self.apply_exemplars(entries)),
+    }
   }
 
   /// Asks the draining thread to drain every ring now: a JS thread's is filling up.
-  pub fn request_observation_drain(&self) {
-    self.observations.request_drain();
+  pub fn request_ring_drain(&self) {
+    self.drain_requests.request();
   }
 
   /// Drains one environment's ring: its JS found it full.
-  pub fn drain_observation_ring(&self, ring: &ObservationRing) {
-    ring.drain(self.windows_of_entries());
+  pub fn drain_ring(&self, kind: RingKind, ring: &EntryRing) {
+    match kind {
+      RingKind::Observations => ring.drain(self.windows_of_entries()),
+      RingKind::Exemplars => ring.drain_batch(|entries| self.apply_exemplars(entries)),
+    }
   }
 
-  /// Drains every environment's ring into the quantile windows: before they are read.
-  pub fn drain_observations(&self) {
+  /// Drains every environment's rings into the quantile windows and the exemplars:
+  /// before they are read.
+  pub fn drain_rings(&self) {
     // A window lookup per ring: no window stays locked while the next ring's drain lock
     // is awaited (its JS thread may be draining it into that window).
     self
-      .observations
+      .observation_rings
       .for_each_live(|ring| ring.drain(self.windows_of_entries()));
+    self
+      .exemplar_rings
+      .for_each_live(|ring| ring.drain_batch(|entries| self.apply_exemplars(entries)));
+  }
+
+  fn rings(&self, kind: RingKind) -> &Rings {
+    match kind {
+      RingKind::Observations => &self.observation_rings,
+      RingKind::Exemplars => &self.exemplar_rings,
+    }
+  }
+
+  /// A ring's exemplar entries, oldest first. Only the newest for each counter series or
+  /// histogram bucket is kept, so only it is applied: the others cost a lookup. JS
+  /// checked labels and values; a metric gone since (its registry cleared) has nothing
+  /// to set them on.
+  fn apply_exemplars(&self, entries: &[&[u8]]) {
+    let mut families: HashMap<u32, Option<Arc<Family>>> = HashMap::new();
+    let mut applied = std::collections::HashSet::new();
+    for entry in entries.iter().rev() {
+      let (metric, slot, value) = rings::exemplar_target(entry);
+      let Some(family) = families.entry(metric).or_insert_with(|| self.family(metric).ok()) else {
+        continue;
+      };
+      let target = match family.def.kind {
+        Kind::Histogram => slot + bucket_index(&family.def.buckets, value) as u32,
+        _ => slot,
+      };
+      if !applied.insert((metric, target)) {
+        continue;
+      }
+      let Some(exemplar) = rings::exemplar(entry) else {
+        continue;
+      };
+      let value = if exemplar.at_total {
+        self.counter_value(family, slot)
+      } else {
+        Ok(exemplar.value)
+      };
+      if let Ok(value) = value {
+        let _ = self.set_exemplar_at(metric, slot, exemplar.labels, value, exemplar.timestamp);
+      }
+    }
   }
 
   /// What a drain hands ring entries to: the window of each entry's series, looked up
   /// once for a run of entries of the same series, with the clock read once per drain.
   /// JS checked the values; a series whose window is gone (its registry was cleared
   /// meanwhile) has nothing to add its entries to.
-  fn windows_of_entries(&self) -> impl FnMut(u32, f64) + '_ {
+  fn windows_of_entries(&self) -> impl FnMut(&[u8]) + '_ {
     let now = std::time::Instant::now();
     let mut current: Option<(u32, Option<dashmap::mapref::one::RefMut<'_, u32, Window>>)> = None;
-    move |slot, value| {
+    move |entry| {
+      let (slot, value) = rings::observation(entry);
       if current.as_ref().is_none_or(|(at, _)| *at != slot) {
         // The previous series' window is unlocked before the next one is locked.
         current = None;
@@ -850,6 +911,20 @@ impl Registry {
     labels: Vec<(String, String)>,
     value: f64,
   ) -> Result<(), RegistryError> {
+    self.set_exemplar_at(id, slot, labels, value, crate::exemplar::now())
+  }
+
+  /// `set_exemplar` stamped `timestamp` (seconds since the Unix epoch): an exemplar set
+  /// from a ring, stamped when JS wrote it. An exemplar already there that is newer
+  /// (another thread's, drained first) stays.
+  pub fn set_exemplar_at(
+    &self,
+    id: FamilyId,
+    slot: u32,
+    labels: Vec<(String, String)>,
+    value: f64,
+    timestamp: f64,
+  ) -> Result<(), RegistryError> {
     let family = self.family(id)?;
     let def = &family.def;
     let target = match def.kind {
@@ -863,9 +938,15 @@ impl Registry {
         )))
       }
     };
-    let exemplar = Exemplar::new(labels, value)
+    let exemplar = Exemplar::new(labels, value, timestamp)
       .map_err(|why| RegistryError::Invalid(format!("metric \"{}\": {why}", def.name)))?;
-    family.exemplars.lock().insert(target, exemplar);
+    let mut exemplars = family.exemplars.lock();
+    if exemplars
+      .get(&target)
+      .is_none_or(|last| last.timestamp <= timestamp)
+    {
+      exemplars.insert(target, exemplar);
+    }
     Ok(())
   }
 
@@ -886,6 +967,13 @@ impl Registry {
         family.def.kind.describe()
       )));
     }
+    let value = self.counter_value(&family, slot)?;
+    self.set_exemplar(id, slot, labels, value)
+  }
+
+  /// A counter series' value now: its slot summed over every stripe, less what a
+  /// restart left behind.
+  fn counter_value(&self, family: &Family, slot: u32) -> Result<f64, RegistryError> {
     let total = self.striped.totals_of(slot, 1)?[0];
     let baseline = if family.restarted.load(Ordering::Acquire) {
       let restarts = family.restarts.lock();
@@ -895,7 +983,7 @@ impl Registry {
     } else {
       None
     };
-    self.set_exemplar(id, slot, labels, total - baseline.unwrap_or(0.0))
+    Ok(total - baseline.unwrap_or(0.0))
   }
 
   /// Publishes this process's summaries' windows and exemplars for the other processes
@@ -903,7 +991,7 @@ impl Registry {
   pub fn publish(&self) -> Result<(), SlotError> {
     #[cfg(unix)]
     if let Some(replica) = &self.replica {
-      self.drain_observations();
+      self.drain_rings();
       let digests: Vec<(u32, TDigest)> = self
         .windows
         .iter_mut()

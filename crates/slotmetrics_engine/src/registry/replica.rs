@@ -24,8 +24,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dashmap::DashMap;
-use parking_lot::{Mutex, MutexGuard, RwLock};
+use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use tdigest::TDigest;
 
@@ -219,15 +218,8 @@ impl Registry {
   /// `in_group` as process `me` (tests join as other processes).
   pub(crate) fn in_group_as(path: &std::path::Path, me: ProcessIdentity) -> Result<Self, SlotError> {
     let joined = crate::slots::join_group(path, me)?;
-    let registry = Registry {
-      families: RwLock::new(Vec::new()),
-      namespaces: RwLock::new(vec![Arc::default()]),
-      striped: joined.striped,
-      shared: joined.shared,
-      windows: DashMap::new(),
-      observations: Default::default(),
-      replica: Some(Replica::new(joined.files, joined.member)?),
-    };
+    let mut registry = Registry::over(joined.striped, joined.shared);
+    registry.replica = Some(Replica::new(joined.files, joined.member)?);
     registry.catch_up()?;
     Ok(registry)
   }

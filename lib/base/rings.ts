@@ -1,0 +1,120 @@
+// This environment's rings of updates for the engine (crates/slotmetrics_engine/src/rings.rs):
+// summary observations and exemplars, written here with plain stores and published with
+// one atomic store, with no native call. The engine applies them before any read.
+
+import { RingKind } from '../../index.js';
+import { binding } from './binding';
+
+/**
+ * One ring of fixed-size entries, over the addon's memory. `write` is its write
+ * position, which only this environment stores; `read` the read position as last
+ * loaded. Positions are int32 here (u32 in Rust, the same bits) and wrap: their
+ * difference is taken with `| 0`.
+ */
+class EntryRing {
+  private readonly positions: Int32Array;
+  private readonly writeAt: number;
+  private readonly readAt: number;
+  private write: number;
+  private read: number;
+  private readonly mask: number;
+  readonly entryBytes: number;
+  private readonly entriesAt: number;
+  /** Views of the whole ring; entry `i` starts at byte `entriesAt + i * entryBytes`. */
+  readonly f64: Float64Array;
+  readonly u32: Uint32Array;
+  readonly u8: Uint8Array;
+
+  constructor(private readonly kind: RingKind) {
+    const layout = binding.ringLayout(kind);
+    const buffer = binding.entryRing(kind);
+    this.positions = new Int32Array(buffer, 0, layout.entriesAt / 4);
+    this.writeAt = layout.writePositionAt / 4;
+    this.readAt = layout.readPositionAt / 4;
+    // A recycled ring goes on from where the environment before left it (drained).
+    this.write = Atomics.load(this.positions, this.writeAt);
+    this.read = Atomics.load(this.positions, this.readAt);
+    this.mask = layout.entries - 1;
+    this.entryBytes = layout.entryBytes;
+    this.entriesAt = layout.entriesAt;
+    this.f64 = new Float64Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.u8 = new Uint8Array(buffer);
+  }
+
+  /** The byte offset of the next entry, draining the ring here first if it is full. */
+  next(): number {
+    if (((this.write - this.read) | 0) > this.mask) {
+      this.read = Atomics.load(this.positions, this.readAt);
+      if (((this.write - this.read) | 0) > this.mask) {
+        binding.drainEntryRing(this.kind);
+        this.read = Atomics.load(this.positions, this.readAt);
+      }
+    }
+    return this.entriesAt + (this.write & this.mask) * this.entryBytes;
+  }
+
+  /**
+   * Publishes the entry `next()` gave to whichever thread drains. Each time another
+   * half of the ring has filled, the engine's thread is asked to drain, so a busy
+   * thread seldom finds its ring full and has to drain it itself.
+   */
+  publish(): void {
+    this.write = (this.write + 1) | 0;
+    Atomics.store(this.positions, this.writeAt, this.write);
+    if ((this.write & (this.mask >> 1)) === 0) binding.requestRingDrain();
+  }
+}
+
+let observations: EntryRing | undefined;
+let exemplars: EntryRing | undefined;
+
+/**
+ * Appends an observation of the summary series at `slot` to this environment's ring
+ * (JS has counted it in the series' slots first): two stores and the publication.
+ */
+export function recordObservation(slot: number, value: number): void {
+  observations ??= new EntryRing(RingKind.Observations);
+  const ring = observations;
+  const at = ring.next();
+  ring.f64[at >> 3] = value;
+  ring.u32[(at >> 2) + 2] = slot;
+  ring.publish();
+}
+
+// An exemplar entry's layout (rings.rs' EXEMPLARS).
+const EXEMPLAR_LABELS_AT = 26;
+const EXEMPLAR_AT_TOTAL = 1;
+
+/**
+ * Appends an exemplar to this environment's ring: `labels` are names and values in
+ * turn, checked already; stamped now. Returns false, with nothing published, if they
+ * do not fit in an entry (longer than 255 bytes each, or about 230 together) or are
+ * not ASCII: the caller sets it by a native call instead.
+ */
+export function recordExemplar(metric: number, slot: number, labels: readonly string[], value: number, atTotal: boolean): boolean {
+  exemplars ??= new EntryRing(RingKind.Exemplars);
+  const ring = exemplars;
+  const at = ring.next();
+  const bytes = ring.u8;
+  const end = at + ring.entryBytes;
+  let to = at + EXEMPLAR_LABELS_AT;
+  for (let i = 0; i < labels.length; i++) {
+    const text = labels[i];
+    if (text.length > 255 || to + 1 + text.length > end) return false;
+    bytes[to++] = text.length;
+    for (let c = 0; c < text.length; c++) {
+      const code = text.charCodeAt(c);
+      if (code >= 0x80) return false;
+      bytes[to++] = code;
+    }
+  }
+  ring.f64[at >> 3] = value;
+  ring.f64[(at >> 3) + 1] = Date.now() / 1000;
+  ring.u32[(at >> 2) + 4] = metric;
+  ring.u32[(at >> 2) + 5] = slot;
+  bytes[at + 24] = atTotal ? EXEMPLAR_AT_TOTAL : 0;
+  bytes[at + 25] = labels.length;
+  ring.publish();
+  return true;
+}
