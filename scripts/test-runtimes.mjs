@@ -11,10 +11,10 @@
 // apply on a runtime skips itself with the reason (helpers.mjs' unsupportedOn), and the
 // table lists the reasons. The addon and dist/ must be built first (`npm run build`).
 // The runtime packages exist for linux-x64 only, which is what this checks.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from './run.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = path.join(ROOT, '.cache', 'runtimes');
@@ -44,31 +44,6 @@ function install(runtime) {
   return run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, quiet: true }).then(({ code, output }) => {
     if (code !== 0 || !fs.existsSync(bin)) throw new Error(`could not install ${runtime.pkg}@${runtime.version}:\n${output}`);
     return bin;
-  });
-}
-
-/** Runs a command, echoing its output unless quiet; resolves to its exit code and output. */
-function run(command, args, { cwd = ROOT, env = process.env, quiet = false, timeoutMs = 0 } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const take = (stream) => (chunk) => {
-      output += chunk;
-      if (!quiet) stream.write(chunk);
-    };
-    child.stdout.on('data', take(process.stdout));
-    child.stderr.on('data', take(process.stderr));
-    let timedOut = false;
-    const timer = timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          child.kill('SIGKILL');
-        }, timeoutMs)
-      : undefined;
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: timedOut ? `${signal}, after ${timeoutMs / 60_000} minutes` : (signal ?? code), output });
-    });
   });
 }
 
@@ -108,7 +83,7 @@ function withoutColours(text) {
 async function testOn(runtime) {
   const bin = await install(runtime);
   const env = { ...process.env, PATH: `${path.dirname(bin)}${path.delimiter}${process.env.PATH}` };
-  const versionRun = await run(bin, ['--version'], { quiet: true });
+  const versionRun = await run(bin, ['--version'], { cwd: ROOT, quiet: true });
   const version = versionRun.output.match(/\d+\.\d+\.\d+/)?.[0] ?? 'unknown';
   const row = { name: runtime.name, version, pass: 0, skip: 0, fail: 0, problems: [], skips: new Set(), failures: new Set() };
   const invocations =
@@ -119,7 +94,7 @@ async function testOn(runtime) {
     const files = args.filter((arg) => arg.endsWith('.test.mjs'));
     const shown = files.length > 1 ? [...args.filter((arg) => !files.includes(arg)), `(${files.length} suite files)`] : args;
     console.log(`\n=== ${runtime.name} (${version}): ${path.basename(bin)} ${shown.join(' ')}`);
-    const { code, output } = await run(bin, args, { env, timeoutMs: SUITE_TIMEOUT_MS[runtime.kind] });
+    const { code, output } = await run(bin, args, { cwd: ROOT, env, timeoutMs: SUITE_TIMEOUT_MS[runtime.kind] });
     const counts = COUNTS[runtime.kind](output);
     row.pass += counts.pass;
     row.skip += counts.skip;

@@ -13,12 +13,12 @@
 // The wrappers' suites are not in their npm packages, and CI reaches package registries
 // only, so CI runs the scenario tests; README gives the suites' results as run here.
 // Needs `npm run build` first. Prints a table; exits 1 if anything failed.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { run } from './run.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Outside the repository: a wrapper looking for optional packages (fastify-metrics
@@ -100,7 +100,7 @@ const WRAPPERS = [
         supertest: '7.2.2',
         vitest: '4.1.10',
       },
-      command: () => ['npx', 'vitest', 'run'],
+      command: () => ['node_modules/.bin/vitest', 'run'],
       counts: 'vitest',
     },
   },
@@ -112,25 +112,6 @@ function specs(dir, folder, suffix) {
     .readdirSync(path.join(dir, folder))
     .filter((file) => file.endsWith(suffix))
     .map((file) => path.join(folder, file));
-}
-
-/** Runs a command; resolves to its exit code and output (echoed unless quiet). */
-function run(command, args, { cwd, env = {}, quiet = false, timeoutMs = 10 * 60_000 }) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], shell: command === 'npx' });
-    let output = '';
-    const take = (stream) => (chunk) => {
-      output += chunk;
-      if (!quiet) stream.write(chunk);
-    };
-    child.stdout.on('data', take(process.stdout));
-    child.stderr.on('data', take(process.stderr));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, output });
-    });
-  });
 }
 
 /**
@@ -161,7 +142,7 @@ async function scenario(wrapper) {
   await prepare(dir, { name: 'wrapper-scenario', dependencies: { [wrapper.name]: wrapper.version, ...wrapper.scenario } });
   const file = `${path.basename(wrapper.name)}.scenario.mjs`;
   fs.copyFileSync(path.join(SCENARIOS, file), path.join(dir, file));
-  const { output } = await run('node', ['--test', '--test-timeout=60000', file], { cwd: dir });
+  const { output } = await run('node', ['--test', '--test-timeout=60000', file], { cwd: dir, timeoutMs: 10 * 60_000 });
   return { what: `scenario tests (${wrapper.name}@${wrapper.version} from npm)`, ...COUNTS.node(output) };
 }
 
@@ -176,7 +157,7 @@ async function suite(wrapper, suites) {
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
   await prepare(dir, { ...manifest, dependencies: { ...manifest.dependencies, ...dependencies } });
   const [program, ...args] = command(dir);
-  const { output } = await run(program, args, { cwd: dir, env });
+  const { output } = await run(program, args, { cwd: dir, env: { ...process.env, ...env } });
   return { what: `its own suite (${repository} ${manifest.version})`, ...COUNTS[counts](output) };
 }
 

@@ -7,6 +7,7 @@
 // metrics, a WorkerRegistry, and the event-loop utilization default metrics.
 
 import { globalRegistry, type RegistryContentType } from '../promClient/registry';
+import { defineModuleProperties } from '../promClient/moduleProperties';
 import {
   AggregatorRegistry as PromClientAggregatorRegistry,
   Counter as PromClientCounter,
@@ -82,23 +83,9 @@ export const AggregatorRegistry = ClusterRegistry;
 /** @deprecated 0.16's old name of ClusterRegistry. */
 export type AggregatorRegistry = ClusterRegistry;
 
-// `import client from '@prometheus-io/client'` compiled by TypeScript, tsx, esbuild or Babel reads
-// `.default` of a module marked `__esModule` (as this compiled one is); @prometheus-io/client is
-// plain CommonJS, whose default import is the module itself. Not enumerable: the
-// entry's names stay exactly @prometheus-io/client's.
-Object.defineProperty(exports, 'default', { value: exports });
-
 /** The global registry's content type; setting it sets that. */
 export declare let contentType: RegistryContentType;
-Object.defineProperty(exports, 'contentType', {
-  enumerable: true,
-  get() {
-    return globalRegistry.contentType;
-  },
-  set(value: RegistryContentType) {
-    globalRegistry.setContentType(value);
-  },
-});
+defineModuleProperties(exports);
 
 export interface DefaultMetricsCollectorConfiguration
   extends PromClientDefaultsConfiguration,

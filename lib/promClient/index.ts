@@ -5,6 +5,7 @@
 
 import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../integrations/defaultMetrics';
 import { globalRegistry, Registry, type RegistryContentType } from './registry';
+import { defineModuleProperties } from './moduleProperties';
 
 export { Registry, globalRegistry as register };
 export type { RegistryContentType } from './registry';
@@ -25,23 +26,9 @@ export { validateMetricName } from './validation';
 export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
 export const openMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
 
-// `import client from 'prom-client'` compiled by TypeScript, tsx, esbuild or Babel reads
-// `.default` of a module marked `__esModule` (as this compiled one is); prom-client is
-// plain CommonJS, whose default import is the module itself. Not enumerable: the
-// entry's names stay exactly prom-client's.
-Object.defineProperty(exports, 'default', { value: exports });
-
 /** prom-client's module-level `contentType`: the global registry's, and setting it sets that. */
 export declare let contentType: RegistryContentType;
-Object.defineProperty(exports, 'contentType', {
-  enumerable: true,
-  get() {
-    return globalRegistry.contentType;
-  },
-  set(value: RegistryContentType) {
-    globalRegistry.setContentType(value);
-  },
-});
+defineModuleProperties(exports);
 
 export interface DefaultMetricsCollectorConfiguration extends Omit<DefaultMetricsOptions, 'registry'> {
   register?: Registry;

@@ -953,13 +953,17 @@ latency_seconds_count{route="/users"} 4
   fn overflowing_label_sets_are_counted_in_the_callers_stripe_and_again_after_a_clear() {
     let r = Registry::new();
     let stripe = r.striped.attach().unwrap();
-    let id = r
-      .define(Definition {
-        max_series: 1,
-        ..def("capped_total", "Capped", Kind::Counter, &["user"], &[])
-      })
-      .unwrap();
-    r.series(id, &["a"]).unwrap();
+    let capped = |r: &Registry| {
+      let id = r
+        .define(Definition {
+          max_series: 1,
+          ..def("capped_total", "Capped", Kind::Counter, &["user"], &[])
+        })
+        .unwrap();
+      r.series(id, &["a"]).unwrap();
+      id
+    };
+    let id = capped(&r);
     for user in ["b", "c", "d"] {
       assert!(matches!(
         r.series(id, &[user]).unwrap(),
@@ -979,13 +983,7 @@ latency_seconds_count{route="/users"} 4
 
     // A clear() drops the counter with the rest; the next overflow defines it again.
     r.clear(DEFAULT_NAMESPACE).unwrap();
-    let id = r
-      .define(Definition {
-        max_series: 1,
-        ..def("capped_total", "Capped", Kind::Counter, &["user"], &[])
-      })
-      .unwrap();
-    r.series(id, &["a"]).unwrap();
+    let id = capped(&r);
     assert_eq!(counted(&r), None);
     r.series(id, &["b"]).unwrap();
     r.count_overflow(id, stripe).unwrap();
