@@ -9,6 +9,7 @@ import { type Labels, SeriesCache } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 import {
   binding,
+  type Cell,
   callNative,
   floatGaugeCell,
   type GaugeCells,
@@ -421,26 +422,17 @@ export function dropOrThrow(metric: string, error: unknown): void {
  * update dropped for its labels writes to, so the caller's code runs on unchanged.
  */
 function discardHandle(type: MetricType, id: number, spec: Spec): HandleOf[MetricType] {
-  const cell = (view: Float64Array) => ({ slot: -1, view, index: 0 });
-  switch (type) {
-    case 'counter':
-      return new Counter(spec.name, cell(new Float64Array(1)));
-    case 'gauge':
-      return new Gauge(spec.name, { slot: -1, view: new BigInt64Array(1), index: 0 });
-    case 'gaugeFloat': {
+  // Room for any series of the metric: a histogram's buckets, +Inf, sum and native zero bucket.
+  const slots = classicBuckets(spec).length + 3;
+  const throwaway: CellSource = {
+    stripe: (slot) => ({ slot, view: new Float64Array(slots), index: 0 }),
+    intGauge: (_cells, slot) => ({ slot, view: new BigInt64Array(1), index: 0 }),
+    floatGauge: (_cells, slot) => {
       const view = new Float64Array(1);
-      return new FloatGauge(spec.name, { ...cell(view), bits: new BigUint64Array(view.buffer) });
-    }
-    case 'histogram': {
-      const bounds = [...classicBuckets(spec)];
-      // Its buckets, +Inf, the sum and a native histogram's zero bucket.
-      const cells = cell(new Float64Array(bounds.length + 3));
-      const native = spec.native;
-      return native === undefined ? new Histogram(spec.name, bounds, cells) : new NativeHistogram(spec.name, id, bounds, native.zeroThreshold, cells);
-    }
-    case 'summary':
-      return new Summary(spec.name, cell(new Float64Array(2)));
-  }
+      return { slot, view, bits: new BigUint64Array(view.buffer), index: 0 };
+    },
+  };
+  return handleMaker(type, id, spec, throwaway)(-1);
 }
 
 /** Warns of a metric's first label set sent to its overflow series (the addon counts each one in `slotmetrics_series_overflow_total`). */
@@ -469,30 +461,39 @@ function classicBuckets(spec: Spec): readonly number[] {
   return spec.buckets ?? (spec.native === undefined ? DEFAULT_BUCKETS : []);
 }
 
-/** Makes the handle of a series of metric `id` from its first slot. */
-function handleMaker(type: MetricType, id: number, spec: Spec): (slot: number) => HandleOf[MetricType] {
+/** Where a handle's cells come from: slot memory, or for a dropped update throwaway arrays. */
+interface CellSource {
+  stripe(slot: number): Cell<Float64Array>;
+  intGauge(cells: GaugeCells, slot: number): Cell<BigInt64Array>;
+  floatGauge(cells: GaugeCells, slot: number): Cell<Float64Array> & { readonly bits: BigUint64Array };
+}
+
+const SLOT_MEMORY: CellSource = { stripe: stripeCell, intGauge: intGaugeCell, floatGauge: floatGaugeCell };
+
+/** Makes the handle of a series of metric `id` from its first slot, its cells from `source`. */
+function handleMaker(type: MetricType, id: number, spec: Spec, source: CellSource = SLOT_MEMORY): (slot: number) => HandleOf[MetricType] {
   switch (type) {
     case 'counter':
-      return (slot) => new Counter(spec.name, stripeCell(slot));
+      return (slot) => new Counter(spec.name, source.stripe(slot));
     case 'gauge': {
       const cells = gaugeCells(spec);
-      return (slot) => new Gauge(spec.name, intGaugeCell(cells, slot));
+      return (slot) => new Gauge(spec.name, source.intGauge(cells, slot));
     }
     case 'gaugeFloat': {
       const cells = gaugeCells(spec);
-      return (slot) => new FloatGauge(spec.name, floatGaugeCell(cells, slot));
+      return (slot) => new FloatGauge(spec.name, source.floatGauge(cells, slot));
     }
     case 'histogram': {
       // A plain array: V8 (Node 20) reads frozen arrays' elements about 5x slower.
       const bounds = [...classicBuckets(spec)];
       const native = spec.native;
       if (native !== undefined) {
-        return (slot) => new NativeHistogram(spec.name, id, bounds, native.zeroThreshold, stripeCell(slot));
+        return (slot) => new NativeHistogram(spec.name, id, bounds, native.zeroThreshold, source.stripe(slot));
       }
-      return (slot) => new Histogram(spec.name, bounds, stripeCell(slot));
+      return (slot) => new Histogram(spec.name, bounds, source.stripe(slot));
     }
     case 'summary':
-      return (slot) => new Summary(spec.name, stripeCell(slot));
+      return (slot) => new Summary(spec.name, source.stripe(slot));
   }
 }
 
