@@ -5,7 +5,7 @@
 // nothing to join, nothing to send, no timeout.
 
 import type { MetricData } from '../promClient/aggregators';
-import { globalRegistry, Registry } from '../promClient/registry';
+import { globalRegistry, Registry, registryList } from '../promClient/registry';
 
 /** The registries workerMetrics() reads (default: the global one). */
 let registries: Registry[] = [globalRegistry];
@@ -26,10 +26,6 @@ export class WorkerRegistry extends Registry {
 
   /** The registries whose metrics workerMetrics() gives (default: the global one). */
   static setRegistries(regs: Registry | Registry[]): void {
-    const list = Array.isArray(regs) ? regs : [regs];
-    for (const registry of list) {
-      if (!(registry instanceof Registry)) throw new TypeError(`Expected Registry, got ${typeof registry}`);
-    }
-    registries = list;
+    registries = registryList(regs);
   }
 }

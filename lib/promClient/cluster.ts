@@ -15,7 +15,7 @@
 import type * as Cluster from 'node:cluster';
 import { binding } from '../base/native';
 import type { MetricData } from './aggregators';
-import { globalRegistry, Registry, type RegistryContentType } from './registry';
+import { globalRegistry, Registry, type RegistryContentType, registryList } from './registry';
 
 const PROM_CLIENT = { request: 'prom-client:getMetricsReq', response: 'prom-client:getMetricsRes' };
 const CLIENT = {
@@ -114,21 +114,9 @@ export class AggregatorRegistry extends Registry {
     });
   }
 
-  /**
-   * A registry holding the metrics of several getMetricsAsJSON() results, each
-   * metric combined with its `aggregator` (which, as in prom-client, it must have).
-   */
-  static override aggregate(metricsArr: MetricData[][], registryType: RegistryContentType = Registry.PROMETHEUS_CONTENT_TYPE): Registry {
-    return Registry.aggregate(metricsArr, registryType);
-  }
-
   /** In a worker: the registries whose metrics it answers with (default: the global one). */
   static setRegistries(regs: Registry | Registry[]): void {
-    const list = Array.isArray(regs) ? regs : [regs];
-    for (const registry of list) {
-      if (!(registry instanceof Registry)) throw new TypeError(`Expected Registry, got ${typeof registry}`);
-    }
-    registries = list;
+    registries = registryList(regs);
   }
 }
 

@@ -260,5 +260,17 @@ export class Registry {
   }
 }
 
+/**
+ * The registries `setRegistries()` takes (one or an array), as a list; prom-client's
+ * TypeError for anything else.
+ */
+export function registryList(regs: Registry | Registry[]): Registry[] {
+  const list = Array.isArray(regs) ? regs : [regs];
+  for (const registry of list) {
+    if (!(registry instanceof Registry)) throw new TypeError(`Expected Registry, got ${typeof registry}`);
+  }
+  return list;
+}
+
 /** prom-client's `register`: slotmetrics' default registry. */
 export const globalRegistry = new Registry(PROMETHEUS_CONTENT_TYPE, defaultEngineRegistry);
