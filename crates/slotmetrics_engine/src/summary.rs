@@ -71,11 +71,13 @@ impl Window {
     }
   }
 
-  pub fn observe(&mut self, value: f64) {
+  /// Adds one observation now (tests; drains use `observe_at`).
+  #[cfg(test)]
+  pub(crate) fn observe(&mut self, value: f64) {
     self.observe_at(Instant::now(), value);
   }
 
-  /// `observe`, with the clock read once for a batch of observations.
+  /// Adds an observation at `now`: a drain reads the clock once for all its entries.
   pub fn observe_at(&mut self, now: Instant, value: f64) {
     self.rotate(now);
     self.current.push(value);

@@ -885,9 +885,10 @@ impl Registry {
     }
   }
 
-  /// Adds an observation to the quantile window of the summary series at `slot` (its
-  /// count and sum are written by JS).
-  pub fn observe_summary(&self, slot: u32, value: f64) -> Result<(), RegistryError> {
+  /// Adds an observation to the quantile window of the summary series at `slot`, as a
+  /// drained ring entry does (tests; JS's observations arrive through rings).
+  #[cfg(test)]
+  pub(crate) fn observe_summary(&self, slot: u32, value: f64) -> Result<(), RegistryError> {
     match self.windows.get_mut(&slot) {
       Some(mut window) if value.is_finite() => {
         window.observe(value);
