@@ -20,8 +20,12 @@ use tdigest::{Centroid, TDigest};
 
 use crate::kind::Style;
 
-/// Centroids a digest keeps; about the accuracy of prom-client's (`tdigest`'s δ = 0.01).
-const DIGEST_SIZE: usize = 100;
+/// Centroids a digest keeps. This crate's scale gives the median's centroids 2% of
+/// the observations each at 100 (prom-client's `tdigest` caps them near 1%, and keeps
+/// ~750 centroids over 1M values): sorted runs of four threads, drained one after
+/// another, put its median 56 ranks in 4,000 off, prom-client's 21. At 400, 6 (the
+/// push costs the same; 6.4 KB of centroids per digest).
+const DIGEST_SIZE: usize = 400;
 
 /// How a summary's quantiles are computed: which, and over what time.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -114,7 +118,8 @@ impl Window {
     for _ in 0..due.min(keep as u64 + 1) {
       let mut sealed = std::mem::replace(&mut self.current, TDigest::new_with_size(DIGEST_SIZE));
       sealed.flush();
-      self.sealed.push_back(sealed);
+      // A flushed digest keeps its push buffer's capacity; a clone has none.
+      self.sealed.push_back(sealed.clone());
       if self.sealed.len() > keep {
         self.sealed.pop_front();
       }
@@ -246,6 +251,34 @@ mod tests {
     let q = quantiles(&mut w, &[0.5, 0.9, 0.99]).unwrap();
     for (estimate, exact) in q.iter().zip([50_000.0, 90_000.0, 99_000.0]) {
       assert!((estimate - exact).abs() < 1_000.0, "{estimate} vs {exact}");
+    }
+  }
+
+  #[test]
+  fn sorted_runs_from_several_threads_keep_the_median_within_half_a_percent() {
+    // Each thread's ring is drained whole, so a digest sees one sorted run per thread,
+    // in any order, and sometimes runs cut where a drain found them.
+    let orders = [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1]];
+    for order in orders {
+      for run in [1000, 500, 333, 100, 7] {
+        let mut w = Window::new(None);
+        let mut next = [0u32; 4];
+        while next.iter().any(|&n| n < 1000) {
+          for thread in order {
+            for _ in 0..run {
+              if next[thread] < 1000 {
+                w.observe((thread as u32 * 1000 + next[thread]) as f64);
+                next[thread] += 1;
+              }
+            }
+          }
+        }
+        let median = quantiles(&mut w, &[0.5]).unwrap()[0];
+        assert!(
+          (median - 1999.5).abs() < 20.0,
+          "order {order:?}, runs of {run}: median {median}"
+        );
+      }
     }
   }
 
