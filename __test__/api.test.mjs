@@ -67,6 +67,34 @@ test('with() caches one handle per label set and places static labels first', as
   assert.equal(samples.get('http_requests_total{service="my-api",status_code="500",method="GET"}'), 1);
 });
 
+test('with() keeps each label set apart as a level of the cache gains keys, and remove() forgets only its own', async () => {
+  // The cache holds a level with one key as a small node and turns it into a Map at the
+  // second key: every form a value may be given in must keep finding its own series.
+  const calls = counterSchema('levels_total').requireDynamicKey('route').requireDynamicKey('code').requireDynamicKey('method').build();
+  const first = calls.with({ route: '/a', code: 200, method: 'GET' });
+  assert.equal(calls.with({ route: '/a', code: '200', method: 'GET' }).slot, first.slot, 'a number and its string are one series');
+  const second = calls.with({ route: '/a', code: 200, method: 'POST' });
+  const third = calls.with({ route: '/a', code: 404, method: 'GET' });
+  const fourth = calls.with({ route: '/b', code: 200, method: 'GET' });
+  const handles = [first, second, third, fourth];
+  assert.equal(new Set(handles).size, 4);
+  assert.equal(calls.with({ route: '/a', code: 200, method: 'GET' }), first);
+  assert.equal(calls.with({ route: '/a', code: 200, method: 'POST' }), second);
+  assert.equal(calls.with({ route: '/a', code: 404, method: 'GET' }), third);
+  for (const [i, handle] of handles.entries()) handle.add(i + 1);
+  calls.remove({ route: '/a', code: 200, method: 'GET' });
+  assert.notEqual(calls.with({ route: '/a', code: '200', method: 'GET' }), first, 'registered again after remove()');
+  assert.equal(calls.with({ route: '/a', code: 200, method: 'POST' }), second, 'its neighbours stay cached');
+  assert.equal(calls.with({ route: '/a', code: 404, method: 'GET' }), third);
+  calls.remove({ route: '/b', code: 200, method: 'GET' });
+  assert.notEqual(calls.with({ route: '/b', code: 200, method: 'GET' }), fourth);
+  const samples = parseSamples(await registry.metrics());
+  assert.equal(samples.get('levels_total{route="/a",code="200",method="GET"}'), 0);
+  assert.equal(samples.get('levels_total{route="/a",code="200",method="POST"}'), 2);
+  assert.equal(samples.get('levels_total{route="/a",code="404",method="GET"}'), 3);
+  assert.equal(samples.get('levels_total{route="/b",code="200",method="GET"}'), 0);
+});
+
 test('with() names a missing, extra or badly typed label in a TypeError, and records nothing', async () => {
   const c = counterSchema('typed_total').help('h').requireDynamicKey('route').requireDynamicKey('code').build();
   c.with({ route: '/a', code: '1' }).increment();

@@ -7,7 +7,7 @@ import { dropOrThrow, type MetricSchema, type MetricType } from '../metrics/sche
 import { binding, callNative } from '../base/native';
 import type { MetricJSON } from '../exposition/registry';
 import { globalRegistry, type RegisteredMetric, Registry } from './registry';
-import { cacheUnder } from '../metrics/labels';
+import { type CacheLevel, cacheUnder } from '../metrics/labels';
 import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import type { Aggregator } from './aggregators';
 import { type HashMap, hashMapOf } from './hashMap';
@@ -73,7 +73,7 @@ function compileLookup<H>(labelNames: readonly string[], root: Map<unknown, unkn
       if (count !== labelNames.filter((name) => name in labels).length) return miss(labels);
       let node: unknown = root;
       for (const name of labelNames) {
-        node = (node as Map<unknown, unknown>).get((labels as Record<string, unknown>)[name]);
+        node = (node as CacheLevel).get((labels as Record<string, unknown>)[name]);
         if (node === undefined) return miss(labels);
       }
       return node as H;
