@@ -91,6 +91,15 @@ export interface LabelPair {
 export declare function labelScratch(): ArrayBuffer
 
 /**
+ * A lease of up to `wanted` series of `metric` for the calling environment, whose new
+ * label sets it may then count at once and register through its ring of registrations
+ * (crates/slotmetrics_engine/src/registry/leases.rs). Answered as one number:
+ * `first slot × 65536 + series granted`; 0 while the metric is full; -1 if it never
+ * takes leases (a gauge, summary or native histogram, or in a group).
+ */
+export declare function leaseSeries(metric: number, wanted: number): number
+
+/**
  * The ids of the metrics listed in a registry, in listing order (prom-client's
  * `Registry.merge()` lists them all in the merged registry).
  */
@@ -287,6 +296,7 @@ export declare function resetRegistry(registry: number): void
 export declare const enum RingKind {
   Observations = 'Observations',
   Exemplars = 'Exemplars',
+  Registrations = 'Registrations',
 }
 
 export declare function ringLayout(kind: RingKind): RingLayout

@@ -72,7 +72,7 @@ test('with() keeps each label set apart as a level of the cache gains keys, and 
   // second key: every form a value may be given in must keep finding its own series.
   const calls = counterSchema('levels_total').requireDynamicKey('route').requireDynamicKey('code').requireDynamicKey('method').build();
   const first = calls.with({ route: '/a', code: 200, method: 'GET' });
-  assert.equal(calls.with({ route: '/a', code: '200', method: 'GET' }).slot, first.slot, 'a number and its string are one series');
+  const sameAsFirst = calls.with({ route: '/a', code: '200', method: 'GET' });
   const second = calls.with({ route: '/a', code: 200, method: 'POST' });
   const third = calls.with({ route: '/a', code: 404, method: 'GET' });
   const fourth = calls.with({ route: '/b', code: 200, method: 'GET' });
@@ -82,6 +82,12 @@ test('with() keeps each label set apart as a level of the cache gains keys, and 
   assert.equal(calls.with({ route: '/a', code: 200, method: 'POST' }), second);
   assert.equal(calls.with({ route: '/a', code: 404, method: 'GET' }), third);
   for (const [i, handle] of handles.entries()) handle.add(i + 1);
+  sameAsFirst.add(10);
+  assert.equal(
+    parseSamples(await registry.metrics()).get('levels_total{route="/a",code="200",method="GET"}'),
+    11,
+    'a number and its string are one series',
+  );
   calls.remove({ route: '/a', code: 200, method: 'GET' });
   assert.notEqual(calls.with({ route: '/a', code: '200', method: 'GET' }), first, 'registered again after remove()');
   assert.equal(calls.with({ route: '/a', code: 200, method: 'POST' }), second, 'its neighbours stay cached');

@@ -24,8 +24,11 @@ pub(crate) struct EnvState {
   pub(crate) scratch: Option<scratch::Scratch>,
   /// Its log ring, once it has logged.
   pub(crate) log_ring: Option<(RingId, Arc<Ring>)>,
-  /// Its rings of updates for the engine (summary observations, exemplars), once used.
+  /// Its rings of updates for the engine (summary observations, exemplars, label sets
+  /// to register), once used.
   pub(crate) rings: Vec<(RingKind, Arc<EntryRing>)>,
+  /// The first slots of the leases of series it took (`leaseSeries`).
+  pub(crate) leases: Vec<u32>,
 }
 
 /// An environment's state until it is torn down, `None` after: shared by its instance
@@ -50,6 +53,7 @@ pub fn attach_environment(_exports: Object, env: Env) -> Result<()> {
     scratch: None,
     log_ring: None,
     rings: Vec::new(),
+    leases: Vec::new(),
   };
   let attachment: Attachment = Arc::new(parking_lot::Mutex::new(Some(state)));
   env.add_env_cleanup_hook(Arc::clone(&attachment), |attachment| detach(&attachment))?;
@@ -72,9 +76,14 @@ fn detach(attachment: &Attachment) {
     if let Some((ring, _)) = state.log_ring {
       LOGGER.detach(ring);
     }
+    // Its label sets registered first: its exemplars may be on their series.
+    state
+      .rings
+      .sort_by_key(|(kind, _)| *kind != RingKind::Registrations);
     for (kind, ring) in state.rings.drain(..) {
       REGISTRY.detach_ring(kind, &ring);
     }
+    REGISTRY.end_leases(&state.leases);
     Ok(())
   });
 }

@@ -8,7 +8,7 @@ use napi_derive::napi;
 use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
 use slotmetrics_engine::native::{self, NativeOptions};
 use slotmetrics_engine::registry;
-use slotmetrics_engine::registry::{Definition, Registered, DEFAULT_MAX_SERIES};
+use slotmetrics_engine::registry::{Definition, LeaseAnswer, Registered, DEFAULT_MAX_SERIES};
 use slotmetrics_engine::rings;
 use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
 
@@ -256,6 +256,7 @@ pub fn register_series(env: &Env, metric: u32, label_values: Vec<String>) -> Res
 pub enum RingKind {
   Observations,
   Exemplars,
+  Registrations,
 }
 
 impl From<RingKind> for rings::RingKind {
@@ -263,6 +264,7 @@ impl From<RingKind> for rings::RingKind {
     match kind {
       RingKind::Observations => rings::RingKind::Observations,
       RingKind::Exemplars => rings::RingKind::Exemplars,
+      RingKind::Registrations => rings::RingKind::Registrations,
     }
   }
 }
@@ -365,6 +367,29 @@ fn exemplar_labels(env: &Env) -> Result<Vec<(String, String)>> {
         .map(|pair| (pair[0].to_string(), pair[1].to_string()))
         .collect(),
     )
+  })
+}
+
+/// Series a lease holds at most: a lease answer packs the count below this.
+const LEASE_SIZES: i64 = 1 << 16;
+
+/// A lease of up to `wanted` series of `metric` for the calling environment, whose new
+/// label sets it may then count at once and register through its ring of registrations
+/// (crates/slotmetrics_engine/src/registry/leases.rs). Answered as one number:
+/// `first slot × 65536 + series granted`; 0 while the metric is full; -1 if it never
+/// takes leases (a gauge, summary or native histogram, or in a group).
+#[napi(catch_unwind)]
+pub fn lease_series(env: &Env, metric: u32, wanted: u32) -> Result<i64> {
+  let wanted = wanted.min((LEASE_SIZES - 1) as u32);
+  with_env_state(env, |state| {
+    Ok(match REGISTRY.lease_series(metric, wanted).map_err(js_error)? {
+      LeaseAnswer::Granted { first, series } => {
+        state.leases.push(first);
+        i64::from(first) * LEASE_SIZES + i64::from(series)
+      }
+      LeaseAnswer::Full => 0,
+      LeaseAnswer::Never => -1,
+    })
   })
 }
 

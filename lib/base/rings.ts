@@ -1,6 +1,7 @@
 // This environment's rings of updates for the engine (crates/slotmetrics_engine/src/rings.rs):
-// summary observations and exemplars, written here with plain stores and published with
-// one atomic store, with no native call. The engine applies them before any read.
+// summary observations, exemplars and label sets to register, written here with plain
+// stores and published with one atomic store, with no native call. The engine applies
+// them before any read.
 
 import { RingKind } from '../../index.js';
 import { binding } from './binding';
@@ -68,6 +69,26 @@ class EntryRing {
 
 let observations: EntryRing | undefined;
 let exemplars: EntryRing | undefined;
+let registrations: EntryRing | undefined;
+
+/**
+ * Writes `texts` from byte `at` of an entry ending at `end`, each as a byte length and
+ * its bytes; returns false if they do not fit or one is not ASCII.
+ */
+function writeTexts(bytes: Uint8Array, at: number, end: number, texts: readonly string[]): boolean {
+  let to = at;
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
+    if (text.length > 255 || to + 1 + text.length > end) return false;
+    bytes[to++] = text.length;
+    for (let c = 0; c < text.length; c++) {
+      const code = text.charCodeAt(c);
+      if (code >= 0x80) return false;
+      bytes[to++] = code;
+    }
+  }
+  return true;
+}
 
 /**
  * Appends an observation of the summary series at `slot` to this environment's ring
@@ -97,24 +118,38 @@ export function recordExemplar(metric: number, slot: number, labels: readonly st
   const ring = exemplars;
   const at = ring.next();
   const bytes = ring.u8;
-  const end = at + ring.entryBytes;
-  let to = at + EXEMPLAR_LABELS_AT;
-  for (let i = 0; i < labels.length; i++) {
-    const text = labels[i];
-    if (text.length > 255 || to + 1 + text.length > end) return false;
-    bytes[to++] = text.length;
-    for (let c = 0; c < text.length; c++) {
-      const code = text.charCodeAt(c);
-      if (code >= 0x80) return false;
-      bytes[to++] = code;
-    }
-  }
+  if (!writeTexts(bytes, at + EXEMPLAR_LABELS_AT, at + ring.entryBytes, labels)) return false;
   ring.f64[at >> 3] = value;
   ring.f64[(at >> 3) + 1] = Date.now() / 1000;
   ring.u32[(at >> 2) + 4] = metric;
   ring.u32[(at >> 2) + 5] = slot;
   bytes[at + 24] = atTotal ? EXEMPLAR_AT_TOTAL : 0;
   bytes[at + 25] = labels.length;
+  ring.publish();
+  return true;
+}
+
+// A registration entry's layout (rings.rs' REGISTRATIONS).
+const REGISTRATION_VALUES_AT = 24;
+
+/**
+ * Appends a new label set of `metric`, counted at `slot` of the lease from `lease`, for
+ * the engine to register (registry/leases.rs); stamped now as its creation. Returns
+ * false, with nothing published, if its values do not fit in an entry (longer than 255
+ * bytes each, or about 230 together) or are not ASCII: the caller registers it by a
+ * native call instead.
+ */
+export function recordRegistration(metric: number, slot: number, lease: number, values: readonly string[]): boolean {
+  registrations ??= new EntryRing(RingKind.Registrations);
+  const ring = registrations;
+  const at = ring.next();
+  if (!writeTexts(ring.u8, at + REGISTRATION_VALUES_AT, at + ring.entryBytes, values)) return false;
+  const word = at >> 2;
+  ring.u32[word] = metric;
+  ring.u32[word + 1] = slot;
+  ring.u32[word + 2] = lease;
+  ring.u8[at + 12] = values.length;
+  ring.f64[(at >> 3) + 2] = Date.now() / 1000;
   ring.publish();
   return true;
 }

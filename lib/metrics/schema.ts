@@ -7,6 +7,7 @@ import { NATIVE_DEFAULTS, NativeHistogram, type NativeOptions } from './nativeHi
 import { DEFAULT_PERCENTILES, Summary } from './summary';
 import { type Labels, SeriesCache } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
+import { SeriesLease } from '../base/leases';
 import {
   binding,
   type Cell,
@@ -442,11 +443,27 @@ function warnOverflow(metric: string): void {
   });
 }
 
+/**
+ * The slots one series spans of a metric whose new label sets may be counted in leased
+ * slots (the engine's `Family::slots_per_series`): a counter one, a classic histogram
+ * one per bucket, +Inf and the sum. Undefined for the others, which never take leases.
+ */
+function leasedSlotsPerSeries(type: MetricType, spec: Spec): number | undefined {
+  if (type === 'counter') return 1;
+  if (type === 'histogram' && spec.native === undefined) return classicBuckets(spec).length + 2;
+  return undefined;
+}
+
 function handleFactory(type: MetricType, id: number, spec: Spec): (labelValues: string[]) => { handle: HandleOf[MetricType]; cache: boolean } {
   const makeHandle = handleMaker(type, id, spec);
   // The overflow series' handle, made once: past the limit every new label set gets it.
   let overflow: { slot: number; handle: HandleOf[MetricType] } | undefined;
+  const perSeries = leasedSlotsPerSeries(type, spec);
+  const lease = perSeries === undefined ? undefined : new SeriesLease(id, perSeries);
   return (labelValues) => {
+    // Counted now, registered by the engine's next drain; else registered by a call.
+    const leased = lease === undefined ? -1 : lease.take(labelValues);
+    if (leased >= 0) return { handle: makeHandle(leased), cache: true };
     const registered = callNative(() => registerSeries(id, labelValues));
     if (registered >= 0) return { handle: makeHandle(registered), cache: true };
     const { slot, first } = overflowOf(registered);

@@ -218,6 +218,8 @@ impl Snapshot {
       .zip(exemplars)
       .zip(windows)
       .map(|((((family, series), quantiles), exemplars), windows)| {
+        // Aliases first: a restart's baseline includes them.
+        family.fold_aliases(&mut striped);
         let (hidden, restarted_at) = family.apply_restarts(&mut striped, &shared);
         FamilySnapshot {
           family,

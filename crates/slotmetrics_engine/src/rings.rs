@@ -1,6 +1,7 @@
 //! Rings of fixed-size entries through which JS hands the engine updates it applies
 //! later, one ring per JS environment and kind: summary observations (for the
-//! quantile windows) and exemplars. JS writes an entry and publishes it with one
+//! quantile windows), exemplars, and label sets JS counts in leased slots before the
+//! engine registers them. JS writes an entry and publishes it with one
 //! atomic store, with no native call; the registry drains every ring before anything
 //! reads what they feed (a scrape, `metrics()`, a group's publication, a reset), from
 //! a thread of its own when a JS thread asks (its ring half full) and at least once a
@@ -56,11 +57,23 @@ pub const EXEMPLAR_LABELS_AT: usize = 26;
 /// A counter's exemplar valued at the series' total (@prometheus-io/client 0.16).
 pub const EXEMPLAR_AT_TOTAL: u8 = 1;
 
+/// New label sets, counted by JS in slots of a lease before the engine registers them:
+/// metric id u32 at 0, the series' first slot u32 at 4, the lease's first slot u32 at
+/// 8, the number of label values u8 at 12, when the set was first used f64 at 16
+/// (seconds since the Unix epoch), then each value as a u8 byte length and its UTF-8
+/// bytes. A label set that does not fit is registered by a native call instead.
+pub const REGISTRATIONS: RingShape = RingShape {
+  entry_bytes: 256,
+  entries: 1024,
+};
+pub const REGISTRATION_VALUES_AT: usize = 24;
+
 /// The kinds of rings a JS environment may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RingKind {
   Observations,
   Exemplars,
+  Registrations,
 }
 
 impl RingKind {
@@ -68,6 +81,7 @@ impl RingKind {
     match self {
       RingKind::Observations => OBSERVATIONS,
       RingKind::Exemplars => EXEMPLARS,
+      RingKind::Registrations => REGISTRATIONS,
     }
   }
 }
@@ -249,20 +263,8 @@ pub struct ExemplarEntry {
 pub fn exemplar(entry: &[u8]) -> Option<ExemplarEntry> {
   let u32_at = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().unwrap());
   let f64_at = |at: usize| f64::from_le_bytes(entry[at..at + 8].try_into().unwrap());
-  let count = entry[25] as usize;
-  let mut at = EXEMPLAR_LABELS_AT;
-  let mut texts = Vec::with_capacity(count);
-  for _ in 0..count {
-    let length = *entry.get(at)? as usize;
-    texts.push(
-      std::str::from_utf8(entry.get(at + 1..at + 1 + length)?)
-        .ok()?
-        .to_string(),
-    );
-    at += 1 + length;
-  }
-  let mut texts = texts.into_iter();
-  let labels = std::iter::from_fn(|| Some((texts.next()?, texts.next()?))).collect();
+  let mut texts = texts(entry, EXEMPLAR_LABELS_AT, entry[25])?.into_iter();
+  let labels = std::iter::from_fn(|| Some((texts.next()?.to_string(), texts.next()?.to_string()))).collect();
   Some(ExemplarEntry {
     value: f64_at(0),
     timestamp: f64_at(8),
@@ -271,6 +273,37 @@ pub fn exemplar(entry: &[u8]) -> Option<ExemplarEntry> {
     at_total: entry[24] & EXEMPLAR_AT_TOTAL != 0,
     labels,
   })
+}
+
+/// A registration entry, read back; `None` if it is malformed (JS wrote it, so never).
+pub struct RegistrationEntry<'a> {
+  pub metric: u32,
+  pub slot: u32,
+  pub lease: u32,
+  pub created: f64,
+  pub values: Vec<&'a str>,
+}
+
+pub fn registration(entry: &[u8]) -> Option<RegistrationEntry<'_>> {
+  let u32_at = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().unwrap());
+  Some(RegistrationEntry {
+    metric: u32_at(0),
+    slot: u32_at(4),
+    lease: u32_at(8),
+    created: f64::from_le_bytes(entry[16..24].try_into().unwrap()),
+    values: texts(entry, REGISTRATION_VALUES_AT, entry[12])?,
+  })
+}
+
+/// `count` texts from `at`, each a u8 byte length and its UTF-8 bytes.
+fn texts(entry: &[u8], mut at: usize, count: u8) -> Option<Vec<&str>> {
+  let mut texts = Vec::with_capacity(count as usize);
+  for _ in 0..count {
+    let length = *entry.get(at)? as usize;
+    texts.push(std::str::from_utf8(entry.get(at + 1..at + 1 + length)?).ok()?);
+    at += 1 + length;
+  }
+  Some(texts)
 }
 
 #[cfg(test)]
@@ -356,6 +389,31 @@ mod tests {
     entry[25] = 3;
     entry[at] = 255;
     assert!(exemplar(&entry).is_none());
+  }
+
+  #[test]
+  fn a_registration_entry_reads_back() {
+    let mut entry = vec![0u8; REGISTRATIONS.entry_bytes];
+    entry[0..4].copy_from_slice(&5u32.to_le_bytes());
+    entry[4..8].copy_from_slice(&130u32.to_le_bytes());
+    entry[8..12].copy_from_slice(&128u32.to_le_bytes());
+    entry[12] = 2;
+    entry[16..24].copy_from_slice(&1_700_000_000.5f64.to_le_bytes());
+    let mut at = REGISTRATION_VALUES_AT;
+    for text in ["/users", ""] {
+      entry[at] = text.len() as u8;
+      entry[at + 1..at + 1 + text.len()].copy_from_slice(text.as_bytes());
+      at += 1 + text.len();
+    }
+    let read = registration(&entry).unwrap();
+    assert_eq!(
+      (read.metric, read.slot, read.lease, read.created),
+      (5, 130, 128, 1_700_000_000.5)
+    );
+    assert_eq!(read.values, ["/users", ""]);
+    entry[12] = 3;
+    entry[at] = 255;
+    assert!(registration(&entry).is_none(), "a value running past the entry");
   }
 
   #[test]

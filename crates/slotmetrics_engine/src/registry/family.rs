@@ -81,6 +81,11 @@ pub struct Family {
   /// Once full: the `slotmetrics_series_overflow_total` family and the series of it
   /// that counts this metric's overflowing label sets (`Registry::count_overflow`).
   pub(super) overflow_count: Mutex<Option<(super::FamilyId, u32)>>,
+  /// Leased slots whose label set turned out to have a series already (another thread
+  /// registered it first), by first slot: the first slot of that series. A read adds
+  /// their totals into the series'. `aliased` says whether there are any.
+  pub(super) aliases: Mutex<HashMap<u32, u32>>,
+  pub(super) aliased: AtomicBool,
 }
 
 impl Family {
@@ -101,6 +106,63 @@ impl Family {
 
   pub fn series(&self) -> Arc<Vec<Series>> {
     self.series.read().clone()
+  }
+
+  /// Whether JS may count this metric's new label sets in leased slots and leave their
+  /// registration to a drain (`Registry::lease_series`): counters and classic
+  /// histograms, whose slots only add up, so that a second slot for one label set can
+  /// be added into the first. Gauges are set, summaries' windows and native histograms'
+  /// buckets live by series, and a group's metrics register through its journal.
+  pub(super) fn defers_registration(&self) -> bool {
+    let summed = match self.def.kind {
+      Kind::Counter => true,
+      Kind::Histogram => self.def.native.is_none(),
+      _ => false,
+    };
+    summed && self.group_number.is_none() && self.process.is_none()
+  }
+
+  /// The first slot of the series counted at `slot`: itself, or for an alias its series'.
+  pub(super) fn series_of(&self, slot: u32) -> u32 {
+    if !self.aliased.load(Ordering::Acquire) {
+      return slot;
+    }
+    self.aliases.lock().get(&slot).copied().unwrap_or(slot)
+  }
+
+  /// Counts the leased slots from `alias` in the series at `series` from now on.
+  pub(super) fn add_alias(&self, alias: u32, series: u32) {
+    self.aliases.lock().insert(alias, series);
+    self.aliased.store(true, Ordering::Release);
+  }
+
+  /// The aliases of the series at `series`.
+  pub(super) fn aliases_of(&self, series: u32) -> Vec<u32> {
+    if !self.aliased.load(Ordering::Acquire) {
+      return Vec::new();
+    }
+    let aliases = self.aliases.lock();
+    aliases
+      .iter()
+      .filter(|(_, to)| **to == series)
+      .map(|(from, _)| *from)
+      .collect()
+  }
+
+  /// Adds each alias's slot totals into its series' in `striped` (the summed totals).
+  pub fn fold_aliases(&self, striped: &mut [f64]) {
+    if !self.aliased.load(Ordering::Acquire) {
+      return;
+    }
+    let count = self.slots_per_series();
+    for (&alias, &series) in self.aliases.lock().iter() {
+      for offset in 0..count {
+        let (from, to) = (alias as usize + offset, series as usize + offset);
+        if let (Some(&value), true) = (striped.get(from), to < striped.len()) {
+          striped[to] += value;
+        }
+      }
+    }
   }
 
   /// Applies restarts to a collection: subtracts baselines from `striped` (the summed

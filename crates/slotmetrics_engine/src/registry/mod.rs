@@ -17,6 +17,7 @@
 
 mod definition;
 mod family;
+mod leases;
 #[cfg(unix)]
 mod replica;
 
@@ -44,6 +45,7 @@ pub use definition::Definition;
 use definition::{check_label_name, describe, describe_difference, encode_labels, validate};
 use family::{sample_names, Restart};
 pub use family::{Family, Series};
+pub use leases::LeaseAnswer;
 #[cfg(all(test, unix))]
 pub(crate) use replica::two_members;
 #[cfg(unix)]
@@ -175,6 +177,9 @@ pub struct Registry {
   /// of exemplars, and the draining thread's requests (see `rings`).
   observation_rings: Rings,
   exemplar_rings: Rings,
+  /// Label sets JS counted in leased slots, and the leases it holds (see `leases`).
+  registration_rings: Rings,
+  leases: Mutex<HashMap<u32, leases::Lease>>,
   drain_requests: DrainRequests,
   /// The group whose metrics the default namespace holds, if any.
   #[cfg(unix)]
@@ -203,6 +208,8 @@ impl Registry {
       windows: DashMap::new(),
       observation_rings: Rings::new(rings::OBSERVATIONS),
       exemplar_rings: Rings::new(rings::EXEMPLARS),
+      registration_rings: Rings::new(rings::REGISTRATIONS),
+      leases: Mutex::default(),
       drain_requests: DrainRequests::default(),
       #[cfg(unix)]
       replica: None,
@@ -584,6 +591,7 @@ impl Registry {
   /// prom-client's `remove(labels)`: the series is no longer exposed until it is used
   /// again, and then counts from zero. Unknown label sets are ignored.
   pub fn remove_series(&self, id: FamilyId, values: &[impl AsRef<str>]) -> Result<(), RegistryError> {
+    self.drain_registrations();
     let family = self.family(id)?;
     let labels = encode_labels(&family.def, values)?;
     let slot = family.index.get(labels.as_str()).map(|slot| *slot);
@@ -595,6 +603,7 @@ impl Registry {
 
   /// prom-client's `zero(labels)`: the series, registered if new, is exposed at zero.
   pub fn zero_series(&self, id: FamilyId, values: &[impl AsRef<str>]) -> Result<Registered, RegistryError> {
+    self.drain_registrations();
     let registered = self.series(id, values)?;
     // A label set sent to the overflow series does not wipe what that series counted.
     if let Registered::Series(slot) = registered {
@@ -606,12 +615,14 @@ impl Registry {
   /// prom-client's `reset()`: every series removed, or for a metric without dynamic
   /// labels and for a summary, zeroed.
   pub fn reset(&self, id: FamilyId) -> Result<(), RegistryError> {
+    self.drain_registrations();
     self.reset_family(&*self.family(id)?)
   }
 
   /// `reset()` of every metric of a namespace but process figures (prom-client's
   /// `resetMetrics()`).
   pub fn reset_all(&self, namespace: NamespaceId) -> Result<(), RegistryError> {
+    self.drain_registrations();
     for family in self
       .namespace(namespace)?
       .families()
@@ -640,19 +651,13 @@ impl Registry {
     let Some(restart) = restarts.get(&slot).filter(|r| r.hidden) else {
       return Ok(false);
     };
-    Ok(
-      !family.def.kind.is_striped()
-        || *self.striped.totals_of(slot, family.slots_per_series())? == *restart.baseline,
-    )
+    Ok(!family.def.kind.is_striped() || *self.series_totals(family, slot)? == *restart.baseline)
   }
 
   fn restart(&self, family: &Family, slot: u32, hidden: bool) -> Result<(), SlotError> {
     let mut restarts = family.restarts.lock();
     let baseline = if family.def.kind.is_striped() {
-      self
-        .striped
-        .totals_of(slot, family.slots_per_series())?
-        .into_boxed_slice()
+      self.series_totals(family, slot)?.into_boxed_slice()
     } else if family.def.gauge_mode.is_per_process() {
       // Only this process's value: another's is its own to reset.
       self.shared.store_own(slot, 0)?;
@@ -792,6 +797,9 @@ impl Registry {
   /// Drains a torn-down environment's ring and keeps it for the next environment.
   pub fn detach_ring(&self, kind: RingKind, ring: &Arc<EntryRing>) {
     match kind {
+      RingKind::Registrations => self
+        .registration_rings
+        .detach_batch(ring, |entries| self.apply_registrations(entries)),
       RingKind::Observations => self.observation_rings.detach(ring, self.windows_of_entries()),
       RingKind::Exemplars => self
         .exemplar_rings
@@ -808,13 +816,19 @@ impl Registry {
   pub fn drain_ring(&self, kind: RingKind, ring: &EntryRing) {
     match kind {
       RingKind::Observations => ring.drain(self.windows_of_entries()),
-      RingKind::Exemplars => ring.drain_batch(|entries| self.apply_exemplars(entries)),
+      RingKind::Exemplars => {
+        // An exemplar may be on a series still in a registration ring.
+        self.drain_registrations();
+        ring.drain_batch(|entries| self.apply_exemplars(entries));
+      }
+      RingKind::Registrations => ring.drain_batch(|entries| self.apply_registrations(entries)),
     }
   }
 
   /// Drains every environment's rings into the quantile windows and the exemplars:
   /// before they are read.
   pub fn drain_rings(&self) {
+    self.drain_registrations();
     // A window lookup per ring: no window stays locked while the next ring's drain lock
     // is awaited (its JS thread may be draining it into that window).
     self
@@ -825,10 +839,19 @@ impl Registry {
       .for_each_live(|ring| ring.drain_batch(|entries| self.apply_exemplars(entries)));
   }
 
+  /// Registers every label set JS counted in leased slots: before anything reads or
+  /// changes a series by its label set or slot.
+  fn drain_registrations(&self) {
+    self
+      .registration_rings
+      .for_each_live(|ring| ring.drain_batch(|entries| self.apply_registrations(entries)));
+  }
+
   fn rings(&self, kind: RingKind) -> &Rings {
     match kind {
       RingKind::Observations => &self.observation_rings,
       RingKind::Exemplars => &self.exemplar_rings,
+      RingKind::Registrations => &self.registration_rings,
     }
   }
 
@@ -844,6 +867,7 @@ impl Registry {
       let Some(family) = families.entry(metric).or_insert_with(|| self.family(metric).ok()) else {
         continue;
       };
+      let slot = family.series_of(slot);
       let target = match family.def.kind {
         Kind::Histogram => slot + bucket_index(&family.def.buckets, value) as u32,
         _ => slot,
@@ -912,6 +936,8 @@ impl Registry {
     labels: Vec<(String, String)>,
     value: f64,
   ) -> Result<(), RegistryError> {
+    // The series may still be in the caller's registration ring.
+    self.drain_registrations();
     self.set_exemplar_at(id, slot, labels, value, crate::exemplar::now())
   }
 
@@ -928,6 +954,7 @@ impl Registry {
   ) -> Result<(), RegistryError> {
     let family = self.family(id)?;
     let def = &family.def;
+    let slot = family.series_of(slot);
     let target = match def.kind {
       Kind::Counter => slot,
       Kind::Histogram => slot + bucket_index(&def.buckets, value) as u32,
@@ -968,14 +995,15 @@ impl Registry {
         family.def.kind.describe()
       )));
     }
-    let value = self.counter_value(&family, slot)?;
+    self.drain_registrations();
+    let value = self.counter_value(&family, family.series_of(slot))?;
     self.set_exemplar(id, slot, labels, value)
   }
 
   /// A counter series' value now: its slot summed over every stripe, less what a
   /// restart left behind.
   fn counter_value(&self, family: &Family, slot: u32) -> Result<f64, RegistryError> {
-    let total = self.striped.totals_of(slot, 1)?[0];
+    let total = self.series_totals(family, slot)?[0];
     let baseline = if family.restarted.load(Ordering::Acquire) {
       let restarts = family.restarts.lock();
       restarts
@@ -1144,6 +1172,8 @@ fn create_family(
     exemplars: Mutex::default(),
     overflow_count: Mutex::default(),
     windows: Mutex::default(),
+    aliases: Mutex::default(),
+    aliased: AtomicBool::new(false),
   });
   list(namespace, id, &family);
   families.push(family);

@@ -1,0 +1,87 @@
+// The first use of a label set without a native call: counters and classic histograms
+// count a new label set in leased slots at once and the engine registers it later
+// (crates/slotmetrics_engine/src/registry/leases.rs). Threads that use the same label
+// sets first each in their own slots must still show one series with the exact sums;
+// limits, remove() and exemplars must see through it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { counterSchema, histogramSchema, registry } from 'slotmetrics';
+import * as compat from 'slotmetrics/prom-client';
+import { parseOpenMetricsStrict, parseSamples } from './helpers.mjs';
+
+const ROUTES = 300;
+
+/** Runs `source` in a worker (CommonJS, `workerData` given); resolves when it exits. */
+function inWorker(source, workerData) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(source, { eval: true, workerData });
+    worker.on('error', reject);
+    worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
+  });
+}
+
+test('threads that first use the same label sets at once share one series each, with exact sums', { timeout: 60_000 }, async () => {
+  const schemas = `
+    const { counterSchema, histogramSchema } = require('slotmetrics');
+    const hits = counterSchema('leased_hits_total').requireDynamicKey('route').requireDynamicKey('code').build();
+    const sizes = histogramSchema('leased_sizes').buckets([1, 10]).requireDynamicKey('route').build();`;
+  const count = `
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < ${ROUTES}; i++) {
+        hits.with({ route: '/r/' + i, code: i % 2 ? 200 : '404' }).add(round + 1);
+        sizes.with({ route: '/r/' + i }).observe(i % 20);
+      }
+    }`;
+  const run = new Function('require', `${schemas}\n${count}`);
+  const workers = [1, 2, 3].map(() => inWorker(`${schemas}\n${count}`));
+  run((name) => (name === 'slotmetrics' ? { counterSchema, histogramSchema } : undefined));
+  await Promise.all(workers);
+
+  const samples = parseSamples(await registry.metrics());
+  const hits = [...samples.keys()].filter((key) => key.startsWith('leased_hits_total{'));
+  assert.equal(hits.length, ROUTES, 'one series per label set, however many threads made it first');
+  for (let i = 0; i < ROUTES; i++) {
+    const code = i % 2 ? 200 : 404;
+    assert.equal(samples.get(`leased_hits_total{route="/r/${i}",code="${code}"}`), 4 * 6, `/r/${i}`);
+    assert.equal(samples.get(`leased_sizes_count{route="/r/${i}"}`), 4 * 3);
+    assert.equal(samples.get(`leased_sizes_bucket{route="/r/${i}",le="10"}`), i % 20 <= 10 ? 12 : 0);
+    assert.equal(samples.get(`leased_sizes_sum{route="/r/${i}"}`), 12 * (i % 20));
+  }
+
+  // remove() takes the series back to zero whichever thread's slots counted it.
+  const hitsFamily = counterSchema('leased_hits_total').requireDynamicKey('route').requireDynamicKey('code').build();
+  hitsFamily.remove({ route: '/r/1', code: 200 });
+  await inWorker(`${schemas}\n hits.with({ route: '/r/1', code: 200 }).add(5);`);
+  const after = parseSamples(await registry.metrics());
+  assert.equal(after.get('leased_hits_total{route="/r/1",code="200"}'), 5);
+});
+
+test("a worker's unused leased places go back to the metric's limit when it exits", { timeout: 60_000 }, async () => {
+  const limited = `
+    const { counterSchema } = require('slotmetrics');
+    const users = counterSchema('leased_users_total').requireDynamicKey('user').cardinalityLimit(50).build();`;
+  // Each worker takes a lease of several places and uses one.
+  for (let w = 0; w < 10; w++) await inWorker(`${limited}\n users.with({ user: 'worker-${w}' }).increment();`);
+  const users = counterSchema('leased_users_total').requireDynamicKey('user').cardinalityLimit(50).build();
+  for (let i = 0; i < 40; i++) users.with({ user: `main-${i}` }).increment();
+  const samples = parseSamples(await registry.metrics());
+  const listed = [...samples.keys()].filter((key) => key.startsWith('leased_users_total{'));
+  assert.equal(listed.length, 50, 'all 50 label sets have series of their own');
+  assert.equal(samples.has('leased_users_total{user="__overflow__"}'), false);
+  users.with({ user: 'one-too-many' }).increment();
+  const full = parseSamples(await registry.metrics());
+  assert.equal(full.get('leased_users_total{user="__overflow__"}'), 1);
+});
+
+test('an exemplar set with the first use of a label set reaches the scrape', async () => {
+  const own = new compat.Registry(compat.Registry.OPENMETRICS_CONTENT_TYPE);
+  const calls = new compat.Counter({ name: 'leased_traced', help: 'Traced', labelNames: ['route'], enableExemplars: true, registers: [own] });
+  for (let i = 0; i < 20; i++) calls.inc({ labels: { route: `/t/${i}` }, exemplarLabels: { traceId: `trace-${i}` } });
+  const traced = parseOpenMetricsStrict(await own.metrics()).filter((s) => s.name === 'leased_traced_total');
+  assert.equal(traced.length, 20);
+  for (const sample of traced) {
+    assert.equal(sample.value, 1);
+    assert.equal(sample.exemplar?.labels.traceId, `trace-${sample.labels.route.slice(3)}`, sample.labels.route);
+  }
+});

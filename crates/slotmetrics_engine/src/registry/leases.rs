@@ -1,0 +1,318 @@
+//! Label sets registered after JS first counts them: the first use of a label set
+//! without a native call.
+//!
+//! A JS environment takes a lease on a metric: places under its series limit and the
+//! slots of that many series. It counts a new label set in the next leased series' slots
+//! at once and appends the label values to its ring of registrations
+//! (`rings::REGISTRATIONS`); the engine registers them when it drains the rings, which
+//! it does before anything reads the metric. A label set another thread registered
+//! first keeps its series: the leased slots become an alias of it, added in at every
+//! read, and the place goes back. Only metrics whose slots just add up take leases
+//! (`Family::defers_registration`).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use dashmap::Entry;
+
+use super::definition::encode_labels;
+use super::{Family, FamilyId, Registry, RegistryError};
+use crate::rings::{self, RegistrationEntry};
+
+/// Slots one lease spans at most: the allocator starts a lease that does not fit in
+/// what is left of a chunk in the next one, and leaves the rest unused.
+const LEASE_SLOTS: usize = crate::slots::CHUNK_SLOTS / 8;
+
+/// What a request for a lease gets.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LeaseAnswer {
+  /// The first slot of the first series, and how many series (their slots follow one another).
+  Granted { first: u32, series: u32 },
+  /// The metric is full for now: register each label set by a call.
+  Full,
+  /// The metric never takes leases (see `Family::defers_registration`), or the registry
+  /// is in a group.
+  Never,
+}
+
+/// A lease a JS environment holds: places reserved under a metric's limit, and its use.
+pub(super) struct Lease {
+  family: FamilyId,
+  granted: u32,
+  used: u32,
+}
+
+impl Registry {
+  /// A lease of up to `wanted` series of metric `id` for a JS environment.
+  pub fn lease_series(&self, id: FamilyId, wanted: u32) -> Result<LeaseAnswer, RegistryError> {
+    let family = self.family(id)?;
+    #[cfg(unix)]
+    if self.replica.is_some() {
+      return Ok(LeaseAnswer::Never);
+    }
+    if !family.defers_registration() {
+      return Ok(LeaseAnswer::Never);
+    }
+    let per_series = family.slots_per_series();
+    let most = (wanted as usize).min((LEASE_SLOTS / per_series).max(1));
+    let mut granted = 0;
+    let reserved = family
+      .registered
+      .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+        granted = most.min(family.def.max_series.saturating_sub(n));
+        (granted > 0).then_some(n + granted)
+      });
+    if reserved.is_err() {
+      return Ok(LeaseAnswer::Full);
+    }
+    let first = match self.striped.allocate(granted * per_series) {
+      Ok(first) => first,
+      Err(e) => {
+        family.registered.fetch_sub(granted, Ordering::AcqRel);
+        return Err(e.into());
+      }
+    };
+    let granted = granted as u32;
+    self.leases.lock().insert(
+      first,
+      Lease {
+        family: id,
+        granted,
+        used: 0,
+      },
+    );
+    Ok(LeaseAnswer::Granted {
+      first,
+      series: granted,
+    })
+  }
+
+  /// Gives back what a torn-down environment's leases (their first slots) did not use:
+  /// their places under the limits. Their ring was drained first.
+  pub fn end_leases(&self, firsts: &[u32]) {
+    let mut leases = self.leases.lock();
+    for first in firsts {
+      let Some(lease) = leases.remove(first) else {
+        continue;
+      };
+      if let Ok(family) = self.family(lease.family) {
+        family
+          .registered
+          .fetch_sub((lease.granted - lease.used) as usize, Ordering::AcqRel);
+      }
+    }
+  }
+
+  /// Registers the label sets of a ring's registration entries, oldest first.
+  pub(super) fn apply_registrations(&self, entries: &[&[u8]]) {
+    let mut families: HashMap<u32, Option<Arc<Family>>> = HashMap::new();
+    for entry in entries {
+      let Some(registration) = rings::registration(entry) else {
+        continue;
+      };
+      // A metric gone since (its registry cleared) has nothing to register.
+      let family = families
+        .entry(registration.metric)
+        .or_insert_with(|| self.family(registration.metric).ok());
+      if let Some(family) = family {
+        self.register_leased(family, &registration);
+      }
+      self.lease_used(registration.lease);
+    }
+  }
+
+  /// Lists a label set at its leased slots, or makes them an alias of the series it has.
+  fn register_leased(&self, family: &Family, registration: &RegistrationEntry<'_>) {
+    // JS wrote values its checks passed; the count is the metric's.
+    let Ok(labels) = encode_labels(&family.def, &registration.values) else {
+      return;
+    };
+    match family.index.entry(Arc::from(labels)) {
+      Entry::Vacant(e) => self.list_series(family, e, registration.slot, registration.created),
+      Entry::Occupied(e) => {
+        let series = *e.get();
+        drop(e);
+        family.unhide(series);
+        family.add_alias(registration.slot, series);
+        family.registered.fetch_sub(1, Ordering::AcqRel);
+      }
+    }
+  }
+
+  /// Counts one series of a lease used; a lease used up is forgotten.
+  fn lease_used(&self, first: u32) {
+    let mut leases = self.leases.lock();
+    if let Some(lease) = leases.get_mut(&first) {
+      lease.used += 1;
+      if lease.used >= lease.granted {
+        leases.remove(&first);
+      }
+    }
+  }
+
+  /// The totals of the series at `slot` now, its aliases' added in.
+  pub(super) fn series_totals(
+    &self,
+    family: &Family,
+    slot: u32,
+  ) -> Result<Vec<f64>, crate::slots::SlotError> {
+    let count = family.slots_per_series();
+    let mut totals = self.striped.totals_of(slot, count)?;
+    for alias in family.aliases_of(slot) {
+      for (total, more) in totals.iter_mut().zip(self.striped.totals_of(alias, count)?) {
+        *total += more;
+      }
+    }
+    Ok(totals)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::kind::Kind;
+  use crate::registry::Definition;
+  use crate::rings::{REGISTRATIONS, REGISTRATION_VALUES_AT};
+  use crate::slots::StripeId;
+
+  fn counter(r: &Registry, name: &str, max_series: usize) -> FamilyId {
+    r.define(Definition {
+      dynamic_keys: vec!["route".into()],
+      max_series,
+      ..Definition::new(name, Kind::Counter)
+    })
+    .unwrap()
+  }
+
+  /// What JS appends for a label set counted at `slot` of the lease from `lease`.
+  fn entry(metric: FamilyId, slot: u32, lease: u32, values: &[&str]) -> Vec<u8> {
+    let mut entry = vec![0u8; REGISTRATIONS.entry_bytes];
+    entry[0..4].copy_from_slice(&metric.to_le_bytes());
+    entry[4..8].copy_from_slice(&slot.to_le_bytes());
+    entry[8..12].copy_from_slice(&lease.to_le_bytes());
+    entry[12] = values.len() as u8;
+    entry[16..24].copy_from_slice(&1_700_000_000.0f64.to_le_bytes());
+    let mut at = REGISTRATION_VALUES_AT;
+    for value in values {
+      entry[at] = value.len() as u8;
+      entry[at + 1..at + 1 + value.len()].copy_from_slice(value.as_bytes());
+      at += 1 + value.len();
+    }
+    entry
+  }
+
+  /// Adds to a slot of a stripe, as JS does.
+  fn add(r: &Registry, stripe: StripeId, slot: u32, value: f64) {
+    let (chunk, cell) = crate::slots::locate(slot);
+    let cell = &r.striped.chunk(stripe, chunk).unwrap().cells()[cell];
+    cell.store(
+      (f64::from_bits(cell.load(Ordering::Relaxed)) + value).to_bits(),
+      Ordering::Relaxed,
+    );
+  }
+
+  fn granted(answer: Result<LeaseAnswer, RegistryError>) -> (u32, u32) {
+    match answer.unwrap() {
+      LeaseAnswer::Granted { first, series } => (first, series),
+      other => panic!("no lease: {other:?}"),
+    }
+  }
+
+  fn registered(r: &Registry, id: FamilyId) -> usize {
+    r.family(id).unwrap().registered.load(Ordering::Acquire)
+  }
+
+  #[test]
+  fn leased_label_sets_get_their_slots_or_add_into_the_series_they_have() {
+    let r = Registry::new();
+    let id = counter(&r, "leased_total", 100);
+    let (a, series) = granted(r.lease_series(id, 4));
+    let (b, _) = granted(r.lease_series(id, 4));
+    assert_eq!((series, registered(&r, id)), (4, 8), "places reserved");
+    let stripe = r.striped.attach().unwrap();
+    // Two environments counted "/x" each in its own lease before either registered it.
+    add(&r, stripe, a, 2.0);
+    add(&r, stripe, a + 1, 1.0);
+    add(&r, stripe, b, 3.0);
+    let entries = [
+      entry(id, a, a, &["/x"]),
+      entry(id, a + 1, a, &["/y"]),
+      entry(id, b, b, &["/x"]),
+    ];
+    r.apply_registrations(&entries.iter().map(Vec::as_slice).collect::<Vec<_>>());
+
+    let family = r.family(id).unwrap();
+    let series = family.series();
+    let listed: Vec<_> = series
+      .iter()
+      .map(|s| (s.labels.to_string(), s.slot, s.created))
+      .collect();
+    assert_eq!(
+      listed,
+      [
+        (r#"route="/x""#.to_string(), a, 1_700_000_000.0),
+        (r#"route="/y""#.to_string(), a + 1, 1_700_000_000.0)
+      ]
+    );
+    assert_eq!(family.series_of(b), a);
+    assert_eq!(r.series_totals(&family, a).unwrap(), [5.0]);
+    assert_eq!(r.series(id, &["/x"]).unwrap().slot(), a, "a call finds it too");
+    assert_eq!(registered(&r, id), 7, "the alias gave its place back");
+    r.end_leases(&[a, b]);
+    assert_eq!(registered(&r, id), 2, "the unused places went back");
+
+    // A restart and an exemplar through the alias count the series as a whole.
+    r.remove_series(id, &["/x"]).unwrap();
+    add(&r, stripe, b, 1.0);
+    assert_eq!(r.counter_value(&family, a).unwrap(), 1.0);
+    r.set_exemplar(id, b, vec![("trace_id".into(), "t1".into())], 1.0)
+      .unwrap();
+    assert!(family.exemplars().contains_key(&a));
+  }
+
+  #[test]
+  fn leases_stop_at_the_limit_and_give_back_what_they_did_not_use() {
+    let r = Registry::new();
+    let id = counter(&r, "limited_total", 3);
+    let (first, series) = granted(r.lease_series(id, 10));
+    assert_eq!(series, 3);
+    assert_eq!(r.lease_series(id, 10).unwrap(), LeaseAnswer::Full);
+    assert!(matches!(
+      r.series(id, &["late"]).unwrap(),
+      crate::registry::Registered::Overflow { .. }
+    ));
+    r.apply_registrations(&[&entry(id, first, first, &["used"])[..]]);
+    r.end_leases(&[first]);
+    assert_eq!(registered(&r, id), 1);
+    assert_eq!(granted(r.lease_series(id, 10)).1, 2);
+  }
+
+  #[test]
+  fn only_metrics_whose_slots_add_up_take_leases() {
+    let r = Registry::new();
+    for kind in [Kind::IntGauge, Kind::FloatGauge, Kind::Summary] {
+      let id = r
+        .define(Definition {
+          dynamic_keys: vec!["k".into()],
+          ..Definition::new(format!("not_leased_{}", kind.describe().replace(' ', "_")), kind)
+        })
+        .unwrap();
+      assert_eq!(r.lease_series(id, 4).unwrap(), LeaseAnswer::Never, "{kind:?}");
+    }
+    let histogram = r
+      .define(Definition {
+        dynamic_keys: vec!["k".into()],
+        buckets: vec![1.0, 2.0],
+        ..Definition::new("leased_seconds", Kind::Histogram)
+      })
+      .unwrap();
+    let (first, _) = granted(r.lease_series(histogram, 2));
+    let (second, _) = granted(r.lease_series(histogram, 2));
+    assert_eq!(
+      second - first,
+      2 * 4,
+      "two series of two buckets, +Inf and sum each"
+    );
+  }
+}
