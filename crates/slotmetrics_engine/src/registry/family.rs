@@ -1,7 +1,7 @@
 //! A defined metric with its series, and what `remove`, `reset` and `zero` leave of them.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -80,13 +80,20 @@ pub struct Family {
   pub(super) windows: Mutex<HashMap<u32, SeriesWindows>>,
   /// Once full: the `slotmetrics_series_overflow_total` family and the series of it
   /// that counts this metric's overflowing label sets (`Registry::count_overflow`).
-  pub(super) overflow_count: Mutex<Option<(super::FamilyId, u32)>>,
+  /// (The registry's count of default-namespace clears then, the series' first slot.)
+  pub(super) overflow_count: Mutex<Option<(u64, u32)>>,
   /// Leased slots whose label set turned out to have a series already (another thread
   /// registered it first), by first slot: the first slot of that series. A read adds
   /// their totals into the series'. `aliased` says whether there are any.
   pub(super) aliases: Mutex<HashMap<u32, u32>>,
   pub(super) aliased: AtomicBool,
+  /// The first slot of its overflow series once it has one (`NO_SERIES` before): a
+  /// flood of label sets past the limit then skips building and looking up its labels.
+  pub(super) overflow_series: AtomicU32,
 }
+
+/// `Family::overflow_series` before there is one.
+pub(super) const NO_SERIES: u32 = u32::MAX;
 
 impl Family {
   /// Slots one series takes: a counter or gauge one; a histogram one per bucket
@@ -106,6 +113,12 @@ impl Family {
 
   pub fn series(&self) -> Arc<Vec<Series>> {
     self.series.read().clone()
+  }
+
+  /// The first slot of its overflow series, if it has one yet.
+  pub(super) fn overflow_slot(&self) -> Option<u32> {
+    let slot = self.overflow_series.load(Ordering::Acquire);
+    (slot != NO_SERIES).then_some(slot)
   }
 
   /// Whether JS may count this metric's new label sets in leased slots and leave their

@@ -23,7 +23,7 @@ mod replica;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -180,6 +180,9 @@ pub struct Registry {
   /// Label sets JS counted in leased slots, and the leases it holds (see `leases`).
   registration_rings: Rings,
   leases: Mutex<HashMap<u32, leases::Lease>>,
+  /// How many times the default namespace was cleared: a metric's cached series of
+  /// `slotmetrics_series_overflow_total` is good while this has not changed.
+  default_clears: AtomicU64,
   drain_requests: DrainRequests,
   /// The group whose metrics the default namespace holds, if any.
   #[cfg(unix)]
@@ -210,6 +213,7 @@ impl Registry {
       exemplar_rings: Rings::new(rings::EXEMPLARS),
       registration_rings: Rings::new(rings::REGISTRATIONS),
       leases: Mutex::default(),
+      default_clears: AtomicU64::new(0),
       drain_requests: DrainRequests::default(),
       #[cfg(unix)]
       replica: None,
@@ -397,6 +401,9 @@ impl Registry {
   /// Unlists every metric of a namespace, freeing their names. Their series keep their
   /// slots (handles may still write to them) but are no longer exposed.
   pub fn clear(&self, namespace: NamespaceId) -> Result<(), RegistryError> {
+    if namespace == DEFAULT_NAMESPACE {
+      self.default_clears.fetch_add(1, Ordering::AcqRel);
+    }
     let namespace = self.namespace(namespace)?;
     let _definitions = self.families.write();
     namespace.families.write().clear();
@@ -533,6 +540,9 @@ impl Registry {
   /// The overflow series of a full metric (all dynamic labels `__overflow__`), or the
   /// error of a strict one.
   fn overflow(&self, family: &Family) -> Result<Registered, RegistryError> {
+    if let Some(slot) = family.overflow_slot() {
+      return Ok(family.overflowed_at(slot));
+    }
     let labels: Arc<str> = Arc::from(overflow_labels(&family.def)?);
     let slot = match family.index.entry(labels) {
       dashmap::Entry::Occupied(e) => *e.get(),
@@ -542,6 +552,7 @@ impl Registry {
         slot
       }
     };
+    family.overflow_series.store(slot, Ordering::Release);
     Ok(family.overflowed_at(slot))
   }
 
@@ -553,16 +564,17 @@ impl Registry {
   /// label set costs one native call, whatever clear() any thread made.
   pub fn count_overflow(&self, id: FamilyId, stripe: StripeId) -> Result<(), RegistryError> {
     let family = self.family(id)?;
-    let listed = self
-      .namespace(DEFAULT_NAMESPACE)?
-      .by_name
-      .get(OVERFLOW_COUNTER_BASE)
-      .map(|id| *id);
+    // The series this metric counts in, while the default namespace was not cleared since.
+    let clears = self.default_clears.load(Ordering::Acquire);
     let known = *family.overflow_count.lock();
-    let slot = match (listed, known) {
-      // The series this metric counts in, while that counter is still the one listed.
-      (Some(listed), Some((counter, slot))) if listed == counter => slot,
+    let slot = match known {
+      Some((counted_at, slot)) if counted_at == clears => slot,
       _ => {
+        let listed = self
+          .namespace(DEFAULT_NAMESPACE)?
+          .by_name
+          .get(OVERFLOW_COUNTER_BASE)
+          .map(|id| *id);
         let counter = match listed {
           Some(counter) => counter,
           None => self.define(Definition {
@@ -575,7 +587,7 @@ impl Registry {
           })?,
         };
         let slot = self.series(counter, &[family.def.name.as_str()])?.slot();
-        *family.overflow_count.lock() = Some((counter, slot));
+        *family.overflow_count.lock() = Some((clears, slot));
         slot
       }
     };
@@ -1174,6 +1186,7 @@ fn create_family(
     windows: Mutex::default(),
     aliases: Mutex::default(),
     aliased: AtomicBool::new(false),
+    overflow_series: AtomicU32::new(family::NO_SERIES),
   });
   list(namespace, id, &family);
   families.push(family);
@@ -1412,6 +1425,58 @@ mod tests {
     assert!(
       e.to_string().contains("has a limit of 5 series instead of 2"),
       "{e}"
+    );
+  }
+
+  #[test]
+  fn overflowing_label_sets_are_counted_again_after_the_namespace_is_cleared() {
+    let r = Registry::new();
+    let stripe = r.striped.attach().unwrap();
+    let overflowed = |r: &Registry| {
+      let counter = *r
+        .namespace(DEFAULT_NAMESPACE)
+        .unwrap()
+        .by_name
+        .get(OVERFLOW_COUNTER_BASE)
+        .unwrap();
+      let family = r.family(counter).unwrap();
+      let series = family.series();
+      series
+        .iter()
+        .map(|s| (s.labels.to_string(), r.striped.totals_of(s.slot, 1).unwrap()[0]))
+        .collect::<Vec<_>>()
+    };
+    let full = |r: &Registry, name: &str| {
+      let id = r
+        .define(Definition {
+          max_series: 1,
+          ..def(name, Kind::Counter, &["k"])
+        })
+        .unwrap();
+      r.series(id, &["kept"]).unwrap();
+      id
+    };
+    let id = full(&r, "before_total");
+    for value in ["a", "b"] {
+      assert!(matches!(
+        r.series(id, &[value]).unwrap(),
+        Registered::Overflow { .. }
+      ));
+      r.count_overflow(id, stripe).unwrap();
+    }
+    assert_eq!(overflowed(&r), [(r#"metric="before_total""#.to_string(), 2.0)]);
+    r.clear(DEFAULT_NAMESPACE).unwrap();
+    let again = full(&r, "after_total");
+    r.series(again, &["c"]).unwrap();
+    r.count_overflow(again, stripe).unwrap();
+    r.count_overflow(id, stripe).unwrap();
+    assert_eq!(
+      overflowed(&r),
+      [
+        (r#"metric="after_total""#.to_string(), 1.0),
+        (r#"metric="before_total""#.to_string(), 1.0)
+      ],
+      "the counter listed anew counts every metric from then on"
     );
   }
 
