@@ -9,6 +9,19 @@ import { validateLabelName } from './validation';
 /** An exemplar as prom-client's `get()` gives it. */
 export type { ExemplarJSON as Exemplar } from '../exposition/registry';
 
+// Exemplar label names seen valid: the same few (traceId, spanId) come with every
+// update, and the pattern test cost more than the rest of the checks. Bounded, as
+// names could come from data.
+const validNames = new Set<string>();
+const VALID_NAMES_KEPT = 1024;
+
+function checkName(name: string): void {
+  if (!validateLabelName([name])) {
+    throw new TypeError(`Invalid exemplar label name ${JSON.stringify(name)}: it must match [a-zA-Z_][a-zA-Z0-9_]*`);
+  }
+  if (validNames.size < VALID_NAMES_KEPT) validNames.add(name);
+}
+
 /**
  * Checks exemplar labels as prom-client does (names and values together at most 128
  * characters, counted as JavaScript counts them) and returns their names and values in
@@ -24,9 +37,7 @@ export function checkExemplarLabels(labels: unknown): string[] {
   let length = 0;
   const pairs: string[] = [];
   for (const name of Object.keys(labels)) {
-    if (!validateLabelName([name])) {
-      throw new TypeError(`Invalid exemplar label name ${JSON.stringify(name)}: it must match [a-zA-Z_][a-zA-Z0-9_]*`);
-    }
+    if (!validNames.has(name)) checkName(name);
     // A template, as prom-client writes it: a Symbol throws its TypeError.
     const value = `${(labels as Record<string, unknown>)[name]}`;
     length += name.length + value.length;
