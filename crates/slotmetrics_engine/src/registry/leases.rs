@@ -124,8 +124,10 @@ impl Registry {
 
   /// Lists a label set at its leased slots, or makes them an alias of the series it has.
   fn register_leased(&self, family: &Family, registration: &RegistrationEntry<'_>) {
-    // JS wrote values its checks passed; the count is the metric's.
+    // JS wrote values its checks passed, as many as the metric has keys; were they not,
+    // the label set is dropped and its place given back.
     let Ok(labels) = encode_labels(&family.def, &registration.values) else {
+      family.registered.fetch_sub(1, Ordering::AcqRel);
       return;
     };
     match family.index.entry(Arc::from(labels)) {
@@ -283,6 +285,13 @@ mod tests {
       crate::registry::Registered::Overflow { .. }
     ));
     r.apply_registrations(&[&entry(id, first, first, &["used"])[..]]);
+    // An entry with the wrong number of values (JS never writes one) registers nothing.
+    r.apply_registrations(&[&entry(id, first + 1, first, &["a", "b"])[..]]);
+    assert_eq!(
+      r.family(id).unwrap().series().len(),
+      2,
+      "\"used\" and the overflow series"
+    );
     r.end_leases(&[first]);
     assert_eq!(registered(&r, id), 1);
     assert_eq!(granted(r.lease_series(id, 10)).1, 2);
