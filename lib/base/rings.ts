@@ -130,11 +130,11 @@ export function recordExemplar(metric: number, slot: number, labels: readonly st
 }
 
 // A registration entry's layout (rings.rs' REGISTRATIONS).
-const REGISTRATION_VALUES_AT = 24;
+const REGISTRATION_VALUES_AT = 16;
 
 /**
  * Appends a new label set of `metric`, counted at `slot` of the lease from `lease`, for
- * the engine to register (registry/leases.rs); stamped now as its creation. Returns
+ * the engine to register (registry/leases.rs), which stamps its creation. Returns
  * false, with nothing published, if its values do not fit in an entry (longer than 255
  * bytes each, or about 230 together) or are not ASCII: the caller registers it by a
  * native call instead.
@@ -149,7 +149,6 @@ export function recordRegistration(metric: number, slot: number, lease: number, 
   ring.u32[word + 1] = slot;
   ring.u32[word + 2] = lease;
   ring.u8[at + 12] = values.length;
-  ring.f64[(at >> 3) + 2] = Date.now() / 1000;
   ring.publish();
   return true;
 }

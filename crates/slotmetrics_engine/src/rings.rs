@@ -59,14 +59,16 @@ pub const EXEMPLAR_AT_TOTAL: u8 = 1;
 
 /// New label sets, counted by JS in slots of a lease before the engine registers them:
 /// metric id u32 at 0, the series' first slot u32 at 4, the lease's first slot u32 at
-/// 8, the number of label values u8 at 12, when the set was first used f64 at 16
-/// (seconds since the Unix epoch), then each value as a u8 byte length and its UTF-8
-/// bytes. A label set that does not fit is registered by a native call instead.
+/// 8, the number of label values u8 at 12, then each value as a u8 byte length and its
+/// UTF-8 bytes. A label set that does not fit is registered by a native call instead.
+/// No timestamp: `Date.now()` cost JS more than the rest of the entry, so a series'
+/// created time is when the engine registers it (at most a second later, and before
+/// anything reads it).
 pub const REGISTRATIONS: RingShape = RingShape {
   entry_bytes: 256,
   entries: 1024,
 };
-pub const REGISTRATION_VALUES_AT: usize = 24;
+pub const REGISTRATION_VALUES_AT: usize = 16;
 
 /// The kinds of rings a JS environment may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,7 +282,6 @@ pub struct RegistrationEntry<'a> {
   pub metric: u32,
   pub slot: u32,
   pub lease: u32,
-  pub created: f64,
   pub values: Vec<&'a str>,
 }
 
@@ -290,7 +291,6 @@ pub fn registration(entry: &[u8]) -> Option<RegistrationEntry<'_>> {
     metric: u32_at(0),
     slot: u32_at(4),
     lease: u32_at(8),
-    created: f64::from_le_bytes(entry[16..24].try_into().unwrap()),
     values: texts(entry, REGISTRATION_VALUES_AT, entry[12])?,
   })
 }
@@ -398,7 +398,6 @@ mod tests {
     entry[4..8].copy_from_slice(&130u32.to_le_bytes());
     entry[8..12].copy_from_slice(&128u32.to_le_bytes());
     entry[12] = 2;
-    entry[16..24].copy_from_slice(&1_700_000_000.5f64.to_le_bytes());
     let mut at = REGISTRATION_VALUES_AT;
     for text in ["/users", ""] {
       entry[at] = text.len() as u8;
@@ -406,10 +405,7 @@ mod tests {
       at += 1 + text.len();
     }
     let read = registration(&entry).unwrap();
-    assert_eq!(
-      (read.metric, read.slot, read.lease, read.created),
-      (5, 130, 128, 1_700_000_000.5)
-    );
+    assert_eq!((read.metric, read.slot, read.lease), (5, 130, 128));
     assert_eq!(read.values, ["/users", ""]);
     entry[12] = 3;
     entry[at] = 255;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use dashmap::Entry;
 
 use super::definition::encode_labels;
-use super::{Family, FamilyId, Registry, RegistryError};
+use super::{unix_now, Family, FamilyId, Registry, RegistryError};
 use crate::rings::{self, RegistrationEntry};
 
 /// Slots one lease spans at most: the allocator starts a lease that does not fit in
@@ -107,6 +107,7 @@ impl Registry {
   /// Registers the label sets of a ring's registration entries, oldest first.
   pub(super) fn apply_registrations(&self, entries: &[&[u8]]) {
     let mut families: HashMap<u32, Option<Arc<Family>>> = HashMap::new();
+    let created = unix_now();
     for entry in entries {
       let Some(registration) = rings::registration(entry) else {
         continue;
@@ -116,14 +117,14 @@ impl Registry {
         .entry(registration.metric)
         .or_insert_with(|| self.family(registration.metric).ok());
       if let Some(family) = family {
-        self.register_leased(family, &registration);
+        self.register_leased(family, &registration, created);
       }
       self.lease_used(registration.lease);
     }
   }
 
   /// Lists a label set at its leased slots, or makes them an alias of the series it has.
-  fn register_leased(&self, family: &Family, registration: &RegistrationEntry<'_>) {
+  fn register_leased(&self, family: &Family, registration: &RegistrationEntry<'_>, created: f64) {
     // JS wrote values its checks passed, as many as the metric has keys; were they not,
     // the label set is dropped and its place given back.
     let Ok(labels) = encode_labels(&family.def, &registration.values) else {
@@ -131,7 +132,7 @@ impl Registry {
       return;
     };
     match family.index.entry(Arc::from(labels)) {
-      Entry::Vacant(e) => self.list_series(family, e, registration.slot, registration.created),
+      Entry::Vacant(e) => self.list_series(family, e, registration.slot, created),
       Entry::Occupied(e) => {
         let series = *e.get();
         drop(e);
@@ -194,7 +195,6 @@ mod tests {
     entry[4..8].copy_from_slice(&slot.to_le_bytes());
     entry[8..12].copy_from_slice(&lease.to_le_bytes());
     entry[12] = values.len() as u8;
-    entry[16..24].copy_from_slice(&1_700_000_000.0f64.to_le_bytes());
     let mut at = REGISTRATION_VALUES_AT;
     for value in values {
       entry[at] = value.len() as u8;
@@ -246,16 +246,18 @@ mod tests {
 
     let family = r.family(id).unwrap();
     let series = family.series();
-    let listed: Vec<_> = series
-      .iter()
-      .map(|s| (s.labels.to_string(), s.slot, s.created))
-      .collect();
+    let listed: Vec<_> = series.iter().map(|s| (s.labels.to_string(), s.slot)).collect();
     assert_eq!(
       listed,
       [
-        (r#"route="/x""#.to_string(), a, 1_700_000_000.0),
-        (r#"route="/y""#.to_string(), a + 1, 1_700_000_000.0)
+        (r#"route="/x""#.to_string(), a),
+        (r#"route="/y""#.to_string(), a + 1)
       ]
+    );
+    let now = unix_now();
+    assert!(
+      series.iter().all(|s| s.created <= now && s.created > now - 60.0),
+      "created when registered"
     );
     assert_eq!(family.series_of(b), a);
     assert_eq!(r.series_totals(&family, a).unwrap(), [5.0]);
