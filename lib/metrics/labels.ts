@@ -31,10 +31,11 @@ type Lookup = (labels: Record<string, unknown>) => unknown;
 
 /**
  * A level of the label-set cache below the first that holds one key so far: most do
- * (a route is seen with one method, a user id with one status), and this costs a tenth
- * of a Map's memory and its making. It answers `get` as a Map does, so lookups walk
- * either; a second key turns it into a Map. A NaN key never matches here: the miss
- * registers the series again (the engine finds it) and the level becomes a Map.
+ * (a route is seen with one method, a user id with one status), and this costs about
+ * an eighth of a Map's memory and its making. It answers `get` as a Map does, so
+ * lookups walk either; a second key turns it into a Map. A NaN key never matches here:
+ * the miss registers the label set again (the engine adds the second slots into the
+ * series) and the level becomes a Map, which finds NaN.
  */
 class OneKey {
   constructor(

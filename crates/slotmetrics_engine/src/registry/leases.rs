@@ -97,9 +97,10 @@ impl Registry {
         continue;
       };
       if let Ok(family) = self.family(lease.family) {
-        family
-          .registered
-          .fetch_sub((lease.granted - lease.used) as usize, Ordering::AcqRel);
+        family.registered.fetch_sub(
+          lease.granted.saturating_sub(lease.used) as usize,
+          Ordering::AcqRel,
+        );
       }
     }
   }
@@ -112,7 +113,7 @@ impl Registry {
       let Some(registration) = rings::registration(entry) else {
         continue;
       };
-      // A metric gone since (its registry cleared) has nothing to register.
+      // A metric id the registry does not know (JS never writes one) has nothing to register.
       let family = families
         .entry(registration.metric)
         .or_insert_with(|| self.family(registration.metric).ok());
