@@ -83,13 +83,23 @@ pub struct Family {
   /// (The registry's count of default-namespace clears then, the series' first slot.)
   pub(super) overflow_count: Mutex<Option<(u64, u32)>>,
   /// Leased slots whose label set turned out to have a series already (another thread
-  /// registered it first), by first slot: the first slot of that series. A read adds
-  /// their totals into the series'. `aliased` says whether there are any.
-  pub(super) aliases: Mutex<HashMap<u32, u32>>,
+  /// registered it first): a read adds their totals into the series'. `aliased` says
+  /// whether there are any.
+  pub(super) aliases: Mutex<Aliases>,
   pub(super) aliased: AtomicBool,
   /// The first slot of its overflow series once it has one (`NO_SERIES` before): a
   /// flood of label sets past the limit then skips building and looking up its labels.
   pub(super) overflow_series: AtomicU32,
+}
+
+/// A family's aliases, both ways: each alias's series, and each series' aliases (a reset
+/// takes every series' baseline, and must not scan every alias for each).
+#[derive(Default)]
+pub(super) struct Aliases {
+  /// First slot of an alias → first slot of its series.
+  series: HashMap<u32, u32>,
+  /// First slot of a series → its aliases.
+  of_series: HashMap<u32, Vec<u32>>,
 }
 
 /// `Family::overflow_series` before there is one.
@@ -140,12 +150,14 @@ impl Family {
     if !self.aliased.load(Ordering::Acquire) {
       return slot;
     }
-    self.aliases.lock().get(&slot).copied().unwrap_or(slot)
+    self.aliases.lock().series.get(&slot).copied().unwrap_or(slot)
   }
 
   /// Counts the leased slots from `alias` in the series at `series` from now on.
   pub(super) fn add_alias(&self, alias: u32, series: u32) {
-    self.aliases.lock().insert(alias, series);
+    let mut aliases = self.aliases.lock();
+    aliases.series.insert(alias, series);
+    aliases.of_series.entry(series).or_default().push(alias);
     self.aliased.store(true, Ordering::Release);
   }
 
@@ -154,12 +166,13 @@ impl Family {
     if !self.aliased.load(Ordering::Acquire) {
       return Vec::new();
     }
-    let aliases = self.aliases.lock();
-    aliases
-      .iter()
-      .filter(|(_, to)| **to == series)
-      .map(|(from, _)| *from)
-      .collect()
+    self
+      .aliases
+      .lock()
+      .of_series
+      .get(&series)
+      .cloned()
+      .unwrap_or_default()
   }
 
   /// Adds each alias's slot totals into its series' in `striped` (the summed totals).
@@ -168,7 +181,7 @@ impl Family {
       return;
     }
     let count = self.slots_per_series();
-    for (&alias, &series) in self.aliases.lock().iter() {
+    for (&alias, &series) in self.aliases.lock().series.iter() {
       for offset in 0..count {
         let (from, to) = (alias as usize + offset, series as usize + offset);
         if let (Some(&value), true) = (striped.get(from), to < striped.len()) {
