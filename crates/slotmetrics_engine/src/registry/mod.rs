@@ -1009,7 +1009,7 @@ impl Registry {
     }
     self.drain_registrations();
     let value = self.counter_value(&family, family.series_of(slot))?;
-    self.set_exemplar(id, slot, labels, value)
+    self.set_exemplar_at(id, slot, labels, value, crate::exemplar::now())
   }
 
   /// A counter series' value now: its slot summed over every stripe, less what a
