@@ -23,6 +23,22 @@ function request(url, { method = 'GET', headers = {} } = {}) {
   });
 }
 
+/** `promise`, or a rejection naming what was awaited once `ms` have passed (after `giveUp()`). */
+async function within(promise, ms, what, giveUp = () => {}) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(async () => {
+      await giveUp();
+      reject(new Error(`waited ${ms} ms for ${what}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 counterSchema('served_total').help('Served').requireDynamicKey('route').build().with({ route: '/a' }).add(7);
 histogramSchema('served_seconds').help('Time').buckets([0.1]).build().observe(0.05);
 
@@ -162,8 +178,9 @@ test('a server started by a worker outlives the worker, and serves what it count
      });`,
     { eval: true },
   );
-  const [url] = await once(worker, 'message');
-  const [code] = await once(worker, 'exit');
+  // Each step bounded on its own, so a hang names the step (the test's timeout would not).
+  const [url] = await within(once(worker, 'message'), 10_000, 'the worker to start its server');
+  const [code] = await within(once(worker, 'exit'), 10_000, 'the worker to exit', () => worker.terminate());
   assert.equal(code, 0);
   const r = await request(url);
   assert.equal(r.status, 200);
