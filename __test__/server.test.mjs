@@ -178,9 +178,12 @@ test('a server started by a worker outlives the worker, and serves what it count
      });`,
     { eval: true },
   );
+  // Listened for from the start: a worker that exits right after posting has both
+  // events emitted in one go, before code awaiting the message could listen for 'exit'.
+  const exited = once(worker, 'exit');
   // Each step bounded on its own, so a hang names the step (the test's timeout would not).
   const [url] = await within(once(worker, 'message'), 10_000, 'the worker to start its server');
-  const [code] = await within(once(worker, 'exit'), 10_000, 'the worker to exit', () => worker.terminate());
+  const [code] = await within(exited, 10_000, 'the worker to exit', () => worker.terminate());
   assert.equal(code, 0);
   const r = await request(url);
   assert.equal(r.status, 200);
