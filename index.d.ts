@@ -307,6 +307,8 @@ export interface RingLayout {
   entryBytes: number
   writePositionAt: number
   readPositionAt: number
+  /** A word JS clears, then asks for a drain, when it finds it set (see `rings`). */
+  wakeAt: number
   entriesAt: number
 }
 

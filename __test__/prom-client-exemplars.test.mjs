@@ -292,22 +292,45 @@ test("through each thread's ring: the newest exemplar wins, a full ring loses no
   const registry = new compat.Registry(OPENMETRICS);
   const counter = new compat.Counter({ name: 'ringed_exemplars', help: 'h', labelNames: ['k'], enableExemplars: true, registers: [registry] });
   const histogram = new compat.Histogram({ name: 'ringed_seconds', help: 'h', buckets: [1], enableExemplars: true, registers: [registry] });
-  // More than a ring holds (256 entries), in one synchronous loop: the last of each series stays.
-  for (let i = 0; i < 1000; i++) counter.inc({ labels: { k: String(i % 3) }, value: 1, exemplarLabels: { traceId: `t${i}` } });
+  // More than a ring holds (1,024 entries), in one synchronous loop: the last of each series stays.
+  for (let i = 0; i < 3000; i++) counter.inc({ labels: { k: String(i % 3) }, value: 1, exemplarLabels: { traceId: `t${i}` } });
   histogram.observe({ value: 0.5, exemplarLabels: { traceId: 'low' } });
   histogram.observe({ value: 5, exemplarLabels: { traceId: 'high' } });
   // Non-ASCII labels, and labels longer than an entry holds, take the native call instead.
   counter.inc({ labels: { k: 'ü' }, value: 1, exemplarLabels: { traceId: 'é'.repeat(100) } });
   const text = await registry.metrics();
   for (const [k, last] of [
-    ['0', 999],
-    ['1', 997],
-    ['2', 998],
+    ['0', 2997],
+    ['1', 2998],
+    ['2', 2999],
   ]) {
-    assert.match(text, new RegExp(`^ringed_exemplars_total\\{k="${k}"\\} 33[34] # \\{traceId="t${last}"\\} 1 \\d+(\\.\\d+)?$`, 'm'));
+    assert.match(text, new RegExp(`^ringed_exemplars_total\\{k="${k}"\\} 1000 # \\{traceId="t${last}"\\} 1 \\d+(\\.\\d+)?$`, 'm'));
   }
   assert.match(text, /^ringed_seconds_bucket\{le="1"\} 1 # \{traceId="low"\} 0\.5 /m);
   assert.match(text, /^ringed_seconds_bucket\{le="\+Inf"\} 2 # \{traceId="high"\} 5 /m);
   assert.match(text, new RegExp(`^ringed_exemplars_total\\{k="ü"\\} 1 # \\{traceId="${'é'.repeat(100)}"\\} 1 `, 'm'));
   parseOpenMetricsStrict(text);
+});
+
+test('an exemplar is stamped when it is set, not when it is read: the engine takes it in within about 10 ms', async () => {
+  const registry = new compat.Registry(OPENMETRICS);
+  const counter = new compat.Counter({ name: 'stamped', help: 'h', labelNames: ['n'], enableExemplars: true, registers: [registry] });
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  // Quiet spells between them, so each wakes the engine's draining thread from its
+  // sleep of up to a second: an exemplar that did not wake it would be stamped by the
+  // read below, or by the drain a second brings, on average half a second late.
+  const setAt = [];
+  for (let n = 0; n < 5; n++) {
+    await pause(250);
+    setAt.push(Date.now() / 1000);
+    counter.inc({ labels: { n }, value: 1, exemplarLabels: { traceId: `t${n}` } });
+  }
+  await pause(400);
+  const text = await registry.metrics();
+  for (let n = 0; n < 5; n++) {
+    const line = text.split('\n').find((l) => l.startsWith(`stamped_total{n="${n}"}`));
+    const stamped = Number(line?.split(' ').at(-1));
+    // Milliseconds, as prom-client: the stamp may read up to 1 ms before the set.
+    assert.ok(stamped >= setAt[n] - 0.001 && stamped - setAt[n] < 0.2, `set at ${setAt[n]}: ${line}`);
+  }
 });

@@ -276,6 +276,8 @@ pub struct RingLayout {
   pub entry_bytes: u32,
   pub write_position_at: u32,
   pub read_position_at: u32,
+  /// A word JS clears, then asks for a drain, when it finds it set (see `rings`).
+  pub wake_at: u32,
   pub entries_at: u32,
 }
 
@@ -287,6 +289,7 @@ pub fn ring_layout(kind: RingKind) -> RingLayout {
     entry_bytes: shape.entry_bytes as u32,
     write_position_at: rings::WRITE_AT as u32,
     read_position_at: rings::READ_AT as u32,
+    wake_at: rings::WAKE_AT as u32,
     entries_at: rings::ENTRIES_AT as u32,
   }
 }

@@ -4,15 +4,25 @@
 //! engine registers them. JS writes an entry and publishes it with one
 //! atomic store, with no native call; the registry drains every ring before anything
 //! reads what they feed (a scrape, `metrics()`, a group's publication, a reset), from
-//! a thread of its own when a JS thread asks (its ring half full) and at least once a
-//! second, and a JS thread that finds its ring full drains it itself first. A native
-//! call per update cost 250 ns (an observation) to 600 ns (an exemplar).
+//! a thread of its own, and a JS thread that finds its ring full drains it itself
+//! first. A native call per update cost 250 ns (an observation) to 600 ns (an exemplar).
+//!
+//! The draining thread takes entries in within about `PROMPTLY` of their publication,
+//! so that the time it takes them in can stand for the time of the update (an
+//! exemplar's timestamp, a series' creation, a summary observation's period): while
+//! entries come, it drains every `PROMPTLY`; when a drain finds none, it sets each
+//! ring's wake word and sleeps, and the next entry JS publishes in a ring clears that
+//! ring's word and wakes it (one native call per quiet spell). A JS thread also asks
+//! for a drain each time another quarter of its ring has filled.
 //!
 //! Layout, as JS sees it (`binding.ringLayout(kind)`): the write position (a u32 only
-//! JS stores, with release order) at `WRITE_AT`, the read position (only a drain stores
-//! it) at `READ_AT`, on a cache line of its own, then the entries from `ENTRIES_AT`.
-//! Positions count entries and wrap; an entry's index is its position modulo the
-//! number of entries.
+//! JS stores) at `WRITE_AT`; the read position (only a drain stores it) at `READ_AT`
+//! and the wake word at `WAKE_AT`, on a cache line of their own; then the entries from
+//! `ENTRIES_AT`. Positions count entries and wrap; an entry's index is its position
+//! modulo the number of entries. The write position and the wake word are accessed
+//! sequentially consistently on both sides: JS stores the position then loads the
+//! word; the drainer stores the word then loads the position, so an entry published
+//! as the drainer goes to sleep is either seen by its last look or wakes it.
 
 use std::alloc::{alloc_zeroed, Layout};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,6 +33,7 @@ use parking_lot::{Condvar, Mutex};
 
 pub const WRITE_AT: usize = 0;
 pub const READ_AT: usize = 64;
+pub const WAKE_AT: usize = 68;
 pub const ENTRIES_AT: usize = 128;
 
 /// A kind of ring: how large its entries are and how many it holds (a power of two).
@@ -44,16 +55,19 @@ pub const OBSERVATIONS: RingShape = RingShape {
   entries: 4096,
 };
 
-/// Exemplars: `value` f64 at 0, timestamp f64 at 8 (seconds since the Unix epoch),
-/// metric id u32 at 16, the series' first slot u32 at 20, flags u8 at 24
-/// (`EXEMPLAR_AT_TOTAL`), the number of label names and values u8 at 25, then each
-/// name and value as a u8 byte length and its UTF-8 bytes. Labels that do not fit take
-/// a native call instead.
+/// Exemplars: `value` f64 at 0, metric id u32 at 8, the series' first slot u32 at 12,
+/// flags u8 at 16 (`EXEMPLAR_AT_TOTAL`), the number of label names and values u8 at
+/// 17, then each name and value as a u8 byte length and its UTF-8 bytes. Labels that
+/// do not fit take a native call instead. No timestamp: `Date.now()` cost JS 45 ns of
+/// an update's 230, so an exemplar's is when the engine takes it in. 1,024 entries: at
+/// 256, a thread setting an exemplar on every update filled its ring faster than the
+/// draining thread woke, and drained it itself a third of the time (360 ns an update
+/// on Node 26, 230 with 1,024).
 pub const EXEMPLARS: RingShape = RingShape {
   entry_bytes: 256,
-  entries: 256,
+  entries: 1024,
 };
-pub const EXEMPLAR_LABELS_AT: usize = 26;
+pub const EXEMPLAR_LABELS_AT: usize = 18;
 /// A counter's exemplar valued at the series' total (@prometheus-io/client 0.16).
 pub const EXEMPLAR_AT_TOTAL: u8 = 1;
 
@@ -132,14 +146,14 @@ impl EntryRing {
     unsafe { AtomicU32::from_ptr(self.memory.add(at).cast()) }
   }
 
-  /// Hands every published entry to `apply`, in order.
-  pub fn drain(&self, mut apply: impl FnMut(&[u8])) {
-    self.drain_batch(|entries| entries.iter().for_each(|entry| apply(entry)));
+  /// Hands every published entry to `apply`, in order; returns how many there were.
+  pub fn drain(&self, mut apply: impl FnMut(&[u8])) -> usize {
+    self.drain_batch(|entries| entries.iter().for_each(|entry| apply(entry)))
   }
 
   /// Hands every published entry to `apply` at once, oldest first (so it may skip
-  /// entries a later one supersedes).
-  pub fn drain_batch(&self, apply: impl FnOnce(&[&[u8]])) {
+  /// entries a later one supersedes); returns how many there were.
+  pub fn drain_batch(&self, apply: impl FnOnce(&[&[u8]])) -> usize {
     let _draining = self.drain_lock.lock();
     let write = self.position(WRITE_AT).load(Ordering::Acquire);
     let read = self.position(READ_AT).load(Ordering::Relaxed);
@@ -155,6 +169,17 @@ impl EntryRing {
       .collect();
     apply(&entries);
     self.position(READ_AT).store(write, Ordering::Release);
+    count
+  }
+
+  /// Whether JS should wake the draining thread with its next entry (see the module).
+  fn want_wake(&self, wanted: bool) {
+    self.position(WAKE_AT).store(u32::from(wanted), Ordering::SeqCst);
+  }
+
+  /// Whether an entry is published and not drained.
+  fn has_entries(&self) -> bool {
+    self.position(WRITE_AT).load(Ordering::SeqCst) != self.position(READ_AT).load(Ordering::SeqCst)
   }
 }
 
@@ -181,6 +206,8 @@ impl Rings {
       .lock()
       .pop()
       .unwrap_or_else(|| Arc::new(EntryRing::leak_new(self.shape)));
+    // Its first entry wakes the draining thread, should it sleep.
+    ring.want_wake(true);
     self.live.lock().push(Arc::clone(&ring));
     ring
   }
@@ -209,6 +236,16 @@ impl Rings {
     for ring in &live {
       drain(ring);
     }
+  }
+
+  /// Sets or clears every live ring's wake word (see the module).
+  pub fn want_wake(&self, wanted: bool) {
+    self.for_each_live(|ring| ring.want_wake(wanted));
+  }
+
+  /// Whether any live ring has an entry not drained.
+  pub fn have_entries(&self) -> bool {
+    self.live.lock().iter().any(|ring| ring.has_entries())
   }
 }
 
@@ -246,8 +283,8 @@ pub fn observation(entry: &[u8]) -> (u32, f64) {
 pub fn exemplar_target(entry: &[u8]) -> (u32, u32, f64) {
   let u32_at = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().unwrap());
   (
-    u32_at(16),
-    u32_at(20),
+    u32_at(8),
+    u32_at(12),
     f64::from_le_bytes(entry[0..8].try_into().unwrap()),
   )
 }
@@ -257,22 +294,19 @@ pub struct ExemplarEntry {
   pub metric: u32,
   pub slot: u32,
   pub value: f64,
-  pub timestamp: f64,
   pub at_total: bool,
   pub labels: Vec<(String, String)>,
 }
 
 pub fn exemplar(entry: &[u8]) -> Option<ExemplarEntry> {
   let u32_at = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().unwrap());
-  let f64_at = |at: usize| f64::from_le_bytes(entry[at..at + 8].try_into().unwrap());
-  let mut texts = texts(entry, EXEMPLAR_LABELS_AT, entry[25])?.into_iter();
+  let mut texts = texts(entry, EXEMPLAR_LABELS_AT, entry[17])?.into_iter();
   let labels = std::iter::from_fn(|| Some((texts.next()?.to_string(), texts.next()?.to_string()))).collect();
   Some(ExemplarEntry {
-    value: f64_at(0),
-    timestamp: f64_at(8),
-    metric: u32_at(16),
-    slot: u32_at(20),
-    at_total: entry[24] & EXEMPLAR_AT_TOTAL != 0,
+    value: f64::from_le_bytes(entry[0..8].try_into().unwrap()),
+    metric: u32_at(8),
+    slot: u32_at(12),
+    at_total: entry[16] & EXEMPLAR_AT_TOTAL != 0,
     labels,
   })
 }
@@ -340,14 +374,17 @@ mod tests {
       for i in 0..(OBSERVATIONS.entries as u32) {
         append(&ring, &observation_entry(round, f64::from(i)));
       }
-      rings.for_each_live(|ring| ring.drain(|entry| seen.push(observation(entry))));
+      rings.for_each_live(|ring| {
+        let drained = ring.drain(|entry| seen.push(observation(entry)));
+        assert_eq!(drained, OBSERVATIONS.entries, "a full ring, across the wrap");
+      });
     }
     assert_eq!(seen.len(), 3 * OBSERVATIONS.entries);
     for (n, (slot, value)) in seen.iter().enumerate() {
       let entries = OBSERVATIONS.entries;
       assert_eq!((*slot, *value), ((n / entries) as u32, (n % entries) as f64));
     }
-    rings.for_each_live(|ring| ring.drain(|_| panic!("drained twice")));
+    rings.for_each_live(|ring| assert_eq!(ring.drain(|_| panic!("drained twice")), 0));
   }
 
   #[test]
@@ -368,11 +405,10 @@ mod tests {
   fn an_exemplar_entry_reads_back() {
     let mut entry = vec![0u8; EXEMPLARS.entry_bytes];
     entry[0..8].copy_from_slice(&2.5f64.to_le_bytes());
-    entry[8..16].copy_from_slice(&1_700_000_000.25f64.to_le_bytes());
-    entry[16..20].copy_from_slice(&3u32.to_le_bytes());
-    entry[20..24].copy_from_slice(&40u32.to_le_bytes());
-    entry[24] = EXEMPLAR_AT_TOTAL;
-    entry[25] = 2;
+    entry[8..12].copy_from_slice(&3u32.to_le_bytes());
+    entry[12..16].copy_from_slice(&40u32.to_le_bytes());
+    entry[16] = EXEMPLAR_AT_TOTAL;
+    entry[17] = 2;
     let mut at = EXEMPLAR_LABELS_AT;
     for text in ["trace_id", "ü1"] {
       entry[at] = text.len() as u8;
@@ -381,12 +417,12 @@ mod tests {
     }
     let read = exemplar(&entry).unwrap();
     assert_eq!(
-      (read.metric, read.slot, read.value, read.timestamp, read.at_total),
-      (3, 40, 2.5, 1_700_000_000.25, true)
+      (read.metric, read.slot, read.value, read.at_total),
+      (3, 40, 2.5, true)
     );
     assert_eq!(read.labels, [("trace_id".to_string(), "ü1".to_string())]);
     // A third text whose length runs past the entry.
-    entry[25] = 3;
+    entry[17] = 3;
     entry[at] = 255;
     assert!(exemplar(&entry).is_none());
   }
@@ -436,7 +472,9 @@ mod tests {
     };
     let mut seen = Vec::with_capacity(TOTAL as usize);
     while seen.len() < TOTAL as usize {
-      rings.for_each_live(|ring| ring.drain(|entry| seen.push(observation(entry).0)));
+      rings.for_each_live(|ring| {
+        ring.drain(|entry| seen.push(observation(entry).0));
+      });
     }
     writer.join().unwrap();
     assert!(seen.iter().enumerate().all(|(n, slot)| *slot == n as u32));

@@ -1031,23 +1031,30 @@ latency_seconds_count{route="/users"} 4
     add(r, stripe, traced, 4.0);
     let mut entry = vec![0u8; EXEMPLARS.entry_bytes];
     entry[0..8].copy_from_slice(&4.0f64.to_le_bytes());
-    entry[8..16].copy_from_slice(&1_700_000_000.5f64.to_le_bytes());
-    entry[16..20].copy_from_slice(&counter.to_le_bytes());
-    entry[20..24].copy_from_slice(&traced.to_le_bytes());
-    entry[25] = 2;
+    entry[8..12].copy_from_slice(&counter.to_le_bytes());
+    entry[12..16].copy_from_slice(&traced.to_le_bytes());
+    entry[17] = 2;
     let mut at = EXEMPLAR_LABELS_AT;
     for text in ["trace_id", "abc"] {
       entry[at] = text.len() as u8;
       entry[at + 1..at + 1 + text.len()].copy_from_slice(text.as_bytes());
       at += 1 + text.len();
     }
+    let before = crate::exemplar::now();
     publish(&exemplars, 0, &entry);
     let text = text(r, Format::OPENMETRICS_TEXT);
+    let after = crate::exemplar::now();
     assert!(text.contains("ringed{quantile=\"0.5\"} 7\n"), "{text}");
     assert!(text.contains("ringed_count 3\n"), "{text}");
+    // Stamped when the engine took it in: between its publication and the read.
+    let exemplar = text
+      .lines()
+      .find_map(|line| line.strip_prefix("traced_total 4 # {trace_id=\"abc\"} 4 "))
+      .unwrap_or_else(|| panic!("{text}"));
+    let stamped: f64 = exemplar.parse().unwrap();
     assert!(
-      text.contains("traced_total 4 # {trace_id=\"abc\"} 4 1700000000.5\n"),
-      "{text}"
+      before <= stamped && stamped <= after,
+      "{before} {stamped} {after}"
     );
     r.detach_ring(RingKind::Observations, &observations);
     r.detach_ring(RingKind::Exemplars, &exemplars);

@@ -30,7 +30,7 @@ use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 use tdigest::TDigest;
 
-use crate::exemplar::{bucket_index, Exemplar};
+use crate::exemplar::{self, bucket_index, Exemplar};
 #[cfg(unix)]
 use crate::group::GroupError;
 use crate::kind::{Kind, Style};
@@ -788,22 +788,42 @@ impl Registry {
   }
 
   /// A ring of `kind` for a new JS environment (see `rings`); the first also starts the
-  /// thread that drains every ring when asked and at least once a second, so sliding
-  /// windows place observations in the right period however rarely metrics are read.
+  /// thread that drains every ring promptly (see `drain_promptly`).
   pub fn attach_ring(&'static self, kind: RingKind) -> std::io::Result<Arc<EntryRing>> {
     static DRAINING: std::sync::Once = std::sync::Once::new();
     let mut started = Ok(());
     DRAINING.call_once(|| {
       started = std::thread::Builder::new()
         .name("slotmetrics-rings".into())
-        .spawn(move || loop {
-          self.drain_requests.wait(std::time::Duration::from_secs(1));
-          self.drain_rings();
-        })
+        .spawn(move || self.drain_promptly())
         .map(drop);
     });
     started?;
     Ok(self.rings(kind).attach())
+  }
+
+  /// The draining thread: every `PROMPTLY` while entries come; asleep when none do,
+  /// until JS publishes one (see `rings`), a ring fills up, or a second passes (so
+  /// sliding windows still turn however rarely metrics are read).
+  fn drain_promptly(&self) -> ! {
+    const PROMPTLY: std::time::Duration = std::time::Duration::from_millis(10);
+    let all = [
+      RingKind::Registrations,
+      RingKind::Observations,
+      RingKind::Exemplars,
+    ];
+    loop {
+      if self.drain_rings() > 0 {
+        self.drain_requests.wait(PROMPTLY);
+        continue;
+      }
+      all.iter().for_each(|kind| self.rings(*kind).want_wake(true));
+      // An entry published before its ring's word was set did not wake anyone.
+      if !all.iter().any(|kind| self.rings(*kind).have_entries()) {
+        self.drain_requests.wait(std::time::Duration::from_secs(1));
+      }
+      all.iter().for_each(|kind| self.rings(*kind).want_wake(false));
+    }
   }
 
   /// Drains a torn-down environment's ring and keeps it for the next environment.
@@ -815,7 +835,7 @@ impl Registry {
       RingKind::Observations => self.observation_rings.detach(ring, self.windows_of_entries()),
       RingKind::Exemplars => self
         .exemplar_rings
-        .detach_batch(ring, |entries| self.apply_exemplars(entries)),
+        .detach_batch(ring, |entries| self.apply_exemplars(entries, exemplar::now())),
     }
   }
 
@@ -827,36 +847,44 @@ impl Registry {
   /// Drains one environment's ring: its JS found it full.
   pub fn drain_ring(&self, kind: RingKind, ring: &EntryRing) {
     match kind {
-      RingKind::Observations => ring.drain(self.windows_of_entries()),
+      RingKind::Observations => {
+        ring.drain(self.windows_of_entries());
+      }
       RingKind::Exemplars => {
         // An exemplar may be on a series still in a registration ring.
         self.drain_registrations();
-        ring.drain_batch(|entries| self.apply_exemplars(entries));
+        ring.drain_batch(|entries| self.apply_exemplars(entries, exemplar::now()));
       }
-      RingKind::Registrations => ring.drain_batch(|entries| self.apply_registrations(entries)),
+      RingKind::Registrations => {
+        ring.drain_batch(|entries| self.apply_registrations(entries));
+      }
     }
   }
 
   /// Drains every environment's rings into the quantile windows and the exemplars:
-  /// before they are read.
-  pub fn drain_rings(&self) {
-    self.drain_registrations();
+  /// before they are read. Returns how many entries there were.
+  pub fn drain_rings(&self) -> usize {
+    let mut drained = self.drain_registrations();
     // A window lookup per ring: no window stays locked while the next ring's drain lock
     // is awaited (its JS thread may be draining it into that window).
     self
       .observation_rings
-      .for_each_live(|ring| ring.drain(self.windows_of_entries()));
+      .for_each_live(|ring| drained += ring.drain(self.windows_of_entries()));
+    let now = exemplar::now();
     self
       .exemplar_rings
-      .for_each_live(|ring| ring.drain_batch(|entries| self.apply_exemplars(entries)));
+      .for_each_live(|ring| drained += ring.drain_batch(|entries| self.apply_exemplars(entries, now)));
+    drained
   }
 
   /// Registers every label set JS counted in leased slots: before anything reads or
-  /// changes a series by its label set or slot.
-  fn drain_registrations(&self) {
+  /// changes a series by its label set or slot. Returns how many there were.
+  fn drain_registrations(&self) -> usize {
+    let mut drained = 0;
     self
       .registration_rings
-      .for_each_live(|ring| ring.drain_batch(|entries| self.apply_registrations(entries)));
+      .for_each_live(|ring| drained += ring.drain_batch(|entries| self.apply_registrations(entries)));
+    drained
   }
 
   fn rings(&self, kind: RingKind) -> &Rings {
@@ -870,8 +898,8 @@ impl Registry {
   /// A ring's exemplar entries, oldest first. Only the newest for each counter series or
   /// histogram bucket is kept, so only it is applied: the others cost a lookup. JS
   /// checked labels and values; a metric gone since (its registry cleared) has nothing
-  /// to set them on.
-  fn apply_exemplars(&self, entries: &[&[u8]]) {
+  /// to set them on. They are stamped `timestamp`: when the engine took them in.
+  fn apply_exemplars(&self, entries: &[&[u8]], timestamp: f64) {
     let mut families: HashMap<u32, Option<Arc<Family>>> = HashMap::new();
     let mut applied = std::collections::HashSet::new();
     for entry in entries.iter().rev() {
@@ -896,7 +924,7 @@ impl Registry {
         Ok(exemplar.value)
       };
       if let Ok(value) = value {
-        let _ = self.set_exemplar_at(metric, slot, exemplar.labels, value, exemplar.timestamp);
+        let _ = self.set_exemplar_at(metric, slot, exemplar.labels, value, timestamp);
       }
     }
   }
