@@ -3,12 +3,15 @@
 //!
 //! A summary's count and sum live in striped slots like a histogram's; its digest
 //! cannot (it is not a sum over threads), so every observation also reaches its
-//! series' [`Window`] through one native call.
+//! series' [`Window`] through its thread's ring (`rings`), drained on the registry's
+//! own thread.
 //!
 //! prom-client keeps `ageBuckets` digests, pushes each observation into all of them,
 //! replaces the oldest every `maxAgeSeconds / ageBuckets` and reads the oldest. The
-//! same window here costs one push per observation: a digest per period, the last
-//! `ageBuckets - 1` periods kept sealed, merged with the current one when read.
+//! same window here takes each observation once: a digest per period, the last
+//! `ageBuckets - 1` periods kept sealed, merged with the current one when read. A
+//! window holds observations until it has `PENDING_MAX` or is read, then merges them
+//! into its digest at once.
 //!
 //! In a multi-process group each process publishes its windows' digests now and then
 //! (`encode_digests`), and a read merges the live processes' digests with its own.
@@ -19,6 +22,14 @@ use std::time::{Duration, Instant};
 use tdigest::{Centroid, TDigest};
 
 use crate::kind::Style;
+
+/// Observations a window holds before it merges them into its digest at once, sorted:
+/// the digest's own `push` sorts 2,000 at a time with `f64::total_cmp`; 2,048 sorted as
+/// integers (`sort_key`) cost the draining thread 14.7 ns an observation instead of 20
+/// on the peers benchmark's values, 18.4 instead of 31 on values that do not repeat.
+/// The buffer grows as observations come (16 KiB at most, which `push` reserved at the
+/// first).
+const PENDING_MAX: usize = 2048;
 
 /// Centroids a digest keeps. This crate's scale gives the median's centroids 2% of
 /// the observations each at 100 (prom-client's `tdigest` caps them near 1%, and keeps
@@ -58,6 +69,8 @@ pub fn empty_quantile(style: Style) -> f64 {
 /// The digests of one summary series.
 pub struct Window {
   current: TDigest,
+  /// Observations of the current period not in `current` yet, as `sort_key`s.
+  pending: Vec<u64>,
   /// The last `age_buckets - 1` whole periods, oldest first.
   sealed: VecDeque<TDigest>,
   window: Option<SlidingWindow>,
@@ -69,6 +82,7 @@ impl Window {
   pub fn new(window: Option<SlidingWindow>) -> Window {
     Window {
       current: TDigest::new_with_size(DIGEST_SIZE),
+      pending: Vec::new(),
       sealed: VecDeque::new(),
       window,
       period_start: Instant::now(),
@@ -84,13 +98,16 @@ impl Window {
   /// Adds an observation at `now`: a drain reads the clock once for all its entries.
   pub fn observe_at(&mut self, now: Instant, value: f64) {
     self.rotate(now);
-    self.current.push(value);
+    self.pending.push(sort_key(value));
+    if self.pending.len() >= PENDING_MAX {
+      self.merge_pending();
+    }
   }
 
   /// One digest of the observations in the window (empty if there are none).
   pub fn digest(&mut self) -> TDigest {
     self.rotate(Instant::now());
-    self.current.flush();
+    self.merge_pending();
     if self.sealed.is_empty() {
       self.current.clone()
     } else {
@@ -115,17 +132,44 @@ impl Window {
     let due = (elapsed.as_nanos() / period.as_nanos()) as u64;
     let keep = window.age_buckets as usize - 1;
     // After a long pause only the periods still in the window matter.
+    // What is pending belongs to the period that ends first.
+    self.merge_pending();
     for _ in 0..due.min(keep as u64 + 1) {
-      let mut sealed = std::mem::replace(&mut self.current, TDigest::new_with_size(DIGEST_SIZE));
-      sealed.flush();
-      // A flushed digest keeps its push buffer's capacity; a clone has none.
-      self.sealed.push_back(sealed.clone());
+      let sealed = std::mem::replace(&mut self.current, TDigest::new_with_size(DIGEST_SIZE));
+      self.sealed.push_back(sealed);
       if self.sealed.len() > keep {
         self.sealed.pop_front();
       }
     }
     self.period_start = now - Duration::from_nanos((elapsed.as_nanos() % period.as_nanos()) as u64);
   }
+
+  /// Merges the pending observations into the current digest, sorted.
+  fn merge_pending(&mut self) {
+    if self.pending.is_empty() {
+      return;
+    }
+    self.pending.sort_unstable();
+    let sorted = self.pending.drain(..).map(value_of_key).collect();
+    self.current = self.current.merge_sorted(sorted);
+  }
+}
+
+/// `value`'s bits as an integer that sorts as the value does (negative values' bits
+/// reversed, below the positive ones'): the order of `f64::total_cmp`, which a sort of
+/// integers follows 1.5 times as fast.
+fn sort_key(value: f64) -> u64 {
+  let bits = value.to_bits();
+  if bits >> 63 == 1 {
+    !bits
+  } else {
+    bits | 1 << 63
+  }
+}
+
+/// The value whose `sort_key` is `key`.
+fn value_of_key(key: u64) -> f64 {
+  f64::from_bits(if key >> 63 == 1 { key & !(1 << 63) } else { !key })
 }
 
 /// The quantiles of the observations of several digests (flushed: a window's, or
@@ -227,6 +271,46 @@ mod tests {
   }
 
   #[test]
+  fn sort_keys_order_values_as_total_cmp_and_give_them_back() {
+    let mut values = vec![
+      -f64::MAX,
+      -1.5,
+      -f64::MIN_POSITIVE,
+      -0.0,
+      0.0,
+      f64::from_bits(1),
+      1e-300,
+      0.1,
+      1.0,
+      2.5e10,
+      f64::MAX,
+    ];
+    let expected = values.clone();
+    values.reverse();
+    let mut keys: Vec<u64> = values.iter().map(|v| sort_key(*v)).collect();
+    keys.sort_unstable();
+    let back: Vec<u64> = keys.into_iter().map(|k| value_of_key(k).to_bits()).collect();
+    assert_eq!(back, expected.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+  }
+
+  #[test]
+  fn more_observations_than_a_window_holds_pending_reach_its_digest() {
+    let mut w = Window::new(None);
+    let n = 3 * PENDING_MAX + 5;
+    for i in 0..n {
+      w.observe((n - i) as f64);
+    }
+    assert!(w.pending.len() < PENDING_MAX, "merged as they came");
+    let digest = w.digest();
+    assert!(w.pending.is_empty());
+    assert_eq!(
+      (digest.count(), digest.min(), digest.max()),
+      (n as f64, Some(1.0), Some(n as f64))
+    );
+    assert_eq!(digest.sum(), (n * (n + 1) / 2) as f64);
+  }
+
+  #[test]
   fn quantiles_interpolate_between_observations() {
     let mut w = Window::new(None);
     assert_eq!(quantiles(&mut w, &[0.5]), None);
@@ -290,10 +374,10 @@ mod tests {
     };
     let mut w = Window::new(Some(window));
     let start = w.period_start;
-    w.current.push(100.0);
+    w.pending.push(sort_key(100.0));
     // Two periods later the first is still within the window…
     w.rotate(start + Duration::from_secs(21));
-    w.current.push(1.0);
+    w.pending.push(sort_key(1.0));
     assert_eq!(quantiles(&mut w, &[0.0, 1.0]), Some(vec![1.0, 100.0]));
     // …three periods later it is not.
     w.rotate(start + Duration::from_secs(31));

@@ -171,8 +171,10 @@ pub struct Registry {
   namespaces: RwLock<Vec<Arc<Namespace>>>,
   pub striped: StripedSlots,
   pub shared: SharedSlots,
-  /// The quantile window of every summary series, by first slot.
-  windows: DashMap<u32, Window>,
+  /// The quantile window of every summary series, by first slot (hashed with foldhash:
+  /// slots do not come from requests, and a drain looks a window up at every change of
+  /// series among its entries).
+  windows: DashMap<u32, Window, foldhash::fast::FixedState>,
   /// The JS environments' rings of summary observations (drained into `windows`) and
   /// of exemplars, and the draining thread's requests (see `rings`).
   observation_rings: Rings,
@@ -208,7 +210,7 @@ impl Registry {
       namespaces: RwLock::new(vec![Arc::default()]),
       striped,
       shared,
-      windows: DashMap::new(),
+      windows: DashMap::default(),
       observation_rings: Rings::new(rings::OBSERVATIONS),
       exemplar_rings: Rings::new(rings::EXEMPLARS),
       registration_rings: Rings::new(rings::REGISTRATIONS),
