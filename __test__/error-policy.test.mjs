@@ -110,6 +110,21 @@ test('drop, slotmetrics/prom-client: unknown labels and a wrong number of label 
   assert.equal(await dropped('policy_compat_summary'), 1);
 });
 
+test('drop, slotmetrics/prom-client: an update with exemplar labels dropped for its labels sets no exemplar', async () => {
+  setErrorPolicy({ invalidLabels: 'drop' });
+  const registry = new client.Registry(client.Registry.OPENMETRICS_CONTENT_TYPE);
+  const counter = new client.Counter({ name: 'policy_traced', help: 'h', labelNames: ['a'], enableExemplars: true, registers: [registry] });
+  counter.inc({ labels: { a: 'kept' }, value: 2, exemplarLabels: { traceId: 'kept' } });
+  counter.inc({ labels: { b: '1' }, value: 3, exemplarLabels: { traceId: 'dropped' } });
+  // Wrong labels and a wrong exemplar: the labels' error comes first, so it is dropped too.
+  counter.inc({ labels: { b: '1' }, value: 1, exemplarLabels: { traceId: 'x'.repeat(130) } });
+  const text = await registry.metrics();
+  assert.match(text, /^policy_traced_total\{a="kept"\} 2 # \{traceId="kept"\} 2 /m);
+  assert.doesNotMatch(text, /dropped/);
+  assert.equal(text.match(/^policy_traced_total/gm).length, 1, text);
+  assert.equal(await dropped('policy_traced'), 2);
+});
+
 test('reuse: constructing a prom-client metric again with its definition gives the registered one', () => {
   setErrorPolicy({ duplicateMetrics: 'reuse' });
   const registers = [new client.Registry()];

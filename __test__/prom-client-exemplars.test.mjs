@@ -167,6 +167,8 @@ test('the same misuse of exemplars throws the same errors', () => {
     () => counter().inc({ labels: { a: 'x' }, exemplarLabels: { k: 'é'.repeat(127) } }),
     () => counter().inc({ labels: { a: 'x' }, exemplarLabels: { k: '😀'.repeat(64) } }),
     () => counter().inc({ labels: { nope: 'x' }, exemplarLabels: { traceId: 'x' } }),
+    // Both wrong: the labels' error first.
+    () => counter().inc({ labels: { nope: 'x' }, exemplarLabels: { traceId: 'x'.repeat(130) } }),
     () => counter().inc({ labels: { a: 'x' }, value: -1, exemplarLabels: { traceId: 'x' } }),
     () => counter().inc({ value: 'x', exemplarLabels: { traceId: 'x' } }),
     () => histogram().observe({ labels: { a: 'x' }, exemplarLabels: { traceId: 'x' } }),

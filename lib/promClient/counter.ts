@@ -84,9 +84,20 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
   private incWithExemplar({ labels, value = 1, exemplarLabels }: IncreaseDataWithExemplar<T>): void {
     const own = labels ?? undefined;
     if (!this.checkIncrement(own, value)) return;
-    if (own !== undefined && !this.acceptLabels(own)) return;
-    const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
+    let exemplar: string[] | undefined;
+    if (exemplarLabels !== undefined) {
+      try {
+        exemplar = checkExemplarLabels(exemplarLabels);
+      } catch (error) {
+        // prom-client names wrong labels before a wrong exemplar.
+        if (own !== undefined && !this.acceptLabels(own)) return;
+        throw error;
+      }
+    }
+    // The lookup checks the labels (a hit is a label set checked before); an update
+    // dropped for them gets a handle of no series (slot -1), and sets no exemplar.
     const handle = this.handleFor(own);
+    if (handle.slot < 0) return;
     handle.add(value ?? 1);
     if (exemplar !== undefined) setExemplar(this.engine.id, handle.slot, exemplar, value || 1, this.exemplarAtTotal);
   }

@@ -131,9 +131,9 @@ impl Window {
     }
     let due = (elapsed.as_nanos() / period.as_nanos()) as u64;
     let keep = window.age_buckets as usize - 1;
-    // After a long pause only the periods still in the window matter.
     // What is pending belongs to the period that ends first.
     self.merge_pending();
+    // After a long pause only the periods still in the window matter.
     for _ in 0..due.min(keep as u64 + 1) {
       let sealed = std::mem::replace(&mut self.current, TDigest::new_with_size(DIGEST_SIZE));
       self.sealed.push_back(sealed);
