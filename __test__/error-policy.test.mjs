@@ -118,11 +118,25 @@ test('drop, slotmetrics/prom-client: an update with exemplar labels dropped for 
   counter.inc({ labels: { b: '1' }, value: 3, exemplarLabels: { traceId: 'dropped' } });
   // Wrong labels and a wrong exemplar: the labels' error comes first, so it is dropped too.
   counter.inc({ labels: { b: '1' }, value: 1, exemplarLabels: { traceId: 'x'.repeat(130) } });
+  const histogram = new client.Histogram({
+    name: 'policy_traced_seconds',
+    help: 'h',
+    labelNames: ['a'],
+    buckets: [1],
+    enableExemplars: true,
+    registers: [registry],
+  });
+  histogram.observe({ labels: { a: 'kept' }, value: 0.5, exemplarLabels: { traceId: 'kept' } });
+  histogram.observe({ labels: { b: '1' }, value: 0.5, exemplarLabels: { traceId: 'dropped' } });
+  histogram.observe({ labels: { b: '1' }, value: 0.5, exemplarLabels: { traceId: 'x'.repeat(130) } });
   const text = await registry.metrics();
   assert.match(text, /^policy_traced_total\{a="kept"\} 2 # \{traceId="kept"\} 2 /m);
+  assert.match(text, /^policy_traced_seconds_bucket\{le="1",a="kept"\} 1 # \{traceId="kept"\} 0\.5 /m);
   assert.doesNotMatch(text, /dropped/);
   assert.equal(text.match(/^policy_traced_total/gm).length, 1, text);
+  assert.equal(text.match(/^policy_traced_seconds_count/gm).length, 1, text);
   assert.equal(await dropped('policy_traced'), 2);
+  assert.equal(await dropped('policy_traced_seconds'), 2);
 });
 
 test('reuse: constructing a prom-client metric again with its definition gives the registered one', () => {

@@ -4,7 +4,6 @@ import { counterSchema } from '../metrics/schema';
 import type { Counter as EngineCounter } from '../metrics/counter';
 import { invalidNumber, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
-import { checkExemplarLabels } from './exemplars';
 import { setExemplar } from '../base/native';
 
 export type CounterConfiguration<T extends string> = MetricConfiguration<T, Counter<T>>;
@@ -84,18 +83,9 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
   private incWithExemplar({ labels, value = 1, exemplarLabels }: IncreaseDataWithExemplar<T>): void {
     const own = labels ?? undefined;
     if (!this.checkIncrement(own, value)) return;
-    let exemplar: string[] | undefined;
-    if (exemplarLabels !== undefined) {
-      try {
-        exemplar = checkExemplarLabels(exemplarLabels);
-      } catch (error) {
-        // prom-client names wrong labels before a wrong exemplar.
-        if (own !== undefined && !this.acceptLabels(own)) return;
-        throw error;
-      }
-    }
-    // The lookup checks the labels (a hit is a label set checked before); an update
-    // dropped for them gets a handle of no series (slot -1), and sets no exemplar.
+    const exemplar = this.exemplarOf(own, exemplarLabels);
+    if (exemplar === false) return;
+    // An update dropped for its labels gets a handle of no series (slot -1), and sets no exemplar.
     const handle = this.handleFor(own);
     if (handle.slot < 0) return;
     handle.add(value ?? 1);

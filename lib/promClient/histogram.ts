@@ -6,7 +6,6 @@ import type { NativeOptions } from '../metrics/nativeHistogram';
 import type { MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { ObservedMetric, type ObservedChild, secondsSince } from './observed';
-import { checkExemplarLabels } from './exemplars';
 import { setExemplar } from '../base/native';
 import { validateLabel } from './validation';
 
@@ -77,10 +76,11 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
   private observeWithExemplar({ labels, value, exemplarLabels }: ObserveDataWithExemplar<T>): void {
     const own = labels ?? undefined;
     if (!this.check(own, value)) return;
-    if (own !== undefined && !this.acceptLabels(own)) return;
-    const exemplar = exemplarLabels === undefined ? undefined : checkExemplarLabels(exemplarLabels);
+    const exemplar = this.exemplarOf(own, exemplarLabels);
+    if (exemplar === false) return;
     const handle = this.record(own, value);
-    if (exemplar !== undefined && exemplar.length > 0) setExemplar(this.engine.id, handle.slot, exemplar, value);
+    // An update dropped for its labels got a handle of no series (slot -1).
+    if (exemplar !== undefined && exemplar.length > 0 && handle.slot >= 0) setExemplar(this.engine.id, handle.slot, exemplar, value);
   }
 
   /** Shows this label set's series at zero, creating it if new. */

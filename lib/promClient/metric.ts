@@ -10,6 +10,7 @@ import { globalRegistry, type RegisteredMetric, Registry } from './registry';
 import { type CacheLevel, cacheUnder } from '../metrics/labels';
 import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import type { Aggregator } from './aggregators';
+import { checkExemplarLabels } from './exemplars';
 import { type HashMap, hashMapOf } from './hashMap';
 import { validateLabel, validateLabelName, validateMetricName } from './validation';
 
@@ -232,6 +233,22 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     } catch (error) {
       dropOrThrow(this.name, error);
       return false;
+    }
+  }
+
+  /**
+   * The exemplar labels of an update with `labels`, checked (`checkExemplarLabels`);
+   * undefined if none are given, false if the update is dropped for its labels. Right
+   * labels are left to the update's lookup (a hit is a label set checked before); a
+   * refused exemplar checks them first, as prom-client names wrong labels before it.
+   */
+  protected exemplarOf(labels: object | undefined, exemplarLabels: unknown): string[] | undefined | false {
+    if (exemplarLabels === undefined) return undefined;
+    try {
+      return checkExemplarLabels(exemplarLabels);
+    } catch (error) {
+      if (labels !== undefined && !this.acceptLabels(labels)) return false;
+      throw error;
     }
   }
 
