@@ -7,22 +7,26 @@
 //! a thread of its own, and a JS thread that finds its ring full drains it itself
 //! first. A native call per update cost 250 ns (an observation) to 600 ns (an exemplar).
 //!
-//! The draining thread takes entries in within about `PROMPTLY` of their publication,
-//! so that the time it takes them in can stand for the time of the update (an
-//! exemplar's timestamp, a series' creation, a summary observation's period): while
-//! entries come, it drains every `PROMPTLY`; when a drain finds none, it sets each
-//! ring's wake word and sleeps, and the next entry JS publishes in a ring clears that
-//! ring's word and wakes it (one native call per quiet spell). A JS thread also asks
-//! for a drain each time another quarter of its ring has filled.
+//! The draining thread (`Registry::drain_promptly`) takes entries in within about 10 ms
+//! of their publication, so that the time it takes them in can stand for the time of
+//! the update (an exemplar's timestamp, a series' creation, a summary observation's
+//! period): while entries come, it drains every 10 ms; when a drain finds none, it sets
+//! each ring's wake word and sleeps, and the next entry JS publishes in a ring clears
+//! that ring's word and wakes it (one native call per quiet spell). A JS thread also
+//! asks for a drain each time another quarter of its ring (512 entries at least) has
+//! filled.
 //!
 //! Layout, as JS sees it (`binding.ringLayout(kind)`): the write position (a u32 only
 //! JS stores) at `WRITE_AT`; the read position (only a drain stores it) at `READ_AT`
 //! and the wake word at `WAKE_AT`, on a cache line of their own; then the entries from
 //! `ENTRIES_AT`. Positions count entries and wrap; an entry's index is its position
-//! modulo the number of entries. The write position and the wake word are accessed
-//! sequentially consistently on both sides: JS stores the position then loads the
-//! word; the drainer stores the word then loads the position, so an entry published
-//! as the drainer goes to sleep is either seen by its last look or wakes it.
+//! modulo the number of entries. JS stores the write position (`Atomics.store`, a full
+//! barrier on x86) then reads the wake word; the drainer stores the word then loads
+//! the positions, both sequentially consistent, so an entry published as the drainer
+//! goes to sleep is either seen by its last look or wakes it. JS reads the word with a
+//! plain load (an `Atomics.load` cost 7 ns): where a CPU may order it before the store
+//! (not x86), a wake can be missed, and the entry waits for the drainer's next look,
+//! a second at most.
 
 use std::alloc::{alloc_zeroed, Layout};
 use std::sync::atomic::{AtomicU32, Ordering};
