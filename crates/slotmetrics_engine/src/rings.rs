@@ -307,13 +307,13 @@ pub struct ExemplarEntry {
 }
 
 pub fn exemplar(entry: &[u8]) -> Option<ExemplarEntry> {
-  let u32_at = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().unwrap());
+  let (metric, slot, value) = exemplar_target(entry);
   let mut texts = texts(entry, EXEMPLAR_LABELS_AT, entry[17])?.into_iter();
   let labels = std::iter::from_fn(|| Some((texts.next()?.to_string(), texts.next()?.to_string()))).collect();
   Some(ExemplarEntry {
-    value: f64::from_le_bytes(entry[0..8].try_into().unwrap()),
-    metric: u32_at(8),
-    slot: u32_at(12),
+    value,
+    metric,
+    slot,
     at_total: entry[16] & EXEMPLAR_AT_TOTAL != 0,
     labels,
   })
