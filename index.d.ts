@@ -30,7 +30,10 @@ export declare function defineMetric(definition: MetricDefinition): number
  */
 export declare function defineProcessMetrics(registry: number, prefix: string, labels: Array<LabelPair>): void
 
-/** Drains the calling environment's ring of `kind` now, on this thread: its JS found it full. */
+/**
+ * Drains a pass (the oldest entries) of the calling environment's ring of `kind` now, on
+ * this thread: its JS found it full.
+ */
 export declare function drainEntryRing(kind: RingKind): void
 
 /**

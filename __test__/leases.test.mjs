@@ -5,6 +5,7 @@
 // limits, remove() and exemplars must see through it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, histogramSchema, registry } from 'slotmetrics';
 import * as compat from 'slotmetrics/prom-client';
@@ -84,4 +85,16 @@ test('an exemplar set with the first use of a label set reaches the scrape', asy
     assert.equal(sample.value, 1);
     assert.equal(sample.exemplar?.labels.traceId, `trace-${sample.labels.route.slice(3)}`, sample.labels.route);
   }
+});
+
+test('the thread that drains the rings is a batch thread: waking it does not preempt this one', {
+  skip: process.platform !== 'linux' && 'the scheduling policy is set on Linux only',
+}, () => {
+  counterSchema('leased_drainer_total').requireDynamicKey('route').build().with({ route: '/started' }).increment();
+  const drainers = readdirSync('/proc/self/task').filter((task) => readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim() === 'slotmetrics-rin');
+  assert.equal(drainers.length, 1, 'one draining thread, named slotmetrics-rings (cut to 15 characters)');
+  // Field 41 of stat, counted after the parenthesised name: the policy, SCHED_BATCH = 3.
+  const stat = readFileSync(`/proc/self/task/${drainers[0]}/stat`, 'utf8');
+  const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  assert.equal(policy, 3);
 });

@@ -325,7 +325,8 @@ pub fn request_ring_drain() {
   REGISTRY.request_ring_drain();
 }
 
-/// Drains the calling environment's ring of `kind` now, on this thread: its JS found it full.
+/// Drains a pass (the oldest entries) of the calling environment's ring of `kind` now, on
+/// this thread: its JS found it full.
 #[napi(catch_unwind)]
 pub fn drain_entry_ring(env: &Env, kind: RingKind) -> Result<()> {
   let kind = rings::RingKind::from(kind);

@@ -10,7 +10,6 @@
 //! read, and the place goes back. Only metrics whose slots just add up take leases
 //! (`Family::defers_registration`).
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -19,6 +18,8 @@ use dashmap::Entry;
 use super::definition::encode_labels;
 use super::{unix_now, Family, FamilyId, Registry, RegistryError};
 use crate::rings::{self, RegistrationEntry};
+
+type FoldHashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Slots one lease spans at most: the allocator starts a lease that does not fit in
 /// what is left of a chunk in the next one, and leaves the rest unused.
@@ -107,7 +108,9 @@ impl Registry {
 
   /// Registers the label sets of a ring's registration entries, oldest first.
   pub(super) fn apply_registrations(&self, entries: &[&[u8]]) {
-    let mut families: HashMap<u32, Option<Arc<Family>>> = HashMap::new();
+    let mut families: FoldHashMap<u32, Option<Arc<Family>>> = FoldHashMap::default();
+    // Series used per lease, counted under the lock once per drain.
+    let mut used: FoldHashMap<u32, u32> = FoldHashMap::default();
     let created = unix_now();
     for entry in entries {
       let Some(registration) = rings::registration(entry) else {
@@ -120,8 +123,9 @@ impl Registry {
       if let Some(family) = family {
         self.register_leased(family, &registration, created);
       }
-      self.lease_used(registration.lease);
+      *used.entry(registration.lease).or_default() += 1;
     }
+    self.leases_used(used);
   }
 
   /// Lists a label set at its leased slots, or makes them an alias of the series it has.
@@ -144,13 +148,15 @@ impl Registry {
     }
   }
 
-  /// Counts one series of a lease used; a lease used up is forgotten.
-  fn lease_used(&self, first: u32) {
+  /// Counts series of leases (by their first slots) used; a lease used up is forgotten.
+  fn leases_used(&self, used: FoldHashMap<u32, u32>) {
     let mut leases = self.leases.lock();
-    if let Some(lease) = leases.get_mut(&first) {
-      lease.used += 1;
-      if lease.used >= lease.granted {
-        leases.remove(&first);
+    for (first, count) in used {
+      if let Some(lease) = leases.get_mut(&first) {
+        lease.used += count;
+        if lease.used >= lease.granted {
+          leases.remove(&first);
+        }
       }
     }
   }

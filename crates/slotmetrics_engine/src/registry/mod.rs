@@ -181,7 +181,7 @@ pub struct Registry {
   exemplar_rings: Rings,
   /// Label sets JS counted in leased slots, and the leases it holds (see `leases`).
   registration_rings: Rings,
-  leases: Mutex<HashMap<u32, leases::Lease>>,
+  leases: Mutex<HashMap<u32, leases::Lease, foldhash::fast::FixedState>>,
   /// How many times the default namespace was cleared: a metric's cached series of
   /// `slotmetrics_series_overflow_total` is good while this has not changed.
   default_clears: AtomicU64,
@@ -814,6 +814,14 @@ impl Registry {
       RingKind::Observations,
       RingKind::Exemplars,
     ];
+    // See `rings`: woken, this thread must not preempt JS. Should the call fail, it
+    // keeps the default policy.
+    #[cfg(target_os = "linux")]
+    {
+      let param = libc::sched_param { sched_priority: 0 };
+      // SAFETY: a valid sched_param; pid 0 is the calling thread.
+      unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    }
     loop {
       if self.drain_rings() > 0 {
         self.drain_requests.wait(PROMPTLY);
@@ -833,11 +841,13 @@ impl Registry {
     match kind {
       RingKind::Registrations => self
         .registration_rings
-        .detach_batch(ring, |entries| self.apply_registrations(entries)),
-      RingKind::Observations => self.observation_rings.detach(ring, self.windows_of_entries()),
+        .detach(ring, |entries| self.apply_registrations(entries)),
+      RingKind::Observations => self
+        .observation_rings
+        .detach(ring, |entries| self.apply_observations(entries)),
       RingKind::Exemplars => self
         .exemplar_rings
-        .detach_batch(ring, |entries| self.apply_exemplars(entries, exemplar::now())),
+        .detach(ring, |entries| self.apply_exemplars(entries, exemplar::now())),
     }
   }
 
@@ -846,19 +856,20 @@ impl Registry {
     self.drain_requests.request();
   }
 
-  /// Drains one environment's ring: its JS found it full.
+  /// Makes room in one environment's ring, which its JS found full: drains a pass of it
+  /// (`rings::PASS` entries), the oldest. The draining thread takes the rest.
   pub fn drain_ring(&self, kind: RingKind, ring: &EntryRing) {
     match kind {
       RingKind::Observations => {
-        ring.drain(self.windows_of_entries());
+        ring.drain_pass(|entries| self.apply_observations(entries));
       }
       RingKind::Exemplars => {
         // An exemplar may be on a series still in a registration ring.
         self.drain_registrations();
-        ring.drain_batch(|entries| self.apply_exemplars(entries, exemplar::now()));
+        ring.drain_pass(|entries| self.apply_exemplars(entries, exemplar::now()));
       }
       RingKind::Registrations => {
-        ring.drain_batch(|entries| self.apply_registrations(entries));
+        ring.drain_pass(|entries| self.apply_registrations(entries));
       }
     }
   }
@@ -871,7 +882,7 @@ impl Registry {
     // is awaited (its JS thread may be draining it into that window).
     self
       .observation_rings
-      .for_each_live(|ring| drained += ring.drain(self.windows_of_entries()));
+      .for_each_live(|ring| drained += ring.drain_batch(|entries| self.apply_observations(entries)));
     let now = exemplar::now();
     self
       .exemplar_rings
@@ -931,18 +942,19 @@ impl Registry {
     }
   }
 
-  /// What a drain hands ring entries to: the window of each entry's series, looked up
-  /// once for a run of entries of the same series, with the clock read once per drain.
-  /// JS checked the values; a series whose window is gone (its registry was cleared
-  /// meanwhile) has nothing to add its entries to.
-  fn windows_of_entries(&self) -> impl FnMut(&[u8]) + '_ {
+  /// Adds a drain pass's observations to the windows of their series: one lookup for a
+  /// run of entries of the same series, the clock read once. JS checked the values; a
+  /// series whose window is gone (its registry was cleared meanwhile) has nothing to
+  /// add its entries to. No window stays locked past the pass (a JS thread may be
+  /// waiting for the ring's drain lock to drain into that window).
+  fn apply_observations(&self, entries: &[&[u8]]) {
     let now = std::time::Instant::now();
     let mut current: Option<(u32, Option<dashmap::mapref::one::RefMut<'_, u32, Window>>)> = None;
-    move |entry| {
+    for entry in entries {
       let (slot, value) = rings::observation(entry);
       if current.as_ref().is_none_or(|(at, _)| *at != slot) {
         // The previous series' window is unlocked before the next one is locked.
-        current = None;
+        drop(current.take());
         current = Some((slot, self.windows.get_mut(&slot)));
       }
       if let Some((_, Some(window))) = current.as_mut() {
