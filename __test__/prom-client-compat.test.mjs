@@ -252,6 +252,31 @@ test('a label set is looked up, not registered again, on every later call (one, 
   }
 });
 
+test('a label value whose toString() updates the same metric counts both label sets, as prom-client does', async () => {
+  const texts = [];
+  for (const client of [real, compat]) {
+    const registry = new client.Registry();
+    const counter = new client.Counter({ name: 'nested_total', help: 'h', labelNames: ['route', 'code'], registers: [registry] });
+    // Converting this value registers another label set of the same metric first.
+    const route = {
+      toString() {
+        counter.inc({ route: '/inner', code: '500' }, 2);
+        return '/outer';
+      },
+    };
+    counter.inc({ route, code: '200' }, 3);
+    counter.inc({ route: '/outer', code: '200' });
+    counter.inc({ route: '/inner', code: '200' });
+    counter.inc({ route: '/later', code: '404' });
+    texts.push(await registry.metrics());
+  }
+  assert.match(texts[1], /nested_total\{route="\/outer",code="200"\} 4\n/);
+  assert.match(texts[1], /nested_total\{route="\/inner",code="500"\} 2\n/);
+  assert.match(texts[1], /nested_total\{route="\/inner",code="200"\} 1\n/);
+  assert.match(texts[1], /nested_total\{route="\/later",code="404"\} 1\n/);
+  assert.deepEqual(texts[1].split('\n').sort(), texts[0].split('\n').sort());
+});
+
 test('collect callbacks (sync and async) run before metrics(), get() and getSingleMetricAsString()', async () => {
   const registry = new compat.Registry();
   let calls = 0;
