@@ -334,32 +334,40 @@ pub fn exemplar(entry: &[u8]) -> Option<ExemplarEntry> {
 }
 
 /// A registration entry, read back; `None` if it is malformed (JS wrote it, so never).
-pub struct RegistrationEntry<'a> {
+pub struct RegistrationEntry {
   pub metric: u32,
   pub slot: u32,
   pub lease: u32,
-  pub values: Vec<&'a str>,
 }
 
-pub fn registration(entry: &[u8]) -> Option<RegistrationEntry<'_>> {
+/// A registration entry, its label values put in `values` (emptied first: a drain
+/// reuses one vector for all its entries).
+pub fn registration<'a>(entry: &'a [u8], values: &mut Vec<&'a str>) -> Option<RegistrationEntry> {
   let u32_at = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().unwrap());
+  values.clear();
+  push_texts(entry, REGISTRATION_VALUES_AT, entry[12], values)?;
   Some(RegistrationEntry {
     metric: u32_at(0),
     slot: u32_at(4),
     lease: u32_at(8),
-    values: texts(entry, REGISTRATION_VALUES_AT, entry[12])?,
   })
 }
 
 /// `count` texts from `at`, each a u8 byte length and its UTF-8 bytes.
-fn texts(entry: &[u8], mut at: usize, count: u8) -> Option<Vec<&str>> {
+fn texts(entry: &[u8], at: usize, count: u8) -> Option<Vec<&str>> {
   let mut texts = Vec::with_capacity(count as usize);
+  push_texts(entry, at, count, &mut texts)?;
+  Some(texts)
+}
+
+/// `texts`, pushed onto `out`.
+fn push_texts<'a>(entry: &'a [u8], mut at: usize, count: u8, out: &mut Vec<&'a str>) -> Option<()> {
   for _ in 0..count {
     let length = *entry.get(at)? as usize;
-    texts.push(std::str::from_utf8(entry.get(at + 1..at + 1 + length)?).ok()?);
+    out.push(std::str::from_utf8(entry.get(at + 1..at + 1 + length)?).ok()?);
     at += 1 + length;
   }
-  Some(texts)
+  Some(())
 }
 
 #[cfg(test)]
@@ -485,12 +493,17 @@ mod tests {
       entry[at + 1..at + 1 + text.len()].copy_from_slice(text.as_bytes());
       at += 1 + text.len();
     }
-    let read = registration(&entry).unwrap();
+    let mut values = vec!["left over"];
+    let read = registration(&entry, &mut values).unwrap();
     assert_eq!((read.metric, read.slot, read.lease), (5, 130, 128));
-    assert_eq!(read.values, ["/users", ""]);
-    entry[12] = 3;
-    entry[at] = 255;
-    assert!(registration(&entry).is_none(), "a value running past the entry");
+    assert_eq!(values, ["/users", ""]);
+    let mut broken = entry.clone();
+    broken[12] = 3;
+    broken[at] = 255;
+    assert!(
+      registration(&broken, &mut Vec::new()).is_none(),
+      "a value running past the entry"
+    );
   }
 
   #[test]

@@ -29,8 +29,15 @@ pub fn escape_label_value(value: &str, out: &mut String) {
 /// `k="v",k2="v2"` from label pairs, values escaped: a series' label set as written.
 /// A name that is not a legacy label name is quoted and escaped as a value is.
 pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> String {
+  let mut text = String::new();
+  write_label_text(pairs, &mut text);
+  text
+}
+
+/// `label_text` written at the end of `out`.
+pub fn write_label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone, out: &mut String) {
   // Sized up front (escapes aside): registration is a hot path.
-  let mut text = String::with_capacity(
+  out.reserve(
     pairs
       .clone()
       .into_iter()
@@ -39,14 +46,13 @@ pub fn label_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clon
   );
   for (i, (key, value)) in pairs.into_iter().enumerate() {
     if i > 0 {
-      text.push(',');
+      out.push(',');
     }
-    write_name(key, is_label_name(key), &mut text);
-    text.push_str("=\"");
-    escape_label_value(value, &mut text);
-    text.push('"');
+    write_name(key, is_label_name(key), out);
+    out.push_str("=\"");
+    escape_label_value(value, out);
+    out.push('"');
   }
-  text
 }
 
 /// A name as the text writes it: as it is if `legacy`, else quoted, escaped as a label

@@ -9,7 +9,7 @@ use crate::names::{is_label_name, is_metric_name, is_reserved_label};
 use crate::native::{NativeOptions, MAX_BUCKETS, MAX_SCHEMA, MIN_SCHEMA};
 use crate::slots::CHUNK_SLOTS;
 use crate::summary::SummaryOptions;
-use crate::text::{format_number, label_text};
+use crate::text::{format_number, write_label_text};
 
 /// A metric as a schema describes it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -63,6 +63,17 @@ impl Definition {
 
 /// A series' escaped label text from its dynamic label values.
 pub(super) fn encode_labels(def: &Definition, values: &[impl AsRef<str>]) -> Result<String, RegistryError> {
+  let mut text = String::new();
+  write_labels(def, values, &mut text)?;
+  Ok(text)
+}
+
+/// `encode_labels` written at the end of `out` (nothing written if the values are refused).
+pub(super) fn write_labels(
+  def: &Definition,
+  values: &[impl AsRef<str>],
+  out: &mut String,
+) -> Result<(), RegistryError> {
   let keys = &def.dynamic_keys;
   if values.len() != keys.len() {
     return Err(RegistryError::Invalid(format!(
@@ -83,9 +94,8 @@ pub(super) fn encode_labels(def: &Definition, values: &[impl AsRef<str>]) -> Res
   // prom-client's partial label sets: a label without a value is not written. Keys are
   // written with their values, so the text still identifies the label set.
   let prom_client = def.style == Style::PromClient;
-  Ok(label_text(
-    pairs.filter(|(_, value)| !(prom_client && value.is_empty())),
-  ))
+  write_label_text(pairs.filter(|(_, value)| !(prom_client && value.is_empty())), out);
+  Ok(())
 }
 
 /// Checks a definition and returns its exposition family name.

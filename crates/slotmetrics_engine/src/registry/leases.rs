@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use dashmap::Entry;
 
-use super::definition::encode_labels;
+use super::definition::write_labels;
 use super::{unix_now, Family, FamilyId, Registry, RegistryError};
 use crate::rings::{self, RegistrationEntry};
 
@@ -109,11 +109,14 @@ impl Registry {
   /// Registers the label sets of a ring's registration entries, oldest first.
   pub(super) fn apply_registrations(&self, entries: &[&[u8]]) {
     let mut families: FoldHashMap<u32, Option<Arc<Family>>> = FoldHashMap::default();
-    // Series used per lease, counted under the lock once per drain.
+    // Series used per lease, counted under the lock once per pass.
     let mut used: FoldHashMap<u32, u32> = FoldHashMap::default();
     let created = unix_now();
+    // Reused from entry to entry: a drain allocates a label set's text once, as its key.
+    let mut values = Vec::new();
+    let mut text = String::new();
     for entry in entries {
-      let Some(registration) = rings::registration(entry) else {
+      let Some(registration) = rings::registration(entry, &mut values) else {
         continue;
       };
       // A metric id the registry does not know (JS never writes one) has nothing to register.
@@ -121,22 +124,31 @@ impl Registry {
         .entry(registration.metric)
         .or_insert_with(|| self.family(registration.metric).ok());
       if let Some(family) = family {
-        self.register_leased(family, &registration, created);
+        text.clear();
+        self.register_leased(family, &registration, &values, &mut text, created);
       }
       *used.entry(registration.lease).or_default() += 1;
     }
     self.leases_used(used);
   }
 
-  /// Lists a label set at its leased slots, or makes them an alias of the series it has.
-  fn register_leased(&self, family: &Family, registration: &RegistrationEntry<'_>, created: f64) {
+  /// Lists a label set (`values`, its text made in `text`) at its leased slots, or makes
+  /// them an alias of the series it has.
+  fn register_leased(
+    &self,
+    family: &Family,
+    registration: &RegistrationEntry,
+    values: &[&str],
+    text: &mut String,
+    created: f64,
+  ) {
     // JS wrote values its checks passed, as many as the metric has keys; were they not,
     // the label set is dropped and its place given back.
-    let Ok(labels) = encode_labels(&family.def, &registration.values) else {
+    if write_labels(&family.def, values, text).is_err() {
       family.registered.fetch_sub(1, Ordering::AcqRel);
       return;
-    };
-    match family.index.entry(Arc::from(labels)) {
+    }
+    match family.index.entry(Arc::from(text.as_str())) {
       Entry::Vacant(e) => self.list_series(family, e, registration.slot, created),
       Entry::Occupied(e) => {
         let series = *e.get();
