@@ -920,10 +920,8 @@ impl Registry {
       let Some(family) = families.entry(metric).or_insert_with(|| self.family(metric).ok()) else {
         continue;
       };
-      let slot = family.series_of(slot);
-      let target = match family.def.kind {
-        Kind::Histogram => slot + bucket_index(&family.def.buckets, value) as u32,
-        _ => slot,
+      let Ok((series, target)) = exemplar_place(family, slot, value) else {
+        continue;
       };
       if !applied.insert((metric, target)) {
         continue;
@@ -932,12 +930,12 @@ impl Registry {
         continue;
       };
       let value = if exemplar.at_total {
-        self.counter_value(family, slot)
+        self.counter_value(family, series)
       } else {
         Ok(exemplar.value)
       };
       if let Ok(value) = value {
-        let _ = self.set_exemplar_at(metric, slot, exemplar.labels, value, timestamp);
+        let _ = keep_exemplar(family, target, exemplar.labels, value, timestamp);
       }
     }
   }
@@ -1007,29 +1005,8 @@ impl Registry {
     timestamp: f64,
   ) -> Result<(), RegistryError> {
     let family = self.family(id)?;
-    let def = &family.def;
-    let slot = family.series_of(slot);
-    let target = match def.kind {
-      Kind::Counter => slot,
-      Kind::Histogram => slot + bucket_index(&def.buckets, value) as u32,
-      kind => {
-        return Err(RegistryError::Invalid(format!(
-          "metric \"{}\" is {}; exemplars go on counters and histograms",
-          def.name,
-          kind.describe()
-        )))
-      }
-    };
-    let exemplar = Exemplar::new(labels, value, timestamp)
-      .map_err(|why| RegistryError::Invalid(format!("metric \"{}\": {why}", def.name)))?;
-    let mut exemplars = family.exemplars.lock();
-    if exemplars
-      .get(&target)
-      .is_none_or(|last| last.timestamp <= timestamp)
-    {
-      exemplars.insert(target, exemplar);
-    }
-    Ok(())
+    let (_, target) = exemplar_place(&family, slot, value)?;
+    keep_exemplar(&family, target, labels, value, timestamp)
   }
 
   /// `set_exemplar` on a counter series with its value now as the exemplar's value
@@ -1143,6 +1120,43 @@ impl Registry {
     }
     Ok(quantiles)
   }
+}
+
+/// Where an exemplar on the series counted at `slot` of `family` goes: the series'
+/// first slot, and the slot it is kept under (the bucket `value` falls in, for a
+/// histogram).
+fn exemplar_place(family: &Family, slot: u32, value: f64) -> Result<(u32, u32), RegistryError> {
+  let series = family.series_of(slot);
+  match family.def.kind {
+    Kind::Counter => Ok((series, series)),
+    Kind::Histogram => Ok((series, series + bucket_index(&family.def.buckets, value) as u32)),
+    kind => Err(RegistryError::Invalid(format!(
+      "metric \"{}\" is {}; exemplars go on counters and histograms",
+      family.def.name,
+      kind.describe()
+    ))),
+  }
+}
+
+/// Keeps an exemplar at `target` of `family`, unless the one there is newer (another
+/// thread's, drained first).
+fn keep_exemplar(
+  family: &Family,
+  target: u32,
+  labels: Vec<(String, String)>,
+  value: f64,
+  timestamp: f64,
+) -> Result<(), RegistryError> {
+  let exemplar = Exemplar::new(labels, value, timestamp)
+    .map_err(|why| RegistryError::Invalid(format!("metric \"{}\": {why}", family.def.name)))?;
+  let mut exemplars = family.exemplars.lock();
+  if exemplars
+    .get(&target)
+    .is_none_or(|last| last.timestamp <= timestamp)
+  {
+    exemplars.insert(target, exemplar);
+  }
+  Ok(())
 }
 
 /// The label text of a full metric's overflow series, or the error of a strict metric.
