@@ -162,13 +162,15 @@ impl EntryRing {
     unsafe { AtomicU32::from_ptr(self.memory.add(at).cast()) }
   }
 
-  /// Hands every published entry to `apply`, oldest first, a pass (`PASS` entries at
-  /// most) at a time (so it may skip entries a later one of its pass supersedes);
-  /// returns how many there were.
+  /// Hands every entry published by now to `apply`, oldest first, a pass (`PASS`
+  /// entries at most) at a time (so it may skip entries a later one of its pass
+  /// supersedes); returns how many there were. Entries published meanwhile wait for
+  /// the next drain: a writer faster than the drain cannot keep it going.
   pub fn drain_batch(&self, mut apply: impl FnMut(&[&[u8]])) -> usize {
+    let end = self.position(WRITE_AT).load(Ordering::Acquire);
     let mut drained = 0;
     loop {
-      let taken = self.drain_pass(&mut apply);
+      let taken = self.pass(Some(end), &mut apply);
       drained += taken;
       if taken < PASS {
         return drained;
@@ -181,10 +183,25 @@ impl EntryRing {
   /// is let go: a JS thread that finds its ring full while another thread drains it
   /// waits for one pass, not for the whole drain.
   pub fn drain_pass(&self, apply: impl FnOnce(&[&[u8]])) -> usize {
+    self.pass(None, apply)
+  }
+
+  /// `drain_pass`, taking no entry at or after position `end` if given.
+  fn pass(&self, end: Option<u32>, apply: impl FnOnce(&[&[u8]])) -> usize {
     let _draining = self.drain_lock.lock();
     let write = self.position(WRITE_AT).load(Ordering::Acquire);
     let read = self.position(READ_AT).load(Ordering::Relaxed);
-    let count = (write.wrapping_sub(read) as usize).min(PASS);
+    let published = write.wrapping_sub(read) as usize;
+    // Before `end`: none if another drain has taken the read position past it.
+    let before_end = end.map_or(published, |end| {
+      let left = end.wrapping_sub(read) as usize;
+      if left > published {
+        0
+      } else {
+        left
+      }
+    });
+    let count = before_end.min(PASS);
     if count == 0 {
       return 0;
     }
@@ -436,6 +453,31 @@ mod tests {
     let rest = ring.drain_batch(|entries| seen.extend(entries.iter().map(|entry| observation(entry).0)));
     assert_eq!(rest, total as usize - PASS);
     assert!(seen.iter().copied().eq(0..total), "oldest first, each once");
+  }
+
+  #[test]
+  fn a_drain_takes_what_was_published_when_it_began() {
+    let rings = Rings::new(OBSERVATIONS);
+    let ring = rings.attach();
+    for i in 0..PASS as u32 + 10 {
+      append(&ring, &observation_entry(i, 0.0));
+    }
+    // Each pass, the writer publishes a pass's worth more.
+    let mut next = PASS as u32 + 10;
+    let mut passes = 0;
+    let drained = ring.drain_batch(|entries| {
+      passes += 1;
+      assert!(
+        passes <= 2,
+        "the drain went on past what was published when it began"
+      );
+      for _ in 0..entries.len() {
+        append(&ring, &observation_entry(next, 0.0));
+        next += 1;
+      }
+    });
+    assert_eq!(drained, PASS + 10);
+    assert_eq!(ring.drain_batch(|_| {}), PASS + 10, "the rest, at the next drain");
   }
 
   #[test]
