@@ -205,7 +205,7 @@ impl EntryRing {
     if count == 0 {
       return 0;
     }
-    let write = read.wrapping_add(count as u32);
+    let next_read = read.wrapping_add(count as u32);
     let entries: Vec<&[u8]> = (0..count)
       .map(|n| {
         let index = read.wrapping_add(n as u32) as usize % self.shape.entries;
@@ -216,7 +216,7 @@ impl EntryRing {
       })
       .collect();
     apply(&entries);
-    self.position(READ_AT).store(write, Ordering::Release);
+    self.position(READ_AT).store(next_read, Ordering::Release);
     count
   }
 

@@ -181,7 +181,7 @@ pub struct Registry {
   exemplar_rings: Rings,
   /// Label sets JS counted in leased slots, and the leases it holds (see `leases`).
   registration_rings: Rings,
-  leases: Mutex<HashMap<u32, leases::Lease, foldhash::fast::FixedState>>,
+  leases: Mutex<HashMap<u32, leases::Lease>>,
   /// How many times the default namespace was cleared: a metric's cached series of
   /// `slotmetrics_series_overflow_total` is good while this has not changed.
   default_clears: AtomicU64,
@@ -878,8 +878,8 @@ impl Registry {
   /// before they are read. Returns how many entries there were.
   pub fn drain_rings(&self) -> usize {
     let mut drained = self.drain_registrations();
-    // A window lookup per ring: no window stays locked while the next ring's drain lock
-    // is awaited (its JS thread may be draining it into that window).
+    // Window lookups per pass (`apply_observations`): no window stays locked while the
+    // drain lock is awaited again (its JS thread may be draining into that window).
     self
       .observation_rings
       .for_each_live(|ring| drained += ring.drain_batch(|entries| self.apply_observations(entries)));
