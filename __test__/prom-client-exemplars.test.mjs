@@ -244,6 +244,49 @@ test('exemplars set on worker threads reach the Rust server through any scrape',
   }
 });
 
+test("a series' first exemplar of a 10 ms period is set at once, its last when the period ends", { timeout: 30_000 }, async () => {
+  // The global registry: the one registry every thread shares.
+  compat.register.setContentType(OPENMETRICS);
+  new compat.Histogram({ name: 'exp_h', help: 'h', buckets: [1], enableExemplars: true });
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const client = require('slotmetrics/prom-client');
+     const { parentPort, workerData } = require('node:worker_threads');
+     client.register.setContentType(client.openMetricsContentType);
+     const h = new client.Histogram({ name: 'exp_h', help: 'h', buckets: [1], enableExemplars: true });
+     for (const traceId of ['a1', 'a2', 'a3']) h.observe({ value: 0.5, exemplarLabels: { traceId } });
+     h.observe({ value: 5, exemplarLabels: { traceId: 'b1' } }); // another bucket: set at once too
+     parentPort.postMessage('observed');
+     // The event loop blocked: the period's timer cannot run until the test lets it.
+     Atomics.wait(workerData, 0, 0);`,
+    { eval: true, workerData: gate },
+  );
+  const release = () => {
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+  };
+  try {
+    await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    const exemplarOf = (text, le) => text.match(new RegExp(`^exp_h_bucket\\{le="${le}"\\} \\d+ # \\{traceId="(\\w+)"\\}`, 'm'))?.[1];
+    const during = await compat.register.getSingleMetricAsString('exp_h');
+    assert.equal(exemplarOf(during, '1'), 'a1', during);
+    assert.equal(exemplarOf(during, '\\+Inf'), 'b1', during);
+    release();
+    let after = during;
+    while (exemplarOf(after, '1') === 'a1') {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      after = await compat.register.getSingleMetricAsString('exp_h');
+    }
+    assert.equal(exemplarOf(after, '1'), 'a3', after);
+    assert.equal(exemplarOf(after, '\\+Inf'), 'b1', after);
+  } finally {
+    release();
+    await worker.terminate();
+    compat.register.removeSingleMetric('exp_h');
+    compat.register.setContentType(compat.Registry.PROMETHEUS_CONTENT_TYPE);
+  }
+});
+
 test('any value as exemplar labels or as one of their values is taken or refused cleanly', async () => {
   const registry = new compat.Registry(OPENMETRICS);
   const counter = new compat.Counter({ name: 'exv_c', help: 'h', enableExemplars: true, registers: [registry] });

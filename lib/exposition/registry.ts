@@ -1,4 +1,5 @@
 import { binding, callNative } from '../base/native';
+import { flushExemplars } from '../base/exemplars';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 
 /** Text 0.0.4, OpenMetrics 1.0, or Prometheus protobuf (the one with native histograms). */
@@ -124,6 +125,7 @@ export class Registry {
    */
   async scrape(accept = ''): Promise<Exposition> {
     if (typeof accept !== 'string') throw new TypeError(`registry.scrape(): accept must be a string, got ${describeValue(accept)}`);
+    flushExemplars();
     const rendered = await binding.renderMetrics(accept, this.id);
     return { contentType: rendered.contentType, body: rendered.text ?? (rendered.bytes as Uint8Array) };
   }
@@ -133,6 +135,7 @@ export class Registry {
    * shape (seed 003's JSON export); collected off the event loop like `metrics()`.
    */
   getMetricsAsJSON(): Promise<MetricJSON[]> {
+    flushExemplars();
     return binding.metricsData(this.id) as Promise<MetricJSON[]>;
   }
 
@@ -156,12 +159,14 @@ export class Registry {
    * their memory is not reclaimed, since any thread may still hold them.
    */
   clear(): void {
+    flushExemplars();
     callNative(() => binding.clearRegistry(this.id));
     for (const listener of this.clearListeners) listener();
   }
 
   /** `reset()` on every metric of this registry (prom-client's `resetMetrics()`). */
   resetMetrics(): void {
+    flushExemplars();
     callNative(() => binding.resetRegistry(this.id));
   }
 

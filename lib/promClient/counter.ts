@@ -4,7 +4,7 @@ import { counterSchema } from '../metrics/schema';
 import type { Counter as EngineCounter } from '../metrics/counter';
 import { invalidNumber, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
-import { setExemplar } from '../base/native';
+import { setExemplarOf } from '../base/exemplars';
 
 export type CounterConfiguration<T extends string> = MetricConfiguration<T, Counter<T>>;
 
@@ -89,7 +89,7 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
     const handle = this.handleFor(own);
     if (handle.slot < 0) return;
     handle.add(value ?? 1);
-    if (exemplar !== undefined) setExemplar(this.engine.id, handle.slot, exemplar, value || 1, this.exemplarAtTotal);
+    if (exemplar !== undefined) setExemplarOf(handle.slot, this.engine.id, handle.slot, exemplar, value || 1, this.exemplarAtTotal);
   }
 }
 

@@ -6,7 +6,7 @@ import type { NativeOptions } from '../metrics/nativeHistogram';
 import type { MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { ObservedMetric, type ObservedChild, secondsSince } from './observed';
-import { setExemplar } from '../base/native';
+import { setExemplarOf } from '../base/exemplars';
 import { validateLabel } from './validation';
 
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T, Histogram<T>> {
@@ -80,7 +80,8 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
     if (exemplar === false) return;
     const handle = this.record(own, value);
     // An update dropped for its labels got a handle of no series (slot -1).
-    if (exemplar !== undefined && exemplar.length > 0 && handle.slot >= 0) setExemplar(this.engine.id, handle.slot, exemplar, value);
+    if (exemplar === undefined || exemplar.length === 0 || handle.slot < 0) return;
+    setExemplarOf(handle.slot + bucketIndex(this.buckets, value), this.engine.id, handle.slot, exemplar, value, false);
   }
 
   /** Shows this label set's series at zero, creating it if new. */
@@ -89,6 +90,13 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
     if (this.engine.zero !== undefined) this.engine.zero(this.fullLabels(this.labelNames.map((name) => labels[name])));
     else this.reset();
   }
+}
+
+/** The index of the bucket `value` falls in among `bounds`, `+Inf` last: as the engine places exemplars (exemplar.rs). */
+function bucketIndex(bounds: readonly number[], value: number): number {
+  let index = 0;
+  while (index < bounds.length && !(value <= bounds[index])) index++;
+  return index;
 }
 
 export namespace Histogram {
