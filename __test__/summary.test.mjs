@@ -74,35 +74,59 @@ test('observations from workers reach the same quantiles; counts are exact', { t
   assert.ok(Math.abs(median - 2000) < 40, `median ${median} of all four threads' values`);
 });
 
-test("a live thread's observations and more than a ring holds are in the very next read", { timeout: 60_000 }, async () => {
-  // Observations reach quantiles through each thread's ring of 4,096 entries, drained
-  // before every read: none may wait for the once-a-second drain, and a full ring is
+test("this thread's observations, more than a ring holds, are in its very next read; another thread's within 10 ms", {
+  timeout: 60_000,
+}, async () => {
+  // Observations reach quantiles through each thread's ring, drained before every read.
+  // A thread publishes its entries 16 at a time, and the rest before its own reads and
+  // 10 ms after they were written, even when its script has ended. A full ring is
   // drained by its own thread rather than lose one.
   const size = summarySchema('ringed_size').percentiles([0, 0.5, 1]).build();
-  for (let i = 0; i < 10_000; i++) size.observe(i);
-  const worker = new Worker(
-    `const { parentPort } = require('node:worker_threads');
-     const size = require('slotmetrics').summarySchema('ringed_size').percentiles([0, 0.5, 1]).build();
-     for (let i = 0; i < 10; i++) size.observe(20_000 + i);
-     parentPort.postMessage('observed');
-     parentPort.on('message', () => process.exit(0));`,
-    { eval: true },
-  );
-  try {
-    await new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
+  const quantiles = async () => {
     const samples = parseSamples(await registry.metrics());
-    assert.equal(samples.get('ringed_size_count'), 10_010);
-    assert.equal(samples.get('ringed_size{quantile="0"}'), 0);
-    assert.equal(samples.get('ringed_size{quantile="1"}'), 20_009, "the live worker's last observation");
-    const median = samples.get('ringed_size{quantile="0.5"}');
-    assert.ok(Math.abs(median - 5005) < 100, `median ${median}: every one of the main thread's 10,000`);
+    return {
+      count: samples.get('ringed_size_count'),
+      min: samples.get('ringed_size{quantile="0"}'),
+      max: samples.get('ringed_size{quantile="1"}'),
+      median: samples.get('ringed_size{quantile="0.5"}'),
+    };
+  };
+  for (let i = 0; i < 20_003; i++) size.observe(i / 2); // 20,003: not a multiple of 16
+  let seen = await quantiles();
+  assert.equal(seen.count, 20_003);
+  assert.equal(seen.min, 0);
+  assert.equal(seen.max, 10_001, "this thread's last observation, written after its last batch");
+  assert.ok(Math.abs(seen.median - 5000) < 100, `median ${seen.median}: every one of this thread's 20,003`);
+
+  const observeIn = (first, stay) =>
+    new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const size = require('slotmetrics').summarySchema('ringed_size').percentiles([0, 0.5, 1]).build();
+       for (let i = 0; i < 10; i++) size.observe(${first} + i);
+       parentPort.postMessage('observed');
+       if (${stay}) parentPort.on('message', () => process.exit(0));`,
+      { eval: true },
+    );
+  const live = observeIn(20_000, true);
+  try {
+    await new Promise((resolve, reject) => live.once('message', resolve).once('error', reject));
+    seen = await quantiles();
+    assert.equal(seen.count, 20_013, 'counts are in slots: at once');
+    while (seen.max !== 20_009) {
+      // Some of the 10 may be published already: a recycled ring's batches start anywhere.
+      assert.ok(seen.max === 10_001 || (seen.max >= 20_000 && seen.max < 20_009), `${seen.max}`);
+      await sleep(2);
+      seen = await quantiles();
+    }
   } finally {
-    worker.postMessage('exit');
-    await new Promise((resolve) => worker.once('exit', resolve));
+    live.postMessage('exit');
+    await new Promise((resolve) => live.once('exit', resolve));
   }
+  // A thread whose script ends publishes before it exits.
+  const ending = observeIn(30_000, false);
+  await new Promise((resolve, reject) => ending.once('exit', resolve).once('error', reject));
+  seen = await quantiles();
+  assert.equal(seen.max, 30_009, "the ended thread's last observation");
 });
 
 test('a sliding window forgets old observations, and pruneAgedBuckets removes empty series, as in prom-client', { timeout: 30_000 }, async () => {

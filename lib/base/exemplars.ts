@@ -4,7 +4,7 @@
 // exemplar of a target in a 10 ms period is set at once (setExemplar: the ring of
 // exemplars, or a native call); the later ones of that period only replace the one
 // kept for it here, a lookup and a store, and the last is set when the period ends.
-// Reads and resets made from this thread set the kept ones first (flushExemplars());
+// Reads and resets made from this thread set the kept ones first (pending.ts);
 // any other read sees a series' exemplar at most one period behind its last update.
 
 import { setExemplar } from './native';

@@ -1,5 +1,5 @@
 import { binding, callNative } from '../base/native';
-import { flushExemplars } from '../base/exemplars';
+import { flushPendingUpdates } from '../base/pending';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 
 /** Text 0.0.4, OpenMetrics 1.0, or Prometheus protobuf (the one with native histograms). */
@@ -125,7 +125,7 @@ export class Registry {
    */
   async scrape(accept = ''): Promise<Exposition> {
     if (typeof accept !== 'string') throw new TypeError(`registry.scrape(): accept must be a string, got ${describeValue(accept)}`);
-    flushExemplars();
+    flushPendingUpdates();
     const rendered = await binding.renderMetrics(accept, this.id);
     return { contentType: rendered.contentType, body: rendered.text ?? (rendered.bytes as Uint8Array) };
   }
@@ -135,7 +135,7 @@ export class Registry {
    * shape (seed 003's JSON export); collected off the event loop like `metrics()`.
    */
   getMetricsAsJSON(): Promise<MetricJSON[]> {
-    flushExemplars();
+    flushPendingUpdates();
     return binding.metricsData(this.id) as Promise<MetricJSON[]>;
   }
 
@@ -159,14 +159,14 @@ export class Registry {
    * their memory is not reclaimed, since any thread may still hold them.
    */
   clear(): void {
-    flushExemplars();
+    flushPendingUpdates();
     callNative(() => binding.clearRegistry(this.id));
     for (const listener of this.clearListeners) listener();
   }
 
   /** `reset()` on every metric of this registry (prom-client's `resetMetrics()`). */
   resetMetrics(): void {
-    flushExemplars();
+    flushPendingUpdates();
     callNative(() => binding.resetRegistry(this.id));
   }
 

@@ -8,7 +8,7 @@ import { DEFAULT_PERCENTILES, Summary } from './summary';
 import { type Labels, SeriesCache } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 import { SeriesLease } from '../base/leases';
-import { flushExemplars } from '../base/exemplars';
+import { flushPendingUpdates } from '../base/pending';
 import {
   binding,
   type Cell,
@@ -92,7 +92,7 @@ export class MetricFamily<K extends string, H> {
    */
   remove(labels: Labels<K>): void {
     const values = this.cache.values(labels);
-    flushExemplars();
+    flushPendingUpdates();
     callNative(() => binding.removeSeries(this.id, values));
     this.cache.forget(values);
   }
@@ -100,13 +100,13 @@ export class MetricFamily<K extends string, H> {
   /** Sets this label set's series to zero, registering it if new (prom-client's `zero`). */
   zero(labels: Labels<K>): void {
     const values = this.cache.values(labels);
-    flushExemplars();
+    flushPendingUpdates();
     callNative(() => binding.zeroSeries(this.id, values));
   }
 
   /** Removes every series of this metric, or zeroes every series of a summary (prom-client's `reset`). */
   reset(): void {
-    flushExemplars();
+    flushPendingUpdates();
     callNative(() => binding.resetMetric(this.id));
     this.cache.clear();
   }

@@ -5,7 +5,7 @@
 import { format } from 'node:util';
 import { dropOrThrow, type MetricSchema, type MetricType } from '../metrics/schema';
 import { binding, callNative } from '../base/native';
-import { flushExemplars } from '../base/exemplars';
+import { flushPendingUpdates } from '../base/pending';
 import type { MetricJSON } from '../exposition/registry';
 import { globalRegistry, type RegisteredMetric, Registry } from './registry';
 import { type CacheLevel, cacheUnder } from '../metrics/labels';
@@ -318,7 +318,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
   /** prom-client's `get()`: runs `collect`, then the values in prom-client's shape. */
   async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
     await this.collect?.();
-    flushExemplars();
+    flushPendingUpdates();
     const [data] = (await binding.metricData(this.engine.id)) as MetricJSON[];
     const values = data.values.map((sample) => promClientSample(sample, this)) as MetricValue<T>[];
     const { name, help, type, aggregator } = this;
@@ -329,7 +329,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
 
   /** Removes every series (a metric without labels goes back to 0). */
   reset(): void {
-    flushExemplars();
+    flushPendingUpdates();
     callNative(() => binding.resetMetric(this.engine.id));
     this.root.clear();
   }

@@ -1,7 +1,7 @@
 // prom-client's Registry on the engine: each is a slotmetrics registry, and the global
 // one is slotmetrics' default `registry`, so `serve()` exposes prom-client metrics too.
 
-import { flushExemplars } from '../base/exemplars';
+import { flushPendingUpdates } from '../base/pending';
 import { binding, callNative } from '../base/native';
 import { Registry as EngineRegistry, type Exposition, registry as defaultEngineRegistry } from '../exposition/registry';
 import { type Aggregator, aggregators, type MetricData } from './aggregators';
@@ -165,7 +165,7 @@ export class Registry {
     if (metric === undefined) throw new TypeError(`Cannot read properties of undefined (reading 'getForPromString')`);
     if (!onEngine(metric)) return metricText(await metric.get(), this.format === 'openmetrics', this.defaultLabels);
     await this.collect([metric]);
-    flushExemplars();
+    flushPendingUpdates();
     const rendered = await binding.renderMetrics(this.type, this.engine.id, metric.engine.id);
     return (rendered.text as string).replace(/\n(# EOF\n)?$/, '');
   }
