@@ -4,6 +4,7 @@
 // costs the update paths nothing.
 
 import { binding } from '../base/native';
+import { flushPendingUpdates } from '../base/pending';
 import type { MetricJSON } from '../exposition/registry';
 
 /** A counter's or gauge's series. */
@@ -38,6 +39,7 @@ function keyOf(labels: Record<string, string>, sortedNames: readonly string[]): 
 
 /** The `hashMap` of the metric with engine id `id`, whose label names are `labelNames`. */
 export function hashMapOf(id: number, labelNames: readonly string[]): HashMap {
+  flushPendingUpdates();
   const [metric] = binding.metricDataNow(id) as MetricJSON[];
   const sortedNames = [...labelNames].sort();
   const map: HashMap = {};
