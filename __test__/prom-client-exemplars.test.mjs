@@ -244,7 +244,7 @@ test('exemplars set on worker threads reach the Rust server through any scrape',
   }
 });
 
-test("a series' first exemplar of a 10 ms period is set at once, its last when the period ends", { timeout: 30_000 }, async () => {
+test("a series' first exemplar of a turn of the event loop is set at once, its last when the turn ends", { timeout: 30_000 }, async () => {
   // The global registry: the one registry every thread shares.
   compat.register.setContentType(OPENMETRICS);
   new compat.Histogram({ name: 'exp_h', help: 'h', buckets: [1], enableExemplars: true });
@@ -257,7 +257,7 @@ test("a series' first exemplar of a 10 ms period is set at once, its last when t
      for (const traceId of ['a1', 'a2', 'a3']) h.observe({ value: 0.5, exemplarLabels: { traceId } });
      h.observe({ value: 5, exemplarLabels: { traceId: 'b1' } }); // another bucket: set at once too
      parentPort.postMessage('observed');
-     // The event loop blocked: the period's timer cannot run until the test lets it.
+     // The event loop blocked: the turn cannot end until the test lets it.
      Atomics.wait(workerData, 0, 0);`,
     { eval: true, workerData: gate },
   );

@@ -1,9 +1,9 @@
 // This environment's rings of updates for the engine (crates/slotmetrics_engine/src/rings.rs):
 // summary observations, exemplars and label sets to register, written here with plain
-// stores and published with one atomic store (observations 16 at a time, see
-// recordObservation), with no native call (but one when the engine's draining thread
-// sleeps, to wake it). The engine takes published entries in within about 10 ms, and
-// before any read.
+// stores and published with one atomic store (observations 16 at a time or when the
+// turn of the event loop ends, see recordObservation), with no native call (but one
+// when the engine's draining thread sleeps, to wake it). The engine takes published
+// entries in within about 10 ms, and before any read.
 
 import { RingKind } from '../../index.js';
 import { binding } from './binding';
@@ -106,11 +106,9 @@ class EntryRing {
   }
 }
 
-/** Observation entries are published in batches of this many (a power of two) … */
+/** Observation entries are published in batches of this many (a power of two), or when the turn of the event loop ends. */
 const PUBLISH_BATCH = 16;
-/** … or at the latest this long after they were written, in ms. */
-const PUBLISH_AFTER_MS = 10;
-let publishTimer: ReturnType<typeof setTimeout> | undefined;
+let turnEnd: ReturnType<typeof setImmediate> | undefined;
 
 let observations: EntryRing | undefined;
 let exemplars: EntryRing | undefined;
@@ -138,10 +136,10 @@ function writeTexts(bytes: Uint8Array, at: number, end: number, texts: readonly 
 /**
  * Appends an observation of the summary series at `slot` to this environment's ring
  * (JS has counted it in the series' slots first): two stores. It is published with
- * the next `PUBLISH_BATCH` entries, or by `publishObservations()`: before a read or a
- * reset made from this thread, and at the latest `PUBLISH_AFTER_MS` after it was
- * written. (The publication's `Atomics.store` cost 10 ns an observation on Node 26, a
- * quarter of `summary.observe()`.)
+ * the next `PUBLISH_BATCH` entries, or by `publishObservations()`: when this turn of
+ * the event loop ends (an immediate, which also runs before a thread whose script is
+ * done exits), or before a read or a reset made from this thread. (The publication's
+ * `Atomics.store` cost 10 ns an observation on Node 26, a quarter of `summary.observe()`.)
  */
 export function recordObservation(slot: number, value: number): void {
   observations ??= new EntryRing(RingKind.Observations);
@@ -149,14 +147,13 @@ export function recordObservation(slot: number, value: number): void {
   const at = ring.next();
   ring.f64[at >> 3] = value;
   ring.u32[(at >> 2) + 2] = slot;
-  // Not unref'd: a thread whose event loop ends publishes them before it exits.
-  if (ring.append() && publishTimer === undefined) publishTimer = setTimeout(publishObservations, PUBLISH_AFTER_MS);
+  if (ring.append() && turnEnd === undefined) turnEnd = setImmediate(publishObservations);
 }
 
 /** Publishes this environment's summary observations not yet published. */
 export function publishObservations(): void {
-  clearTimeout(publishTimer);
-  publishTimer = undefined;
+  clearImmediate(turnEnd);
+  turnEnd = undefined;
   observations?.publishWritten();
 }
 
