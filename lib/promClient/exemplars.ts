@@ -1,7 +1,8 @@
 // prom-client's exemplars on the engine: a counter's or a histogram's metric made with
 // `enableExemplars: true` takes `{ labels, value, exemplarLabels }`, and the engine
 // keeps the last exemplar of each series (of each bucket for a histogram), written
-// in OpenMetrics text (crates/slotmetrics_engine/src/exemplar.rs). The metrics set it with native.ts' setExemplar().
+// in OpenMetrics text (crates/slotmetrics_engine/src/exemplar.rs). The metrics set it
+// with base/exemplars.ts' setExemplarOf().
 
 import { format } from 'node:util';
 import { validateLabelName } from './validation';
@@ -25,7 +26,7 @@ function checkName(name: string): void {
 /**
  * Checks exemplar labels as prom-client does (names and values together at most 128
  * characters, counted as JavaScript counts them) and returns their names and values in
- * turn, the values as text as prom-client writes them: what `setExemplar()` takes.
+ * turn, the values as text as prom-client writes them: what `setExemplarOf()` takes.
  * prom-client makes this check after counting the update; here a refused exemplar
  * leaves nothing recorded. Label names must also be valid, which prom-client does not
  * check (it writes text no parser reads).
