@@ -5,6 +5,17 @@ import { type Cell, SlotHandle } from '../base/native';
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
 /**
+ * The index of the classic bucket a finite `value` falls in among increasing `bounds`,
+ * `+Inf` last: where an observation counts, and where the engine keeps its exemplar
+ * (crates/slotmetrics_engine/src/exemplar.rs' `bucket_index`).
+ */
+export function bucketIndex(bounds: readonly number[], value: number): number {
+  let bucket = 0;
+  while (bucket < bounds.length && value > bounds[bucket]) bucket++;
+  return bucket;
+}
+
+/**
  * One histogram series. Its slots, in this thread's stripe, are one count per bucket
  * (not cumulative: an observation writes exactly one), the `+Inf` bucket, then the sum.
  * The exposition accumulates the buckets and derives `_count` from the same read.
@@ -25,10 +36,7 @@ export class Histogram extends SlotHandle<Float64Array> {
     if (typeof value !== 'number' || value - value !== 0) {
       throw observationError('histogram', this.name, value);
     }
-    const bounds = this.bounds;
-    let bucket = 0;
-    while (bucket < bounds.length && value > bounds[bucket]) bucket++;
-    this.view[this.index + bucket] += 1;
+    this.view[this.index + bucketIndex(this.bounds, value)] += 1;
     this.view[this.sumIndex] += value;
   }
 

@@ -4,7 +4,7 @@
 // arithmetic with the same boundary tables).
 
 import { binding, type Cell, callNative, stripeCell } from '../base/native';
-import { Histogram } from './histogram';
+import { bucketIndex, Histogram } from './histogram';
 import { observationError } from './observation';
 
 /** A native histogram's options, as client_golang names them. */
@@ -156,11 +156,7 @@ export class NativeHistogram extends Histogram {
     const view = this.view;
     // Without classic buckets the engine counts the native ones at a read: one store
     // fewer here.
-    if (bounds.length !== 0) {
-      let bucket = 0;
-      while (bucket < bounds.length && value > bounds[bucket]) bucket++;
-      view[this.index + bucket] += 1;
-    }
+    if (bounds.length !== 0) view[this.index + bucketIndex(bounds, value)] += 1;
     view[this.sumIndex] += value;
     if (value > this.zeroThreshold) this.count(this.positive, value, value);
     else if (value < -this.zeroThreshold) this.count(this.negative, -value, value);

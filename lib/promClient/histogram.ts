@@ -1,7 +1,7 @@
 // prom-client's Histogram on the engine.
 
 import { histogramSchema } from '../metrics/schema';
-import { DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../metrics/histogram';
+import { bucketIndex, DEFAULT_BUCKETS, type Histogram as EngineHistogram } from '../metrics/histogram';
 import type { NativeOptions } from '../metrics/nativeHistogram';
 import type { MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
@@ -90,13 +90,6 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
     if (this.engine.zero !== undefined) this.engine.zero(this.fullLabels(this.labelNames.map((name) => labels[name])));
     else this.reset();
   }
-}
-
-/** The index of the bucket `value` falls in among `bounds`, `+Inf` last: as the engine places exemplars (exemplar.rs). */
-function bucketIndex(bounds: readonly number[], value: number): number {
-  let index = 0;
-  while (index < bounds.length && !(value <= bounds[index])) index++;
-  return index;
 }
 
 export namespace Histogram {
