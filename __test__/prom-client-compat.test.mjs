@@ -239,10 +239,11 @@ test('a label set is looked up, not registered again, on every later call (one, 
   for (const labelNames of [['a'], ['a', 'b'], ['a', 'b', 'c']]) {
     const counter = new compat.Counter({ name: `lookup_${labelNames.length}`, help: 'h', labelNames, registers: [registry] });
     let registrations = 0;
-    const register = counter.engine.register;
-    counter.engine.register = (values) => {
+    const source = counter.engine.source;
+    const handleOf = source.handleOf.bind(source);
+    source.handleOf = (values) => {
       registrations++;
-      return register(values);
+      return handleOf(values);
     };
     const labels = Object.fromEntries(labelNames.map((name) => [name, 'x']));
     for (let i = 0; i < 5; i++) counter.inc(labels);

@@ -29,6 +29,17 @@ function cacheKeys(value: string): unknown[] {
 
 type Lookup = (labels: Record<string, unknown>) => unknown;
 
+/** Where the handles of one metric's label sets come from (schema.ts' `SeriesMaker`). */
+export interface SeriesSource<H> {
+  /** The handle of a label set given as values in key order, registered if new. */
+  handleOf(values: string[]): H;
+  /**
+   * Whether `handle` is a full metric's overflow series: a label set given it is not
+   * cached, so that a flood of distinct label sets cannot grow memory.
+   */
+  isOverflow(handle: H): boolean;
+}
+
 /**
  * A level of the label-set cache below the first that holds one key so far: most do
  * (a route is seen with one method, a user id with one status), and this costs about
@@ -144,15 +155,11 @@ export class SeriesCache<H> {
   private readonly keySet: ReadonlySet<string>;
   readonly get: (labels: Record<string, unknown>) => H;
 
-  /**
-   * `create` registers a label set and makes its handle; `cache: false` (the label set
-   * went to a full metric's overflow series) keeps it out of the cache, so a flood of
-   * distinct label sets cannot grow memory.
-   */
+  /** `series` registers a label set and makes its handle. */
   constructor(
     private readonly metric: string,
     private readonly keys: readonly string[],
-    private readonly create: (values: string[]) => { handle: H; cache: boolean },
+    private readonly series: SeriesSource<H>,
     /** A label set `values()` refused: throws its error, or gives a handle to drop the update with. */
     private readonly invalid: (error: unknown) => H,
   ) {
@@ -168,8 +175,8 @@ export class SeriesCache<H> {
     } catch (error) {
       return this.invalid(error);
     }
-    const { handle, cache } = this.create(values);
-    if (cache)
+    const handle = this.series.handleOf(values);
+    if (!this.series.isOverflow(handle))
       cacheUnder(
         this.root,
         this.keys.map((key) => labels[key]),

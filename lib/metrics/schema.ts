@@ -5,7 +5,7 @@ import { FloatGauge, Gauge } from './gauge';
 import { DEFAULT_BUCKETS, Histogram } from './histogram';
 import { NATIVE_DEFAULTS, NativeHistogram, type NativeOptions } from './nativeHistogram';
 import { DEFAULT_PERCENTILES, Summary } from './summary';
-import { type Labels, SeriesCache } from './labels';
+import { type Labels, SeriesCache, type SeriesSource } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 import { SeriesLease } from '../base/leases';
 import { flushPendingUpdates } from '../base/pending';
@@ -66,18 +66,17 @@ export class MetricFamily<K extends string, H> {
 
   /**
    * @internal
-   * `register`: the handle of a label set given as values in key order, registered
-   * if new, without this family's cache (slotmetrics/prom-client keeps its own);
-   * `cache: false` for a full metric's overflow series.
+   * `series`: the handles of label sets given as values in key order, registered if
+   * new, without this family's cache (slotmetrics/prom-client keeps its own).
    */
   constructor(
     readonly name: string,
     readonly dynamicKeys: readonly K[],
     private readonly id: number,
-    readonly register: (labelValues: string[]) => { handle: H; cache: boolean },
+    readonly series: SeriesSource<H>,
     discard: () => H,
   ) {
-    this.cache = new SeriesCache(name, dynamicKeys, register, (error) => {
+    this.cache = new SeriesCache(name, dynamicKeys, series, (error) => {
       dropOrThrow(name, error);
       return discard();
     });
@@ -369,13 +368,13 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     };
     let metric = builtMetrics.get(id);
     if (metric === undefined) {
-      const createHandle = handleFactory(type, id, spec);
+      const series = new SeriesMaker(type, id, spec);
       if (spec.dynamicKeys.length === 0) {
-        const handle = createHandle([]).handle;
+        const handle = series.handleOf([]);
         unlabeledMetricIds.set(handle, id);
         metric = handle;
       } else {
-        metric = new MetricFamily(spec.name, spec.dynamicKeys, id, createHandle, discard);
+        metric = new MetricFamily(spec.name, spec.dynamicKeys, id, series, discard);
       }
       builtMetrics.set(id, metric);
     }
@@ -458,23 +457,42 @@ function leasedSlotsPerSeries(type: MetricType, spec: Spec): number | undefined 
   return undefined;
 }
 
-function handleFactory(type: MetricType, id: number, spec: Spec): (labelValues: string[]) => { handle: HandleOf[MetricType]; cache: boolean } {
-  const makeHandle = handleMaker(type, id, spec);
-  // The overflow series' handle, made once: past the limit every new label set gets it.
-  let overflow: { slot: number; handle: HandleOf[MetricType] } | undefined;
-  const perSeries = leasedSlotsPerSeries(type, spec);
-  const lease = perSeries === undefined ? undefined : new SeriesLease(id, perSeries);
-  return (labelValues) => {
+/**
+ * Registers the label sets of one metric and makes their handles. A new label set is
+ * counted in a leased slot and handed to the engine through the ring of registrations
+ * when the metric takes leases, else registered by a native call.
+ */
+class SeriesMaker implements SeriesSource<HandleOf[MetricType]> {
+  private readonly makeHandle: (slot: number) => HandleOf[MetricType];
+  private readonly lease: SeriesLease | undefined;
+  /** The overflow series' handle, made once: past the limit every new label set gets it. */
+  private overflow: { slot: number; handle: HandleOf[MetricType] } | undefined;
+
+  constructor(
+    type: MetricType,
+    private readonly id: number,
+    private readonly spec: Spec,
+  ) {
+    this.makeHandle = handleMaker(type, id, spec);
+    const perSeries = leasedSlotsPerSeries(type, spec);
+    this.lease = perSeries === undefined ? undefined : new SeriesLease(id, perSeries);
+  }
+
+  handleOf(labelValues: string[]): HandleOf[MetricType] {
     // Counted now, registered by the engine's next drain; else registered by a call.
-    const leased = lease === undefined ? -1 : lease.take(labelValues);
-    if (leased >= 0) return { handle: makeHandle(leased), cache: true };
-    const registered = callNative(() => registerSeries(id, labelValues));
-    if (registered >= 0) return { handle: makeHandle(registered), cache: true };
+    const leased = this.lease === undefined ? -1 : this.lease.take(labelValues);
+    if (leased >= 0) return this.makeHandle(leased);
+    const registered = callNative(() => registerSeries(this.id, labelValues));
+    if (registered >= 0) return this.makeHandle(registered);
     const { slot, first } = overflowOf(registered);
-    if (first) warnOverflow(spec.name);
-    if (overflow?.slot !== slot) overflow = { slot, handle: makeHandle(slot) };
-    return { handle: overflow.handle, cache: false };
-  };
+    if (first) warnOverflow(this.spec.name);
+    if (this.overflow?.slot !== slot) this.overflow = { slot, handle: this.makeHandle(slot) };
+    return this.overflow.handle;
+  }
+
+  isOverflow(handle: HandleOf[MetricType]): boolean {
+    return handle === this.overflow?.handle;
+  }
 }
 
 /** A histogram's classic buckets: as given, else prom-client's, or none beside native ones. */

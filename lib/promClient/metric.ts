@@ -8,7 +8,7 @@ import { binding, callNative } from '../base/native';
 import { flushPendingUpdates } from '../base/pending';
 import type { MetricJSON } from '../exposition/registry';
 import { globalRegistry, type RegisteredMetric, Registry } from './registry';
-import { type CacheLevel, cacheUnder } from '../metrics/labels';
+import { type CacheLevel, cacheUnder, type SeriesSource } from '../metrics/labels';
 import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import type { Aggregator } from './aggregators';
 import { checkExemplarLabels } from './exemplars';
@@ -88,8 +88,8 @@ export interface EngineMetric<H> {
   id: number;
   /** The handle of the one series of a metric without labels. */
   handle?: H;
-  /** The handle of a label set of a metric with labels, as values in label-name order ('' for one left out). */
-  register?: (values: string[]) => { handle: H; cache: boolean };
+  /** The handles of the label sets of a metric with labels, as values in label-name order ('' for one left out). */
+  source?: SeriesSource<H>;
   remove?: (labels: Record<string, string>) => void;
   zero?: (labels: Record<string, string>) => void;
 }
@@ -181,14 +181,14 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     const { id, built: metric, discard } = built.define(home.engine, true);
     this.discard = discard as () => H;
     const family = metric as unknown as {
-      register?: EngineMetric<H>['register'];
+      series?: EngineMetric<H>['source'];
       remove?: EngineMetric<H>['remove'];
       zero?: EngineMetric<H>['zero'];
     };
     this.engine =
       this.labelNames.length === 0
         ? { id, handle: metric as H }
-        : { id, register: family.register, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
+        : { id, source: family.series, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
     home.adopt(this);
     for (const registry of others) registry.registerMetric(this);
     if (this.collect !== undefined) {
@@ -293,9 +293,10 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
         read[i] = (labels as Record<string, unknown>)[labelNames[i]];
         values[i] = read[i] === undefined ? '' : String(read[i]);
       }
-      const { handle, cache } = this.engine.register!(values);
+      const source = this.engine.source!;
+      const handle = source.handleOf(values);
       // A full metric's overflow series is not cached: a flood of new label sets must not grow memory.
-      if (cache) cacheUnder(this.root, read, handle);
+      if (!source.isOverflow(handle)) cacheUnder(this.root, read, handle);
       return handle;
     } finally {
       this.registering = nested;
