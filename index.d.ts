@@ -94,6 +94,13 @@ export interface LabelPair {
 export declare function labelScratch(): ArrayBuffer
 
 /**
+ * The slots one series of `metric` spans, by which the series of its leases follow one
+ * another, if JS may count its new label sets in leased slots (`leaseSeries`); else 0
+ * (a gauge, summary or native histogram, or a metric of a group).
+ */
+export declare function leasedSlotsPerSeries(metric: number): number
+
+/**
  * A lease of up to `wanted` series of `metric` for the calling environment, whose new
  * label sets it may then count at once and register through its ring of registrations
  * (crates/slotmetrics_engine/src/registry/leases.rs). Answered as one number:

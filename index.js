@@ -849,6 +849,7 @@ module.exports.flushLogsSync = nativeBinding.flushLogsSync
 module.exports.healthBeat = nativeBinding.healthBeat
 module.exports.inMultiprocessGroup = nativeBinding.inMultiprocessGroup
 module.exports.labelScratch = nativeBinding.labelScratch
+module.exports.leasedSlotsPerSeries = nativeBinding.leasedSlotsPerSeries
 module.exports.leaseSeries = nativeBinding.leaseSeries
 module.exports.listedMetrics = nativeBinding.listedMetrics
 module.exports.listMetric = nativeBinding.listMetric

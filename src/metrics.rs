@@ -397,6 +397,15 @@ pub fn lease_series(env: &Env, metric: u32, wanted: u32) -> Result<i64> {
   })
 }
 
+/// The slots one series of `metric` spans, by which the series of its leases follow one
+/// another, if JS may count its new label sets in leased slots (`leaseSeries`); else 0
+/// (a gauge, summary or native histogram, or a metric of a group).
+#[napi(catch_unwind)]
+pub fn leased_slots_per_series(metric: u32) -> Result<u32> {
+  let slots = REGISTRY.leased_slots_per_series(metric).map_err(js_error)?;
+  Ok(slots.map_or(0, |slots| slots as u32))
+}
+
 /// `registerSeries` with the label values JS wrote to its scratch buffer.
 #[napi(catch_unwind)]
 pub fn register_scratch_series(env: &Env, metric: u32) -> Result<i64> {

@@ -447,17 +447,6 @@ function warnOverflow(metric: string): void {
 }
 
 /**
- * The slots one series spans of a metric whose new label sets may be counted in leased
- * slots (the engine's `Family::slots_per_series`): a counter one, a classic histogram
- * one per bucket, +Inf and the sum. Undefined for the others, which never take leases.
- */
-function leasedSlotsPerSeries(type: MetricType, spec: Spec): number | undefined {
-  if (type === 'counter') return 1;
-  if (type === 'histogram' && spec.native === undefined) return classicBuckets(spec).length + 2;
-  return undefined;
-}
-
-/**
  * Registers the label sets of one metric and makes their handles. A new label set is
  * counted in a leased slot and handed to the engine through the ring of registrations
  * when the metric takes leases, else registered by a native call.
@@ -474,8 +463,9 @@ class SeriesMaker implements SeriesSource<HandleOf[MetricType]> {
     private readonly spec: Spec,
   ) {
     this.makeHandle = handleMaker(type, id, spec);
-    const perSeries = leasedSlotsPerSeries(type, spec);
-    this.lease = perSeries === undefined ? undefined : new SeriesLease(id, perSeries);
+    // Counters and classic histograms, outside a multi-process group.
+    const perSeries = callNative(() => binding.leasedSlotsPerSeries(id));
+    this.lease = perSeries > 0 ? new SeriesLease(id, perSeries) : undefined;
   }
 
   handleOf(labelValues: string[]): HandleOf[MetricType] {

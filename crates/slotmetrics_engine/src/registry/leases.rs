@@ -48,11 +48,7 @@ impl Registry {
   /// A lease of up to `wanted` series of metric `id` for a JS environment.
   pub fn lease_series(&self, id: FamilyId, wanted: u32) -> Result<LeaseAnswer, RegistryError> {
     let family = self.family(id)?;
-    #[cfg(unix)]
-    if self.replica.is_some() {
-      return Ok(LeaseAnswer::Never);
-    }
-    if !family.defers_registration() {
+    if !self.takes_leases(&family) {
       return Ok(LeaseAnswer::Never);
     }
     let per_series = family.slots_per_series();
@@ -87,6 +83,23 @@ impl Registry {
       first,
       series: granted,
     })
+  }
+
+  /// The slots one series of metric `id` spans, which a lease's series follow one
+  /// another by, if JS may count its new label sets in leased slots; else None.
+  pub fn leased_slots_per_series(&self, id: FamilyId) -> Result<Option<usize>, RegistryError> {
+    let family = self.family(id)?;
+    Ok(self.takes_leases(&family).then(|| family.slots_per_series()))
+  }
+
+  /// Whether a metric's new label sets may be counted in leased slots: not in a group,
+  /// whose metrics register through its journal (see `Family::defers_registration`).
+  fn takes_leases(&self, family: &Family) -> bool {
+    #[cfg(unix)]
+    if self.replica.is_some() {
+      return false;
+    }
+    family.defers_registration()
   }
 
   /// Gives back what a torn-down environment's leases (their first slots) did not use:
@@ -329,7 +342,10 @@ mod tests {
         })
         .unwrap();
       assert_eq!(r.lease_series(id, 4).unwrap(), LeaseAnswer::Never, "{kind:?}");
+      assert_eq!(r.leased_slots_per_series(id).unwrap(), None, "{kind:?}");
     }
+    let counter = counter(&r, "leased_total", 10);
+    assert_eq!(r.leased_slots_per_series(counter).unwrap(), Some(1));
     let histogram = r
       .define(Definition {
         dynamic_keys: vec!["k".into()],
@@ -344,5 +360,7 @@ mod tests {
       2 * 4,
       "two series of two buckets, +Inf and sum each"
     );
+    // What JS steps through a lease by.
+    assert_eq!(r.leased_slots_per_series(histogram).unwrap(), Some(4));
   }
 }
