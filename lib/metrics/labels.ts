@@ -155,11 +155,11 @@ export class SeriesCache<H> {
   private readonly keySet: ReadonlySet<string>;
   readonly get: (labels: Record<string, unknown>) => H;
 
-  /** `series` registers a label set and makes its handle. */
+  /** `source` registers a label set and makes its handle. */
   constructor(
     private readonly metric: string,
     private readonly keys: readonly string[],
-    private readonly series: SeriesSource<H>,
+    private readonly source: SeriesSource<H>,
     /** A label set `values()` refused: throws its error, or gives a handle to drop the update with. */
     private readonly invalid: (error: unknown) => H,
   ) {
@@ -175,8 +175,8 @@ export class SeriesCache<H> {
     } catch (error) {
       return this.invalid(error);
     }
-    const handle = this.series.handleOf(values);
-    if (!this.series.isOverflow(handle))
+    const handle = this.source.handleOf(values);
+    if (!this.source.isOverflow(handle))
       cacheUnder(
         this.root,
         this.keys.map((key) => labels[key]),

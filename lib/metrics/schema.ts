@@ -66,17 +66,17 @@ export class MetricFamily<K extends string, H> {
 
   /**
    * @internal
-   * `series`: the handles of label sets given as values in key order, registered if
+   * `source`: the handles of label sets given as values in key order, registered if
    * new, without this family's cache (slotmetrics/prom-client keeps its own).
    */
   constructor(
     readonly name: string,
     readonly dynamicKeys: readonly K[],
     private readonly id: number,
-    readonly series: SeriesSource<H>,
+    readonly source: SeriesSource<H>,
     discard: () => H,
   ) {
-    this.cache = new SeriesCache(name, dynamicKeys, series, (error) => {
+    this.cache = new SeriesCache(name, dynamicKeys, source, (error) => {
       dropOrThrow(name, error);
       return discard();
     });
@@ -368,13 +368,13 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     };
     let metric = builtMetrics.get(id);
     if (metric === undefined) {
-      const series = new SeriesMaker(type, id, spec);
+      const source = new SeriesMaker(type, id, spec);
       if (spec.dynamicKeys.length === 0) {
-        const handle = series.handleOf([]);
+        const handle = source.handleOf([]);
         unlabeledMetricIds.set(handle, id);
         metric = handle;
       } else {
-        metric = new MetricFamily(spec.name, spec.dynamicKeys, id, series, discard);
+        metric = new MetricFamily(spec.name, spec.dynamicKeys, id, source, discard);
       }
       builtMetrics.set(id, metric);
     }

@@ -181,14 +181,14 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     const { id, built: metric, discard } = built.define(home.engine, true);
     this.discard = discard as () => H;
     const family = metric as unknown as {
-      series?: EngineMetric<H>['source'];
+      source?: EngineMetric<H>['source'];
       remove?: EngineMetric<H>['remove'];
       zero?: EngineMetric<H>['zero'];
     };
     this.engine =
       this.labelNames.length === 0
         ? { id, handle: metric as H }
-        : { id, source: family.series, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
+        : { id, source: family.source, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
     home.adopt(this);
     for (const registry of others) registry.registerMetric(this);
     if (this.collect !== undefined) {
