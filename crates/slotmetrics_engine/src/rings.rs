@@ -277,9 +277,10 @@ impl Rings {
     }
   }
 
-  /// Sets or clears every live ring's wake word (see the module).
+  /// Sets or clears every live ring's wake word (see the module): a store each, made
+  /// under the list's lock, where a drain would copy the list first.
   pub fn want_wake(&self, wanted: bool) {
-    self.for_each_live(|ring| ring.want_wake(wanted));
+    self.live.lock().iter().for_each(|ring| ring.want_wake(wanted));
   }
 
   /// Whether any live ring has an entry not drained.
