@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { registry as engineRegistry } from 'slotmetrics';
+import { registry as engineRegistry, setCardinalityLimit } from 'slotmetrics';
 import * as compat from 'slotmetrics/prom-client';
 import { outcomeOf, parseOpenMetricsStrict, promtoolCheck } from './helpers.mjs';
 
@@ -251,6 +251,34 @@ test('a label set is looked up, not registered again, on every later call (one, 
     for (let i = 0; i < 5; i++) counter.inc({ ...labels });
     assert.equal(registrations, labelNames.length === 1 ? 1 : 2, `${labelNames.length} labels`);
   }
+});
+
+test('a label set past the series limit is not kept: each use asks the engine again, so a flood cannot grow memory', async () => {
+  const registry = new compat.Registry();
+  setCardinalityLimit(2);
+  let counter;
+  try {
+    counter = new compat.Counter({ name: 'capped_compat_total', help: 'h', labelNames: ['user'], registers: [registry] });
+  } finally {
+    setCardinalityLimit(10_000);
+  }
+  const asked = [];
+  const source = counter.engine.source;
+  const handleOf = source.handleOf.bind(source);
+  source.handleOf = (values) => {
+    asked.push(values[0]);
+    return handleOf(values);
+  };
+  const warned = new Promise((resolve) => process.once('warning', resolve));
+  for (const user of ['a', 'b', 'c', 'a', 'c', 'b', 'c']) counter.inc({ user });
+  assert.equal((await warned).code, 'SLOTMETRICS_CARDINALITY');
+  assert.deepEqual(asked, ['a', 'b', 'c', 'c', 'c'], 'a and b kept once registered; c, in the overflow series, asked for each time');
+  const samples = (await counter.get()).values.map(({ labels, value }) => [labels.user, value]);
+  assert.deepEqual(samples.sort(), [
+    ['__overflow__', 3],
+    ['a', 2],
+    ['b', 2],
+  ]);
 });
 
 test('a label value whose toString() updates the same metric counts both label sets, as prom-client does', async () => {
