@@ -162,6 +162,20 @@ test('a sliding window forgets old observations, and pruneAgedBuckets removes em
   assert.match(ours, /^pruned_count\{route="\/a"\} 1$/m);
 });
 
+test('reset() of a summary without labels forgets the observations made before it in the same turn, in its quantiles too', async () => {
+  const registry = new Registry();
+  const job = summarySchema('reset_job_seconds').percentiles([0.5, 0.99]).build({ registry });
+  // Fewer than a batch: these are not published yet when reset() runs.
+  for (let i = 0; i < 3; i++) job.observe(1000);
+  job.reset();
+  job.observe(1);
+  await new Promise((resolve) => setImmediate(resolve)); // this turn's observations are handed over
+  const samples = parseSamples(await registry.metrics());
+  assert.equal(samples.get('reset_job_seconds_count'), 1);
+  assert.equal(samples.get('reset_job_seconds{quantile="0.5"}'), 1);
+  assert.equal(samples.get('reset_job_seconds{quantile="0.99"}'), 1);
+});
+
 test('remove() restarts a series; bad definitions and observations are refused and change nothing', async () => {
   const registry = new Registry();
   const jobs = summarySchema('jobs').percentiles([0.5]).requireDynamicKey('queue').build({ registry });

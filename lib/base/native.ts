@@ -5,7 +5,7 @@
 // postMessage, so views are never passed between threads.
 
 import { binding } from './binding';
-import { recordExemplar } from './rings';
+import { publishObservations, recordExemplar } from './rings';
 
 export { recordObservation } from './rings';
 
@@ -145,6 +145,8 @@ export abstract class SlotHandle<View> {
     if (id === undefined) {
       throw new TypeError(`reset() on a series of labeled metric "${this.name}": use zero(labels) or reset() on the metric`);
     }
+    // A summary's observations of this turn must reach its window before the reset, not after.
+    publishObservations();
     callNative(() => binding.resetMetric(id));
   }
 }
