@@ -176,6 +176,28 @@ test('reset() of a summary without labels forgets the observations made before i
   assert.equal(samples.get('reset_job_seconds{quantile="0.99"}'), 1);
 });
 
+test('observations handed over a few at a time, across the end of the ring, are each taken once', { timeout: 60_000 }, async () => {
+  const registry = new Registry();
+  const job = summarySchema('lapped_seconds').percentiles([0, 0.5, 1]).build({ registry });
+  // Seven at a time (each turn's end hands them over) for more than a ring (rings.rs'
+  // OBSERVATIONS: 16,384 entries), so that some copy runs past the end of the ring and
+  // wraps: first -1s, then, after a reset, 1s over them. A wrapped copy written
+  // anywhere else would leave a -1 in the window.
+  const turns = Math.ceil(16_384 / 7) + 50;
+  const lap = async (value) => {
+    for (let turn = 0; turn < turns; turn++) {
+      for (let i = 0; i < 7; i++) job.observe(value);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  await lap(-1);
+  job.reset();
+  await lap(1);
+  const samples = parseSamples(await registry.metrics());
+  assert.equal(samples.get('lapped_seconds_count'), 7 * turns);
+  for (const q of ['0', '0.5', '1']) assert.equal(samples.get(`lapped_seconds{quantile="${q}"}`), 1, `quantile ${q}`);
+});
+
 test('remove() restarts a series; bad definitions and observations are refused and change nothing', async () => {
   const registry = new Registry();
   const jobs = summarySchema('jobs').percentiles([0.5]).requireDynamicKey('queue').build({ registry });
