@@ -57,14 +57,21 @@ class EntryRing {
 
   /** The byte offset of the next entry; if the ring is full, a pass of it is drained here first. */
   next(): number {
-    if (((this.write - this.read) | 0) > this.mask) {
-      this.read = Atomics.load(this.positions, this.readAt);
-      if (((this.write - this.read) | 0) > this.mask) {
-        binding.drainEntryRing(this.kind);
-        this.read = Atomics.load(this.positions, this.readAt);
-      }
-    }
+    this.makeRoom(1);
     return this.entriesAt + (this.write & this.mask) * this.entryBytes;
+  }
+
+  /**
+   * Makes room for `count` more entries (at most a drain pass, 256): if the ring looks
+   * full, its read position is loaded again, and if it is full, a pass of it is drained
+   * here.
+   */
+  private makeRoom(count: number): void {
+    if (((this.write + count - 1 - this.read) | 0) <= this.mask) return;
+    this.read = Atomics.load(this.positions, this.readAt);
+    if (((this.write + count - 1 - this.read) | 0) <= this.mask) return;
+    binding.drainEntryRing(this.kind);
+    this.read = Atomics.load(this.positions, this.readAt);
   }
 
   /** Publishes the entry `next()` gave, with any written before it. */
@@ -75,17 +82,11 @@ class EntryRing {
 
   /**
    * Writes the first `count` entries of `staged` (this ring's entries, laid out as its
-   * own) after those written, without publishing them. If the ring has no room for them
-   * all, passes of it are drained here first.
+   * own) after those written, without publishing them; if the ring has no room for
+   * them, a pass of it is drained here first.
    */
   copyIn(staged: Float64Array, count: number): void {
-    if (((this.write + count - 1 - this.read) | 0) > this.mask) {
-      this.read = Atomics.load(this.positions, this.readAt);
-      while (((this.write + count - 1 - this.read) | 0) > this.mask) {
-        binding.drainEntryRing(this.kind);
-        this.read = Atomics.load(this.positions, this.readAt);
-      }
-    }
+    this.makeRoom(count);
     const perEntry = this.entryBytes >> 3;
     const first = this.write & this.mask;
     const at = (this.entriesAt >> 3) + first * perEntry;
