@@ -9,6 +9,9 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** slotmetrics' version, as exporters name it (`User-Agent`, `telemetry.sdk.version`). */
+export declare function agentVersion(): string
+
 /** Slots per chunk of slot memory; a slot index `i` lives in chunk `i / CHUNK_SLOTS`. */
 export declare const CHUNK_SLOTS: number
 
@@ -66,6 +69,19 @@ export interface ExemplarJson {
   /** Seconds since the Unix epoch, to the millisecond. */
   timestamp: number
 }
+
+/** What a flush delivered. */
+export interface ExportReport {
+  /** Data points the receiver accepted. */
+  points: number
+  requests: number
+}
+
+/**
+ * Exports now; the promise resolves once the receiver has acknowledged everything, or
+ * rejects saying why not.
+ */
+export declare function flushExporter(id: number): Promise<ExportReport>
 
 /** Resolves once every line logged so far has been written to the destination. */
 export declare function flushLogs(): Promise<void>
@@ -225,6 +241,12 @@ export declare const enum MultiprocessMode {
   Omit = 'omit',
 }
 
+/** A header or resource attribute. */
+export interface NameValue {
+  name: string
+  value: string
+}
+
 /**
  * The mantissa boundaries of a schema above 0, which JS searches exactly as the
  * engine does.
@@ -254,6 +276,26 @@ export interface NativeWindow {
   first: number
   slot: number
   width: number
+}
+
+/** An OTLP/HTTP exporter's settings, every one resolved by the TypeScript wrapper. */
+export interface OtlpExporterOptions {
+  /** The full URL, `/v1/metrics` included. */
+  url: string
+  headers: Array<NameValue>
+  /** `http/protobuf` or `http/json`. */
+  protocol: string
+  gzip: boolean
+  /** `cumulative`, `delta` or `lowmemory`. */
+  temporality: string
+  resource: Array<NameValue>
+  intervalMs: number
+  timeoutMs: number
+  exportTimeoutMs: number
+  collectTimeoutMs: number
+  registry: number
+  maxPoints: number
+  maxBytes: number
 }
 
 /**
@@ -389,8 +431,14 @@ export declare function setReady(name: string, ready: boolean): void
 /** Chunk `index` of the process-wide gauge slots. */
 export declare function sharedChunk(index: number): ArrayBuffer | SharedArrayBuffer
 
+/** Starts an OTLP/HTTP exporter; returns its id. */
+export declare function startOtlpExporter(options: OtlpExporterOptions, onFailure: FailureListener): number
+
 /** Starts serving the exposition over HTTP on the process's own runtime. */
 export declare function startServer(options: ServerOptions): Promise<ServerInfo>
+
+/** Stops an exporter after a last export; the promise resolves once it has ended. */
+export declare function stopExporter(id: number): Promise<void>
 
 /** Stops a server: no new connections, and open ones are given a few seconds to finish. */
 export declare function stopServer(id: number): Promise<void>

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.agentVersion = nativeBinding.agentVersion
 module.exports.CHUNK_SLOTS = nativeBinding.CHUNK_SLOTS
 module.exports.clearRegistry = nativeBinding.clearRegistry
 module.exports.createRegistry = nativeBinding.createRegistry
@@ -844,6 +845,7 @@ module.exports.drainEntryRing = nativeBinding.drainEntryRing
 module.exports.drainLogRing = nativeBinding.drainLogRing
 module.exports.entryRing = nativeBinding.entryRing
 module.exports.errorPolicy = nativeBinding.errorPolicy
+module.exports.flushExporter = nativeBinding.flushExporter
 module.exports.flushLogs = nativeBinding.flushLogs
 module.exports.flushLogsSync = nativeBinding.flushLogsSync
 module.exports.healthBeat = nativeBinding.healthBeat
@@ -880,7 +882,9 @@ module.exports.setExemplar = nativeBinding.setExemplar
 module.exports.setLogDestination = nativeBinding.setLogDestination
 module.exports.setReady = nativeBinding.setReady
 module.exports.sharedChunk = nativeBinding.sharedChunk
+module.exports.startOtlpExporter = nativeBinding.startOtlpExporter
 module.exports.startServer = nativeBinding.startServer
+module.exports.stopExporter = nativeBinding.stopExporter
 module.exports.stopServer = nativeBinding.stopServer
 module.exports.stripeChunk = nativeBinding.stripeChunk
 module.exports.stripeStats = nativeBinding.stripeStats

@@ -48,3 +48,4 @@ export { httpMetrics, HttpMetrics, type HttpMetricsOptions } from './integration
 export { pushgateway, Pushgateway, type PushgatewayOptions } from './exposition/pushgateway';
 export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './logging/log';
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './metrics/helpers';
+export { exportOtlp, type OtlpExportOptions, type MetricsExporter, type ExportResult, type OtlpProtocol, type Temporality } from './export/otlp';

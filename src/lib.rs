@@ -4,10 +4,11 @@
 //!
 //! `shared` (the process's registry, errors) is below `environment` (each JS
 //! environment's state and memory views), which is below `metrics`, `registries`,
-//! `exposition`, `logging` and `health`; `views` and `scratch` hand memory to JS.
+//! `exposition`, `export`, `logging` and `health`; `views` and `scratch` hand memory to JS.
 
 // Public as napi-rs bindings crates make their export modules: what JS calls.
 pub mod environment;
+pub mod export;
 pub mod exposition;
 pub mod health;
 pub mod logging;
@@ -20,8 +21,9 @@ mod views;
 #[cfg(test)]
 mod tests {
   /// The modules with exports, read as text.
-  const SOURCES: [&str; 6] = [
+  const SOURCES: [&str; 7] = [
     include_str!("environment.rs"),
+    include_str!("export.rs"),
     include_str!("exposition.rs"),
     include_str!("health.rs"),
     include_str!("logging.rs"),

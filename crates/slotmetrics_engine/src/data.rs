@@ -32,14 +32,13 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
     .map(|entry| {
       let family = &entry.family;
       let prom_client = family.def.style == Style::PromClient;
-      let (name, kind) = match family.def.kind {
-        // prom-client names a counter as it was given.
-        Kind::Counter if prom_client => (family.def.name.clone(), "counter"),
-        Kind::Counter => (format!("{}_total", family.base), "counter"),
-        Kind::IntGauge | Kind::FloatGauge => (family.base.clone(), "gauge"),
-        Kind::Histogram => (family.base.clone(), "histogram"),
-        Kind::Summary => (family.base.clone(), "summary"),
+      let kind = match family.def.kind {
+        Kind::Counter => "counter",
+        Kind::IntGauge | Kind::FloatGauge => "gauge",
+        Kind::Histogram => "histogram",
+        Kind::Summary => "summary",
       };
+      let name = family.sample_name();
       let mut samples = Vec::new();
       let defaults = snapshot.default_labels_for(family);
       for series in entry.series() {

@@ -12,13 +12,14 @@
 //! 3. `registry`: definitions, series and their slots;
 //! 4. `collect`, `collect_hooks`: one consistent read of it all, and what runs first;
 //! 5. `encode`, `data`: the read as exposition (text or protobuf), or as data;
-//! 6. `server`: HTTP.
+//! 6. `runtime`, then `server`, HTTP in, and `export`, pushes out.
 
 pub mod collect;
 pub mod collect_hooks;
 pub mod data;
 pub mod encode;
 pub mod exemplar;
+pub mod export;
 pub mod format;
 #[cfg(unix)]
 pub mod group;
@@ -30,6 +31,7 @@ pub mod native;
 pub mod process;
 pub mod registry;
 pub mod rings;
+pub mod runtime;
 pub mod server;
 pub mod slots;
 pub mod summary;

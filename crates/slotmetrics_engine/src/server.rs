@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::io::{self, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use http_body_util::channel::{Channel, Sender};
@@ -24,7 +24,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use parking_lot::Mutex;
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
@@ -35,6 +34,7 @@ use crate::format::{weighted_items, Format};
 use crate::health;
 use crate::logging::write_json_string;
 use crate::registry::{Namespace, NamespaceId, Registry};
+use crate::runtime::runtime;
 
 pub struct Options {
   pub host: String,
@@ -84,42 +84,6 @@ struct Running {
 
 static SERVERS: LazyLock<Mutex<HashMap<u32, Running>>> = LazyLock::new(Default::default);
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
-
-/// Nice value of the server's threads: when JS threads and a scrape contend for the
-/// cores, the JS threads get the larger share. (On its own this does not stop a waking
-/// JS thread from waiting out a running scrape's time slice; the encoder yields between
-/// pieces for that, see `encode::PIECE_BYTES`.)
-#[cfg(target_os = "linux")]
-const SCRAPE_THREAD_NICE: libc::c_int = 10;
-
-/// On Linux the nice value belongs to the calling thread; elsewhere it is the whole
-/// process's, so other systems leave the server's threads at the default priority.
-/// Failure only leaves the default priority too.
-fn lower_thread_priority() {
-  #[cfg(target_os = "linux")]
-  // SAFETY: setpriority has no memory preconditions; who 0 is the calling thread.
-  unsafe {
-    libc::setpriority(libc::PRIO_PROCESS, 0, SCRAPE_THREAD_NICE);
-  }
-}
-
-/// The runtime every server runs on, started on first use and never shut down: its
-/// threads end with the process.
-fn runtime() -> Result<&'static Runtime, String> {
-  static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-  if let Some(rt) = RUNTIME.get() {
-    return Ok(rt);
-  }
-  let rt = tokio::runtime::Builder::new_multi_thread()
-    .worker_threads(2)
-    .thread_name("slotmetrics-http")
-    .on_thread_start(lower_thread_priority)
-    .enable_io()
-    .enable_time()
-    .build()
-    .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
-  Ok(RUNTIME.get_or_init(|| rt))
-}
 
 /// Binds and starts serving; returns the server's id and the port it listens on.
 pub fn start(registry: &'static Registry, options: Options) -> Result<(u32, u16), String> {

@@ -10,6 +10,7 @@ use crate::names::{is_metric_name, Escaping};
 use crate::registry::Family;
 use crate::text::{label_text, parse_labels, write_name};
 
+pub mod otlp;
 mod protobuf;
 mod text;
 

@@ -9,7 +9,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::Definition;
 use crate::exemplar::Exemplar;
-use crate::kind::Kind;
+use crate::kind::{Kind, Style};
 use crate::native::SeriesWindows;
 use crate::process::ProcessField;
 use crate::slots::{self, Chunk};
@@ -118,6 +118,16 @@ impl Family {
       Kind::Summary => 2,
       _ if self.def.gauge_mode.is_per_process() => 2,
       _ => 1,
+    }
+  }
+
+  /// The name its 0.0.4 text gives its samples: a counter's with `_total`, but a
+  /// counter made through the prom-client entry keeps the name it was given.
+  pub fn sample_name(&self) -> String {
+    match self.def.kind {
+      Kind::Counter if self.def.style == Style::PromClient => self.def.name.clone(),
+      Kind::Counter => format!("{}_total", self.base),
+      _ => self.base.clone(),
     }
   }
 

@@ -1,0 +1,413 @@
+//! A snapshot as OTLP metrics, mapped as the OpenTelemetry specification's Prometheus
+//! compatibility page maps Prometheus metrics: a counter is a monotonic cumulative
+//! `Sum`, a gauge a `Gauge`, a classic histogram a `Histogram`, a native one an
+//! `ExponentialHistogram` (scale = schema, offset = index of the first bucket − 1) and a
+//! summary a `Summary`. Names are kept as exposed (`_total` too), HELP becomes the
+//! description, a series' created time its points' start time, and an exemplar's
+//! `trace_id` and `span_id` labels its ids.
+//!
+//! Points come out cumulative; delta temporality is the exporter's business, since it
+//! needs what earlier exports sent.
+
+use prost::Message;
+
+use crate::collect::{NativeBuckets, Snapshot, Value};
+use crate::exemplar::Exemplar;
+use crate::kind::{Kind, Style};
+use crate::native::Sparse;
+use crate::registry::Family;
+use crate::text::parse_labels;
+
+mod json;
+pub mod model;
+
+use model::{
+  Buckets, Data, ExportMetricsServiceRequest, InstrumentationScope, KeyValue, Metric, NumberDataPoint,
+  Resource, ResourceMetrics, ScopeMetrics, CUMULATIVE,
+};
+
+/// Nanoseconds since the Unix epoch, from the seconds the registry keeps.
+pub fn nanos(seconds: f64) -> u64 {
+  (seconds * 1e9).round().max(0.0) as u64
+}
+
+/// The UCUM unit of a name's Prometheus unit suffix (before a counter's `_total`), for
+/// the units Prometheus's naming guide uses; empty when it has none of them.
+pub fn unit_of(base: &str) -> &'static str {
+  const UNITS: [(&str, &str); 12] = [
+    ("_seconds", "s"),
+    ("_milliseconds", "ms"),
+    ("_microseconds", "us"),
+    ("_nanoseconds", "ns"),
+    ("_bytes", "By"),
+    ("_bits", "bit"),
+    ("_ratio", "1"),
+    ("_percent", "%"),
+    ("_meters", "m"),
+    ("_celsius", "Cel"),
+    ("_volts", "V"),
+    ("_joules", "J"),
+  ];
+  UNITS
+    .iter()
+    .find(|(suffix, _)| base.ends_with(suffix))
+    .map_or("", |(_, unit)| unit)
+}
+
+/// Every series of the snapshot as OTLP metrics, cumulative, stamped `now` (seconds
+/// since the Unix epoch). Metrics without series are left out.
+pub fn metrics(snapshot: &Snapshot, now: f64) -> Vec<Metric> {
+  let time = nanos(now);
+  let mut out = Vec::with_capacity(snapshot.families.len());
+  for entry in &snapshot.families {
+    let family = &*entry.family;
+    let mut data = empty_data(family);
+    for series in entry.series() {
+      let attributes = attributes(family, &series.labels);
+      let start = nanos(entry.created(series));
+      let exemplar = |slot: u32| entry.exemplar(slot).map(exemplar).into_iter().collect::<Vec<_>>();
+      match (snapshot.value(entry, series), &mut data) {
+        (Value::Absent, _) => {}
+        (Value::Counter(v), Data::Sum(sum)) => sum.data_points.push(NumberDataPoint {
+          start_time_unix_nano: start,
+          time_unix_nano: time,
+          as_double: Some(v),
+          exemplars: exemplar(series.slot),
+          as_int: None,
+          attributes,
+        }),
+        (Value::FloatGauge(v), Data::Gauge(gauge)) => gauge.data_points.push(NumberDataPoint {
+          time_unix_nano: time,
+          as_double: Some(v),
+          attributes,
+          ..Default::default()
+        }),
+        (Value::IntGauge(v), Data::Gauge(gauge)) => gauge.data_points.push(NumberDataPoint {
+          time_unix_nano: time,
+          as_int: Some(v),
+          attributes,
+          ..Default::default()
+        }),
+        (
+          Value::Histogram {
+            native: Some(native),
+            sum,
+            ..
+          },
+          Data::ExponentialHistogram(histogram),
+        ) => histogram
+          .data_points
+          .push(exponential_point(native, sum, attributes, start, time)),
+        (Value::Histogram { buckets, sum, .. }, Data::Histogram(histogram)) => {
+          let bucket_counts: Vec<u64> = buckets.iter().map(|count| count.round() as u64).collect();
+          histogram.data_points.push(model::HistogramDataPoint {
+            start_time_unix_nano: start,
+            time_unix_nano: time,
+            count: bucket_counts.iter().sum(),
+            sum: Some(sum),
+            bucket_counts,
+            explicit_bounds: family.def.buckets.clone(),
+            exemplars: (0..=family.def.buckets.len() as u32)
+              .flat_map(|bucket| exemplar(series.slot + bucket))
+              .collect(),
+            attributes,
+          });
+        }
+        (
+          Value::Summary {
+            quantiles,
+            count,
+            sum,
+          },
+          Data::Summary(summary),
+        ) => summary.data_points.push(model::SummaryDataPoint {
+          start_time_unix_nano: start,
+          time_unix_nano: time,
+          count: count.round() as u64,
+          sum,
+          quantile_values: quantiles
+            .map(|values| {
+              family
+                .def
+                .summary
+                .quantiles
+                .iter()
+                .zip(values)
+                .map(|(&quantile, &value)| model::ValueAtQuantile { quantile, value })
+                .collect()
+            })
+            .unwrap_or_default(),
+          attributes,
+        }),
+        // A value always matches its family's kind.
+        (_, _) => {}
+      }
+    }
+    if !data.is_empty() {
+      out.push(Metric {
+        name: family.sample_name(),
+        description: family.def.help.clone(),
+        unit: unit_of(&family.base).to_string(),
+        data: Some(data),
+      });
+    }
+  }
+  out
+}
+
+/// A family's kind of OTLP data, with no points yet.
+fn empty_data(family: &Family) -> Data {
+  match family.def.kind {
+    Kind::Counter => Data::Sum(model::Sum {
+      data_points: vec![],
+      aggregation_temporality: CUMULATIVE,
+      is_monotonic: true,
+    }),
+    Kind::IntGauge | Kind::FloatGauge => Data::Gauge(model::Gauge { data_points: vec![] }),
+    Kind::Histogram if family.def.native.is_some() => {
+      Data::ExponentialHistogram(model::ExponentialHistogram {
+        data_points: vec![],
+        aggregation_temporality: CUMULATIVE,
+      })
+    }
+    Kind::Histogram => Data::Histogram(model::Histogram {
+      data_points: vec![],
+      aggregation_temporality: CUMULATIVE,
+    }),
+    Kind::Summary => Data::Summary(model::Summary { data_points: vec![] }),
+  }
+}
+
+/// A series' labels as attributes. Labels with empty values are left out in
+/// prom-client's style, as its text leaves them out.
+fn attributes(family: &Family, labels: &str) -> Vec<KeyValue> {
+  let prom_client = family.def.style == Style::PromClient;
+  parse_labels(labels)
+    .into_iter()
+    .filter(|(_, value)| !(prom_client && value.is_empty()))
+    .map(|(key, value)| KeyValue::new(key, value))
+    .collect()
+}
+
+fn exponential_point(
+  native: NativeBuckets,
+  sum: f64,
+  attributes: Vec<KeyValue>,
+  start: u64,
+  time: u64,
+) -> model::ExponentialHistogramDataPoint {
+  let positive = dense(&native.positive);
+  let negative = dense(&native.negative);
+  let total = |buckets: &Option<Buckets>| {
+    buckets
+      .as_ref()
+      .map_or(0, |b| b.bucket_counts.iter().sum::<u64>())
+  };
+  model::ExponentialHistogramDataPoint {
+    attributes,
+    start_time_unix_nano: start,
+    time_unix_nano: time,
+    count: native.zero_count + total(&positive) + total(&negative),
+    sum: Some(sum),
+    scale: native.schema,
+    zero_count: native.zero_count,
+    positive,
+    negative,
+    exemplars: vec![],
+    zero_threshold: native.zero_threshold,
+  }
+}
+
+/// Prometheus's sparse buckets as OTLP's dense ones. Prometheus numbers a bucket by its
+/// upper bound, OTLP by its lower: bucket `i` of one is bucket `i − 1` of the other.
+pub fn dense(sparse: &Sparse) -> Option<Buckets> {
+  let mut counts = Vec::new();
+  let mut first = None;
+  let mut index = 0i32;
+  let mut count = 0i64;
+  let mut deltas = sparse.deltas.iter();
+  for (n, &(offset, length)) in sparse.spans.iter().enumerate() {
+    index = if n == 0 { offset } else { index + offset };
+    for _ in 0..length {
+      count += deltas.next().copied().unwrap_or(0);
+      let first = *first.get_or_insert(index);
+      counts.resize((index - first) as usize, 0);
+      counts.push(count.max(0) as u64);
+      index += 1;
+    }
+  }
+  first.map(|first| Buckets {
+    offset: first - 1,
+    bucket_counts: counts,
+  })
+}
+
+/// A byte string from its hex digits, if it is `len` bytes of them.
+fn hex_id(text: &str, len: usize) -> Option<Vec<u8>> {
+  if text.len() != len * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    return None;
+  }
+  (0..len)
+    .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
+    .collect()
+}
+
+/// An exemplar, its `trace_id` (16 bytes in hex) and `span_id` (8) as ids, its other
+/// labels (or ids that are not hex of that length) as filtered attributes.
+fn exemplar(exemplar: &Exemplar) -> model::Exemplar {
+  let mut out = model::Exemplar {
+    time_unix_nano: nanos(exemplar.timestamp),
+    as_double: Some(exemplar.value),
+    ..Default::default()
+  };
+  for (key, value) in &exemplar.labels {
+    match (key.as_str(), hex_id(value, 16), hex_id(value, 8)) {
+      ("trace_id", Some(id), _) => out.trace_id = id,
+      ("span_id", _, Some(id)) => out.span_id = id,
+      _ => out.filtered_attributes.push(KeyValue::new(key, value)),
+    }
+  }
+  out
+}
+
+/// What a request says of its sender: the resource's attributes and the scope.
+pub struct Origin {
+  pub resource: Vec<KeyValue>,
+  pub scope: InstrumentationScope,
+}
+
+impl Origin {
+  /// A request carrying these metrics.
+  pub fn request(&self, metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest {
+      resource_metrics: vec![ResourceMetrics {
+        resource: Some(Resource {
+          attributes: self.resource.clone(),
+        }),
+        scope_metrics: vec![ScopeMetrics {
+          scope: Some(self.scope.clone()),
+          metrics,
+        }],
+      }],
+    }
+  }
+}
+
+/// How a request's body is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+  Protobuf,
+  Json,
+}
+
+impl Encoding {
+  pub fn content_type(self) -> &'static str {
+    match self {
+      Encoding::Protobuf => "application/x-protobuf",
+      Encoding::Json => "application/json",
+    }
+  }
+
+  pub fn encode(self, request: &ExportMetricsServiceRequest) -> Vec<u8> {
+    match self {
+      Encoding::Protobuf => request.encode_to_vec(),
+      Encoding::Json => serde_json::to_vec(request).expect("OTLP messages serialize to JSON"),
+    }
+  }
+}
+
+/// Splits metrics into groups that each fit in a request of at most `max_points` data
+/// points and about `max_bytes` of protobuf (a metric's points are spread over several
+/// groups where needed; a single point larger than `max_bytes` goes alone).
+pub fn split(metrics: Vec<Metric>, max_points: usize, max_bytes: usize) -> Vec<Vec<Metric>> {
+  let mut groups = vec![];
+  let mut group: Vec<Metric> = vec![];
+  let (mut points, mut bytes) = (0, 0);
+  for metric in metrics {
+    let header = Metric {
+      data: None,
+      ..metric.clone()
+    };
+    let header_bytes = header.encoded_len() + 8;
+    let Some(data) = metric.data else { continue };
+    for (point, point_bytes) in points_of(data) {
+      if !group.is_empty() && (points + 1 > max_points || bytes + header_bytes + point_bytes > max_bytes) {
+        groups.push(std::mem::take(&mut group));
+        (points, bytes) = (0, 0);
+      }
+      match group.last_mut() {
+        Some(last) if last.name == header.name && same_kind(last.data.as_ref(), &point) => {
+          push_point(last.data.as_mut().expect("grouped metrics have data"), point)
+        }
+        _ => {
+          bytes += header_bytes;
+          group.push(Metric {
+            data: Some(point),
+            ..header.clone()
+          });
+        }
+      }
+      points += 1;
+      bytes += point_bytes;
+    }
+  }
+  if !group.is_empty() {
+    groups.push(group);
+  }
+  groups
+}
+
+/// Each point of `data` as data of one point, with its encoded size.
+fn points_of(data: Data) -> Vec<(Data, usize)> {
+  fn one<P: Message>(points: Vec<P>, wrap: impl Fn(Vec<P>) -> Data) -> Vec<(Data, usize)> {
+    points
+      .into_iter()
+      .map(|p| {
+        let size = p.encoded_len() + 4;
+        (wrap(vec![p]), size)
+      })
+      .collect()
+  }
+  match data {
+    Data::Gauge(g) => one(g.data_points, |data_points| {
+      Data::Gauge(model::Gauge { data_points })
+    }),
+    Data::Sum(s) => one(s.data_points, |data_points| {
+      Data::Sum(model::Sum {
+        data_points,
+        aggregation_temporality: s.aggregation_temporality,
+        is_monotonic: s.is_monotonic,
+      })
+    }),
+    Data::Histogram(h) => one(h.data_points, |data_points| {
+      Data::Histogram(model::Histogram {
+        data_points,
+        aggregation_temporality: h.aggregation_temporality,
+      })
+    }),
+    Data::ExponentialHistogram(h) => one(h.data_points, |data_points| {
+      Data::ExponentialHistogram(model::ExponentialHistogram {
+        data_points,
+        aggregation_temporality: h.aggregation_temporality,
+      })
+    }),
+    Data::Summary(s) => one(s.data_points, |data_points| {
+      Data::Summary(model::Summary { data_points })
+    }),
+  }
+}
+
+fn same_kind(a: Option<&Data>, b: &Data) -> bool {
+  a.is_some_and(|a| std::mem::discriminant(a) == std::mem::discriminant(b))
+}
+
+fn push_point(into: &mut Data, from: Data) {
+  match (into, from) {
+    (Data::Gauge(a), Data::Gauge(b)) => a.data_points.extend(b.data_points),
+    (Data::Sum(a), Data::Sum(b)) => a.data_points.extend(b.data_points),
+    (Data::Histogram(a), Data::Histogram(b)) => a.data_points.extend(b.data_points),
+    (Data::ExponentialHistogram(a), Data::ExponentialHistogram(b)) => a.data_points.extend(b.data_points),
+    (Data::Summary(a), Data::Summary(b)) => a.data_points.extend(b.data_points),
+    _ => unreachable!("points are pushed into data of their kind"),
+  }
+}

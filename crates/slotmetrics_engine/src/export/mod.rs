@@ -1,0 +1,378 @@
+//! Pushing metrics out of the process: an exporter is a task on the engine's runtime
+//! that, every interval and whenever it is asked to flush, runs the collect hooks,
+//! reads a snapshot, encodes it for its destination, compresses, sends and retries, so
+//! the JS event loop never does any of it.
+//!
+//! An export never overlaps another of the same exporter: ticks, flushes and the last
+//! export of `stop` are taken in turn by its one task. Failures are reported through
+//! the exporter's `report` function, once per kind of failure until the next success.
+//! What each exporter sent, failed to send and gave up on is counted in
+//! `slotmetrics_export_points_total`, its last success in
+//! `slotmetrics_export_last_success_timestamp_seconds`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hyper::body::Bytes;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{StatusCode, Uri};
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::kind::Kind;
+use crate::registry::{Definition, NamespaceId, Registry, DEFAULT_NAMESPACE};
+use crate::runtime::runtime;
+use crate::slots::StripeId;
+
+mod delta;
+mod http;
+pub mod otlp;
+mod retry;
+
+/// What every exporter is told, whatever its destination.
+pub struct Schedule {
+  /// Time between exports.
+  pub interval: Duration,
+  /// How long one attempt may wait for an answer.
+  pub attempt_timeout: Duration,
+  /// How long one export may take, retries included.
+  pub export_timeout: Duration,
+  /// How long an export waits for the JS collect hooks.
+  pub collect_timeout: Duration,
+  pub namespace_id: NamespaceId,
+}
+
+/// What one export delivered.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+  /// Data points the receiver accepted.
+  pub points: usize,
+  pub requests: usize,
+}
+
+/// Why an export did not deliver everything.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+  /// Says what happened and, for a failure retrying cannot fix, what to change.
+  pub message: String,
+  /// Whether sending the same again can never succeed (the points were given up).
+  pub permanent: bool,
+}
+
+/// Called with a failure's message the first time it happens after a success.
+pub type Reporter = Arc<dyn Fn(String) + Send + Sync>;
+
+/// A destination's part of an export: everything after the collect hooks.
+pub trait Destination: Send + 'static {
+  /// Names the exporter in its self-metrics: the receiver's URL without credentials.
+  fn label(&self) -> String;
+  /// Reads, encodes and sends what the registry holds now.
+  fn export(&mut self, context: &Context) -> impl Future<Output = Result<Report, Failure>> + Send;
+}
+
+/// What a destination exports from, and how it may send.
+pub struct Context {
+  pub registry: &'static Registry,
+  pub schedule: Schedule,
+  label: String,
+  /// No request goes before then (a receiver's `Retry-After`).
+  not_before: Mutex<Option<Instant>>,
+}
+
+enum Command {
+  Flush(oneshot::Sender<Result<Report, Failure>>),
+  Stop(oneshot::Sender<()>),
+}
+
+static EXPORTERS: LazyLock<Mutex<HashMap<u32, mpsc::UnboundedSender<Command>>>> =
+  LazyLock::new(Default::default);
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+/// Starts exporting to `destination`; returns the exporter's id.
+pub fn start(
+  registry: &'static Registry,
+  schedule: Schedule,
+  destination: impl Destination,
+  report: Reporter,
+) -> Result<u32, String> {
+  registry
+    .namespace(schedule.namespace_id)
+    .map_err(|e| e.to_string())?;
+  let rt = runtime()?;
+  let (commands, inbox) = mpsc::unbounded_channel();
+  let context = Context {
+    registry,
+    label: destination.label(),
+    schedule,
+    not_before: Mutex::new(None),
+  };
+  rt.spawn(run(context, destination, inbox, report));
+  let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+  EXPORTERS.lock().insert(id, commands);
+  Ok(id)
+}
+
+/// Exports now; `done` gets the outcome once the receiver has answered (or the export
+/// gave up). An unknown or stopped exporter's flush fails at once.
+pub fn flush(id: u32, done: impl FnOnce(Result<Report, Failure>) + Send + 'static) {
+  let (reply, outcome) = oneshot::channel();
+  let sent = EXPORTERS
+    .lock()
+    .get(&id)
+    .is_some_and(|commands| commands.send(Command::Flush(reply)).is_ok());
+  if !sent {
+    return done(Err(Failure {
+      message: "the exporter is stopped".into(),
+      permanent: true,
+    }));
+  }
+  let Ok(rt) = runtime() else { return };
+  rt.spawn(async move {
+    done(outcome.await.unwrap_or_else(|_| {
+      Err(Failure {
+        message: "the exporter stopped before the flush".into(),
+        permanent: true,
+      })
+    }))
+  });
+}
+
+/// Stops an exporter after a last export; `done` is called once it has ended. Unknown
+/// ids (a second stop) are done at once.
+pub fn stop(id: u32, done: impl FnOnce() + Send + 'static) {
+  let (reply, stopped) = oneshot::channel();
+  let sent = EXPORTERS
+    .lock()
+    .remove(&id)
+    .is_some_and(|commands| commands.send(Command::Stop(reply)).is_ok());
+  let Ok(rt) = runtime() else { return done() };
+  if !sent {
+    return done();
+  }
+  rt.spawn(async move {
+    let _ = stopped.await;
+    done()
+  });
+}
+
+async fn run(
+  context: Context,
+  mut destination: impl Destination,
+  mut inbox: mpsc::UnboundedReceiver<Command>,
+  report: Reporter,
+) {
+  let mut reported: Option<String> = None;
+  let mut outcome = |result: &Result<Report, Failure>| match result {
+    Ok(_) => reported = None,
+    Err(failure) if reported.as_deref() != Some(failure.message.as_str()) => {
+      report(failure.message.clone());
+      reported = Some(failure.message.clone());
+    }
+    Err(_) => {}
+  };
+  let interval = context.schedule.interval;
+  let mut next = tokio::time::Instant::now() + interval;
+  loop {
+    tokio::select! {
+      _ = tokio::time::sleep_until(next) => {
+        let result = export(&context, &mut destination).await;
+        outcome(&result);
+        next = tokio::time::Instant::now() + interval;
+      }
+      command = inbox.recv() => match command {
+        Some(Command::Flush(reply)) => {
+          let result = export(&context, &mut destination).await;
+          outcome(&result);
+          let _ = reply.send(result);
+        }
+        Some(Command::Stop(reply)) => {
+          let result = export(&context, &mut destination).await;
+          outcome(&result);
+          let _ = reply.send(());
+          return;
+        }
+        None => return,
+      }
+    }
+  }
+}
+
+async fn export(context: &Context, destination: &mut impl Destination) -> Result<Report, Failure> {
+  crate::collect_hooks::run(context.schedule.namespace_id, context.schedule.collect_timeout).await;
+  destination.export(context).await
+}
+
+/// How a request ended.
+pub enum Delivery {
+  /// 2xx; the answer's body, for what the protocol reads in it.
+  Accepted(Answer),
+  /// Refused for good: sending it again cannot succeed.
+  Refused(String),
+  /// Still failing when the export's time was up: a later export sends its data.
+  Failed(String),
+}
+
+pub use http::Answer;
+
+/// How a destination reads an answer that is not a 2xx.
+pub struct Protocol {
+  /// Whether a status may be retried.
+  pub retryable: fn(StatusCode) -> bool,
+  /// A failure's message: the status, what the receiver said, and what to fix.
+  pub describe: fn(&Answer) -> String,
+}
+
+impl Context {
+  /// When the current export must be done by.
+  pub fn deadline(&self, started: Instant) -> Instant {
+    started + self.schedule.export_timeout
+  }
+
+  /// Sends one request, retrying as `protocol` allows until `deadline`.
+  pub async fn deliver(
+    &self,
+    url: &Uri,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Bytes,
+    protocol: &Protocol,
+    deadline: Instant,
+  ) -> Delivery {
+    let mut retries = 0;
+    loop {
+      let waiting = *self.not_before.lock();
+      if let Some(at) = waiting {
+        if at >= deadline {
+          return Delivery::Failed(
+            "the receiver asked to wait (Retry-After) past this export's deadline".into(),
+          );
+        }
+        tokio::time::sleep_until(at.into()).await;
+      }
+      let left = deadline.saturating_duration_since(Instant::now());
+      let attempt = http::post(
+        url,
+        headers,
+        body.clone(),
+        self.schedule.attempt_timeout.min(left),
+      )
+      .await;
+      let (why, asked) = match attempt {
+        Ok(answer) if answer.status.is_success() => {
+          *self.not_before.lock() = None;
+          return Delivery::Accepted(answer);
+        }
+        Ok(answer) if (protocol.retryable)(answer.status) => {
+          ((protocol.describe)(&answer), retry::retry_after(&answer.headers))
+        }
+        Ok(answer) => return Delivery::Refused((protocol.describe)(&answer)),
+        Err(no_answer) => (format!("cannot reach {}: {no_answer}", self.label), None),
+      };
+      let wait = asked.unwrap_or_else(|| retry::backoff(retries));
+      match retry::next_attempt(wait, deadline) {
+        Some(at) => *self.not_before.lock() = Some(at),
+        None => {
+          // A wait the receiver asked for holds for the next export too.
+          *self.not_before.lock() = asked.map(|wait| Instant::now() + wait);
+          return Delivery::Failed(why);
+        }
+      }
+      retries += 1;
+    }
+  }
+
+  /// Counts points by result in the self-metrics (`sent`, `failed` or `dropped`).
+  pub fn count(&self, result: &str, points: usize) {
+    if points == 0 {
+      return;
+    }
+    let _ = self_metrics::add(self.registry, &self.label, result, points as f64);
+  }
+
+  /// Records a success now in the self-metrics.
+  pub fn succeeded(&self) {
+    let now = SystemTime::now()
+      .duration_since(UNIX_EPOCH)
+      .unwrap_or_default()
+      .as_secs_f64();
+    let _ = self_metrics::set_last_success(self.registry, &self.label, now);
+  }
+}
+
+/// The exporters' own metrics, in the default registry. Their counter slots are in a
+/// stripe of the engine's own, which only exporter tasks write (atomically: they may
+/// run on any of the runtime's threads).
+mod self_metrics {
+  use super::*;
+
+  pub const POINTS: &str = "slotmetrics_export_points_total";
+  pub const LAST_SUCCESS: &str = "slotmetrics_export_last_success_timestamp_seconds";
+
+  fn stripe(registry: &Registry) -> Result<StripeId, String> {
+    static STRIPE: OnceLock<StripeId> = OnceLock::new();
+    if let Some(stripe) = STRIPE.get() {
+      return Ok(*stripe);
+    }
+    let stripe = registry.striped.attach().map_err(|e| e.to_string())?;
+    Ok(*STRIPE.get_or_init(|| stripe))
+  }
+
+  /// Defined again at each use (an identical definition finds the existing metric), so
+  /// a cleared registry gets them back.
+  fn define(registry: &Registry, name: &str, kind: Kind, help: &str, keys: &[&str]) -> Result<u32, String> {
+    registry
+      .define_in(
+        DEFAULT_NAMESPACE,
+        Definition {
+          help: help.into(),
+          dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
+          ..Definition::new(name, kind)
+        },
+      )
+      .map_err(|e| e.to_string())
+  }
+
+  pub fn add(registry: &Registry, exporter: &str, result: &str, points: f64) -> Result<(), String> {
+    let id = define(
+      registry,
+      POINTS,
+      Kind::Counter,
+      "Data points exporters pushed: sent (acknowledged), failed (not delivered; a later export carries their counts), dropped (refused for good)",
+      &["exporter", "result"],
+    )?;
+    let slot = registry
+      .series(id, &[exporter, result])
+      .map_err(|e| e.to_string())?
+      .slot();
+    let (chunk, cell) = crate::slots::locate(slot);
+    let cell = &registry
+      .striped
+      .chunk(stripe(registry)?, chunk)
+      .map_err(|e| e.to_string())?
+      .cells()[cell];
+    let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+      Some((f64::from_bits(bits) + points).to_bits())
+    });
+    Ok(())
+  }
+
+  pub fn set_last_success(registry: &Registry, exporter: &str, seconds: f64) -> Result<(), String> {
+    let id = define(
+      registry,
+      LAST_SUCCESS,
+      Kind::FloatGauge,
+      "When an exporter's receiver last acknowledged an export, in seconds since the Unix epoch",
+      &["exporter"],
+    )?;
+    let slot = registry
+      .series(id, &[exporter])
+      .map_err(|e| e.to_string())?
+      .slot();
+    registry
+      .shared
+      .store(slot, seconds.to_bits())
+      .map_err(|e| e.to_string())
+  }
+}

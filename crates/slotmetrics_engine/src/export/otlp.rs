@@ -1,0 +1,350 @@
+//! OTLP/HTTP: the registry as an `ExportMetricsServiceRequest`, in protobuf or JSON,
+//! gzipped or not, split to the receiver's limits, with cumulative or delta
+//! temporality. Retried only on 429, 502, 503 and 504, as the OTLP specification says;
+//! a 2xx with a partial success is not retried either.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use hyper::body::Bytes;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
+use hyper::{StatusCode, Uri};
+use prost::Message;
+
+use super::delta::DeltaState;
+use super::{Answer, Context, Delivery, Destination, Failure, Protocol, Report};
+use crate::collect::Snapshot;
+use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
+use crate::encode::otlp::{self, Encoding, Origin};
+
+/// Which points go as deltas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Temporality {
+  Cumulative,
+  /// Counters and histograms.
+  Delta,
+  /// Counters and histograms updated as they happen; figures read at collection time
+  /// (process metrics, OTel's asynchronous counters) stay cumulative.
+  LowMemory,
+}
+
+pub struct Options {
+  /// The full URL, `…/v1/metrics` included.
+  pub url: String,
+  /// Sent with every request (credentials among them: their values are never logged,
+  /// reported or quoted in an error).
+  pub headers: Vec<(String, String)>,
+  pub encoding: Encoding,
+  pub gzip: bool,
+  pub temporality: Temporality,
+  /// Resource attributes; the registry's default labels are added to them at each
+  /// export (those named here win).
+  pub resource: Vec<(String, String)>,
+  /// Limits of one request: data points, and bytes before compression.
+  pub max_points: usize,
+  pub max_bytes: usize,
+  /// The product and version for `User-Agent` and the instrumentation scope.
+  pub agent_name: String,
+  pub agent_version: String,
+}
+
+pub struct Otlp {
+  url: Uri,
+  headers: Vec<(HeaderName, HeaderValue)>,
+  options: Options,
+  delta: DeltaState,
+}
+
+impl Otlp {
+  /// An exporter of these options, or why one cannot be made of them.
+  pub fn new(options: Options) -> Result<Otlp, String> {
+    let url: Uri = options
+      .url
+      .parse()
+      .map_err(|_| "endpoint is not a valid URL".to_string())?;
+    if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
+      return Err("endpoint must be an http:// or https:// URL with a host".into());
+    }
+    let mut headers = Vec::with_capacity(options.headers.len() + 3);
+    for (name, value) in &options.headers {
+      let header_name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("\"{name}\" is not a valid header name"))?;
+      let header_value = HeaderValue::from_str(value)
+        .map_err(|_| format!("the value of header \"{name}\" has characters a header cannot carry"))?;
+      headers.push((header_name, header_value));
+    }
+    headers.push((
+      CONTENT_TYPE,
+      HeaderValue::from_static(options.encoding.content_type()),
+    ));
+    if options.gzip {
+      headers.push((CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+    }
+    let agent = format!("{}/{}", options.agent_name, options.agent_version);
+    headers.push((
+      USER_AGENT,
+      HeaderValue::from_str(&agent).map_err(|_| "the agent name cannot be sent".to_string())?,
+    ));
+    Ok(Otlp {
+      url,
+      headers,
+      options,
+      delta: DeltaState::default(),
+    })
+  }
+}
+
+const PROTOCOL: Protocol = Protocol {
+  retryable: |status| {
+    matches!(
+      status,
+      StatusCode::TOO_MANY_REQUESTS
+        | StatusCode::BAD_GATEWAY
+        | StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::GATEWAY_TIMEOUT
+    )
+  },
+  describe,
+};
+
+/// `google.rpc.Status`, the body of an OTLP failure.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Status {
+  #[prost(string, tag = "2")]
+  message: String,
+}
+
+/// What a receiver said in a failure's body: a `google.rpc.Status` in protobuf or JSON,
+/// or text; at most 300 characters of it.
+fn receiver_message(answer: &Answer) -> String {
+  let body = &answer.body;
+  let from_status = Status::decode(body.as_ref()).ok().map(|s| s.message);
+  let from_json = serde_json::from_slice::<serde_json::Value>(body)
+    .ok()
+    .and_then(|v| v.get("message")?.as_str().map(str::to_string));
+  let text = from_json
+    .or(from_status.filter(|m| !m.is_empty()))
+    .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+  let text = text.trim();
+  let mut short: String = text.chars().take(300).collect();
+  if short.len() < text.len() {
+    short.push('…');
+  }
+  short
+}
+
+fn describe(answer: &Answer) -> String {
+  let status = answer.status;
+  let hint = match status.as_u16() {
+    400 => " (the receiver cannot use these points; they are dropped)",
+    401 | 403 => " (check the credentials in the exporter's headers)",
+    404 => " (check the endpoint: an OTLP receiver takes metrics at /v1/metrics)",
+    413 => " (the request is larger than the receiver takes: lower maxPointsPerRequest)",
+    415 => " (the receiver does not take this encoding: try the other protocol)",
+    429 => " (the receiver is rate limiting)",
+    _ => "",
+  };
+  let said = receiver_message(answer);
+  let said = if said.is_empty() {
+    String::new()
+  } else {
+    format!(": {said}")
+  };
+  format!("OTLP receiver answered {status}{said}{hint}")
+}
+
+impl Destination for Otlp {
+  fn label(&self) -> String {
+    let url = &self.url;
+    let (scheme, host, path) = (
+      url.scheme_str().unwrap_or("http"),
+      url.host().unwrap_or(""),
+      url.path(),
+    );
+    match url.port_u16() {
+      Some(port) => format!("{scheme}://{host}:{port}{path}"),
+      None => format!("{scheme}://{host}{path}"),
+    }
+  }
+
+  async fn export(&mut self, context: &Context) -> Result<Report, Failure> {
+    let started = Instant::now();
+    let deadline = context.deadline(started);
+    let registry = context.registry;
+    let namespace_id = context.schedule.namespace_id;
+    let temporality = self.options.temporality;
+    let read = tokio::task::spawn_blocking(move || {
+      let namespace = registry.namespace(namespace_id).map_err(|e| e.to_string())?;
+      let snapshot = Snapshot::take(registry, &namespace).map_err(|e| e.to_string())?;
+      let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+      let observed: HashSet<String> = snapshot
+        .families
+        .iter()
+        .filter(|entry| entry.family.process.is_some())
+        .map(|entry| entry.family.sample_name())
+        .collect();
+      Ok::<_, String>((
+        otlp::metrics(&snapshot, now),
+        observed,
+        namespace.default_labels(),
+      ))
+    })
+    .await;
+    let (metrics, observed, default_labels) = match read {
+      Ok(Ok(read)) => read,
+      Ok(Err(why)) => {
+        return Err(Failure {
+          message: format!("cannot read the metrics: {why}"),
+          permanent: false,
+        })
+      }
+      Err(_) => {
+        return Err(Failure {
+          message: "reading the metrics failed".into(),
+          permanent: false,
+        })
+      }
+    };
+    let origin = self.origin(&default_labels);
+    let groups = otlp::split(metrics, self.options.max_points, self.options.max_bytes);
+    let mut report = Report::default();
+    let mut failure: Option<Failure> = None;
+    for mut group in groups {
+      let commit = match temporality {
+        Temporality::Cumulative => vec![],
+        Temporality::Delta => self.delta.to_delta(&mut group, &|_| false),
+        Temporality::LowMemory => self.delta.to_delta(&mut group, &|name| observed.contains(name)),
+      };
+      let points = count_points(&group);
+      if points == 0 {
+        continue;
+      }
+      if failure.as_ref().is_some_and(|f| !f.permanent) {
+        // The receiver is failing: the rest waits for the next export.
+        context.count("failed", points);
+        continue;
+      }
+      let body = self.body(&origin, group);
+      match context
+        .deliver(&self.url, &self.headers, body, &PROTOCOL, deadline)
+        .await
+      {
+        Delivery::Accepted(answer) => {
+          self.delta.commit(commit);
+          let rejected = partial_success(&answer, self.options.encoding);
+          match rejected {
+            Some((rejected, message)) if rejected > 0 => {
+              let rejected = (rejected as usize).min(points);
+              context.count("dropped", rejected);
+              context.count("sent", points - rejected);
+              report.points += points - rejected;
+              failure = Some(Failure {
+                message: format!("OTLP receiver rejected {rejected} of {points} points: {message}"),
+                permanent: true,
+              });
+            }
+            _ => {
+              context.count("sent", points);
+              report.points += points;
+            }
+          }
+          report.requests += 1;
+          context.succeeded();
+        }
+        Delivery::Refused(message) => {
+          // Refused for good: sending the same deltas again would be refused again.
+          self.delta.commit(commit);
+          context.count("dropped", points);
+          failure = Some(Failure {
+            message,
+            permanent: true,
+          });
+        }
+        Delivery::Failed(message) => {
+          context.count("failed", points);
+          failure = Some(Failure {
+            message,
+            permanent: false,
+          });
+        }
+      }
+    }
+    match failure {
+      Some(failure) => Err(failure),
+      None => Ok(report),
+    }
+  }
+}
+
+impl Otlp {
+  fn origin(&self, default_labels: &[(String, String)]) -> Origin {
+    let own = &self.options.resource;
+    let defaults = default_labels
+      .iter()
+      .filter(|(key, _)| !own.iter().any(|(k, _)| k == key));
+    Origin {
+      resource: own
+        .iter()
+        .chain(defaults)
+        .map(|(k, v)| KeyValue::new(k, v))
+        .collect(),
+      scope: InstrumentationScope {
+        name: self.options.agent_name.clone(),
+        version: self.options.agent_version.clone(),
+      },
+    }
+  }
+
+  fn body(&self, origin: &Origin, metrics: Vec<Metric>) -> Bytes {
+    let encoded = self.options.encoding.encode(&origin.request(metrics));
+    if !self.options.gzip {
+      return encoded.into();
+    }
+    let mut gzip =
+      flate2::write::GzEncoder::new(Vec::with_capacity(encoded.len() / 4), flate2::Compression::fast());
+    gzip
+      .write_all(&encoded)
+      .and_then(|()| gzip.finish())
+      .expect("compressing into memory cannot fail")
+      .into()
+  }
+}
+
+fn count_points(metrics: &[Metric]) -> usize {
+  metrics
+    .iter()
+    .map(|m| m.data.as_ref().map_or(0, |d| d.len()))
+    .sum()
+}
+
+/// The rejected points and message of a 2xx's partial success, if it has one.
+fn partial_success(answer: &Answer, encoding: Encoding) -> Option<(i64, String)> {
+  if answer.body.is_empty() {
+    return None;
+  }
+  match encoding {
+    Encoding::Protobuf => {
+      let partial = ExportMetricsServiceResponse::decode(answer.body.as_ref())
+        .ok()?
+        .partial_success?;
+      Some((partial.rejected_data_points, partial.error_message))
+    }
+    Encoding::Json => {
+      let value: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+      let partial = value.get("partialSuccess")?;
+      let rejected = partial
+        .get("rejectedDataPoints")
+        .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))?;
+      let message = partial
+        .get("errorMessage")
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_string();
+      Some((rejected, message))
+    }
+  }
+}

@@ -1,0 +1,144 @@
+//! Pushing metrics out: exporters run on the engine's runtime (`slotmetrics_engine::
+//! export`); JS starts them, awaits their flushes and stops them.
+
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use slotmetrics_engine::encode::otlp::Encoding;
+use slotmetrics_engine::export::otlp::{self, Otlp, Temporality};
+use slotmetrics_engine::export::{self, Failure, Report, Schedule};
+
+use crate::shared::{js_error, REGISTRY};
+
+/// A header or resource attribute.
+#[napi(object)]
+pub struct NameValue {
+  pub name: String,
+  pub value: String,
+}
+
+/// An OTLP/HTTP exporter's settings, every one resolved by the TypeScript wrapper.
+#[napi(object)]
+pub struct OtlpExporterOptions {
+  /// The full URL, `/v1/metrics` included.
+  pub url: String,
+  pub headers: Vec<NameValue>,
+  /// `http/protobuf` or `http/json`.
+  pub protocol: String,
+  pub gzip: bool,
+  /// `cumulative`, `delta` or `lowmemory`.
+  pub temporality: String,
+  pub resource: Vec<NameValue>,
+  pub interval_ms: u32,
+  pub timeout_ms: u32,
+  pub export_timeout_ms: u32,
+  pub collect_timeout_ms: u32,
+  pub registry: u32,
+  pub max_points: u32,
+  pub max_bytes: u32,
+}
+
+/// slotmetrics' version, as exporters name it (`User-Agent`, `telemetry.sdk.version`).
+#[napi(catch_unwind)]
+pub fn agent_version() -> &'static str {
+  env!("CARGO_PKG_VERSION")
+}
+
+/// What a flush delivered.
+#[napi(object)]
+pub struct ExportReport {
+  /// Data points the receiver accepted.
+  pub points: u32,
+  pub requests: u32,
+}
+
+/// Called with a failure's message; weak, so that an exporter does not keep its
+/// environment's event loop alive.
+type FailureListener = ThreadsafeFunction<String, (), String, Status, false, true>;
+
+fn invalid(message: String) -> Error {
+  Error::new(Status::InvalidArg, message)
+}
+
+/// Starts an OTLP/HTTP exporter; returns its id.
+#[napi(catch_unwind)]
+pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureListener) -> Result<u32> {
+  let encoding = match options.protocol.as_str() {
+    "http/protobuf" => Encoding::Protobuf,
+    "http/json" => Encoding::Json,
+    other => return Err(invalid(format!("exportOtlp(): unknown protocol \"{other}\""))),
+  };
+  let temporality = match options.temporality.as_str() {
+    "cumulative" => Temporality::Cumulative,
+    "delta" => Temporality::Delta,
+    "lowmemory" => Temporality::LowMemory,
+    other => return Err(invalid(format!("exportOtlp(): unknown temporality \"{other}\""))),
+  };
+  let namespace_id = options.registry;
+  REGISTRY.namespace(namespace_id).map_err(js_error)?;
+  let millis = |ms: u32| Duration::from_millis(ms.into());
+  let schedule = Schedule {
+    interval: millis(options.interval_ms.max(1)),
+    attempt_timeout: millis(options.timeout_ms),
+    export_timeout: millis(options.export_timeout_ms),
+    collect_timeout: millis(options.collect_timeout_ms),
+    namespace_id,
+  };
+  let destination = Otlp::new(otlp::Options {
+    url: options.url,
+    headers: options.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+    encoding,
+    gzip: options.gzip,
+    temporality,
+    resource: options
+      .resource
+      .into_iter()
+      .map(|kv| (kv.name, kv.value))
+      .collect(),
+    max_points: options.max_points.max(1) as usize,
+    max_bytes: options.max_bytes.max(1024) as usize,
+    agent_name: "slotmetrics".into(),
+    agent_version: agent_version().into(),
+  })
+  .map_err(|why| invalid(format!("exportOtlp(): {why}")))?;
+  // The exporter's task outlives any one environment; keep the addon's code mapped.
+  retain_current_module_for_unload_safety();
+  let report = std::sync::Arc::new(move |message: String| {
+    on_failure.call(message, ThreadsafeFunctionCallMode::NonBlocking);
+  });
+  export::start(&REGISTRY, schedule, destination, report).map_err(Error::from_reason)
+}
+
+fn rejection(failure: Failure) -> Error {
+  Error::from_reason(failure.message)
+}
+
+/// Exports now; the promise resolves once the receiver has acknowledged everything, or
+/// rejects saying why not.
+#[napi(catch_unwind, ts_return_type = "Promise<ExportReport>")]
+pub fn flush_exporter(env: &Env, id: u32) -> Result<Object<'_>> {
+  let (deferred, promise) = env.create_deferred()?;
+  export::flush(
+    id,
+    move |outcome: std::result::Result<Report, Failure>| match outcome {
+      Ok(report) => deferred.resolve(move |_| {
+        Ok(ExportReport {
+          points: report.points.min(u32::MAX as usize) as u32,
+          requests: report.requests.min(u32::MAX as usize) as u32,
+        })
+      }),
+      Err(failure) => deferred.reject(rejection(failure)),
+    },
+  );
+  Ok(promise)
+}
+
+/// Stops an exporter after a last export; the promise resolves once it has ended.
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
+pub fn stop_exporter(env: &Env, id: u32) -> Result<Object<'_>> {
+  let (deferred, promise) = env.create_deferred()?;
+  export::stop(id, move || deferred.resolve(|_| Ok(())));
+  Ok(promise)
+}
