@@ -149,3 +149,33 @@ export function decodeMetricFamilies(bytes) {
   }
   return families;
 }
+
+const DECODE_OTLP = `
+import sys, json, base64
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from google.protobuf.json_format import MessageToDict, Parse
+out = []
+for line in sys.stdin.read().split():
+    kind, data = line.split(':', 1)
+    body = base64.b64decode(data)
+    request = metrics_service_pb2.ExportMetricsServiceRequest()
+    if kind == 'json':
+        Parse(body.decode('utf-8'), request)
+    else:
+        request.ParseFromString(body)
+    out.append(MessageToDict(request, use_integers_for_enums=True))
+print(json.dumps(out))
+`;
+
+/**
+ * Decodes OTLP `ExportMetricsServiceRequest` bodies with the official definitions (Python's
+ * `opentelemetry-proto`): protobuf, or OTLP/JSON with `{ json: true }`. Returns proto3's JSON
+ * mapping of each (64-bit integers as strings, enums as numbers).
+ */
+export function decodeOtlp(bodies, { json = false } = {}) {
+  const input = bodies.map((body) => `${json ? 'json' : 'proto'}:${Buffer.from(body).toString('base64')}`).join('\n');
+  const run = spawnSync('python3', ['-c', DECODE_OTLP], { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 30 });
+  if (run.error) throw run.error;
+  if (run.status !== 0) throw new Error(`opentelemetry-proto rejected the body:\n${run.stderr}`);
+  return JSON.parse(run.stdout);
+}

@@ -5,6 +5,7 @@
 
 import { whileRunning } from '../base/lifecycle';
 import { binding, callNative } from '../base/native';
+import { flushPendingUpdates } from '../base/pending';
 import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
 import {
@@ -203,19 +204,25 @@ export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
   );
 
   let stopped: Promise<void> | undefined;
-  const exitHooks = options.flushOnExit ? flushAtExit(() => binding.flushExporter(id)) : undefined;
+  const exitHooks = options.flushOnExit ? flushAtExit(() => exporter.flush()) : undefined;
   const stop = (): Promise<void> => {
     if (stopped) return stopped;
+    flushPendingUpdates();
     exitHooks?.remove();
     forget();
     stopped = binding.stopExporter(id);
     return stopped;
   };
   const forget = whileRunning(stop);
-  return {
-    flush: () => binding.flushExporter(id),
+  const exporter: MetricsExporter = {
+    flush: () => {
+      // This thread's summary observations and exemplars still held for the turn.
+      flushPendingUpdates();
+      return binding.flushExporter(id);
+    },
     stop,
   };
+  return exporter;
 }
 
 /** Flushes on `beforeExit` (once) and on SIGTERM and SIGINT, then lets the signal act as it would have. */

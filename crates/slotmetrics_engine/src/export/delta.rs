@@ -380,3 +380,184 @@ fn subtract(now: &Totals, then: &Totals) -> Option<Difference> {
     negative: minus(negative, then_negative)?,
   })
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::encode::otlp::model::{
+    ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, CUMULATIVE,
+  };
+
+  fn counter(total: f64, start: u64, time: u64) -> Vec<Metric> {
+    vec![Metric {
+      name: "hits_total".into(),
+      data: Some(Data::Sum(crate::encode::otlp::model::Sum {
+        data_points: vec![NumberDataPoint {
+          start_time_unix_nano: start,
+          time_unix_nano: time,
+          as_double: Some(total),
+          attributes: vec![KeyValue::new("k", "v")],
+          ..Default::default()
+        }],
+        aggregation_temporality: CUMULATIVE,
+        is_monotonic: true,
+      })),
+      ..Default::default()
+    }]
+  }
+
+  /// (start, time, value) of the one point left, if any.
+  fn sum_point(metrics: &[Metric]) -> Option<(u64, u64, f64)> {
+    let Some(Data::Sum(sum)) = metrics.first()?.data.as_ref() else {
+      panic!("a sum")
+    };
+    assert_eq!(sum.aggregation_temporality, DELTA);
+    let p = &sum.data_points[0];
+    Some((p.start_time_unix_nano, p.time_unix_nano, p.as_double.unwrap()))
+  }
+
+  /// Converts, acknowledges, and returns what was sent.
+  fn send(state: &mut DeltaState, mut metrics: Vec<Metric>, acknowledged: bool) -> Vec<Metric> {
+    let commit = state.to_delta(&mut metrics, &|_| false);
+    if acknowledged {
+      state.commit(commit);
+    }
+    metrics
+  }
+
+  #[test]
+  fn windows_chain_and_a_failed_window_merges_into_the_next() {
+    let mut state = DeltaState::default();
+    assert_eq!(
+      sum_point(&send(&mut state, counter(5.0, 10, 100), true)),
+      Some((10, 100, 5.0))
+    );
+    assert_eq!(
+      sum_point(&send(&mut state, counter(8.0, 10, 200), true)),
+      Some((100, 200, 3.0))
+    );
+    // Not acknowledged: the next window starts where the acknowledged one ended.
+    assert_eq!(
+      sum_point(&send(&mut state, counter(9.0, 10, 300), false)),
+      Some((200, 300, 1.0))
+    );
+    assert_eq!(
+      sum_point(&send(&mut state, counter(12.0, 10, 400), true)),
+      Some((200, 400, 4.0))
+    );
+    // Nothing new: not sent, and the window goes on.
+    assert_eq!(sum_point(&send(&mut state, counter(12.0, 10, 500), true)), None);
+    assert_eq!(
+      sum_point(&send(&mut state, counter(13.0, 10, 600), true)),
+      Some((400, 600, 1.0))
+    );
+  }
+
+  #[test]
+  fn a_restarted_series_starts_a_new_stream_and_nothing_goes_negative() {
+    let mut state = DeltaState::default();
+    send(&mut state, counter(5.0, 10, 100), true);
+    // Reset at 150 and counted 2 since: a new stream from its new start.
+    assert_eq!(
+      sum_point(&send(&mut state, counter(2.0, 150, 200), true)),
+      Some((150, 200, 2.0))
+    );
+    // Down with the same start (a process left the group): 0, from an unknown time.
+    assert_eq!(
+      sum_point(&send(&mut state, counter(1.0, 150, 300), true)),
+      Some((300, 300, 0.0))
+    );
+    assert_eq!(
+      sum_point(&send(&mut state, counter(4.0, 150, 400), true)),
+      Some((300, 400, 3.0))
+    );
+  }
+
+  fn histogram(buckets: Vec<u64>, sum: f64, time: u64) -> Vec<Metric> {
+    vec![Metric {
+      name: "latency".into(),
+      data: Some(Data::Histogram(crate::encode::otlp::model::Histogram {
+        data_points: vec![HistogramDataPoint {
+          start_time_unix_nano: 1,
+          time_unix_nano: time,
+          count: buckets.iter().sum(),
+          sum: Some(sum),
+          bucket_counts: buckets,
+          explicit_bounds: vec![1.0],
+          ..Default::default()
+        }],
+        aggregation_temporality: CUMULATIVE,
+      })),
+      ..Default::default()
+    }]
+  }
+
+  #[test]
+  fn histograms_send_each_buckets_difference() {
+    let mut state = DeltaState::default();
+    send(&mut state, histogram(vec![1, 2], 10.0, 100), true);
+    let sent = send(&mut state, histogram(vec![4, 2], 11.5, 200), true);
+    let Some(Data::Histogram(h)) = &sent[0].data else {
+      panic!()
+    };
+    let p = &h.data_points[0];
+    assert_eq!(
+      (p.start_time_unix_nano, p.count, p.sum, &p.bucket_counts),
+      (100, 3, Some(1.5), &vec![3, 0])
+    );
+    let sent = send(&mut state, histogram(vec![1, 0], 1.0, 300), true);
+    let Some(Data::Histogram(h)) = &sent[0].data else {
+      panic!()
+    };
+    assert_eq!(
+      (h.data_points[0].count, h.data_points[0].start_time_unix_nano),
+      (0, 300),
+      "counts went down"
+    );
+  }
+
+  fn exponential(scale: i32, offset: i32, counts: Vec<u64>, time: u64) -> Vec<Metric> {
+    vec![Metric {
+      name: "native".into(),
+      data: Some(Data::ExponentialHistogram(
+        crate::encode::otlp::model::ExponentialHistogram {
+          data_points: vec![ExponentialHistogramDataPoint {
+            start_time_unix_nano: 1,
+            time_unix_nano: time,
+            count: counts.iter().sum(),
+            sum: Some(counts.iter().sum::<u64>() as f64),
+            scale,
+            positive: Some(Buckets {
+              offset,
+              bucket_counts: counts,
+            }),
+            ..Default::default()
+          }],
+          aggregation_temporality: CUMULATIVE,
+        },
+      )),
+      ..Default::default()
+    }]
+  }
+
+  #[test]
+  fn exponential_histograms_subtract_at_the_lower_scale() {
+    let mut state = DeltaState::default();
+    // Scale 1: buckets 4 and 5 (1 each); then the series drops to scale 0 with both in
+    // bucket 2 plus one more observation in bucket 3.
+    send(&mut state, exponential(1, 4, vec![1, 1], 100), true);
+    let sent = send(&mut state, exponential(0, 2, vec![2, 1], 200), true);
+    let Some(Data::ExponentialHistogram(h)) = &sent[0].data else {
+      panic!()
+    };
+    let p = &h.data_points[0];
+    assert_eq!((p.scale, p.count, p.start_time_unix_nano), (0, 1, 100));
+    assert_eq!(
+      p.positive,
+      Some(Buckets {
+        offset: 3,
+        bucket_counts: vec![1]
+      })
+    );
+  }
+}

@@ -411,3 +411,69 @@ fn push_point(into: &mut Data, from: Data) {
     _ => unreachable!("points are pushed into data of their kind"),
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::native::sparse;
+
+  #[test]
+  fn sparse_buckets_become_dense_ones_numbered_by_their_lower_bound() {
+    // Prometheus buckets 3 (count 2), 4 (0, kept in the span), 5 (1), then 10 (4).
+    let prometheus = sparse([(3, 2), (5, 1), (10, 4)]);
+    assert_eq!(
+      dense(&prometheus),
+      Some(Buckets {
+        offset: 2,
+        bucket_counts: vec![2, 0, 1, 0, 0, 0, 0, 4]
+      })
+    );
+    assert_eq!(dense(&Sparse::default()), None);
+  }
+
+  #[test]
+  fn units_come_from_the_name_suffix() {
+    assert_eq!(unit_of("http_request_duration_seconds"), "s");
+    assert_eq!(unit_of("heap_bytes"), "By");
+    assert_eq!(unit_of("jobs"), "");
+  }
+
+  #[test]
+  fn splitting_keeps_every_point_within_the_limits() {
+    let point = |i: usize| NumberDataPoint {
+      as_double: Some(i as f64),
+      attributes: vec![KeyValue::new("i", i.to_string())],
+      ..Default::default()
+    };
+    let metric = |name: &str, n: usize| Metric {
+      name: name.into(),
+      data: Some(Data::Gauge(model::Gauge {
+        data_points: (0..n).map(point).collect(),
+      })),
+      ..Default::default()
+    };
+    let groups = split(vec![metric("a", 5), metric("b", 3)], 3, usize::MAX);
+    let shape: Vec<Vec<(String, usize)>> = groups
+      .iter()
+      .map(|g| {
+        g.iter()
+          .map(|m| (m.name.clone(), m.data.as_ref().unwrap().len()))
+          .collect()
+      })
+      .collect();
+    let s = |name: &str, n| (name.to_string(), n);
+    assert_eq!(
+      shape,
+      vec![vec![s("a", 3)], vec![s("a", 2), s("b", 1)], vec![s("b", 2)]]
+    );
+    for group in split(vec![metric("a", 200)], usize::MAX, 1000) {
+      let bytes = Origin {
+        resource: vec![],
+        scope: InstrumentationScope::default(),
+      }
+      .request(group)
+      .encoded_len();
+      assert!(bytes <= 1000 + 64, "{bytes}");
+    }
+  }
+}

@@ -1,0 +1,365 @@
+// exportOtlp(): what a loopback OTLP receiver gets, decoded with the official
+// definitions (Python's opentelemetry-proto) and compared with what the OpenTelemetry
+// JS SDK's own OTLP exporter sends for the same recordings; delta windows, retries,
+// permanent errors and the OTEL_* environment variables.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { after, test } from 'node:test';
+import zlib from 'node:zlib';
+import { counterSchema, exportOtlp, gaugeSchema, gaugeSchemaFloat, histogramSchema, Registry, summarySchema } from 'slotmetrics';
+import { decodeOtlp } from './helpers.mjs';
+
+/**
+ * A receiver on 127.0.0.1 that keeps every request (body decompressed) and answers
+ * with `answer(request)`'s { status, headers, body }, 200 by default.
+ */
+async function receiver(answer = () => ({ status: 200 })) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const body = req.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw;
+      const request = { path: req.url, headers: req.headers, body, at: Date.now() };
+      requests.push(request);
+      const { status, headers = {}, body: reply = '' } = answer(request, requests.length);
+      res.writeHead(status, headers);
+      res.end(reply);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const close = async () => {
+    // Exporters still running make a last export when they stop: while this answers.
+    await Promise.all(exporters.splice(0).map((e) => e.stop()));
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return { url, requests, close };
+}
+
+const exporters = [];
+/** An exporter that never exports on its own during a test: tests flush. */
+function exporter(options) {
+  const started = exportOtlp({ intervalMs: 3_600_000, ...options });
+  exporters.push(started);
+  return started;
+}
+after(() => Promise.all(exporters.map((e) => e.stop())));
+
+/** The metrics of a decoded request, by name. */
+function metricsOf(decoded) {
+  const metrics = new Map();
+  for (const resourceMetrics of decoded.resourceMetrics) {
+    for (const scope of resourceMetrics.scopeMetrics) for (const metric of scope.metrics) metrics.set(metric.name, metric);
+  }
+  return metrics;
+}
+
+const attributesOf = (list = []) => Object.fromEntries(list.map(({ key, value }) => [key, value.stringValue]));
+
+test('every kind arrives as the Prometheus compatibility rules map it, decoded with the official definitions', { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  const shop = new Registry({ defaultLabels: { region: 'eu-1' } });
+  const orders = counterSchema('orders').help('Orders placed').requireDynamicKey('plan').build({ registry: shop });
+  orders.with({ plan: 'pro' }).add(3);
+  gaugeSchema('queue_depth').build({ registry: shop }).set(7);
+  gaugeSchemaFloat('load_ratio').build({ registry: shop }).set(0.25);
+  const latency = histogramSchema('latency_seconds').buckets([0.1, 1]).build({ registry: shop });
+  for (const v of [0.05, 0.5, 0.5, 3]) latency.observe(v);
+  const sizes = histogramSchema('size_bytes').native({ bucketFactor: 2 }).build({ registry: shop });
+  for (const v of [3, 3, 10, 0]) sizes.observe(v);
+  const waits = summarySchema('wait_seconds').percentiles([0.5]).build({ registry: shop });
+  for (const v of [1, 2, 3]) waits.observe(v);
+
+  const before = Date.now();
+  const result = await exporter({ endpoint: rx.url, registry: shop, resource: { 'service.name': 'shop' } }).flush();
+  assert.deepEqual(result, { points: 6, requests: 1 });
+  assert.equal(rx.requests.length, 1);
+  const [request] = rx.requests;
+  assert.equal(request.path, '/v1/metrics', 'a URL without a path gets /v1/metrics');
+  assert.equal(request.headers['content-type'], 'application/x-protobuf');
+  assert.equal(request.headers['content-encoding'], 'gzip');
+  assert.match(request.headers['user-agent'], /^slotmetrics\/\d/);
+
+  const [decoded] = decodeOtlp([request.body]);
+  const resource = attributesOf(decoded.resourceMetrics[0].resource.attributes);
+  assert.equal(resource['service.name'], 'shop');
+  assert.equal(resource.region, 'eu-1', 'default labels become resource attributes');
+  assert.equal(resource['telemetry.sdk.name'], 'slotmetrics');
+  assert.match(resource['service.instance.id'], /^[0-9a-f-]{36}$/);
+  const metrics = metricsOf(decoded);
+
+  const sum = metrics.get('orders_total');
+  assert.equal(sum.description, 'Orders placed');
+  assert.equal(sum.sum.isMonotonic, true);
+  assert.equal(sum.sum.aggregationTemporality, 2, 'cumulative');
+  const [point] = sum.sum.dataPoints;
+  assert.equal(point.asDouble, 3);
+  assert.deepEqual(attributesOf(point.attributes), { plan: 'pro' });
+  const start = Number(BigInt(point.startTimeUnixNano) / 1_000_000n);
+  const time = Number(BigInt(point.timeUnixNano) / 1_000_000n);
+  assert.ok(start <= before && time >= before && start > before - 60_000, 'the series start is its start time');
+
+  assert.equal(metrics.get('queue_depth').gauge.dataPoints[0].asInt, '7');
+  assert.equal(metrics.get('load_ratio').gauge.dataPoints[0].asDouble, 0.25);
+
+  const classic = metrics.get('latency_seconds');
+  assert.equal(classic.unit, 's');
+  const h = classic.histogram.dataPoints[0];
+  assert.deepEqual(h.explicitBounds, [0.1, 1]);
+  assert.deepEqual(h.bucketCounts, ['1', '2', '1']);
+  assert.equal(h.count, '4');
+  assert.equal(h.sum, 4.05);
+
+  // Factor 2 is schema 0: 3 and 3 in (2, 4], 10 in (8, 16], which OTLP numbers 1 and 3.
+  const native = metrics.get('size_bytes').exponentialHistogram.dataPoints[0];
+  assert.equal(native.scale ?? 0, 0);
+  assert.equal(native.count, '4');
+  assert.equal(native.zeroCount, '1');
+  assert.equal(native.sum, 16);
+  assert.deepEqual(native.positive, { offset: 1, bucketCounts: ['2', '0', '1'] });
+
+  const summary = metrics.get('wait_seconds').summary.dataPoints[0];
+  assert.equal(summary.count, '3');
+  assert.equal(summary.sum, 6);
+  assert.deepEqual(summary.quantileValues, [{ quantile: 0.5, value: 2 }]);
+  await rx.close();
+});
+
+test('the same recordings as the OpenTelemetry JS SDK sends them, point by point', { timeout: 30_000 }, async () => {
+  const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } = await import('@opentelemetry/sdk-metrics');
+  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+  for (const temporality of ['cumulative', 'delta']) {
+    const ours = await receiver();
+    const theirs = await receiver();
+    const registry = new Registry();
+    const jobs = counterSchema('jobs').help('Jobs run').requireDynamicKey('queue').build({ registry });
+    const took = histogramSchema('job_seconds').help('Job time').buckets([0.5, 2]).requireDynamicKey('queue').build({ registry });
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter({
+        url: `${theirs.url}/v1/metrics`,
+        temporalityPreference: temporality === 'delta' ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
+      }),
+      exportIntervalMillis: 3_600_000,
+    });
+    const provider = new MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('parity');
+    const otelJobs = meter.createCounter('jobs_total', { description: 'Jobs run' });
+    const otelTook = meter.createHistogram('job_seconds', { description: 'Job time', advice: { explicitBucketBoundaries: [0.5, 2] } });
+    const ourExporter = exporter({ endpoint: ours.url, registry, temporality });
+    try {
+      const compare = async (round) => {
+        await Promise.all([ourExporter.flush(), reader.forceFlush()]);
+        const [a, b] = decodeOtlp([ours.requests.at(-1).body, theirs.requests.at(-1).body]);
+        const [left, right] = [metricsOf(a), metricsOf(b)];
+        for (const name of ['jobs_total', 'job_seconds']) {
+          const [x, y] = [left.get(name), right.get(name)];
+          assert.equal(x.description, y.description, `${name} description`);
+          const [kind] = Object.keys(y).filter((k) => ['sum', 'histogram'].includes(k));
+          assert.ok(x[kind], `${temporality} round ${round}: ${name} is a ${kind} in both`);
+          assert.equal(x[kind].aggregationTemporality, y[kind].aggregationTemporality, `${name} temporality`);
+          assert.equal(x[kind].isMonotonic, y[kind].isMonotonic, `${name} monotonicity`);
+          // A delta sum is a difference of float totals: equal to within rounding.
+          const rounded = (v) => (v === undefined ? v : Number(v.toPrecision(12)));
+          const points = (data) =>
+            data.dataPoints
+              .map((p) => ({
+                attributes: attributesOf(p.attributes),
+                asDouble: rounded(p.asDouble),
+                count: p.count,
+                sum: rounded(p.sum),
+                bucketCounts: p.bucketCounts,
+                explicitBounds: p.explicitBounds,
+              }))
+              .sort((p, q) => p.attributes.queue.localeCompare(q.attributes.queue));
+          assert.deepEqual(points(x[kind]), points(y[kind]), `${temporality} round ${round}: ${name} points`);
+        }
+      };
+      for (const [queue, n] of [
+        ['mail', 3],
+        ['pdf', 1],
+      ]) {
+        jobs.with({ queue }).add(n);
+        otelJobs.add(n, { queue });
+        for (const v of [0.2, 1.5, 9].slice(0, n)) {
+          took.with({ queue }).observe(v);
+          otelTook.record(v, { queue });
+        }
+      }
+      await compare(1);
+      jobs.with({ queue: 'mail' }).add(2);
+      otelJobs.add(2, { queue: 'mail' });
+      took.with({ queue: 'mail' }).observe(0.1);
+      otelTook.record(0.1, { queue: 'mail' });
+      // In delta, both leave out what did not change (pdf).
+      await compare(2);
+    } finally {
+      await provider.shutdown();
+      await Promise.all([ours.close(), theirs.close()]);
+    }
+  }
+});
+
+test('delta: each window starts where the last acknowledged one ended, and a failed one is carried by the next', { timeout: 60_000 }, async () => {
+  let failing = false;
+  const rx = await receiver(() => (failing ? { status: 503 } : { status: 200 }));
+  const registry = new Registry();
+  const hits = counterSchema('hits').build({ registry });
+  const errors = [];
+  const push = exporter({ endpoint: rx.url, registry, temporality: 'delta', exportTimeoutMs: 1500, onError: (e) => errors.push(e.message) });
+  hits.add(5);
+  await push.flush();
+  hits.add(2);
+  failing = true;
+  await assert.rejects(push.flush(), /503/);
+  assert.equal(errors.length, 1, 'reported once');
+  assert.match(errors[0], /503 Service Unavailable/);
+  assert.ok(rx.requests.length >= 3, 'a 503 is retried');
+  hits.add(1);
+  failing = false;
+  await push.flush();
+  const points = rx.requests.map((r, i) => (i === 0 || i === rx.requests.length - 1 ? r.body : null)).filter(Boolean);
+  const [first, last] = decodeOtlp(points).map((d) => metricsOf(d).get('hits_total').sum);
+  assert.equal(first.aggregationTemporality, 1, 'delta');
+  assert.equal(first.dataPoints[0].asDouble, 5);
+  assert.equal(last.dataPoints[0].asDouble, 3, 'the failed window (2) and this one (1)');
+  assert.equal(last.dataPoints[0].startTimeUnixNano, first.dataPoints[0].timeUnixNano, 'windows chain');
+  await rx.close();
+});
+
+test('a 429 is retried after its Retry-After; a 400 is reported once, named, and never sent again', { timeout: 30_000 }, async () => {
+  const status = { code: 3, message: 'metric name is not allowed here' };
+  let mode = '429';
+  const rx = await receiver((_, n) => {
+    if (mode === '429') return n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 };
+    return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify(status) };
+  });
+  const registry = new Registry();
+  const hits = counterSchema('hits').build({ registry });
+  hits.add(1);
+  const errors = [];
+  const push = exporter({ endpoint: rx.url, registry, temporality: 'delta', onError: (e) => errors.push(e.message) });
+  await push.flush();
+  assert.equal(rx.requests.length, 2);
+  assert.ok(rx.requests[1].at - rx.requests[0].at >= 900, 'waited as Retry-After asked');
+
+  mode = '400';
+  hits.add(1);
+  await assert.rejects(push.flush(), /400 Bad Request: metric name is not allowed here/);
+  assert.equal(rx.requests.length, 3, 'a 400 is not retried');
+  hits.add(1);
+  await assert.rejects(push.flush(), /400/);
+  assert.equal(errors.length, 1, 'the same failure is reported once');
+  const [refused] = decodeOtlp([rx.requests[3].body]).map((d) => metricsOf(d).get('hits_total').sum.dataPoints[0]);
+  assert.equal(refused.asDouble, 1, 'the refused point is not sent again');
+  await rx.close();
+});
+
+test('http/json: OTLP/JSON as the specification writes it, read by the official definitions', { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  const registry = new Registry();
+  counterSchema('json_hits').build({ registry }).add(2);
+  gaugeSchema('json_level').build({ registry }).set(-3);
+  await exporter({ endpoint: `${rx.url}/custom/path`, registry, protocol: 'http/json', compression: 'none' }).flush();
+  const [request] = rx.requests;
+  assert.equal(request.path, '/custom/path', 'a URL with a path is used as given');
+  assert.equal(request.headers['content-type'], 'application/json');
+  assert.equal(request.headers['content-encoding'], undefined);
+  const raw = JSON.parse(request.body.toString());
+  const sum = raw.resourceMetrics[0].scopeMetrics[0].metrics.find((m) => m.name === 'json_hits_total').sum;
+  assert.equal(sum.aggregationTemporality, 2, 'enums as integers');
+  assert.equal(typeof sum.dataPoints[0].timeUnixNano, 'string', '64-bit integers as strings');
+  const [decoded] = decodeOtlp([request.body], { json: true });
+  const metrics = metricsOf(decoded);
+  assert.equal(metrics.get('json_hits_total').sum.dataPoints[0].asDouble, 2);
+  assert.equal(metrics.get('json_level').gauge.dataPoints[0].asInt, '-3');
+  await rx.close();
+});
+
+test('self-metrics count what was sent; credentials never appear in errors', { timeout: 30_000 }, async () => {
+  const rx = await receiver((request) => (request.headers.authorization === 'Bearer s3cret-token' ? { status: 200 } : { status: 401 }));
+  const registry = new Registry();
+  counterSchema('guarded').build({ registry }).add(1);
+  const wrong = exporter({ endpoint: rx.url, registry, headers: { authorization: 'Bearer wrong-s3cret' }, onError: () => {} });
+  const error = await wrong.flush().then(
+    () => assert.fail('a 401 rejects'),
+    (e) => e,
+  );
+  assert.match(error.message, /401 Unauthorized.*check the credentials/);
+  assert.doesNotMatch(error.message, /s3cret/);
+  assert.throws(
+    () => exportOtlp({ endpoint: rx.url, headers: { authorization: 'Bearer s3cret\nx' } }),
+    (e) => {
+      assert.match(e.message, /header "authorization"/);
+      assert.doesNotMatch(e.message, /s3cret/);
+      return true;
+    },
+  );
+  await exporter({ endpoint: rx.url, registry, headers: { authorization: 'Bearer s3cret-token' } }).flush();
+  const { registry: main } = await import('slotmetrics');
+  const text = await main.metrics();
+  const exporterLabel = `exporter="${rx.url}/v1/metrics"`;
+  assert.match(text, new RegExp(`slotmetrics_export_points_total\\{${exporterLabel},result="sent"\\} 1\\n`));
+  assert.match(text, new RegExp(`slotmetrics_export_points_total\\{${exporterLabel},result="dropped"\\} 1\\n`));
+  assert.match(text, new RegExp(`slotmetrics_export_last_success_timestamp_seconds\\{${exporterLabel}\\} \\d`));
+  assert.doesNotMatch(text, /s3cret/);
+  await rx.close();
+});
+
+test('with no options, everything comes from the OTEL_* environment variables', { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  const script = `
+    const { counterSchema, exportOtlp } = require('slotmetrics');
+    counterSchema('env_hits').build().add(4);
+    exportOtlp().flush().then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });
+  `;
+  const child = spawn(process.execPath, ['-e', script], {
+    env: {
+      ...process.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${rx.url}/otlp`,
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-team=core,x-note=a%20b',
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-team=metrics',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'none',
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'Delta',
+      OTEL_SERVICE_NAME: 'billing',
+      OTEL_RESOURCE_ATTRIBUTES: 'service.name=ignored,deployment.environment=prod%2Ceu',
+    },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, stderr);
+  const [request] = rx.requests;
+  assert.equal(request.path, '/otlp/v1/metrics', 'the generic endpoint gets /v1/metrics');
+  assert.equal(request.headers['x-team'], 'metrics', "the metrics variable's header wins");
+  assert.equal(request.headers['x-note'], 'a b', 'values are percent-decoded');
+  assert.equal(request.headers['content-type'], 'application/json');
+  assert.equal(request.headers['content-encoding'], undefined);
+  const [decoded] = decodeOtlp([request.body], { json: true });
+  const resource = attributesOf(decoded.resourceMetrics[0].resource.attributes);
+  assert.equal(resource['service.name'], 'billing', 'OTEL_SERVICE_NAME wins');
+  assert.equal(resource['deployment.environment'], 'prod,eu');
+  assert.equal(metricsOf(decoded).get('env_hits_total').sum.aggregationTemporality, 1);
+  await rx.close();
+});
+
+test('stop() exports a last time; a stopped exporter refuses to flush', { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  const registry = new Registry();
+  counterSchema('last').build({ registry }).add(1);
+  const push = exportOtlp({ endpoint: rx.url, registry, intervalMs: 3_600_000 });
+  await push.stop();
+  assert.equal(rx.requests.length, 1);
+  await push.stop();
+  await assert.rejects(push.flush(), /stopped/);
+  assert.throws(() => exportOtlp({ endpoint: 'ftp://x' }), /http:\/\/ or https:\/\//);
+  assert.throws(() => exportOtlp({ temporality: 'sometimes' }), /temporality must be/);
+  assert.throws(() => exportOtlp({ intervalMs: 0 }), RangeError);
+  await rx.close();
+});
