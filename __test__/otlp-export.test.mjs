@@ -36,17 +36,20 @@ async function receiver(answer = () => ({ status: 200 })) {
     await Promise.all(exporters.splice(0).map((e) => e.stop()));
     await new Promise((resolve) => server.close(resolve));
   };
+  receivers.push(close);
   return { url, requests, close };
 }
 
 const exporters = [];
+/** Closes of the receivers, for a test that failed before closing its own. */
+const receivers = [];
 /** An exporter that never exports on its own during a test: tests flush. */
 function exporter(options) {
   const started = exportOtlp({ intervalMs: 3_600_000, ...options });
   exporters.push(started);
   return started;
 }
-after(() => Promise.all(exporters.map((e) => e.stop())));
+after(() => Promise.all(receivers.map((close) => close())));
 
 /** The metrics of a decoded request, by name. */
 function metricsOf(decoded) {
@@ -346,6 +349,23 @@ test('with no options, everything comes from the OTEL_* environment variables', 
   assert.equal(resource['service.name'], 'billing', 'OTEL_SERVICE_NAME wins');
   assert.equal(resource['deployment.environment'], 'prod,eu');
   assert.equal(metricsOf(decoded).get('env_hits_total').sum.aggregationTemporality, 1);
+  await rx.close();
+});
+
+test('both prom-client entries export, with their own registries', { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  for (const entry of ['slotmetrics/prom-client', 'slotmetrics/client']) {
+    const client = await import(entry);
+    const registry = new client.Registry();
+    const name = `compat_${entry === 'slotmetrics/client' ? 'io' : 'pc'}_jobs_total`;
+    new client.Counter({ name, help: 'Jobs', labelNames: ['kind'], registers: [registry] }).inc({ kind: 'a' }, 2);
+    const push = client.exportOtlp({ endpoint: rx.url, registry, intervalMs: 3_600_000 });
+    exporters.push(push);
+    await push.flush();
+    const point = metricsOf(decodeOtlp([rx.requests.at(-1).body])[0]).get(name).sum.dataPoints[0];
+    assert.equal(point.asDouble, 2, entry);
+    assert.deepEqual(attributesOf(point.attributes), { kind: 'a' });
+  }
   await rx.close();
 });
 

@@ -44,6 +44,10 @@ export {
   validateMetricName,
   prometheusContentType,
   openMetricsContentType,
+  exportOtlp,
+  type OtlpExportOptions,
+  type MetricsExporter,
+  type ExportResult,
 } from '../promClient/index';
 export { WorkerRegistry } from './workerRegistry';
 
