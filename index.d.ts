@@ -432,7 +432,7 @@ export declare function setReady(name: string, ready: boolean): void
 export declare function sharedChunk(index: number): ArrayBuffer | SharedArrayBuffer
 
 /** Starts an OTLP/HTTP exporter; returns its id. */
-export declare function startOtlpExporter(options: OtlpExporterOptions, onFailure: FailureListener): number
+export declare function startOtlpExporter(options: OtlpExporterOptions, onFailure: (message: string) => void): number
 
 /** Starts serving the exposition over HTTP on the process's own runtime. */
 export declare function startServer(options: ServerOptions): Promise<ServerInfo>

@@ -63,7 +63,10 @@ fn invalid(message: String) -> Error {
 }
 
 /// Starts an OTLP/HTTP exporter; returns its id.
-#[napi(catch_unwind)]
+#[napi(
+  catch_unwind,
+  ts_args_type = "options: OtlpExporterOptions, onFailure: (message: string) => void"
+)]
 pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureListener) -> Result<u32> {
   let encoding = match options.protocol.as_str() {
     "http/protobuf" => Encoding::Protobuf,
