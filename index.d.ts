@@ -314,6 +314,24 @@ export declare function registerScratchSeries(metric: number): number
 export declare function registerSeries(metric: number, labelValues: Array<string>): number
 
 /**
+ * A Prometheus remote-write exporter's settings, every one resolved by the TypeScript
+ * wrapper.
+ */
+export interface RemoteWriteExporterOptions {
+  url: string
+  headers: Array<NameValue>
+  /** Labels every series gets unless it has its own (`job`, `instance`). */
+  labels: Array<NameValue>
+  nativeHistograms: boolean
+  maxSeries: number
+  intervalMs: number
+  timeoutMs: number
+  exportTimeoutMs: number
+  collectTimeoutMs: number
+  registry: number
+}
+
+/**
  * prom-client's `remove(labels)`: the series is hidden until used again, then counts
  * from zero.
  */
@@ -433,6 +451,9 @@ export declare function sharedChunk(index: number): ArrayBuffer | SharedArrayBuf
 
 /** Starts an OTLP/HTTP exporter; returns its id. */
 export declare function startOtlpExporter(options: OtlpExporterOptions, onFailure: (message: string) => void): number
+
+/** Starts a Prometheus remote-write exporter; returns its id. */
+export declare function startRemoteWriteExporter(options: RemoteWriteExporterOptions, onFailure: (message: string) => void): number
 
 /** Starts serving the exposition over HTTP on the process's own runtime. */
 export declare function startServer(options: ServerOptions): Promise<ServerInfo>

@@ -883,6 +883,7 @@ module.exports.setLogDestination = nativeBinding.setLogDestination
 module.exports.setReady = nativeBinding.setReady
 module.exports.sharedChunk = nativeBinding.sharedChunk
 module.exports.startOtlpExporter = nativeBinding.startOtlpExporter
+module.exports.startRemoteWriteExporter = nativeBinding.startRemoteWriteExporter
 module.exports.startServer = nativeBinding.startServer
 module.exports.stopExporter = nativeBinding.stopExporter
 module.exports.stopServer = nativeBinding.stopServer

@@ -49,3 +49,4 @@ export { pushgateway, Pushgateway, type PushgatewayOptions } from './exposition/
 export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from './logging/log';
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './metrics/helpers';
 export { exportOtlp, type OtlpExportOptions, type MetricsExporter, type ExportResult, type OtlpProtocol, type Temporality } from './export/otlp';
+export { exportRemoteWrite, type RemoteWriteOptions } from './export/remoteWrite';

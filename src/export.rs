@@ -8,6 +8,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use slotmetrics_engine::encode::otlp::Encoding;
 use slotmetrics_engine::export::otlp::{self, Otlp, Temporality};
+use slotmetrics_engine::export::remote_write::{self, RemoteWrite};
 use slotmetrics_engine::export::{self, Failure, Report, Schedule};
 
 use crate::shared::{js_error, REGISTRY};
@@ -46,6 +47,23 @@ pub fn agent_version() -> &'static str {
   env!("CARGO_PKG_VERSION")
 }
 
+/// A Prometheus remote-write exporter's settings, every one resolved by the TypeScript
+/// wrapper.
+#[napi(object)]
+pub struct RemoteWriteExporterOptions {
+  pub url: String,
+  pub headers: Vec<NameValue>,
+  /// Labels every series gets unless it has its own (`job`, `instance`).
+  pub labels: Vec<NameValue>,
+  pub native_histograms: bool,
+  pub max_series: u32,
+  pub interval_ms: u32,
+  pub timeout_ms: u32,
+  pub export_timeout_ms: u32,
+  pub collect_timeout_ms: u32,
+  pub registry: u32,
+}
+
 /// What a flush delivered.
 #[napi(object)]
 pub struct ExportReport {
@@ -79,16 +97,6 @@ pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureList
     "lowmemory" => Temporality::LowMemory,
     other => return Err(invalid(format!("exportOtlp(): unknown temporality \"{other}\""))),
   };
-  let namespace_id = options.registry;
-  REGISTRY.namespace(namespace_id).map_err(js_error)?;
-  let millis = |ms: u32| Duration::from_millis(ms.into());
-  let schedule = Schedule {
-    interval: millis(options.interval_ms.max(1)),
-    attempt_timeout: millis(options.timeout_ms),
-    export_timeout: millis(options.export_timeout_ms),
-    collect_timeout: millis(options.collect_timeout_ms),
-    namespace_id,
-  };
   let destination = Otlp::new(otlp::Options {
     url: options.url,
     headers: options.headers.into_iter().map(|h| (h.name, h.value)).collect(),
@@ -106,6 +114,69 @@ pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureList
     agent_version: agent_version().into(),
   })
   .map_err(|why| invalid(format!("exportOtlp(): {why}")))?;
+  let schedule = schedule(
+    options.registry,
+    [
+      options.interval_ms,
+      options.timeout_ms,
+      options.export_timeout_ms,
+      options.collect_timeout_ms,
+    ],
+  )?;
+  start(schedule, destination, on_failure)
+}
+
+/// Starts a Prometheus remote-write exporter; returns its id.
+#[napi(
+  catch_unwind,
+  ts_args_type = "options: RemoteWriteExporterOptions, onFailure: (message: string) => void"
+)]
+pub fn start_remote_write_exporter(
+  options: RemoteWriteExporterOptions,
+  on_failure: FailureListener,
+) -> Result<u32> {
+  let pairs = |list: Vec<NameValue>| list.into_iter().map(|kv| (kv.name, kv.value)).collect();
+  let destination = RemoteWrite::new(remote_write::Options {
+    url: options.url,
+    headers: pairs(options.headers),
+    labels: pairs(options.labels),
+    native_histograms: options.native_histograms,
+    max_series: options.max_series.max(1) as usize,
+    agent_name: "slotmetrics".into(),
+    agent_version: agent_version().into(),
+  })
+  .map_err(|why| invalid(format!("exportRemoteWrite(): {why}")))?;
+  let schedule = schedule(
+    options.registry,
+    [
+      options.interval_ms,
+      options.timeout_ms,
+      options.export_timeout_ms,
+      options.collect_timeout_ms,
+    ],
+  )?;
+  start(schedule, destination, on_failure)
+}
+
+/// The timing of an exporter of registry `namespace_id`, from its interval, attempt
+/// timeout, export timeout and collect timeout in milliseconds.
+fn schedule(namespace_id: u32, [interval, attempt, export, collect]: [u32; 4]) -> Result<Schedule> {
+  REGISTRY.namespace(namespace_id).map_err(js_error)?;
+  let millis = |ms: u32| Duration::from_millis(ms.into());
+  Ok(Schedule {
+    interval: millis(interval.max(1)),
+    attempt_timeout: millis(attempt),
+    export_timeout: millis(export),
+    collect_timeout: millis(collect),
+    namespace_id,
+  })
+}
+
+fn start(
+  schedule: Schedule,
+  destination: impl export::Destination,
+  on_failure: FailureListener,
+) -> Result<u32> {
   // The exporter's task outlives any one environment; keep the addon's code mapped.
   retain_current_module_for_unload_safety();
   let report = std::sync::Arc::new(move |message: String| {

@@ -45,7 +45,9 @@ export {
   prometheusContentType,
   openMetricsContentType,
   exportOtlp,
+  exportRemoteWrite,
   type OtlpExportOptions,
+  type RemoteWriteOptions,
   type MetricsExporter,
   type ExportResult,
 } from '../promClient/index';

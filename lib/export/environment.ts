@@ -115,6 +115,11 @@ export function temporalityFromEnvironment(): Temporality {
 /** This process's `service.instance.id` when none is configured: random, as the semantic conventions advise. */
 const instanceId = randomUUID();
 
+/** `service.name` as the environment gives it: `OTEL_SERVICE_NAME`, else `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service:<executable>`. */
+export function serviceNameFromEnvironment(): string {
+  return resourceFromEnvironment('', {}).get('service.name') as string;
+}
+
 /**
  * The resource's attributes: the SDK's own, then `OTEL_RESOURCE_ATTRIBUTES`, then
  * `OTEL_SERVICE_NAME`, then what the code sets (each wins over those before it).

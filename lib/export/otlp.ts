@@ -3,11 +3,10 @@
 // own threads: reading, encoding, compressing, sending and retrying never run on the
 // event loop.
 
-import { whileRunning } from '../base/lifecycle';
 import { binding, callNative } from '../base/native';
-import { flushPendingUpdates } from '../base/pending';
-import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
+import { checkOptions, checkStringRecord, MAX_TIMER_MS } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
+import { exporterHandle, failureListener, type MetricsExporter, OptionChecks, UNLIMITED } from './exporter';
 import {
   endpointFromEnvironment,
   gzipFromEnvironment,
@@ -23,6 +22,7 @@ import {
 } from './environment';
 
 export type { OtlpProtocol, Temporality } from './environment';
+export type { ExportResult, MetricsExporter } from './exporter';
 
 export interface OtlpExportOptions {
   /**
@@ -75,23 +75,6 @@ export interface OtlpExportOptions {
   onError?: (error: Error) => void;
 }
 
-/** What an export delivered. */
-export interface ExportResult {
-  /** Data points the receiver accepted. */
-  points: number;
-  requests: number;
-}
-
-export interface MetricsExporter {
-  /**
-   * Exports what is recorded now; resolves once the receiver has acknowledged it, or
-   * rejects saying why not (the points of a failed export are carried by the next).
-   */
-  flush(): Promise<ExportResult>;
-  /** Exports a last time, then stops. Calling it again is harmless. */
-  stop(): Promise<void>;
-}
-
 const OPTIONS = [
   'endpoint',
   'headers',
@@ -110,44 +93,15 @@ const OPTIONS = [
 ] as const;
 
 const CALL = 'exportOtlp()';
-/** How long a flush at exit may take. */
-const EXIT_FLUSH_MS = 2000;
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
-/** "No limit" for a u32 option of the engine. */
-const UNLIMITED = 2 ** 32 - 1;
-
-function checkMs(name: string, value: unknown, zeroAllowed: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  if (isTimerMs(value) || (zeroAllowed && value === 0)) return value as number;
-  throw new RangeError(`${CALL}: ${name} must be an integer from ${zeroAllowed ? 0 : 1} to ${MAX_TIMER_MS}, got ${describeValue(value)}`);
-}
-
-function checkCount(name: string, value: unknown, least: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= least && value <= UNLIMITED) return value;
-  throw new RangeError(`${CALL}: ${name} must be an integer from ${least} to ${UNLIMITED}, got ${describeValue(value)}`);
-}
-
-function checkChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T | undefined {
-  if (value === undefined || choices.includes(value as T)) return value as T | undefined;
-  throw new TypeError(`${CALL}: ${name} must be ${choices.map((c) => `'${c}'`).join(' or ')}, got ${describeValue(value)}`);
-}
+const check = new OptionChecks(CALL);
 
 /** The endpoint option as requests use it: a URL without a path gets `/v1/metrics`. */
 function endpointOption(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(String(value));
-  } catch {
-    throw new TypeError(
-      `${CALL}: endpoint must be an http:// or https:// URL, got ${typeof value === 'string' ? 'a string that is not a URL' : describeValue(value)}`,
-    );
-  }
-  if (typeof value !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new TypeError(`${CALL}: endpoint must be an http:// or https:// URL, got one with ${url.protocol}`);
-  }
-  return url.pathname === '/' && !value.endsWith('/') ? withMetricsPath(value) : value;
+  const url = check.url('endpoint', value);
+  const text = value as string;
+  return url.pathname === '/' && !text.endsWith('/') ? withMetricsPath(text) : text;
 }
 
 /**
@@ -163,19 +117,14 @@ export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
     for (const [name, value] of Object.entries(options.headers)) headers.set(name, value);
   }
   if (options.resource !== undefined) checkStringRecord(CALL, 'resource', options.resource);
-  const onError = options.onError;
-  if (onError !== undefined && typeof onError !== 'function')
-    throw new TypeError(`${CALL}: onError must be a function, got ${describeValue(onError)}`);
-  if (options.flushOnExit !== undefined && typeof options.flushOnExit !== 'boolean') {
-    throw new TypeError(`${CALL}: flushOnExit must be a boolean, got ${describeValue(options.flushOnExit)}`);
-  }
+  const onError = check.onError(options.onError);
+  const flushOnExit = check.boolean('flushOnExit', options.flushOnExit) ?? false;
   const registry = registryOption(CALL, options.registry);
-  const intervalMs = checkMs('intervalMs', options.intervalMs, false) ?? millisecondsFromEnvironment('OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  const exportTimeoutMs =
-    checkMs('exportTimeoutMs', options.exportTimeoutMs, false) ?? millisecondsFromEnvironment('OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+  const intervalMs = check.ms('intervalMs', options.intervalMs) ?? millisecondsFromEnvironment('OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const exportTimeoutMs = check.ms('exportTimeoutMs', options.exportTimeoutMs) ?? millisecondsFromEnvironment('OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
   // 0 means no limit, as in the specification.
-  const timeoutMs = checkMs('timeoutMs', options.timeoutMs, true) ?? timeoutFromEnvironment();
-  const compression = checkChoice('compression', options.compression, ['gzip', 'none']);
+  const timeoutMs = check.ms('timeoutMs', options.timeoutMs, true) ?? timeoutFromEnvironment();
+  const compression = check.choice('compression', options.compression, ['gzip', 'none']);
   const resource = resourceFromEnvironment(binding.agentVersion(), options.resource ?? {});
 
   const id = callNative(() =>
@@ -183,70 +132,20 @@ export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
       {
         url: endpointOption(options.endpoint) ?? endpointFromEnvironment(),
         headers: [...headers].map(([name, value]) => ({ name, value })),
-        protocol: checkChoice('protocol', options.protocol, ['http/protobuf', 'http/json']) ?? protocolFromEnvironment(),
+        protocol: check.choice('protocol', options.protocol, ['http/protobuf', 'http/json']) ?? protocolFromEnvironment(),
         gzip: compression === undefined ? gzipFromEnvironment() : compression === 'gzip',
-        temporality: checkChoice('temporality', options.temporality, ['cumulative', 'delta', 'lowmemory']) ?? temporalityFromEnvironment(),
+        temporality: check.choice('temporality', options.temporality, ['cumulative', 'delta', 'lowmemory']) ?? temporalityFromEnvironment(),
         resource: [...resource].map(([name, value]) => ({ name, value })),
         intervalMs: Math.max(intervalMs, 1),
         timeoutMs: timeoutMs === 0 ? MAX_TIMER_MS : timeoutMs,
         exportTimeoutMs: Math.max(Math.min(exportTimeoutMs, intervalMs), 1),
         collectTimeoutMs: 1000,
         registry: registry.id,
-        maxPoints: checkCount('maxPointsPerRequest', options.maxPointsPerRequest, 1) ?? UNLIMITED,
-        maxBytes: checkCount('maxRequestBytes', options.maxRequestBytes, 1024) ?? DEFAULT_MAX_BYTES,
+        maxPoints: check.count('maxPointsPerRequest', options.maxPointsPerRequest, 1) ?? UNLIMITED,
+        maxBytes: check.count('maxRequestBytes', options.maxRequestBytes, 1024) ?? DEFAULT_MAX_BYTES,
       },
-      (message: string) => {
-        const error = new Error(`slotmetrics ${CALL}: ${message}`);
-        if (onError) onError(error);
-        else process.emitWarning(error.message);
-      },
+      failureListener(CALL, onError),
     ),
   );
-
-  let stopped: Promise<void> | undefined;
-  const exitHooks = options.flushOnExit ? flushAtExit(() => exporter.flush()) : undefined;
-  const stop = (): Promise<void> => {
-    if (stopped) return stopped;
-    flushPendingUpdates();
-    exitHooks?.remove();
-    forget();
-    stopped = binding.stopExporter(id);
-    return stopped;
-  };
-  const forget = whileRunning(stop);
-  const exporter: MetricsExporter = {
-    flush: () => {
-      // This thread's summary observations and exemplars still held for the turn.
-      flushPendingUpdates();
-      return binding.flushExporter(id);
-    },
-    stop,
-  };
-  return exporter;
-}
-
-/** Flushes on `beforeExit` (once) and on SIGTERM and SIGINT, then lets the signal act as it would have. */
-function flushAtExit(flush: () => Promise<unknown>): { remove(): void } {
-  const withDeadline = (): Promise<unknown> =>
-    Promise.race([flush().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, EXIT_FLUSH_MS).unref())]);
-  const beforeExit = (): void => {
-    process.off('beforeExit', beforeExit);
-    void withDeadline();
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    remove();
-    void withDeadline().then(() => {
-      // Nobody else handles it: end the process as the signal would have.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  };
-  const remove = (): void => {
-    process.off('beforeExit', beforeExit);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-  };
-  process.on('beforeExit', beforeExit);
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  return { remove };
+  return exporterHandle(id, flushOnExit);
 }

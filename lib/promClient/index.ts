@@ -21,7 +21,7 @@ export { AggregatorRegistry } from './cluster';
 export { aggregators } from './aggregators';
 export { Pushgateway, type PushgatewayOptions, type PushgatewayParameters } from './pushgateway';
 export { linearBuckets, exponentialBuckets } from './buckets';
-export { exportOtlp, type OtlpExportOptions, type MetricsExporter, type ExportResult } from './export';
+export { exportOtlp, exportRemoteWrite, type OtlpExportOptions, type RemoteWriteOptions, type MetricsExporter, type ExportResult } from './export';
 export { validateMetricName } from './validation';
 
 export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;

@@ -12,6 +12,7 @@ use crate::text::{label_text, parse_labels, write_name};
 
 pub mod otlp;
 mod protobuf;
+pub mod remote_write;
 mod text;
 
 /// The size of the pieces the exposition is handed on in (about 0.1 ms of encoding).

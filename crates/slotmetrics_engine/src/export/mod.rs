@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
-use hyper::{StatusCode, Uri};
+use hyper::Uri;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,6 +30,7 @@ use crate::slots::StripeId;
 mod delta;
 mod http;
 pub mod otlp;
+pub mod remote_write;
 mod retry;
 
 /// What every exporter is told, whatever its destination.
@@ -78,6 +79,7 @@ pub struct Context {
   pub registry: &'static Registry,
   pub schedule: Schedule,
   label: String,
+  report: Reporter,
   /// No request goes before then (a receiver's `Retry-After`).
   not_before: Mutex<Option<Instant>>,
 }
@@ -107,9 +109,10 @@ pub fn start(
     registry,
     label: destination.label(),
     schedule,
+    report,
     not_before: Mutex::new(None),
   };
-  rt.spawn(run(context, destination, inbox, report));
+  rt.spawn(run(context, destination, inbox));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   EXPORTERS.lock().insert(id, commands);
   Ok(id)
@@ -162,9 +165,9 @@ async fn run(
   context: Context,
   mut destination: impl Destination,
   mut inbox: mpsc::UnboundedReceiver<Command>,
-  report: Reporter,
 ) {
   let mut reported: Option<String> = None;
+  let report = context.report.clone();
   let mut outcome = |result: &Result<Report, Failure>| match result {
     Ok(_) => reported = None,
     Err(failure) if reported.as_deref() != Some(failure.message.as_str()) => {
@@ -209,8 +212,9 @@ async fn export(context: &Context, destination: &mut impl Destination) -> Result
 pub enum Delivery {
   /// 2xx; the answer's body, for what the protocol reads in it.
   Accepted(Answer),
-  /// Refused for good: sending it again cannot succeed.
-  Refused(String),
+  /// Refused for good: sending it again cannot succeed. The message says why and what
+  /// to fix; the answer is there for what the protocol reads in it.
+  Refused { message: String, answer: Answer },
   /// Still failing when the export's time was up: a later export sends its data.
   Failed(String),
 }
@@ -219,8 +223,8 @@ pub use http::Answer;
 
 /// How a destination reads an answer that is not a 2xx.
 pub struct Protocol {
-  /// Whether a status may be retried.
-  pub retryable: fn(StatusCode) -> bool,
+  /// Whether an answer may be retried.
+  pub retryable: fn(&Answer) -> bool,
   /// A failure's message: the status, what the receiver said, and what to fix.
   pub describe: fn(&Answer) -> String,
 }
@@ -264,10 +268,15 @@ impl Context {
           *self.not_before.lock() = None;
           return Delivery::Accepted(answer);
         }
-        Ok(answer) if (protocol.retryable)(answer.status) => {
+        Ok(answer) if (protocol.retryable)(&answer) => {
           ((protocol.describe)(&answer), retry::retry_after(&answer.headers))
         }
-        Ok(answer) => return Delivery::Refused((protocol.describe)(&answer)),
+        Ok(answer) => {
+          return Delivery::Refused {
+            message: (protocol.describe)(&answer),
+            answer,
+          }
+        }
         Err(no_answer) => (format!("cannot reach {}: {no_answer}", self.label), None),
       };
       let wait = asked.unwrap_or_else(|| retry::backoff(retries));
@@ -281,6 +290,12 @@ impl Context {
       }
       retries += 1;
     }
+  }
+
+  /// Tells the exporter's listener of something it should know once (a change the
+  /// exporter made on its own), as a failure is told.
+  pub fn notice(&self, message: String) {
+    (self.report)(message);
   }
 
   /// Counts points by result in the self-metrics (`sent`, `failed` or `dropped`).

@@ -96,9 +96,9 @@ impl Otlp {
 }
 
 const PROTOCOL: Protocol = Protocol {
-  retryable: |status| {
+  retryable: |answer| {
     matches!(
-      status,
+      answer.status,
       StatusCode::TOO_MANY_REQUESTS
         | StatusCode::BAD_GATEWAY
         | StatusCode::SERVICE_UNAVAILABLE
@@ -255,7 +255,7 @@ impl Destination for Otlp {
           report.requests += 1;
           context.succeeded();
         }
-        Delivery::Refused(message) => {
+        Delivery::Refused { message, .. } => {
           // Refused for good: sending the same deltas again would be refused again.
           self.delta.commit(commit);
           context.count("dropped", points);

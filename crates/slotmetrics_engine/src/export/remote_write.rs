@@ -1,0 +1,240 @@
+//! Prometheus remote write 1.0: the registry as a snappy-compressed `WriteRequest`,
+//! with the specification's headers, split into requests of at most `max_series`
+//! series. Retried on 5xx and 429, as the specification allows; other answers are
+//! refused for good.
+//!
+//! A receiver that does not take native histograms (Prometheus without its feature
+//! flag answers `500 native histograms are disabled`, which a naive sender would retry
+//! for ever) is told once; from then on each native histogram is sent as its `_count`
+//! and `_sum`, and the refused request goes again at once without them, so its floats
+//! are not lost.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use hyper::body::Bytes;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
+use hyper::Uri;
+use prost::Message;
+
+use super::{Answer, Context, Delivery, Destination, Failure, Protocol, Report};
+use crate::collect::Snapshot;
+use crate::encode::remote_write::{timeseries, without_native, TimeSeries, WriteRequest};
+
+pub struct Options {
+  pub url: String,
+  /// Sent with every request (credentials among them: their values are never logged,
+  /// reported or quoted in an error). The specification's own headers cannot be set.
+  pub headers: Vec<(String, String)>,
+  /// Labels every series gets unless it has its own of that name (`job`, `instance`).
+  pub labels: Vec<(String, String)>,
+  /// Send native histograms as native histograms (until a receiver refuses them).
+  pub native_histograms: bool,
+  /// Series in one request at most.
+  pub max_series: usize,
+  pub agent_name: String,
+  pub agent_version: String,
+}
+
+pub struct RemoteWrite {
+  url: Uri,
+  headers: Vec<(HeaderName, HeaderValue)>,
+  options: Options,
+}
+
+/// What Prometheus answers when native histograms are off.
+const NATIVE_DISABLED: &str = "native histograms are disabled";
+
+fn refuses_native(answer: &Answer) -> bool {
+  String::from_utf8_lossy(&answer.body).contains(NATIVE_DISABLED)
+}
+
+const PROTOCOL: Protocol = Protocol {
+  retryable: |answer| {
+    (answer.status.is_server_error() && !refuses_native(answer)) || answer.status.as_u16() == 429
+  },
+  describe,
+};
+
+fn describe(answer: &Answer) -> String {
+  let status = answer.status;
+  let said = String::from_utf8_lossy(&answer.body);
+  let said: String = said.trim().chars().take(300).collect();
+  let hint = match status.as_u16() {
+    400 => " (the receiver cannot store these samples: out of order, too old or malformed; they are dropped)",
+    401 | 403 => " (check the credentials)",
+    404 => " (check the URL; Prometheus takes remote write at /api/v1/write when started with --web.enable-remote-write-receiver)",
+    413 => " (the request is larger than the receiver takes: lower maxSeriesPerRequest)",
+    _ => "",
+  };
+  let said = if said.is_empty() {
+    String::new()
+  } else {
+    format!(": {said}")
+  };
+  format!("remote-write receiver answered {status}{said}{hint}")
+}
+
+impl RemoteWrite {
+  /// A remote-write exporter of these options, or why one cannot be made of them.
+  pub fn new(options: Options) -> Result<RemoteWrite, String> {
+    let url: Uri = options
+      .url
+      .parse()
+      .map_err(|_| "url is not a valid URL".to_string())?;
+    if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
+      return Err("url must be an http:// or https:// URL with a host".into());
+    }
+    let reserved = [
+      "content-encoding",
+      "content-type",
+      "user-agent",
+      "x-prometheus-remote-write-version",
+    ];
+    let mut headers = Vec::with_capacity(options.headers.len() + 4);
+    for (name, value) in &options.headers {
+      if reserved.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(format!(
+          "header \"{name}\" is set by the remote-write specification and cannot be changed"
+        ));
+      }
+      let header_name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("\"{name}\" is not a valid header name"))?;
+      let header_value = HeaderValue::from_str(value)
+        .map_err(|_| format!("the value of header \"{name}\" has characters a header cannot carry"))?;
+      headers.push((header_name, header_value));
+    }
+    headers.push((CONTENT_ENCODING, HeaderValue::from_static("snappy")));
+    headers.push((CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf")));
+    headers.push((
+      HeaderName::from_static("x-prometheus-remote-write-version"),
+      HeaderValue::from_static("0.1.0"),
+    ));
+    let agent = format!("{}/{}", options.agent_name, options.agent_version);
+    headers.push((
+      USER_AGENT,
+      HeaderValue::from_str(&agent).map_err(|_| "the agent name cannot be sent".to_string())?,
+    ));
+    Ok(RemoteWrite {
+      url,
+      headers,
+      options,
+    })
+  }
+
+  fn body(series: Vec<TimeSeries>) -> Bytes {
+    let encoded = WriteRequest { timeseries: series }.encode_to_vec();
+    snap::raw::Encoder::new()
+      .compress_vec(&encoded)
+      .expect("snappy compresses any input held in memory")
+      .into()
+  }
+
+  /// Reads the registry as series, off the runtime's async threads.
+  async fn read(&self, context: &Context) -> Result<Vec<TimeSeries>, Failure> {
+    let registry = context.registry;
+    let namespace_id = context.schedule.namespace_id;
+    let labels = self.options.labels.clone();
+    let native = self.options.native_histograms;
+    tokio::task::spawn_blocking(move || {
+      let namespace = registry.namespace(namespace_id).map_err(|e| e.to_string())?;
+      let snapshot = Snapshot::take(registry, &namespace).map_err(|e| e.to_string())?;
+      let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+      Ok(timeseries(&snapshot, &labels, now.as_millis() as i64, native))
+    })
+    .await
+    .unwrap_or_else(|_| Err("reading the metrics failed".into()))
+    .map_err(|why: String| Failure {
+      message: format!("cannot read the metrics: {why}"),
+      permanent: false,
+    })
+  }
+}
+
+/// A series' samples and histograms: the points it carries.
+fn points(series: &[TimeSeries]) -> usize {
+  series.iter().map(|s| s.samples.len() + s.histograms.len()).sum()
+}
+
+impl Destination for RemoteWrite {
+  fn label(&self) -> String {
+    let url = &self.url;
+    let (scheme, host, path) = (
+      url.scheme_str().unwrap_or("http"),
+      url.host().unwrap_or(""),
+      url.path(),
+    );
+    match url.port_u16() {
+      Some(port) => format!("{scheme}://{host}:{port}{path}"),
+      None => format!("{scheme}://{host}{path}"),
+    }
+  }
+
+  async fn export(&mut self, context: &Context) -> Result<Report, Failure> {
+    let deadline = context.deadline(Instant::now());
+    let all = self.read(context).await?;
+    let mut report = Report::default();
+    let mut failure: Option<Failure> = None;
+    let mut batches: Vec<Vec<TimeSeries>> = Vec::new();
+    let mut rest = all;
+    while !rest.is_empty() {
+      let tail = rest.split_off(rest.len().min(self.options.max_series));
+      batches.push(std::mem::replace(&mut rest, tail));
+    }
+    for mut batch in batches {
+      let count = points(&batch);
+      if failure.as_ref().is_some_and(|f| !f.permanent) {
+        context.count("failed", count);
+        continue;
+      }
+      loop {
+        let count = points(&batch);
+        match context
+          .deliver(
+            &self.url,
+            &self.headers,
+            Self::body(batch.clone()),
+            &PROTOCOL,
+            deadline,
+          )
+          .await
+        {
+          Delivery::Accepted(_) => {
+            context.count("sent", count);
+            context.succeeded();
+            report.points += count;
+            report.requests += 1;
+          }
+          Delivery::Refused { answer, .. } if refuses_native(&answer) && self.options.native_histograms => {
+            self.options.native_histograms = false;
+            context.notice(format!(
+              "the receiver refused native histograms ({}); sending each native histogram's _count and _sum from now on",
+              describe(&answer)
+            ));
+            // The same request again at once, its native histograms as floats.
+            batch = without_native(batch);
+            continue;
+          }
+          Delivery::Refused { message, .. } => {
+            context.count("dropped", count);
+            failure = Some(Failure {
+              message,
+              permanent: true,
+            });
+          }
+          Delivery::Failed(message) => {
+            context.count("failed", count);
+            failure = Some(Failure {
+              message,
+              permanent: false,
+            });
+          }
+        }
+        break;
+      }
+    }
+    match failure {
+      Some(failure) => Err(failure),
+      None => Ok(report),
+    }
+  }
+}

@@ -1,0 +1,131 @@
+// What every exporter shares: the handle JS holds (flush, stop, the flush at exit), how
+// failures reach the user, and the checks of the options they have in common.
+
+import { whileRunning } from '../base/lifecycle';
+import { binding } from '../base/native';
+import { flushPendingUpdates } from '../base/pending';
+import { describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
+
+/** What an export delivered. */
+export interface ExportResult {
+  /** Data points (samples, for remote write) the receiver accepted. */
+  points: number;
+  requests: number;
+}
+
+export interface MetricsExporter {
+  /**
+   * Exports what is recorded now; resolves once the receiver has acknowledged it, or
+   * rejects saying why not.
+   */
+  flush(): Promise<ExportResult>;
+  /** Exports a last time, then stops. Calling it again is harmless. */
+  stop(): Promise<void>;
+}
+
+/** How long a flush at exit may take. */
+const EXIT_FLUSH_MS = 2000;
+/** "No limit" for a u32 option of the engine. */
+export const UNLIMITED = 2 ** 32 - 1;
+
+/** The function the engine calls with a failure's message (once per kind of failure until a success). */
+export function failureListener(call: string, onError: ((error: Error) => void) | undefined): (message: string) => void {
+  return (message) => {
+    const error = new Error(`slotmetrics ${call}: ${message}`);
+    if (onError) onError(error);
+    else process.emitWarning(error.message);
+  };
+}
+
+/** The handle of the engine's exporter `id`, registered with shutdown(). */
+export function exporterHandle(id: number, flushOnExit: boolean): MetricsExporter {
+  let stopped: Promise<void> | undefined;
+  const flush = (): Promise<ExportResult> => {
+    // This thread's summary observations and exemplars still held for the turn.
+    flushPendingUpdates();
+    return binding.flushExporter(id);
+  };
+  const exitHooks = flushOnExit ? flushAtExit(flush) : undefined;
+  const stop = (): Promise<void> => {
+    if (stopped) return stopped;
+    flushPendingUpdates();
+    exitHooks?.remove();
+    forget();
+    stopped = binding.stopExporter(id);
+    return stopped;
+  };
+  const forget = whileRunning(stop);
+  return { flush, stop };
+}
+
+/** Flushes on `beforeExit` (once) and on SIGTERM and SIGINT, then lets the signal act as it would have. */
+function flushAtExit(flush: () => Promise<unknown>): { remove(): void } {
+  const withDeadline = (): Promise<unknown> =>
+    Promise.race([flush().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, EXIT_FLUSH_MS).unref())]);
+  const beforeExit = (): void => {
+    process.off('beforeExit', beforeExit);
+    void withDeadline();
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    remove();
+    void withDeadline().then(() => {
+      // Nobody else handles it: end the process as the signal would have.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  };
+  const remove = (): void => {
+    process.off('beforeExit', beforeExit);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+  process.on('beforeExit', beforeExit);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return { remove };
+}
+
+/** Checks of options, each naming the call in its error. */
+export class OptionChecks {
+  constructor(private readonly call: string) {}
+
+  /** Whole milliseconds a timer can wait (0 too when `zeroAllowed`), or undefined. */
+  ms(name: string, value: unknown, zeroAllowed = false): number | undefined {
+    if (value === undefined) return undefined;
+    if (isTimerMs(value) || (zeroAllowed && value === 0)) return value as number;
+    throw new RangeError(`${this.call}: ${name} must be an integer from ${zeroAllowed ? 0 : 1} to ${MAX_TIMER_MS}, got ${describeValue(value)}`);
+  }
+
+  count(name: string, value: unknown, least: number): number | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= least && value <= UNLIMITED) return value;
+    throw new RangeError(`${this.call}: ${name} must be an integer from ${least} to ${UNLIMITED}, got ${describeValue(value)}`);
+  }
+
+  choice<T extends string>(name: string, value: unknown, choices: readonly T[]): T | undefined {
+    if (value === undefined || choices.includes(value as T)) return value as T | undefined;
+    throw new TypeError(`${this.call}: ${name} must be ${choices.map((c) => `'${c}'`).join(' or ')}, got ${describeValue(value)}`);
+  }
+
+  boolean(name: string, value: unknown): boolean | undefined {
+    if (value === undefined || typeof value === 'boolean') return value;
+    throw new TypeError(`${this.call}: ${name} must be a boolean, got ${describeValue(value)}`);
+  }
+
+  onError(value: unknown): ((error: Error) => void) | undefined {
+    if (value === undefined || typeof value === 'function') return value as ((error: Error) => void) | undefined;
+    throw new TypeError(`${this.call}: onError must be a function, got ${describeValue(value)}`);
+  }
+
+  /** An http(s) URL; its text is not repeated in the error (it may carry credentials). */
+  url(name: string, value: unknown): URL {
+    let url: URL | undefined;
+    try {
+      url = typeof value === 'string' ? new URL(value) : undefined;
+    } catch {}
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      const got = typeof value === 'string' ? (url ? `a URL with ${url.protocol}` : 'a string that is not a URL') : describeValue(value);
+      throw new TypeError(`${this.call}: ${name} must be an http:// or https:// URL, got ${got}`);
+    }
+    return url;
+  }
+}
