@@ -210,15 +210,18 @@ impl Destination for Otlp {
       }
     };
     let origin = self.origin(&default_labels);
-    let groups = otlp::split(metrics, self.options.max_points, self.options.max_bytes);
+    // Splitting, deltas, encoding and compressing take milliseconds for large
+    // registries: not on an async worker's time.
+    let groups =
+      tokio::task::block_in_place(|| otlp::split(metrics, self.options.max_points, self.options.max_bytes));
     let mut report = Report::default();
     let mut failure: Option<Failure> = None;
     for mut group in groups {
-      let commit = match temporality {
+      let commit = tokio::task::block_in_place(|| match temporality {
         Temporality::Cumulative => vec![],
         Temporality::Delta => self.delta.to_delta(&mut group, &|_| false),
         Temporality::LowMemory => self.delta.to_delta(&mut group, &|name| observed.contains(name)),
-      };
+      });
       let points = count_points(&group);
       if points == 0 {
         continue;
@@ -228,7 +231,7 @@ impl Destination for Otlp {
         context.count("failed", points);
         continue;
       }
-      let body = self.body(&origin, group);
+      let body = tokio::task::block_in_place(|| self.body(&origin, group));
       match context
         .deliver(&self.url, &self.headers, body, &PROTOCOL, deadline)
         .await
@@ -300,7 +303,7 @@ impl Otlp {
   }
 
   fn body(&self, origin: &Origin, metrics: Vec<Metric>) -> Bytes {
-    let encoded = self.options.encoding.encode(&origin.request(metrics));
+    let encoded = self.options.encoding.encode(origin, metrics);
     if !self.options.gzip {
       return encoded.into();
     }
