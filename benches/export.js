@@ -11,7 +11,6 @@
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const path = require('node:path');
 const readline = require('node:readline');
 const { runtimeName } = require('./runtime');
 

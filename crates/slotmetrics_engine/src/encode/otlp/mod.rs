@@ -70,7 +70,7 @@ pub fn metrics(snapshot: &Snapshot, now: f64) -> Vec<Metric> {
     let mut data = empty_data(family);
     for series in entry.series() {
       read += 1;
-      if read % YIELD_EVERY == 0 {
+      if read.is_multiple_of(YIELD_EVERY) {
         std::thread::yield_now();
       }
       let attributes = attributes(family, &series.labels);
