@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { after, test } from 'node:test';
 import zlib from 'node:zlib';
-import { counterSchema, exportOtlp, gaugeSchema, gaugeSchemaFloat, histogramSchema, Registry, summarySchema } from 'slotmetrics';
+import { counterSchema, exportDatadog, exportOtlp, gaugeSchema, gaugeSchemaFloat, histogramSchema, Registry, summarySchema } from 'slotmetrics';
 import { decodeOtlp } from './helpers.mjs';
 
 /**
@@ -34,6 +34,8 @@ async function receiver(answer = () => ({ status: 200 })) {
   const close = async () => {
     // Exporters still running make a last export when they stop: while this answers.
     await Promise.all(exporters.splice(0).map((e) => e.stop()));
+    // The exporters' client keeps its connections for the next export: close them too.
+    server.closeAllConnections?.();
     await new Promise((resolve) => server.close(resolve));
   };
   receivers.push(close);
@@ -365,6 +367,44 @@ test('both prom-client entries export, with their own registries', { timeout: 30
     const point = metricsOf(decodeOtlp([rx.requests.at(-1).body])[0]).get(name).sum.dataPoints[0];
     assert.equal(point.asDouble, 2, entry);
     assert.deepEqual(attributesOf(point.attributes), { kind: 'a' });
+  }
+  await rx.close();
+});
+
+test("exportDatadog(): the API key header, delta only, and requests within the intake's 500 KB", { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  const registry = new Registry();
+  // About 1.2 MB of protobuf: three requests at least (metrics keep 10,000 series each).
+  for (const name of ['dd_a', 'dd_b', 'dd_c', 'dd_d']) {
+    const routes = counterSchema(name).requireDynamicKey('route').build({ registry });
+    for (let i = 0; i < 3_000; i++) routes.with({ route: `/api/v1/items/${i}/details/${'x'.repeat(40)}` }).add(1);
+  }
+  const push = exportDatadog({ endpoint: `${rx.url}/v1/metrics`, apiKey: 'dd-s3cret', registry, intervalMs: 3_600_000 });
+  exporters.push(push);
+  const result = await push.flush();
+  assert.ok(result.requests >= 3, `${result.requests} requests`);
+  assert.equal(result.points, 12_000);
+  for (const request of rx.requests) {
+    assert.equal(request.headers['dd-api-key'], 'dd-s3cret');
+    assert.ok(request.body.length <= 500_000, `${request.body.length} bytes before compression`);
+  }
+  const decoded = decodeOtlp(rx.requests.map((r) => r.body));
+  const sums = decoded.flatMap((d) => [...metricsOf(d).values()].map((m) => m.sum));
+  assert.equal(
+    sums.reduce((n, sum) => n + sum.dataPoints.length, 0),
+    12_000,
+  );
+  assert.ok(
+    sums.every((sum) => sum.aggregationTemporality === 1),
+    'delta',
+  );
+  assert.throws(() => exportDatadog({ apiKey: 'k', temporality: 'cumulative' }), /delta temporality only/);
+  const saved = process.env.DD_API_KEY;
+  delete process.env.DD_API_KEY;
+  try {
+    assert.throws(() => exportDatadog(), /no API key: set DD_API_KEY or pass apiKey/);
+  } finally {
+    if (saved !== undefined) process.env.DD_API_KEY = saved;
   }
   await rx.close();
 });

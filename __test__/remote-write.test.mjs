@@ -175,6 +175,7 @@ test('the specification headers and credentials; 5xx retried, 400 refused once a
     answer = 200;
     await push.stop();
   } finally {
+    server.closeAllConnections?.();
     server.close();
   }
 });

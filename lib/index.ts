@@ -50,3 +50,4 @@ export { log, type Logger, type LogLevel, type LogFields, type LogOptions } from
 export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type HelperOptions } from './metrics/helpers';
 export { exportOtlp, type OtlpExportOptions, type MetricsExporter, type ExportResult, type OtlpProtocol, type Temporality } from './export/otlp';
 export { exportRemoteWrite, type RemoteWriteOptions } from './export/remoteWrite';
+export { exportDatadog, type DatadogOptions } from './export/datadog';

@@ -46,8 +46,10 @@ export {
   openMetricsContentType,
   exportOtlp,
   exportRemoteWrite,
+  exportDatadog,
   type OtlpExportOptions,
   type RemoteWriteOptions,
+  type DatadogOptions,
   type MetricsExporter,
   type ExportResult,
 } from '../promClient/index';

@@ -1,33 +1,43 @@
-// exportOtlp() and exportRemoteWrite() for prom-client users: the same exporters, taking
-// prom-client's Registry.
-// Metrics written by JS objects registered with registerMetric() (not made through this
-// entry) are not exported: only what the engine holds leaves the process.
+// The exporters for prom-client users: the same exporters, taking prom-client's
+// Registry. Metrics written by JS objects registered with registerMetric() (not made
+// through this entry) are not exported: only what the engine holds leaves the process.
 
-import type { Registry as EngineRegistry } from '../exposition/registry';
-import { exportOtlp as exportEngineOtlp, type MetricsExporter, type OtlpExportOptions as EngineOtlpOptions } from '../export/otlp';
+import { type DatadogOptions as EngineDatadogOptions, exportDatadog as exportEngineDatadog } from '../export/datadog';
+import type { MetricsExporter } from '../export/exporter';
+import { exportOtlp as exportEngineOtlp, type OtlpExportOptions as EngineOtlpOptions } from '../export/otlp';
 import { exportRemoteWrite as exportEngineRemoteWrite, type RemoteWriteOptions as EngineRemoteWriteOptions } from '../export/remoteWrite';
+import type { Registry as EngineRegistry } from '../exposition/registry';
 import { Registry } from './registry';
 
-export type { MetricsExporter, ExportResult, OtlpProtocol, Temporality } from '../export/otlp';
+export type { ExportResult, MetricsExporter } from '../export/exporter';
 
-export interface OtlpExportOptions extends Omit<EngineOtlpOptions, 'registry'> {
+/** An exporter's options, its registry a prom-client Registry or an engine one. */
+type WithRegistry<T extends { registry?: EngineRegistry }> = Omit<T, 'registry'> & {
   /** The registry to export (default: the global `register`, whose metrics are the default registry's). */
   registry?: Registry | EngineRegistry;
+};
+
+export type OtlpExportOptions = WithRegistry<EngineOtlpOptions>;
+export type RemoteWriteOptions = WithRegistry<EngineRemoteWriteOptions>;
+export type DatadogOptions = WithRegistry<EngineDatadogOptions>;
+
+/** The options with a prom-client registry replaced by its engine registry. */
+function engineOptions<T extends { registry?: EngineRegistry }>(options: WithRegistry<T>): T {
+  const { registry } = options;
+  return (registry instanceof Registry ? { ...options, registry: registry.engine } : options) as T;
 }
 
 /** Pushes a registry's metrics to an OTLP/HTTP receiver from the engine's threads (see slotmetrics' exportOtlp()). */
 export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
-  const { registry, ...rest } = options;
-  return exportEngineOtlp(registry instanceof Registry ? { ...rest, registry: registry.engine } : (options as EngineOtlpOptions));
+  return exportEngineOtlp(engineOptions<EngineOtlpOptions>(options));
 }
 
-export interface RemoteWriteOptions extends Omit<EngineRemoteWriteOptions, 'registry'> {
-  /** The registry to export (default: the global `register`, whose metrics are the default registry's). */
-  registry?: Registry | EngineRegistry;
-}
-
-/** Pushes a registry's metrics to a Prometheus remote-write receiver from the engine's threads (see slotmetrics' exportRemoteWrite()). */
+/** Pushes a registry's metrics to a Prometheus remote-write receiver (see slotmetrics' exportRemoteWrite()). */
 export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter {
-  const { registry, ...rest } = options;
-  return exportEngineRemoteWrite(registry instanceof Registry ? { ...rest, registry: registry.engine } : (options as EngineRemoteWriteOptions));
+  return exportEngineRemoteWrite(engineOptions<EngineRemoteWriteOptions>(options));
+}
+
+/** Pushes a registry's metrics to Datadog's OTLP intake (see slotmetrics' exportDatadog()). */
+export function exportDatadog(options: DatadogOptions = {}): MetricsExporter {
+  return exportEngineDatadog(engineOptions<EngineDatadogOptions>(options));
 }

@@ -21,7 +21,16 @@ export { AggregatorRegistry } from './cluster';
 export { aggregators } from './aggregators';
 export { Pushgateway, type PushgatewayOptions, type PushgatewayParameters } from './pushgateway';
 export { linearBuckets, exponentialBuckets } from './buckets';
-export { exportOtlp, exportRemoteWrite, type OtlpExportOptions, type RemoteWriteOptions, type MetricsExporter, type ExportResult } from './export';
+export {
+  exportOtlp,
+  exportRemoteWrite,
+  exportDatadog,
+  type OtlpExportOptions,
+  type RemoteWriteOptions,
+  type DatadogOptions,
+  type MetricsExporter,
+  type ExportResult,
+} from './export';
 export { validateMetricName } from './validation';
 
 export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
