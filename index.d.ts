@@ -296,6 +296,9 @@ export interface OtlpExporterOptions {
   registry: number
   maxPoints: number
   maxBytes: number
+  /** Sign requests with AWS SigV4 for this region and service. */
+  sigv4Region?: string
+  sigv4Service?: string
 }
 
 /**
@@ -329,6 +332,9 @@ export interface RemoteWriteExporterOptions {
   exportTimeoutMs: number
   collectTimeoutMs: number
   registry: number
+  /** Sign requests with AWS SigV4 for this region and service. */
+  sigv4Region?: string
+  sigv4Service?: string
 }
 
 /**

@@ -51,3 +51,5 @@ export { metrics, HELPER_BUCKETS, type HelperLabels, type MetricsHelpers, type H
 export { exportOtlp, type OtlpExportOptions, type MetricsExporter, type ExportResult, type OtlpProtocol, type Temporality } from './export/otlp';
 export { exportRemoteWrite, type RemoteWriteOptions } from './export/remoteWrite';
 export { exportDatadog, type DatadogOptions } from './export/datadog';
+export { exportCloudWatch, type CloudWatchOptions } from './export/cloudwatch';
+export type { SigV4Options } from './export/exporter';

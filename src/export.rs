@@ -39,6 +39,9 @@ pub struct OtlpExporterOptions {
   pub registry: u32,
   pub max_points: u32,
   pub max_bytes: u32,
+  /// Sign requests with AWS SigV4 for this region and service.
+  pub sigv4_region: Option<String>,
+  pub sigv4_service: Option<String>,
 }
 
 /// slotmetrics' version, as exporters name it (`User-Agent`, `telemetry.sdk.version`).
@@ -62,6 +65,9 @@ pub struct RemoteWriteExporterOptions {
   pub export_timeout_ms: u32,
   pub collect_timeout_ms: u32,
   pub registry: u32,
+  /// Sign requests with AWS SigV4 for this region and service.
+  pub sigv4_region: Option<String>,
+  pub sigv4_service: Option<String>,
 }
 
 /// What a flush delivered.
@@ -112,6 +118,7 @@ pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureList
     max_bytes: options.max_bytes.max(1024) as usize,
     agent_name: "slotmetrics".into(),
     agent_version: agent_version().into(),
+    sigv4: options.sigv4_region.zip(options.sigv4_service),
   })
   .map_err(|why| invalid(format!("exportOtlp(): {why}")))?;
   let schedule = schedule(
@@ -144,6 +151,7 @@ pub fn start_remote_write_exporter(
     max_series: options.max_series.max(1) as usize,
     agent_name: "slotmetrics".into(),
     agent_version: agent_version().into(),
+    sigv4: options.sigv4_region.zip(options.sigv4_service),
   })
   .map_err(|why| invalid(format!("exportRemoteWrite(): {why}")))?;
   let schedule = schedule(

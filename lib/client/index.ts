@@ -47,9 +47,11 @@ export {
   exportOtlp,
   exportRemoteWrite,
   exportDatadog,
+  exportCloudWatch,
   type OtlpExportOptions,
   type RemoteWriteOptions,
   type DatadogOptions,
+  type CloudWatchOptions,
   type MetricsExporter,
   type ExportResult,
 } from '../promClient/index';

@@ -84,6 +84,19 @@ function flushAtExit(flush: () => Promise<unknown>): { remove(): void } {
   return { remove };
 }
 
+/** Where requests are signed with AWS SigV4. */
+export interface SigV4Options {
+  /** Default `AWS_REGION`, else `AWS_DEFAULT_REGION`. */
+  region?: string;
+  /** The AWS service: `monitoring` for CloudWatch, `aps` for Amazon Managed Prometheus. */
+  service?: string;
+}
+
+/** The region AWS tools use when none is given. */
+export function regionFromEnvironment(): string | undefined {
+  return [process.env.AWS_REGION, process.env.AWS_DEFAULT_REGION].map((v) => v?.trim()).find((v) => v);
+}
+
 /** Checks of options, each naming the call in its error. */
 export class OptionChecks {
   constructor(private readonly call: string) {}
@@ -114,6 +127,18 @@ export class OptionChecks {
   onError(value: unknown): ((error: Error) => void) | undefined {
     if (value === undefined || typeof value === 'function') return value as ((error: Error) => void) | undefined;
     throw new TypeError(`${this.call}: onError must be a function, got ${describeValue(value)}`);
+  }
+
+  /** SigV4 options as the engine takes them; `undefined` when requests are not signed. */
+  sigv4(value: unknown, defaultService?: string): { sigv4Region: string; sigv4Service: string } | undefined {
+    if (value === undefined) return undefined;
+    if (value === null || typeof value !== 'object')
+      throw new TypeError(`${this.call}: sigv4 must be { region?, service? }, got ${describeValue(value)}`);
+    const { region = regionFromEnvironment(), service = defaultService } = value as SigV4Options;
+    if (typeof region !== 'string' || region === '') throw new TypeError(`${this.call}: sigv4 needs a region: pass sigv4.region or set AWS_REGION`);
+    if (typeof service !== 'string' || service === '')
+      throw new TypeError(`${this.call}: sigv4 needs the AWS service it signs for, such as 'monitoring' or 'aps'`);
+    return { sigv4Region: region, sigv4Service: service };
   }
 
   /** An http(s) URL; its text is not repeated in the error (it may carry credentials). */

@@ -6,7 +6,7 @@
 import { binding, callNative } from '../base/native';
 import { checkOptions, checkStringRecord, MAX_TIMER_MS } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
-import { exporterHandle, failureListener, type MetricsExporter, OptionChecks, UNLIMITED } from './exporter';
+import { exporterHandle, failureListener, type MetricsExporter, OptionChecks, type SigV4Options, UNLIMITED } from './exporter';
 import {
   endpointFromEnvironment,
   gzipFromEnvironment,
@@ -68,6 +68,8 @@ export interface OtlpExportOptions {
    * it), for at most 2 s. Default false.
    */
   flushOnExit?: boolean;
+  /** Sign every request with AWS SigV4 (credentials from the environment, profile, web identity, container or instance; see README). */
+  sigv4?: SigV4Options;
   /**
    * Told of a failure the first time it happens after a success (so a receiver that is
    * down is reported once, not at every export). Default: a process warning.
@@ -90,6 +92,7 @@ const OPTIONS = [
   'maxRequestBytes',
   'flushOnExit',
   'onError',
+  'sigv4',
 ] as const;
 
 const CALL = 'exportOtlp()';
@@ -143,6 +146,7 @@ export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
         registry: registry.id,
         maxPoints: check.count('maxPointsPerRequest', options.maxPointsPerRequest, 1) ?? UNLIMITED,
         maxBytes: check.count('maxRequestBytes', options.maxRequestBytes, 1024) ?? DEFAULT_MAX_BYTES,
+        ...check.sigv4(options.sigv4),
       },
       failureListener(CALL, onError),
     ),

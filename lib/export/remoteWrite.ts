@@ -7,7 +7,7 @@ import { binding, callNative } from '../base/native';
 import { checkOptions, checkStringRecord, describeValue, isPlainObject, MAX_TIMER_MS } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
 import { serviceNameFromEnvironment } from './environment';
-import { exporterHandle, failureListener, type MetricsExporter, OptionChecks } from './exporter';
+import { exporterHandle, failureListener, type MetricsExporter, OptionChecks, type SigV4Options } from './exporter';
 
 export interface RemoteWriteOptions {
   /** The receiver's write URL, e.g. `http://prometheus:9090/api/v1/write`. */
@@ -35,6 +35,11 @@ export interface RemoteWriteOptions {
    * them gets each one's `_count` and `_sum` instead, and `onError` is told once.
    */
   nativeHistograms?: boolean;
+  /**
+   * Sign every request with AWS SigV4, as Amazon Managed Prometheus requires (service
+   * default `aps`; credentials as for exportCloudWatch()).
+   */
+  sigv4?: SigV4Options;
   /** Series in one request at most (default 2000). */
   maxSeriesPerRequest?: number;
   /** The registry to export (default: the default `registry`). */
@@ -59,6 +64,7 @@ const OPTIONS = [
   'registry',
   'flushOnExit',
   'onError',
+  'sigv4',
 ] as const;
 
 const CALL = 'exportRemoteWrite()';
@@ -118,6 +124,7 @@ export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter 
         exportTimeoutMs: Math.max(Math.min(exportTimeoutMs, intervalMs), 1),
         collectTimeoutMs: 1000,
         registry: registry.id,
+        ...check.sigv4(options.sigv4, 'aps'),
       },
       failureListener(CALL, onError),
     ),

@@ -2,6 +2,7 @@
 // Registry. Metrics written by JS objects registered with registerMetric() (not made
 // through this entry) are not exported: only what the engine holds leaves the process.
 
+import { type CloudWatchOptions as EngineCloudWatchOptions, exportCloudWatch as exportEngineCloudWatch } from '../export/cloudwatch';
 import { type DatadogOptions as EngineDatadogOptions, exportDatadog as exportEngineDatadog } from '../export/datadog';
 import type { MetricsExporter } from '../export/exporter';
 import { exportOtlp as exportEngineOtlp, type OtlpExportOptions as EngineOtlpOptions } from '../export/otlp';
@@ -20,6 +21,7 @@ type WithRegistry<T extends { registry?: EngineRegistry }> = Omit<T, 'registry'>
 export type OtlpExportOptions = WithRegistry<EngineOtlpOptions>;
 export type RemoteWriteOptions = WithRegistry<EngineRemoteWriteOptions>;
 export type DatadogOptions = WithRegistry<EngineDatadogOptions>;
+export type CloudWatchOptions = WithRegistry<EngineCloudWatchOptions>;
 
 /** The options with a prom-client registry replaced by its engine registry. */
 function engineOptions<T extends { registry?: EngineRegistry }>(options: WithRegistry<T>): T {
@@ -40,4 +42,9 @@ export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter 
 /** Pushes a registry's metrics to Datadog's OTLP intake (see slotmetrics' exportDatadog()). */
 export function exportDatadog(options: DatadogOptions = {}): MetricsExporter {
   return exportEngineDatadog(engineOptions<EngineDatadogOptions>(options));
+}
+
+/** Pushes a registry's metrics to Amazon CloudWatch's OTLP endpoint (see slotmetrics' exportCloudWatch()). */
+export function exportCloudWatch(options: CloudWatchOptions = {}): MetricsExporter {
+  return exportEngineCloudWatch(engineOptions<EngineCloudWatchOptions>(options));
 }

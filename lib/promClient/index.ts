@@ -25,9 +25,11 @@ export {
   exportOtlp,
   exportRemoteWrite,
   exportDatadog,
+  exportCloudWatch,
   type OtlpExportOptions,
   type RemoteWriteOptions,
   type DatadogOptions,
+  type CloudWatchOptions,
   type MetricsExporter,
   type ExportResult,
 } from './export';

@@ -72,8 +72,19 @@ pub async fn post(
   body: Bytes,
   timeout: Duration,
 ) -> Result<Answer, NoAnswer> {
+  send(Method::POST, url, headers, body, timeout).await
+}
+
+/// Sends a request, waiting at most `timeout` for the whole answer.
+pub async fn send(
+  method: Method,
+  url: &Uri,
+  headers: &[(HeaderName, HeaderValue)],
+  body: Bytes,
+  timeout: Duration,
+) -> Result<Answer, NoAnswer> {
   let mut request = Request::new(Full::new(body.clone()));
-  *request.method_mut() = Method::POST;
+  *request.method_mut() = method;
   *request.uri_mut() = url.clone();
   let request_headers = request.headers_mut();
   for (name, value) in headers {

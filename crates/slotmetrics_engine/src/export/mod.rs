@@ -32,6 +32,7 @@ mod http;
 pub mod otlp;
 pub mod remote_write;
 mod retry;
+pub mod sigv4;
 
 /// What every exporter is told, whatever its destination.
 pub struct Schedule {
@@ -235,13 +236,15 @@ impl Context {
     started + self.schedule.export_timeout
   }
 
-  /// Sends one request, retrying as `protocol` allows until `deadline`.
+  /// Sends one request, signed by `signer` if there is one, retrying as `protocol`
+  /// allows until `deadline`.
   pub async fn deliver(
     &self,
     url: &Uri,
     headers: &[(HeaderName, HeaderValue)],
     body: Bytes,
     protocol: &Protocol,
+    signer: Option<&sigv4::Signer>,
     deadline: Instant,
   ) -> Delivery {
     let mut retries = 0;
@@ -256,6 +259,18 @@ impl Context {
         tokio::time::sleep_until(at.into()).await;
       }
       let left = deadline.saturating_duration_since(Instant::now());
+      // Signed at each attempt: a signature holds for minutes, and credentials renew.
+      let signed;
+      let headers = match signer {
+        None => headers,
+        Some(signer) => match signer.sign("POST", url, headers, &body).await {
+          Ok(signature) => {
+            signed = [headers, &signature].concat();
+            &signed[..]
+          }
+          Err(why) => return Delivery::Failed(why),
+        },
+      };
       let attempt = http::post(
         url,
         headers,

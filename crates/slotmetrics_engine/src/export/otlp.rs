@@ -13,6 +13,7 @@ use hyper::{StatusCode, Uri};
 use prost::Message;
 
 use super::delta::DeltaState;
+use super::sigv4::Signer;
 use super::{Answer, Context, Delivery, Destination, Failure, Protocol, Report};
 use crate::collect::Snapshot;
 use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
@@ -47,11 +48,14 @@ pub struct Options {
   /// The product and version for `User-Agent` and the instrumentation scope.
   pub agent_name: String,
   pub agent_version: String,
+  /// Region and service to sign requests for with AWS SigV4, if they are signed.
+  pub sigv4: Option<(String, String)>,
 }
 
 pub struct Otlp {
   url: Uri,
   headers: Vec<(HeaderName, HeaderValue)>,
+  signer: Option<Signer>,
   options: Options,
   delta: DeltaState,
 }
@@ -89,6 +93,10 @@ impl Otlp {
     Ok(Otlp {
       url,
       headers,
+      signer: options
+        .sigv4
+        .clone()
+        .map(|(region, service)| Signer::new(region, service)),
       options,
       delta: DeltaState::default(),
     })
@@ -233,7 +241,14 @@ impl Destination for Otlp {
       }
       let body = tokio::task::block_in_place(|| self.body(&origin, group));
       match context
-        .deliver(&self.url, &self.headers, body, &PROTOCOL, deadline)
+        .deliver(
+          &self.url,
+          &self.headers,
+          body,
+          &PROTOCOL,
+          self.signer.as_ref(),
+          deadline,
+        )
         .await
       {
         Delivery::Accepted(answer) => {

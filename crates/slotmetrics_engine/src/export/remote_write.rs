@@ -16,6 +16,7 @@ use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USE
 use hyper::Uri;
 use prost::Message;
 
+use super::sigv4::Signer;
 use super::{Answer, Context, Delivery, Destination, Failure, Protocol, Report};
 use crate::collect::Snapshot;
 use crate::encode::remote_write::{timeseries, without_native, TimeSeries, WriteRequest};
@@ -33,11 +34,14 @@ pub struct Options {
   pub max_series: usize,
   pub agent_name: String,
   pub agent_version: String,
+  /// Region and service to sign requests for with AWS SigV4, if they are signed.
+  pub sigv4: Option<(String, String)>,
 }
 
 pub struct RemoteWrite {
   url: Uri,
   headers: Vec<(HeaderName, HeaderValue)>,
+  signer: Option<Signer>,
   options: Options,
 }
 
@@ -117,6 +121,10 @@ impl RemoteWrite {
     Ok(RemoteWrite {
       url,
       headers,
+      signer: options
+        .sigv4
+        .clone()
+        .map(|(region, service)| Signer::new(region, service)),
       options,
     })
   }
@@ -194,6 +202,7 @@ impl Destination for RemoteWrite {
             &self.headers,
             Self::body(batch.clone()),
             &PROTOCOL,
+            self.signer.as_ref(),
             deadline,
           )
           .await

@@ -1,0 +1,31 @@
+// exportCloudWatch(): exportOtlp() set up for Amazon CloudWatch's OTLP endpoint:
+// `https://monitoring.<region>.amazonaws.com/v1/metrics`, every request signed with
+// SigV4 for the service `monitoring`.
+
+import { describeValue } from '../base/validate';
+import { type MetricsExporter, regionFromEnvironment } from './exporter';
+import { exportOtlp, type OtlpExportOptions } from './otlp';
+
+export interface CloudWatchOptions extends Omit<OtlpExportOptions, 'sigv4'> {
+  /** The AWS region. Default `AWS_REGION`, else `AWS_DEFAULT_REGION`. */
+  region?: string;
+}
+
+/**
+ * Starts pushing the registry's metrics to CloudWatch over OTLP/HTTP, signed with the
+ * AWS credentials found where the AWS SDKs look for them. Give `endpoint` to send
+ * through a proxy or a VPC endpoint.
+ */
+export function exportCloudWatch(options: CloudWatchOptions = {}): MetricsExporter {
+  const { region: given, ...otlp } = options;
+  const region = given ?? regionFromEnvironment();
+  if (region === undefined) throw new TypeError('exportCloudWatch(): no region: pass region or set AWS_REGION');
+  if (typeof region !== 'string' || !/^[a-z0-9-]+$/.test(region)) {
+    throw new TypeError(`exportCloudWatch(): region must be an AWS region such as "us-east-1", got ${describeValue(region)}`);
+  }
+  return exportOtlp({
+    ...otlp,
+    endpoint: otlp.endpoint ?? `https://monitoring.${region}.amazonaws.com/v1/metrics`,
+    sigv4: { region, service: 'monitoring' },
+  });
+}
