@@ -299,6 +299,11 @@ export interface OtlpExporterOptions {
   /** Sign requests with AWS SigV4 for this region and service. */
   sigv4Region?: string
   sigv4Service?: string
+  /**
+   * Authorize requests with a Google Cloud access token from Application Default
+   * Credentials: this key file, or (empty) wherever ADC finds them.
+   */
+  googleCredentials?: string
 }
 
 /**

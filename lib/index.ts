@@ -52,4 +52,5 @@ export { exportOtlp, type OtlpExportOptions, type MetricsExporter, type ExportRe
 export { exportRemoteWrite, type RemoteWriteOptions } from './export/remoteWrite';
 export { exportDatadog, type DatadogOptions } from './export/datadog';
 export { exportCloudWatch, type CloudWatchOptions } from './export/cloudwatch';
+export { exportGoogleCloud, type GoogleCloudOptions } from './export/googleCloud';
 export type { SigV4Options } from './export/exporter';

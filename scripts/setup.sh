@@ -4,7 +4,8 @@
 # real consumers the tests check the exposition with: promtool (Debian's `prometheus`),
 # Debian's Pushgateway, Python's `prometheus_client`, and the official OTLP definitions
 # (Python's `opentelemetry-proto`) that decode what the exporters push, and botocore,
-# the AWS SDK's own SigV4 signer that checks the exporters' signatures.
+# the AWS SDK's own SigV4 signer that checks the exporters' signatures, and google-auth,
+# which verifies their Google service-account assertions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,11 +35,13 @@ if $test_tools; then
   python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet 'prometheus_client==0.26.0'
   python3 -c 'import opentelemetry.proto' 2>/dev/null || python3 -m pip install --quiet 'opentelemetry-proto==1.45.2'
   python3 -c 'import botocore' 2>/dev/null || python3 -m pip install --quiet 'botocore==1.44.5'
+  python3 -c 'import google.auth' 2>/dev/null || python3 -m pip install --quiet 'google-auth==2.62.2'
   promtool --version | head -n 1
   prometheus-pushgateway --version 2>&1 | head -n 1
   python3 -c 'import prometheus_client, sys; sys.stdout.write("prometheus_client ok\n")'
   python3 -c 'import opentelemetry.proto, sys; sys.stdout.write("opentelemetry-proto ok\n")'
   python3 -c 'import botocore, sys; sys.stdout.write("botocore " + botocore.__version__ + "\n")'
+  python3 -c 'import google.auth, sys; sys.stdout.write("google-auth " + google.auth.__version__ + "\n")'
 fi
 
 # Installs to the lockfile, then builds the addon (napi build, with cargo) and the

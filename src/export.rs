@@ -7,9 +7,11 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use slotmetrics_engine::encode::otlp::Encoding;
+use slotmetrics_engine::export::google::GoogleAuth;
 use slotmetrics_engine::export::otlp::{self, Otlp, Temporality};
 use slotmetrics_engine::export::remote_write::{self, RemoteWrite};
-use slotmetrics_engine::export::{self, Failure, Report, Schedule};
+use slotmetrics_engine::export::sigv4::Signer;
+use slotmetrics_engine::export::{self, Auth, Failure, Report, Schedule};
 
 use crate::shared::{js_error, REGISTRY};
 
@@ -42,6 +44,9 @@ pub struct OtlpExporterOptions {
   /// Sign requests with AWS SigV4 for this region and service.
   pub sigv4_region: Option<String>,
   pub sigv4_service: Option<String>,
+  /// Authorize requests with a Google Cloud access token from Application Default
+  /// Credentials: this key file, or (empty) wherever ADC finds them.
+  pub google_credentials: Option<String>,
 }
 
 /// slotmetrics' version, as exporters name it (`User-Agent`, `telemetry.sdk.version`).
@@ -78,13 +83,14 @@ pub struct ExportReport {
   pub requests: u32,
 }
 
-/// Called with a failure's message; weak, so that an exporter does not keep its
-/// environment's event loop alive.
-type FailureListener = ThreadsafeFunction<String, (), String, Status, false, true>;
-
+/// An argument error; the wrapper names the call it was given to.
 fn invalid(message: String) -> Error {
   Error::new(Status::InvalidArg, message)
 }
+
+/// Called with a failure's message; weak, so that an exporter does not keep its
+/// environment's event loop alive.
+type FailureListener = ThreadsafeFunction<String, (), String, Status, false, true>;
 
 /// Starts an OTLP/HTTP exporter; returns its id.
 #[napi(
@@ -95,13 +101,34 @@ pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureList
   let encoding = match options.protocol.as_str() {
     "http/protobuf" => Encoding::Protobuf,
     "http/json" => Encoding::Json,
-    other => return Err(invalid(format!("exportOtlp(): unknown protocol \"{other}\""))),
+    other => return Err(invalid(format!("unknown protocol \"{other}\""))),
   };
   let temporality = match options.temporality.as_str() {
     "cumulative" => Temporality::Cumulative,
     "delta" => Temporality::Delta,
     "lowmemory" => Temporality::LowMemory,
-    other => return Err(invalid(format!("exportOtlp(): unknown temporality \"{other}\""))),
+    other => return Err(invalid(format!("unknown temporality \"{other}\""))),
+  };
+  let mut resource: Vec<(String, String)> = options
+    .resource
+    .into_iter()
+    .map(|kv| (kv.name, kv.value))
+    .collect();
+  let auth = match (
+    options.google_credentials,
+    options.sigv4_region.zip(options.sigv4_service),
+  ) {
+    (Some(file), _) => {
+      let (google, project) =
+        GoogleAuth::find(Some(file.as_str()).filter(|f| !f.is_empty())).map_err(invalid)?;
+      // Google files metrics under the resource's project, else the credentials'.
+      if let Some(project) = project.filter(|_| !resource.iter().any(|(k, _)| k == "gcp.project_id")) {
+        resource.push(("gcp.project_id".into(), project));
+      }
+      Some(Auth::Google(Box::new(google)))
+    }
+    (None, Some((region, service))) => Some(Auth::SigV4(Signer::new(region, service))),
+    (None, None) => None,
   };
   let destination = Otlp::new(otlp::Options {
     url: options.url,
@@ -109,18 +136,14 @@ pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureList
     encoding,
     gzip: options.gzip,
     temporality,
-    resource: options
-      .resource
-      .into_iter()
-      .map(|kv| (kv.name, kv.value))
-      .collect(),
+    resource,
     max_points: options.max_points.max(1) as usize,
     max_bytes: options.max_bytes.max(1024) as usize,
     agent_name: "slotmetrics".into(),
     agent_version: agent_version().into(),
-    sigv4: options.sigv4_region.zip(options.sigv4_service),
+    auth,
   })
-  .map_err(|why| invalid(format!("exportOtlp(): {why}")))?;
+  .map_err(invalid)?;
   let schedule = schedule(
     options.registry,
     [
@@ -151,9 +174,12 @@ pub fn start_remote_write_exporter(
     max_series: options.max_series.max(1) as usize,
     agent_name: "slotmetrics".into(),
     agent_version: agent_version().into(),
-    sigv4: options.sigv4_region.zip(options.sigv4_service),
+    auth: options
+      .sigv4_region
+      .zip(options.sigv4_service)
+      .map(|(region, service)| Auth::SigV4(Signer::new(region, service))),
   })
-  .map_err(|why| invalid(format!("exportRemoteWrite(): {why}")))?;
+  .map_err(invalid)?;
   let schedule = schedule(
     options.registry,
     [

@@ -4,7 +4,7 @@
 
 import { describeValue } from '../base/validate';
 import { type MetricsExporter, regionFromEnvironment } from './exporter';
-import { exportOtlp, type OtlpExportOptions } from './otlp';
+import { type OtlpExportOptions, startOtlpExporter } from './otlp';
 
 export interface CloudWatchOptions extends Omit<OtlpExportOptions, 'sigv4'> {
   /** The AWS region. Default `AWS_REGION`, else `AWS_DEFAULT_REGION`. */
@@ -23,7 +23,7 @@ export function exportCloudWatch(options: CloudWatchOptions = {}): MetricsExport
   if (typeof region !== 'string' || !/^[a-z0-9-]+$/.test(region)) {
     throw new TypeError(`exportCloudWatch(): region must be an AWS region such as "us-east-1", got ${describeValue(region)}`);
   }
-  return exportOtlp({
+  return startOtlpExporter('exportCloudWatch()', {
     ...otlp,
     endpoint: otlp.endpoint ?? `https://monitoring.${region}.amazonaws.com/v1/metrics`,
     sigv4: { region, service: 'monitoring' },

@@ -4,7 +4,7 @@
 
 import { describeValue } from '../base/validate';
 import { type MetricsExporter, OptionChecks } from './exporter';
-import { exportOtlp, type OtlpExportOptions } from './otlp';
+import { type OtlpExportOptions, startOtlpExporter } from './otlp';
 
 export interface DatadogOptions extends Omit<OtlpExportOptions, 'temporality'> {
   /** Datadog site, e.g. `datadoghq.com`, `datadoghq.eu`, `us5.datadoghq.com`. Default `DD_SITE`, else `datadoghq.com`. */
@@ -38,7 +38,7 @@ export function exportDatadog(options: DatadogOptions = {}): MetricsExporter {
   }
   const maxRequestBytes = check.count('maxRequestBytes', otlp.maxRequestBytes, 1024) ?? MAX_BYTES;
   if (maxRequestBytes > MAX_BYTES) throw new RangeError(`${CALL}: maxRequestBytes must be at most ${MAX_BYTES}, the intake's limit`);
-  return exportOtlp({
+  return startOtlpExporter(CALL, {
     ...otlp,
     endpoint: otlp.endpoint ?? `https://otlp.${site}/v1/metrics`,
     headers: { ...otlp.headers, 'dd-api-key': apiKey },

@@ -2,7 +2,7 @@
 // failures reach the user, and the checks of the options they have in common.
 
 import { whileRunning } from '../base/lifecycle';
-import { binding } from '../base/native';
+import { binding, callNative } from '../base/native';
 import { flushPendingUpdates } from '../base/pending';
 import { describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 
@@ -35,6 +35,16 @@ export function failureListener(call: string, onError: ((error: Error) => void) 
     if (onError) onError(error);
     else process.emitWarning(error.message);
   };
+}
+
+/** Starts an exporter in the engine; its argument errors name `call`. */
+export function startInEngine(call: string, start: () => number): number {
+  try {
+    return callNative(start);
+  } catch (error) {
+    if (error instanceof Error) error.message = `${call}: ${error.message}`;
+    throw error;
+  }
 }
 
 /** The handle of the engine's exporter `id`, registered with shutdown(). */

@@ -3,10 +3,10 @@
 // own threads: reading, encoding, compressing, sending and retrying never run on the
 // event loop.
 
-import { binding, callNative } from '../base/native';
+import { binding } from '../base/native';
 import { checkOptions, checkStringRecord, MAX_TIMER_MS } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
-import { exporterHandle, failureListener, type MetricsExporter, OptionChecks, type SigV4Options, UNLIMITED } from './exporter';
+import { exporterHandle, failureListener, startInEngine, type MetricsExporter, OptionChecks, type SigV4Options, UNLIMITED } from './exporter';
 import {
   endpointFromEnvironment,
   gzipFromEnvironment,
@@ -95,12 +95,10 @@ const OPTIONS = [
   'sigv4',
 ] as const;
 
-const CALL = 'exportOtlp()';
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
-const check = new OptionChecks(CALL);
 
 /** The endpoint option as requests use it: a URL without a path gets `/v1/metrics`. */
-function endpointOption(value: unknown): string | undefined {
+function endpointOption(check: OptionChecks, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const url = check.url('endpoint', value);
   const text = value as string;
@@ -113,6 +111,18 @@ function endpointOption(value: unknown): string | undefined {
  * so a deployment configured for OpenTelemetry needs nothing more.
  */
 export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
+  return startOtlpExporter('exportOtlp()', options);
+}
+
+/** What a preset adds to the options users can give. */
+export interface OtlpPresetSettings {
+  /** Authorize with a Google access token from this key file ('': Application Default Credentials). */
+  googleCredentials?: string;
+}
+
+/** exportOtlp() under the name of the call the options were given to (a preset's). */
+export function startOtlpExporter(CALL: string, options: OtlpExportOptions, preset: OtlpPresetSettings = {}): MetricsExporter {
+  const check = new OptionChecks(CALL);
   checkOptions(CALL, options, OPTIONS);
   const headers = headersFromEnvironment();
   if (options.headers !== undefined) {
@@ -130,10 +140,10 @@ export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
   const compression = check.choice('compression', options.compression, ['gzip', 'none']);
   const resource = resourceFromEnvironment(binding.agentVersion(), options.resource ?? {});
 
-  const id = callNative(() =>
+  const id = startInEngine(CALL, () =>
     binding.startOtlpExporter(
       {
-        url: endpointOption(options.endpoint) ?? endpointFromEnvironment(),
+        url: endpointOption(check, options.endpoint) ?? endpointFromEnvironment(),
         headers: [...headers].map(([name, value]) => ({ name, value })),
         protocol: check.choice('protocol', options.protocol, ['http/protobuf', 'http/json']) ?? protocolFromEnvironment(),
         gzip: compression === undefined ? gzipFromEnvironment() : compression === 'gzip',
@@ -147,6 +157,7 @@ export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
         maxPoints: check.count('maxPointsPerRequest', options.maxPointsPerRequest, 1) ?? UNLIMITED,
         maxBytes: check.count('maxRequestBytes', options.maxRequestBytes, 1024) ?? DEFAULT_MAX_BYTES,
         ...check.sigv4(options.sigv4),
+        googleCredentials: preset.googleCredentials,
       },
       failureListener(CALL, onError),
     ),

@@ -3,11 +3,11 @@
 // Prometheus) by the engine, on its own threads.
 
 import { hostname } from 'node:os';
-import { binding, callNative } from '../base/native';
+import { binding } from '../base/native';
 import { checkOptions, checkStringRecord, describeValue, isPlainObject, MAX_TIMER_MS } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
 import { serviceNameFromEnvironment } from './environment';
-import { exporterHandle, failureListener, type MetricsExporter, OptionChecks, type SigV4Options } from './exporter';
+import { exporterHandle, failureListener, startInEngine, type MetricsExporter, OptionChecks, type SigV4Options } from './exporter';
 
 export interface RemoteWriteOptions {
   /** The receiver's write URL, e.g. `http://prometheus:9090/api/v1/write`. */
@@ -111,7 +111,7 @@ export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter 
   const intervalMs = check.ms('intervalMs', options.intervalMs) ?? 15_000;
   const exportTimeoutMs = check.ms('exportTimeoutMs', options.exportTimeoutMs) ?? 30_000;
   const timeoutMs = check.ms('timeoutMs', options.timeoutMs, true) ?? 10_000;
-  const id = callNative(() =>
+  const id = startInEngine(CALL, () =>
     binding.startRemoteWriteExporter(
       {
         url: options.url,

@@ -4,6 +4,7 @@
 
 import { type CloudWatchOptions as EngineCloudWatchOptions, exportCloudWatch as exportEngineCloudWatch } from '../export/cloudwatch';
 import { type DatadogOptions as EngineDatadogOptions, exportDatadog as exportEngineDatadog } from '../export/datadog';
+import { exportGoogleCloud as exportEngineGoogleCloud, type GoogleCloudOptions as EngineGoogleCloudOptions } from '../export/googleCloud';
 import type { MetricsExporter } from '../export/exporter';
 import { exportOtlp as exportEngineOtlp, type OtlpExportOptions as EngineOtlpOptions } from '../export/otlp';
 import { exportRemoteWrite as exportEngineRemoteWrite, type RemoteWriteOptions as EngineRemoteWriteOptions } from '../export/remoteWrite';
@@ -22,6 +23,7 @@ export type OtlpExportOptions = WithRegistry<EngineOtlpOptions>;
 export type RemoteWriteOptions = WithRegistry<EngineRemoteWriteOptions>;
 export type DatadogOptions = WithRegistry<EngineDatadogOptions>;
 export type CloudWatchOptions = WithRegistry<EngineCloudWatchOptions>;
+export type GoogleCloudOptions = WithRegistry<EngineGoogleCloudOptions>;
 
 /** The options with a prom-client registry replaced by its engine registry. */
 function engineOptions<T extends { registry?: EngineRegistry }>(options: WithRegistry<T>): T {
@@ -47,4 +49,9 @@ export function exportDatadog(options: DatadogOptions = {}): MetricsExporter {
 /** Pushes a registry's metrics to Amazon CloudWatch's OTLP endpoint (see slotmetrics' exportCloudWatch()). */
 export function exportCloudWatch(options: CloudWatchOptions = {}): MetricsExporter {
   return exportEngineCloudWatch(engineOptions<EngineCloudWatchOptions>(options));
+}
+
+/** Pushes a registry's metrics to Google Cloud's Telemetry API (see slotmetrics' exportGoogleCloud()). */
+export function exportGoogleCloud(options: GoogleCloudOptions = {}): MetricsExporter {
+  return exportEngineGoogleCloud(engineOptions<EngineGoogleCloudOptions>(options));
 }

@@ -26,10 +26,12 @@ export {
   exportRemoteWrite,
   exportDatadog,
   exportCloudWatch,
+  exportGoogleCloud,
   type OtlpExportOptions,
   type RemoteWriteOptions,
   type DatadogOptions,
   type CloudWatchOptions,
+  type GoogleCloudOptions,
   type MetricsExporter,
   type ExportResult,
 } from './export';

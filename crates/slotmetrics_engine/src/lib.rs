@@ -11,8 +11,10 @@
 //!    carry besides its slots; `format`: what a scrape is answered in;
 //! 3. `registry`: definitions, series and their slots;
 //! 4. `collect`, `collect_hooks`: one consistent read of it all, and what runs first;
-//! 5. `encode`, `data`: the read as exposition (text or protobuf), or as data;
-//! 6. `runtime`, then `server`, HTTP in, and `export`, pushes out.
+//! 5. `data`: the read as data (samples, as prom-client's `getMetricsAsJSON()` gives them);
+//! 6. `encode`: the read as exposition (text or protobuf) or as pushes (OTLP, remote
+//!    write); `runtime`: the tokio runtime HTTP runs on;
+//! 7. `server`: HTTP in; `export`: pushes out.
 
 pub mod collect;
 pub mod collect_hooks;

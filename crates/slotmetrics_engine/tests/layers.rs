@@ -24,9 +24,11 @@ const LAYERS: &[(&str, u8)] = &[
   ("registry", 3),
   ("collect", 4),
   ("collect_hooks", 4),
-  ("encode", 5),
   ("data", 5),
-  ("server", 6),
+  ("encode", 6),
+  ("runtime", 6),
+  ("server", 7),
+  ("export", 7),
 ];
 
 /// The source files of a module: `name.rs`, or every file under `name/`, at any depth.

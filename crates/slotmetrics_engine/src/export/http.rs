@@ -125,3 +125,22 @@ fn describe(error: &dyn std::error::Error) -> String {
   }
   text
 }
+
+/// `k=v&…`, each percent-encoded (RFC 3986 unreserved characters kept), for a query or
+/// a form body.
+pub fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
+  let encode = |text: &str| {
+    text
+      .bytes()
+      .map(|b| match b {
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+        _ => format!("%{b:02X}"),
+      })
+      .collect::<String>()
+  };
+  pairs
+    .iter()
+    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+    .collect::<Vec<_>>()
+    .join("&")
+}

@@ -28,6 +28,7 @@ use crate::runtime::runtime;
 use crate::slots::StripeId;
 
 mod delta;
+pub mod google;
 mod http;
 pub mod otlp;
 pub mod remote_write;
@@ -222,6 +223,29 @@ pub enum Delivery {
 
 pub use http::Answer;
 
+/// How requests are authorized beyond fixed headers.
+pub enum Auth {
+  /// AWS Signature Version 4.
+  SigV4(sigv4::Signer),
+  /// A Google Cloud access token.
+  Google(Box<google::GoogleAuth>),
+}
+
+impl Auth {
+  /// The headers that authorize a POST of `body` to `url` with `headers`.
+  async fn headers(
+    &self,
+    url: &Uri,
+    headers: &[(HeaderName, HeaderValue)],
+    body: &[u8],
+  ) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    match self {
+      Auth::SigV4(signer) => signer.sign("POST", url, headers, body).await,
+      Auth::Google(google) => google.headers().await,
+    }
+  }
+}
+
 /// How a destination reads an answer that is not a 2xx.
 pub struct Protocol {
   /// Whether an answer may be retried.
@@ -236,7 +260,7 @@ impl Context {
     started + self.schedule.export_timeout
   }
 
-  /// Sends one request, signed by `signer` if there is one, retrying as `protocol`
+  /// Sends one request, with `auth`'s headers if it has some, retrying as `protocol`
   /// allows until `deadline`.
   pub async fn deliver(
     &self,
@@ -244,7 +268,7 @@ impl Context {
     headers: &[(HeaderName, HeaderValue)],
     body: Bytes,
     protocol: &Protocol,
-    signer: Option<&sigv4::Signer>,
+    auth: Option<&Auth>,
     deadline: Instant,
   ) -> Delivery {
     let mut retries = 0;
@@ -259,14 +283,14 @@ impl Context {
         tokio::time::sleep_until(at.into()).await;
       }
       let left = deadline.saturating_duration_since(Instant::now());
-      // Signed at each attempt: a signature holds for minutes, and credentials renew.
-      let signed;
-      let headers = match signer {
+      // At each attempt: a signature holds for minutes, and credentials renew.
+      let authorized;
+      let headers = match auth {
         None => headers,
-        Some(signer) => match signer.sign("POST", url, headers, &body).await {
-          Ok(signature) => {
-            signed = [headers, &signature].concat();
-            &signed[..]
+        Some(auth) => match auth.headers(url, headers, &body).await {
+          Ok(added) => {
+            authorized = [headers, &added].concat();
+            &authorized[..]
           }
           Err(why) => return Delivery::Failed(why),
         },

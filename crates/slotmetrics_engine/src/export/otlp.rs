@@ -13,8 +13,7 @@ use hyper::{StatusCode, Uri};
 use prost::Message;
 
 use super::delta::DeltaState;
-use super::sigv4::Signer;
-use super::{Answer, Context, Delivery, Destination, Failure, Protocol, Report};
+use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report};
 use crate::collect::Snapshot;
 use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
 use crate::encode::otlp::{self, Encoding, Origin};
@@ -48,14 +47,13 @@ pub struct Options {
   /// The product and version for `User-Agent` and the instrumentation scope.
   pub agent_name: String,
   pub agent_version: String,
-  /// Region and service to sign requests for with AWS SigV4, if they are signed.
-  pub sigv4: Option<(String, String)>,
+  /// How requests are authorized beyond `headers`, if they are.
+  pub auth: Option<Auth>,
 }
 
 pub struct Otlp {
   url: Uri,
   headers: Vec<(HeaderName, HeaderValue)>,
-  signer: Option<Signer>,
   options: Options,
   delta: DeltaState,
 }
@@ -93,10 +91,6 @@ impl Otlp {
     Ok(Otlp {
       url,
       headers,
-      signer: options
-        .sigv4
-        .clone()
-        .map(|(region, service)| Signer::new(region, service)),
       options,
       delta: DeltaState::default(),
     })
@@ -246,7 +240,7 @@ impl Destination for Otlp {
           &self.headers,
           body,
           &PROTOCOL,
-          self.signer.as_ref(),
+          self.options.auth.as_ref(),
           deadline,
         )
         .await

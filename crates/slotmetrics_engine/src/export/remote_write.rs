@@ -16,8 +16,7 @@ use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USE
 use hyper::Uri;
 use prost::Message;
 
-use super::sigv4::Signer;
-use super::{Answer, Context, Delivery, Destination, Failure, Protocol, Report};
+use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report};
 use crate::collect::Snapshot;
 use crate::encode::remote_write::{timeseries, without_native, TimeSeries, WriteRequest};
 
@@ -34,14 +33,13 @@ pub struct Options {
   pub max_series: usize,
   pub agent_name: String,
   pub agent_version: String,
-  /// Region and service to sign requests for with AWS SigV4, if they are signed.
-  pub sigv4: Option<(String, String)>,
+  /// How requests are authorized beyond `headers`, if they are.
+  pub auth: Option<Auth>,
 }
 
 pub struct RemoteWrite {
   url: Uri,
   headers: Vec<(HeaderName, HeaderValue)>,
-  signer: Option<Signer>,
   options: Options,
 }
 
@@ -121,10 +119,6 @@ impl RemoteWrite {
     Ok(RemoteWrite {
       url,
       headers,
-      signer: options
-        .sigv4
-        .clone()
-        .map(|(region, service)| Signer::new(region, service)),
       options,
     })
   }
@@ -202,7 +196,7 @@ impl Destination for RemoteWrite {
             &self.headers,
             Self::body(batch.clone()),
             &PROTOCOL,
-            self.signer.as_ref(),
+            self.options.auth.as_ref(),
             deadline,
           )
           .await

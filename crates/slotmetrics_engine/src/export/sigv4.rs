@@ -338,7 +338,7 @@ async fn from_web_identity(region: &str, token_file: &str, role: &str) -> Result
   let session = variable("AWS_ROLE_SESSION_NAME").unwrap_or_else(|| "slotmetrics".into());
   let endpoint =
     variable("AWS_ENDPOINT_URL_STS").unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com"));
-  let query: String = form_urlencoded(&[
+  let query: String = http::form_urlencoded(&[
     ("Action", "AssumeRoleWithWebIdentity"),
     ("Version", "2011-06-15"),
     ("RoleArn", role),
@@ -366,24 +366,6 @@ async fn from_web_identity(region: &str, token_file: &str, role: &str) -> Result
   ))
 }
 
-/// `k=v&…`, each percent-encoded as a query needs.
-fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
-  let encode = |text: &str| {
-    text
-      .bytes()
-      .map(|b| match b {
-        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-        _ => format!("%{b:02X}"),
-      })
-      .collect::<String>()
-  };
-  pairs
-    .iter()
-    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-    .collect::<Vec<_>>()
-    .join("&")
-}
-
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -404,6 +386,6 @@ mod tests {
     let xml = "<A><AccessKeyId>AKIA</AccessKeyId><Expiration>2026-01-01T00:00:00Z</Expiration></A>";
     assert_eq!(xml_value(xml, "AccessKeyId"), Some("AKIA"));
     assert_eq!(xml_value(xml, "SessionToken"), None);
-    assert_eq!(form_urlencoded(&[("a b", "x/y=z")]), "a%20b=x%2Fy%3Dz");
+    assert_eq!(http::form_urlencoded(&[("a b", "x/y=z")]), "a%20b=x%2Fy%3Dz");
   }
 }
