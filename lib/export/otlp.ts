@@ -49,7 +49,7 @@ export interface OtlpExportOptions {
   intervalMs?: number;
   /** How long one request waits for its answer. Default `OTEL_EXPORTER_OTLP[_METRICS]_TIMEOUT`, else 10000. */
   timeoutMs?: number;
-  /** How long one export may take, retries included (at most the interval). Default `OTEL_METRIC_EXPORT_TIMEOUT`, else 30000. */
+  /** How long one export may take, retries included; the next export waits for it to end. Default `OTEL_METRIC_EXPORT_TIMEOUT`, else 30000. */
   exportTimeoutMs?: number;
   /**
    * Resource attributes, over `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME`. The
@@ -151,7 +151,7 @@ export function startOtlpExporter(CALL: string, options: OtlpExportOptions, pres
         resource: [...resource].map(([name, value]) => ({ name, value })),
         intervalMs: Math.max(intervalMs, 1),
         timeoutMs: timeoutMs === 0 ? MAX_TIMER_MS : timeoutMs,
-        exportTimeoutMs: Math.max(Math.min(exportTimeoutMs, intervalMs), 1),
+        exportTimeoutMs,
         collectTimeoutMs: 1000,
         registry: registry.id,
         maxPoints: check.count('maxPointsPerRequest', options.maxPointsPerRequest, 1) ?? UNLIMITED,

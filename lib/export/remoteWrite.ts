@@ -16,7 +16,7 @@ export interface RemoteWriteOptions {
   intervalMs?: number;
   /** How long one request waits for its answer. Default 10000 (0: no limit). */
   timeoutMs?: number;
-  /** How long one export may take, retries included (at most the interval). Default 30000. */
+  /** How long one export may take, retries included; the next export waits for it to end. Default 30000. */
   exportTimeoutMs?: number;
   /** Sent with every request. Their values never appear in errors or logs. */
   headers?: Record<string, string>;
@@ -121,7 +121,7 @@ export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter 
         maxSeries: check.count('maxSeriesPerRequest', options.maxSeriesPerRequest, 1) ?? 2000,
         intervalMs,
         timeoutMs: timeoutMs === 0 ? MAX_TIMER_MS : timeoutMs,
-        exportTimeoutMs: Math.max(Math.min(exportTimeoutMs, intervalMs), 1),
+        exportTimeoutMs,
         collectTimeoutMs: 1000,
         registry: registry.id,
         ...check.sigv4(options.sigv4, 'aps'),

@@ -32,7 +32,7 @@ fn stream_key(name: &str, attributes: &[KeyValue]) -> StreamKey {
 }
 
 /// What the receiver last acknowledged of a series.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Baseline {
   /// Start of the cumulative stream the totals count from (the series' start).
   start: u64,
@@ -41,7 +41,7 @@ pub struct Baseline {
   totals: Totals,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Totals {
   Sum(f64),
   Histogram {
@@ -62,7 +62,7 @@ enum Totals {
 /// Baselines to keep once the request carrying their points is acknowledged.
 pub type Commit = Vec<(StreamKey, Baseline)>;
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct DeltaState {
   acknowledged: HashMap<StreamKey, Baseline>,
 }
@@ -101,7 +101,7 @@ impl DeltaState {
                 start: s,
                 end,
                 totals: Totals::Sum(before),
-              }) if *s == start => {
+              }) if same_start(*s, start) => {
                 if total >= *before {
                   (Window::Since(*end), total - before)
                 } else {
@@ -140,7 +140,7 @@ impl DeltaState {
                 start: s,
                 end,
                 totals: Totals::Histogram { count, buckets, .. },
-              }) if *s == start && buckets.len() == point.bucket_counts.len() => {
+              }) if same_start(*s, start) && buckets.len() == point.bucket_counts.len() => {
                 if point.count >= *count
                   && point
                     .bucket_counts
@@ -215,7 +215,9 @@ impl DeltaState {
             };
             let previous = self.acknowledged.get(&key);
             let difference = match previous {
-              Some(baseline) if baseline.start == start => Some(subtract(&totals, &baseline.totals)),
+              Some(baseline) if same_start(baseline.start, start) => {
+                Some(subtract(&totals, &baseline.totals))
+              }
               _ => None,
             };
             let window = match (previous, &difference) {
@@ -262,11 +264,31 @@ impl DeltaState {
     commit
   }
 
+  /// The state kept at `path` by the group's previous exporter; empty if there is none
+  /// or it cannot be read (every series then starts a new stream from its start).
+  pub fn load(path: &std::path::Path) -> DeltaState {
+    std::fs::read(path)
+      .ok()
+      .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+      .unwrap_or_default()
+  }
+
+  /// The state as `load` reads it.
+  pub fn to_bytes(&self) -> Vec<u8> {
+    serde_json::to_vec(self).expect("baselines serialize to JSON")
+  }
+
   /// Keeps the baselines of an acknowledged request (or of one refused for good, whose
   /// points must not be sent again).
   pub fn commit(&mut self, commit: Commit) {
     self.acknowledged.extend(commit);
   }
+}
+
+/// Whether two start times are one series' start: a group's processes each hold it as
+/// float seconds, which may differ in the last bit (a few hundred nanoseconds).
+fn same_start(a: u64, b: u64) -> bool {
+  a.abs_diff(b) < 1_000_000
 }
 
 /// Rewrites a point for its window (by `rewrite(window start, restarted)`) and records
@@ -455,21 +477,27 @@ mod tests {
 
   #[test]
   fn a_restarted_series_starts_a_new_stream_and_nothing_goes_negative() {
+    const MS: u64 = 1_000_000;
     let mut state = DeltaState::default();
-    send(&mut state, counter(5.0, 10, 100), true);
-    // Reset at 150 and counted 2 since: a new stream from its new start.
+    send(&mut state, counter(5.0, 10 * MS, 100 * MS), true);
+    // Reset at 150 ms and counted 2 since: a new stream from its new start.
     assert_eq!(
-      sum_point(&send(&mut state, counter(2.0, 150, 200), true)),
-      Some((150, 200, 2.0))
+      sum_point(&send(&mut state, counter(2.0, 150 * MS, 200 * MS), true)),
+      Some((150 * MS, 200 * MS, 2.0))
     );
     // Down with the same start (a process left the group): 0, from an unknown time.
     assert_eq!(
-      sum_point(&send(&mut state, counter(1.0, 150, 300), true)),
-      Some((300, 300, 0.0))
+      sum_point(&send(&mut state, counter(1.0, 150 * MS, 300 * MS), true)),
+      Some((300 * MS, 300 * MS, 0.0))
     );
     assert_eq!(
-      sum_point(&send(&mut state, counter(4.0, 150, 400), true)),
-      Some((300, 400, 3.0))
+      sum_point(&send(&mut state, counter(4.0, 150 * MS, 400 * MS), true)),
+      Some((300 * MS, 400 * MS, 3.0))
+    );
+    // A start a few hundred nanoseconds off (another process's float seconds) is the same series'.
+    assert_eq!(
+      sum_point(&send(&mut state, counter(6.0, 150 * MS + 256, 500 * MS), true)),
+      Some((400 * MS, 500 * MS, 2.0))
     );
   }
 

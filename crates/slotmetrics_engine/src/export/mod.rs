@@ -30,6 +30,8 @@ use crate::slots::StripeId;
 mod delta;
 pub mod google;
 mod http;
+#[cfg(unix)]
+mod leader;
 pub mod otlp;
 pub mod remote_write;
 mod retry;
@@ -74,6 +76,11 @@ pub trait Destination: Send + 'static {
   fn label(&self) -> String;
   /// Reads, encodes and sends what the registry holds now.
   fn export(&mut self, context: &Context) -> impl Future<Output = Result<Report, Failure>> + Send;
+  /// Called when this exporter becomes its group's exporter of this destination (see
+  /// `leader`): what the previous one's receiver acknowledged is kept at `state`.
+  fn take_over(&mut self, state: &std::path::Path) {
+    let _ = state;
+  }
 }
 
 /// What a destination exports from, and how it may send.
@@ -82,6 +89,9 @@ pub struct Context {
   pub schedule: Schedule,
   label: String,
   report: Reporter,
+  /// In a multi-process group: whether this process is the one that exports.
+  #[cfg(unix)]
+  leadership: Option<Mutex<leader::Leadership>>,
   /// No request goes before then (a receiver's `Retry-After`).
   not_before: Mutex<Option<Instant>>,
 }
@@ -107,17 +117,34 @@ pub fn start(
     .map_err(|e| e.to_string())?;
   let rt = runtime()?;
   let (commands, inbox) = mpsc::unbounded_channel();
+  let label = destination.label();
+  #[cfg(unix)]
+  let leadership = match registry.group_path() {
+    Some(dir) => Some(Mutex::new(
+      leader::Leadership::open(&dir, &label)
+        .map_err(|e| format!("cannot open the group's export lock: {e}"))?,
+    )),
+    None => None,
+  };
   let context = Context {
     registry,
-    label: destination.label(),
+    label,
     schedule,
     report,
+    #[cfg(unix)]
+    leadership,
     not_before: Mutex::new(None),
   };
   rt.spawn(run(context, destination, inbox));
   let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
   EXPORTERS.lock().insert(id, commands);
   Ok(id)
+}
+
+/// Writes `bytes` to `path` whole or not at all, for state kept in a group's directory.
+#[cfg(unix)]
+pub fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+  leader::write_whole(path, bytes)
 }
 
 /// Exports now; `done` gets the outcome once the receiver has answered (or the export
@@ -206,6 +233,18 @@ async fn run(
 }
 
 async fn export(context: &Context, destination: &mut impl Destination) -> Result<Report, Failure> {
+  #[cfg(unix)]
+  if let Some(leadership) = &context.leadership {
+    let (standing, state) = {
+      let mut leadership = leadership.lock();
+      (leadership.stand(), leadership.state_path.clone())
+    };
+    match standing {
+      leader::Standing::Follower => return Ok(Report::default()),
+      leader::Standing::TookOver => destination.take_over(&state),
+      leader::Standing::Leader => {}
+    }
+  }
   crate::collect_hooks::run(context.schedule.namespace_id, context.schedule.collect_timeout).await;
   destination.export(context).await
 }

@@ -12,7 +12,7 @@ use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USE
 use hyper::{StatusCode, Uri};
 use prost::Message;
 
-use super::delta::DeltaState;
+use super::delta::{Commit, DeltaState};
 use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report};
 use crate::collect::Snapshot;
 use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
@@ -56,6 +56,8 @@ pub struct Otlp {
   headers: Vec<(HeaderName, HeaderValue)>,
   options: Options,
   delta: DeltaState,
+  /// In a group: where the acknowledged baselines are kept for the next exporter.
+  delta_file: Option<std::path::PathBuf>,
 }
 
 impl Otlp {
@@ -93,6 +95,7 @@ impl Otlp {
       headers,
       options,
       delta: DeltaState::default(),
+      delta_file: None,
     })
   }
 }
@@ -167,6 +170,13 @@ impl Destination for Otlp {
     match url.port_u16() {
       Some(port) => format!("{scheme}://{host}:{port}{path}"),
       None => format!("{scheme}://{host}{path}"),
+    }
+  }
+
+  fn take_over(&mut self, state: &std::path::Path) {
+    if self.options.temporality != Temporality::Cumulative {
+      self.delta = DeltaState::load(state);
+      self.delta_file = Some(state.to_path_buf());
     }
   }
 
@@ -246,7 +256,7 @@ impl Destination for Otlp {
         .await
       {
         Delivery::Accepted(answer) => {
-          self.delta.commit(commit);
+          self.commit(commit);
           let rejected = partial_success(&answer, self.options.encoding);
           match rejected {
             Some((rejected, message)) if rejected > 0 => {
@@ -269,7 +279,7 @@ impl Destination for Otlp {
         }
         Delivery::Refused { message, .. } => {
           // Refused for good: sending the same deltas again would be refused again.
-          self.delta.commit(commit);
+          self.commit(commit);
           context.count("dropped", points);
           failure = Some(Failure {
             message,
@@ -293,6 +303,19 @@ impl Destination for Otlp {
 }
 
 impl Otlp {
+  /// Keeps acknowledged baselines, and in a group writes them where the next exporter
+  /// finds them (before the next request, so a takeover repeats no count).
+  fn commit(&mut self, commit: Commit) {
+    #[cfg(unix)]
+    let changed = !commit.is_empty();
+    self.delta.commit(commit);
+    #[cfg(unix)]
+    if let (true, Some(path)) = (changed, &self.delta_file) {
+      let bytes = self.delta.to_bytes();
+      let _ = tokio::task::block_in_place(|| super::write_whole(path, &bytes));
+    }
+  }
+
   fn origin(&self, default_labels: &[(String, String)]) -> Origin {
     let own = &self.options.resource;
     let defaults = default_labels

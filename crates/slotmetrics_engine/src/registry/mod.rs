@@ -238,6 +238,17 @@ impl Registry {
     None
   }
 
+  /// The directory of this registry's multi-process group, if it is a group's.
+  pub fn group_path(&self) -> Option<std::path::PathBuf> {
+    #[cfg(unix)]
+    return self
+      .replica
+      .as_ref()
+      .map(|replica| replica.files.dir.path().to_path_buf());
+    #[cfg(not(unix))]
+    None
+  }
+
   /// Whether this registry is the metric set of a multi-process group.
   pub fn in_a_group(&self) -> bool {
     #[cfg(unix)]
