@@ -409,6 +409,32 @@ test("exportDatadog(): the API key header, delta only, and requests within the i
   await rx.close();
 });
 
+test('flushOnExit: what was counted leaves at beforeExit, and at SIGTERM before the signal ends the process', { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  const run = async (tail, signal) => {
+    const script = `
+      const { counterSchema, exportOtlp } = require('slotmetrics');
+      exportOtlp({ endpoint: '${rx.url}', intervalMs: 3_600_000, flushOnExit: true });
+      counterSchema('exit_hits').build().add(3);
+      ${tail}`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (signal) {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      child.kill(signal);
+    }
+    return new Promise((resolve) => child.on('exit', (code, killedBy) => resolve({ code, killedBy })));
+  };
+  assert.deepEqual(await run('', null), { code: 0, killedBy: null });
+  assert.equal(rx.requests.length, 1, 'sent at beforeExit');
+  const ended = await run("setInterval(() => {}, 1000); console.log('up');", 'SIGTERM');
+  assert.equal(ended.killedBy ?? (ended.code === 143 ? 'SIGTERM' : ended.code), 'SIGTERM', 'the signal still ends the process');
+  assert.equal(rx.requests.length, 2, 'sent at SIGTERM');
+  for (const request of rx.requests) {
+    assert.equal(metricsOf(decodeOtlp([request.body])[0]).get('exit_hits_total').sum.dataPoints[0].asDouble, 3);
+  }
+  await rx.close();
+});
+
 test('stop() exports a last time; a stopped exporter refuses to flush', { timeout: 30_000 }, async () => {
   const rx = await receiver();
   const registry = new Registry();
