@@ -8,7 +8,7 @@ import http from 'node:http';
 import { after, test } from 'node:test';
 import zlib from 'node:zlib';
 import { counterSchema, exportDatadog, exportOtlp, gaugeSchema, gaugeSchemaFloat, histogramSchema, Registry, summarySchema } from 'slotmetrics';
-import { decodeOtlp } from './helpers.mjs';
+import { decodeOtlp, freePort } from './helpers.mjs';
 
 /**
  * A receiver on 127.0.0.1 that keeps every request (body decompressed) and answers
@@ -433,6 +433,87 @@ test('flushOnExit: what was counted leaves at beforeExit, and at SIGTERM before 
     assert.equal(metricsOf(decodeOtlp([request.body])[0]).get('exit_hits_total').sum.dataPoints[0].asDouble, 3);
   }
   await rx.close();
+});
+
+test("exemplars carry their trace and span ids, as prom-client's traceId and spanId name them", { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  const client = await import('slotmetrics/prom-client');
+  const registry = new client.Registry(client.Registry.OPENMETRICS_CONTENT_TYPE);
+  const requests = new client.Counter({ name: 'ex_otlp_total', help: 'Requests', enableExemplars: true, registers: [registry] });
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const spanId = '00f067aa0ba902b7';
+  requests.inc({ value: 2, exemplarLabels: { traceId, spanId, user: 'u1' } });
+  await exporter({ endpoint: rx.url, registry: registry.engine, protocol: 'http/json' }).flush();
+  const raw = JSON.parse(rx.requests[0].body.toString());
+  const [exemplar] = raw.resourceMetrics[0].scopeMetrics[0].metrics.find((m) => m.name === 'ex_otlp_total').sum.dataPoints[0].exemplars;
+  assert.equal(exemplar.traceId, traceId, 'hex in OTLP/JSON');
+  assert.equal(exemplar.spanId, spanId);
+  assert.equal(exemplar.asDouble, 2);
+  assert.deepEqual(attributesOf(exemplar.filteredAttributes), { user: 'u1' });
+  await rx.close();
+});
+
+test('a slow receiver times out and the next export carries the count; a 413 is refused for good with what to change', {
+  timeout: 30_000,
+}, async () => {
+  const registry = new Registry();
+  const hits = counterSchema('slow_hits').build({ registry });
+  const errors = [];
+  // A receiver that answers, but only after the request's timeout.
+  const server = http.createServer((req, res) => {
+    setTimeout(() => req.socket.destroyed || res.writeHead(200).end(), 1500).unref();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const push = exporter({
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    registry,
+    temporality: 'delta',
+    timeoutMs: 200,
+    exportTimeoutMs: 500,
+    onError: (e) => errors.push(e.message),
+  });
+  hits.add(4);
+  await assert.rejects(push.flush(), /no answer before the timeout/);
+  assert.match(errors[0], /no answer before the timeout/);
+  server.closeAllConnections?.();
+  server.close();
+
+  const rx = await receiver(() => ({ status: 413 }));
+  const big = exporter({ endpoint: rx.url, registry, onError: () => {} });
+  await assert.rejects(big.flush(), /413 Payload Too Large.*lower maxPointsPerRequest/);
+  assert.equal(rx.requests.length, 1, 'not retried');
+  await rx.close();
+});
+
+test('a receiver that refuses connections, then comes up: the delta counted meanwhile arrives whole', { timeout: 30_000 }, async () => {
+  const port = await freePort();
+  const registry = new Registry();
+  const hits = counterSchema('down_hits').build({ registry });
+  const push = exporter({ endpoint: `http://127.0.0.1:${port}`, registry, temporality: 'delta', exportTimeoutMs: 500, onError: () => {} });
+  hits.add(2);
+  await assert.rejects(push.flush(), /cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/metrics/);
+  hits.add(3);
+  await assert.rejects(push.flush(), /cannot reach/);
+  const bodies = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(zlib.gunzipSync(Buffer.concat(chunks)));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  try {
+    hits.add(1);
+    await push.flush();
+    const [decoded] = decodeOtlp(bodies);
+    assert.equal(metricsOf(decoded).get('down_hits_total').sum.dataPoints[0].asDouble, 6);
+    await push.stop();
+  } finally {
+    server.closeAllConnections?.();
+    server.close();
+  }
 });
 
 test('stop() exports a last time; a stopped exporter refuses to flush', { timeout: 30_000 }, async () => {

@@ -183,9 +183,18 @@ test('the same misuse throws the same errors', () => {
   assert.equal(compat.validateMetricName('a-b'), real.validateMetricName('a-b'));
 });
 
-test("the entry exports prom-client's names, and contentType is the global registry's", () => {
+test("the entry exports prom-client's names and the exporters, and contentType is the global registry's", () => {
   const ours = require('slotmetrics/prom-client');
-  assert.deepEqual(Object.keys(ours).sort(), Object.keys(real).sort());
+  const exporters = ['exportCloudWatch', 'exportDatadog', 'exportGoogleCloud', 'exportOtlp', 'exportRemoteWrite'];
+  const names = Object.keys(ours).sort();
+  assert.deepEqual(
+    names.filter((name) => !exporters.includes(name)),
+    Object.keys(real).sort(),
+  );
+  assert.deepEqual(
+    names.filter((name) => exporters.includes(name)),
+    exporters,
+  );
   for (const client of [ours, real]) {
     assert.equal(client.contentType, client.Registry.PROMETHEUS_CONTENT_TYPE);
     client.contentType = client.openMetricsContentType;

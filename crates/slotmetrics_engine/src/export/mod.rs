@@ -50,6 +50,67 @@ pub struct Schedule {
   pub namespace_id: NamespaceId,
 }
 
+/// Where a destination sends, and the headers every request to it carries.
+pub struct Target {
+  pub url: Uri,
+  pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Target {
+  /// `url` (the option `url_option`) checked; the user's `headers`, none of them one
+  /// the protocol sets (`reserved`, set by `reserved_by`); then the protocol's `fixed`
+  /// headers and `User-Agent: agent`. Header values are never quoted in an error: they
+  /// carry credentials.
+  pub fn new(
+    url_option: &str,
+    url: &str,
+    headers: &[(String, String)],
+    (reserved, reserved_by): (&[&str], &str),
+    fixed: Vec<(HeaderName, HeaderValue)>,
+    agent: &str,
+  ) -> Result<Target, String> {
+    let url: Uri = url
+      .parse()
+      .map_err(|_| format!("{url_option} is not a valid URL"))?;
+    if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
+      return Err(format!(
+        "{url_option} must be an http:// or https:// URL with a host"
+      ));
+    }
+    let mut all = Vec::with_capacity(headers.len() + fixed.len() + 1);
+    for (name, value) in headers {
+      if reserved.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(format!(
+          "header \"{name}\" is set by {reserved_by} and cannot be changed"
+        ));
+      }
+      let header_name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("\"{name}\" is not a valid header name"))?;
+      let header_value = HeaderValue::from_str(value)
+        .map_err(|_| format!("the value of header \"{name}\" has characters a header cannot carry"))?;
+      all.push((header_name, header_value));
+    }
+    all.extend(fixed);
+    let agent = HeaderValue::from_str(agent).map_err(|_| "the agent name cannot be sent".to_string())?;
+    all.push((hyper::header::USER_AGENT, agent));
+    Ok(Target { url, headers: all })
+  }
+
+  /// The URL without credentials or query: it names the exporter in its self-metrics.
+  pub fn label(&self) -> String {
+    let url = &self.url;
+    let (scheme, host, path) = (
+      url.scheme_str().unwrap_or("http"),
+      url.host().unwrap_or(""),
+      url.path(),
+    );
+    match url.port_u16() {
+      Some(port) => format!("{scheme}://{host}:{port}{path}"),
+      None => format!("{scheme}://{host}{path}"),
+    }
+  }
+}
+
 /// What one export delivered.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {

@@ -8,12 +8,12 @@ use std::io::Write;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
-use hyper::{StatusCode, Uri};
+use hyper::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
+use hyper::StatusCode;
 use prost::Message;
 
 use super::delta::{Commit, DeltaState};
-use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report};
+use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report, Target};
 use crate::collect::Snapshot;
 use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
 use crate::encode::otlp::{self, Encoding, Origin};
@@ -52,8 +52,7 @@ pub struct Options {
 }
 
 pub struct Otlp {
-  url: Uri,
-  headers: Vec<(HeaderName, HeaderValue)>,
+  target: Target,
   options: Options,
   delta: DeltaState,
   /// In a group: where the acknowledged baselines are kept for the next exporter.
@@ -63,36 +62,23 @@ pub struct Otlp {
 impl Otlp {
   /// An exporter of these options, or why one cannot be made of them.
   pub fn new(options: Options) -> Result<Otlp, String> {
-    let url: Uri = options
-      .url
-      .parse()
-      .map_err(|_| "endpoint is not a valid URL".to_string())?;
-    if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
-      return Err("endpoint must be an http:// or https:// URL with a host".into());
-    }
-    let mut headers = Vec::with_capacity(options.headers.len() + 3);
-    for (name, value) in &options.headers {
-      let header_name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("\"{name}\" is not a valid header name"))?;
-      let header_value = HeaderValue::from_str(value)
-        .map_err(|_| format!("the value of header \"{name}\" has characters a header cannot carry"))?;
-      headers.push((header_name, header_value));
-    }
-    headers.push((
+    let mut fixed = vec![(
       CONTENT_TYPE,
       HeaderValue::from_static(options.encoding.content_type()),
-    ));
+    )];
     if options.gzip {
-      headers.push((CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+      fixed.push((CONTENT_ENCODING, HeaderValue::from_static("gzip")));
     }
-    let agent = format!("{}/{}", options.agent_name, options.agent_version);
-    headers.push((
-      USER_AGENT,
-      HeaderValue::from_str(&agent).map_err(|_| "the agent name cannot be sent".to_string())?,
-    ));
+    let target = Target::new(
+      "endpoint",
+      &options.url,
+      &options.headers,
+      (&["content-type", "content-encoding"], "OTLP/HTTP"),
+      fixed,
+      &format!("{}/{}", options.agent_name, options.agent_version),
+    )?;
     Ok(Otlp {
-      url,
-      headers,
+      target,
       options,
       delta: DeltaState::default(),
       delta_file: None,
@@ -161,16 +147,7 @@ fn describe(answer: &Answer) -> String {
 
 impl Destination for Otlp {
   fn label(&self) -> String {
-    let url = &self.url;
-    let (scheme, host, path) = (
-      url.scheme_str().unwrap_or("http"),
-      url.host().unwrap_or(""),
-      url.path(),
-    );
-    match url.port_u16() {
-      Some(port) => format!("{scheme}://{host}:{port}{path}"),
-      None => format!("{scheme}://{host}{path}"),
-    }
+    self.target.label()
   }
 
   fn take_over(&mut self, state: &std::path::Path) {
@@ -246,8 +223,8 @@ impl Destination for Otlp {
       let body = tokio::task::block_in_place(|| self.body(&origin, group));
       match context
         .deliver(
-          &self.url,
-          &self.headers,
+          &self.target.url,
+          &self.target.headers,
           body,
           &PROTOCOL,
           self.options.auth.as_ref(),

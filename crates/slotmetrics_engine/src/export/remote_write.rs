@@ -12,11 +12,10 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
-use hyper::Uri;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use prost::Message;
 
-use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report};
+use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report, Target};
 use crate::collect::Snapshot;
 use crate::encode::remote_write::{timeseries, without_native, TimeSeries, WriteRequest};
 
@@ -38,8 +37,7 @@ pub struct Options {
 }
 
 pub struct RemoteWrite {
-  url: Uri,
-  headers: Vec<(HeaderName, HeaderValue)>,
+  target: Target,
   options: Options,
 }
 
@@ -79,48 +77,30 @@ fn describe(answer: &Answer) -> String {
 impl RemoteWrite {
   /// A remote-write exporter of these options, or why one cannot be made of them.
   pub fn new(options: Options) -> Result<RemoteWrite, String> {
-    let url: Uri = options
-      .url
-      .parse()
-      .map_err(|_| "url is not a valid URL".to_string())?;
-    if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
-      return Err("url must be an http:// or https:// URL with a host".into());
-    }
-    let reserved = [
-      "content-encoding",
-      "content-type",
-      "user-agent",
-      "x-prometheus-remote-write-version",
-    ];
-    let mut headers = Vec::with_capacity(options.headers.len() + 4);
-    for (name, value) in &options.headers {
-      if reserved.contains(&name.to_ascii_lowercase().as_str()) {
-        return Err(format!(
-          "header \"{name}\" is set by the remote-write specification and cannot be changed"
-        ));
-      }
-      let header_name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("\"{name}\" is not a valid header name"))?;
-      let header_value = HeaderValue::from_str(value)
-        .map_err(|_| format!("the value of header \"{name}\" has characters a header cannot carry"))?;
-      headers.push((header_name, header_value));
-    }
-    headers.push((CONTENT_ENCODING, HeaderValue::from_static("snappy")));
-    headers.push((CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf")));
-    headers.push((
-      HeaderName::from_static("x-prometheus-remote-write-version"),
-      HeaderValue::from_static("0.1.0"),
-    ));
-    let agent = format!("{}/{}", options.agent_name, options.agent_version);
-    headers.push((
-      USER_AGENT,
-      HeaderValue::from_str(&agent).map_err(|_| "the agent name cannot be sent".to_string())?,
-    ));
-    Ok(RemoteWrite {
-      url,
-      headers,
-      options,
-    })
+    let target = Target::new(
+      "url",
+      &options.url,
+      &options.headers,
+      (
+        &[
+          "content-encoding",
+          "content-type",
+          "user-agent",
+          "x-prometheus-remote-write-version",
+        ],
+        "the remote-write specification",
+      ),
+      vec![
+        (CONTENT_ENCODING, HeaderValue::from_static("snappy")),
+        (CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf")),
+        (
+          HeaderName::from_static("x-prometheus-remote-write-version"),
+          HeaderValue::from_static("0.1.0"),
+        ),
+      ],
+      &format!("{}/{}", options.agent_name, options.agent_version),
+    )?;
+    Ok(RemoteWrite { target, options })
   }
 
   fn body(series: Vec<TimeSeries>) -> Bytes {
@@ -159,16 +139,7 @@ fn points(series: &[TimeSeries]) -> usize {
 
 impl Destination for RemoteWrite {
   fn label(&self) -> String {
-    let url = &self.url;
-    let (scheme, host, path) = (
-      url.scheme_str().unwrap_or("http"),
-      url.host().unwrap_or(""),
-      url.path(),
-    );
-    match url.port_u16() {
-      Some(port) => format!("{scheme}://{host}:{port}{path}"),
-      None => format!("{scheme}://{host}{path}"),
-    }
+    self.target.label()
   }
 
   async fn export(&mut self, context: &Context) -> Result<Report, Failure> {
@@ -192,8 +163,8 @@ impl Destination for RemoteWrite {
         let count = points(&batch);
         match context
           .deliver(
-            &self.url,
-            &self.headers,
+            &self.target.url,
+            &self.target.headers,
             Self::body(batch.clone()),
             &PROTOCOL,
             self.options.auth.as_ref(),

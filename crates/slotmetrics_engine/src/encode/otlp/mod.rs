@@ -262,8 +262,9 @@ fn hex_id(text: &str, len: usize) -> Option<Vec<u8>> {
     .collect()
 }
 
-/// An exemplar, its `trace_id` (16 bytes in hex) and `span_id` (8) as ids, its other
-/// labels (or ids that are not hex of that length) as filtered attributes.
+/// An exemplar, its `trace_id` (16 bytes in hex) and `span_id` (8) as ids (or
+/// `traceId` and `spanId`, as prom-client names them), its other labels (and ids that
+/// are not hex of that length) as filtered attributes.
 fn exemplar(exemplar: &Exemplar) -> model::Exemplar {
   let mut out = model::Exemplar {
     time_unix_nano: nanos(exemplar.timestamp),
@@ -272,8 +273,8 @@ fn exemplar(exemplar: &Exemplar) -> model::Exemplar {
   };
   for (key, value) in &exemplar.labels {
     match (key.as_str(), hex_id(value, 16), hex_id(value, 8)) {
-      ("trace_id", Some(id), _) => out.trace_id = id,
-      ("span_id", _, Some(id)) => out.span_id = id,
+      ("trace_id" | "traceId", Some(id), _) => out.trace_id = id,
+      ("span_id" | "spanId", _, Some(id)) => out.span_id = id,
       _ => out.filtered_attributes.push(KeyValue::new(key, value)),
     }
   }
