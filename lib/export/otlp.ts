@@ -121,46 +121,40 @@ export interface OtlpPresetSettings {
 }
 
 /** exportOtlp() under the name of the call the options were given to (a preset's). */
-export function startOtlpExporter(CALL: string, options: OtlpExportOptions, preset: OtlpPresetSettings = {}): MetricsExporter {
-  const check = new OptionChecks(CALL);
-  checkOptions(CALL, options, OPTIONS);
+export function startOtlpExporter(call: string, options: OtlpExportOptions, preset: OtlpPresetSettings = {}): MetricsExporter {
+  const check = new OptionChecks(call);
+  checkOptions(call, options, OPTIONS);
   const headers = headersFromEnvironment();
   if (options.headers !== undefined) {
-    checkStringRecord(CALL, 'headers', options.headers);
+    checkStringRecord(call, 'headers', options.headers);
     for (const [name, value] of Object.entries(options.headers)) headers.set(name, value);
   }
-  if (options.resource !== undefined) checkStringRecord(CALL, 'resource', options.resource);
+  if (options.resource !== undefined) checkStringRecord(call, 'resource', options.resource);
   const onError = check.onError(options.onError);
   const flushOnExit = check.boolean('flushOnExit', options.flushOnExit) ?? false;
-  const registry = registryOption(CALL, options.registry);
+  const registry = registryOption(call, options.registry);
   const intervalMs = check.ms('intervalMs', options.intervalMs) ?? millisecondsFromEnvironment('OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  // 0 means no limit, as the specification says of the request timeout.
   const exportTimeoutMs = check.ms('exportTimeoutMs', options.exportTimeoutMs) ?? millisecondsFromEnvironment('OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
-  // 0 means no limit, as in the specification.
   const timeoutMs = check.ms('timeoutMs', options.timeoutMs, true) ?? timeoutFromEnvironment();
   const compression = check.choice('compression', options.compression, ['gzip', 'none']);
-  const resource = resourceFromEnvironment(binding.agentVersion(), options.resource ?? {});
-
-  const id = startInEngine(CALL, () =>
-    binding.startOtlpExporter(
-      {
-        url: endpointOption(check, options.endpoint) ?? endpointFromEnvironment(),
-        headers: [...headers].map(([name, value]) => ({ name, value })),
-        protocol: check.choice('protocol', options.protocol, ['http/protobuf', 'http/json']) ?? protocolFromEnvironment(),
-        gzip: compression === undefined ? gzipFromEnvironment() : compression === 'gzip',
-        temporality: check.choice('temporality', options.temporality, ['cumulative', 'delta', 'lowmemory']) ?? temporalityFromEnvironment(),
-        resource: [...resource].map(([name, value]) => ({ name, value })),
-        intervalMs: Math.max(intervalMs, 1),
-        timeoutMs: timeoutMs === 0 ? MAX_TIMER_MS : timeoutMs,
-        exportTimeoutMs,
-        collectTimeoutMs: 1000,
-        registry: registry.id,
-        maxPoints: check.count('maxPointsPerRequest', options.maxPointsPerRequest, 1) ?? UNLIMITED,
-        maxBytes: check.count('maxRequestBytes', options.maxRequestBytes, 1024) ?? DEFAULT_MAX_BYTES,
-        ...check.sigv4(options.sigv4),
-        googleCredentials: preset.googleCredentials,
-      },
-      failureListener(CALL, onError),
-    ),
-  );
+  const settings = {
+    url: endpointOption(check, options.endpoint) ?? endpointFromEnvironment(),
+    headers: [...headers].map(([name, value]) => ({ name, value })),
+    protocol: check.choice('protocol', options.protocol, ['http/protobuf', 'http/json']) ?? protocolFromEnvironment(),
+    gzip: compression === undefined ? gzipFromEnvironment() : compression === 'gzip',
+    temporality: check.choice('temporality', options.temporality, ['cumulative', 'delta', 'lowmemory']) ?? temporalityFromEnvironment(),
+    resource: [...resourceFromEnvironment(binding.agentVersion(), options.resource ?? {})].map(([name, value]) => ({ name, value })),
+    intervalMs: Math.max(intervalMs, 1),
+    timeoutMs: timeoutMs === 0 ? MAX_TIMER_MS : timeoutMs,
+    exportTimeoutMs: exportTimeoutMs === 0 ? MAX_TIMER_MS : exportTimeoutMs,
+    collectTimeoutMs: 1000,
+    registry: registry.id,
+    maxPoints: check.count('maxPointsPerRequest', options.maxPointsPerRequest, 1) ?? UNLIMITED,
+    maxBytes: check.count('maxRequestBytes', options.maxRequestBytes, 1024) ?? DEFAULT_MAX_BYTES,
+    ...check.sigv4(options.sigv4),
+    googleCredentials: preset.googleCredentials,
+  };
+  const id = startInEngine(call, () => binding.startOtlpExporter(settings, failureListener(call, onError)));
   return exporterHandle(id, flushOnExit);
 }

@@ -111,23 +111,20 @@ export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter 
   const intervalMs = check.ms('intervalMs', options.intervalMs) ?? 15_000;
   const exportTimeoutMs = check.ms('exportTimeoutMs', options.exportTimeoutMs) ?? 30_000;
   const timeoutMs = check.ms('timeoutMs', options.timeoutMs, true) ?? 10_000;
-  const id = startInEngine(CALL, () =>
-    binding.startRemoteWriteExporter(
-      {
-        url: options.url,
-        headers: Object.entries(headers).map(([name, value]) => ({ name, value })),
-        labels: Object.entries(labels).map(([name, value]) => ({ name, value })),
-        nativeHistograms: check.boolean('nativeHistograms', options.nativeHistograms) ?? true,
-        maxSeries: check.count('maxSeriesPerRequest', options.maxSeriesPerRequest, 1) ?? 2000,
-        intervalMs,
-        timeoutMs: timeoutMs === 0 ? MAX_TIMER_MS : timeoutMs,
-        exportTimeoutMs,
-        collectTimeoutMs: 1000,
-        registry: registry.id,
-        ...check.sigv4(options.sigv4, 'aps'),
-      },
-      failureListener(CALL, onError),
-    ),
-  );
+  const settings = {
+    url: options.url,
+    headers: Object.entries(headers).map(([name, value]) => ({ name, value })),
+    labels: Object.entries(labels).map(([name, value]) => ({ name, value })),
+    nativeHistograms: check.boolean('nativeHistograms', options.nativeHistograms) ?? true,
+    maxSeries: check.count('maxSeriesPerRequest', options.maxSeriesPerRequest, 1) ?? 2000,
+    intervalMs,
+    // 0 means no limit.
+    timeoutMs: timeoutMs === 0 ? MAX_TIMER_MS : timeoutMs,
+    exportTimeoutMs,
+    collectTimeoutMs: 1000,
+    registry: registry.id,
+    ...check.sigv4(options.sigv4, 'aps'),
+  };
+  const id = startInEngine(CALL, () => binding.startRemoteWriteExporter(settings, failureListener(CALL, onError)));
   return exporterHandle(id, flushOnExit);
 }

@@ -222,15 +222,22 @@ pub fn flush(id: u32, done: impl FnOnce(Result<Report, Failure>) + Send + 'stati
       permanent: true,
     }));
   }
-  let Ok(rt) = runtime() else { return };
-  rt.spawn(async move {
-    done(outcome.await.unwrap_or_else(|_| {
+  let wait = async move {
+    outcome.await.unwrap_or_else(|_| {
       Err(Failure {
         message: "the exporter stopped before the flush".into(),
         permanent: true,
       })
-    }))
-  });
+    })
+  };
+  // The runtime exists: the exporter that took the flush runs on it.
+  match runtime() {
+    Ok(rt) => drop(rt.spawn(async move { done(wait.await) })),
+    Err(message) => done(Err(Failure {
+      message,
+      permanent: false,
+    })),
+  }
 }
 
 /// Stops an exporter after a last export; `done` is called once it has ended. Unknown
