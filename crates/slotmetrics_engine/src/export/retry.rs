@@ -33,14 +33,22 @@ fn unit_random() -> f64 {
   (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The wait a `Retry-After` header asks for: seconds, or an HTTP date.
+/// The longest wait a receiver's `Retry-After` is honoured for: one that asks for more
+/// (a misconfigured proxy's) would silence the exporter for as long.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// The wait a `Retry-After` header asks for (seconds, or an HTTP date), at most
+/// `MAX_RETRY_AFTER`.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
   let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-  if let Ok(seconds) = value.parse::<u64>() {
-    return Some(Duration::from_secs(seconds));
-  }
-  let at = httpdate::parse_http_date(value).ok()?;
-  Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+  let wait = match value.parse::<u64>() {
+    Ok(seconds) => Duration::from_secs(seconds),
+    Err(_) => {
+      let at = httpdate::parse_http_date(value).ok()?;
+      at.duration_since(SystemTime::now()).unwrap_or_default()
+    }
+  };
+  Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// When the next attempt may go, or `None` if waiting `wait` would pass `deadline`.
@@ -86,5 +94,7 @@ mod tests {
     assert_eq!(retry_after(&headers), Some(Duration::ZERO), "a date past");
     headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
     assert_eq!(retry_after(&headers), None);
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("86400"));
+    assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER), "capped");
   }
 }
