@@ -526,6 +526,18 @@ test('stop() exports a last time; a stopped exporter refuses to flush', { timeou
   await push.stop();
   await assert.rejects(push.flush(), /stopped/);
   assert.throws(() => exportOtlp({ endpoint: 'ftp://x' }), /http:\/\/ or https:\/\//);
+  // An onError that throws is a warning, not the end of the process.
+  const warned = new Promise((resolve) => process.once('warning', resolve));
+  const throwing = exporter({
+    endpoint: `${rx.url.replace(/:\d+$/, ':9')}`,
+    registry,
+    exportTimeoutMs: 200,
+    onError: () => {
+      throw new Error('listener bug');
+    },
+  });
+  await assert.rejects(throwing.flush(), /cannot reach/);
+  assert.match((await warned).message, /and onError threw: listener bug/);
   assert.throws(() => exportOtlp({ temporality: 'sometimes' }), /temporality must be/);
   assert.throws(() => exportOtlp({ intervalMs: 0 }), RangeError);
   await rx.close();

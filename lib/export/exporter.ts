@@ -32,8 +32,13 @@ export const UNLIMITED = 2 ** 32 - 1;
 export function failureListener(call: string, onError: ((error: Error) => void) | undefined): (message: string) => void {
   return (message) => {
     const error = new Error(`slotmetrics ${call}: ${message}`);
-    if (onError) onError(error);
-    else process.emitWarning(error.message);
+    if (!onError) return process.emitWarning(error.message);
+    try {
+      onError(error);
+    } catch (thrown) {
+      // It runs from the engine's thread's callback: a throw would end the process.
+      process.emitWarning(`${error.message} (and onError threw: ${(thrown as Error)?.message ?? String(thrown)})`);
+    }
   };
 }
 
