@@ -179,3 +179,6 @@ export function decodeOtlp(bodies, { json = false } = {}) {
   if (run.status !== 0) throw new Error(`opentelemetry-proto rejected the body:\n${run.stderr}`);
   return JSON.parse(run.stdout);
 }
+
+/** The names the prom-client entries add to prom-client's (0.16's) own: the exporters. */
+export const EXPORTER_NAMES = ['exportCloudWatch', 'exportDatadog', 'exportGoogleCloud', 'exportOtlp', 'exportRemoteWrite'];

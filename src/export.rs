@@ -109,16 +109,9 @@ pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureList
     "lowmemory" => Temporality::LowMemory,
     other => return Err(invalid(format!("unknown temporality \"{other}\""))),
   };
-  let mut resource: Vec<(String, String)> = options
-    .resource
-    .into_iter()
-    .map(|kv| (kv.name, kv.value))
-    .collect();
-  let auth = match (
-    options.google_credentials,
-    options.sigv4_region.zip(options.sigv4_service),
-  ) {
-    (Some(file), _) => {
+  let mut resource = pairs(options.resource);
+  let auth = match options.google_credentials {
+    Some(file) => {
       let (google, project) =
         GoogleAuth::find(Some(file.as_str()).filter(|f| !f.is_empty())).map_err(invalid)?;
       // Google files metrics under the resource's project, else the credentials'.
@@ -127,12 +120,11 @@ pub fn start_otlp_exporter(options: OtlpExporterOptions, on_failure: FailureList
       }
       Some(Auth::Google(Box::new(google)))
     }
-    (None, Some((region, service))) => Some(Auth::SigV4(Signer::new(region, service))),
-    (None, None) => None,
+    None => sigv4(options.sigv4_region, options.sigv4_service),
   };
   let destination = Otlp::new(otlp::Options {
     url: options.url,
-    headers: options.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+    headers: pairs(options.headers),
     encoding,
     gzip: options.gzip,
     temporality,
@@ -165,7 +157,6 @@ pub fn start_remote_write_exporter(
   options: RemoteWriteExporterOptions,
   on_failure: FailureListener,
 ) -> Result<u32> {
-  let pairs = |list: Vec<NameValue>| list.into_iter().map(|kv| (kv.name, kv.value)).collect();
   let destination = RemoteWrite::new(remote_write::Options {
     url: options.url,
     headers: pairs(options.headers),
@@ -174,10 +165,7 @@ pub fn start_remote_write_exporter(
     max_series: options.max_series.max(1) as usize,
     agent_name: "slotmetrics".into(),
     agent_version: agent_version().into(),
-    auth: options
-      .sigv4_region
-      .zip(options.sigv4_service)
-      .map(|(region, service)| Auth::SigV4(Signer::new(region, service))),
+    auth: sigv4(options.sigv4_region, options.sigv4_service),
   })
   .map_err(invalid)?;
   let schedule = schedule(
@@ -190,6 +178,17 @@ pub fn start_remote_write_exporter(
     ],
   )?;
   start(schedule, destination, on_failure)
+}
+
+fn pairs(list: Vec<NameValue>) -> Vec<(String, String)> {
+  list.into_iter().map(|kv| (kv.name, kv.value)).collect()
+}
+
+/// SigV4 signing for `region` and `service`, when both are given.
+fn sigv4(region: Option<String>, service: Option<String>) -> Option<Auth> {
+  region
+    .zip(service)
+    .map(|(region, service)| Auth::SigV4(Signer::new(region, service)))
 }
 
 /// The timing of an exporter of registry `namespace_id`, from its interval, attempt

@@ -21,7 +21,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivatePkcs8KeyDer;
 use tokio::sync::Mutex;
 
-use super::http;
+use super::{http, variable};
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,10 +49,6 @@ enum Source {
 pub struct GoogleAuth {
   source: Source,
   token: Mutex<Option<(String, Instant)>>,
-}
-
-fn variable(name: &str) -> Option<String> {
-  std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// A credentials file as `GOOGLE_APPLICATION_CREDENTIALS` names it.

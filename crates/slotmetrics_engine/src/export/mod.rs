@@ -111,6 +111,12 @@ impl Target {
   }
 }
 
+/// An environment variable that is set to something other than blanks (credential
+/// sources read them as the AWS and Google SDKs do).
+fn variable(name: &str) -> Option<String> {
+  std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 /// What one export delivered.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
@@ -315,6 +321,60 @@ async fn export(context: &Context, destination: &mut impl Destination) -> Result
   }
   crate::collect_hooks::run(context.schedule.namespace_id, context.schedule.collect_timeout).await;
   destination.export(context).await
+}
+
+/// What an export's requests came to, kept as they end: the report, the self-metrics,
+/// and the failure the export ends with (a transient one stops the requests after it).
+#[derive(Default)]
+pub struct Tally {
+  report: Report,
+  failure: Option<Failure>,
+}
+
+impl Tally {
+  /// Whether the receiver failed in a way a later export may not: the requests left go
+  /// with the next export (see `skip`).
+  pub fn receiver_failing(&self) -> bool {
+    self.failure.as_ref().is_some_and(|f| !f.permanent)
+  }
+
+  /// A request not sent because the receiver is failing.
+  pub fn skip(&self, context: &Context, points: usize) {
+    context.count("failed", points);
+  }
+
+  /// A request the receiver acknowledged, `points` of it accepted.
+  pub fn accepted(&mut self, context: &Context, points: usize) {
+    context.count("sent", points);
+    context.succeeded();
+    self.report.points += points;
+    self.report.requests += 1;
+  }
+
+  /// Points refused for good: never sent again.
+  pub fn dropped(&mut self, context: &Context, points: usize, message: String) {
+    context.count("dropped", points);
+    self.failure = Some(Failure {
+      message,
+      permanent: true,
+    });
+  }
+
+  /// Points not delivered in time: a later export carries their counts.
+  pub fn failed(&mut self, context: &Context, points: usize, message: String) {
+    context.count("failed", points);
+    self.failure = Some(Failure {
+      message,
+      permanent: false,
+    });
+  }
+
+  pub fn finish(self) -> Result<Report, Failure> {
+    match self.failure {
+      Some(failure) => Err(failure),
+      None => Ok(self.report),
+    }
+  }
 }
 
 /// How a request ended.

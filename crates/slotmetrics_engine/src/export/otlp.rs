@@ -13,7 +13,7 @@ use hyper::StatusCode;
 use prost::Message;
 
 use super::delta::{Commit, DeltaState};
-use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report, Target};
+use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report, Tally, Target};
 use crate::collect::Snapshot;
 use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
 use crate::encode::otlp::{self, Encoding, Origin};
@@ -203,8 +203,7 @@ impl Destination for Otlp {
     // registries: not on an async worker's time.
     let groups =
       tokio::task::block_in_place(|| otlp::split(metrics, self.options.max_points, self.options.max_bytes));
-    let mut report = Report::default();
-    let mut failure: Option<Failure> = None;
+    let mut tally = Tally::default();
     for mut group in groups {
       let commit = tokio::task::block_in_place(|| match temporality {
         Temporality::Cumulative => vec![],
@@ -215,9 +214,8 @@ impl Destination for Otlp {
       if points == 0 {
         continue;
       }
-      if failure.as_ref().is_some_and(|f| !f.permanent) {
-        // The receiver is failing: the rest waits for the next export.
-        context.count("failed", points);
+      if tally.receiver_failing() {
+        tally.skip(context, points);
         continue;
       }
       let body = tokio::task::block_in_place(|| self.body(&origin, group));
@@ -234,48 +232,25 @@ impl Destination for Otlp {
       {
         Delivery::Accepted(answer) => {
           self.commit(commit);
-          let rejected = partial_success(&answer, self.options.encoding);
-          match rejected {
+          match partial_success(&answer, self.options.encoding) {
             Some((rejected, message)) if rejected > 0 => {
               let rejected = (rejected as usize).min(points);
-              context.count("dropped", rejected);
-              context.count("sent", points - rejected);
-              report.points += points - rejected;
-              failure = Some(Failure {
-                message: format!("OTLP receiver rejected {rejected} of {points} points: {message}"),
-                permanent: true,
-              });
+              tally.accepted(context, points - rejected);
+              let message = format!("OTLP receiver rejected {rejected} of {points} points: {message}");
+              tally.dropped(context, rejected, message);
             }
-            _ => {
-              context.count("sent", points);
-              report.points += points;
-            }
+            _ => tally.accepted(context, points),
           }
-          report.requests += 1;
-          context.succeeded();
         }
         Delivery::Refused { message, .. } => {
           // Refused for good: sending the same deltas again would be refused again.
           self.commit(commit);
-          context.count("dropped", points);
-          failure = Some(Failure {
-            message,
-            permanent: true,
-          });
+          tally.dropped(context, points, message);
         }
-        Delivery::Failed(message) => {
-          context.count("failed", points);
-          failure = Some(Failure {
-            message,
-            permanent: false,
-          });
-        }
+        Delivery::Failed(message) => tally.failed(context, points, message),
       }
     }
-    match failure {
-      Some(failure) => Err(failure),
-      None => Ok(report),
-    }
+    tally.finish()
   }
 }
 

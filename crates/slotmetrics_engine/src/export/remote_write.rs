@@ -15,7 +15,7 @@ use hyper::body::Bytes;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use prost::Message;
 
-use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report, Target};
+use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report, Tally, Target};
 use crate::collect::Snapshot;
 use crate::encode::remote_write::{timeseries, without_native, TimeSeries, WriteRequest};
 
@@ -145,8 +145,7 @@ impl Destination for RemoteWrite {
   async fn export(&mut self, context: &Context) -> Result<Report, Failure> {
     let deadline = context.deadline(Instant::now());
     let all = self.read(context).await?;
-    let mut report = Report::default();
-    let mut failure: Option<Failure> = None;
+    let mut tally = Tally::default();
     let mut batches: Vec<Vec<TimeSeries>> = Vec::new();
     let mut rest = all;
     while !rest.is_empty() {
@@ -155,8 +154,8 @@ impl Destination for RemoteWrite {
     }
     for mut batch in batches {
       let count = points(&batch);
-      if failure.as_ref().is_some_and(|f| !f.permanent) {
-        context.count("failed", count);
+      if tally.receiver_failing() {
+        tally.skip(context, count);
         continue;
       }
       loop {
@@ -172,12 +171,7 @@ impl Destination for RemoteWrite {
           )
           .await
         {
-          Delivery::Accepted(_) => {
-            context.count("sent", count);
-            context.succeeded();
-            report.points += count;
-            report.requests += 1;
-          }
+          Delivery::Accepted(_) => tally.accepted(context, count),
           Delivery::Refused { answer, .. } if refuses_native(&answer) && self.options.native_histograms => {
             self.options.native_histograms = false;
             context.notice(format!(
@@ -188,27 +182,12 @@ impl Destination for RemoteWrite {
             batch = without_native(batch);
             continue;
           }
-          Delivery::Refused { message, .. } => {
-            context.count("dropped", count);
-            failure = Some(Failure {
-              message,
-              permanent: true,
-            });
-          }
-          Delivery::Failed(message) => {
-            context.count("failed", count);
-            failure = Some(Failure {
-              message,
-              permanent: false,
-            });
-          }
+          Delivery::Refused { message, .. } => tally.dropped(context, count, message),
+          Delivery::Failed(message) => tally.failed(context, count, message),
         }
         break;
       }
     }
-    match failure {
-      Some(failure) => Err(failure),
-      None => Ok(report),
-    }
+    tally.finish()
   }
 }

@@ -25,7 +25,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Uri};
 use tokio::sync::Mutex;
 
-use super::http;
+use super::{http, variable};
 
 /// How long a credentials request may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -123,10 +123,6 @@ pub fn sign_with(
       ))
     })
     .collect()
-}
-
-fn variable(name: &str) -> Option<String> {
-  std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// The first source of credentials that has some.
