@@ -332,6 +332,11 @@ export interface RemoteWriteExporterOptions {
   labels: Array<NameValue>
   nativeHistograms: boolean
   maxSeries: number
+  /**
+   * The remote-write message: 1 (`prometheus.WriteRequest`) or 2
+   * (`io.prometheus.write.v2.Request`).
+   */
+  version: number
   intervalMs: number
   timeoutMs: number
   exportTimeoutMs: number

@@ -1,15 +1,19 @@
 // exportRemoteWrite(): a real Prometheus (Debian's 2.42) receives the pushes on
 // 127.0.0.1 and its query API answers with what was recorded; with native histograms
 // off, it refuses them and gets their count and sum instead. A loopback receiver checks
-// the specification's headers, credentials and retries.
+// the specification's headers, credentials and retries, and decodes 2.0 requests with
+// the specification's schema.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
 import { counterSchema, exportRemoteWrite, gaugeSchemaFloat, histogramSchema, Registry, summarySchema } from 'slotmetrics';
+import SnappyJS from 'snappyjs';
 import { freePort } from './helpers.mjs';
 
 /** Starts a Prometheus that takes remote write, with these extra flags; resolves to { base, stop() } once it is ready. */
@@ -177,5 +181,124 @@ test('the specification headers and credentials; 5xx retried, 400 refused once a
   } finally {
     server.closeAllConnections?.();
     server.close();
+  }
+});
+
+const requestV2 = protobuf
+  .loadSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures/remote-write-v2.proto'))
+  .lookupType('io.prometheus.write.v2.Request');
+
+/** A 2.0 request body as plain objects, every reference resolved through the symbol table. */
+function decodeV2(body) {
+  const request = requestV2.toObject(requestV2.decode(SnappyJS.uncompress(body)), {
+    longs: Number,
+    enums: String,
+    defaults: true,
+    arrays: true,
+  });
+  const { symbols } = request;
+  const pairs = (refs) => Object.fromEntries(refs.flatMap((ref, i) => (i % 2 === 0 ? [[symbols[ref], symbols[refs[i + 1]]]] : [])));
+  return {
+    symbols,
+    series: request.timeseries.map((series) => ({
+      ...series,
+      names: series.labelsRefs.filter((_, i) => i % 2 === 0).map((ref) => symbols[ref]),
+      labels: pairs(series.labelsRefs),
+      help: symbols[series.metadata.helpRef],
+      exemplars: series.exemplars.map((exemplar) => ({ ...exemplar, labels: pairs(exemplar.labelsRefs) })),
+    })),
+  };
+}
+
+test('version 2.0: symbols, metadata, start times and exemplars, read with the specification schema', { timeout: 30_000 }, async () => {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(204, { 'X-Prometheus-Remote-Write-Samples-Written': '0', 'X-Prometheus-Remote-Write-Histograms-Written': '0' });
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const client = await import('slotmetrics/prom-client');
+    const registry = new client.Registry(client.Registry.OPENMETRICS_CONTENT_TYPE);
+    const orders = new client.Counter({ name: 'v2_orders_total', help: 'Orders taken', enableExemplars: true, registers: [registry] });
+    const before = Date.now();
+    orders.inc({ value: 2, exemplarLabels: { trace_id: 'abc', span_id: 'def' } });
+    new client.Gauge({ name: 'v2_load', help: 'Load', registers: [registry] }).set(0.5);
+    const sizes = histogramSchema('v2_size_bytes').help('Sizes').native({ bucketFactor: 2 }).build({ registry: registry.engine });
+    for (const v of [3, 3, 10]) sizes.observe(v);
+    const push = exportRemoteWrite({
+      url: `http://127.0.0.1:${server.address().port}/api/v1/write`,
+      registry: registry.engine,
+      labels: { job: 'v2' },
+      version: '2.0',
+      intervalMs: 3_600_000,
+    });
+    const result = await push.flush();
+    await push.stop();
+    assert.equal(result.points, 3);
+    const { headers, body } = requests[0];
+    assert.equal(headers['content-type'], 'application/x-protobuf;proto=io.prometheus.write.v2.Request');
+    assert.equal(headers['x-prometheus-remote-write-version'], '2.0.0');
+    assert.equal(headers['content-encoding'], 'snappy');
+    const { symbols, series } = decodeV2(body);
+    assert.equal(symbols[0], '', 'the symbol table starts with the empty string');
+    assert.equal(new Set(symbols).size, symbols.length, 'every symbol once');
+    const byName = Object.fromEntries(series.map((s) => [s.labels.__name__, s]));
+    for (const one of series) assert.deepEqual(one.names, [...one.names].sort(), 'label names sorted');
+
+    const counter = byName.v2_orders_total;
+    assert.deepEqual(counter.labels, { __name__: 'v2_orders_total', instance: counter.labels.instance, job: 'v2' });
+    assert.equal(counter.metadata.type, 'METRIC_TYPE_COUNTER');
+    assert.equal(counter.help, 'Orders taken');
+    assert.equal(counter.samples.length, 1);
+    assert.equal(counter.samples[0].value, 2);
+    const { startTimestamp, timestamp } = counter.samples[0];
+    assert.ok(startTimestamp > 0 && startTimestamp <= before + 5 && startTimestamp <= timestamp, `start ${startTimestamp}, at ${timestamp}`);
+    assert.equal(counter.exemplars.length, 1);
+    assert.deepEqual(counter.exemplars[0].labels, { span_id: 'def', trace_id: 'abc' });
+    assert.equal(counter.exemplars[0].value, 2);
+    assert.ok(counter.exemplars[0].timestamp >= before, 'an exemplar carries its time');
+
+    const gauge = byName.v2_load;
+    assert.equal(gauge.metadata.type, 'METRIC_TYPE_GAUGE');
+    assert.equal(gauge.samples[0].value, 0.5);
+    assert.equal(gauge.samples[0].startTimestamp, 0, 'a gauge has no start');
+
+    const histogram = byName.v2_size_bytes;
+    assert.equal(histogram.metadata.type, 'METRIC_TYPE_HISTOGRAM');
+    assert.equal(histogram.samples.length, 0, 'samples or histograms, never both');
+    const [native] = histogram.histograms;
+    assert.equal(native.countInt, 3);
+    assert.equal(native.sum, 16);
+    assert.ok(native.startTimestamp > 0 && native.startTimestamp <= native.timestamp);
+  } finally {
+    server.closeAllConnections?.();
+    server.close();
+  }
+});
+
+test('version 2.0 to a receiver that only speaks 1.0 (Prometheus 2.42): not counted as sent, and said so', { timeout: 60_000 }, async () => {
+  const prometheus = await startPrometheus([]);
+  try {
+    const registry = new Registry();
+    counterSchema('rw_v2_lost').build({ registry }).add(1);
+    const push = exportRemoteWrite({ url: `${prometheus.base}/api/v1/write`, registry, version: '2.0', intervalMs: 3_600_000, onError: () => {} });
+    await assert.rejects(
+      push.flush(),
+      /without any X-Prometheus-Remote-Write-\*-Written header: it does not speak remote write 2\.0.*set version '1\.0'/,
+    );
+    await push.stop();
+    assert.deepEqual(await query(prometheus.base, 'rw_v2_lost_total'), [], 'Prometheus 2.42 stored nothing of it');
+    assert.throws(
+      () => exportRemoteWrite({ url: `${prometheus.base}/api/v1/write`, version: '3.0' }),
+      /version must be '1.0' or '2.0', got the string "3.0"/,
+    );
+  } finally {
+    await prometheus.stop();
   }
 });

@@ -65,6 +65,9 @@ pub struct RemoteWriteExporterOptions {
   pub labels: Vec<NameValue>,
   pub native_histograms: bool,
   pub max_series: u32,
+  /// The remote-write message: 1 (`prometheus.WriteRequest`) or 2
+  /// (`io.prometheus.write.v2.Request`).
+  pub version: u32,
   pub interval_ms: u32,
   pub timeout_ms: u32,
   pub export_timeout_ms: u32,
@@ -163,6 +166,15 @@ pub fn start_remote_write_exporter(
     labels: pairs(options.labels),
     native_histograms: options.native_histograms,
     max_series: options.max_series.max(1) as usize,
+    version: match options.version {
+      1 => remote_write::Version::V1,
+      2 => remote_write::Version::V2,
+      other => {
+        return Err(invalid(format!(
+          "remote-write version {other} does not exist (1 or 2)"
+        )))
+      }
+    },
     agent_name: "slotmetrics".into(),
     agent_version: agent_version().into(),
     auth: sigv4(options.sigv4_region, options.sigv4_service),

@@ -42,6 +42,14 @@ export interface RemoteWriteOptions {
   sigv4?: SigV4Options;
   /** Series in one request at most (default 2000). */
   maxSeriesPerRequest?: number;
+  /**
+   * The protocol version (default `'1.0'`, which every receiver takes). `'2.0'` sends
+   * `io.prometheus.write.v2.Request`, which adds each metric's type and help, each
+   * series' start time and exemplars, for receivers that take it (Prometheus 2.54 and
+   * later, Mimir 2.17 and later, the OpenTelemetry Collector). A receiver that answers
+   * without 2.0's `Written` headers stored nothing: that is reported, not counted as sent.
+   */
+  version?: '1.0' | '2.0';
   /** The registry to export (default: the default `registry`). */
   registry?: Registry;
   /** Flush once more before the process exits (see exportOtlp()). Default false. */
@@ -65,6 +73,7 @@ const OPTIONS = [
   'flushOnExit',
   'onError',
   'sigv4',
+  'version',
 ] as const;
 
 const CALL = 'exportRemoteWrite()';
@@ -85,9 +94,17 @@ function authorization(options: RemoteWriteOptions): string | undefined {
   return `Basic ${Buffer.from(`${basicAuth.username}:${basicAuth.password}`).toString('base64')}`;
 }
 
+/** The engine's number of the `version` option. */
+function protocolVersion(version: RemoteWriteOptions['version']): number {
+  if (version === undefined || version === '1.0') return 1;
+  if (version === '2.0') return 2;
+  throw new TypeError(`${CALL}: version must be '1.0' or '2.0', got ${describeValue(version)}`);
+}
+
 /**
- * Starts pushing the registry's metrics to a Prometheus remote-write (1.0) receiver
- * every `intervalMs`: snappy-compressed protobuf, retried on 5xx and 429.
+ * Starts pushing the registry's metrics to a Prometheus remote-write receiver every
+ * `intervalMs`: snappy-compressed protobuf (1.0 unless `version` says 2.0), retried on
+ * 5xx and 429.
  */
 export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter {
   checkOptions(CALL, options, OPTIONS);
@@ -117,6 +134,7 @@ export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter 
     labels: Object.entries(labels).map(([name, value]) => ({ name, value })),
     nativeHistograms: check.boolean('nativeHistograms', options.nativeHistograms) ?? true,
     maxSeries: check.count('maxSeriesPerRequest', options.maxSeriesPerRequest, 1) ?? 2000,
+    version: protocolVersion(options.version),
     intervalMs,
     // 0 means no limit.
     timeoutMs: timeoutMs === 0 ? MAX_TIMER_MS : timeoutMs,

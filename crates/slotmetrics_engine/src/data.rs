@@ -23,6 +23,9 @@ pub struct SampleData {
   pub value: f64,
   /// A counter's or a histogram bucket's exemplar.
   pub exemplar: Option<Exemplar>,
+  /// Since when its series counts (seconds since the Unix epoch): see
+  /// `FamilySnapshot::created`.
+  pub created: f64,
 }
 
 pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
@@ -49,11 +52,13 @@ pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
         } else {
           defaults.iter().cloned().chain(own).collect()
         };
+        let created = entry.created(series);
         let sample = |metric_name: Option<String>, labels: Vec<(String, String)>, value: f64| SampleData {
           metric_name,
           labels,
           value,
           exemplar: None,
+          created,
         };
         let exemplar = |slot: u32| entry.exemplar(slot).cloned();
         match snapshot.value(entry, series) {
