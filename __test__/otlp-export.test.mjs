@@ -516,6 +516,86 @@ test('a receiver that refuses connections, then comes up: the delta counted mean
   }
 });
 
+test('an endpoint down for a minute (refusing, then 503): each failure reported once, nothing queued, every count arrives once', {
+  timeout: 110_000,
+}, async () => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const until = async (done) => {
+    while (!done()) await sleep(50);
+  };
+  const port = await freePort();
+  let unavailable = false;
+  const accepted = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      if (unavailable) return res.writeHead(503).end();
+      accepted.push(zlib.gunzipSync(Buffer.concat(chunks)));
+      res.writeHead(200).end();
+    });
+  });
+  const listen = () => new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen();
+  const registry = new Registry();
+  const hits = counterSchema('outage_hits').requireDynamicKey('shard').build({ registry });
+  const shards = Array.from({ length: 50 }, (_, i) => hits.with({ shard: String(i) }));
+  let perShard = 0;
+  const recording = setInterval(() => {
+    for (const shard of shards) shard.add(1);
+    perShard += 1;
+  }, 20);
+  const errors = [];
+  const push = exportOtlp({
+    endpoint: `http://127.0.0.1:${port}`,
+    registry,
+    temporality: 'delta',
+    intervalMs: 1000,
+    exportTimeoutMs: 700,
+    onError: (e) => errors.push(e.message),
+  });
+  try {
+    await until(() => accepted.length >= 2);
+    // Down: connections refused for 30 s, then 30 s of 503s from whatever answers there.
+    server.closeAllConnections?.();
+    await new Promise((resolve) => server.close(resolve));
+    const beforeOutage = accepted.length;
+    await sleep(30_000);
+    unavailable = true;
+    await listen();
+    await sleep(30_000);
+    assert.equal(accepted.length, beforeOutage, 'nothing was accepted while down');
+    unavailable = false;
+    await until(() => accepted.length > beforeOutage);
+    clearInterval(recording);
+    await push.stop();
+
+    const points = decodeOtlp(accepted).map((decoded) => metricsOf(decoded).get('outage_hits_total')?.sum.dataPoints ?? []);
+    const shardOf = (point) => attributesOf(point.attributes).shard;
+    const [lastBefore, firstAfter] = [points[beforeOutage - 1], points[beforeOutage]];
+    assert.equal(firstAfter.length, shards.length, 'one point per series after the outage: its windows merged, not queued');
+    const endBefore = new Map(lastBefore.map((point) => [shardOf(point), point.timeUnixNano]));
+    for (const point of firstAfter) {
+      assert.equal(point.startTimeUnixNano, endBefore.get(shardOf(point)), 'the window after the outage starts where the last acknowledged one ended');
+    }
+    const sums = new Map();
+    for (const point of points.flat()) sums.set(shardOf(point), (sums.get(shardOf(point)) ?? 0) + point.asDouble);
+    assert.deepEqual([...new Set(sums.values())], [perShard], `every shard's deltas add up to its ${perShard} counts`);
+    assert.equal(errors.length, 2, `each way of failing reported once in 60 exports: ${errors.join(' | ')}`);
+    assert.match(errors[0], /cannot reach/);
+    assert.match(errors[1], /503 Service Unavailable/);
+    const { registry: main } = await import('slotmetrics');
+    const failed = (await main.metrics()).match(
+      new RegExp(`slotmetrics_export_points_total\\{exporter="http://127\\.0\\.0\\.1:${port}/v1/metrics",result="failed"\\} (\\d+)`),
+    );
+    assert.ok(Number(failed?.[1]) >= shards.length * 30, `points not delivered are counted as failed: ${failed?.[1]}`);
+  } finally {
+    clearInterval(recording);
+    server.closeAllConnections?.();
+    server.close();
+  }
+});
+
 test('stop() exports a last time; a stopped exporter refuses to flush', { timeout: 30_000 }, async () => {
   const rx = await receiver();
   const registry = new Registry();

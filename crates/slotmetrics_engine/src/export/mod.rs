@@ -269,13 +269,17 @@ async fn run(
   mut destination: impl Destination,
   mut inbox: mpsc::UnboundedReceiver<Command>,
 ) {
-  let mut reported: Option<String> = None;
+  // Each distinct failure is reported once until the next success, so an outage that
+  // flaps between two answers is not reported at every export. Bounded: a receiver
+  // whose every answer differs (a request id in the body) is not remembered for ever.
+  const REMEMBERED: usize = 16;
+  let mut reported: Vec<String> = Vec::new();
   let report = context.report.clone();
   let mut outcome = |result: &Result<Report, Failure>| match result {
-    Ok(_) => reported = None,
-    Err(failure) if reported.as_deref() != Some(failure.message.as_str()) => {
+    Ok(_) => reported.clear(),
+    Err(failure) if reported.len() < REMEMBERED && !reported.contains(&failure.message) => {
       report(failure.message.clone());
-      reported = Some(failure.message.clone());
+      reported.push(failure.message.clone());
     }
     Err(_) => {}
   };
