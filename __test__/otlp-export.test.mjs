@@ -576,7 +576,11 @@ test('an endpoint down for a minute (refusing, then 503): each failure reported 
     assert.equal(firstAfter.length, shards.length, 'one point per series after the outage: its windows merged, not queued');
     const endBefore = new Map(lastBefore.map((point) => [shardOf(point), point.timeUnixNano]));
     for (const point of firstAfter) {
-      assert.equal(point.startTimeUnixNano, endBefore.get(shardOf(point)), 'the window after the outage starts where the last acknowledged one ended');
+      assert.equal(
+        point.startTimeUnixNano,
+        endBefore.get(shardOf(point)),
+        'the window after the outage starts where the last acknowledged one ended',
+      );
     }
     const sums = new Map();
     for (const point of points.flat()) sums.set(shardOf(point), (sums.get(shardOf(point)) ?? 0) + point.asDouble);
