@@ -2,19 +2,26 @@
 //! gzipped or not, split to the receiver's limits, with cumulative or delta
 //! temporality. Retried only on 429, 502, 503 and 504, as the OTLP specification says;
 //! a 2xx with a partial success is not retried either.
+//!
+//! Cumulative protobuf, the default, is written straight from the snapshot with each
+//! series' attributes encoded once (`otlp::cumulative`); delta and JSON build the
+//! messages, since deltas are worked out on them.
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use hyper::StatusCode;
+use parking_lot::Mutex;
 use prost::Message;
 
 use super::delta::{Commit, DeltaState};
 use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report, Tally, Target};
 use crate::collect::Snapshot;
+use crate::encode::otlp::cumulative::{self, AttributeCache, Encoded};
 use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
 use crate::encode::otlp::{self, Encoding, Origin};
 
@@ -57,6 +64,16 @@ pub struct Otlp {
   delta: DeltaState,
   /// In a group: where the acknowledged baselines are kept for the next exporter.
   delta_file: Option<std::path::PathBuf>,
+  /// Cumulative protobuf's encoded attributes, kept between exports; used on the
+  /// blocking pool, one export at a time.
+  attributes: Arc<Mutex<AttributeCache>>,
+}
+
+/// One request's worth of an export: messages still to be turned into deltas and
+/// encoded, or a body already encoded.
+enum Batch {
+  Messages(Vec<Metric>),
+  Encoded(Encoded),
 }
 
 impl Otlp {
@@ -82,6 +99,7 @@ impl Otlp {
       options,
       delta: DeltaState::default(),
       delta_file: None,
+      attributes: Arc::default(),
     })
   }
 }
@@ -163,6 +181,12 @@ impl Destination for Otlp {
     let registry = context.registry;
     let namespace_id = context.schedule.namespace_id;
     let temporality = self.options.temporality;
+    let direct = temporality == Temporality::Cumulative && self.options.encoding == Encoding::Protobuf;
+    let (resource, scope) = (self.options.resource.clone(), self.scope());
+    let (max_points, max_bytes) = (self.options.max_points, self.options.max_bytes);
+    let attributes = self.attributes.clone();
+    // Reading, encoding (or building the messages) and splitting take milliseconds for
+    // large registries: not on an async worker's time.
     let read = tokio::task::spawn_blocking(move || {
       let namespace = registry.namespace(namespace_id).map_err(|e| e.to_string())?;
       let snapshot = Snapshot::take(registry, &namespace).map_err(|e| e.to_string())?;
@@ -176,14 +200,23 @@ impl Destination for Otlp {
         .filter(|entry| entry.family.process.is_some())
         .map(|entry| entry.family.sample_name())
         .collect();
-      Ok::<_, String>((
-        otlp::metrics(&snapshot, now),
-        observed,
-        namespace.default_labels(),
-      ))
+      let origin = origin(&resource, scope, &namespace.default_labels());
+      let batches: Vec<Batch> = if direct {
+        let mut attributes = attributes.lock();
+        cumulative::requests(&snapshot, &origin, now, &mut attributes, max_points, max_bytes)
+          .into_iter()
+          .map(Batch::Encoded)
+          .collect()
+      } else {
+        otlp::split(otlp::metrics(&snapshot, now), max_points, max_bytes)
+          .into_iter()
+          .map(Batch::Messages)
+          .collect()
+      };
+      Ok::<_, String>((batches, observed, origin))
     })
     .await;
-    let (metrics, observed, default_labels) = match read {
+    let (batches, observed, origin) = match read {
       Ok(Ok(read)) => read,
       Ok(Err(why)) => {
         return Err(Failure {
@@ -198,19 +231,19 @@ impl Destination for Otlp {
         })
       }
     };
-    let origin = self.origin(&default_labels);
-    // Splitting, deltas, encoding and compressing take milliseconds for large
-    // registries: not on an async worker's time.
-    let groups =
-      tokio::task::block_in_place(|| otlp::split(metrics, self.options.max_points, self.options.max_bytes));
     let mut tally = Tally::default();
-    for mut group in groups {
-      let commit = tokio::task::block_in_place(|| match temporality {
-        Temporality::Cumulative => vec![],
-        Temporality::Delta => self.delta.to_delta(&mut group, &|_| false),
-        Temporality::LowMemory => self.delta.to_delta(&mut group, &|name| observed.contains(name)),
-      });
-      let points = count_points(&group);
+    for batch in batches {
+      let (commit, points, encoded) = match batch {
+        Batch::Encoded(Encoded { body, points }) => (Commit::new(), points, Ok(body)),
+        Batch::Messages(mut group) => {
+          let commit = tokio::task::block_in_place(|| match temporality {
+            Temporality::Cumulative => vec![],
+            Temporality::Delta => self.delta.to_delta(&mut group, &|_| false),
+            Temporality::LowMemory => self.delta.to_delta(&mut group, &|name| observed.contains(name)),
+          });
+          (commit, count_points(&group), Err(group))
+        }
+      };
       if points == 0 {
         continue;
       }
@@ -218,7 +251,10 @@ impl Destination for Otlp {
         tally.skip(context, points);
         continue;
       }
-      let body = tokio::task::block_in_place(|| self.body(&origin, group));
+      let body = tokio::task::block_in_place(|| {
+        let encoded = encoded.unwrap_or_else(|group| self.options.encoding.encode(&origin, group));
+        self.compress(encoded)
+      });
       match context
         .deliver(
           &self.target.url,
@@ -268,26 +304,14 @@ impl Otlp {
     }
   }
 
-  fn origin(&self, default_labels: &[(String, String)]) -> Origin {
-    let own = &self.options.resource;
-    let defaults = default_labels
-      .iter()
-      .filter(|(key, _)| !own.iter().any(|(k, _)| k == key));
-    Origin {
-      resource: own
-        .iter()
-        .chain(defaults)
-        .map(|(k, v)| KeyValue::new(k, v))
-        .collect(),
-      scope: InstrumentationScope {
-        name: self.options.agent_name.clone(),
-        version: self.options.agent_version.clone(),
-      },
+  fn scope(&self) -> InstrumentationScope {
+    InstrumentationScope {
+      name: self.options.agent_name.clone(),
+      version: self.options.agent_version.clone(),
     }
   }
 
-  fn body(&self, origin: &Origin, metrics: Vec<Metric>) -> Bytes {
-    let encoded = self.options.encoding.encode(origin, metrics);
+  fn compress(&self, encoded: Vec<u8>) -> Bytes {
     if !self.options.gzip {
       return encoded.into();
     }
@@ -298,6 +322,26 @@ impl Otlp {
       .and_then(|()| gzip.finish())
       .expect("compressing into memory cannot fail")
       .into()
+  }
+}
+
+/// The sender of a request: the `resource` option's attributes, then the registry's
+/// default labels not named there.
+fn origin(
+  resource: &[(String, String)],
+  scope: InstrumentationScope,
+  default_labels: &[(String, String)],
+) -> Origin {
+  let defaults = default_labels
+    .iter()
+    .filter(|(key, _)| !resource.iter().any(|(k, _)| k == key));
+  Origin {
+    resource: resource
+      .iter()
+      .chain(defaults)
+      .map(|(k, v)| KeyValue::new(k, v))
+      .collect(),
+    scope,
   }
 }
 

@@ -11,13 +11,14 @@
 
 use prost::Message;
 
-use crate::collect::{NativeBuckets, Snapshot, Value};
+use crate::collect::{FamilySnapshot, NativeBuckets, Snapshot, Value};
 use crate::exemplar::Exemplar;
 use crate::kind::{Kind, Style};
 use crate::native::Sparse;
-use crate::registry::Family;
+use crate::registry::{Family, Series};
 use crate::text::parse_labels;
 
+pub mod cumulative;
 mod json;
 pub mod model;
 
@@ -73,96 +74,127 @@ pub fn metrics(snapshot: &Snapshot, now: f64) -> Vec<Metric> {
       if read.is_multiple_of(YIELD_EVERY) {
         std::thread::yield_now();
       }
-      let attributes = attributes(family, &series.labels);
-      let start = nanos(entry.created(series));
-      let exemplar = |slot: u32| entry.exemplar(slot).map(exemplar).into_iter().collect::<Vec<_>>();
-      match (snapshot.value(entry, series), &mut data) {
-        (Value::Absent, _) => {}
-        (Value::Counter(v), Data::Sum(sum)) => sum.data_points.push(NumberDataPoint {
-          start_time_unix_nano: start,
-          time_unix_nano: time,
-          as_double: Some(v),
-          exemplars: exemplar(series.slot),
-          as_int: None,
-          attributes,
-        }),
-        (Value::FloatGauge(v), Data::Gauge(gauge)) => gauge.data_points.push(NumberDataPoint {
-          time_unix_nano: time,
-          as_double: Some(v),
-          attributes,
-          ..Default::default()
-        }),
-        (Value::IntGauge(v), Data::Gauge(gauge)) => gauge.data_points.push(NumberDataPoint {
-          time_unix_nano: time,
-          as_int: Some(v),
-          attributes,
-          ..Default::default()
-        }),
-        (
-          Value::Histogram {
-            native: Some(native),
-            sum,
-            ..
-          },
-          Data::ExponentialHistogram(histogram),
-        ) => histogram
-          .data_points
-          .push(exponential_point(native, sum, attributes, start, time)),
-        (Value::Histogram { buckets, sum, .. }, Data::Histogram(histogram)) => {
-          let bucket_counts: Vec<u64> = buckets.iter().map(|count| count.round() as u64).collect();
-          histogram.data_points.push(model::HistogramDataPoint {
-            start_time_unix_nano: start,
-            time_unix_nano: time,
-            count: bucket_counts.iter().sum(),
-            sum: Some(sum),
-            bucket_counts,
-            explicit_bounds: family.def.buckets.clone(),
-            exemplars: (0..=family.def.buckets.len() as u32)
-              .flat_map(|bucket| exemplar(series.slot + bucket))
-              .collect(),
-            attributes,
-          });
-        }
-        (
-          Value::Summary {
-            quantiles,
-            count,
-            sum,
-          },
-          Data::Summary(summary),
-        ) => summary.data_points.push(model::SummaryDataPoint {
-          start_time_unix_nano: start,
-          time_unix_nano: time,
-          count: count.round() as u64,
-          sum,
-          quantile_values: quantiles
-            .map(|values| {
-              family
-                .def
-                .summary
-                .quantiles
-                .iter()
-                .zip(values)
-                .map(|(&quantile, &value)| model::ValueAtQuantile { quantile, value })
-                .collect()
-            })
-            .unwrap_or_default(),
-          attributes,
-        }),
-        // A value always matches its family's kind.
-        (_, _) => {}
+      if let Some(point) = point(snapshot, entry, series, attributes(family, &series.labels), time) {
+        data.push(point);
       }
     }
     if !data.is_empty() {
-      out.push(Metric {
-        name: family.sample_name(),
-        description: family.def.help.clone(),
-        unit: unit_of(&family.base).to_string(),
-        data: Some(data),
-      });
+      out.push(header(family, Some(data)));
     }
   }
   out
+}
+
+/// A metric's name, description and unit, with `data`.
+fn header(family: &Family, data: Option<Data>) -> Metric {
+  Metric {
+    name: family.sample_name(),
+    description: family.def.help.clone(),
+    unit: unit_of(&family.base).to_string(),
+    data,
+  }
+}
+
+/// One series' point, of its family's kind of data.
+enum Point {
+  Number(NumberDataPoint),
+  Histogram(model::HistogramDataPoint),
+  Exponential(model::ExponentialHistogramDataPoint),
+  Summary(model::SummaryDataPoint),
+}
+
+impl Data {
+  /// Adds a point of this data's kind (a value always matches its family's kind).
+  fn push(&mut self, point: Point) {
+    match (self, point) {
+      (Data::Sum(sum), Point::Number(p)) => sum.data_points.push(p),
+      (Data::Gauge(gauge), Point::Number(p)) => gauge.data_points.push(p),
+      (Data::Histogram(histogram), Point::Histogram(p)) => histogram.data_points.push(p),
+      (Data::ExponentialHistogram(histogram), Point::Exponential(p)) => histogram.data_points.push(p),
+      (Data::Summary(summary), Point::Summary(p)) => summary.data_points.push(p),
+      (_, _) => {}
+    }
+  }
+}
+
+/// A series' point at `time` (ns since the Unix epoch) with these attributes; none
+/// for a process figure this system does not report.
+fn point(
+  snapshot: &Snapshot,
+  entry: &FamilySnapshot,
+  series: &Series,
+  attributes: Vec<KeyValue>,
+  time: u64,
+) -> Option<Point> {
+  let family = &*entry.family;
+  let start = nanos(entry.created(series));
+  let exemplar = |slot: u32| entry.exemplar(slot).map(exemplar).into_iter().collect::<Vec<_>>();
+  Some(match snapshot.value(entry, series) {
+    Value::Absent => return None,
+    Value::Counter(v) => Point::Number(NumberDataPoint {
+      start_time_unix_nano: start,
+      time_unix_nano: time,
+      as_double: Some(v),
+      exemplars: exemplar(series.slot),
+      as_int: None,
+      attributes,
+    }),
+    Value::FloatGauge(v) => Point::Number(NumberDataPoint {
+      time_unix_nano: time,
+      as_double: Some(v),
+      attributes,
+      ..Default::default()
+    }),
+    Value::IntGauge(v) => Point::Number(NumberDataPoint {
+      time_unix_nano: time,
+      as_int: Some(v),
+      attributes,
+      ..Default::default()
+    }),
+    Value::Histogram {
+      native: Some(native),
+      sum,
+      ..
+    } => Point::Exponential(exponential_point(native, sum, attributes, start, time)),
+    Value::Histogram { buckets, sum, .. } => {
+      let bucket_counts: Vec<u64> = buckets.iter().map(|count| count.round() as u64).collect();
+      Point::Histogram(model::HistogramDataPoint {
+        start_time_unix_nano: start,
+        time_unix_nano: time,
+        count: bucket_counts.iter().sum(),
+        sum: Some(sum),
+        bucket_counts,
+        explicit_bounds: family.def.buckets.clone(),
+        exemplars: (0..=family.def.buckets.len() as u32)
+          .flat_map(|bucket| exemplar(series.slot + bucket))
+          .collect(),
+        attributes,
+      })
+    }
+    Value::Summary {
+      quantiles,
+      count,
+      sum,
+    } => Point::Summary(model::SummaryDataPoint {
+      start_time_unix_nano: start,
+      time_unix_nano: time,
+      count: count.round() as u64,
+      sum,
+      quantile_values: quantiles
+        .map(|values| {
+          family
+            .def
+            .summary
+            .quantiles
+            .iter()
+            .zip(values)
+            .map(|(&quantile, &value)| model::ValueAtQuantile { quantile, value })
+            .collect()
+        })
+        .unwrap_or_default(),
+      attributes,
+    }),
+  })
 }
 
 /// A family's kind of OTLP data, with no points yet.
