@@ -232,16 +232,16 @@ impl Destination for Otlp {
       }
     };
     let mut tally = Tally::default();
-    for batch in batches {
-      let (commit, points, encoded) = match batch {
-        Batch::Encoded(Encoded { body, points }) => (Commit::new(), points, Ok(body)),
-        Batch::Messages(mut group) => {
+    for mut batch in batches {
+      let (commit, points) = match &mut batch {
+        Batch::Encoded(encoded) => (Commit::new(), encoded.points),
+        Batch::Messages(group) => {
           let commit = tokio::task::block_in_place(|| match temporality {
             Temporality::Cumulative => vec![],
-            Temporality::Delta => self.delta.to_delta(&mut group, &|_| false),
-            Temporality::LowMemory => self.delta.to_delta(&mut group, &|name| observed.contains(name)),
+            Temporality::Delta => self.delta.to_delta(group, &|_| false),
+            Temporality::LowMemory => self.delta.to_delta(group, &|name| observed.contains(name)),
           });
-          (commit, count_points(&group), Err(group))
+          (commit, count_points(group))
         }
       };
       if points == 0 {
@@ -252,7 +252,10 @@ impl Destination for Otlp {
         continue;
       }
       let body = tokio::task::block_in_place(|| {
-        let encoded = encoded.unwrap_or_else(|group| self.options.encoding.encode(&origin, group));
+        let encoded = match batch {
+          Batch::Encoded(encoded) => encoded.body,
+          Batch::Messages(group) => self.options.encoding.encode(&origin, group),
+        };
         self.compress(encoded)
       });
       match context
