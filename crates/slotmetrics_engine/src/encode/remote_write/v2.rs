@@ -115,6 +115,7 @@ pub fn encode(series: &[Series]) -> Vec<u8> {
       let metadata = Some(Metadata {
         r#type: one.metadata.kind as i32,
         help_ref: symbols.refer(&one.metadata.help),
+        // The registry keeps no unit (a name's suffix is a convention, not a declaration).
         unit_ref: 0,
       });
       let (samples, histograms) = match &one.point {
