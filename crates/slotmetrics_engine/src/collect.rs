@@ -105,6 +105,8 @@ pub struct NativeBuckets {
   pub zero_count: u64,
   pub positive: Sparse,
   pub negative: Sparse,
+  /// Every observation the buckets hold: the zero bucket's and every bucket's.
+  pub count: u64,
 }
 
 /// Merges one sign's windows, their counts in `striped`, at `schema`; also gives their
@@ -344,22 +346,22 @@ impl Snapshot {
           let (positive, positive_total) = merged(positive, &self.striped, schema);
           let (negative, negative_total) = merged(negative, &self.striped, schema);
           let zero_count = cells[buckets + 2] as u64;
-          let native = NativeBuckets {
+          NativeBuckets {
             schema,
             zero_threshold: options.zero_threshold,
             zero_count,
             positive,
             negative,
-          };
-          (native, zero_count + positive_total + negative_total)
+            count: zero_count + positive_total + negative_total,
+          }
         });
         Value::Histogram {
-          buckets: match native {
-            Some((_, count)) if buckets == 0 => Cow::Owned(vec![count as f64]),
+          buckets: match &native {
+            Some(native) if buckets == 0 => Cow::Owned(vec![native.count as f64]),
             _ => Cow::Borrowed(&cells[..buckets + 1]),
           },
           sum: cells[buckets + 1],
-          native: native.map(|(native, _)| native),
+          native,
         }
       }
       Kind::Summary => Value::Summary {

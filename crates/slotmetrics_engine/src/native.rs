@@ -130,7 +130,7 @@ pub fn lower_index(index: i32, delta: i32) -> i32 {
 /// One sign of a native histogram as exposed: spans of consecutive buckets (offset from
 /// the end of the previous span, or the first index; length) and each bucket's count
 /// less the previous one's.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sparse {
   pub spans: Vec<(i32, u32)>,
   pub deltas: Vec<i64>,

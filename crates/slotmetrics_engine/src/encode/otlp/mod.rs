@@ -240,16 +240,11 @@ fn exponential_point(
 ) -> model::ExponentialHistogramDataPoint {
   let positive = dense(&native.positive);
   let negative = dense(&native.negative);
-  let total = |buckets: &Option<Buckets>| {
-    buckets
-      .as_ref()
-      .map_or(0, |b| b.bucket_counts.iter().sum::<u64>())
-  };
   model::ExponentialHistogramDataPoint {
     attributes,
     start_time_unix_nano: start,
     time_unix_nano: time,
-    count: native.zero_count + total(&positive) + total(&negative),
+    count: native.count,
     sum: Some(sum),
     scale: native.schema,
     zero_count: native.zero_count,

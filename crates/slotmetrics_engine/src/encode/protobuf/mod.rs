@@ -11,6 +11,8 @@
 
 mod model;
 
+pub(crate) use model::BucketSpan;
+
 use std::borrow::Cow;
 use std::io::{self, Write};
 
@@ -24,7 +26,7 @@ use crate::names::Escaping;
 use crate::native::Sparse;
 use crate::summary::empty_quantile;
 use crate::text::label_pairs;
-use model::{Bucket, BucketSpan, LabelPair, Metric, MetricFamily, Quantile, Timestamp};
+use model::{Bucket, LabelPair, Metric, MetricFamily, Quantile, Timestamp};
 
 /// Encodes a snapshot as protobuf into `sink`, in pieces of about `PIECE_BYTES`.
 pub(super) fn encode(snapshot: &Snapshot, escaping: Escaping, sink: &mut impl Write) -> io::Result<()> {
@@ -207,7 +209,8 @@ fn set_labels<'a>(
   labels.truncate(count);
 }
 
-fn spans_and_deltas(sparse: Sparse) -> (Vec<BucketSpan>, Vec<i64>) {
+/// A sign's sparse buckets as the spans and deltas both Prometheus schemas send.
+pub(crate) fn spans_and_deltas(sparse: Sparse) -> (Vec<BucketSpan>, Vec<i64>) {
   let spans = sparse
     .spans
     .into_iter()

@@ -104,6 +104,7 @@ pub struct Histogram {
   pub exemplars: Vec<Exemplar>,
 }
 
+/// The same message in remote write's schema (`prometheus.BucketSpan`).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct BucketSpan {
   #[prost(sint32, tag = "1")]

@@ -2,6 +2,7 @@
 //! timestamp, which 1.0 never sets (a zero is not written).
 
 use crate::collect::NativeBuckets;
+use crate::encode::protobuf::{spans_and_deltas, BucketSpan};
 
 /// An integer native histogram. `count_int` and `zero_count_int` are members of oneofs
 /// whose float members are never sent: optional fields of the same numbers.
@@ -32,48 +33,21 @@ pub struct Histogram {
   pub start_timestamp: i64,
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct BucketSpan {
-  #[prost(sint32, tag = "1")]
-  pub offset: i32,
-  #[prost(uint32, tag = "2")]
-  pub length: u32,
-}
-
-/// The observations a native histogram counts: its zero bucket and every bucket.
-pub fn count(buckets: &NativeBuckets) -> u64 {
-  let total = |deltas: &[i64]| {
-    let mut count = 0i64;
-    deltas
-      .iter()
-      .map(|d| {
-        count += d;
-        count.max(0) as u64
-      })
-      .sum::<u64>()
-  };
-  buckets.zero_count + total(&buckets.positive.deltas) + total(&buckets.negative.deltas)
-}
-
 /// The message of a native histogram's buckets and sum, at `timestamp`, counting since
 /// `start` (both ms; a start of 0 is not written).
 pub fn histogram(buckets: &NativeBuckets, sum: f64, timestamp: i64, start: i64) -> Histogram {
-  let spans = |spans: &[(i32, u32)]| {
-    spans
-      .iter()
-      .map(|&(offset, length)| BucketSpan { offset, length })
-      .collect()
-  };
+  let (negative_spans, negative_deltas) = spans_and_deltas(buckets.negative.clone());
+  let (positive_spans, positive_deltas) = spans_and_deltas(buckets.positive.clone());
   Histogram {
-    count_int: Some(count(buckets)),
+    count_int: Some(buckets.count),
     sum,
     schema: buckets.schema,
     zero_threshold: buckets.zero_threshold,
     zero_count_int: Some(buckets.zero_count),
-    negative_spans: spans(&buckets.negative.spans),
-    negative_deltas: buckets.negative.deltas.clone(),
-    positive_spans: spans(&buckets.positive.spans),
-    positive_deltas: buckets.positive.deltas.clone(),
+    negative_spans,
+    negative_deltas,
+    positive_spans,
+    positive_deltas,
     timestamp,
     start_timestamp: start,
   }

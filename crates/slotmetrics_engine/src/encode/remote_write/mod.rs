@@ -151,7 +151,7 @@ pub fn without_native(all: Vec<Series>) -> Vec<Series> {
       out.push(one);
       continue;
     };
-    let count = histogram::count(buckets) as f64;
+    let count = buckets.count as f64;
     for (suffix, value) in [("_count", count), ("_sum", *sum)] {
       let labels = one
         .labels
