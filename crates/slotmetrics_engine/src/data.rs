@@ -28,6 +28,7 @@ pub struct SampleData {
   pub created: f64,
 }
 
+/// One per family of the snapshot, in its order.
 pub fn metrics_data(snapshot: &Snapshot) -> Vec<MetricData> {
   snapshot
     .families

@@ -194,10 +194,11 @@ impl Destination for Otlp {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
+      // What lowmemory keeps cumulative: figures read at collection time.
       let observed: HashSet<String> = snapshot
         .families
         .iter()
-        .filter(|entry| entry.family.process.is_some())
+        .filter(|entry| temporality == Temporality::LowMemory && entry.family.process.is_some())
         .map(|entry| entry.family.sample_name())
         .collect();
       let origin = origin(&resource, scope, &namespace.default_labels());

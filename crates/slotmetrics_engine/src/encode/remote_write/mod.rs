@@ -8,7 +8,6 @@
 //! (`v1`) or 2.0's `io.prometheus.write.v2.Request` (`v2`), which adds what 1.0 has no
 //! field for: the metric's type and help, the series' start time and its exemplar.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::collect::{NativeBuckets, Snapshot, Value};
@@ -77,14 +76,8 @@ fn millis(seconds: f64) -> i64 {
 /// `native` says whether native histograms go as histograms.
 pub fn series(snapshot: &Snapshot, extra: &[(String, String)], timestamp: i64, native: bool) -> Vec<Series> {
   let mut out = Vec::new();
-  let natives: HashSet<String> = snapshot
-    .families
-    .iter()
-    .filter(|entry| entry.family.def.native.is_some())
-    .map(|entry| entry.family.sample_name())
-    .collect();
   for (metric, entry) in metrics_data(snapshot).into_iter().zip(&snapshot.families) {
-    let is_native = natives.contains(&metric.name);
+    let is_native = entry.family.def.native.is_some();
     let kind = MetricType::of(entry.family.def.kind);
     let metadata = Arc::new(Metadata {
       kind,
