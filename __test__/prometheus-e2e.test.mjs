@@ -43,8 +43,10 @@ function startApp(script, env = {}) {
   return until((text) => text.match(/^metrics: (\S+)$/m)).then((match) => ({ child, url: new URL(match[1]), send }));
 }
 
-async function query(base, promql) {
-  const response = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`, { signal: AbortSignal.timeout(5000) });
+/** Evaluates `promql` at `time` (seconds since the epoch; default: when Prometheus gets it). */
+async function query(base, promql, time) {
+  const at = time === undefined ? '' : `&time=${time}`;
+  const response = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}${at}`, { signal: AbortSignal.timeout(5000) });
   const body = await response.json();
   assert.equal(body.status, 'success', `${promql}: ${JSON.stringify(body)}`);
   return body.data.result;
@@ -112,10 +114,12 @@ async function checkIncrease(base, recorder) {
   // Over a range holding n samples (about 1 s apart) from before and after the jump,
   // increase() extrapolates: not before the first sample (it is 0, where a counter
   // starts), and past the last by at most 1.1 intervals. So it lies between the
-  // recorded 1000 and 1000 × (n - 1 + 1.1) / (n - 1).
+  // recorded 1000 and 1000 × (n - 1 + 1.1) / (n - 1). Both are evaluated at one
+  // instant, so that a scrape landing between them cannot change n.
+  const at = Date.now() / 1000;
   const [increase, samples] = await Promise.all([
-    query(base, 'increase(e2e_jobs_total[30s])'),
-    query(base, 'count_over_time(e2e_jobs_total[30s])'),
+    query(base, 'increase(e2e_jobs_total[30s])', at),
+    query(base, 'count_over_time(e2e_jobs_total[30s])', at),
   ]).then((results) => results.map(value));
   const bound = (1000 * (samples - 1 + 1.1)) / (samples - 1);
   assert.ok(increase >= 1000 && increase <= bound + 1e-9, `increase() = ${increase} over ${samples} samples (at most ${bound})`);
