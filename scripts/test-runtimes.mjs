@@ -64,10 +64,32 @@ const COUNTS = {
 // Each runner's line for a failed test, its name captured: the closing table repeats them,
 // so that the end of a long log says what failed.
 const FAILED_TEST = {
-  node: /^\s*✖ (.+?)(?: \([\d.]+m?s\))?$/gm, // "✖ name (12.3ms)"
+  node: /^\s*✖ (?!failing tests:$)(.+?)(?: \([\d.]+m?s\))?$/gm, // "✖ name (12.3ms)"
   bun: /^\(fail\) (.+?)(?: \[[\d.]+m?s\])?$/gm, // "(fail) name [12.00ms]"
   deno: /^(.+?) \.\.\. FAILED/gm, // "name ... FAILED (12ms)"
 };
+
+// Where each runner says why tests failed, printed again after the table (at most
+// EXCERPT_LINES lines a run): Node's closing "failing tests:" list, the 20 lines Bun prints
+// before a "(fail)", Deno's "ERRORS" section.
+const EXCERPT_LINES = 40;
+const FAILURE_EXCERPT = {
+  node: (lines) => linesFrom(lines, (line) => line.trim() === '✖ failing tests:'),
+  bun: (lines) => lines.flatMap((line, i) => (line.startsWith('(fail) ') ? lines.slice(Math.max(0, i - 20), i + 1) : [])),
+  deno: (lines) => linesFrom(lines, (line) => line.trim() === 'ERRORS'),
+};
+
+/** The lines from the first that `isStart` accepts; none if none does. */
+function linesFrom(lines, isStart) {
+  const start = lines.findIndex(isStart);
+  return start === -1 ? [] : lines.slice(start);
+}
+
+/** What `output` says about its failures, for the closing summary. */
+function failureExcerpt(kind, output) {
+  const lines = withoutColours(output).split('\n');
+  return FAILURE_EXCERPT[kind](lines).slice(0, EXCERPT_LINES);
+}
 
 function last(text, pattern) {
   const matches = [...withoutColours(text).matchAll(pattern)];
@@ -85,7 +107,7 @@ async function testOn(runtime) {
   const env = { ...process.env, PATH: `${path.dirname(bin)}${path.delimiter}${process.env.PATH}` };
   const versionRun = await run(bin, ['--version'], { cwd: ROOT, quiet: true });
   const version = versionRun.output.match(/\d+\.\d+\.\d+/)?.[0] ?? 'unknown';
-  const row = { name: runtime.name, version, pass: 0, skip: 0, fail: 0, problems: [], skips: new Set(), failures: new Set() };
+  const row = { name: runtime.name, version, pass: 0, skip: 0, fail: 0, problems: [], skips: new Set(), failures: new Set(), excerpts: [] };
   const invocations =
     runtime.kind === 'node'
       ? [['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=120000', ...allSuites()]]
@@ -102,6 +124,7 @@ async function testOn(runtime) {
     for (const [, reason] of output.matchAll(/^# skipped on \w+: (.*)$/gm)) row.skips.add(reason);
     for (const [, name] of withoutColours(output).matchAll(FAILED_TEST[runtime.kind]))
       row.failures.add(`${files.length === 1 ? `${files[0]}: ` : ''}${name}`);
+    if (counts.fail > 0) row.excerpts.push(...failureExcerpt(runtime.kind, output));
     if (code !== 0 && counts.fail === 0) row.problems.push(`${args.at(-1)} exited with ${code}`);
     if (counts.pass + counts.skip + counts.fail === 0) row.problems.push(`${args.at(-1)} ran no test`);
   }
@@ -129,6 +152,8 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 
 const rows = [];
 for (const runtime of RUNTIMES.filter((r) => wanted.length === 0 || wanted.includes(r.id))) rows.push(await testOn(runtime));
+
+for (const row of rows.filter((r) => r.excerpts.length > 0)) console.log(`\nwhy tests failed on ${row.name}:\n${row.excerpts.join('\n')}`);
 
 console.log('\nruntime matrix');
 console.log('runtime  version   pass  skip  fail');
