@@ -203,6 +203,11 @@ export interface MetricDefinition {
   native?: NativeBuckets
   /** Metric and label names may hold any characters (README, "UTF-8 names"). */
   utf8Names?: boolean
+  /**
+   * Each series names its own labels: `dynamicKeys` is empty and a label set is
+   * given as name, value pairs (OpenTelemetry instruments).
+   */
+  openKeys?: boolean
 }
 
 export interface MetricJson {

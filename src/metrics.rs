@@ -88,6 +88,9 @@ pub struct MetricDefinition {
   pub native: Option<NativeBuckets>,
   /// Metric and label names may hold any characters (README, "UTF-8 names").
   pub utf8_names: Option<bool>,
+  /// Each series names its own labels: `dynamicKeys` is empty and a label set is
+  /// given as name, value pairs (OpenTelemetry instruments).
+  pub open_keys: Option<bool>,
 }
 
 /// A native histogram's options, as client_golang names them.
@@ -180,6 +183,7 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
         },
         native,
         utf8_names: definition.utf8_names.unwrap_or(false),
+        open_keys: definition.open_keys.unwrap_or(false),
       },
     )
     .map_err(js_error)

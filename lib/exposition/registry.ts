@@ -1,4 +1,5 @@
 import { binding, callNative } from '../base/native';
+import { runCollectors } from '../base/collectors';
 import { flushPendingUpdates } from '../base/pending';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 
@@ -103,7 +104,8 @@ export class Registry {
   /**
    * The exposition, the same `serve()` answers with: text, or bytes for `'protobuf'`.
    * It is rendered on a libuv worker thread, so the event loop only receives the
-   * finished result.
+   * finished result. This thread's collectors (prom-client `collect` callbacks,
+   * OpenTelemetry observable callbacks) run first.
    */
   metrics(options?: MetricsOptions<TextFormat>): Promise<string>;
   metrics(options: MetricsOptions<'protobuf'>): Promise<Uint8Array>;
@@ -125,6 +127,7 @@ export class Registry {
    */
   async scrape(accept = ''): Promise<Exposition> {
     if (typeof accept !== 'string') throw new TypeError(`registry.scrape(): accept must be a string, got ${describeValue(accept)}`);
+    await runCollectors(this.id);
     flushPendingUpdates();
     const rendered = await binding.renderMetrics(accept, this.id);
     return { contentType: rendered.contentType, body: rendered.text ?? (rendered.bytes as Uint8Array) };
@@ -134,7 +137,8 @@ export class Registry {
    * Every metric with its samples as objects, in prom-client's `getMetricsAsJSON()`
    * shape (seed 003's JSON export); collected off the event loop like `metrics()`.
    */
-  getMetricsAsJSON(): Promise<MetricJSON[]> {
+  async getMetricsAsJSON(): Promise<MetricJSON[]> {
+    await runCollectors(this.id);
     flushPendingUpdates();
     return binding.metricsData(this.id) as Promise<MetricJSON[]>;
   }

@@ -5,6 +5,7 @@
 import { format } from 'node:util';
 import { dropOrThrow, type MetricSchema, type MetricType } from '../metrics/schema';
 import { binding, callNative } from '../base/native';
+import { addCollector } from '../base/collectors';
 import { flushPendingUpdates } from '../base/pending';
 import type { MetricJSON } from '../exposition/registry';
 import { globalRegistry, type RegisteredMetric, Registry } from './registry';
@@ -102,11 +103,11 @@ function unexposedRegistry(): Registry {
   return unexposed;
 }
 
-// This thread's metrics with `collect` callbacks. Scrapes served by the Rust server
-// (slotmetrics' serve()) run them through this thread's collect hook first.
+// This thread's metrics with `collect` callbacks, run before every read of a registry
+// they are in (base/collectors.ts), whether JS or the engine reads it.
 const collecting = new Set<Metric<string, unknown>>();
 
-function runCollectors(registryId: number): Promise<void> {
+function runCollectCallbacks(registryId: number): Promise<void> {
   const due = [...collecting].filter((metric) =>
     metric.registers.some((registry) => registry.engine.id === registryId && registry.getSingleMetric(metric.name) === metric),
   );
@@ -192,7 +193,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     home.adopt(this);
     for (const registry of others) registry.registerMetric(this);
     if (this.collect !== undefined) {
-      if (collecting.size === 0) callNative(() => binding.setCollectHook(runCollectors));
+      if (collecting.size === 0) addCollector(runCollectCallbacks);
       collecting.add(this as Metric<string, unknown>);
     }
     const miss = (labels: object) => this.register(labels);

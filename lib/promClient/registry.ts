@@ -86,17 +86,17 @@ export class Registry {
     return this.type === OPENMETRICS_CONTENT_TYPE ? 'openmetrics' : 'prometheus';
   }
 
-  /** Runs the `collect` callbacks of these metrics (all of this registry's if none given). */
-  private async collect(metrics: Iterable<RegisteredMetric | MetricObject> = this.byName.values()): Promise<void> {
+  /** Runs the `collect` callbacks of these metrics. */
+  private async collect(metrics: Iterable<RegisteredMetric | MetricObject>): Promise<void> {
     await Promise.all([...metrics].filter(onEngine).map((metric) => metric.collect?.()));
   }
 
   /**
-   * The exposition of every metric: `collect` callbacks first, then the engine's text
-   * rendered off the event loop, then that of registered objects.
+   * The exposition of every metric: the engine's text, rendered off the event loop
+   * after the `collect` callbacks (the engine registry's read runs them), then that of
+   * registered objects.
    */
   async metrics(): Promise<string> {
-    await this.collect();
     const openMetrics = this.format === 'openmetrics';
     let text = await this.engine.metrics({ format: this.format });
     if (openMetrics) text = text.slice(0, -'# EOF\n'.length);
@@ -112,15 +112,13 @@ export class Registry {
    * Content-Type; `collect` callbacks run first. Objects registered beside this entry's
    * metrics (custom collectors) are in `metrics()` only.
    */
-  async scrape(accept = ''): Promise<Exposition> {
-    await this.collect();
+  scrape(accept = ''): Promise<Exposition> {
     return this.engine.scrape(accept);
   }
 
   /** Every metric's data; with `aggregator` (@prometheus-io/client 0.16), only the metrics aggregated by it. */
   async getMetricsAsJSON(aggregator?: string): Promise<MetricData[]> {
     if (aggregator !== undefined) return (await this.getMetricsAsJSON()).filter((metric) => metric.aggregator === aggregator);
-    await this.collect();
     const metrics: MetricData[] = (await this.engine.getMetricsAsJSON()).map((metric) => {
       // The engine does not know prom-client's aggregators and exemplar options; the metric does.
       const own = this.byName.get(metric.name) as RegisteredMetric | undefined;

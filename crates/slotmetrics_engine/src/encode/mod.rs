@@ -42,7 +42,16 @@ pub fn encode(snapshot: &Snapshot, format: Format, sink: &mut impl Write) -> io:
 fn renames_labels(family: &Family, defaults: &[(String, String)], escaping: Escaping) -> bool {
   let def = &family.def;
   let changed = |name: &str| matches!(escaping.label_name(name), Cow::Owned(_));
-  def.static_labels.iter().any(|(k, _)| changed(k))
+  // An open-keyed family's series have names of their own: legacy ones unless it
+  // allows UTF-8, and only the dots scheme changes legacy names (`_` becomes `__`).
+  let open_keys_changed = def.open_keys
+    && match escaping {
+      Escaping::AllowUtf8 => false,
+      Escaping::Underscores | Escaping::Values => def.utf8_names,
+      Escaping::Dots => true,
+    };
+  open_keys_changed
+    || def.static_labels.iter().any(|(k, _)| changed(k))
     || def.dynamic_keys.iter().any(|k| changed(k))
     || defaults.iter().any(|(k, _)| changed(k))
 }

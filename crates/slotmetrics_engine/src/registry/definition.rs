@@ -36,6 +36,12 @@ pub struct Definition {
   /// Its metric and label names may hold any characters, not only the legacy ones.
   #[serde(default)]
   pub utf8_names: bool,
+  /// Each series names its own dynamic labels (OpenTelemetry attributes, which differ
+  /// from one measurement to the next): `dynamic_keys` is empty and a series' label
+  /// values come as name, value pairs, in any order. Its overflow series is labeled
+  /// `otel.metric.overflow="true"` (`otel_metric_overflow` without UTF-8 names).
+  #[serde(default)]
+  pub open_keys: bool,
 }
 
 impl Definition {
@@ -57,6 +63,7 @@ impl Definition {
       gauge_mode: GaugeMode::Shared,
       native: None,
       utf8_names: false,
+      open_keys: false,
     }
   }
 }
@@ -74,6 +81,9 @@ pub(super) fn write_labels(
   values: &[impl AsRef<str>],
   out: &mut String,
 ) -> Result<(), RegistryError> {
+  if def.open_keys {
+    return write_open_labels(def, values, out);
+  }
   let keys = &def.dynamic_keys;
   if values.len() != keys.len() {
     return Err(RegistryError::Invalid(format!(
@@ -95,6 +105,69 @@ pub(super) fn write_labels(
   // written with their values, so the text still identifies the label set.
   let prom_client = def.style == Style::PromClient;
   write_label_text(pairs.filter(|(_, value)| !(prom_client && value.is_empty())), out);
+  Ok(())
+}
+
+/// `write_labels` for a metric whose series name their own labels: `pairs` alternate
+/// names and values. They are written after the static labels, sorted by name, so that
+/// one label set has one text whatever order it came in.
+fn write_open_labels(
+  def: &Definition,
+  pairs: &[impl AsRef<str>],
+  out: &mut String,
+) -> Result<(), RegistryError> {
+  if !pairs.len().is_multiple_of(2) {
+    return Err(RegistryError::Invalid(format!(
+      "metric \"{}\" takes label names and values in pairs, got {} strings",
+      def.name,
+      pairs.len()
+    )));
+  }
+  let mut labels: Vec<(&str, &str)> = pairs
+    .chunks_exact(2)
+    .map(|pair| (pair[0].as_ref(), pair[1].as_ref()))
+    .collect();
+  labels.sort_unstable_by(|a, b| a.0.cmp(b.0));
+  let place = format!("on a series of metric \"{}\"", def.name);
+  for (i, (key, _)) in labels.iter().enumerate() {
+    check_label_name(key, &place, def.utf8_names)?;
+    check_reserved_for_kind(def, key)?;
+    let repeated = i > 0 && labels[i - 1].0 == *key;
+    if repeated || def.static_labels.iter().any(|(k, _)| k == key) {
+      return Err(RegistryError::Invalid(format!(
+        "label name \"{key}\" appears twice {place}"
+      )));
+    }
+  }
+  let statics = def.static_labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+  write_label_text(statics.chain(labels), out);
+  Ok(())
+}
+
+/// The one label of an open-keyed metric's overflow series.
+pub(super) fn open_overflow_label(def: &Definition) -> [&'static str; 2] {
+  let name = if def.utf8_names {
+    "otel.metric.overflow"
+  } else {
+    "otel_metric_overflow"
+  };
+  [name, "true"]
+}
+
+/// Refuses a label name the metric's kind keeps for itself: a histogram's `le`, a
+/// summary's `quantile`.
+fn check_reserved_for_kind(def: &Definition, key: &str) -> Result<(), RegistryError> {
+  let (reserved, what, kind) = match def.kind {
+    Kind::Histogram => ("le", "buckets", "histogram"),
+    Kind::Summary => ("quantile", "quantiles", "summary"),
+    _ => return Ok(()),
+  };
+  if key == reserved {
+    return Err(RegistryError::Invalid(format!(
+      "label name \"{reserved}\" is reserved on {kind} \"{}\" for its {what}",
+      def.name
+    )));
+  }
   Ok(())
 }
 
@@ -125,18 +198,7 @@ pub(super) fn validate(def: &Definition) -> Result<String, RegistryError> {
   let place = format!("on metric \"{}\"", def.name);
   for key in keys {
     check_label_name(key, &place, def.utf8_names)?;
-    if def.kind == Kind::Histogram && key == "le" {
-      return invalid(format!(
-        "label name \"le\" is reserved on histogram \"{}\" for its buckets",
-        def.name
-      ));
-    }
-    if def.kind == Kind::Summary && key == "quantile" {
-      return invalid(format!(
-        "label name \"quantile\" is reserved on summary \"{}\" for its quantiles",
-        def.name
-      ));
-    }
+    check_reserved_for_kind(def, key)?;
     if seen.contains(&key) {
       return invalid(format!(
         "label name \"{key}\" appears twice on metric \"{}\"",
@@ -144,6 +206,12 @@ pub(super) fn validate(def: &Definition) -> Result<String, RegistryError> {
       ));
     }
     seen.push(key);
+  }
+  if def.open_keys && !def.dynamic_keys.is_empty() {
+    return invalid(format!(
+      "metric \"{}\" names its labels per series and takes no dynamic keys",
+      def.name
+    ));
   }
   if def.max_series == 0 {
     return invalid(format!("metric \"{}\" must allow at least 1 series", def.name));
@@ -304,6 +372,16 @@ pub(super) fn describe_difference(existing: &Definition, new: &Definition) -> Op
   }
   if existing.dynamic_keys != new.dynamic_keys {
     return Some(format!("has dynamic keys [{}]", new.dynamic_keys.join(", ")));
+  }
+  if existing.open_keys != new.open_keys {
+    return Some(
+      if new.open_keys {
+        "names its labels per series"
+      } else {
+        "has fixed label names"
+      }
+      .to_string(),
+    );
   }
   if existing.static_labels != new.static_labels {
     let labels: Vec<String> = new

@@ -42,7 +42,9 @@ use crate::summary::{quantiles_of, Window};
 use crate::text::{format_js_number, format_number};
 
 pub use definition::Definition;
-use definition::{check_label_name, describe, describe_difference, encode_labels, validate};
+use definition::{
+  check_label_name, describe, describe_difference, encode_labels, open_overflow_label, validate,
+};
 use family::{sample_names, Restart};
 pub use family::{Family, Series};
 pub use leases::LeaseAnswer;
@@ -1178,6 +1180,9 @@ fn overflow_labels(def: &Definition) -> Result<String, RegistryError> {
       def.name, def.max_series
     )));
   }
+  if def.open_keys {
+    return encode_labels(def, &open_overflow_label(def));
+  }
   encode_labels(def, &vec![OVERFLOW_VALUE; def.dynamic_keys.len()])
 }
 
@@ -1599,5 +1604,106 @@ mod tests {
       .collect();
     assert!(slots.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(r.family(id).unwrap().series().len(), 100);
+  }
+
+  fn open_def(name: &str, kind: Kind, utf8_names: bool, max_series: usize) -> Definition {
+    Definition {
+      open_keys: true,
+      utf8_names,
+      max_series,
+      ..Definition::new(name, kind)
+    }
+  }
+
+  fn labels_of(r: &Registry, id: FamilyId) -> Vec<String> {
+    let family = r.family(id).unwrap();
+    family.series().iter().map(|s| s.labels.to_string()).collect()
+  }
+
+  #[test]
+  fn open_keys_name_labels_per_series_in_any_order() {
+    let r = Registry::new();
+    let id = r
+      .define(open_def("otel_requests_total", Kind::Counter, false, 10))
+      .unwrap();
+    let a = r.series(id, &["method", "GET", "code", "200"]).unwrap().slot();
+    let b = r.series(id, &["code", "200", "method", "GET"]).unwrap().slot();
+    let c = r.series(id, &["method", "GET"]).unwrap().slot();
+    let none: [&str; 0] = [];
+    let d = r.series(id, &none).unwrap().slot();
+    assert_eq!(a, b, "one label set whatever the order");
+    assert_ne!(a, c);
+    assert_eq!(
+      labels_of(&r, id),
+      [r#"code="200",method="GET""#, r#"method="GET""#, ""]
+    );
+    assert_ne!(c, d);
+  }
+
+  #[test]
+  fn open_keys_refuse_bad_pairs_and_reserved_names() {
+    let r = Registry::new();
+    let id = r
+      .define(open_def("otel_latency", Kind::Histogram, false, 10))
+      .unwrap();
+    let error = |values: &[&str]| r.series(id, values).unwrap_err().to_string();
+    assert!(error(&["route"]).contains("in pairs, got 1 strings"));
+    assert!(error(&["a", "1", "a", "2"]).contains("label name \"a\" appears twice"));
+    assert!(error(&["le", "1"]).contains("\"le\" is reserved on histogram"));
+    assert!(error(&["__name__", "x"]).contains("reserved"));
+    assert!(error(&["http.route", "/"]).contains("invalid label name \"http.route\""));
+    assert!(labels_of(&r, id).is_empty(), "nothing registered");
+    let fixed = Definition {
+      dynamic_keys: vec!["k".into()],
+      ..open_def("otel_both", Kind::Counter, false, 10)
+    };
+    assert!(r
+      .define(fixed)
+      .unwrap_err()
+      .to_string()
+      .contains("takes no dynamic keys"));
+  }
+
+  #[test]
+  fn open_keys_overflow_to_the_otel_overflow_series() {
+    let r = Registry::new();
+    let legacy = r
+      .define(open_def("otel_a_total", Kind::Counter, false, 1))
+      .unwrap();
+    let utf8 = r.define(open_def("otel.b", Kind::Counter, true, 1)).unwrap();
+    for id in [legacy, utf8] {
+      r.series(id, &["k", "1"]).unwrap();
+      assert!(matches!(
+        r.series(id, &["k", "2"]).unwrap(),
+        Registered::Overflow { .. }
+      ));
+    }
+    assert_eq!(labels_of(&r, legacy)[1], r#"otel_metric_overflow="true""#);
+    assert_eq!(labels_of(&r, utf8)[1], r#""otel.metric.overflow"="true""#);
+  }
+
+  #[test]
+  fn open_keys_with_utf8_names_are_escaped_for_a_legacy_scraper() {
+    use crate::encode::testing::render;
+    use crate::format::Format;
+    let r = Registry::new();
+    let id = r
+      .define(open_def("http.server.requests_total", Kind::Counter, true, 10))
+      .unwrap();
+    r.series(id, &["http.request.method", "GET"]).unwrap();
+    let text = String::from_utf8(render(&r, Format::PROMETHEUS_TEXT)).unwrap();
+    assert!(
+      text.contains(r#"http_server_requests_total{http_request_method="GET"} 0"#),
+      "{text}"
+    );
+    let utf8 = String::from_utf8(render(
+      &r,
+      Format::negotiate("text/plain;version=1.0.0;escaping=allow-utf-8"),
+    ))
+    .unwrap();
+    assert!(
+      utf8.contains(r#"{"http.server.requests_total","http.request.method"="GET"} 0"#),
+      "{utf8}"
+    );
   }
 }
