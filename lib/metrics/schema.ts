@@ -143,6 +143,8 @@ interface Spec {
   readonly multiprocess?: GaugeMultiprocessMode;
   /** Metric and label names may hold any characters. */
   readonly utf8Names?: boolean;
+  /** Each series names its own labels (`openKeys()`). */
+  readonly openKeys?: boolean;
 }
 
 const NATIVE_KIND: Record<MetricType, MetricKind> = {
@@ -260,6 +262,16 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return this.extend({ utf8Names: true });
   }
 
+  /**
+   * @internal Each series names its own labels, as OpenTelemetry attributes do: the
+   * metric has no dynamic keys, and what `define()` builds is its `SeriesSource`, whose
+   * `handleOf()` takes a label set as name, value pairs (valid names, each once, in any
+   * order).
+   */
+  openKeys(): MetricSchema<T, K> {
+    return this.extend({ openKeys: true });
+  }
+
   /** Histogram bucket upper bounds, increasing; `+Inf` is always added. */
   buckets(this: MetricSchema<'histogram', K>, bounds: readonly number[]): MetricSchema<'histogram', K> {
     if (!Array.isArray(bounds) || bounds.some((b) => typeof b !== 'number')) {
@@ -350,6 +362,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         buckets: type === 'histogram' ? [...classicBuckets(spec)] : undefined,
         native: spec.native,
         utf8Names: spec.utf8Names,
+        openKeys: spec.openKeys,
         quantiles: type === 'summary' ? [...spec.percentiles] : undefined,
         maxAgeSeconds: spec.window?.maxAgeSeconds,
         ageBuckets: spec.window?.ageBuckets,
@@ -369,7 +382,9 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     let metric = builtMetrics.get(id);
     if (metric === undefined) {
       const source = new SeriesMaker(type, id, spec);
-      if (spec.dynamicKeys.length === 0) {
+      if (spec.openKeys) {
+        metric = source;
+      } else if (spec.dynamicKeys.length === 0) {
         const handle = source.handleOf([]);
         unlabeledMetricIds.set(handle, id);
         metric = handle;

@@ -1,0 +1,358 @@
+// The MeterProvider: the OpenTelemetry metrics API over slotmetrics' registry. Each
+// instrument becomes a metric of the registry whose series name their own labels (the
+// attributes, plus the scope's otel_scope_* labels), exposed under the specification's
+// Prometheus names (names.ts) beside every other metric.
+
+import type { BatchObservableCallback, MeterOptions, MeterProvider as ApiMeterProvider, MetricOptions, Observable } from '@opentelemetry/api';
+import { binding } from '../base/native';
+import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
+import type { Counter as CounterHandle } from '../metrics/counter';
+import type { FloatGauge } from '../metrics/gauge';
+import type { Histogram as HistogramHandle } from '../metrics/histogram';
+import type { SeriesSource } from '../metrics/labels';
+import { counterSchema, gaugeSchemaFloat, histogramSchema, type MetricSchema, type MetricType } from '../metrics/schema';
+import { type Registry, registryOption } from '../exposition/registry';
+import { resourceFromEnvironment } from '../export/environment';
+import { SeriesTable } from './attributes';
+import { type ObservedWriter, SlotCounter, SlotGauge, SlotHistogram, SlotObservable, SlotUpDownCounter, type Stream } from './instruments';
+import { type InstrumentKind, type InstrumentMaker, type Scope, SlotMeter } from './meter';
+import { keepsUtf8, labelName, metricName, type NamedKind, TRANSLATION_STRATEGIES, type TranslationStrategy } from './names';
+import { Observations } from './observations';
+import { warnOnce } from './warnings';
+
+export interface MeterProviderOptions {
+  /** The registry instruments are defined in (default: slotmetrics' default `registry`). */
+  registry?: Registry;
+  /** How instrument and attribute names become Prometheus names (default `'UnderscoreEscapingWithSuffixes'`; names.ts). */
+  translationStrategy?: TranslationStrategy;
+  /**
+   * The most attribute sets an instrument keeps as series (default 2000, the
+   * specification's); past it, new sets count in one series labeled
+   * `otel_metric_overflow="true"`, for the life of the process.
+   */
+  cardinalityLimit?: number;
+  /** Leaves out the `otel_scope_name`, `otel_scope_version` and `otel_scope_schema_url` labels. */
+  withoutScopeInfo?: boolean;
+  /** Leaves out the `target_info` metric, which carries the resource's attributes. */
+  withoutTargetInfo?: boolean;
+  /**
+   * Resource attributes on `target_info`, after the SDK's own and those of
+   * `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
+   */
+  resource?: Record<string, string>;
+  /** The longest a collection waits for observable callbacks (default 1000 ms). */
+  collectTimeoutMs?: number;
+}
+
+/** The specification's default buckets, in milliseconds, for histograms without advice. */
+export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
+
+const DEFAULT_CARDINALITY_LIMIT = 2000;
+const DEFAULT_COLLECT_TIMEOUT_MS = 1000;
+/** The attribute keys whose label names are remembered, per label namer. */
+const MAX_REMEMBERED_KEYS = 10_000;
+/** The OpenTelemetry instrument name syntax. */
+const INSTRUMENT_NAME = /^[a-zA-Z][a-zA-Z0-9_./-]{0,254}$/;
+
+// What each kind of instrument is in slot memory, and how it is named.
+const SLOT_TYPE: Record<InstrumentKind, MetricType> = {
+  counter: 'counter',
+  observableCounter: 'counter',
+  upDownCounter: 'gaugeFloat',
+  observableUpDownCounter: 'gaugeFloat',
+  gauge: 'gaugeFloat',
+  observableGauge: 'gaugeFloat',
+  histogram: 'histogram',
+};
+const NAMED_KIND: Record<InstrumentKind, NamedKind> = {
+  counter: 'counter',
+  observableCounter: 'counter',
+  upDownCounter: 'upDownCounter',
+  observableUpDownCounter: 'upDownCounter',
+  gauge: 'gauge',
+  observableGauge: 'gauge',
+  histogram: 'histogram',
+};
+
+/** A metric an instrument records into, shared by every instrument exposed under its name. */
+interface Defined {
+  readonly type: MetricType;
+  readonly id: number;
+  readonly source: SeriesSource<unknown>;
+  readonly discard: () => unknown;
+  /** A histogram's buckets, as first defined. */
+  readonly buckets: readonly number[] | undefined;
+}
+
+const NOOP_SYNC = Object.freeze({ add() {}, record() {} });
+const NOOP_OBSERVABLE = Object.freeze({ addCallback() {}, removeCallback() {} });
+
+/**
+ * An OpenTelemetry `MeterProvider` whose instruments record into slot memory. Hand it
+ * to `metrics.setGlobalMeterProvider()` (or import `slotmetrics/otel/register`), or to
+ * `registerInstrumentations({ meterProvider })`.
+ */
+export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
+  private readonly registry: Registry;
+  private readonly strategy: TranslationStrategy;
+  private readonly cardinalityLimit: number;
+  private readonly scopeInfo: boolean;
+  private readonly observations: Observations;
+  private readonly meters = new Map<string, SlotMeter>();
+  /** Instruments by scope and identity: an identical instrument is the same one. */
+  private readonly instruments = new Map<string, { name: string; instrument: unknown }>();
+  private readonly defined = new Map<string, Defined>();
+  private readonly labelNames = new Map<string, Map<string, string>>();
+  private shutDown = false;
+
+  constructor(options: MeterProviderOptions = {}) {
+    const call = 'new MeterProvider()';
+    checkOptions(call, options, [
+      'registry',
+      'translationStrategy',
+      'cardinalityLimit',
+      'withoutScopeInfo',
+      'withoutTargetInfo',
+      'resource',
+      'collectTimeoutMs',
+    ]);
+    this.registry = registryOption(call, options.registry);
+    const strategy: unknown = options.translationStrategy ?? 'UnderscoreEscapingWithSuffixes';
+    if (!isStrategy(strategy)) {
+      throw new TypeError(`${call}: translationStrategy must be one of ${TRANSLATION_STRATEGIES.join(', ')}, got ${describeValue(strategy)}`);
+    }
+    this.strategy = strategy;
+    this.cardinalityLimit = positiveInteger(call, 'cardinalityLimit', options.cardinalityLimit, DEFAULT_CARDINALITY_LIMIT);
+    this.scopeInfo = options.withoutScopeInfo !== true;
+    const timeout = positiveInteger(call, 'collectTimeoutMs', options.collectTimeoutMs, DEFAULT_COLLECT_TIMEOUT_MS);
+    this.observations = new Observations(this.registry.id, timeout);
+    if (options.resource !== undefined) checkStringRecord(call, 'resource', options.resource);
+    if (options.withoutTargetInfo !== true) this.defineTargetInfo(options.resource ?? {});
+  }
+
+  getMeter(name: string, version = '', options: MeterOptions = {}): SlotMeter {
+    const scope: Scope = { name: String(name ?? ''), version: String(version ?? ''), schemaUrl: String(options?.schemaUrl ?? '') };
+    const key = JSON.stringify([scope.name, scope.version, scope.schemaUrl]);
+    let meter = this.meters.get(key);
+    if (meter === undefined) {
+      meter = new SlotMeter(this, scope);
+      this.meters.set(key, meter);
+    }
+    return meter;
+  }
+
+  /** Resolves at once: every measurement is in slot memory the moment it is made. */
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Stops running observable callbacks; instruments made from now on record nothing. */
+  shutdown(): Promise<void> {
+    this.shutDown = true;
+    this.observations.stop();
+    return Promise.resolve();
+  }
+
+  /** @internal */
+  addBatchObservableCallback(callback: BatchObservableCallback, observables: readonly Observable[]): void {
+    this.observations.addBatch(callback, observables);
+  }
+
+  /** @internal */
+  removeBatchObservableCallback(callback: BatchObservableCallback, observables: readonly Observable[]): void {
+    this.observations.removeBatch(callback, observables);
+  }
+
+  /** @internal An instrument of `scope`: the existing one of the same identity, else a new one. */
+  instrument(scope: Scope, kind: InstrumentKind, name: unknown, options: MetricOptions | undefined): unknown {
+    const noop = kind.startsWith('observable') ? NOOP_OBSERVABLE : NOOP_SYNC;
+    if (this.shutDown) return noop;
+    if (typeof name !== 'string' || !INSTRUMENT_NAME.test(name)) {
+      warnOnce(`name:${String(name)}`, `instrument name ${describeValue(name)} is not valid OpenTelemetry syntax ([a-zA-Z][a-zA-Z0-9_./-]{0,254})`);
+      if (typeof name !== 'string' || name === '') return noop;
+    }
+    const unit = typeof options?.unit === 'string' ? options.unit : '';
+    const identity = JSON.stringify([scope.name, scope.version, scope.schemaUrl, kind, name.toLowerCase(), unit]);
+    const existing = this.instruments.get(identity);
+    if (existing !== undefined) {
+      if (existing.name !== name) {
+        warnOnce(`case:${identity}`, `instrument "${name}" is "${existing.name}" already, in another case; the first name is kept`);
+      }
+      return existing.instrument;
+    }
+    const instrument = this.makeInstrument(scope, kind, name, unit, options) ?? noop;
+    this.instruments.set(identity, { name, instrument });
+    return instrument;
+  }
+
+  private makeInstrument(scope: Scope, kind: InstrumentKind, name: string, unit: string, options: MetricOptions | undefined): unknown {
+    const exposed = metricName(name, unit, NAMED_KIND[kind], this.strategy);
+    const description = typeof options?.description === 'string' ? options.description : '';
+    const defined = this.define(kind, exposed, description, histogramBuckets(name, options));
+    if (defined === undefined) return undefined;
+    const reserved = kind === 'histogram' ? 'le' : undefined;
+    const table = new SeriesTable<unknown>(defined.source, this.scopePairs(scope), this.labelNamer(reserved), (error) => {
+      warnOnce(`refused:${exposed}`, `instrument "${name}": ${error instanceof Error ? error.message : String(error)}; the measurement was dropped`);
+      return defined.discard();
+    });
+    const stream: Stream<unknown> = { instrument: name, table, integer: options?.valueType === 0 };
+    switch (kind) {
+      case 'counter':
+        return new SlotCounter(stream as Stream<CounterHandle>);
+      case 'upDownCounter':
+        return new SlotUpDownCounter(stream as Stream<FloatGauge>);
+      case 'gauge':
+        return new SlotGauge(stream as Stream<FloatGauge>);
+      case 'histogram':
+        return new SlotHistogram(stream as Stream<HistogramHandle>);
+      default:
+        return this.observable(kind, stream, defined.id);
+    }
+  }
+
+  private observable(kind: InstrumentKind, stream: Stream<unknown>, metricId: number): SlotObservable {
+    const instrument =
+      kind === 'observableCounter'
+        ? new SlotObservable(
+            stream,
+            cumulativeWriter() as ObservedWriter<unknown>,
+            (value) => value >= 0 && value !== Infinity,
+            'an observable counter takes a finite number >= 0',
+            this.observations,
+          )
+        : new SlotObservable(
+            stream,
+            ((handle: FloatGauge, value: number) => handle.set(value)) as ObservedWriter<unknown>,
+            (value) => !Number.isNaN(value),
+            'an observable gauge or up-down counter takes a number other than NaN',
+            this.observations,
+          );
+    this.observations.track(instrument, metricId);
+    return instrument;
+  }
+
+  /**
+   * The metric exposed as `exposed`: defined by the first instrument of that name, and
+   * shared by later ones of the same kind (from other scopes, say), whose description
+   * and buckets give way to the first's. One of another kind cannot share it: it is
+   * refused with a warning, as is a name the registry has for a metric of its own.
+   */
+  private define(kind: InstrumentKind, exposed: string, description: string, buckets: readonly number[]): Defined | undefined {
+    const type = SLOT_TYPE[kind];
+    const existing = this.defined.get(exposed);
+    if (existing !== undefined) {
+      if (existing.type !== type) {
+        warnOnce(
+          `kind:${exposed}`,
+          `instrument of kind ${kind} is exposed as "${exposed}", which another kind of instrument uses already; it records nothing`,
+        );
+        return undefined;
+      }
+      if (type === 'histogram' && existing.buckets?.join() !== buckets.join()) {
+        warnOnce(`buckets:${exposed}`, `histogram "${exposed}" was defined with other buckets; it keeps [${existing.buckets?.join(', ')}]`);
+      }
+      return existing;
+    }
+    let schema: MetricSchema<MetricType> =
+      type === 'counter' ? counterSchema(exposed) : type === 'histogram' ? histogramSchema(exposed).buckets(buckets) : gaugeSchemaFloat(exposed);
+    schema = schema.help(description).openKeys().cardinalityLimit(this.cardinalityLimit);
+    if (keepsUtf8(this.strategy)) schema = schema.utf8Names();
+    try {
+      const { id, built, discard } = schema.define(this.registry, false);
+      const defined: Defined = {
+        type,
+        id,
+        source: built as unknown as SeriesSource<unknown>,
+        discard,
+        buckets: type === 'histogram' ? buckets : undefined,
+      };
+      this.defined.set(exposed, defined);
+      return defined;
+    } catch (error) {
+      warnOnce(
+        `define:${exposed}`,
+        `instrument exposed as "${exposed}" cannot be defined: ${error instanceof Error ? error.message : String(error)}; it records nothing`,
+      );
+      return undefined;
+    }
+  }
+
+  /** The labels every series of `scope`'s instruments carries. */
+  private scopePairs(scope: Scope): string[] {
+    if (!this.scopeInfo) return [];
+    const pairs = ['otel_scope_name', scope.name];
+    if (scope.version !== '') pairs.push('otel_scope_version', scope.version);
+    if (scope.schemaUrl !== '') pairs.push('otel_scope_schema_url', scope.schemaUrl);
+    return pairs;
+  }
+
+  /** Names attribute keys under this provider's strategy, remembering the names of the first keys seen. */
+  private labelNamer(reserved: string | undefined): (key: string) => string {
+    const cacheKey = reserved ?? '';
+    const known = this.labelNames.get(cacheKey) ?? new Map<string, string>();
+    this.labelNames.set(cacheKey, known);
+    return (key) => {
+      let name = known.get(key);
+      if (name === undefined) {
+        name = labelName(key, this.strategy, reserved);
+        if (known.size < MAX_REMEMBERED_KEYS) known.set(key, name);
+      }
+      return name;
+    };
+  }
+
+  /** `target_info`: one series at 1 whose labels are the resource's attributes (the specification's). */
+  private defineTargetInfo(fromCode: Record<string, string>): void {
+    const labels: Record<string, string> = {};
+    for (const [key, value] of resourceFromEnvironment(binding.agentVersion(), fromCode)) {
+      const name = labelName(key, this.strategy);
+      if (name !== '') labels[name] = name in labels ? `${labels[name]};${value}` : value;
+    }
+    let schema = gaugeSchemaFloat('target_info').help('Target metadata').staticLabels(labels);
+    if (keepsUtf8(this.strategy)) schema = schema.utf8Names();
+    try {
+      schema.build({ registry: this.registry }).set(1);
+    } catch (error) {
+      warnOnce('target_info', `target_info cannot be defined: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+/** An observable counter's writer: its callbacks give totals, a counter series takes increments. */
+function cumulativeWriter(): ObservedWriter<CounterHandle> {
+  const last = new WeakMap<CounterHandle, number>();
+  return (handle, total) => {
+    const increase = total - (last.get(handle) ?? 0);
+    if (increase < 0) {
+      warnOnce(
+        `decrease:${handle.name}`,
+        `observable counter "${handle.name}" went down (from ${last.get(handle)} to ${total}); the observation was dropped`,
+      );
+      return;
+    }
+    last.set(handle, total);
+    handle.add(increase);
+  };
+}
+
+/** A histogram's buckets: its advice's, when they are valid, else the specification's default ones. */
+function histogramBuckets(name: string, options: MetricOptions | undefined): readonly number[] {
+  const advised = options?.advice?.explicitBucketBoundaries;
+  if (advised === undefined) return DEFAULT_HISTOGRAM_BUCKETS;
+  const valid = Array.isArray(advised) && advised.every((b, i) => Number.isFinite(b) && (i === 0 || b > advised[i - 1]));
+  if (valid) return advised;
+  warnOnce(`advice:${name}`, `histogram "${name}": advice.explicitBucketBoundaries must be increasing finite numbers; the default buckets are used`);
+  return DEFAULT_HISTOGRAM_BUCKETS;
+}
+
+function isStrategy(value: unknown): value is TranslationStrategy {
+  return (TRANSLATION_STRATEGIES as readonly unknown[]).includes(value);
+}
+
+function positiveInteger(call: string, option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${call}: ${option} must be a positive integer, got ${describeValue(value)}`);
+  }
+  return value;
+}
