@@ -317,6 +317,12 @@ export interface OtlpExporterOptions {
  */
 export declare function ownChunk(index: number): ArrayBuffer | SharedArrayBuffer
 
+/**
+ * This process's `service.instance.id` when none is configured: the same in every
+ * thread of the process.
+ */
+export declare function processInstanceId(): string
+
 /** `registerSeries` with the label values JS wrote to its scratch buffer. */
 export declare function registerScratchSeries(metric: number): number
 

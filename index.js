@@ -865,6 +865,7 @@ module.exports.MultiprocessMode = nativeBinding.MultiprocessMode
 module.exports.nativeBounds = nativeBinding.nativeBounds
 module.exports.nativeWindow = nativeBinding.nativeWindow
 module.exports.ownChunk = nativeBinding.ownChunk
+module.exports.processInstanceId = nativeBinding.processInstanceId
 module.exports.registerScratchSeries = nativeBinding.registerScratchSeries
 module.exports.registerSeries = nativeBinding.registerSeries
 module.exports.removeSeries = nativeBinding.removeSeries

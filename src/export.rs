@@ -55,6 +55,13 @@ pub fn agent_version() -> &'static str {
   env!("CARGO_PKG_VERSION")
 }
 
+/// This process's `service.instance.id` when none is configured: the same in every
+/// thread of the process.
+#[napi(catch_unwind)]
+pub fn process_instance_id() -> &'static str {
+  slotmetrics_engine::export::process_instance_id()
+}
+
 /// A Prometheus remote-write exporter's settings, every one resolved by the TypeScript
 /// wrapper.
 #[napi(object)]

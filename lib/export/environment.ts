@@ -3,8 +3,8 @@
 // protocol/exporter.md, resource/sdk.md). A value that cannot be parsed is reported as
 // a process warning and its default used, as the specification asks.
 
-import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
+import { binding } from '../base/native';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 export type Temporality = 'cumulative' | 'delta' | 'lowmemory';
@@ -112,9 +112,6 @@ export function temporalityFromEnvironment(): Temporality {
   return 'cumulative';
 }
 
-/** This process's `service.instance.id` when none is configured: random, as the semantic conventions advise. */
-const instanceId = randomUUID();
-
 /** `service.name` as the environment gives it: `OTEL_SERVICE_NAME`, else `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service:<executable>`. */
 export function serviceNameFromEnvironment(): string {
   return resourceFromEnvironment('', {}).get('service.name') as string;
@@ -127,7 +124,8 @@ export function serviceNameFromEnvironment(): string {
 export function resourceFromEnvironment(version: string, fromCode: Record<string, string>): Map<string, string> {
   const resource = new Map<string, string>([
     ['service.name', `unknown_service:${basename(process.argv0 || 'node')}`],
-    ['service.instance.id', instanceId],
+    // Random, made once by the addon, so that every thread of the process gives the same.
+    ['service.instance.id', binding.processInstanceId()],
     ['telemetry.sdk.name', 'slotmetrics'],
     ['telemetry.sdk.language', 'nodejs'],
     ['telemetry.sdk.version', version],

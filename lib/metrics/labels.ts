@@ -27,7 +27,7 @@ function cacheKeys(value: string): unknown[] {
   return keys;
 }
 
-type Lookup = (labels: Record<string, unknown>) => unknown;
+export type Lookup = (labels: Record<string, unknown>) => unknown;
 
 /** Where the handles of one metric's label sets come from (schema.ts' `SeriesMaker`). */
 export interface SeriesSource<H> {

@@ -2,7 +2,7 @@
 // specification gives it outside OTLP (common/README.md, "AnyValue representation for
 // non-OTLP protocols"), and the table from an attributes object to its series' handle.
 
-import type { SeriesSource } from '../metrics/labels';
+import { type CacheLevel, cacheUnder, type Lookup, type SeriesSource } from '../metrics/labels';
 
 /** Deeper arrays and maps than this are written as `null` (a cycle cannot recurse forever). */
 const MAX_DEPTH = 32;
@@ -97,28 +97,41 @@ function nameIndex(pairs: readonly string[], label: string): number {
   return -1;
 }
 
-/** Where the handle of a label set sits in a level of the table, beside its attribute keys. */
+/** Where the handle of a label set sits in a level of the walk for other key orders. */
 const HANDLE = Symbol('handle');
 
-// A level of the table: attribute key → (value → next level), and HANDLE → the handle
+// A level of that walk: attribute key → (value → next level), and HANDLE → the handle
 // of the attributes that end here.
 type Level = Map<unknown, unknown>;
 
+/** The most attributes an instrument's compiled lookups are made for. */
+const MAX_COMPILED_KEYS = 16;
+
 /**
- * The handles of one instrument's series, found from an attributes object by content:
- * its keys in the object's own order, then each value. Instrumentations build a new
- * object per measurement, so identity would never match; a walk of one Map per key and
- * per value does, with no string built. A miss works out the label set (`labelPairs`),
- * finds or registers its series, and adds the walk for this order of keys and these
- * values, so `{a, b}` and `{b, a}`, or `200` and `"200"`, end at one handle. Objects as
- * values (arrays, maps, bytes) are never keys of the walk, nor is anything past the
- * series limit: memory grows with series, not measurements.
+ * The handles of one instrument's series, found from an attributes object by content.
+ * Instrumentations build a new object per measurement, so identity would never match.
+ *
+ * The object's keys are counted, and the first set of keys the instrument was given
+ * with that count is compiled into a walk that reads each key by its literal name and
+ * takes one Map per value (as `with()` does): an instrument mostly sees one or two
+ * sets (`error.type` only on errors), and their order does not matter. Any other set
+ * walks one Map per key and per value, in the object's own order. A miss of both
+ * works out the label set (`labelPairs`), finds its series by content or registers
+ * it, and adds the walk, so `{a, b}` and `{b, a}`, or `200` and `"200"`, end at one
+ * handle. Objects and `undefined` as values are never walked (each such measurement
+ * works out its label set), nor is anything past the series limit: memory grows with
+ * series, not with measurements.
  */
 export class SeriesTable<H> {
-  private readonly root: Level = new Map();
+  /** By key count: the compiled walk of the first key set with that count, and its keys. */
+  private readonly compiled: (Lookup | undefined)[] = [];
+  private readonly compiledKeys: (readonly string[])[] = [];
+  private readonly compiledRoots: Map<unknown, unknown>[] = [];
+  private readonly otherSets: Level = new Map();
   /** Label sets by their pairs' JSON: where each order and spelling of one set meets. */
   private readonly byContent = new Map<string, H>();
-  private readonly pairsByHandle = new Map<H, readonly string[]>();
+  /** The label pairs of each series, when they are kept (`removable`). */
+  private readonly pairsByHandle: Map<H, readonly string[]> | undefined;
   private withoutAttributes: H | undefined;
 
   constructor(
@@ -127,7 +140,11 @@ export class SeriesTable<H> {
     private readonly name: LabelNamer,
     /** Called with the error of a label set the engine refused; returns the handle to use instead. */
     private readonly refused: (error: unknown) => H,
-  ) {}
+    /** Its series may be removed (`pairsOf`, `forget`): an observable instrument's. */
+    removable = false,
+  ) {
+    this.pairsByHandle = removable ? new Map() : undefined;
+  }
 
   /** The handle of the series of `attributes` (none: the series without attributes). */
   handle(attributes: object | undefined): H {
@@ -135,45 +152,52 @@ export class SeriesTable<H> {
       this.withoutAttributes ??= this.miss({});
       return this.withoutAttributes;
     }
-    let level = this.root;
     try {
-      for (const key in attributes) {
-        const byValue = level.get(key) as Level | undefined;
-        if (byValue === undefined) return this.miss(attributes);
-        const next = byValue.get((attributes as Record<string, unknown>)[key]) as Level | undefined;
-        if (next === undefined) return this.miss(attributes);
-        level = next;
-      }
+      let count = 0;
+      for (const _ in attributes) count++;
+      const walk = this.compiled[count];
+      return (walk === undefined ? this.otherSet(attributes) : walk(attributes as Record<string, unknown>)) as H;
     } catch (error) {
       // A getter that throws, a revoked proxy: the measurement is refused, not thrown.
       return this.refused(error);
+    }
+  }
+
+  /** The label pairs of a series this table made, if it keeps them (undefined for the overflow series). */
+  pairsOf(handle: H): readonly string[] | undefined {
+    return this.pairsByHandle?.get(handle);
+  }
+
+  /**
+   * Forgets the series of `handle`: the next measurement of it registers it again. The
+   * walks are emptied and fill again as measurements miss: series are removed rarely
+   * (an observable stopped observing one), measured often.
+   */
+  forget(handle: H): void {
+    const pairs = this.pairsByHandle?.get(handle);
+    if (pairs === undefined) return;
+    this.pairsByHandle?.delete(handle);
+    this.byContent.delete(JSON.stringify(pairs));
+    if (this.withoutAttributes === handle) this.withoutAttributes = undefined;
+    for (const root of this.compiledRoots) root?.clear();
+    this.otherSets.clear();
+  }
+
+  private otherSet(attributes: object): H {
+    let level = this.otherSets;
+    for (const key in attributes) {
+      const byValue = level.get(key) as Level | undefined;
+      if (byValue === undefined) return this.miss(attributes);
+      const next = byValue.get((attributes as Record<string, unknown>)[key]) as Level | undefined;
+      if (next === undefined) return this.miss(attributes);
+      level = next;
     }
     const handle = level.get(HANDLE) as H | undefined;
     return handle === undefined ? this.miss(attributes) : handle;
   }
 
-  /** The label pairs of a series this table made (undefined for the overflow series). */
-  pairsOf(handle: H): readonly string[] | undefined {
-    return this.pairsByHandle.get(handle);
-  }
-
-  /** Forgets the series of `handle`: the next measurement of it registers it again. */
-  forget(handle: H): void {
-    const pairs = this.pairsByHandle.get(handle);
-    if (pairs === undefined) return;
-    this.pairsByHandle.delete(handle);
-    this.byContent.delete(JSON.stringify(pairs));
-    if (this.withoutAttributes === handle) this.withoutAttributes = undefined;
-    forgetHandle(this.root, handle);
-  }
-
   private miss(attributes: object): H {
-    let pairs: string[];
-    try {
-      pairs = labelPairs(attributes, this.fixed, this.name);
-    } catch (error) {
-      return this.refused(error);
-    }
+    const pairs = labelPairs(attributes, this.fixed, this.name);
     const content = JSON.stringify(pairs);
     let handle = this.byContent.get(content);
     if (handle === undefined) {
@@ -184,23 +208,73 @@ export class SeriesTable<H> {
       }
       if (this.source.isOverflow(handle)) return handle;
       this.byContent.set(content, handle);
-      this.pairsByHandle.set(handle, pairs);
+      this.pairsByHandle?.set(handle, pairs);
     }
-    this.remember(attributes, handle);
+    this.remember(attributes as Record<string, unknown>, handle);
     return handle;
   }
 
-  /** Adds the walk of `attributes` to `handle`, unless a value is an object. */
-  private remember(attributes: object, handle: H): void {
-    const values = attributes as Record<string, unknown>;
-    for (const key in values) if (typeof values[key] === 'object' && values[key] !== null) return;
-    let level = this.root;
-    for (const key in values) {
-      const value = values[key];
-      const byValue = childOf(level, key);
-      level = childOf(byValue, value);
+  /** Adds the walk of `attributes` to `handle`, unless a value is an object or `undefined`. */
+  private remember(attributes: Record<string, unknown>, handle: H): void {
+    const keys: string[] = [];
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value === undefined || (typeof value === 'object' && value !== null)) return;
+      keys.push(key);
     }
+    if (keys.length === 0) return;
+    const count = keys.length;
+    if (this.compiled[count] === undefined && count <= MAX_COMPILED_KEYS) {
+      const root = new Map<unknown, unknown>();
+      this.compiledKeys[count] = keys;
+      this.compiledRoots[count] = root;
+      this.compiled[count] = compileWalk(keys, root, (other) => this.otherSet(other));
+    }
+    const compiledKeys = this.compiledKeys[count];
+    if (compiledKeys !== undefined && sameKeySet(keys, compiledKeys)) {
+      cacheUnder(
+        this.compiledRoots[count],
+        compiledKeys.map((key) => attributes[key]),
+        handle,
+      );
+      return;
+    }
+    let level = this.otherSets;
+    for (const key of keys) level = childOf(childOf(level, key), attributes[key]);
     level.set(HANDLE, handle);
+  }
+}
+
+/** Whether `keys` are `compiled` in any order (both without repeats). */
+function sameKeySet(keys: readonly string[], compiled: readonly string[]): boolean {
+  return keys.length === compiled.length && keys.every((key) => compiled.includes(key));
+}
+
+/**
+ * Compiles the walk of an attributes object with these keys: each read by its literal
+ * name, one Map per value; a value it has not seen goes to `miss`. The caller counted
+ * the keys: an object with as many keys but another set reads `undefined` for a key it
+ * lacks, which no walk holds.
+ */
+function compileWalk(keys: readonly string[], root: Map<unknown, unknown>, miss: Lookup): Lookup {
+  const steps = keys.map((key) => `node = node.get(attributes[${JSON.stringify(key)}]); if (node === undefined) return miss(attributes);`);
+  const source = `return function walk(attributes) {
+    let node = root;
+    ${steps.join('\n')}
+    return node;
+  };`;
+  try {
+    return new Function('root', 'miss', source)(root, miss) as Lookup;
+  } catch {
+    // Code generation from strings is disabled (--disallow-code-generation-from-strings).
+    return (attributes) => {
+      let node: unknown = root;
+      for (const key of keys) {
+        node = (node as CacheLevel).get(attributes[key]);
+        if (node === undefined) return miss(attributes);
+      }
+      return node;
+    };
   }
 }
 
@@ -212,18 +286,4 @@ function childOf(level: Level, key: unknown): Level {
     level.set(key, child);
   }
   return child;
-}
-
-/** Removes every walk under `level` that ends at `handle`, and the levels left empty. */
-function forgetHandle(level: Level, handle: unknown): void {
-  if (level.get(HANDLE) === handle) level.delete(HANDLE);
-  for (const [key, byValue] of level) {
-    if (key === HANDLE) continue;
-    const values = byValue as Level;
-    for (const [value, next] of values) {
-      forgetHandle(next as Level, handle);
-      if ((next as Level).size === 0) values.delete(value);
-    }
-    if (values.size === 0) level.delete(key);
-  }
 }

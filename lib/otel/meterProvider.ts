@@ -191,10 +191,12 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     const defined = this.define(kind, exposed, description, histogramBuckets(name, options));
     if (defined === undefined) return undefined;
     const reserved = kind === 'histogram' ? 'le' : undefined;
-    const table = new SeriesTable<unknown>(defined.source, this.scopePairs(scope), this.labelNamer(reserved), (error) => {
+    const refused = (error: unknown) => {
       warnOnce(`refused:${exposed}`, `instrument "${name}": ${error instanceof Error ? error.message : String(error)}; the measurement was dropped`);
       return defined.discard();
-    });
+    };
+    const observable = kind.startsWith('observable');
+    const table = new SeriesTable<unknown>(defined.source, this.scopePairs(scope), this.labelNamer(reserved), refused, observable);
     const stream: Stream<unknown> = { instrument: name, table, integer: options?.valueType === 0 };
     switch (kind) {
       case 'counter':

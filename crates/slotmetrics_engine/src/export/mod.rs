@@ -173,6 +173,36 @@ static EXPORTERS: LazyLock<Mutex<HashMap<u32, mpsc::UnboundedSender<Command>>>> 
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 /// Starts exporting to `destination`; returns the exporter's id.
+/// This process's `service.instance.id` when none is configured: a random UUID (v4),
+/// as the semantic conventions advise, made once so that every JS thread of the process
+/// reports the same one.
+pub fn process_instance_id() -> &'static str {
+  static ID: OnceLock<String> = OnceLock::new();
+  ID.get_or_init(|| {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    // SystemRandom fails only without an OS random source; the time is unique enough then.
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+      let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+      bytes = (nanos ^ u128::from(std::process::id())).to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+      "{}-{}-{}-{}-{}",
+      &hex[..8],
+      &hex[8..12],
+      &hex[12..16],
+      &hex[16..20],
+      &hex[20..]
+    )
+  })
+}
+
 pub fn start(
   registry: &'static Registry,
   schedule: Schedule,
