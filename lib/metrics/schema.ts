@@ -455,8 +455,9 @@ function discardHandle(type: MetricType, id: number, spec: Spec): HandleOf[Metri
 }
 
 /** Warns of a metric's first label set sent to its overflow series (the addon counts each one in `slotmetrics_series_overflow_total`). */
-function warnOverflow(metric: string): void {
-  process.emitWarning(`metric "${metric}" has reached its series limit; new label sets now count in its __overflow__ series`, {
+function warnOverflow(spec: Spec): void {
+  const series = spec.openKeys ? 'otel_metric_overflow="true"' : '__overflow__';
+  process.emitWarning(`metric "${spec.name}" has reached its series limit; new label sets now count in its ${series} series`, {
     code: 'SLOTMETRICS_CARDINALITY',
   });
 }
@@ -490,7 +491,7 @@ class SeriesMaker implements SeriesSource<HandleOf[MetricType]> {
     const registered = callNative(() => registerSeries(this.id, labelValues));
     if (registered >= 0) return this.makeHandle(registered);
     const { slot, first } = overflowOf(registered);
-    if (first) warnOverflow(this.spec.name);
+    if (first) warnOverflow(this.spec);
     if (this.overflow?.slot !== slot) this.overflow = { slot, handle: this.makeHandle(slot) };
     return this.overflow.handle;
   }

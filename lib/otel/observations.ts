@@ -114,12 +114,14 @@ async function run(callback: () => unknown): Promise<void> {
   }
 }
 
-/** Whether `work` settled within `ms`. */
+/**
+ * Whether `work` settled within `ms`. The timer keeps the event loop alive: a read
+ * waiting on a callback that never settles still resolves, after `ms`.
+ */
 function finishedWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
   });
   return Promise.race([work.then(() => true), timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,352 @@
+// slotmetrics/otel: the OpenTelemetry metrics API over slot memory. Each test has a
+// registry of its own; the exposition is read back and checked by promtool and the
+// strict OpenMetrics parser.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Registry } from 'slotmetrics';
+import { MeterProvider } from 'slotmetrics/otel';
+import { parseOpenMetricsStrict, parseSamples, promtoolCheck, runtime } from './helpers.mjs';
+
+const SCOPE = 'otel_scope_name="test",otel_scope_version="1.0.0"';
+
+/** A provider over a registry of its own; `meter` is its meter of scope test@1.0.0. */
+function setup(options = {}) {
+  const registry = new Registry();
+  const provider = new MeterProvider({ registry, withoutTargetInfo: true, ...options });
+  return { registry, provider, meter: provider.getMeter('test', '1.0.0') };
+}
+
+/** Collects the SLOTMETRICS_OTEL warnings emitted while `work` runs. */
+async function warningsOf(work) {
+  const seen = [];
+  const listener = (warning) => {
+    if (warning.code === 'SLOTMETRICS_OTEL') seen.push(warning.message);
+  };
+  process.on('warning', listener);
+  try {
+    await work();
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', listener);
+  }
+  return seen;
+}
+
+// What promtool's linter says of names that follow OpenTelemetry's semantic conventions
+// rather than Prometheus's (`db.client.connection.count`), or of instruments without a
+// description: style, not a body it refuses (that is status 1).
+const NAMING_LINTS = [/ no help text$/, / non-histogram and non-summary metrics should not have "_count" suffix$/];
+
+/** Checks a registry's exposition with both real consumers. */
+async function checkWithConsumers(registry) {
+  const text = await registry.metrics();
+  const promtool = promtoolCheck(text);
+  const findings = promtool.output.split('\n').filter((line) => line !== '');
+  assert.ok(promtool.status === 0 || promtool.status === 3, promtool.output);
+  assert.deepEqual(
+    findings.filter((line) => !NAMING_LINTS.some((lint) => lint.test(line))),
+    [],
+    promtool.output,
+  );
+  parseOpenMetricsStrict(await registry.metrics({ format: 'openmetrics' }));
+  return text;
+}
+
+test('every instrument kind is exposed under the specification Prometheus names, and read by promtool and the OpenMetrics parser', async () => {
+  const { registry, meter } = setup();
+  meter.createCounter('http.server.requests', { description: 'Requests served', unit: '{request}' }).add(3, { 'http.request.method': 'GET' });
+  meter.createCounter('io.read', { unit: 'By' }).add(512);
+  meter.createUpDownCounter('db.client.connection.count', { unit: '{connection}' }).add(4, { state: 'idle' });
+  meter.createGauge('cpu.utilization', { unit: '1' }).record(0.25);
+  const duration = meter.createHistogram('http.server.request.duration', {
+    unit: 's',
+    description: 'Duration of HTTP server requests',
+    advice: { explicitBucketBoundaries: [0.1, 1] },
+  });
+  duration.record(0.05, { 'http.route': '/a' });
+  duration.record(0.5, { 'http.route': '/a' });
+  meter.createHistogram('payload.size', { unit: 'By' }).record(700);
+  meter.createObservableCounter('process.cpu.time', { unit: 's' }).addCallback((result) => result.observe(1.5));
+  meter.createObservableGauge('process.memory.usage', { unit: 'By' }).addCallback((result) => result.observe(1024, { kind: 'rss' }));
+  meter.createObservableUpDownCounter('queue.depth').addCallback((result) => result.observe(-2));
+
+  const text = await checkWithConsumers(registry);
+  const s = parseSamples(text);
+  assert.match(text, /# HELP http_server_requests_total Requests served\n# TYPE http_server_requests_total counter/);
+  assert.equal(s.get(`http_server_requests_total{http_request_method="GET",${SCOPE}}`), 3);
+  assert.equal(s.get(`io_read_bytes_total{${SCOPE}}`), 512);
+  assert.match(text, /# TYPE db_client_connection_count gauge/);
+  assert.equal(s.get(`db_client_connection_count{${SCOPE},state="idle"}`), 4);
+  assert.equal(s.get(`cpu_utilization_ratio{${SCOPE}}`), 0.25);
+  assert.equal(s.get(`http_server_request_duration_seconds_bucket{http_route="/a",${SCOPE},le="0.1"}`), 1);
+  assert.equal(s.get(`http_server_request_duration_seconds_bucket{http_route="/a",${SCOPE},le="1"}`), 2);
+  assert.equal(s.get(`http_server_request_duration_seconds_count{http_route="/a",${SCOPE}}`), 2);
+  // No advice: the specification's default buckets, in milliseconds.
+  assert.equal(s.get(`payload_size_bytes_bucket{${SCOPE},le="750"}`), 1);
+  assert.equal(s.get(`payload_size_bytes_bucket{${SCOPE},le="500"}`), 0);
+  assert.equal(s.get(`process_cpu_time_seconds_total{${SCOPE}}`), 1.5);
+  assert.equal(s.get(`process_memory_usage_bytes{kind="rss",${SCOPE}}`), 1024);
+  assert.equal(s.get(`queue_depth{${SCOPE}}`), -2);
+});
+
+test('attribute values of every type the API allows become one label value each; order and spelling do not split a series', async () => {
+  const { registry, meter } = setup();
+  const counter = meter.createCounter('attributes');
+  counter.add(1, {
+    text: 'a "quoted" value',
+    int: 200,
+    float: 0.5,
+    nan: Number.NaN,
+    yes: true,
+    list: ['a', 'b'],
+    mixed: [1, 'x', null],
+    map: { z: 1, a: [true] },
+    bytes: new Uint8Array([1, 2, 3]),
+    empty: null,
+    skipped: undefined,
+  });
+  const labels =
+    'bytes="AQID",empty="",float="0.5",int="200",list="[\\"a\\",\\"b\\"]",map="{\\"a\\":[true],\\"z\\":1}",' +
+    `mixed="[1,\\"x\\",null]",nan="NaN",${SCOPE},text="a \\"quoted\\" value",yes="true"`;
+  assert.equal(parseSamples(await registry.metrics()).get(`attributes_total{${labels}}`), 1);
+
+  // One series: numbers and their text, either key order, a map's keys in any order.
+  const spellings = [
+    { code: 200, method: 'GET' },
+    { method: 'GET', code: '200' },
+    { code: '200', method: 'GET' },
+  ];
+  for (let i = 0; i < 3; i++) for (const attributes of spellings) counter.add(1, attributes);
+  counter.add(1, { method: 'GET', code: 200, skipped: undefined });
+  const byCode = [...parseSamples(await registry.metrics())].filter(([series]) => series.includes('code='));
+  assert.deepEqual(byCode, [[`attributes_total{code="200",method="GET",${SCOPE}}`, 10]]);
+
+  // Keys Prometheus cannot carry as they are: escaped; keys that collide after escaping are one label, values joined with ';'.
+  counter.add(1, { 'http.route': '/x', http_route: '/y', '2xx': 'yes', _private: 'p', __reserved: 'r' });
+  const text = await checkWithConsumers(registry);
+  assert.ok(text.includes(`attributes_total{http_route="/x;/y",key_2xx="yes",key__reserved="r",key_private="p",${SCOPE}} 1`), text);
+});
+
+test('what the API cannot take is dropped with one warning per instrument and problem; nothing recorded is lost, nothing throws', async () => {
+  const { registry, meter } = setup();
+  const counter = meter.createCounter('dropped');
+  const histogram = meter.createHistogram('dropped.duration', { advice: { explicitBucketBoundaries: [1] } });
+  const integer = meter.createCounter('integer', { valueType: 0 });
+  counter.add(5, { k: 'v' });
+  histogram.record(0.5);
+  const hostile = {
+    get k() {
+      throw new Error('a getter that throws');
+    },
+  };
+  const warnings = await warningsOf(() => {
+    for (let i = 0; i < 3; i++) {
+      counter.add(-1, { k: 'v' });
+      counter.add(Number.NaN, { k: 'v' });
+      counter.add('1', { k: 'v' });
+      histogram.record(-1);
+      histogram.record(Number.POSITIVE_INFINITY);
+      integer.add(2.7);
+      counter.add(1, hostile);
+    }
+  });
+  assert.equal(warnings.filter((w) => w.includes('"dropped" add(): a counter only goes up')).length, 1, warnings.join('\n'));
+  assert.equal(warnings.filter((w) => w.includes('"dropped.duration" record()')).length, 1, warnings.join('\n'));
+  assert.equal(warnings.filter((w) => w.includes('valueType INT and was given 2.7')).length, 1, warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => w.includes('a getter that throws')),
+    warnings.join('\n'),
+  );
+  const s = parseSamples(await registry.metrics());
+  assert.equal(s.get(`dropped_total{k="v",${SCOPE}}`), 5);
+  assert.equal(s.get(`dropped_duration_count{${SCOPE}}`), 1);
+  assert.equal(s.get(`dropped_duration_sum{${SCOPE}}`), 0.5);
+  assert.equal(s.get(`integer_total{${SCOPE}}`), 6, 'fractions cut off');
+});
+
+test('translation strategies: escaped with suffixes by default; UTF-8 names kept for a scraper that asks for them', async () => {
+  const cases = [
+    ['UnderscoreEscapingWithSuffixes', 'http_server_request_duration_seconds', 'http_request_method'],
+    ['UnderscoreEscapingWithoutSuffixes', 'http_server_request_duration', 'http_request_method'],
+  ];
+  for (const [translationStrategy, name, label] of cases) {
+    const { registry, meter } = setup({ translationStrategy });
+    meter.createHistogram('http.server.request.duration', { unit: 's' }).record(1, { 'http.request.method': 'GET' });
+    meter.createCounter('jobs.done', { unit: 'By/s' }).add(1);
+    const text = await registry.metrics();
+    assert.ok(text.includes(`${name}_count{${label}="GET",${SCOPE}} 1`), `${translationStrategy}:\n${text}`);
+    const counter = translationStrategy.endsWith('WithSuffixes') ? 'jobs_done_bytes_per_second_total' : 'jobs_done_total';
+    assert.ok(text.includes(`${counter}{${SCOPE}} 1`), `${translationStrategy}:\n${text}`);
+  }
+  const { registry, meter } = setup({ translationStrategy: 'NoUTF8EscapingWithSuffixes' });
+  meter.createHistogram('http.server.request.duration', { unit: 's' }).record(1, { 'http.request.method': 'GET' });
+  const utf8 = (await registry.scrape('text/plain;version=1.0.0;escaping=allow-utf-8')).body;
+  assert.ok(utf8.includes(`{"http.server.request.duration_seconds_count","http.request.method"="GET",${SCOPE}} 1`), utf8);
+  const escaped = await checkWithConsumers(registry);
+  assert.ok(escaped.includes(`http_server_request_duration_seconds_count{http_request_method="GET",${SCOPE}} 1`), escaped);
+});
+
+test('identity: an identical instrument is the same one, the first casing wins, another kind under the same name is refused with a warning', async () => {
+  const { registry, provider, meter } = setup();
+  const first = meter.createCounter('Requests', { description: 'first' });
+  const warnings = await warningsOf(() => {
+    assert.equal(meter.createCounter('requests', { description: 'second' }), first);
+    meter.createGauge('Requests.total').record(1);
+  });
+  assert.ok(
+    warnings.some((w) => w.includes('is "Requests" already')),
+    warnings.join('\n'),
+  );
+  assert.ok(
+    warnings.some((w) => w.includes('another kind of instrument uses already')),
+    warnings.join('\n'),
+  );
+  first.add(1);
+  // Another scope: the same metric, its series told apart by otel_scope_name.
+  provider.getMeter('other').createCounter('Requests').add(2);
+  const s = parseSamples(await registry.metrics());
+  assert.equal(s.get(`Requests_total{${SCOPE}}`), 1);
+  assert.equal(s.get('Requests_total{otel_scope_name="other"}'), 2);
+});
+
+test('observable callbacks run once per read, may be async, and a series no longer observed is dropped', async () => {
+  const { registry, meter } = setup();
+  const gauge = meter.createObservableGauge('workers.busy');
+  let runs = 0;
+  let reported = ['a', 'b'];
+  const callback = async (result) => {
+    runs++;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const name of reported) result.observe(runs, { name });
+  };
+  gauge.addCallback(callback);
+  gauge.addCallback(callback); // a repeated add is a no-op
+  let s = parseSamples(await registry.metrics());
+  assert.equal(runs, 1);
+  assert.equal(s.get(`workers_busy{name="a",${SCOPE}}`), 1);
+  reported = ['b'];
+  s = parseSamples(await registry.metrics());
+  assert.equal(runs, 2);
+  assert.equal(s.get(`workers_busy{name="a",${SCOPE}}`), undefined, 'no longer observed: dropped');
+  assert.equal(s.get(`workers_busy{name="b",${SCOPE}}`), 2);
+  reported = ['a', 'b'];
+  s = parseSamples(await registry.metrics());
+  assert.equal(s.get(`workers_busy{name="a",${SCOPE}}`), 3, 'observed again: back');
+
+  // A batch callback observes the instruments it was registered with, and no other.
+  const total = meter.createObservableCounter('batch.total');
+  const outside = meter.createObservableGauge('batch.outside');
+  const warnings = await warningsOf(async () => {
+    meter.addBatchObservableCallback(
+      (result) => {
+        result.observe(total, 7);
+        result.observe(outside, 1);
+      },
+      [total],
+    );
+    s = parseSamples(await registry.metrics());
+  });
+  // Its name ends in "total" already: the counter's suffix is not doubled.
+  assert.equal(s.get(`batch_total{${SCOPE}}`), 7);
+  assert.equal(s.get(`batch_outside{${SCOPE}}`), undefined);
+  assert.ok(
+    warnings.some((w) => w.includes('was not registered with')),
+    warnings.join('\n'),
+  );
+  gauge.removeCallback(callback);
+  await registry.metrics();
+  assert.equal(runs, 4, 'removed: not run again');
+});
+
+test('a callback slower than the collect timeout is not waited for; one that throws does not stop the others', async () => {
+  const { registry, meter } = setup({ collectTimeoutMs: 50 });
+  meter.createObservableGauge('slow').addCallback(() => new Promise(() => {}));
+  meter.createObservableGauge('throws').addCallback(() => {
+    throw new Error('broken callback');
+  });
+  meter.createObservableGauge('fine').addCallback((result) => result.observe(1));
+  const started = Date.now();
+  let text;
+  const warnings = await warningsOf(async () => {
+    text = await registry.metrics();
+  });
+  assert.ok(Date.now() - started < 5_000, 'the read did not wait for the callback that never ends');
+  assert.equal(parseSamples(text).get(`fine{${SCOPE}}`), 1);
+  assert.ok(
+    warnings.some((w) => w.includes('broken callback')),
+    warnings.join('\n'),
+  );
+  assert.ok(
+    warnings.some((w) => w.includes('did not finish within 50 ms')),
+    warnings.join('\n'),
+  );
+});
+
+test('past the cardinality limit, new attribute sets count in the otel_metric_overflow series, for the life of the process', async () => {
+  const { registry, meter } = setup({ cardinalityLimit: 3 });
+  const counter = meter.createCounter('limited');
+  for (let i = 0; i < 10; i++) counter.add(1, { user: `u${i}` });
+  for (let i = 0; i < 10; i++) counter.add(1, { user: `u${i}` });
+  const s = parseSamples(await checkWithConsumers(registry));
+  const series = [...s.keys()].filter((k) => k.startsWith('limited_total{'));
+  assert.equal(series.length, 4, series.join('\n'));
+  assert.equal(s.get(`limited_total{${SCOPE},user="u0"}`), 2);
+  assert.equal(s.get('limited_total{otel_metric_overflow="true"}'), 14);
+});
+
+test('target_info carries the resource; the scope labels can be left out', async () => {
+  const registry = new Registry();
+  const provider = new MeterProvider({ registry, withoutScopeInfo: true, resource: { 'deployment.environment.name': 'test' } });
+  provider.getMeter('test', '1.0.0').createCounter('plain').add(1);
+  const text = await checkWithConsumers(registry);
+  const targetInfo = text.split('\n').find((line) => line.startsWith('target_info{'));
+  assert.match(targetInfo, /[{,]deployment_environment_name="test"[,}]/);
+  assert.match(targetInfo, /[{,]service_instance_id="[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"[,}]/);
+  assert.match(targetInfo, / 1$/);
+  assert.equal(parseSamples(text).get('plain_total'), 1);
+});
+
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { MeterProvider } = require(workerData.otel);
+const counter = new MeterProvider().getMeter('workers').createCounter('otel.worker.jobs');
+for (let i = 0; i < workerData.count; i++) counter.add(1, { queue: i % 2 === 0 ? 'even' : 'odd' });
+parentPort.postMessage('done');
+`;
+
+test('many threads record into one instrument: every measurement counts, once', async () => {
+  const { registry } = await import('slotmetrics');
+  const otel = fileURLToPath(import.meta.resolve('slotmetrics/otel'));
+  const count = 20_000;
+  await Promise.all(
+    Array.from({ length: 3 }, async () => {
+      const worker = new Worker(WORKER, { eval: true, workerData: { otel, count } });
+      await new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      await worker.terminate();
+    }),
+  );
+  const s = parseSamples(await registry.metrics());
+  assert.equal(s.get('otel_worker_jobs_total{otel_scope_name="workers",queue="even"}'), 30_000);
+  assert.equal(s.get('otel_worker_jobs_total{otel_scope_name="workers",queue="odd"}'), 30_000);
+});
+
+test('slotmetrics/otel/register makes the provider global: @opentelemetry/api meters record into the default registry', () => {
+  const script = `
+    require('slotmetrics/otel/register');
+    const { metrics } = require('@opentelemetry/api');
+    const { registry } = require('slotmetrics');
+    metrics.getMeter('app').createCounter('registered.calls').add(2, { ok: true });
+    registry.metrics().then((text) => process.stdout.write(text));
+  `;
+  const run = spawnSync(process.execPath, runtime === 'deno' ? ['eval', script] : ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(run.stdout.includes('registered_calls_total{ok="true",otel_scope_name="app"} 2'), run.stdout);
+  assert.match(run.stdout, /^target_info\{/m);
+});
