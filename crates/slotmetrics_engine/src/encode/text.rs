@@ -1059,4 +1059,28 @@ latency_seconds_count{route="/users"} 4
     r.detach_ring(RingKind::Observations, &observations);
     r.detach_ring(RingKind::Exemplars, &exemplars);
   }
+
+  #[test]
+  fn open_keys_with_utf8_names_are_escaped_for_a_legacy_scraper() {
+    let r = Registry::new();
+    let id = r
+      .define(Definition {
+        open_keys: true,
+        utf8_names: true,
+        ..Definition::new("http.server.requests_total", Kind::Counter)
+      })
+      .unwrap();
+    r.series(id, &["http.request.method", "GET"]).unwrap();
+    let text = String::from_utf8(render(&r, Format::PROMETHEUS_TEXT)).unwrap();
+    assert!(
+      text.contains(r#"http_server_requests_total{http_request_method="GET"} 0"#),
+      "{text}"
+    );
+    let utf8 = Format::negotiate("text/plain;version=1.0.0;escaping=allow-utf-8");
+    let utf8 = String::from_utf8(render(&r, utf8)).unwrap();
+    assert!(
+      utf8.contains(r#"{"http.server.requests_total","http.request.method"="GET"} 0"#),
+      "{utf8}"
+    );
+  }
 }

@@ -1681,29 +1681,4 @@ mod tests {
     assert_eq!(labels_of(&r, legacy)[1], r#"otel_metric_overflow="true""#);
     assert_eq!(labels_of(&r, utf8)[1], r#""otel.metric.overflow"="true""#);
   }
-
-  #[test]
-  fn open_keys_with_utf8_names_are_escaped_for_a_legacy_scraper() {
-    use crate::encode::testing::render;
-    use crate::format::Format;
-    let r = Registry::new();
-    let id = r
-      .define(open_def("http.server.requests_total", Kind::Counter, true, 10))
-      .unwrap();
-    r.series(id, &["http.request.method", "GET"]).unwrap();
-    let text = String::from_utf8(render(&r, Format::PROMETHEUS_TEXT)).unwrap();
-    assert!(
-      text.contains(r#"http_server_requests_total{http_request_method="GET"} 0"#),
-      "{text}"
-    );
-    let utf8 = String::from_utf8(render(
-      &r,
-      Format::negotiate("text/plain;version=1.0.0;escaping=allow-utf-8"),
-    ))
-    .unwrap();
-    assert!(
-      utf8.contains(r#"{"http.server.requests_total","http.request.method"="GET"} 0"#),
-      "{utf8}"
-    );
-  }
 }
