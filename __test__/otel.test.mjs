@@ -350,3 +350,15 @@ test('slotmetrics/otel/register makes the provider global: @opentelemetry/api me
   assert.ok(run.stdout.includes('registered_calls_total{ok="true",otel_scope_name="app"} 2'), run.stdout);
   assert.match(run.stdout, /^target_info\{/m);
 });
+
+test('what the provider records is in the default registry beside every other metric, and in both prom-client entries', async () => {
+  const { registry, counterSchema } = await import('slotmetrics');
+  const promClient = await import('slotmetrics/prom-client');
+  const client = await import('slotmetrics/client');
+  new MeterProvider().getMeter('beside').createCounter('otel.beside').add(4);
+  counterSchema('schema_beside_total').build().add(1);
+  const series = 'otel_beside_total{otel_scope_name="beside"} 4';
+  for (const text of [await registry.metrics(), await promClient.register.metrics(), await client.register.metrics()]) {
+    assert.ok(text.includes(series) && text.includes('schema_beside_total 1'), text);
+  }
+});

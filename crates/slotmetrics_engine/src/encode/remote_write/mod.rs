@@ -66,9 +66,11 @@ impl MetricType {
   }
 }
 
-/// Milliseconds since the Unix epoch, from the seconds the registry keeps.
+/// Milliseconds since the Unix epoch, from the seconds the registry keeps: the
+/// millisecond the time falls in, as the request's own timestamp is taken, so that a
+/// series registered in the millisecond of the export never starts after its sample.
 fn millis(seconds: f64) -> i64 {
-  (seconds * 1000.0).round() as i64
+  (seconds * 1000.0).floor() as i64
 }
 
 /// Every series of the snapshot, with `extra` labels (the target's `job` and
