@@ -362,3 +362,84 @@ test('what the provider records is in the default registry beside every other me
     assert.ok(text.includes(series) && text.includes('schema_beside_total 1'), text);
   }
 });
+
+test('views rename, describe, filter attributes, change the aggregation or the limit, and drop, selected by name, kind, unit or meter', async () => {
+  const { registry, provider } = setup({
+    views: [
+      { instrumentName: 'http.server.request.duration', name: 'http.server.latency', description: 'Latency', attributeKeys: ['http.route'] },
+      { instrumentName: 'http.server.request.duration', aggregation: { type: 'explicitBucketHistogram', boundaries: [1, 10] } },
+      { instrumentName: 'debug.*', aggregation: { type: 'drop' } },
+      { instrumentType: 'UP_DOWN_COUNTER', excludeAttributeKeys: ['pool.name'] },
+      { instrumentUnit: 'By', meterName: 'test', aggregationCardinalityLimit: 1 },
+    ],
+  });
+  const meter = provider.getMeter('test', '1.0.0');
+  const duration = meter.createHistogram('http.server.request.duration', { unit: 's', advice: { explicitBucketBoundaries: [0.5] } });
+  duration.record(2, { 'http.route': '/a', 'http.request.method': 'GET' });
+  meter.createCounter('debug.calls').add(1);
+  meter.createUpDownCounter('db.connections').add(3, { state: 'idle', 'pool.name': 'main' });
+  const bytes = meter.createCounter('io.bytes', { unit: 'By' });
+  bytes.add(1, { file: 'a' });
+  bytes.add(1, { file: 'b' });
+  const s = parseSamples(await checkWithConsumers(registry));
+  // Two views select the histogram: two streams, each its own metric.
+  assert.equal(s.get(`http_server_latency_seconds_bucket{http_route="/a",${SCOPE},le="0.5"}`), 0, 'renamed, advice buckets, route only');
+  assert.equal(s.get(`http_server_latency_seconds_count{http_route="/a",${SCOPE}}`), 1);
+  assert.equal(s.get(`http_server_request_duration_seconds_bucket{http_request_method="GET",http_route="/a",${SCOPE},le="10"}`), 1);
+  assert.equal(s.get(`http_server_request_duration_seconds_bucket{http_request_method="GET",http_route="/a",${SCOPE},le="1"}`), 0);
+  assert.match(await registry.metrics(), /# HELP http_server_latency_seconds Latency/);
+  assert.ok(![...s.keys()].some((k) => k.startsWith('debug_calls')), 'dropped');
+  assert.equal(s.get(`db_connections{${SCOPE},state="idle"}`), 3);
+  assert.equal(s.get(`io_bytes_total{file="a",${SCOPE}}`), 1);
+  assert.equal(s.get('io_bytes_total{otel_metric_overflow="true"}'), 1, 'the view limit: one series, then overflow');
+  assert.throws(
+    () => new MeterProvider({ registry, views: [{ instrumentName: 'a.*', name: 'b' }] }),
+    /select one instrument by its exact instrumentName/,
+  );
+  assert.throws(() => new MeterProvider({ registry, views: [{ aggregation: { type: 'sum' } }] }), /aggregation must be/);
+});
+
+test('an exponential histogram view makes a native histogram: OpenTelemetry scale 20 lowered to schema 8, read over protobuf', async () => {
+  const { decodeMetricFamilies } = await import('./helpers.mjs');
+  const { registry, meter } = setup({ views: [{ instrumentType: 'histogram', aggregation: { type: 'exponentialHistogram' } }] });
+  const histogram = meter.createHistogram('payload.size', { unit: 'By' });
+  const native = async () => {
+    const families = decodeMetricFamilies(await registry.metrics({ format: 'protobuf' }));
+    return families.find((f) => f.name === 'payload_size_bytes').metric[0].histogram;
+  };
+  for (const value of [1, 1.01, 0]) histogram.record(value);
+  let read = await native();
+  assert.equal(read.schema, 8, 'values close together: the finest schema Prometheus reads');
+  assert.equal(Number(read.sampleCount), 3);
+  assert.equal(read.sampleSum, 2.01);
+  assert.equal(Number(read.zeroCount), 1);
+  // 1 to 1000 at schema 8 would take 2,551 buckets: the resolution halves until 160 suffice, as the SDK's does.
+  histogram.record(1000);
+  read = await native();
+  assert.equal(read.schema, 3);
+  assert.equal(Number(read.sampleCount), 4);
+  const text = await checkWithConsumers(registry);
+  assert.equal(parseSamples(text).get(`payload_size_bytes_count{${SCOPE}}`), 4, 'count and sum in text');
+});
+
+test("exemplarFilter 'traceBased': a measurement in a sampled span leaves its trace and span ids; off, none", async () => {
+  const api = await import('@opentelemetry/api');
+  const traceId = '0af7651916cd43dd8448eb211c80319c';
+  const spanId = 'b7ad6b7169203331';
+  const sampled = api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId, spanId, traceFlags: api.TraceFlags.SAMPLED });
+  const unsampled = api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId, spanId, traceFlags: api.TraceFlags.NONE });
+  const { registry, meter } = setup({ exemplarFilter: 'traceBased' });
+  meter.createCounter('traced.calls').add(2, { ok: true }, sampled);
+  meter.createHistogram('traced.duration', { unit: 's', advice: { explicitBucketBoundaries: [1] } }).record(0.25, {}, sampled);
+  meter.createCounter('untraced.calls').add(1, {}, unsampled);
+  const samples = parseOpenMetricsStrict(await registry.metrics({ format: 'openmetrics' }));
+  const exemplarOf = (name, le) => samples.find((s) => s.name === name && (le === undefined || s.labels.le === le))?.exemplar;
+  assert.deepEqual(exemplarOf('traced_calls_total').labels, { trace_id: traceId, span_id: spanId });
+  assert.equal(exemplarOf('traced_calls_total').value, 2);
+  assert.equal(exemplarOf('traced_duration_seconds_bucket', '1').value, 0.25);
+  assert.equal(exemplarOf('untraced_calls_total'), null, 'not sampled: no exemplar');
+  const off = setup();
+  off.meter.createCounter('traced.calls').add(1, {}, sampled);
+  const offSamples = parseOpenMetricsStrict(await off.registry.metrics({ format: 'openmetrics' }));
+  assert.equal(offSamples.find((s) => s.name === 'traced_calls_total').exemplar, null, 'off by default');
+});

@@ -5,3 +5,4 @@
 export { MeterProvider, type MeterProviderOptions, DEFAULT_HISTOGRAM_BUCKETS } from './meterProvider';
 export { SlotMeter } from './meter';
 export type { TranslationStrategy } from './names';
+export type { Aggregation, View } from './views';

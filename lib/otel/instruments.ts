@@ -28,10 +28,12 @@ export interface Stream<H> {
   readonly table: SeriesTable<H>;
   /** Declared with `valueType: ValueType.INT`: fractions are cut off, with a warning. */
   readonly integer: boolean;
+  /** Leaves an exemplar of a measurement, when exemplars are on. */
+  readonly exemplar?: (handle: H, value: number, context: Context | undefined) => void;
 }
 
 /** Drops a measurement the instrument cannot take, saying so once. */
-function drop(stream: Stream<unknown>, method: string, value: unknown, rule: string): void {
+function drop(stream: { readonly instrument: string }, method: string, value: unknown, rule: string): void {
   const what = typeof value === 'number' ? String(value) : typeof value;
   warnOnce(
     `${stream.instrument}:${method}:${rule}`,
@@ -40,7 +42,7 @@ function drop(stream: Stream<unknown>, method: string, value: unknown, rule: str
 }
 
 /** `value` as an integer instrument records it. */
-function integral(stream: Stream<unknown>, value: number): number {
+function integral(stream: { readonly instrument: string }, value: number): number {
   const whole = Math.trunc(value);
   if (whole !== value) {
     warnOnce(`${stream.instrument}:fraction`, `instrument "${stream.instrument}" has valueType INT and was given ${value}; fractions are cut off`);
@@ -51,18 +53,23 @@ function integral(stream: Stream<unknown>, value: number): number {
 export class SlotCounter implements Counter {
   private readonly table: SeriesTable<CounterHandle>;
   private readonly integer: boolean;
+  private readonly exemplar: Stream<CounterHandle>['exemplar'];
 
   constructor(private readonly stream: Stream<CounterHandle>) {
     this.table = stream.table;
     this.integer = stream.integer;
+    this.exemplar = stream.exemplar;
   }
 
-  add(value: number, attributes?: Attributes, _context?: Context): void {
+  add(value: number, attributes?: Attributes, context?: Context): void {
     if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
       drop(this.stream, 'add', value, 'a counter only goes up, by a finite number >= 0');
       return;
     }
-    this.table.handle(attributes).add(this.integer ? integral(this.stream, value) : value);
+    const handle = this.table.handle(attributes);
+    const amount = this.integer ? integral(this.stream, value) : value;
+    handle.add(amount);
+    if (this.exemplar !== undefined) this.exemplar(handle, amount, context);
   }
 }
 
@@ -105,18 +112,23 @@ export class SlotGauge implements Gauge {
 export class SlotHistogram implements Histogram {
   private readonly table: SeriesTable<HistogramHandle>;
   private readonly integer: boolean;
+  private readonly exemplar: Stream<HistogramHandle>['exemplar'];
 
   constructor(private readonly stream: Stream<HistogramHandle>) {
     this.table = stream.table;
     this.integer = stream.integer;
+    this.exemplar = stream.exemplar;
   }
 
-  record(value: number, attributes?: Attributes, _context?: Context): void {
+  record(value: number, attributes?: Attributes, context?: Context): void {
     if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
       drop(this.stream, 'record', value, 'a histogram takes a finite number >= 0');
       return;
     }
-    this.table.handle(attributes).observe(this.integer ? integral(this.stream, value) : value);
+    const handle = this.table.handle(attributes);
+    const observed = this.integer ? integral(this.stream, value) : value;
+    handle.observe(observed);
+    if (this.exemplar !== undefined) this.exemplar(handle, observed, context);
   }
 }
 

@@ -3,13 +3,22 @@
 // attributes, plus the scope's otel_scope_* labels), exposed under the specification's
 // Prometheus names (names.ts) beside every other metric.
 
-import type { BatchObservableCallback, MeterOptions, MeterProvider as ApiMeterProvider, MetricOptions, Observable } from '@opentelemetry/api';
-import { binding } from '../base/native';
+import type {
+  Attributes,
+  BatchObservableCallback,
+  Context,
+  MeterOptions,
+  MeterProvider as ApiMeterProvider,
+  MetricOptions,
+  Observable,
+} from '@opentelemetry/api';
+import { binding, setExemplar, type SlotHandle } from '../base/native';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 import type { Counter as CounterHandle } from '../metrics/counter';
 import type { FloatGauge } from '../metrics/gauge';
 import type { Histogram as HistogramHandle } from '../metrics/histogram';
 import type { SeriesSource } from '../metrics/labels';
+import { NATIVE_DEFAULTS, type NativeOptions } from '../metrics/nativeHistogram';
 import { counterSchema, gaugeSchemaFloat, histogramSchema, type MetricSchema, type MetricType } from '../metrics/schema';
 import { type Registry, registryOption } from '../exposition/registry';
 import { resourceFromEnvironment } from '../export/environment';
@@ -18,6 +27,7 @@ import { type ObservedWriter, SlotCounter, SlotGauge, SlotHistogram, SlotObserva
 import { type InstrumentKind, type InstrumentMaker, type Scope, SlotMeter } from './meter';
 import { keepsUtf8, labelName, metricName, type NamedKind, TRANSLATION_STRATEGIES, type TranslationStrategy } from './names';
 import { Observations } from './observations';
+import { CheckedView, type StreamConfig, type View } from './views';
 import { warnOnce } from './warnings';
 
 export interface MeterProviderOptions {
@@ -42,6 +52,15 @@ export interface MeterProviderOptions {
   resource?: Record<string, string>;
   /** The longest a collection waits for observable callbacks (default 1000 ms). */
   collectTimeoutMs?: number;
+  /** Views: the streams of the instruments they select (views.ts). */
+  views?: readonly View[];
+  /**
+   * `'traceBased'`: a measurement made in a sampled span leaves an exemplar with its
+   * `trace_id` and `span_id` on counters and explicit-bucket histograms (exposed in
+   * OpenMetrics and protobuf). The span is the `context` argument's, else the active
+   * one. Default `'alwaysOff'`, which costs nothing.
+   */
+  exemplarFilter?: 'alwaysOff' | 'traceBased';
 }
 
 /** The specification's default buckets, in milliseconds, for histograms without advice. */
@@ -74,6 +93,9 @@ const NAMED_KIND: Record<InstrumentKind, NamedKind> = {
   histogram: 'histogram',
 };
 
+/** What a histogram's buckets are: explicit bounds, or native ones. */
+type Buckets = { readonly bounds: readonly number[] } | { readonly native: Required<NativeOptions> };
+
 /** A metric an instrument records into, shared by every instrument exposed under its name. */
 interface Defined {
   readonly type: MetricType;
@@ -81,10 +103,13 @@ interface Defined {
   readonly source: SeriesSource<unknown>;
   readonly discard: () => unknown;
   /** A histogram's buckets, as first defined. */
-  readonly buckets: readonly number[] | undefined;
+  readonly buckets: Buckets | undefined;
 }
 
 const NOOP_SYNC = Object.freeze({ add() {}, record() {} });
+/** The largest native histogram schema Prometheus reads: OpenTelemetry's scales above it are lowered to it. */
+const MAX_NATIVE_SCALE = 8;
+const DEFAULT_EXPONENTIAL = { maxSize: 160, maxScale: 20 };
 const NOOP_OBSERVABLE = Object.freeze({ addCallback() {}, removeCallback() {} });
 
 /**
@@ -103,6 +128,8 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
   private readonly instruments = new Map<string, { name: string; instrument: unknown }>();
   private readonly defined = new Map<string, Defined>();
   private readonly labelNames = new Map<string, Map<string, string>>();
+  private readonly views: readonly CheckedView[];
+  private readonly exemplars: ExemplarRecorder | undefined;
   private shutDown = false;
 
   constructor(options: MeterProviderOptions = {}) {
@@ -115,6 +142,8 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
       'withoutTargetInfo',
       'resource',
       'collectTimeoutMs',
+      'views',
+      'exemplarFilter',
     ]);
     this.registry = registryOption(call, options.registry);
     const strategy: unknown = options.translationStrategy ?? 'UnderscoreEscapingWithSuffixes';
@@ -126,6 +155,14 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     this.scopeInfo = options.withoutScopeInfo !== true;
     const timeout = positiveInteger(call, 'collectTimeoutMs', options.collectTimeoutMs, DEFAULT_COLLECT_TIMEOUT_MS);
     this.observations = new Observations(this.registry.id, timeout);
+    if (options.views !== undefined && !Array.isArray(options.views))
+      throw new TypeError(`${call}: views must be an array, got ${describeValue(options.views)}`);
+    this.views = (options.views ?? []).map((view, i) => new CheckedView(view, `${call}: views[${i}]`));
+    const filter = options.exemplarFilter ?? 'alwaysOff';
+    if (filter !== 'alwaysOff' && filter !== 'traceBased') {
+      throw new TypeError(`${call}: exemplarFilter must be 'alwaysOff' or 'traceBased', got ${describeValue(filter)}`);
+    }
+    this.exemplars = filter === 'traceBased' ? traceBasedExemplars() : undefined;
     if (options.resource !== undefined) checkStringRecord(call, 'resource', options.resource);
     if (options.withoutTargetInfo !== true) this.defineTargetInfo(options.resource ?? {});
   }
@@ -185,19 +222,55 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     return instrument;
   }
 
+  /**
+   * The instrument: one stream per view that selects it (the instrument's own when none
+   * does), each recording into the metric it is exposed as. A view's `'drop'` makes no
+   * stream; with none left the instrument records nothing.
+   */
   private makeInstrument(scope: Scope, kind: InstrumentKind, name: string, unit: string, options: MetricOptions | undefined): unknown {
-    const exposed = metricName(name, unit, NAMED_KIND[kind], this.strategy);
     const description = typeof options?.description === 'string' ? options.description : '';
-    const defined = this.define(kind, exposed, description, histogramBuckets(name, options));
+    const selecting = this.views.filter((view) => view.selects(kind, name, unit, scope));
+    const configs = selecting.length === 0 ? [ownStream(name, description)] : selecting.map((view) => view.configure(name, description));
+    const parts = configs
+      .filter((config) => config.aggregation.type !== 'drop')
+      .map((config) => this.streamInstrument(scope, kind, unit, options, config))
+      .filter((part) => part !== undefined);
+    if (parts.length <= 1) return parts[0];
+    if (kind.startsWith('observable')) {
+      warnOnce(`views:${name}`, `observable instrument "${name}" is selected by ${parts.length} views; it records into the first one's stream`);
+      return parts[0];
+    }
+    return fanOut(parts as SyncInstrument[]);
+  }
+
+  /** One stream of an instrument, as `config` makes it. */
+  private streamInstrument(scope: Scope, kind: InstrumentKind, unit: string, options: MetricOptions | undefined, config: StreamConfig): unknown {
+    const exposed = metricName(config.name, unit, NAMED_KIND[kind], this.strategy);
+    const buckets = kind === 'histogram' ? histogramBuckets(config, options) : undefined;
+    if (kind !== 'histogram' && config.aggregation.type !== 'default') {
+      warnOnce(`aggregation:${exposed}`, `a view gives instrument "${config.name}" of kind ${kind} a histogram aggregation; it keeps its own`);
+    }
+    const defined = this.define(kind, exposed, config.description, buckets, config.cardinalityLimit ?? this.cardinalityLimit);
     if (defined === undefined) return undefined;
-    const reserved = kind === 'histogram' ? 'le' : undefined;
     const refused = (error: unknown) => {
-      warnOnce(`refused:${exposed}`, `instrument "${name}": ${error instanceof Error ? error.message : String(error)}; the measurement was dropped`);
+      warnOnce(
+        `refused:${exposed}`,
+        `instrument "${config.name}": ${error instanceof Error ? error.message : String(error)}; the measurement was dropped`,
+      );
       return defined.discard();
     };
     const observable = kind.startsWith('observable');
-    const table = new SeriesTable<unknown>(defined.source, this.scopePairs(scope), this.labelNamer(reserved), refused, observable);
-    const stream: Stream<unknown> = { instrument: name, table, integer: options?.valueType === 0 };
+    const namer = this.labelNamer(kind === 'histogram' ? 'le' : undefined, config.keeps);
+    const table = new SeriesTable<unknown>(defined.source, this.scopePairs(scope), namer, refused, observable);
+    // Exemplars go on counters and explicit buckets: a native histogram's have no bucket to sit on.
+    const exemplars = kind === 'counter' || (kind === 'histogram' && buckets !== undefined && 'bounds' in buckets) ? this.exemplars : undefined;
+    const stream: Stream<unknown> = {
+      instrument: config.name,
+      table,
+      integer: options?.valueType === 0,
+      exemplar:
+        exemplars === undefined ? undefined : (handle, value, context) => exemplars(defined.id, handle as SlotHandle<unknown>, value, context),
+    };
     switch (kind) {
       case 'counter':
         return new SlotCounter(stream as Stream<CounterHandle>);
@@ -234,12 +307,12 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
   }
 
   /**
-   * The metric exposed as `exposed`: defined by the first instrument of that name, and
-   * shared by later ones of the same kind (from other scopes, say), whose description
-   * and buckets give way to the first's. One of another kind cannot share it: it is
-   * refused with a warning, as is a name the registry has for a metric of its own.
+   * The metric exposed as `exposed`: defined by the first stream of that name, and
+   * shared by later ones of the same kind (from other scopes, say), whose description,
+   * buckets and limit give way to the first's. One of another kind cannot share it: it
+   * is refused with a warning, as is a name the registry has for a metric of its own.
    */
-  private define(kind: InstrumentKind, exposed: string, description: string, buckets: readonly number[]): Defined | undefined {
+  private define(kind: InstrumentKind, exposed: string, description: string, buckets: Buckets | undefined, limit: number): Defined | undefined {
     const type = SLOT_TYPE[kind];
     const existing = this.defined.get(exposed);
     if (existing !== undefined) {
@@ -250,24 +323,21 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
         );
         return undefined;
       }
-      if (type === 'histogram' && existing.buckets?.join() !== buckets.join()) {
-        warnOnce(`buckets:${exposed}`, `histogram "${exposed}" was defined with other buckets; it keeps [${existing.buckets?.join(', ')}]`);
+      if (JSON.stringify(existing.buckets) !== JSON.stringify(buckets)) {
+        warnOnce(`buckets:${exposed}`, `histogram "${exposed}" was defined with other buckets; it keeps its first ones`);
       }
       return existing;
     }
-    let schema: MetricSchema<MetricType> =
-      type === 'counter' ? counterSchema(exposed) : type === 'histogram' ? histogramSchema(exposed).buckets(buckets) : gaugeSchemaFloat(exposed);
-    schema = schema.help(description).openKeys().cardinalityLimit(this.cardinalityLimit);
+    let schema: MetricSchema<MetricType>;
+    if (type === 'counter') schema = counterSchema(exposed);
+    else if (type === 'gaugeFloat') schema = gaugeSchemaFloat(exposed);
+    else if (buckets !== undefined && 'native' in buckets) schema = histogramSchema(exposed).native(buckets.native);
+    else schema = histogramSchema(exposed).buckets(buckets?.bounds ?? DEFAULT_HISTOGRAM_BUCKETS);
+    schema = schema.help(description).openKeys().cardinalityLimit(limit);
     if (keepsUtf8(this.strategy)) schema = schema.utf8Names();
     try {
       const { id, built, discard } = schema.define(this.registry, false);
-      const defined: Defined = {
-        type,
-        id,
-        source: built as unknown as SeriesSource<unknown>,
-        discard,
-        buckets: type === 'histogram' ? buckets : undefined,
-      };
+      const defined: Defined = { type, id, source: built as unknown as SeriesSource<unknown>, discard, buckets };
       this.defined.set(exposed, defined);
       return defined;
     } catch (error) {
@@ -288,19 +358,23 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     return pairs;
   }
 
-  /** Names attribute keys under this provider's strategy, remembering the names of the first keys seen. */
-  private labelNamer(reserved: string | undefined): (key: string) => string {
+  /**
+   * Names attribute keys under this provider's strategy, remembering the names of the
+   * first keys seen; a key a view leaves out has no name (`''`).
+   */
+  private labelNamer(reserved: string | undefined, keeps: ((key: string) => boolean) | undefined): (key: string) => string {
     const cacheKey = reserved ?? '';
     const known = this.labelNames.get(cacheKey) ?? new Map<string, string>();
     this.labelNames.set(cacheKey, known);
-    return (key) => {
-      let name = known.get(key);
-      if (name === undefined) {
-        name = labelName(key, this.strategy, reserved);
-        if (known.size < MAX_REMEMBERED_KEYS) known.set(key, name);
+    const name = (key: string) => {
+      let label = known.get(key);
+      if (label === undefined) {
+        label = labelName(key, this.strategy, reserved);
+        if (known.size < MAX_REMEMBERED_KEYS) known.set(key, label);
       }
-      return name;
+      return label;
     };
+    return keeps === undefined ? name : (key) => (keeps(key) ? name(key) : '');
   }
 
   /** `target_info`: one series at 1 whose labels are the resource's attributes (the specification's). */
@@ -337,14 +411,63 @@ function cumulativeWriter(): ObservedWriter<CounterHandle> {
   };
 }
 
-/** A histogram's buckets: its advice's, when they are valid, else the specification's default ones. */
-function histogramBuckets(name: string, options: MetricOptions | undefined): readonly number[] {
+/** The stream of an instrument no view selects: its own name, description and aggregation. */
+function ownStream(name: string, description: string): StreamConfig {
+  return { name, description, aggregation: { type: 'default' }, cardinalityLimit: undefined, keeps: undefined };
+}
+
+/**
+ * A histogram stream's buckets: the view's aggregation's; else its advice's, when they
+ * are valid; else the specification's default ones. Exponential ones are native
+ * buckets at the scale Prometheus reads (at most 8).
+ */
+function histogramBuckets({ name, aggregation }: StreamConfig, options: MetricOptions | undefined): Buckets {
+  if (aggregation.type === 'explicitBucketHistogram') return { bounds: aggregation.boundaries };
+  if (aggregation.type === 'exponentialHistogram') {
+    const scale = Math.min(aggregation.maxScale ?? DEFAULT_EXPONENTIAL.maxScale, MAX_NATIVE_SCALE);
+    const maxBuckets = aggregation.maxSize ?? DEFAULT_EXPONENTIAL.maxSize;
+    return { native: { ...NATIVE_DEFAULTS, bucketFactor: 2 ** (2 ** -scale), maxBuckets } };
+  }
   const advised = options?.advice?.explicitBucketBoundaries;
-  if (advised === undefined) return DEFAULT_HISTOGRAM_BUCKETS;
+  if (advised === undefined) return { bounds: DEFAULT_HISTOGRAM_BUCKETS };
   const valid = Array.isArray(advised) && advised.every((b, i) => Number.isFinite(b) && (i === 0 || b > advised[i - 1]));
-  if (valid) return advised;
+  if (valid) return { bounds: advised };
   warnOnce(`advice:${name}`, `histogram "${name}": advice.explicitBucketBoundaries must be increasing finite numbers; the default buckets are used`);
-  return DEFAULT_HISTOGRAM_BUCKETS;
+  return { bounds: DEFAULT_HISTOGRAM_BUCKETS };
+}
+
+/** A synchronous instrument as far as a fan-out needs it. */
+interface SyncInstrument {
+  add?(value: number, attributes?: Attributes, context?: Context): void;
+  record?(value: number, attributes?: Attributes, context?: Context): void;
+}
+
+/** An instrument several views select: each measurement goes to every stream. */
+function fanOut(parts: readonly SyncInstrument[]): SyncInstrument {
+  return {
+    add(value, attributes, context) {
+      for (const part of parts) part.add?.(value, attributes, context);
+    },
+    record(value, attributes, context) {
+      for (const part of parts) part.record?.(value, attributes, context);
+    },
+  };
+}
+
+/** Leaves an exemplar of a measurement on metric `metricId`'s series `handle`. */
+type ExemplarRecorder = (metricId: number, handle: SlotHandle<unknown>, value: number, context: Context | undefined) => void;
+
+/**
+ * The trace-based exemplar filter: a measurement in a sampled span leaves an exemplar
+ * with its trace and span ids. `@opentelemetry/api` is loaded only when it is on.
+ */
+function traceBasedExemplars(): ExemplarRecorder {
+  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  return (metricId, handle, value, context) => {
+    const span = api.trace.getSpanContext(context ?? api.context.active());
+    if (span === undefined || (span.traceFlags & api.TraceFlags.SAMPLED) === 0 || !api.isSpanContextValid(span)) return;
+    setExemplar(metricId, handle.slot, ['trace_id', span.traceId, 'span_id', span.spanId], value);
+  };
 }
 
 function isStrategy(value: unknown): value is TranslationStrategy {
