@@ -443,3 +443,53 @@ test("exemplarFilter 'traceBased': a measurement in a sampled span leaves its tr
   const offSamples = parseOpenMetricsStrict(await off.registry.metrics({ format: 'openmetrics' }));
   assert.equal(offSamples.find((s) => s.name === 'traced_calls_total').exemplar, null, 'off by default');
 });
+
+test("SlotmetricsMetricProducer: an SDK reader's collection carries the registry's metrics, which the SDK's own OTLP serializer writes", async () => {
+  const { SlotmetricsMetricProducer } = await import('slotmetrics/otel');
+  const { MeterProvider: SdkMeterProvider, MetricReader, DataPointType } = await import('@opentelemetry/sdk-metrics');
+  const { JsonMetricsSerializer } = await import('@opentelemetry/otlp-transformer');
+  const { counterSchema, gaugeSchemaFloat, histogramSchema, summarySchema } = await import('slotmetrics');
+  const registry = new Registry();
+  counterSchema('jobs_total').help('Jobs').requireDynamicKey('queue').build({ registry }).with({ queue: 'mail' }).add(3);
+  gaugeSchemaFloat('temperature').build({ registry }).set(21.5);
+  const latency = histogramSchema('latency_seconds').buckets([0.1, 1]).build({ registry });
+  for (const value of [0.05, 0.5, 0.5, 2]) latency.observe(value);
+  summarySchema('left_out').build({ registry }).observe(1);
+  class InMemoryReader extends MetricReader {
+    onForceFlush() {
+      return Promise.resolve();
+    }
+    onShutdown() {
+      return Promise.resolve();
+    }
+  }
+  const reader = new InMemoryReader({ metricProducers: [new SlotmetricsMetricProducer({ registry })] });
+  const sdk = new SdkMeterProvider({ readers: [reader] });
+  sdk.getMeter('sdk-own').createCounter('sdk.own').add(1);
+  const { resourceMetrics, errors } = await reader.collect();
+  assert.deepEqual(errors, []);
+  const ours = resourceMetrics.scopeMetrics.find((s) => s.scope.name === 'slotmetrics').metrics;
+  assert.ok(
+    resourceMetrics.scopeMetrics.some((s) => s.scope.name === 'sdk-own'),
+    'beside the SDK its own metrics',
+  );
+  const byName = Object.fromEntries(ours.map((m) => [m.descriptor.name, m]));
+  assert.deepEqual(Object.keys(byName).sort(), ['jobs_total', 'latency_seconds', 'temperature'], 'the summary is left out');
+  assert.equal(byName.jobs_total.dataPointType, DataPointType.SUM);
+  assert.equal(byName.jobs_total.isMonotonic, true);
+  assert.deepEqual(byName.jobs_total.dataPoints[0].attributes, { queue: 'mail' });
+  assert.equal(byName.jobs_total.dataPoints[0].value, 3);
+  assert.equal(byName.temperature.dataPointType, DataPointType.GAUGE);
+  const [histogram] = byName.latency_seconds.dataPoints;
+  assert.deepEqual(histogram.value, { buckets: { boundaries: [0.1, 1], counts: [1, 2, 1] }, sum: 3.05, count: 4 });
+
+  const request = JSON.parse(Buffer.from(JsonMetricsSerializer.serializeRequest(resourceMetrics)).toString());
+  const sent = request.resourceMetrics[0].scopeMetrics.find((s) => s.scope.name === 'slotmetrics').metrics;
+  const jobs = sent.find((m) => m.name === 'jobs_total');
+  assert.equal(jobs.sum.isMonotonic, true);
+  assert.equal(jobs.sum.aggregationTemporality, 2, 'AGGREGATION_TEMPORALITY_CUMULATIVE');
+  assert.equal(jobs.sum.dataPoints[0].asDouble, 3);
+  const sentLatency = sent.find((m) => m.name === 'latency_seconds').histogram.dataPoints[0];
+  assert.deepEqual(sentLatency.bucketCounts.map(Number), [1, 2, 1]);
+  assert.deepEqual(sentLatency.explicitBounds, [0.1, 1]);
+});

@@ -6,3 +6,4 @@ export { MeterProvider, type MeterProviderOptions, DEFAULT_HISTOGRAM_BUCKETS } f
 export { SlotMeter } from './meter';
 export type { TranslationStrategy } from './names';
 export type { Aggregation, View } from './views';
+export { SlotmetricsMetricProducer, type MetricProducerOptions } from './producer';
