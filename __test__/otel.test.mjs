@@ -493,3 +493,23 @@ test("SlotmetricsMetricProducer: an SDK reader's collection carries the registry
   assert.deepEqual(sentLatency.bucketCounts.map(Number), [1, 2, 1]);
   assert.deepEqual(sentLatency.explicitBounds, [0.1, 1]);
 });
+
+test('a scrape the Rust server answers waits for observable callbacks at most its collect timeout, serves what they observed, and counts it', async () => {
+  const { serve, registry: defaultRegistry } = await import('slotmetrics');
+  const { registry, meter } = setup({ collectTimeoutMs: 2_000 });
+  meter.createObservableGauge('stuck').addCallback((result) => {
+    result.observe(7);
+    return new Promise(() => {}); // never settles, as a callback stuck on a blocked resource
+  });
+  const server = await serve({ port: 0, host: '127.0.0.1', registry, collectTimeoutMs: 100 });
+  try {
+    const started = Date.now();
+    const body = await (await fetch(server.url, { signal: AbortSignal.timeout(10_000) })).text();
+    assert.ok(Date.now() - started < 1_500, `answered after the server's timeout, not the provider's (${Date.now() - started} ms)`);
+    assert.equal(parseSamples(body).get(`stuck{${SCOPE}}`), 7);
+    const counted = parseSamples(await defaultRegistry.metrics()).get('slotmetrics_collect_timeouts_total{read="scrape"}');
+    assert.ok(counted >= 1, `slotmetrics_collect_timeouts_total{read="scrape"} is ${counted}`);
+  } finally {
+    await server.close();
+  }
+});

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::registry::NamespaceId;
+use crate::registry::{NamespaceId, Registry};
 use crate::slots::StripeId;
 
 /// Called with the namespace being scraped; its future resolves when the values are
@@ -33,10 +33,15 @@ pub fn set(stripe: StripeId, hook: Option<Hook>) {
   }
 }
 
+/// The engine's count of reads that stopped waiting for collect hooks.
+pub const TIMEOUTS: &str = "slotmetrics_collect_timeouts_total";
+const TIMEOUTS_HELP: &str = "Reads (read=\"scrape\" or \"export\") that stopped waiting for a thread's collectors (prom-client collect callbacks, OpenTelemetry observable callbacks) at the collect timeout, and used the values as they were";
+
 /// Runs every hook for `namespace` at once and waits for them, at most `timeout`.
 /// A hook still running then is passed over (dropping its task stops the wait; the JS
-/// side finishes on its own).
-pub async fn run(namespace: NamespaceId, timeout: Duration) {
+/// side finishes on its own), and the read (`read`: `scrape`, `export`) is counted in
+/// `slotmetrics_collect_timeouts_total`.
+pub async fn run(registry: &Registry, namespace: NamespaceId, timeout: Duration, read: &str) {
   let hooks: Vec<Hook> = HOOKS.lock().iter().map(|(_, hook)| hook.clone()).collect();
   if hooks.is_empty() {
     return;
@@ -45,5 +50,8 @@ pub async fn run(namespace: NamespaceId, timeout: Duration) {
   for hook in hooks {
     calls.spawn(hook(namespace));
   }
-  let _ = tokio::time::timeout(timeout, async { while calls.join_next().await.is_some() {} }).await;
+  let waited = tokio::time::timeout(timeout, async { while calls.join_next().await.is_some() {} }).await;
+  if waited.is_err() {
+    let _ = registry.add_engine_count(TIMEOUTS, TIMEOUTS_HELP, &["read"], &[read], 1.0);
+  }
 }

@@ -346,8 +346,15 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
   let body = if request.method() == Method::HEAD {
     Either::Left(Full::new(Bytes::new()))
   } else {
-    // prom-client `collect` callbacks set their values first (bounded by the timeout).
-    collect_hooks::run(endpoint.namespace_id, endpoint.collect_timeout).await;
+    // Collectors (prom-client `collect`, observable callbacks) set their values first,
+    // bounded by the timeout.
+    collect_hooks::run(
+      endpoint.registry,
+      endpoint.namespace_id,
+      endpoint.collect_timeout,
+      "scrape",
+    )
+    .await;
     let (sender, body) = Channel::new(2);
     let writer = BodyWriter {
       sender: Some(sender),

@@ -25,7 +25,6 @@ use tokio::sync::{mpsc, oneshot};
 use crate::kind::Kind;
 use crate::registry::{Definition, NamespaceId, Registry, DEFAULT_NAMESPACE};
 use crate::runtime::runtime;
-use crate::slots::StripeId;
 
 mod delta;
 pub mod google;
@@ -353,7 +352,13 @@ async fn export(context: &Context, destination: &mut impl Destination) -> Result
       leader::Standing::Leader => {}
     }
   }
-  crate::collect_hooks::run(context.schedule.namespace_id, context.schedule.collect_timeout).await;
+  crate::collect_hooks::run(
+    context.registry,
+    context.schedule.namespace_id,
+    context.schedule.collect_timeout,
+    "export",
+  )
+  .await;
   destination.export(context).await
 }
 
@@ -556,23 +561,12 @@ impl Context {
   }
 }
 
-/// The exporters' own metrics, in the default registry. Their counter slots are in a
-/// stripe of the engine's own, which only exporter tasks write (atomically: they may
-/// run on any of the runtime's threads).
+/// The exporters' own metrics, in the default registry.
 mod self_metrics {
   use super::*;
 
   pub const POINTS: &str = "slotmetrics_export_points_total";
   pub const LAST_SUCCESS: &str = "slotmetrics_export_last_success_timestamp_seconds";
-
-  fn stripe(registry: &Registry) -> Result<StripeId, String> {
-    static STRIPE: OnceLock<StripeId> = OnceLock::new();
-    if let Some(stripe) = STRIPE.get() {
-      return Ok(*stripe);
-    }
-    let stripe = registry.striped.attach().map_err(|e| e.to_string())?;
-    Ok(*STRIPE.get_or_init(|| stripe))
-  }
 
   /// Defined again at each use (an identical definition finds the existing metric), so
   /// a cleared registry gets them back.
@@ -590,27 +584,15 @@ mod self_metrics {
   }
 
   pub fn add(registry: &Registry, exporter: &str, result: &str, points: f64) -> Result<(), String> {
-    let id = define(
-      registry,
-      POINTS,
-      Kind::Counter,
-      "Data points exporters pushed: sent (acknowledged), failed (not delivered; a later export carries their counts), dropped (refused for good)",
-      &["exporter", "result"],
-    )?;
-    let slot = registry
-      .series(id, &[exporter, result])
-      .map_err(|e| e.to_string())?
-      .slot();
-    let (chunk, cell) = crate::slots::locate(slot);
-    let cell = &registry
-      .striped
-      .chunk(stripe(registry)?, chunk)
-      .map_err(|e| e.to_string())?
-      .cells()[cell];
-    let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
-      Some((f64::from_bits(bits) + points).to_bits())
-    });
-    Ok(())
+    registry
+      .add_engine_count(
+        POINTS,
+        "Data points exporters pushed: sent (acknowledged), failed (not delivered; a later export carries their counts), dropped (refused for good)",
+        &["exporter", "result"],
+        &[exporter, result],
+        points,
+      )
+      .map_err(|e| e.to_string())
   }
 
   pub fn set_last_success(registry: &Registry, exporter: &str, seconds: f64) -> Result<(), String> {

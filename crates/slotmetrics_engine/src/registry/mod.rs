@@ -188,6 +188,8 @@ pub struct Registry {
   /// `slotmetrics_series_overflow_total` is good while this has not changed.
   default_clears: AtomicU64,
   drain_requests: DrainRequests,
+  /// The stripe of the engine's own counters (`add_engine_count`), attached on first use.
+  engine_stripe: std::sync::OnceLock<StripeId>,
   /// The group whose metrics the default namespace holds, if any.
   #[cfg(unix)]
   replica: Option<Replica>,
@@ -219,6 +221,7 @@ impl Registry {
       leases: Mutex::default(),
       default_clears: AtomicU64::new(0),
       drain_requests: DrainRequests::default(),
+      engine_stripe: std::sync::OnceLock::new(),
       #[cfg(unix)]
       replica: None,
     }
@@ -612,6 +615,43 @@ impl Registry {
       (f64::from_bits(cell.load(Ordering::Relaxed)) + 1.0).to_bits(),
       Ordering::Relaxed,
     );
+    Ok(())
+  }
+
+  /// Adds `amount` to the series `values` of the engine's own counter `name` (with
+  /// dynamic keys `keys`), in the default namespace. The counter is defined again at
+  /// each use (an identical definition finds it), so a cleared registry gets it back.
+  /// Its slots are in a stripe of the engine's own, which no JS thread writes; the
+  /// engine's threads add to it atomically, from any thread of its runtime.
+  pub fn add_engine_count(
+    &self,
+    name: &str,
+    help: &str,
+    keys: &[&str],
+    values: &[&str],
+    amount: f64,
+  ) -> Result<(), RegistryError> {
+    let id = self.define_in(
+      DEFAULT_NAMESPACE,
+      Definition {
+        help: help.into(),
+        dynamic_keys: keys.iter().map(|k| k.to_string()).collect(),
+        ..Definition::new(name, Kind::Counter)
+      },
+    )?;
+    let slot = self.series(id, values)?.slot();
+    let stripe = match self.engine_stripe.get() {
+      Some(stripe) => *stripe,
+      None => {
+        let attached = self.striped.attach()?;
+        *self.engine_stripe.get_or_init(|| attached)
+      }
+    };
+    let (chunk, cell) = crate::slots::locate(slot);
+    let cell = &self.striped.chunk(stripe, chunk)?.cells()[cell];
+    let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+      Some((f64::from_bits(bits) + amount).to_bits())
+    });
     Ok(())
   }
 
