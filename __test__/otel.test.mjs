@@ -337,17 +337,21 @@ test('many threads record into one instrument: every measurement counts, once', 
   assert.equal(s.get('otel_worker_jobs_total{otel_scope_name="workers",queue="odd"}'), 30_000);
 });
 
-test('slotmetrics/otel/register makes the provider global: @opentelemetry/api meters record into the default registry', () => {
+test('slotmetrics/otel/register makes the provider global: @opentelemetry/api meters record into the default registry; a meter taken before stays a no-op', () => {
   const script = `
-    require('slotmetrics/otel/register');
     const { metrics } = require('@opentelemetry/api');
+    const early = metrics.getMeter('early').createCounter('early.calls');
+    require('slotmetrics/otel/register');
     const { registry } = require('slotmetrics');
+    early.add(5);
     metrics.getMeter('app').createCounter('registered.calls').add(2, { ok: true });
     registry.metrics().then((text) => process.stdout.write(text));
   `;
   const run = spawnSync(process.execPath, runtime === 'deno' ? ['eval', script] : ['-e', script], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.status, 0, run.stderr);
   assert.ok(run.stdout.includes('registered_calls_total{ok="true",otel_scope_name="app"} 2'), run.stdout);
+  // The API has no proxy for metrics: an instrument made before a provider was registered records nowhere.
+  assert.ok(!run.stdout.includes('early_calls'), run.stdout);
   assert.match(run.stdout, /^target_info\{/m);
 });
 
