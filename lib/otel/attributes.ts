@@ -146,21 +146,25 @@ export class SeriesTable<H> {
     this.pairsByHandle = removable ? new Map() : undefined;
   }
 
-  /** The handle of the series of `attributes` (none: the series without attributes). */
+  /** The handle of the series of `attributes` (none, or not an object: the series without attributes). */
   handle(attributes: object | undefined): H {
-    if (attributes === undefined || attributes === null) {
-      this.withoutAttributes ??= this.miss({});
-      return this.withoutAttributes;
-    }
+    if (typeof attributes !== 'object' || attributes === null) return this.none();
     try {
       let count = 0;
       for (const _ in attributes) count++;
+      if (count === 0) return this.none();
       const walk = this.compiled[count];
       return (walk === undefined ? this.otherSet(attributes) : walk(attributes as Record<string, unknown>)) as H;
     } catch (error) {
       // A getter that throws, a revoked proxy: the measurement is refused, not thrown.
       return this.refused(error);
     }
+  }
+
+  /** The handle of the series without attributes. */
+  private none(): H {
+    this.withoutAttributes ??= this.miss({});
+    return this.withoutAttributes;
   }
 
   /** The label pairs of a series this table made, if it keeps them (undefined for the overflow series). */

@@ -106,11 +106,14 @@ interface Defined {
   readonly buckets: Buckets | undefined;
 }
 
+/** What an instrument that records nothing is: a view dropped it, or it could not be defined. */
 const NOOP_SYNC = Object.freeze({ add() {}, record() {} });
+const NOOP_OBSERVABLE = Object.freeze({ addCallback() {}, removeCallback() {} });
+
 /** The largest native histogram schema Prometheus reads: OpenTelemetry's scales above it are lowered to it. */
 const MAX_NATIVE_SCALE = 8;
+/** The specification's defaults for an exponential histogram. */
 const DEFAULT_EXPONENTIAL = { maxSize: 160, maxScale: 20 };
-const NOOP_OBSERVABLE = Object.freeze({ addCallback() {}, removeCallback() {} });
 
 /**
  * An OpenTelemetry `MeterProvider` whose instruments record into slot memory. Hand it
