@@ -190,7 +190,7 @@ test('translation strategies: escaped with suffixes by default; UTF-8 names kept
   assert.ok(escaped.includes(`http_server_request_duration_seconds_count{http_request_method="GET",${SCOPE}} 1`), escaped);
 });
 
-test('identity: an identical instrument is the same one, the first casing wins, another kind under the same name is refused with a warning', async () => {
+test('identity: an identical instrument is the same one, the first casing wins, another unit is another stream and another kind under one metric name is refused, each with a warning', async () => {
   const { registry, provider, meter } = setup();
   const first = meter.createCounter('Requests', { description: 'first' });
   const warnings = await warningsOf(() => {
@@ -204,6 +204,14 @@ test('identity: an identical instrument is the same one, the first casing wins, 
   assert.ok(
     warnings.some((w) => w.includes('another kind of instrument uses already')),
     warnings.join('\n'),
+  );
+  const units = await warningsOf(() => {
+    meter.createHistogram('payload', { unit: 'By' }).record(1);
+    meter.createHistogram('payload', { unit: 'KiBy' }).record(2);
+  });
+  assert.ok(
+    units.some((w) => w.includes('"payload" (histogram, unit "KiBy") has the name of one of histogram, unit "By"')),
+    units.join('\n'),
   );
   first.add(1);
   // Another scope: the same metric, its series told apart by otel_scope_name.

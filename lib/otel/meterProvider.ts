@@ -129,6 +129,8 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
   private readonly meters = new Map<string, SlotMeter>();
   /** Instruments by scope and identity: an identical instrument is the same one. */
   private readonly instruments = new Map<string, { name: string; instrument: unknown }>();
+  /** Each meter's instrument names (any case), with the kind and unit of the last made. */
+  private readonly identities = new Map<string, string>();
   private readonly defined = new Map<string, Defined>();
   private readonly labelNames = new Map<string, Map<string, string>>();
   private readonly views: readonly CheckedView[];
@@ -220,6 +222,15 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
       }
       return existing.instrument;
     }
+    const sameName = JSON.stringify([scope.name, scope.version, scope.schemaUrl, name.toLowerCase()]);
+    const other = this.identities.get(sameName);
+    if (other !== undefined) {
+      warnOnce(
+        `identity:${identity}`,
+        `instrument "${name}" (${kind}, unit "${unit}") has the name of one of ${other} in the same meter; the specification keeps them apart, as two streams`,
+      );
+    }
+    this.identities.set(sameName, `${kind}, unit "${unit}"`);
     const instrument = this.makeInstrument(scope, kind, name, unit, options) ?? noop;
     this.instruments.set(identity, { name, instrument });
     return instrument;
