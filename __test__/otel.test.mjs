@@ -268,6 +268,20 @@ test('observable callbacks run once per read, may be async, and a series no long
   gauge.removeCallback(callback);
   await registry.metrics();
   assert.equal(runs, 4, 'removed: not run again');
+
+  // A callback that fails may have failed before observing: its series stay.
+  const flaky = meter.createObservableGauge('flaky');
+  let fail = false;
+  flaky.addCallback((result) => {
+    if (fail) throw new Error('flaky callback');
+    result.observe(1, { kept: 'yes' });
+  });
+  await registry.metrics();
+  fail = true;
+  await warningsOf(async () => {
+    s = parseSamples(await registry.metrics());
+  });
+  assert.equal(s.get(`flaky{kept="yes",${SCOPE}}`), 1);
 });
 
 test('a callback slower than the collect timeout is not waited for; one that throws does not stop the others', async () => {

@@ -78,22 +78,27 @@ export class Observations implements ObservableCallbacks {
 
   /**
    * Runs every callback once and waits for them, at most the timeout; then drops the
-   * series no callback observed this time (only when every callback finished: one
-   * still running may yet observe them).
+   * series no callback observed this time: only when every callback finished (one
+   * still running may yet observe them), and not an instrument's whose callback
+   * failed (it may have failed before observing them).
    */
   async collect(): Promise<void> {
     for (const instrument of this.instruments.keys()) instrument.begin();
-    const runs: Promise<unknown>[] = [];
+    const runs: Promise<void>[] = [];
+    const failed = new Set<Observable>();
     for (const [instrument, { callbacks }] of this.instruments) {
-      for (const callback of callbacks) runs.push(run(() => callback(observableResult(instrument))));
+      for (const callback of callbacks) runs.push(run(() => callback(observableResult(instrument)), [instrument], failed));
     }
-    for (const { callback, instruments } of this.batches) runs.push(run(() => callback(batchObservableResult(instruments))));
+    for (const { callback, instruments } of this.batches) {
+      runs.push(run(() => callback(batchObservableResult(instruments)), instruments, failed));
+    }
     if (!(await finishedWithin(Promise.all(runs), this.timeoutMs))) {
       warnOnce('collect:timeout', `observable callbacks did not finish within ${this.timeoutMs} ms; the collection used what they had observed`);
       return;
     }
     flushPendingUpdates();
     for (const [instrument, { metricId }] of this.instruments) {
+      if (failed.has(instrument)) continue;
       for (const handle of instrument.unobserved()) {
         const pairs = instrument.stream.table.pairsOf(handle);
         if (pairs === undefined) continue;
@@ -104,11 +109,15 @@ export class Observations implements ObservableCallbacks {
   }
 }
 
-/** Runs a callback, warning (once) of one that throws or rejects instead of passing it on. */
-async function run(callback: () => unknown): Promise<void> {
+/**
+ * Runs a callback of `instruments`, warning (once) of one that throws or rejects
+ * instead of passing it on, and adding its instruments to `failed`.
+ */
+async function run(callback: () => unknown, instruments: Iterable<Observable>, failed: Set<Observable>): Promise<void> {
   try {
     await callback();
   } catch (error) {
+    for (const instrument of instruments) failed.add(instrument);
     const reason = error instanceof Error ? error.message : String(error);
     warnOnce(`callback:${reason}`, `an observable callback failed: ${reason}`);
   }
