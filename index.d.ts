@@ -101,6 +101,12 @@ export declare function healthBeat(): void
  */
 export declare function inMultiprocessGroup(): boolean
 
+/** An OpenTelemetry instrument's own name and unit. */
+export interface InstrumentName {
+  name: string
+  unit: string
+}
+
 export interface LabelPair {
   name: string
   value: string
@@ -208,6 +214,8 @@ export interface MetricDefinition {
    * given as name, value pairs (OpenTelemetry instruments).
    */
   openKeys?: boolean
+  /** The OpenTelemetry instrument it records: its own name and unit, for OTLP exports. */
+  instrument?: InstrumentName
 }
 
 export interface MetricJson {
@@ -245,6 +253,12 @@ export declare const enum MultiprocessMode {
   Average = 'average',
   Omit = 'omit',
 }
+
+/**
+ * Notes that a label of an OpenTelemetry instrument's metric stands for attribute
+ * `key` (`http_route` for `http.route`), which OTLP exports then use.
+ */
+export declare function nameAttributeKey(metric: number, label: string, key: string): void
 
 /** A header or resource attribute. */
 export interface NameValue {

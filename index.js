@@ -862,6 +862,7 @@ module.exports.metricDataNow = nativeBinding.metricDataNow
 module.exports.MetricKind = nativeBinding.MetricKind
 module.exports.metricsData = nativeBinding.metricsData
 module.exports.MultiprocessMode = nativeBinding.MultiprocessMode
+module.exports.nameAttributeKey = nativeBinding.nameAttributeKey
 module.exports.nativeBounds = nativeBinding.nativeBounds
 module.exports.nativeWindow = nativeBinding.nativeWindow
 module.exports.ownChunk = nativeBinding.ownChunk

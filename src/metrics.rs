@@ -8,7 +8,7 @@ use napi_derive::napi;
 use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
 use slotmetrics_engine::native::{self, NativeOptions};
 use slotmetrics_engine::registry;
-use slotmetrics_engine::registry::{Definition, LeaseAnswer, Registered, DEFAULT_MAX_SERIES};
+use slotmetrics_engine::registry::{Definition, Instrument, LeaseAnswer, Registered, DEFAULT_MAX_SERIES};
 use slotmetrics_engine::rings;
 use slotmetrics_engine::summary::{SlidingWindow, SummaryOptions};
 
@@ -91,6 +91,15 @@ pub struct MetricDefinition {
   /// Each series names its own labels: `dynamicKeys` is empty and a label set is
   /// given as name, value pairs (OpenTelemetry instruments).
   pub open_keys: Option<bool>,
+  /// The OpenTelemetry instrument it records: its own name and unit, for OTLP exports.
+  pub instrument: Option<InstrumentName>,
+}
+
+/// An OpenTelemetry instrument's own name and unit.
+#[napi(object)]
+pub struct InstrumentName {
+  pub name: String,
+  pub unit: String,
 }
 
 /// A native histogram's options, as client_golang names them.
@@ -184,6 +193,10 @@ pub fn define_metric(definition: MetricDefinition) -> Result<u32> {
         native,
         utf8_names: definition.utf8_names.unwrap_or(false),
         open_keys: definition.open_keys.unwrap_or(false),
+        instrument: definition.instrument.map(|i| Instrument {
+          name: i.name,
+          unit: i.unit,
+        }),
       },
     )
     .map_err(js_error)
@@ -421,6 +434,15 @@ pub fn register_scratch_series(env: &Env, metric: u32) -> Result<i64> {
       .ok_or_else(|| Error::from_reason("slotmetrics: malformed label values in the scratch buffer"))?;
     register(state.stripe, metric, &values)
   })
+}
+
+/// Notes that a label of an OpenTelemetry instrument's metric stands for attribute
+/// `key` (`http_route` for `http.route`), which OTLP exports then use.
+#[napi(catch_unwind)]
+pub fn name_attribute_key(metric: u32, label: String, key: String) -> Result<()> {
+  REGISTRY
+    .name_attribute_key(metric, &label, &key)
+    .map_err(js_error)
 }
 
 /// prom-client's `remove(labels)`: the series is hidden until used again, then counts

@@ -145,6 +145,8 @@ interface Spec {
   readonly utf8Names?: boolean;
   /** Each series names its own labels (`openKeys()`). */
   readonly openKeys?: boolean;
+  /** The OpenTelemetry instrument it records (`instrument()`). */
+  readonly instrument?: { readonly name: string; readonly unit: string };
 }
 
 const NATIVE_KIND: Record<MetricType, MetricKind> = {
@@ -272,6 +274,14 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
     return this.extend({ openKeys: true });
   }
 
+  /**
+   * @internal The OpenTelemetry instrument the metric records: OTLP exports give it this
+   * name and unit rather than its Prometheus name's.
+   */
+  instrument(name: string, unit: string): MetricSchema<T, K> {
+    return this.extend({ instrument: { name, unit } });
+  }
+
   /** Histogram bucket upper bounds, increasing; `+Inf` is always added. */
   buckets(this: MetricSchema<'histogram', K>, bounds: readonly number[]): MetricSchema<'histogram', K> {
     if (!Array.isArray(bounds) || bounds.some((b) => typeof b !== 'number')) {
@@ -363,6 +373,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
         native: spec.native,
         utf8Names: spec.utf8Names,
         openKeys: spec.openKeys,
+        instrument: spec.instrument,
         quantiles: type === 'summary' ? [...spec.percentiles] : undefined,
         maxAgeSeconds: spec.window?.maxAgeSeconds,
         ageBuckets: spec.window?.ageBuckets,

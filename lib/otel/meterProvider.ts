@@ -12,7 +12,7 @@ import type {
   MetricOptions,
   Observable,
 } from '@opentelemetry/api';
-import { binding, setExemplar, type SlotHandle } from '../base/native';
+import { binding, callNative, setExemplar, type SlotHandle } from '../base/native';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 import type { Counter as CounterHandle } from '../metrics/counter';
 import type { FloatGauge } from '../metrics/gauge';
@@ -264,7 +264,8 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     if (kind !== 'histogram' && config.aggregation.type !== 'default') {
       warnOnce(`aggregation:${exposed}`, `a view gives instrument "${config.name}" of kind ${kind} a histogram aggregation; it keeps its own`);
     }
-    const defined = this.define(kind, exposed, config.description, buckets, config.cardinalityLimit ?? this.cardinalityLimit);
+    const limit = config.cardinalityLimit ?? this.cardinalityLimit;
+    const defined = this.define(kind, exposed, { name: config.name, unit }, config.description, buckets, limit);
     if (defined === undefined) return undefined;
     const refused = (error: unknown) => {
       warnOnce(
@@ -274,7 +275,7 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
       return defined.discard();
     };
     const observable = kind.startsWith('observable');
-    const namer = this.labelNamer(kind === 'histogram' ? 'le' : undefined, config.keeps);
+    const namer = reportingKeys(defined.id, this.labelNamer(kind === 'histogram' ? 'le' : undefined, config.keeps));
     const table = new SeriesTable<unknown>(defined.source, this.scopePairs(scope), namer, refused, observable);
     // Exemplars go on counters and explicit buckets: a native histogram's have no bucket to sit on.
     const exemplars = kind === 'counter' || (kind === 'histogram' && buckets !== undefined && 'bounds' in buckets) ? this.exemplars : undefined;
@@ -326,7 +327,14 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
    * buckets and limit give way to the first's. One of another kind cannot share it: it
    * is refused with a warning, as is a name the registry has for a metric of its own.
    */
-  private define(kind: InstrumentKind, exposed: string, description: string, buckets: Buckets | undefined, limit: number): Defined | undefined {
+  private define(
+    kind: InstrumentKind,
+    exposed: string,
+    instrument: { name: string; unit: string },
+    description: string,
+    buckets: Buckets | undefined,
+    limit: number,
+  ): Defined | undefined {
     const type = SLOT_TYPE[kind];
     const existing = this.defined.get(exposed);
     if (existing !== undefined) {
@@ -347,7 +355,7 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     else if (type === 'gaugeFloat') schema = gaugeSchemaFloat(exposed);
     else if (buckets !== undefined && 'native' in buckets) schema = histogramSchema(exposed).native(buckets.native);
     else schema = histogramSchema(exposed).buckets(buckets?.bounds ?? DEFAULT_HISTOGRAM_BUCKETS);
-    schema = schema.help(description).openKeys().cardinalityLimit(limit);
+    schema = schema.help(description).openKeys().instrument(instrument.name, instrument.unit).cardinalityLimit(limit);
     if (keepsUtf8(this.strategy)) schema = schema.utf8Names();
     try {
       const { id, built, discard } = schema.define(this.registry, false);
@@ -422,6 +430,24 @@ function cumulativeWriter(): ObservedWriter<CounterHandle> {
     }
     last.set(handle, total);
     handle.add(increase);
+  };
+}
+
+/**
+ * `name` (an attribute key's label name), which also tells the engine the key of each
+ * label whose name differs from it, the first time: OTLP exports then give attributes
+ * their own keys (`http.route`, not `http_route`). It runs only when a label set is
+ * worked out, not per measurement.
+ */
+function reportingKeys(metricId: number, name: (key: string) => string): (key: string) => string {
+  const reported = new Set<string>();
+  return (key) => {
+    const label = name(key);
+    if (label !== '' && label !== key && !reported.has(key) && reported.size < MAX_REMEMBERED_KEYS) {
+      reported.add(key);
+      callNative(() => binding.nameAttributeKey(metricId, label, key));
+    }
+    return label;
   };
 }
 

@@ -42,6 +42,18 @@ pub struct Definition {
   /// `otel.metric.overflow="true"` (`otel_metric_overflow` without UTF-8 names).
   #[serde(default)]
   pub open_keys: bool,
+  /// The OpenTelemetry instrument it records (`slotmetrics/otel`): what an OTLP export
+  /// names it and its unit, rather than what its Prometheus name says. The first
+  /// definition's stays: an identical metric defined again keeps it.
+  #[serde(default)]
+  pub instrument: Option<Instrument>,
+}
+
+/// An OpenTelemetry instrument's own name and unit (`Definition::instrument`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Instrument {
+  pub name: String,
+  pub unit: String,
 }
 
 impl Definition {
@@ -64,6 +76,7 @@ impl Definition {
       native: None,
       utf8_names: false,
       open_keys: false,
+      instrument: None,
     }
   }
 }

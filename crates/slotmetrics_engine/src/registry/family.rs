@@ -90,6 +90,9 @@ pub struct Family {
   /// The first slot of its overflow series once it has one (`NO_SERIES` before): a
   /// flood of label sets past the limit then skips building and looking up its labels.
   pub(super) overflow_series: AtomicU32,
+  /// An OpenTelemetry instrument's attribute keys by the label names they are exposed
+  /// under, where they differ (`Registry::name_attribute_key`).
+  pub(super) attribute_keys: RwLock<HashMap<String, String>>,
 }
 
 /// A family's aliases, both ways: each alias's series, and each series' aliases (a reset
@@ -106,6 +109,15 @@ pub(super) struct Aliases {
 pub(super) const NO_SERIES: u32 = u32::MAX;
 
 impl Family {
+  /// The OpenTelemetry attribute key label `label` stands for: its own key where one
+  /// was noted, else the label name.
+  pub fn attribute_key<'a>(&self, label: &'a str) -> std::borrow::Cow<'a, str> {
+    match self.attribute_keys.read().get(label) {
+      Some(key) => std::borrow::Cow::Owned(key.clone()),
+      None => std::borrow::Cow::Borrowed(label),
+    }
+  }
+
   /// Slots one series takes: a counter or gauge one; a histogram one per bucket
   /// (including `+Inf`, which a native histogram without classic buckets leaves
   /// unused) and one for the sum, and a native one its zero bucket (its other buckets

@@ -41,10 +41,10 @@ use crate::slots::{SharedSlots, SlotError, StripeId, StripedSlots};
 use crate::summary::{quantiles_of, Window};
 use crate::text::{format_js_number, format_number};
 
-pub use definition::Definition;
 use definition::{
   check_label_name, describe, describe_difference, encode_labels, open_overflow_label, validate,
 };
+pub use definition::{Definition, Instrument};
 use family::{sample_names, Restart};
 pub use family::{Family, Series};
 pub use leases::LeaseAnswer;
@@ -345,7 +345,7 @@ impl Registry {
       }
       let number = progress.families.len() as u32;
       let record = Record::Define {
-        definition: def.clone(),
+        definition: Box::new(def.clone()),
         process,
       };
       replica.append(&mut progress, &record)?;
@@ -652,6 +652,22 @@ impl Registry {
     let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
       Some((f64::from_bits(bits) + amount).to_bits())
     });
+    Ok(())
+  }
+
+  /// Notes that label `label` of metric `id` is the OpenTelemetry attribute `key`
+  /// (`http_route` is `http.route`): an OTLP export gives the attribute its own key.
+  /// The first key noted for a label stays.
+  pub fn name_attribute_key(&self, id: FamilyId, label: &str, key: &str) -> Result<(), RegistryError> {
+    let family = self.family(id)?;
+    if family.attribute_keys.read().contains_key(label) {
+      return Ok(());
+    }
+    family
+      .attribute_keys
+      .write()
+      .entry(label.to_string())
+      .or_insert_with(|| key.to_string());
     Ok(())
   }
 
@@ -1299,6 +1315,7 @@ fn create_family(
     aliases: Mutex::default(),
     aliased: AtomicBool::new(false),
     overflow_series: AtomicU32::new(family::NO_SERIES),
+    attribute_keys: RwLock::default(),
   });
   list(namespace, id, &family);
   families.push(family);

@@ -71,8 +71,9 @@ fn decode_published(bytes: &[u8]) -> Option<Publication> {
 #[derive(Serialize, Deserialize)]
 pub(super) enum Record {
   /// A metric defined in the default namespace; `process` for a process figure.
+  /// (Boxed: a definition is many times the size of the other records.)
   Define {
-    definition: Definition,
+    definition: Box<Definition>,
     process: Option<ProcessField>,
   },
   /// A label set of the metric numbered `family`, registered at `slot`; `overflow` for
@@ -254,7 +255,7 @@ impl Registry {
             Ok(None) => Some(create_family(
               &namespace,
               &mut families,
-              def,
+              *def,
               base,
               process,
               Some(number),

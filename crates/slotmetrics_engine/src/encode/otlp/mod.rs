@@ -85,12 +85,17 @@ pub fn metrics(snapshot: &Snapshot, now: f64) -> Vec<Metric> {
   out
 }
 
-/// A metric's name, description and unit, with `data`.
+/// A metric's name, description and unit, with `data`: an OpenTelemetry instrument's
+/// own, else those of its Prometheus name.
 fn header(family: &Family, data: Option<Data>) -> Metric {
+  let (name, unit) = match &family.def.instrument {
+    Some(instrument) => (instrument.name.clone(), instrument.unit.clone()),
+    None => (family.sample_name(), unit_of(&family.base).to_string()),
+  };
   Metric {
-    name: family.sample_name(),
+    name,
     description: family.def.help.clone(),
-    unit: unit_of(&family.base).to_string(),
+    unit,
     data,
   }
 }
@@ -227,7 +232,7 @@ fn attributes(family: &Family, labels: &str) -> Vec<KeyValue> {
   parse_labels(labels)
     .into_iter()
     .filter(|(_, value)| !(prom_client && value.is_empty()))
-    .map(|(key, value)| KeyValue::new(key, value))
+    .map(|(key, value)| KeyValue::new(family.attribute_key(&key), value))
     .collect()
 }
 
