@@ -128,7 +128,7 @@ export class SeriesTable<H> {
   private readonly compiledKeys: (readonly string[])[] = [];
   private readonly compiledRoots: Map<unknown, unknown>[] = [];
   private readonly otherSets: Level = new Map();
-  /** Label sets by their pairs' JSON: where each order and spelling of one set meets. */
+  /** Label sets by their attribute pairs' JSON: where each order and spelling of one set meets. */
   private readonly byContent = new Map<string, H>();
   /** The label pairs of each series, when they are kept (`removable`). */
   private readonly pairsByHandle: Map<H, readonly string[]> | undefined;
@@ -181,10 +181,15 @@ export class SeriesTable<H> {
     const pairs = this.pairsByHandle?.get(handle);
     if (pairs === undefined) return;
     this.pairsByHandle?.delete(handle);
-    this.byContent.delete(JSON.stringify(pairs));
+    this.byContent.delete(this.contentKey(pairs));
     if (this.withoutAttributes === handle) this.withoutAttributes = undefined;
     for (const root of this.compiledRoots) root?.clear();
     this.otherSets.clear();
+  }
+
+  /** The key of a label set in `byContent`: its attribute pairs' JSON (the fixed ones are every set's). */
+  private contentKey(pairs: readonly string[]): string {
+    return JSON.stringify(pairs.slice(this.fixed.length));
   }
 
   private otherSet(attributes: object): H {
@@ -202,7 +207,7 @@ export class SeriesTable<H> {
 
   private miss(attributes: object): H {
     const pairs = labelPairs(attributes, this.fixed, this.name);
-    const content = JSON.stringify(pairs);
+    const content = this.contentKey(pairs);
     let handle = this.byContent.get(content);
     if (handle === undefined) {
       try {
