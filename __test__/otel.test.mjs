@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Registry } from 'slotmetrics';
 import { MeterProvider } from 'slotmetrics/otel';
-import { parseOpenMetricsStrict, parseSamples, promtoolCheck, runtime } from './helpers.mjs';
+import { parseOpenMetricsStrict, parseSamples, promtoolCheck, runtime, unsupportedOn } from './helpers.mjs';
 
 const SCOPE = 'otel_scope_name="test",otel_scope_version="1.0.0"';
 
@@ -576,4 +576,29 @@ test('exported over OTLP, an instrument keeps its own name, unit and attribute k
     server.closeAllConnections?.();
     server.close();
   }
+});
+
+test('with code generation from strings disabled, the lookup runs as a loop and finds the same series', {
+  skip: unsupportedOn({ bun: 'the flag is a V8 option of Node', deno: 'the flag is a V8 option of Node' }),
+}, () => {
+  const script = `
+      const { Registry } = require('slotmetrics');
+      const { MeterProvider } = require('slotmetrics/otel');
+      const registry = new Registry();
+      const counter = new MeterProvider({ registry, withoutTargetInfo: true }).getMeter('plain').createCounter('plain.calls');
+      for (let i = 0; i < 3; i++) {
+        counter.add(1, { route: '/a', code: 200 });
+        counter.add(1, { code: '200', route: '/a' });
+        counter.add(1, { route: '/b' });
+        counter.add(1);
+        counter.add(1, {});
+      }
+      registry.metrics().then((text) => process.stdout.write(text));
+    `;
+  const run = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const s = parseSamples(run.stdout);
+  assert.equal(s.get('plain_calls_total{code="200",otel_scope_name="plain",route="/a"}'), 6);
+  assert.equal(s.get('plain_calls_total{otel_scope_name="plain",route="/b"}'), 3);
+  assert.equal(s.get('plain_calls_total{otel_scope_name="plain"}'), 6);
 });

@@ -104,29 +104,35 @@ const HANDLE = Symbol('handle');
 // of the attributes that end here.
 type Level = Map<unknown, unknown>;
 
-/** The most attributes an instrument's compiled lookups are made for. */
+/** The most attributes an instrument's compiled lookup reads by name. */
 const MAX_COMPILED_KEYS = 16;
+
+/** A set of attribute keys the lookup reads by name, and the root of its walk by value. */
+interface CompiledSet {
+  readonly keys: readonly string[];
+  readonly root: Map<unknown, unknown>;
+}
 
 /**
  * The handles of one instrument's series, found from an attributes object by content.
  * Instrumentations build a new object per measurement, so identity would never match.
  *
- * The object's keys are counted, and the first set of keys the instrument was given
- * with that count is compiled into a walk that reads each key by its literal name and
- * takes one Map per value (as `with()` does): an instrument mostly sees one or two
- * sets (`error.type` only on errors), and their order does not matter. Any other set
- * walks one Map per key and per value, in the object's own order. A miss of both
- * works out the label set (`labelPairs`), finds its series by content or registers
- * it, and adds the walk, so `{a, b}` and `{b, a}`, or `200` and `"200"`, end at one
- * handle. Objects and `undefined` as values are never walked (each such measurement
- * works out its label set), nor is anything past the series limit: memory grows with
- * series, not with measurements.
+ * One compiled function counts the object's keys and, for the first set of keys the
+ * instrument was given with that count, reads each key by its literal name and takes
+ * one Map per value (as `with()` does): an instrument mostly sees one or two sets
+ * (`error.type` only on errors), and their order does not matter. Any other set walks
+ * one Map per key and per value, in the object's own order. A miss of both works out
+ * the label set (`labelPairs`), finds its series by content or registers it, and adds
+ * the walk, so `{a, b}` and `{b, a}`, or `200` and `"200"`, end at one handle. Objects
+ * and `undefined` as values are never walked (each such measurement works out its
+ * label set), nor is anything past the series limit: memory grows with series, not
+ * with measurements.
  */
 export class SeriesTable<H> {
-  /** By key count: the compiled walk of the first key set with that count, and its keys. */
-  private readonly compiled: (Lookup | undefined)[] = [];
-  private readonly compiledKeys: (readonly string[])[] = [];
-  private readonly compiledRoots: Map<unknown, unknown>[] = [];
+  /** The key sets the lookup reads by name, one per key count at most. */
+  private readonly compiledSets: CompiledSet[] = [];
+  /** Made again each time a key set is compiled. */
+  private lookup: Lookup = (attributes) => (countKeys(attributes) === 0 ? this.none() : this.otherSet(attributes));
   private readonly otherSets: Level = new Map();
   /** Label sets by their attribute pairs' JSON: where each order and spelling of one set meets. */
   private readonly byContent = new Map<string, H>();
@@ -150,11 +156,7 @@ export class SeriesTable<H> {
   handle(attributes: object | undefined): H {
     if (typeof attributes !== 'object' || attributes === null) return this.none();
     try {
-      let count = 0;
-      for (const _ in attributes) count++;
-      if (count === 0) return this.none();
-      const walk = this.compiled[count];
-      return (walk === undefined ? this.otherSet(attributes) : walk(attributes as Record<string, unknown>)) as H;
+      return this.lookup(attributes as Record<string, unknown>) as H;
     } catch (error) {
       // A getter that throws, a revoked proxy: the measurement is refused, not thrown.
       return this.refused(error);
@@ -183,7 +185,7 @@ export class SeriesTable<H> {
     this.pairsByHandle?.delete(handle);
     this.byContent.delete(this.contentKey(pairs));
     if (this.withoutAttributes === handle) this.withoutAttributes = undefined;
-    for (const root of this.compiledRoots) root?.clear();
+    for (const set of this.compiledSets) set.root.clear();
     this.otherSets.clear();
   }
 
@@ -232,17 +234,20 @@ export class SeriesTable<H> {
       keys.push(key);
     }
     if (keys.length === 0) return;
-    const count = keys.length;
-    if (this.compiled[count] === undefined && count <= MAX_COMPILED_KEYS) {
-      const root = new Map<unknown, unknown>();
-      this.compiledKeys[count] = keys;
-      this.compiledRoots[count] = root;
-      this.compiled[count] = compileWalk(keys, root, (other) => this.otherSet(other));
+    let set = this.compiledSets.find((compiled) => compiled.keys.length === keys.length);
+    if (set === undefined && keys.length <= MAX_COMPILED_KEYS) {
+      set = { keys, root: new Map() };
+      this.compiledSets.push(set);
+      this.lookup = compileLookup(
+        this.compiledSets,
+        (other) => this.otherSet(other),
+        () => this.none(),
+      );
     }
-    const compiledKeys = this.compiledKeys[count];
-    if (compiledKeys !== undefined && sameKeySet(keys, compiledKeys)) {
+    if (set !== undefined && sameKeySet(keys, set.keys)) {
+      const { keys: compiledKeys, root } = set;
       cacheUnder(
-        this.compiledRoots[count],
+        root,
         compiledKeys.map((key) => attributes[key]),
         handle,
       );
@@ -254,33 +259,56 @@ export class SeriesTable<H> {
   }
 }
 
+function countKeys(attributes: object): number {
+  let count = 0;
+  for (const _ in attributes) count++;
+  return count;
+}
+
 /** Whether `keys` are `compiled` in any order (both without repeats). */
 function sameKeySet(keys: readonly string[], compiled: readonly string[]): boolean {
   return keys.length === compiled.length && keys.every((key) => compiled.includes(key));
 }
 
 /**
- * Compiles the walk of an attributes object with these keys: each read by its literal
- * name, one Map per value; a value it has not seen goes to `miss`. The caller counted
- * the keys: an object with as many keys but another set reads `undefined` for a key it
- * lacks, which no walk holds.
+ * Compiles the lookup of an attributes object: its keys counted, then, for the set
+ * compiled with that count, each key read by its literal name and one Map per value.
+ * A value it has not seen, or a count without a set, goes to `other`; no key, to
+ * `none`. An object with as many keys as a set but not its keys reads `undefined` for
+ * a key it lacks, which no walk holds.
  */
-function compileWalk(keys: readonly string[], root: Map<unknown, unknown>, miss: Lookup): Lookup {
-  const steps = keys.map((key) => `node = node.get(attributes[${JSON.stringify(key)}]); if (node === undefined) return miss(attributes);`);
-  const source = `return function walk(attributes) {
-    let node = root;
-    ${steps.join('\n')}
-    return node;
+function compileLookup(sets: readonly CompiledSet[], other: Lookup, none: () => unknown): Lookup {
+  const cases = sets.map(({ keys }, i) => {
+    const steps = keys.map((key, step) => {
+      const from = step === 0 ? `root${i}` : 'node';
+      return `node = ${from}.get(attributes[${JSON.stringify(key)}]); if (node === undefined) return other(attributes);`;
+    });
+    return `case ${keys.length}: ${steps.join(' ')} return node;`;
+  });
+  const roots = sets.map((_, i) => `root${i}`);
+  const source = `return function lookup(attributes) {
+    let count = 0;
+    for (const _ in attributes) count++;
+    let node;
+    switch (count) {
+      case 0: return none();
+      ${cases.join('\n      ')}
+    }
+    return other(attributes);
   };`;
   try {
-    return new Function('root', 'miss', source)(root, miss) as Lookup;
+    return new Function(...roots, 'other', 'none', source)(...sets.map((set) => set.root), other, none) as Lookup;
   } catch {
     // Code generation from strings is disabled (--disallow-code-generation-from-strings).
     return (attributes) => {
-      let node: unknown = root;
-      for (const key of keys) {
+      const count = countKeys(attributes);
+      if (count === 0) return none();
+      const set = sets.find((compiled) => compiled.keys.length === count);
+      if (set === undefined) return other(attributes);
+      let node: unknown = set.root;
+      for (const key of set.keys) {
         node = (node as CacheLevel).get(attributes[key]);
-        if (node === undefined) return miss(attributes);
+        if (node === undefined) return other(attributes);
       }
       return node;
     };
