@@ -602,3 +602,29 @@ test('with code generation from strings disabled, the lookup runs as a loop and 
   assert.equal(s.get('plain_calls_total{otel_scope_name="plain",route="/b"}'), 3);
   assert.equal(s.get('plain_calls_total{otel_scope_name="plain"}'), 6);
 });
+
+test('after registry.clear(), instruments made before it keep recording: their metrics are defined again, from zero, at the next measurement', async () => {
+  const { registry, meter } = setup();
+  const registryWithInfo = new Registry();
+  const withInfo = new MeterProvider({ registry: registryWithInfo }).getMeter('info');
+  const requests = meter.createCounter('cleared.requests');
+  const queue = meter.createObservableGauge('cleared.queue');
+  queue.addCallback((result) => result.observe(4, { q: 'a' }));
+  const infoCounter = withInfo.createCounter('cleared.info');
+  requests.add(5, { route: '/a' });
+  infoCounter.add(1);
+  assert.equal(parseSamples(await registry.metrics()).get(`cleared_requests_total{${SCOPE},route="/a"}`), 5);
+
+  registry.clear();
+  registryWithInfo.clear();
+  // A read runs the observable callbacks, which observe again; the counter is not there until it records.
+  assert.ok(!(await registry.metrics()).includes('cleared_requests'), 'cleared: the counter is gone until it records');
+  requests.add(2, { route: '/a' });
+  infoCounter.add(1);
+  const s = parseSamples(await registry.metrics());
+  assert.equal(s.get(`cleared_requests_total{${SCOPE},route="/a"}`), 2, 'from zero');
+  assert.equal(s.get(`cleared_queue{${SCOPE},q="a"}`), 4, 'observed again');
+  const info = await registryWithInfo.metrics();
+  assert.match(info, /^target_info\{/m, 'target_info defined again');
+  assert.equal(parseSamples(info).get('cleared_info_total{otel_scope_name="info"}'), 1);
+});

@@ -141,7 +141,8 @@ export class SeriesTable<H> {
   private withoutAttributes: H | undefined;
 
   constructor(
-    private readonly source: SeriesSource<H>,
+    /** Where a new label set is registered (asked at each miss: it changes when the registry is cleared). */
+    private readonly source: () => SeriesSource<H>,
     private readonly fixed: readonly string[],
     private readonly name: LabelNamer,
     /** Called with the error of a label set the engine refused; returns the handle to use instead. */
@@ -167,6 +168,15 @@ export class SeriesTable<H> {
   private none(): H {
     this.withoutAttributes ??= this.miss({});
     return this.withoutAttributes;
+  }
+
+  /** Forgets every series: their metric is gone (its registry was cleared), and the next measurements register anew. */
+  clear(): void {
+    for (const set of this.compiledSets) set.root.clear();
+    this.otherSets.clear();
+    this.byContent.clear();
+    this.pairsByHandle?.clear();
+    this.withoutAttributes = undefined;
   }
 
   /** The label pairs of a series this table made, if it keeps them (undefined for the overflow series). */
@@ -212,12 +222,14 @@ export class SeriesTable<H> {
     const content = this.contentKey(pairs);
     let handle = this.byContent.get(content);
     if (handle === undefined) {
+      let source: SeriesSource<H>;
       try {
-        handle = this.source.handleOf(pairs);
+        source = this.source();
+        handle = source.handleOf(pairs);
       } catch (error) {
         return this.refused(error);
       }
-      if (this.source.isOverflow(handle)) return handle;
+      if (source.isOverflow(handle)) return handle;
       this.byContent.set(content, handle);
       this.pairsByHandle?.set(handle, pairs);
     }

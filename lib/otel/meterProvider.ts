@@ -96,14 +96,55 @@ const NAMED_KIND: Record<InstrumentKind, NamedKind> = {
 /** What a histogram's buckets are: explicit bounds, or native ones. */
 type Buckets = { readonly bounds: readonly number[] } | { readonly native: Required<NativeOptions> };
 
-/** A metric an instrument records into, shared by every instrument exposed under its name. */
-interface Defined {
-  readonly type: MetricType;
-  readonly id: number;
-  readonly source: SeriesSource<unknown>;
-  readonly discard: () => unknown;
-  /** A histogram's buckets, as first defined. */
-  readonly buckets: Buckets | undefined;
+/**
+ * A metric streams record into, shared by every stream exposed under its name. When
+ * its registry is cleared, it is defined again at the next label set worked out (from
+ * zero, as a metric made again after `clear()` is): instruments libraries made once
+ * keep recording through a test suite's `register.clear()`.
+ */
+class DefinedMetric {
+  id: number;
+  private source: SeriesSource<unknown>;
+  discard: () => unknown;
+  /** The attribute keys noted with the engine for this definition (`reportingKeys`). */
+  readonly reportedKeys = new Set<string>();
+  /** The tables of the streams recording into it, emptied when the registry is cleared. */
+  readonly tables: SeriesTable<unknown>[] = [];
+  private cleared = false;
+
+  constructor(
+    readonly type: MetricType,
+    /** A histogram's buckets, as first defined. */
+    readonly buckets: Buckets | undefined,
+    private readonly schema: MetricSchema<MetricType>,
+    private readonly registry: Registry,
+    private readonly definedAgain: () => void,
+  ) {
+    const { id, built, discard } = schema.define(registry, false);
+    this.id = id;
+    this.source = built as unknown as SeriesSource<unknown>;
+    this.discard = discard;
+  }
+
+  /** Where its label sets are registered: defined again first if its registry was cleared. */
+  current(): SeriesSource<unknown> {
+    if (this.cleared) {
+      const { id, built, discard } = this.schema.define(this.registry, false);
+      this.id = id;
+      this.source = built as unknown as SeriesSource<unknown>;
+      this.discard = discard;
+      this.cleared = false;
+      this.reportedKeys.clear();
+      this.definedAgain();
+    }
+    return this.source;
+  }
+
+  /** Its registry was cleared: its series are gone, and so are the handles the tables keep. */
+  clear(): void {
+    this.cleared = true;
+    for (const table of this.tables) table.clear();
+  }
 }
 
 /** What an instrument that records nothing is: a view dropped it, or it could not be defined. */
@@ -131,7 +172,9 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
   private readonly instruments = new Map<string, { name: string; instrument: unknown }>();
   /** Each meter's instrument names (any case), with the kind and unit of the last made. */
   private readonly identities = new Map<string, string>();
-  private readonly defined = new Map<string, Defined>();
+  private readonly defined = new Map<string, DefinedMetric>();
+  /** `target_info`'s definition, made again after the registry is cleared; undefined without one. */
+  private targetInfo: (() => void) | undefined;
   private readonly labelNames = new Map<string, Map<string, string>>();
   private readonly views: readonly CheckedView[];
   private readonly exemplars: ExemplarRecorder | undefined;
@@ -169,7 +212,14 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     }
     this.exemplars = filter === 'traceBased' ? traceBasedExemplars() : undefined;
     if (options.resource !== undefined) checkStringRecord(call, 'resource', options.resource);
-    if (options.withoutTargetInfo !== true) this.defineTargetInfo(options.resource ?? {});
+    if (options.withoutTargetInfo !== true) {
+      const resource = options.resource ?? {};
+      this.targetInfo = () => this.defineTargetInfo(resource);
+      this.targetInfo();
+    }
+    this.registry.onClear(() => {
+      for (const defined of this.defined.values()) defined.clear();
+    });
   }
 
   getMeter(name: string, version = '', options: MeterOptions = {}): SlotMeter {
@@ -275,8 +325,9 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
       return defined.discard();
     };
     const observable = kind.startsWith('observable');
-    const namer = reportingKeys(defined.id, this.labelNamer(kind === 'histogram' ? 'le' : undefined, config.keeps));
-    const table = new SeriesTable<unknown>(defined.source, this.scopePairs(scope), namer, refused, observable);
+    const namer = reportingKeys(defined, this.labelNamer(kind === 'histogram' ? 'le' : undefined, config.keeps));
+    const table = new SeriesTable<unknown>(() => defined.current(), this.scopePairs(scope), namer, refused, observable);
+    defined.tables.push(table);
     // Exemplars go on counters and explicit buckets: a native histogram's have no bucket to sit on.
     const exemplars = kind === 'counter' || (kind === 'histogram' && buckets !== undefined && 'bounds' in buckets) ? this.exemplars : undefined;
     const stream: Stream<unknown> = {
@@ -296,11 +347,11 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
       case 'histogram':
         return new SlotHistogram(stream as Stream<HistogramHandle>);
       default:
-        return this.observable(kind, stream, defined.id);
+        return this.observable(kind, stream, defined);
     }
   }
 
-  private observable(kind: InstrumentKind, stream: Stream<unknown>, metricId: number): SlotObservable {
+  private observable(kind: InstrumentKind, stream: Stream<unknown>, metric: { readonly id: number }): SlotObservable {
     const instrument =
       kind === 'observableCounter'
         ? new SlotObservable(
@@ -317,7 +368,7 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
             'an observable gauge or up-down counter takes a number other than NaN',
             this.observations,
           );
-    this.observations.track(instrument, metricId);
+    this.observations.track(instrument, metric);
     return instrument;
   }
 
@@ -334,7 +385,7 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     description: string,
     buckets: Buckets | undefined,
     limit: number,
-  ): Defined | undefined {
+  ): DefinedMetric | undefined {
     const type = SLOT_TYPE[kind];
     const existing = this.defined.get(exposed);
     if (existing !== undefined) {
@@ -358,8 +409,7 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     schema = schema.help(description).openKeys().instrument(instrument.name, instrument.unit).cardinalityLimit(limit);
     if (keepsUtf8(this.strategy)) schema = schema.utf8Names();
     try {
-      const { id, built, discard } = schema.define(this.registry, false);
-      const defined: Defined = { type, id, source: built as unknown as SeriesSource<unknown>, discard, buckets };
+      const defined = new DefinedMetric(type, buckets, schema, this.registry, () => this.targetInfo?.());
       this.defined.set(exposed, defined);
       return defined;
     } catch (error) {
@@ -439,13 +489,13 @@ function cumulativeWriter(): ObservedWriter<CounterHandle> {
  * their own keys (`http.route`, not `http_route`). It runs only when a label set is
  * worked out, not per measurement.
  */
-function reportingKeys(metricId: number, name: (key: string) => string): (key: string) => string {
-  const reported = new Set<string>();
+function reportingKeys(metric: DefinedMetric, name: (key: string) => string): (key: string) => string {
   return (key) => {
     const label = name(key);
+    const reported = metric.reportedKeys;
     if (label !== '' && label !== key && !reported.has(key) && reported.size < MAX_REMEMBERED_KEYS) {
       reported.add(key);
-      callNative(() => binding.nameAttributeKey(metricId, label, key));
+      callNative(() => binding.nameAttributeKey(metric.id, label, key));
     }
     return label;
   };

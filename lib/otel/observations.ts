@@ -12,9 +12,9 @@ import { flushPendingUpdates } from '../base/pending';
 import { batchObservableResult, type ObservableCallbacks, observableResult, SlotObservable } from './instruments';
 import { warnOnce } from './warnings';
 
-/** One observable instrument of a provider, and the metric its series belong to. */
+/** One observable instrument of a provider, and the metric its series belong to (its id read when needed: a cleared registry defines it again). */
 interface Observed {
-  readonly metricId: number;
+  readonly metric: { readonly id: number };
   readonly callbacks: ObservableCallback[];
 }
 
@@ -34,9 +34,9 @@ export class Observations implements ObservableCallbacks {
     private readonly timeoutMs: number,
   ) {}
 
-  /** @internal Makes `instrument` (of metric `metricId`) one whose callbacks this runs. */
-  track(instrument: SlotObservable, metricId: number): void {
-    if (!this.instruments.has(instrument)) this.instruments.set(instrument, { metricId, callbacks: [] });
+  /** @internal Makes `instrument` (recording into `metric`) one whose callbacks this runs. */
+  track(instrument: SlotObservable, metric: { readonly id: number }): void {
+    if (!this.instruments.has(instrument)) this.instruments.set(instrument, { metric, callbacks: [] });
   }
 
   add(instrument: SlotObservable, callback: ObservableCallback): void {
@@ -97,12 +97,12 @@ export class Observations implements ObservableCallbacks {
       return;
     }
     flushPendingUpdates();
-    for (const [instrument, { metricId }] of this.instruments) {
+    for (const [instrument, { metric }] of this.instruments) {
       if (failed.has(instrument)) continue;
       for (const handle of instrument.unobserved()) {
         const pairs = instrument.stream.table.pairsOf(handle);
         if (pairs === undefined) continue;
-        callNative(() => binding.removeSeries(metricId, [...pairs]));
+        callNative(() => binding.removeSeries(metric.id, [...pairs]));
         instrument.stream.table.forget(handle);
       }
     }
