@@ -2,6 +2,7 @@
 // specification gives it outside OTLP (common/README.md, "AnyValue representation for
 // non-OTLP protocols"), and the table from an attributes object to its series' handle.
 
+import { isPlainObject } from '../base/validate';
 import { type CacheLevel, cacheUnder, type Lookup, type SeriesSource } from '../metrics/labels';
 
 /** Deeper arrays and maps than this are written as `null` (a cycle cannot recurse forever). */
@@ -10,11 +11,6 @@ const MAX_DEPTH = 32;
 /** `bytes` in base64, as the specification writes a byte array. */
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
-
-function isPlainObject(value: object): boolean {
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
 }
 
 /** `value` as JSON inside an array or map: numbers JSON has no word for become strings. */

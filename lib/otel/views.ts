@@ -50,7 +50,8 @@ export interface StreamConfig {
   readonly keeps: ((key: string) => boolean) | undefined;
 }
 
-const VIEW_OPTIONS = [
+/** A view's options that take a string. */
+const STRING_OPTIONS = [
   'instrumentName',
   'instrumentType',
   'instrumentUnit',
@@ -59,11 +60,8 @@ const VIEW_OPTIONS = [
   'meterSchemaUrl',
   'name',
   'description',
-  'attributeKeys',
-  'excludeAttributeKeys',
-  'aggregation',
-  'aggregationCardinalityLimit',
-];
+] as const;
+const VIEW_OPTIONS = [...STRING_OPTIONS, 'attributeKeys', 'excludeAttributeKeys', 'aggregation', 'aggregationCardinalityLimit'];
 const AGGREGATION_TYPES = ['default', 'drop', 'explicitBucketHistogram', 'exponentialHistogram'];
 
 /** `'UP_DOWN_COUNTER'`, `'upDownCounter'` and `'updowncounter'` alike. */
@@ -81,16 +79,7 @@ export class CheckedView {
   ) {
     const options: unknown = view;
     checkOptions(at, options, VIEW_OPTIONS);
-    for (const key of [
-      'instrumentName',
-      'instrumentType',
-      'instrumentUnit',
-      'meterName',
-      'meterVersion',
-      'meterSchemaUrl',
-      'name',
-      'description',
-    ] as const) {
+    for (const key of STRING_OPTIONS) {
       if (view[key] !== undefined && typeof view[key] !== 'string')
         throw new TypeError(`${at}: ${key} must be a string, got ${describeValue(view[key])}`);
     }
