@@ -13,7 +13,7 @@ import type {
   Observable,
 } from '@opentelemetry/api';
 import { binding, callNative, setExemplar, type SlotHandle } from '../base/native';
-import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
+import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 import type { Counter as CounterHandle } from '../metrics/counter';
 import type { FloatGauge } from '../metrics/gauge';
 import type { Histogram as HistogramHandle } from '../metrics/histogram';
@@ -201,7 +201,10 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
     this.strategy = strategy;
     this.cardinalityLimit = positiveInteger(call, 'cardinalityLimit', options.cardinalityLimit, DEFAULT_CARDINALITY_LIMIT);
     this.scopeInfo = options.withoutScopeInfo !== true;
-    const timeout = positiveInteger(call, 'collectTimeoutMs', options.collectTimeoutMs, DEFAULT_COLLECT_TIMEOUT_MS);
+    const timeout = options.collectTimeoutMs ?? DEFAULT_COLLECT_TIMEOUT_MS;
+    if (!isTimerMs(timeout)) {
+      throw new RangeError(`${call}: collectTimeoutMs must be an integer from 1 to ${MAX_TIMER_MS}, got ${describeValue(timeout)}`);
+    }
     this.observations = new Observations(this.registry.id, timeout);
     if (options.views !== undefined && !Array.isArray(options.views))
       throw new TypeError(`${call}: views must be an array, got ${describeValue(options.views)}`);
