@@ -425,6 +425,40 @@ test('views rename, describe, filter attributes, change the aggregation or the l
   assert.throws(() => new MeterProvider({ registry, views: [{ aggregation: { type: 'sum' } }] }), /aggregation must be/);
 });
 
+test('an observable instrument two views select records into both streams, and a series its callback stops observing leaves both', async () => {
+  const { registry, meter } = setup({
+    views: [
+      { instrumentName: 'pool.size', name: 'pool.size.by.name', attributeKeys: ['pool'] },
+      { instrumentName: 'pool.size', excludeAttributeKeys: ['pool'] },
+      { instrumentName: 'jobs.done', name: 'jobs.done.copy' },
+      { instrumentName: 'jobs.done' },
+    ],
+  });
+  const pools = new Map([
+    ['main', 3],
+    ['spare', 1],
+  ]);
+  meter.createObservableGauge('pool.size').addCallback((result) => {
+    for (const [pool, size] of pools) result.observe(size, { pool, host: 'h1' });
+  });
+  let done = 5;
+  meter.createObservableCounter('jobs.done').addCallback((result) => result.observe(done));
+  let s = parseSamples(await checkWithConsumers(registry));
+  assert.equal(s.get(`pool_size_by_name{${SCOPE},pool="main"}`), 3);
+  assert.equal(s.get(`pool_size_by_name{${SCOPE},pool="spare"}`), 1);
+  assert.equal(s.get(`pool_size{host="h1",${SCOPE}}`), 1, 'one series without the pool: the last observation wins');
+  assert.equal(s.get(`jobs_done_copy_total{${SCOPE}}`), 5);
+  assert.equal(s.get(`jobs_done_total{${SCOPE}}`), 5);
+  pools.delete('spare');
+  done = 8;
+  s = parseSamples(await registry.metrics());
+  assert.equal(s.get(`pool_size_by_name{${SCOPE},pool="spare"}`), undefined, 'unobserved: dropped');
+  assert.equal(s.get(`pool_size_by_name{${SCOPE},pool="main"}`), 3);
+  assert.equal(s.get(`pool_size{host="h1",${SCOPE}}`), 3);
+  assert.equal(s.get(`jobs_done_copy_total{${SCOPE}}`), 8, 'each stream adds the increase of the totals once');
+  assert.equal(s.get(`jobs_done_total{${SCOPE}}`), 8);
+});
+
 test('an exponential histogram view makes a native histogram: OpenTelemetry scale 20 lowered to schema 8, read over protobuf', async () => {
   const { decodeMetricFamilies } = await import('./helpers.mjs');
   const { registry, meter } = setup({ views: [{ instrumentType: 'histogram', aggregation: { type: 'exponentialHistogram' } }] });

@@ -135,26 +135,43 @@ export class SlotHistogram implements Histogram {
 /** How an observable instrument writes what its callbacks observe into a series' handle. */
 export type ObservedWriter<H> = (handle: H, value: number) => void;
 
+/** One stream an observable instrument records into (one per view that selects it). */
+export interface ObservedStream {
+  readonly stream: Stream<unknown>;
+  /** The metric its series belong to (its id read when needed: a cleared registry defines it again). */
+  readonly metric: { readonly id: number };
+  readonly write: ObservedWriter<unknown>;
+}
+
+/** A series an observable instrument's stream stopped observing. */
+export interface Unobserved {
+  readonly stream: Stream<unknown>;
+  readonly metric: { readonly id: number };
+  readonly handle: unknown;
+}
+
 /**
  * An observable instrument: its callbacks run before every read of its registry
- * (observations.ts), and each observed value is written to its series. A series no
- * callback observed in a collection is dropped from the exposition, as the
- * specification says, and comes back when it is observed again.
+ * (observations.ts), and each observed value is written to its series in every stream.
+ * A series no callback observed in a collection is dropped from the exposition, as
+ * the specification says, and comes back when it is observed again.
  */
 export class SlotObservable implements Observable {
-  /** The series observed in the collection under way (or the last one). */
-  private observed = new Set<unknown>();
-  /** The series observed in the collection before it. */
-  private previous = new Set<unknown>();
+  /** Per stream, the series observed in the collection under way (or the last one). */
+  private observed: Set<unknown>[];
+  /** Per stream, the series observed in the collection before it. */
+  private previous: Set<unknown>[];
 
   /** @internal */
   constructor(
-    readonly stream: Stream<unknown>,
-    private readonly write: ObservedWriter<unknown>,
+    private readonly streams: readonly ObservedStream[],
     private readonly accepts: (value: number) => boolean,
     private readonly rule: string,
     private readonly callbacks: ObservableCallbacks,
-  ) {}
+  ) {
+    this.observed = streams.map(() => new Set());
+    this.previous = this.observed;
+  }
 
   addCallback(callback: ObservableCallback): void {
     this.callbacks.add(this, callback);
@@ -167,23 +184,27 @@ export class SlotObservable implements Observable {
   /** @internal A collection starts: what is observed from now on is its. */
   begin(): void {
     this.previous = this.observed;
-    this.observed = new Set();
+    this.observed = this.streams.map(() => new Set());
   }
 
-  /** @internal Records one observation of the collection under way. */
+  /** @internal Records one observation of the collection under way, in every stream. */
   observe(value: unknown, attributes: Attributes | undefined): void {
     if (typeof value !== 'number' || !this.accepts(value)) {
-      drop(this.stream, 'observe', value, this.rule);
+      drop(this.streams[0].stream, 'observe', value, this.rule);
       return;
     }
-    const handle = this.stream.table.handle(attributes);
-    this.write(handle, this.stream.integer ? integral(this.stream, value) : value);
-    this.observed.add(handle);
+    this.streams.forEach(({ stream, write }, at) => {
+      const handle = stream.table.handle(attributes);
+      write(handle, stream.integer ? integral(stream, value) : value);
+      this.observed[at].add(handle);
+    });
   }
 
   /** @internal The series observed in the last collection but not in this one. */
-  unobserved(): unknown[] {
-    return [...this.previous].filter((handle) => !this.observed.has(handle));
+  unobserved(): Unobserved[] {
+    return this.streams.flatMap(({ stream, metric }, at) =>
+      [...this.previous[at]].filter((handle) => !this.observed[at].has(handle)).map((handle) => ({ stream, metric, handle })),
+    );
   }
 }
 

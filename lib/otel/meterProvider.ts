@@ -23,7 +23,16 @@ import { counterSchema, gaugeSchemaFloat, histogramSchema, type MetricSchema, ty
 import { type Registry, registryOption } from '../exposition/registry';
 import { resourceFromEnvironment } from '../export/environment';
 import { SeriesTable } from './attributes';
-import { type ObservedWriter, SlotCounter, SlotGauge, SlotHistogram, SlotObservable, SlotUpDownCounter, type Stream } from './instruments';
+import {
+  type ObservedStream,
+  type ObservedWriter,
+  SlotCounter,
+  SlotGauge,
+  SlotHistogram,
+  SlotObservable,
+  SlotUpDownCounter,
+  type Stream,
+} from './instruments';
 import { type InstrumentKind, type InstrumentMaker, type Scope, SlotMeter } from './meter';
 import { keepsUtf8, labelName, metricName, type NamedKind, TRANSLATION_STRATEGIES, type TranslationStrategy } from './names';
 import { Observations } from './observations';
@@ -302,12 +311,8 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
       .filter((config) => config.aggregation.type !== 'drop')
       .map((config) => this.streamInstrument(scope, kind, unit, options, config))
       .filter((part) => part !== undefined);
-    if (parts.length <= 1) return parts[0];
-    if (kind.startsWith('observable')) {
-      warnOnce(`views:${name}`, `observable instrument "${name}" is selected by ${parts.length} views; it records into the first one's stream`);
-      return parts[0];
-    }
-    return fanOut(parts as SyncInstrument[]);
+    if (kind.startsWith('observable')) return parts.length === 0 ? undefined : this.observable(kind, parts as ObservedStream[]);
+    return parts.length <= 1 ? parts[0] : fanOut(parts as SyncInstrument[]);
   }
 
   /** One stream of an instrument, as `config` makes it. */
@@ -349,29 +354,30 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
         return new SlotGauge(stream as Stream<FloatGauge>);
       case 'histogram':
         return new SlotHistogram(stream as Stream<HistogramHandle>);
+      case 'observableCounter':
+        return { stream, metric: defined, write: cumulativeWriter() as ObservedWriter<unknown> } satisfies ObservedStream;
       default:
-        return this.observable(kind, stream, defined);
+        return { stream, metric: defined, write: setWriter as ObservedWriter<unknown> } satisfies ObservedStream;
     }
   }
 
-  private observable(kind: InstrumentKind, stream: Stream<unknown>, metric: { readonly id: number }): SlotObservable {
+  /** An observable instrument over its streams, whose callbacks the provider's collections run. */
+  private observable(kind: InstrumentKind, streams: ObservedStream[]): SlotObservable {
     const instrument =
       kind === 'observableCounter'
         ? new SlotObservable(
-            stream,
-            cumulativeWriter() as ObservedWriter<unknown>,
+            streams,
             (value) => value >= 0 && value !== Infinity,
             'an observable counter takes a finite number >= 0',
             this.observations,
           )
         : new SlotObservable(
-            stream,
-            ((handle: FloatGauge, value: number) => handle.set(value)) as ObservedWriter<unknown>,
+            streams,
             (value) => !Number.isNaN(value),
             'an observable gauge or up-down counter takes a number other than NaN',
             this.observations,
           );
-    this.observations.track(instrument, metric);
+    this.observations.track(instrument);
     return instrument;
   }
 
@@ -467,6 +473,11 @@ export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
       warnOnce('target_info', `target_info cannot be defined: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/** An observable gauge's or up-down counter's writer: the value observed is the series' value. */
+function setWriter(handle: FloatGauge, value: number): void {
+  handle.set(value);
 }
 
 /** An observable counter's writer: its callbacks give totals, a counter series takes increments. */

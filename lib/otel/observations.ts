@@ -12,12 +12,6 @@ import { flushPendingUpdates } from '../base/pending';
 import { batchObservableResult, type ObservableCallbacks, observableResult, SlotObservable } from './instruments';
 import { warnOnce } from './warnings';
 
-/** One observable instrument of a provider, and the metric its series belong to (its id read when needed: a cleared registry defines it again). */
-interface Observed {
-  readonly metric: { readonly id: number };
-  readonly callbacks: ObservableCallback[];
-}
-
 interface Batch {
   readonly callback: BatchObservableCallback;
   readonly instruments: ReadonlySet<Observable>;
@@ -25,7 +19,8 @@ interface Batch {
 
 /** The observable callbacks of one provider, which write into registry `registryId`. */
 export class Observations implements ObservableCallbacks {
-  private readonly instruments = new Map<SlotObservable, Observed>();
+  /** Each observable instrument of the provider, and its callbacks. */
+  private readonly instruments = new Map<SlotObservable, ObservableCallback[]>();
   private readonly batches: Batch[] = [];
   private removeCollector: (() => void) | undefined;
 
@@ -34,20 +29,20 @@ export class Observations implements ObservableCallbacks {
     private readonly timeoutMs: number,
   ) {}
 
-  /** @internal Makes `instrument` (recording into `metric`) one whose callbacks this runs. */
-  track(instrument: SlotObservable, metric: { readonly id: number }): void {
-    if (!this.instruments.has(instrument)) this.instruments.set(instrument, { metric, callbacks: [] });
+  /** @internal Makes `instrument` one whose callbacks this runs. */
+  track(instrument: SlotObservable): void {
+    if (!this.instruments.has(instrument)) this.instruments.set(instrument, []);
   }
 
   add(instrument: SlotObservable, callback: ObservableCallback): void {
-    const observed = this.instruments.get(instrument);
-    if (observed === undefined || typeof callback !== 'function' || observed.callbacks.includes(callback)) return;
-    observed.callbacks.push(callback);
+    const callbacks = this.instruments.get(instrument);
+    if (callbacks === undefined || typeof callback !== 'function' || callbacks.includes(callback)) return;
+    callbacks.push(callback);
     this.start();
   }
 
   remove(instrument: SlotObservable, callback: ObservableCallback): void {
-    const callbacks = this.instruments.get(instrument)?.callbacks;
+    const callbacks = this.instruments.get(instrument);
     const at = callbacks?.indexOf(callback) ?? -1;
     if (at !== -1) callbacks?.splice(at, 1);
   }
@@ -86,7 +81,7 @@ export class Observations implements ObservableCallbacks {
     for (const instrument of this.instruments.keys()) instrument.begin();
     const runs: Promise<void>[] = [];
     const failed = new Set<Observable>();
-    for (const [instrument, { callbacks }] of this.instruments) {
+    for (const [instrument, callbacks] of this.instruments) {
       for (const callback of callbacks) runs.push(run(() => callback(observableResult(instrument)), [instrument], failed));
     }
     for (const { callback, instruments } of this.batches) {
@@ -97,13 +92,13 @@ export class Observations implements ObservableCallbacks {
       return;
     }
     flushPendingUpdates();
-    for (const [instrument, { metric }] of this.instruments) {
+    for (const instrument of this.instruments.keys()) {
       if (failed.has(instrument)) continue;
-      for (const handle of instrument.unobserved()) {
-        const pairs = instrument.stream.table.pairsOf(handle);
+      for (const { stream, metric, handle } of instrument.unobserved()) {
+        const pairs = stream.table.pairsOf(handle);
         if (pairs === undefined) continue;
         callNative(() => binding.removeSeries(metric.id, [...pairs]));
-        instrument.stream.table.forget(handle);
+        stream.table.forget(handle);
       }
     }
   }
