@@ -95,8 +95,8 @@ export interface EngineMetric<H> {
   zero?: (labels: Record<string, string>) => void;
 }
 
-// Metrics built with `registers: []`: defined in a registry that is never exposed,
-// made on first use.
+// Metrics built with `registers: []`: defined in a registry that is never exposed (nor
+// keeps them: they are garbage once their holder drops them), made on first use.
 let unexposed: Registry | undefined;
 function unexposedRegistry(): Registry {
   unexposed ??= new Registry();
@@ -179,6 +179,9 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
       }
     }
     const [home, ...others] = this.registers.length > 0 ? this.registers : [unexposedRegistry()];
+    // A metric of no registry is independent of any other of its name: the one defined
+    // before under that name stays with whoever holds it, and this one starts from zero.
+    if (this.registers.length === 0) home.removeSingleMetric(name);
     const { id, built: metric, discard } = built.define(home.engine, true);
     this.discard = discard as () => H;
     const family = metric as unknown as {
@@ -190,7 +193,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
       this.labelNames.length === 0
         ? { id, handle: metric as H }
         : { id, source: family.source, remove: family.remove!.bind(family), zero: family.zero!.bind(family) };
-    home.adopt(this);
+    if (this.registers.length > 0) home.adopt(this);
     for (const registry of others) registry.registerMetric(this);
     if (this.collect !== undefined) {
       if (collecting.size === 0) addCollector(runCollectCallbacks);
