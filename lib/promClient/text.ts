@@ -15,9 +15,9 @@ function labelPairs(labels: Record<string, unknown>, exclude?: Record<string, un
     .map(([name, value]) => `${name}="${typeof value === 'string' ? escapeText(value).replace(/"/g, '\\"') : value}"`);
 }
 
-/** A sample value as prom-client writes it, but NaN as `NaN` (prom-client: `Nan`), as the engine does. */
+/** A sample value as prom-client writes it (NaN as `Nan`), as the engine does. */
 function valueText(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
+  if (Number.isNaN(value)) return 'Nan';
   if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
   return `${value}`;
 }

@@ -87,12 +87,14 @@ pub fn format_number(v: f64) -> String {
   String::from_utf8(out).expect("numbers are ASCII")
 }
 
-/// Writes a sample value as prom-client does: JavaScript's `String(v)` (`1e+21`,
-/// `-1.5e-7`), `+Inf` and `-Inf`. prom-client writes NaN as `Nan`, which no parser
-/// reads; this writes `NaN`.
+/// Writes a sample value as prom-client (15 and 0.16) does: JavaScript's `String(v)`
+/// (`1e+21`, `-1.5e-7`), `+Inf`, `-Inf` and `Nan`, a spelling Prometheus's parsers and
+/// the OpenMetrics parser read as NaN (they take any case) and users' snapshots hold.
 pub fn write_js_number(out: &mut Vec<u8>, v: f64) {
   if v.is_finite() {
     out.extend_from_slice(ryu_js::Buffer::new().format_finite(v).as_bytes());
+  } else if v.is_nan() {
+    out.extend_from_slice(b"Nan");
   } else {
     write_number(out, v);
   }
@@ -226,6 +228,21 @@ mod tests {
           "{expected} parses back to the value"
         );
       }
+    }
+  }
+
+  #[test]
+  fn prom_client_numbers_are_javascripts_text_and_nan_is_spelled_as_prom_client_spells_it() {
+    let cases = [
+      (1e21, "1e+21"),
+      (-1.5e-7, "-1.5e-7"),
+      (0.1, "0.1"),
+      (f64::INFINITY, "+Inf"),
+      (f64::NEG_INFINITY, "-Inf"),
+      (f64::NAN, "Nan"),
+    ];
+    for (value, expected) in cases {
+      assert_eq!(format_js_number(value), expected, "{value:?}");
     }
   }
 }
