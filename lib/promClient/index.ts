@@ -4,6 +4,7 @@
 // serve() exposes them from Rust. README "Migrating from prom-client" lists what differs.
 
 import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../integrations/defaultMetrics';
+import { isPlainObject } from '../base/validate';
 import { globalRegistry, Registry, type RegistryContentType } from './registry';
 import { defineModuleProperties } from './moduleProperties';
 
@@ -65,5 +66,18 @@ export function collectDefaultMetrics(config: DefaultMetricsCollectorConfigurati
   if (enableExemplars && register.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
     throw new TypeError('Exemplars are supported only on OpenMetrics registries');
   }
-  return collectEngineDefaults({ prefix, labels, eventLoopMonitoringPrecision, gcDurationBuckets, sampleIntervalMs, registry: register.engine });
+  return collectEngineDefaults({
+    prefix,
+    labels: labelTexts(labels),
+    eventLoopMonitoringPrecision,
+    gcDurationBuckets,
+    sampleIntervalMs,
+    registry: register.engine,
+  });
+}
+
+/** Default-metric labels with prom-client's number values written as their text (anything else is left to the check). */
+function labelTexts<L>(labels: L): L {
+  if (!isPlainObject(labels)) return labels;
+  return Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, typeof value === 'number' ? String(value) : value])) as L;
 }
