@@ -1,8 +1,10 @@
 // prom-client's Pushgateway class: push (PUT), pushAdd (POST) and delete (DELETE) of a
 // registry's metrics under a job and groupings, with its options and results.
 
-import http from 'node:http';
-import https from 'node:https';
+// biome-ignore lint/style/useNodejsImportProtocol: required by its bare name, as prom-client requires it, so that users' tests intercept pushes with jest.mock('http')
+import http from 'http';
+// biome-ignore lint/style/useNodejsImportProtocol: as 'http' above, for jest.mock('https')
+import https from 'https';
 import { gzipSync } from 'node:zlib';
 import { globalRegistry, Registry } from './registry';
 
@@ -52,18 +54,24 @@ export class Pushgateway {
     return this.send('DELETE', params);
   }
 
-  // Throws synchronously for a missing job name, as prom-client does.
+  // Throws synchronously for a missing job name, as prom-client does. The request is
+  // made before this returns, with one options object of prom-client's shape (the URL's
+  // parts, `path` included, then the options, then the method): users' tests read it
+  // from their mocks.
   private send(method: 'POST' | 'PUT' | 'DELETE', { jobName, groupings }: PushgatewayParameters) {
     if (this.requireJobName && !jobName) throw new Error('Missing jobName parameter');
-    const target = new URL(this.gatewayUrl);
-    const base = target.pathname === '/' ? '' : target.pathname;
+    const gateway = new URL(this.gatewayUrl);
+    const base = gateway.pathname === '/' ? '' : gateway.pathname;
     const groups = Object.entries(groupings ?? {}).map(([key, value]) => `/${encodeURIComponent(key)}/${encodeURIComponent(value)}`);
-    target.pathname = `${base}/metrics${jobName ? `/job/${encodeURIComponent(jobName)}${groups.join('')}` : ''}`;
-    const headers = { ...(this.requestOptions.headers as Record<string, string> | undefined) };
-    if (method === 'DELETE') delete headers['Content-Encoding'];
-    const request = (target.protocol === 'https:' ? https : http).request;
+    const target = new URL(`${base}/metrics${jobName ? `/job/${encodeURIComponent(jobName)}${groups.join('')}` : ''}`, gateway);
+    const options: http.RequestOptions = { ...urlParts(target), ...this.requestOptions, method };
+    if (method === 'DELETE' && options.headers !== undefined) {
+      options.headers = { ...(options.headers as Record<string, string>) };
+      delete options.headers['Content-Encoding'];
+    }
+    const gzip = (options.headers as Record<string, string> | undefined)?.['Content-Encoding'] === 'gzip';
     return new Promise<{ resp: http.IncomingMessage; body: string }>((resolve, reject) => {
-      const req = request(target, { ...this.requestOptions, headers, method }, (resp) => {
+      const req = (target.protocol === 'https:' ? https : http).request(options, (resp) => {
         let body = '';
         resp.setEncoding('utf8');
         resp.on('data', (chunk: string) => (body += chunk));
@@ -78,13 +86,29 @@ export class Pushgateway {
         req.end();
         return;
       }
-      this.registry.metrics().then(
-        (text) => req.end(headers['Content-Encoding'] === 'gzip' ? gzipSync(text) : text),
-        (error) => {
-          req.destroy();
-          reject(error);
-        },
-      );
+      this.registry
+        .metrics()
+        .then((text) => {
+          req.write(gzip ? gzipSync(text) : text);
+          req.end();
+        })
+        .catch(reject);
     });
   }
+}
+
+/** A URL as `http.request()` options, with the fields `url.parse()` gives prom-client's. */
+function urlParts(url: URL): http.RequestOptions & { href: string; pathname: string; search: string } {
+  const auth = url.username === '' && url.password === '' ? undefined : decodeURIComponent(`${url.username}:${url.password}`);
+  return {
+    protocol: url.protocol,
+    auth,
+    host: url.host,
+    port: url.port === '' ? undefined : url.port,
+    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    pathname: url.pathname,
+    search: url.search,
+    path: `${url.pathname}${url.search}`,
+    href: url.href,
+  };
 }
