@@ -92,6 +92,13 @@ export declare function flushLogs(): Promise<void>
  */
 export declare function flushLogsSync(): void
 
+/**
+ * Follows the time JS read from its replaced `Date.now` (fake timers), or with none the
+ * system clock again (`clock`): what the rings hold is applied first, at the time it
+ * was recorded.
+ */
+export declare function followJsClock(nowMs?: number | undefined | null): void
+
 /** Records that the JS thread serving health endpoints is responsive (called on a timer). */
 export declare function healthBeat(): void
 

@@ -848,6 +848,7 @@ module.exports.errorPolicy = nativeBinding.errorPolicy
 module.exports.flushExporter = nativeBinding.flushExporter
 module.exports.flushLogs = nativeBinding.flushLogs
 module.exports.flushLogsSync = nativeBinding.flushLogsSync
+module.exports.followJsClock = nativeBinding.followJsClock
 module.exports.healthBeat = nativeBinding.healthBeat
 module.exports.inMultiprocessGroup = nativeBinding.inMultiprocessGroup
 module.exports.labelScratch = nativeBinding.labelScratch

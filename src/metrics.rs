@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use slotmetrics_engine::clock;
 use slotmetrics_engine::kind::{GaugeMode, Kind, Style};
 use slotmetrics_engine::native::{self, NativeOptions};
 use slotmetrics_engine::registry;
@@ -340,6 +341,15 @@ pub fn entry_ring(env: &Env, kind: RingKind) -> Result<Unknown<'_>> {
 #[napi(catch_unwind)]
 pub fn request_ring_drain() {
   REGISTRY.request_ring_drain();
+}
+
+/// Follows the time JS read from its replaced `Date.now` (fake timers), or with none the
+/// system clock again (`clock`): what the rings hold is applied first, at the time it
+/// was recorded.
+#[napi(catch_unwind)]
+pub fn follow_js_clock(now_ms: Option<f64>) {
+  REGISTRY.drain_rings();
+  clock::follow(now_ms);
 }
 
 /// Drains a pass (the oldest entries) of the calling environment's ring of `kind` now, on

@@ -8,6 +8,7 @@
 // read from elsewhere (the Rust server, another thread) sees a series' first exemplar
 // of the turn at once and its last once the turn has ended.
 
+import { clockReplaced, followClock } from './clock';
 import { setExemplar } from './native';
 
 /** An exemplar as `setExemplar()` takes it. */
@@ -34,6 +35,8 @@ let turnEnd: ReturnType<typeof setImmediate> | undefined;
  * kept as they are: the caller does not change them after. The rest as `setExemplar()`.
  */
 export function setExemplarOf(target: number, metric: number, slot: number, labels: readonly string[], value: number, atTotal: boolean): void {
+  // Stamped with a replaced clock's time (a test's fake timers), as prom-client stamps it.
+  if (clockReplaced()) followClock();
   const kept = turn.get(target);
   if (kept === undefined) {
     setExemplar(metric, slot, labels, value, atTotal);

@@ -7,6 +7,7 @@
 
 import { RingKind } from '../../index.js';
 import { binding } from './binding';
+import { clockReplaced, followClock } from './clock';
 
 /**
  * One ring of fixed-size entries, over the addon's memory. `write` is its write
@@ -169,6 +170,10 @@ let stagedCount = 0;
  * done exits), or before a read or a reset made from this thread.
  */
 export function recordObservation(slot: number, value: number): void {
+  if (clockReplaced()) {
+    recordOnReplacedClock(slot, value);
+    return;
+  }
   const at = stagedCount;
   staged[at * 2] = value;
   stagedSlots[at * 4 + 2] = slot;
@@ -177,6 +182,19 @@ export function recordObservation(slot: number, value: number): void {
   // batch cost as much as the copy saves.
   if (stagedCount === PUBLISH_BATCH) handOverStaged();
   else if (turnEnd === undefined) turnEnd = setImmediate(publishObservations);
+}
+
+/**
+ * An observation under a replaced `Date.now` (a test's fake timers): the engine is
+ * told the time first (clock.ts), so it is published at once, to be applied at it.
+ */
+function recordOnReplacedClock(slot: number, value: number): void {
+  publishObservations();
+  followClock();
+  staged[0] = value;
+  stagedSlots[2] = slot;
+  stagedCount = 1;
+  handOverStaged();
 }
 
 /** Copies the staged observations into this environment's ring, and publishes them. */

@@ -8,6 +8,7 @@ import { DEFAULT_PERCENTILES, Summary } from './summary';
 import { type Labels, SeriesCache, type SeriesSource } from './labels';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 import { SeriesLease } from '../base/leases';
+import { followClock } from '../base/clock';
 import { flushPendingUpdates } from '../base/pending';
 import {
   binding,
@@ -362,6 +363,8 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
   define(target: Registry, promClient: boolean): { id: number; built: Built<T, K>; discard: () => HandleOf[T] } {
     const type = this.type;
     const spec = { ...this.spec, name: target.prefix + this.spec.name };
+    // A summary's window turns from its definition, on a test's fake clock too.
+    if (type === 'summary') followClock();
     const id = callNative(() =>
       binding.defineMetric({
         name: spec.name,

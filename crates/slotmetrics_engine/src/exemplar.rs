@@ -7,8 +7,6 @@
 //! them on traced requests), so each goes through a native call into a map of its
 //! family, keyed by slot: a counter's slot, or a histogram bucket's.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::names::is_label_name;
 
 /// OpenMetrics: the names and values of an exemplar's labels together must not
@@ -57,12 +55,10 @@ impl Exemplar {
 }
 
 /// Now, as an exemplar's timestamp: seconds since the Unix epoch, to the millisecond
-/// (JavaScript's `Date.now() / 1000`, as prom-client writes it).
+/// (JavaScript's `Date.now() / 1000`, as prom-client writes it), on the engine's
+/// [`clock`](crate::clock).
 pub fn now() -> f64 {
-  let millis = SystemTime::now()
-    .duration_since(UNIX_EPOCH)
-    .map_or(0, |d| d.as_millis());
-  millis as f64 / 1000.0
+  crate::clock::now_ms() / 1000.0
 }
 
 /// The index among a histogram's bucket slots of the bucket `value` falls in: the
@@ -76,6 +72,8 @@ pub fn bucket_index(bounds: &[f64], value: f64) -> usize {
 
 #[cfg(test)]
 mod tests {
+  use std::time::{SystemTime, UNIX_EPOCH};
+
   use super::*;
 
   fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -16,6 +16,7 @@
 //!    write); `runtime`: the tokio runtime HTTP runs on;
 //! 7. `server`: HTTP in; `export`: pushes out.
 
+pub mod clock;
 pub mod collect;
 pub mod collect_hooks;
 pub mod data;

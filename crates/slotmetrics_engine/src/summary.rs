@@ -11,16 +11,24 @@
 //! same window here takes each observation once: a digest per period, the last
 //! `ageBuckets - 1` periods kept sealed, merged with the current one when read. A
 //! window holds observations until it has `PENDING_MAX` or is read, then merges them
-//! into its digest at once.
+//! into its digest at once. Periods turn on the engine's [`clock`](crate::clock), at
+//! the instants prom-client's turn.
+//!
+//! prom-client's quantiles are the `tdigest` package's: observations of one value are
+//! one centroid, and a quantile interpolates between centroids' middle ranks
+//! ([`js_tdigest_quantile`]). Up to 200 observations that package keeps every distinct
+//! value as its own centroid, as the digests here do, so prom-client's summaries give
+//! its figures exactly there.
 //!
 //! In a multi-process group each process publishes its windows' digests now and then
 //! (`encode_digests`), and a read merges the live processes' digests with its own.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tdigest::{Centroid, TDigest};
 
+use crate::clock;
 use crate::kind::Style;
 
 /// Observations a window holds before it merges them into its digest at once, sorted:
@@ -74,29 +82,42 @@ pub struct Window {
   /// The last `age_buckets - 1` whole periods, oldest first.
   sealed: VecDeque<TDigest>,
   window: Option<SlidingWindow>,
-  /// When the current period started.
-  period_start: Instant,
+  /// When the current period started, in ms on the engine's clock; NaN until the
+  /// window's first observation.
+  period_start: f64,
 }
 
 impl Window {
+  /// A window whose first period starts at its first observation.
   pub fn new(window: Option<SlidingWindow>) -> Window {
     Window {
       current: TDigest::new_with_size(DIGEST_SIZE),
       pending: Vec::new(),
       sealed: VecDeque::new(),
       window,
-      period_start: Instant::now(),
+      period_start: f64::NAN,
+    }
+  }
+
+  /// A window whose first period starts now.
+  pub fn started(window: Option<SlidingWindow>) -> Window {
+    Window {
+      period_start: clock::now_ms(),
+      ..Window::new(window)
     }
   }
 
   /// Adds one observation now (tests; drains use `observe_at`).
   #[cfg(test)]
   pub(crate) fn observe(&mut self, value: f64) {
-    self.observe_at(Instant::now(), value);
+    self.observe_at(clock::now_ms(), value);
   }
 
-  /// Adds an observation at `now`: a drain reads the clock once for all its entries.
-  pub fn observe_at(&mut self, now: Instant, value: f64) {
+  /// Adds an observation at `now` (ms): a drain reads the clock once for all its entries.
+  pub fn observe_at(&mut self, now: f64, value: f64) {
+    if self.period_start.is_nan() {
+      self.period_start = now;
+    }
     self.rotate(now);
     self.pending.push(sort_key(value));
     if self.pending.len() >= PENDING_MAX {
@@ -106,7 +127,7 @@ impl Window {
 
   /// One digest of the observations in the window (empty if there are none).
   pub fn digest(&mut self) -> TDigest {
-    self.rotate(Instant::now());
+    self.rotate(clock::now_ms());
     self.merge_pending();
     if self.sealed.is_empty() {
       self.current.clone()
@@ -115,33 +136,41 @@ impl Window {
     }
   }
 
-  /// Forgets every observation (the series restarts).
+  /// Forgets every observation; the periods go on turning when they did (prom-client's
+  /// `reset()`).
   pub fn reset(&mut self) {
-    *self = Window::new(self.window);
+    *self = Window {
+      period_start: self.period_start,
+      ..Window::new(self.window)
+    };
   }
 
-  /// Starts the periods due by `now`: the current one is sealed, and sealed ones older
-  /// than the window are dropped.
-  fn rotate(&mut self, now: Instant) {
+  /// Starts the periods due by `now` (ms): the current one is sealed, and sealed ones
+  /// older than the window are dropped. As prom-client, a period ends once more than
+  /// its length has passed since it started (at exactly its length, not yet), and the
+  /// next starts where it ended.
+  fn rotate(&mut self, now: f64) {
     let Some(window) = self.window else { return };
-    let period = window.max_age / window.age_buckets;
-    let elapsed = now.saturating_duration_since(self.period_start);
-    if elapsed <= period || period.is_zero() {
+    let period = window.max_age.as_secs_f64() * 1000.0 / f64::from(window.age_buckets);
+    let elapsed = now - self.period_start;
+    // Also no period yet (NaN: not started), or one of no length.
+    let turned = elapsed > period && period > 0.0;
+    if !turned {
       return;
     }
-    let due = (elapsed.as_nanos() / period.as_nanos()) as u64;
+    let due = ((elapsed / period).ceil() - 1.0).max(1.0);
     let keep = window.age_buckets as usize - 1;
     // What is pending belongs to the period that ends first.
     self.merge_pending();
     // After a long pause only the periods still in the window matter.
-    for _ in 0..due.min(keep as u64 + 1) {
+    for _ in 0..(due as u64).min(keep as u64 + 1) {
       let sealed = std::mem::replace(&mut self.current, TDigest::new_with_size(DIGEST_SIZE));
       self.sealed.push_back(sealed);
       if self.sealed.len() > keep {
         self.sealed.pop_front();
       }
     }
-    self.period_start = now - Duration::from_nanos((elapsed.as_nanos() % period.as_nanos()) as u64);
+    self.period_start += due * period;
   }
 
   /// Merges the pending observations into the current digest, sorted.
@@ -173,14 +202,24 @@ fn value_of_key(key: u64) -> f64 {
 }
 
 /// The quantiles of the observations of several digests (flushed: a window's, or
-/// decoded), or `None` if they have none.
-pub fn quantiles_of(digests: Vec<TDigest>, quantiles: &[f64]) -> Option<Vec<f64>> {
+/// decoded), or `None` if they have none. prom-client's summaries take them as its
+/// `tdigest` package does.
+pub fn quantiles_of(digests: Vec<TDigest>, quantiles: &[f64], style: Style) -> Option<Vec<f64>> {
   let digests: Vec<TDigest> = digests.into_iter().filter(|d| !d.is_empty()).collect();
   let digest = match digests.len() {
     0 => return None,
     1 => digests.into_iter().next()?,
     _ => TDigest::merge_digests(digests),
   };
+  if style == Style::PromClient {
+    let centroids = distinct_centroids(&digest);
+    return Some(
+      quantiles
+        .iter()
+        .map(|&q| js_tdigest_quantile(&centroids, digest.count(), q))
+        .collect(),
+    );
+  }
   // Every digest here is flushed and not empty, so each quantile has an estimate.
   Some(
     digest
@@ -189,6 +228,46 @@ pub fn quantiles_of(digests: Vec<TDigest>, quantiles: &[f64]) -> Option<Vec<f64>
       .map(|q| q.unwrap_or(f64::NAN))
       .collect(),
   )
+}
+
+/// A digest's centroids as (mean, weight), those of one mean made one, as the
+/// `tdigest` package keeps observations of one value.
+fn distinct_centroids(digest: &TDigest) -> Vec<(f64, f64)> {
+  let mut centroids: Vec<(f64, f64)> = Vec::with_capacity(digest.centroids().len());
+  for centroid in digest.centroids() {
+    match centroids.last_mut() {
+      Some((mean, weight)) if *mean == centroid.mean() => *weight += centroid.weight(),
+      _ => centroids.push((centroid.mean(), centroid.weight())),
+    }
+  }
+  centroids
+}
+
+/// The `tdigest` package's `percentile(q)` over centroids sorted by mean, of `count`
+/// observations in all: the rank `count * q` falls between two centroids' middle ranks
+/// (the observations before a centroid plus half its own), and the quantile is
+/// interpolated between their means; below the first or past the last, that one's mean.
+fn js_tdigest_quantile(centroids: &[(f64, f64)], count: f64, q: f64) -> f64 {
+  let rank = count * q;
+  let mut before = 0.0;
+  let mut lower: Option<(f64, f64)> = None;
+  for &(mean, weight) in centroids {
+    let middle = before + weight / 2.0;
+    before += weight;
+    if middle == rank {
+      return mean;
+    }
+    if middle > rank {
+      return match lower {
+        None => mean,
+        Some((lower_mean, lower_middle)) => {
+          lower_mean + (rank - lower_middle) * (mean - lower_mean) / (middle - lower_middle)
+        }
+      };
+    }
+    lower = Some((mean, middle));
+  }
+  lower.map_or(f64::NAN, |(mean, _)| mean)
 }
 
 /// Digests by first slot, as one process of a group publishes them for the others:
@@ -246,7 +325,7 @@ mod tests {
   use super::*;
 
   fn quantiles(window: &mut Window, quantiles: &[f64]) -> Option<Vec<f64>> {
-    quantiles_of(vec![window.digest()], quantiles)
+    quantiles_of(vec![window.digest()], quantiles, Style::Standard)
   }
 
   #[test]
@@ -261,13 +340,16 @@ mod tests {
     assert_eq!(decoded.iter().map(|(slot, _)| *slot).collect::<Vec<_>>(), [7, 9]);
     assert_eq!(decoded[1].1.count(), 100.0);
     let digests = decoded.into_iter().map(|(_, d)| d).collect();
-    let [median, top] = quantiles_of(digests, &[0.5, 1.0]).unwrap()[..] else {
+    let [median, top] = quantiles_of(digests, &[0.5, 1.0], Style::Standard).unwrap()[..] else {
       panic!("two quantiles")
     };
     assert!((median - 100.5).abs() < 2.0, "the median of 1..=200: {median}");
     assert_eq!(top, 200.0);
     assert_eq!(decode_digests(&bytes[..bytes.len() - 3]), None, "cut short");
-    assert_eq!(quantiles_of(vec![Window::new(None).digest()], &[0.5]), None);
+    assert_eq!(
+      quantiles_of(vec![Window::new(None).digest()], &[0.5], Style::PromClient),
+      None
+    );
   }
 
   #[test]
@@ -372,19 +454,43 @@ mod tests {
       max_age: Duration::from_secs(30),
       age_buckets: 3,
     };
-    let mut w = Window::new(Some(window));
+    let mut w = Window::started(Some(window));
     let start = w.period_start;
     w.pending.push(sort_key(100.0));
     // Two periods later the first is still within the window…
-    w.rotate(start + Duration::from_secs(21));
+    w.rotate(start + 21_000.0);
     w.pending.push(sort_key(1.0));
     assert_eq!(quantiles(&mut w, &[0.0, 1.0]), Some(vec![1.0, 100.0]));
     // …three periods later it is not.
-    w.rotate(start + Duration::from_secs(31));
+    w.rotate(start + 31_000.0);
     assert_eq!(quantiles(&mut w, &[0.0, 1.0]), Some(vec![1.0, 1.0]));
-    // After a long pause nothing is left, and the periods restart from the last due.
-    w.rotate(start + Duration::from_secs(3_600));
+    // After a long pause nothing is left. As prom-client's, a period ends once more
+    // than its length has passed: at 3,600 s the one that started at 3,590 s goes on.
+    w.rotate(start + 3_600_000.0);
     assert_eq!(quantiles(&mut w, &[0.5]), None);
-    assert_eq!(w.period_start, start + Duration::from_secs(3_600));
+    assert_eq!(w.period_start, start + 3_590_000.0);
+    w.rotate(start + 3_600_000.5);
+    assert_eq!(w.period_start, start + 3_600_000.0);
+  }
+
+  #[test]
+  fn prom_client_quantiles_are_the_tdigest_packages() {
+    // Figures of prom-client 15.1.3's Summary over the same observations.
+    let mut w = Window::new(None);
+    for v in [100.0, 100.0, 100.0, 50.0, 50.0] {
+      w.observe(v);
+    }
+    let digest = w.digest();
+    let at = |q: f64| quantiles_of(vec![digest.clone()], &[q], Style::PromClient).unwrap()[0];
+    assert_eq!(
+      [at(0.01), at(0.05), at(0.5), at(0.9), at(0.99)],
+      [50.0, 50.0, 80.0, 100.0, 100.0]
+    );
+    let mut w = Window::new(None);
+    for v in 1..=10 {
+      w.observe(f64::from(v));
+    }
+    let got = quantiles_of(vec![w.digest()], &[0.01, 0.5, 0.9, 0.999], Style::PromClient);
+    assert_eq!(got, Some(vec![1.0, 5.5, 9.5, 10.0]));
   }
 }

@@ -545,7 +545,18 @@ impl Registry {
     created: f64,
   ) {
     if family.def.kind == Kind::Summary {
-      self.windows.insert(slot, Window::new(family.def.summary.window));
+      // As prom-client's: a metric's one series (defined with it) turns from its
+      // definition, a label set's from its first observation.
+      let labelled = !family.def.dynamic_keys.is_empty() || family.def.open_keys;
+      let window = family.def.summary.window;
+      self.windows.insert(
+        slot,
+        if labelled {
+          Window::new(window)
+        } else {
+          Window::started(window)
+        },
+      );
     }
     Arc::make_mut(&mut family.series.write()).push(Series {
       labels: entry.key().clone(),
@@ -1015,7 +1026,7 @@ impl Registry {
   /// add its entries to. No window stays locked past the pass (a JS thread may be
   /// waiting for the ring's drain lock to drain into that window).
   fn apply_observations(&self, entries: &[&[u8]]) {
-    let now = std::time::Instant::now();
+    let now = crate::clock::now_ms();
     let mut current: Option<(u32, Option<dashmap::mapref::one::RefMut<'_, u32, Window>>)> = None;
     for entry in entries {
       let (slot, value) = rings::observation(entry);
@@ -1181,7 +1192,7 @@ impl Registry {
       };
       let mut digests = vec![own];
       digests.extend(published.get(&series.slot).into_iter().flatten().cloned());
-      let values = quantiles_of(digests, &options.quantiles);
+      let values = quantiles_of(digests, &options.quantiles, family.def.style);
       if values.is_none() && options.prune_empty {
         self.restart(family, series.slot, true)?;
       }
