@@ -36,7 +36,6 @@ export {
   type MetricObjectWithValues,
   type Aggregator,
   aggregators,
-  Pushgateway,
   type PushgatewayOptions,
   type PushgatewayParameters,
   linearBuckets,
@@ -57,6 +56,7 @@ export {
   type MetricsExporter,
   type ExportResult,
 } from '../promClient/index';
+export { Pushgateway } from './pushgateway';
 export { WorkerRegistry } from './workerRegistry';
 
 /** The type of a metric, as its data gives it (0.16: a string union, 15: an enum in its types only). */

@@ -13,6 +13,9 @@ export interface PushgatewayParameters {
   groupings?: Record<string, string>;
 }
 
+/** How a push is sent: `http`, or `https` for an https gateway. */
+export type Transport = Pick<typeof http, 'request'>;
+
 /** `http.request` options for every request, and whether a job name is required (default true). */
 export type PushgatewayOptions = http.RequestOptions & { requireJobName?: boolean };
 
@@ -54,24 +57,31 @@ export class Pushgateway {
     return this.send('DELETE', params);
   }
 
-  // Throws synchronously for a missing job name, as prom-client does. The request is
-  // made before this returns, with one options object of prom-client's shape (the URL's
-  // parts, `path` included, then the options, then the method): users' tests read it
-  // from their mocks.
+  /**
+   * Opens the request, as prom-client 15 does: one options object, the URL's parts
+   * (`path` included) then the options then the method. Users' tests read it from
+   * their mocks of `http.request`.
+   */
+  protected open(transport: Transport, target: URL, options: http.RequestOptions, onResponse: (resp: http.IncomingMessage) => void) {
+    return transport.request({ ...urlParts(target), ...options }, onResponse);
+  }
+
+  // Throws synchronously for a missing job name, as prom-client does; the request is
+  // made before this returns.
   private send(method: 'POST' | 'PUT' | 'DELETE', { jobName, groupings }: PushgatewayParameters) {
     if (this.requireJobName && !jobName) throw new Error('Missing jobName parameter');
     const gateway = new URL(this.gatewayUrl);
     const base = gateway.pathname === '/' ? '' : gateway.pathname;
     const groups = Object.entries(groupings ?? {}).map(([key, value]) => `/${encodeURIComponent(key)}/${encodeURIComponent(value)}`);
     const target = new URL(`${base}/metrics${jobName ? `/job/${encodeURIComponent(jobName)}${groups.join('')}` : ''}`, gateway);
-    const options: http.RequestOptions = { ...urlParts(target), ...this.requestOptions, method };
+    const options: http.RequestOptions = { ...this.requestOptions, method };
     if (method === 'DELETE' && options.headers !== undefined) {
       options.headers = { ...(options.headers as Record<string, string>) };
       delete options.headers['Content-Encoding'];
     }
     const gzip = (options.headers as Record<string, string> | undefined)?.['Content-Encoding'] === 'gzip';
     return new Promise<{ resp: http.IncomingMessage; body: string }>((resolve, reject) => {
-      const req = (target.protocol === 'https:' ? https : http).request(options, (resp) => {
+      const req = this.open(target.protocol === 'https:' ? https : http, target, options, (resp) => {
         let body = '';
         resp.setEncoding('utf8');
         resp.on('data', (chunk: string) => (body += chunk));
