@@ -129,6 +129,14 @@ test('remove, reset, resetMetrics, removeSingleMetric and clear behave as prom-c
     texts.push(await registry.metrics());
     registry.resetMetrics();
     texts.push(await registry.metrics());
+    // A histogram without labels shows nothing after reset(), until it observes again.
+    const plain = new client.Histogram({ name: 'compat_plain_seconds', help: 'Plain', buckets: [1], registers: [registry] });
+    texts.push(JSON.stringify((await plain.get()).values));
+    plain.observe(0.5);
+    plain.reset();
+    texts.push(await registry.getSingleMetricAsString('compat_plain_seconds'), JSON.stringify((await plain.get()).values));
+    plain.observe(2);
+    texts.push(await registry.getSingleMetricAsString('compat_plain_seconds'));
     registry.clear();
     texts.push(await registry.metrics());
   }

@@ -29,11 +29,14 @@ export interface MetricObjectWithValues<V> {
 }
 
 /**
- * A sample's value, labels and (for a histogram's or a summary's) name; `le` is a
- * number but for `+Inf`, `quantile` a number, and first as prom-client has it. A
- * counter's exemplar, once set; a histogram's samples always have the key, as
- * prom-client's do: `null` on a bucket without one (but `undefined` on the `+Inf`
- * bucket of a histogram with exemplars enabled), `undefined` on `_sum` and `_count`.
+ * A sample's value, labels and (for a histogram's or a summary's) name, with its keys
+ * in the order prom-client's `get()` gives them (tests compare JSON text): a
+ * histogram's `value, metricName, exemplar, labels` with `le` first (a number but for
+ * `+Inf`), a summary's quantile `labels, value` with `quantile` first and its `_sum`
+ * and `_count` `metricName, labels, value`, others `value, labels`. A counter's
+ * exemplar, once set; a histogram's samples always have the key, as prom-client's
+ * do: `null` on a bucket without one (but `undefined` on the `+Inf` bucket of a
+ * histogram with exemplars enabled), `undefined` on `_sum` and `_count`.
  */
 export interface PromClientSample {
   value: number;
@@ -44,19 +47,16 @@ export interface PromClientSample {
 
 export function promClientSample(sample: MetricJSON['values'][number], metric: { type: string; enableExemplars?: boolean }): PromClientSample {
   const { le, quantile, ...labels } = sample.labels;
-  const converted: PromClientSample = {
-    value: sample.value,
-    labels:
-      le !== undefined
-        ? { ...labels, le: le === '+Inf' ? le : Number(le) }
-        : quantile !== undefined
-          ? { quantile: Number(quantile), ...labels }
-          : labels,
-  };
-  if (sample.metricName !== undefined) converted.metricName = sample.metricName;
+  const { value, metricName } = sample;
   if (metric.type === 'histogram') {
+    if (le === undefined) return { value, metricName, exemplar: undefined, labels };
     const none = le === '+Inf' && metric.enableExemplars ? undefined : null;
-    converted.exemplar = le !== undefined ? (sample.exemplar ?? none) : undefined;
-  } else if (sample.exemplar !== undefined) converted.exemplar = sample.exemplar;
+    return { value, metricName, exemplar: sample.exemplar ?? none, labels: { le: le === '+Inf' ? le : Number(le), ...labels } };
+  }
+  if (metric.type === 'summary') {
+    return quantile !== undefined ? { labels: { quantile: Number(quantile), ...labels }, value } : { metricName, labels, value };
+  }
+  const converted: PromClientSample = { value, labels };
+  if (sample.exemplar !== undefined) converted.exemplar = sample.exemplar;
   return converted;
 }

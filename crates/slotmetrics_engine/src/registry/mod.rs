@@ -707,7 +707,7 @@ impl Registry {
   }
 
   /// prom-client's `reset()`: every series removed, or for a metric without dynamic
-  /// labels and for a summary, zeroed.
+  /// labels (but a prom-client histogram) and for a summary, zeroed.
   pub fn reset(&self, id: FamilyId) -> Result<(), RegistryError> {
     self.drain_registrations();
     self.reset_family(&*self.family(id)?)
@@ -730,8 +730,10 @@ impl Registry {
 
   fn reset_family(&self, family: &Family) -> Result<(), RegistryError> {
     // prom-client's reset() of a summary zeroes its series; of other metrics with
-    // labels, it removes them.
-    let remove = !family.def.dynamic_keys.is_empty() && family.def.kind != Kind::Summary;
+    // labels, it removes them, and of a histogram its one series too (it shows again
+    // at its next observation).
+    let remove = (!family.def.dynamic_keys.is_empty() && family.def.kind != Kind::Summary)
+      || (family.def.kind == Kind::Histogram && family.def.style == Style::PromClient);
     for series in family.series().iter() {
       let hidden = remove || self.still_removed(family, series.slot)?;
       self.restart(family, series.slot, hidden)?;
