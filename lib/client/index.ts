@@ -17,6 +17,7 @@ import {
   collectDefaultMetrics as collectPromClientDefaults,
   type DefaultMetricsCollectorConfiguration as PromClientDefaultsConfiguration,
 } from '../promClient/index';
+import { CLIENT_NAME_ERRORS, labelTexts } from '../promClient/validation';
 import { collectEventLoopUtilization, type EventLoopUtilizationOptions } from './eventLoopUtilization';
 
 export {
@@ -68,17 +69,28 @@ export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
  * increment).
  */
 export class Counter<T extends string = never> extends PromClientCounter<T> {
+  /** @internal */
+  static override readonly nameErrors = CLIENT_NAME_ERRORS;
   protected override readonly exemplarAtTotal = true;
 }
 
 /** A gauge. Declared without label names (`Gauge` alone) it takes no labels. */
-export class Gauge<T extends string = never> extends PromClientGauge<T> {}
+export class Gauge<T extends string = never> extends PromClientGauge<T> {
+  /** @internal */
+  static override readonly nameErrors = CLIENT_NAME_ERRORS;
+}
 
 /** A histogram. Declared without label names (`Histogram` alone) it takes no labels. */
-export class Histogram<T extends string = never> extends PromClientHistogram<T> {}
+export class Histogram<T extends string = never> extends PromClientHistogram<T> {
+  /** @internal */
+  static override readonly nameErrors = CLIENT_NAME_ERRORS;
+}
 
 /** A summary. Declared without label names (`Summary` alone) it takes no labels. */
-export class Summary<T extends string = never> extends PromClientSummary<T> {}
+export class Summary<T extends string = never> extends PromClientSummary<T> {
+  /** @internal */
+  static override readonly nameErrors = CLIENT_NAME_ERRORS;
+}
 
 /**
  * The metrics of a Node `cluster` (prom-client 15's AggregatorRegistry, renamed): the
@@ -120,7 +132,7 @@ export function collectDefaultMetrics(config: DefaultMetricsCollectorConfigurati
   const stopDefaults = collectPromClientDefaults(promClient);
   const stopUtilization = collectEventLoopUtilization(config.register ?? globalRegistry, {
     prefix: config.prefix,
-    labels: config.labels,
+    labels: labelTexts(config.labels),
     eventLoopUtilizationTimeout,
     eventLoopUtilizationBuckets,
     eventLoopUtilizationPercentiles,

@@ -4,8 +4,8 @@
 // serve() exposes them from Rust. README "Migrating from prom-client" lists what differs.
 
 import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../integrations/defaultMetrics';
-import { isPlainObject } from '../base/validate';
 import { globalRegistry, Registry, type RegistryContentType } from './registry';
+import { labelTexts } from './validation';
 import { defineModuleProperties } from './moduleProperties';
 
 export { Registry, globalRegistry as register };
@@ -74,10 +74,4 @@ export function collectDefaultMetrics(config: DefaultMetricsCollectorConfigurati
     sampleIntervalMs,
     registry: register.engine,
   });
-}
-
-/** Default-metric labels with prom-client's number values written as their text (anything else is left to the check). */
-function labelTexts<L>(labels: L): L {
-  if (!isPlainObject(labels)) return labels;
-  return Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, typeof value === 'number' ? String(value) : value])) as L;
 }

@@ -14,7 +14,7 @@ import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, typ
 import type { Aggregator } from './aggregators';
 import { checkExemplarLabels } from './exemplars';
 import { type HashMap, hashMapOf } from './hashMap';
-import { validateLabel, validateLabelName, validateMetricName } from './validation';
+import { invalidLabelNames, type NameErrors, PROM_CLIENT_NAME_ERRORS, validateLabel, validateMetricName } from './validation';
 
 /** `M`: the metric, which a `collect` callback gets as `this`. */
 export interface MetricConfiguration<T extends string, M = unknown> {
@@ -115,6 +115,8 @@ function runCollectCallbacks(registryId: number): Promise<void> {
 }
 
 export abstract class Metric<T extends string, H> implements RegisteredMetric {
+  /** @internal How the constructor words a bad name: prom-client 15's, or 0.16's on slotmetrics/client. */
+  static readonly nameErrors: NameErrors = PROM_CLIENT_NAME_ERRORS;
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly T[];
@@ -148,8 +150,10 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     const registers = config.registers ?? [globalRegistry];
     if (!help) throw new Error('Missing mandatory help parameter');
     if (!name) throw new Error('Missing mandatory name parameter');
-    if (!validateMetricName(name)) throw new Error('Invalid metric name');
-    if (!validateLabelName(labelNames)) throw new Error('Invalid label name');
+    const errors = (new.target as unknown as { nameErrors: NameErrors }).nameErrors;
+    if (!validateMetricName(name)) throw new Error(errors.metricName(name));
+    const invalid = invalidLabelNames(labelNames);
+    if (invalid.length > 0) throw new Error(errors.labelNames(invalid));
     if (collect && typeof collect !== 'function') throw new Error('Optional "collect" parameter must be a function');
     if (kind === 'histogram' && labelNames.includes('le' as T)) throw new Error('le is a reserved label keyword');
     if (kind === 'summary' && labelNames.includes('quantile' as T)) throw new Error('quantile is a reserved label keyword');

@@ -10,7 +10,36 @@ export function validateMetricName(name: string): boolean {
 }
 
 export function validateLabelName(names: readonly string[] = []): boolean {
-  return names.every((name) => LABEL_NAME.test(name));
+  return invalidLabelNames(names).length === 0;
+}
+
+/** The names among `names` that are not label names. */
+export function invalidLabelNames(names: readonly string[]): string[] {
+  return names.filter((name) => !LABEL_NAME.test(name));
+}
+
+/** How a metric's constructor words a bad metric name, and bad label names. */
+export interface NameErrors {
+  metricName(name: string): string;
+  labelNames(invalid: readonly string[]): string;
+}
+
+/** prom-client 15's words. */
+export const PROM_CLIENT_NAME_ERRORS: NameErrors = {
+  metricName: () => 'Invalid metric name',
+  labelNames: () => 'Invalid label name',
+};
+
+/** @prometheus-io/client 0.16's words. */
+export const CLIENT_NAME_ERRORS: NameErrors = {
+  metricName: (name) => `Invalid metric name: ${name}`,
+  labelNames: (invalid) => `At least one label name is invalid: ${invalid.join(',')}`,
+};
+
+/** Default-metric labels with prom-client's number values written as their text (anything else is left to the check). */
+export function labelTexts<L>(labels: L): L {
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) return labels;
+  return Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, typeof value === 'number' ? String(value) : value])) as L;
 }
 
 /** Throws prom-client's Error for a label that is not one of the metric's. */
