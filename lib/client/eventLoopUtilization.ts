@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { whileRunning } from '../base/lifecycle';
 import { Histogram, Summary } from '../promClient/index';
-import type { Registry } from '../promClient/registry';
+import type { AnyRegistry } from '../promClient/registry';
 
 export interface EventLoopUtilizationOptions {
   prefix?: string;
@@ -25,7 +25,7 @@ const HELP = 'Ratio of time the event loop is not idling in the event provider t
  * sample that took several periods (a blocked loop) is observed once per period, as
  * @prometheus-io/client does, so a long block weighs as long as it lasted.
  */
-export function collectEventLoopUtilization(registry: Registry, options: EventLoopUtilizationOptions): () => void {
+export function collectEventLoopUtilization(registry: AnyRegistry, options: EventLoopUtilizationOptions): () => void {
   const {
     prefix = '',
     labels = {},

@@ -6,7 +6,7 @@
 // exemplars valued at the series' total, a ClusterRegistry whose primary counts its own
 // metrics, a WorkerRegistry, and the event-loop utilization default metrics.
 
-import { globalRegistry, type RegistryContentType } from '../promClient/registry';
+import { globalRegistry, type PrometheusContentType, Registry as PromClientRegistry, type RegistryContentType } from '../promClient/registry';
 import { defineModuleProperties } from '../promClient/moduleProperties';
 import {
   AggregatorRegistry as PromClientAggregatorRegistry,
@@ -21,9 +21,18 @@ import { CLIENT_NAME_ERRORS, labelTexts } from '../promClient/validation';
 import { collectEventLoopUtilization, type EventLoopUtilizationOptions } from './eventLoopUtilization';
 
 export {
-  Registry,
-  register,
+  type Charset,
+  type OpenMetricsContentType,
+  type OpenMetricsMIME,
+  type OpenMetricsVersion,
+  type PrometheusContentType,
+  type PrometheusMIME,
+  type PrometheusMetricsVersion,
   type RegistryContentType,
+  type CollectFunction,
+  type Collector,
+  type MetricObject,
+  type MetricValueWithName,
   type CounterConfiguration,
   type IncreaseDataWithExemplar,
   type GaugeConfiguration,
@@ -60,6 +69,19 @@ export {
 export { Pushgateway } from './pushgateway';
 export { WorkerRegistry } from './workerRegistry';
 
+/**
+ * A set of metrics exposed together. As in 0.16's declarations, its content type is
+ * either, whatever `T` says: the parameter is there for code that names one.
+ */
+export type Registry<_T extends RegistryContentType = RegistryContentType> = PromClientRegistry<RegistryContentType>;
+export const Registry = PromClientRegistry;
+
+/** The global registry, slotmetrics' default one. */
+export const register: Registry = globalRegistry;
+
+/** Any metric of this entry. */
+export type Metric<T extends string = string> = Counter<T> | Gauge<T> | Summary<T> | Histogram<T>;
+
 /** The type of a metric, as its data gives it (0.16: a string union, 15: an enum in its types only). */
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
@@ -74,10 +96,18 @@ export class Counter<T extends string = never> extends PromClientCounter<T> {
   protected override readonly exemplarAtTotal = true;
 }
 
+export namespace Counter {
+  export type Internal = PromClientCounter.Internal;
+}
+
 /** A gauge. Declared without label names (`Gauge` alone) it takes no labels. */
 export class Gauge<T extends string = never> extends PromClientGauge<T> {
   /** @internal */
   static override readonly nameErrors = CLIENT_NAME_ERRORS;
+}
+
+export namespace Gauge {
+  export type Internal<T extends string> = PromClientGauge.Internal<T>;
 }
 
 /** A histogram. Declared without label names (`Histogram` alone) it takes no labels. */
@@ -86,10 +116,18 @@ export class Histogram<T extends string = never> extends PromClientHistogram<T> 
   static override readonly nameErrors = CLIENT_NAME_ERRORS;
 }
 
+export namespace Histogram {
+  export type Internal<T extends string> = PromClientHistogram.Internal<T>;
+}
+
 /** A summary. Declared without label names (`Summary` alone) it takes no labels. */
 export class Summary<T extends string = never> extends PromClientSummary<T> {
   /** @internal */
   static override readonly nameErrors = CLIENT_NAME_ERRORS;
+}
+
+export namespace Summary {
+  export type Internal<T extends string> = PromClientSummary.Internal<T>;
 }
 
 /**
@@ -98,29 +136,31 @@ export class Summary<T extends string = never> extends PromClientSummary<T> {
  * their last sums over. Messages of both generations are spoken, so primary and
  * workers may run prom-client 15, @prometheus-io/client 0.16 or slotmetrics.
  */
-export class ClusterRegistry extends PromClientAggregatorRegistry {
+export class ClusterRegistry<T extends RegistryContentType = PrometheusContentType> extends PromClientAggregatorRegistry<T> {
   protected override readonly includesPrimary = true;
 }
 
 /** @deprecated 0.16's old name of ClusterRegistry. */
 export const AggregatorRegistry = ClusterRegistry;
 /** @deprecated 0.16's old name of ClusterRegistry. */
-export type AggregatorRegistry = ClusterRegistry;
+export type AggregatorRegistry<T extends RegistryContentType = PrometheusContentType> = ClusterRegistry<T>;
 
 /** The global registry's content type; setting it sets that. */
 export declare let contentType: RegistryContentType;
 defineModuleProperties(exports);
 
-export interface DefaultMetricsCollectorConfiguration
-  extends PromClientDefaultsConfiguration,
-    Omit<EventLoopUtilizationOptions, 'prefix' | 'labels'> {}
+export interface DefaultMetricsCollectorConfiguration<T extends RegistryContentType = RegistryContentType>
+  extends Omit<PromClientDefaultsConfiguration<T>, 'register'>,
+    Omit<EventLoopUtilizationOptions, 'prefix' | 'labels'> {
+  register?: Registry<T>;
+}
 
 /**
  * prom-client's default metrics, and 0.16's event-loop utilization summary and
  * histogram, into `register` (default: the global registry). Returns a function that
  * stops the sampling.
  */
-export function collectDefaultMetrics(config: DefaultMetricsCollectorConfiguration = {}): () => void {
+export function collectDefaultMetrics<T extends RegistryContentType>(config: DefaultMetricsCollectorConfiguration<T> = {}): () => void {
   const {
     eventLoopUtilizationTimeout,
     eventLoopUtilizationBuckets,

@@ -5,12 +5,19 @@
 // nothing to join, nothing to send, no timeout.
 
 import type { MetricData } from '../promClient/aggregators';
-import { globalRegistry, Registry, registryList } from '../promClient/registry';
+import {
+  type AnyRegistry,
+  globalRegistry,
+  type PrometheusContentType,
+  Registry,
+  type RegistryContentType,
+  registryList,
+} from '../promClient/registry';
 
 /** The registries workerMetrics() reads (default: the global one). */
-let registries: Registry[] = [globalRegistry];
+let registries: AnyRegistry[] = [globalRegistry];
 
-export class WorkerRegistry extends Registry {
+export class WorkerRegistry<T extends RegistryContentType = PrometheusContentType> extends Registry<T> {
   /** Every thread's metrics of the registries set (each metric combined by its aggregator, as 0.16 does), as text. */
   async workerMetrics(): Promise<string> {
     const metrics: MetricData[][] = await Promise.all(registries.map((registry) => registry.getMetricsAsJSON()));
@@ -25,7 +32,7 @@ export class WorkerRegistry extends Registry {
   async shutdown(): Promise<void> {}
 
   /** The registries whose metrics workerMetrics() gives (default: the global one). */
-  static setRegistries(regs: Registry | Registry[]): void {
+  static setRegistries(regs: AnyRegistry | AnyRegistry[]): void {
     registries = registryList(regs);
   }
 }

@@ -15,7 +15,7 @@
 import type * as Cluster from 'node:cluster';
 import { binding } from '../base/native';
 import type { MetricData } from './aggregators';
-import { globalRegistry, Registry, type RegistryContentType, registryList } from './registry';
+import { type AnyRegistry, globalRegistry, type PrometheusContentType, Registry, type RegistryContentType, registryList } from './registry';
 
 const PROM_CLIENT = { request: 'prom-client:getMetricsReq', response: 'prom-client:getMetricsRes' };
 const CLIENT = {
@@ -55,7 +55,7 @@ function cluster(): typeof Cluster.default {
 }
 
 /** What this process answers with, and a primary adds of its own: these registries' metrics. */
-let registries: Registry[] = [globalRegistry];
+let registries: AnyRegistry[] = [globalRegistry];
 let nextRequestId = 0;
 const requests = new Map<number, MetricsRequest>();
 /** In the primary: clusterMetrics() requests not settled yet, which shutdown() waits for. */
@@ -68,11 +68,11 @@ let departed: MetricData[] = [];
 let awaitingAck: ((acknowledged: boolean) => void) | undefined;
 let listening = false;
 
-export class AggregatorRegistry extends Registry {
+export class AggregatorRegistry<T extends RegistryContentType = PrometheusContentType> extends Registry<T> {
   /** Whether the primary's own metrics count with the workers' (0.16's ClusterRegistry: yes; prom-client 15: no). */
   protected readonly includesPrimary: boolean = false;
 
-  constructor(contentType: RegistryContentType = Registry.PROMETHEUS_CONTENT_TYPE) {
+  constructor(contentType: T = Registry.PROMETHEUS_CONTENT_TYPE as T) {
     super(contentType);
     listen();
   }
@@ -115,7 +115,7 @@ export class AggregatorRegistry extends Registry {
   }
 
   /** In a worker: the registries whose metrics it answers with (default: the global one). */
-  static setRegistries(regs: Registry | Registry[]): void {
+  static setRegistries(regs: AnyRegistry | AnyRegistry[]): void {
     registries = registryList(regs);
   }
 }

@@ -4,19 +4,53 @@
 // serve() exposes them from Rust. README "Migrating from prom-client" lists what differs.
 
 import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../integrations/defaultMetrics';
+import type { Counter } from './counter';
+import type { Gauge } from './gauge';
+import type { Histogram } from './histogram';
 import { globalRegistry, Registry, type RegistryContentType } from './registry';
+import type { Summary } from './summary';
 import { labelTexts } from './validation';
 import { defineModuleProperties } from './moduleProperties';
 
-export { Registry, globalRegistry as register };
-export type { RegistryContentType } from './registry';
+export { Registry };
+export type {
+  Charset,
+  OpenMetricsContentType,
+  OpenMetricsMIME,
+  OpenMetricsVersion,
+  PrometheusContentType,
+  PrometheusMIME,
+  PrometheusMetricsVersion,
+  RegistryContentType,
+} from './registry';
 export { Counter, type CounterConfiguration, type IncreaseDataWithExemplar } from './counter';
 export { Gauge, type GaugeConfiguration } from './gauge';
 export { Histogram, type HistogramConfiguration, type ObserveDataWithExemplar } from './histogram';
 export type { Exemplar } from './exemplars';
 export { Summary, type SummaryConfiguration } from './summary';
 export type { MetricConfiguration } from './metric';
-export type { LabelValues, MetricValue, MetricObjectWithValues } from './samples';
+export type { CollectFunction, LabelValues, MetricObject, MetricObjectWithValues, MetricValue, MetricValueWithName } from './samples';
+
+/** The global registry, slotmetrics' default one (typed as prom-client 15 types it). */
+export const register: Registry = globalRegistry as Registry;
+
+/** Any metric of this entry. */
+export type Metric<T extends string = string> = Counter<T> | Gauge<T> | Summary<T> | Histogram<T>;
+
+/** prom-client's declared type of a collector callback. */
+export type Collector = () => void;
+
+/**
+ * prom-client 15 declares this enum in its types only: at run time it is not there, so
+ * code that reads it fails with prom-client too. Compare `metric.type` with
+ * `'counter'`, `'gauge'`, `'histogram'` or `'summary'`.
+ */
+export declare enum MetricType {
+  Counter,
+  Gauge,
+  Histogram,
+  Summary,
+}
 export type { Aggregator } from './aggregators';
 export { AggregatorRegistry } from './cluster';
 export { aggregators } from './aggregators';
@@ -45,8 +79,11 @@ export const openMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
 export declare let contentType: RegistryContentType;
 defineModuleProperties(exports);
 
-export interface DefaultMetricsCollectorConfiguration extends Omit<DefaultMetricsOptions, 'registry'> {
-  register?: Registry;
+export interface DefaultMetricsCollectorConfiguration<T extends RegistryContentType = RegistryContentType>
+  extends Omit<DefaultMetricsOptions, 'registry' | 'labels'> {
+  register?: Registry<T>;
+  /** Labels of every default metric; numbers are written as their text. */
+  labels?: object;
   /**
    * prom-client puts the OpenTelemetry span active when its CPU counters are collected
    * on their exemplars. The engine reads CPU time at scrape time off the JS thread,
@@ -61,8 +98,16 @@ export interface DefaultMetricsCollectorConfiguration extends Omit<DefaultMetric
  * keys are ignored, as prom-client ignores them: wrappers pass their own options
  * along (fastify-metrics its `enabled`).
  */
-export function collectDefaultMetrics(config: DefaultMetricsCollectorConfiguration = {}): () => void {
-  const { register = globalRegistry, enableExemplars, prefix, labels, eventLoopMonitoringPrecision, gcDurationBuckets, sampleIntervalMs } = config;
+export function collectDefaultMetrics<T extends RegistryContentType>(config: DefaultMetricsCollectorConfiguration<T> = {}): () => void {
+  const {
+    register = globalRegistry as Registry<RegistryContentType>,
+    enableExemplars,
+    prefix,
+    labels,
+    eventLoopMonitoringPrecision,
+    gcDurationBuckets,
+    sampleIntervalMs,
+  } = config;
   if (enableExemplars && register.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
     throw new TypeError('Exemplars are supported only on OpenMetrics registries');
   }

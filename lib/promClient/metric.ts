@@ -8,7 +8,7 @@ import { binding, callNative } from '../base/native';
 import { addCollector } from '../base/collectors';
 import { flushPendingUpdates } from '../base/pending';
 import type { MetricJSON } from '../exposition/registry';
-import { globalRegistry, type RegisteredMetric, Registry } from './registry';
+import { type AnyRegistry, globalRegistry, type RegisteredMetric, Registry } from './registry';
 import { type CacheLevel, cacheUnder, type SeriesSource } from '../metrics/labels';
 import { type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import type { Aggregator } from './aggregators';
@@ -21,7 +21,8 @@ export interface MetricConfiguration<T extends string, M = unknown> {
   name: string;
   help: string;
   labelNames?: readonly T[];
-  registers?: Registry[];
+  /** Registries of either content type (default: the global registry; `[]`: none). */
+  registers?: AnyRegistry[];
   aggregator?: Aggregator;
   /** Runs before the metric is read: set its values here. */
   collect?: (this: M) => void | Promise<void>;
@@ -120,7 +121,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly T[];
-  readonly registers: Registry[];
+  readonly registers: AnyRegistry[];
   readonly aggregator: Aggregator;
   /** Called as a method: the metric is its `this`. */
   readonly collect?: () => void | Promise<void>;
@@ -220,7 +221,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
    * percentiles, window, aggregation), the same exemplar setting. Else prom-client's
    * error, naming what differs.
    */
-  private reuse(existing: object, registry: Registry, schema: MetricSchema<MetricType, string>): Metric<T, H> {
+  private reuse(existing: object, registry: AnyRegistry, schema: MetricSchema<MetricType, string>): Metric<T, H> {
     const clash = (what: string) => new Error(`A metric with the name ${this.name} has already been registered, ${what}.`);
     if (!(existing instanceof Metric) || Object.getPrototypeOf(existing) !== Object.getPrototypeOf(this)) {
       throw clash(`as a ${existing instanceof Metric ? existing.type : 'custom collector'}`);

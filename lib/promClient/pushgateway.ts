@@ -6,7 +6,7 @@ import http from 'http';
 // biome-ignore lint/style/useNodejsImportProtocol: as 'http' above, for jest.mock('https')
 import https from 'https';
 import { gzipSync } from 'node:zlib';
-import { globalRegistry, Registry } from './registry';
+import { type AnyRegistry, globalRegistry, Registry, type RegistryContentType } from './registry';
 
 export interface PushgatewayParameters {
   jobName?: string;
@@ -19,19 +19,20 @@ export type Transport = Pick<typeof http, 'request'>;
 /** `http.request` options for every request, and whether a job name is required (default true). */
 export type PushgatewayOptions = http.RequestOptions & { requireJobName?: boolean };
 
-export class Pushgateway {
+/** Pushes the metrics of a registry of content type `T` to a Pushgateway. */
+export class Pushgateway<T extends RegistryContentType = RegistryContentType> {
   private readonly requireJobName: boolean;
   private readonly requestOptions: http.RequestOptions;
 
-  private readonly registry: Registry;
+  private readonly registry: AnyRegistry;
 
   /** `new Pushgateway(url, registry)` too, as @prometheus-io/client 0.16 takes it. */
-  constructor(gatewayUrl: string, registry: Registry);
-  constructor(gatewayUrl: string, options?: PushgatewayOptions | null, registry?: Registry);
+  constructor(gatewayUrl: string, registry: Registry<T>);
+  constructor(gatewayUrl: string, options?: PushgatewayOptions | null, registry?: Registry<T>);
   constructor(
     private readonly gatewayUrl: string,
-    options: PushgatewayOptions | Registry | null = {},
-    registry: Registry = globalRegistry,
+    options: PushgatewayOptions | AnyRegistry | null = {},
+    registry: AnyRegistry = globalRegistry,
   ) {
     if (options instanceof Registry) {
       registry = options;
@@ -121,4 +122,9 @@ function urlParts(url: URL): http.RequestOptions & { href: string; pathname: str
     path: `${url.pathname}${url.search}`,
     href: url.href,
   };
+}
+
+export namespace Pushgateway {
+  /** What a push names: its job, and its grouping labels. */
+  export type Parameters = PushgatewayParameters;
 }

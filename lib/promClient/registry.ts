@@ -8,18 +8,29 @@ import { type Aggregator, aggregators, type MetricData } from './aggregators';
 import { type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import { metricText } from './text';
 
-// prom-client's two content types, as it spells them (no `escaping=`).
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+// prom-client's two content types, as it spells them (no `escaping=`), and their types
+// as its declarations build them.
+export type Charset = 'utf-8';
+export type PrometheusMIME = 'text/plain';
+export type PrometheusMetricsVersion = '0.0.4';
+export type OpenMetricsMIME = 'application/openmetrics-text';
+export type OpenMetricsVersion = '1.0.0';
+export type PrometheusContentType = `${PrometheusMIME}; version=${PrometheusMetricsVersion}; charset=${Charset}`;
+export type OpenMetricsContentType = `${OpenMetricsMIME}; version=${OpenMetricsVersion}; charset=${Charset}`;
+export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
 
-export type RegistryContentType = typeof PROMETHEUS_CONTENT_TYPE | typeof OPENMETRICS_CONTENT_TYPE;
+/** A registry of either content type: what this entry's internals take. */
+export type AnyRegistry = Registry<RegistryContentType>;
+
+export const PROMETHEUS_CONTENT_TYPE: PrometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE: OpenMetricsContentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 /**
  * What prom-client registries accept besides their own metrics: any object with a
  * name and a get() giving its data (custom collectors, aggregated cluster metrics).
  * Its text is written in JS, after the engine's metrics.
  */
-export interface MetricObject {
+export interface CustomMetric {
   name: string;
   get(): MetricData | Promise<MetricData>;
   reset?(): void;
@@ -34,7 +45,7 @@ export interface RegisteredMetric {
   readonly help: string;
   readonly type: MetricTypeName;
   readonly labelNames: readonly string[];
-  readonly registers: Registry[];
+  readonly registers: AnyRegistry[];
   readonly aggregator: Aggregator;
   readonly enableExemplars: boolean;
   /** Called as a method: the metric is its `this`. */
@@ -46,24 +57,28 @@ export interface RegisteredMetric {
   remove(...args: unknown[]): void;
 }
 
-function onEngine(metric: RegisteredMetric | MetricObject): metric is RegisteredMetric {
+function onEngine(metric: RegisteredMetric | CustomMetric): metric is RegisteredMetric {
   return (metric as Partial<RegisteredMetric>).engine !== undefined;
 }
 
-export class Registry {
+/**
+ * A set of metrics exposed together, in the content type `BoundRegistryContentType`
+ * (prom-client's declarations' name; the 0.0.4 text unless given).
+ */
+export class Registry<BoundRegistryContentType extends RegistryContentType = PrometheusContentType> {
   static readonly PROMETHEUS_CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
   static readonly OPENMETRICS_CONTENT_TYPE = OPENMETRICS_CONTENT_TYPE;
 
   /** @internal The slotmetrics registry holding this one's metrics. */
   readonly engine: EngineRegistry;
-  private readonly byName = new Map<string, RegisteredMetric | MetricObject>();
+  private readonly byName = new Map<string, RegisteredMetric | CustomMetric>();
   /** Registered objects that are not metrics of this entry, in registration order. */
-  private readonly objects = new Set<MetricObject>();
+  private readonly objects = new Set<CustomMetric>();
   /** A copy of the engine registry's default labels, for the text of `objects`. */
   private defaultLabels: Record<string, string> = {};
-  private type: RegistryContentType;
+  private type: BoundRegistryContentType;
 
-  constructor(contentType: RegistryContentType = PROMETHEUS_CONTENT_TYPE, engine?: EngineRegistry) {
+  constructor(contentType: BoundRegistryContentType = PROMETHEUS_CONTENT_TYPE as BoundRegistryContentType, engine?: EngineRegistry) {
     if (contentType !== PROMETHEUS_CONTENT_TYPE && contentType !== OPENMETRICS_CONTENT_TYPE) {
       throw new TypeError(`Content type ${contentType} is unsupported`);
     }
@@ -71,11 +86,11 @@ export class Registry {
     this.engine = engine ?? new EngineRegistry();
   }
 
-  get contentType(): RegistryContentType {
+  get contentType(): BoundRegistryContentType {
     return this.type;
   }
 
-  setContentType(contentType: RegistryContentType): void {
+  setContentType(contentType: BoundRegistryContentType): void {
     if (contentType !== PROMETHEUS_CONTENT_TYPE && contentType !== OPENMETRICS_CONTENT_TYPE) {
       throw new Error(`Content type ${contentType} is unsupported`);
     }
@@ -87,7 +102,7 @@ export class Registry {
   }
 
   /** Runs the `collect` callbacks of these metrics. */
-  private async collect(metrics: Iterable<RegisteredMetric | MetricObject>): Promise<void> {
+  private async collect(metrics: Iterable<RegisteredMetric | CustomMetric>): Promise<void> {
     await Promise.all([...metrics].filter(onEngine).map((metric) => metric.collect?.()));
   }
 
@@ -142,7 +157,7 @@ export class Registry {
   }
 
   /** Every registered metric; with `aggregator` (@prometheus-io/client 0.16), only those aggregated by it. */
-  getMetricsAsArray(aggregator?: string): (RegisteredMetric | MetricObject)[] {
+  getMetricsAsArray(aggregator?: string): (RegisteredMetric | CustomMetric)[] {
     const all = [...this.byName.values()];
     return aggregator === undefined ? all : all.filter((metric) => (metric as Partial<RegisteredMetric>).aggregator === aggregator);
   }
@@ -152,7 +167,7 @@ export class Registry {
     return this.getSingleMetricAsString(metric.name);
   }
 
-  getSingleMetric(name: string): RegisteredMetric | MetricObject | undefined {
+  getSingleMetric(name: string): RegisteredMetric | CustomMetric | undefined {
     return this.byName.get(name);
   }
 
@@ -168,7 +183,7 @@ export class Registry {
     return (rendered.text as string).replace(/\n(# EOF\n)?$/, '');
   }
 
-  registerMetric(metric: RegisteredMetric | MetricObject): void {
+  registerMetric(metric: RegisteredMetric | CustomMetric): void {
     const existing = this.byName.get(metric.name);
     if (existing === metric) return;
     if (existing !== undefined) throw new Error(`A metric with the name ${metric.name} has already been registered.`);
@@ -223,10 +238,13 @@ export class Registry {
    * cluster's metrics are put together. On Registry itself since @prometheus-io/client
    * 0.16 (prom-client 15 has it on AggregatorRegistry only).
    */
-  static aggregate(metricsArr: MetricData[][], registryType: RegistryContentType = PROMETHEUS_CONTENT_TYPE): Registry {
-    const aggregated = new Registry(registryType);
+  static aggregate<T extends RegistryContentType = RegistryContentType>(
+    metricsArr: readonly object[],
+    registryType: T = PROMETHEUS_CONTENT_TYPE as T,
+  ): Registry<T> {
+    const aggregated = new Registry<T>(registryType);
     const byName = new Map<string, MetricData[]>();
-    for (const metrics of metricsArr) {
+    for (const metrics of metricsArr as MetricData[][]) {
       for (const metric of metrics) {
         const group = byName.get(metric.name);
         if (group === undefined) byName.set(metric.name, [metric]);
@@ -245,12 +263,12 @@ export class Registry {
   }
 
   /** A registry holding the metrics of all of these (of one content type). */
-  static merge(registers: Registry[]): Registry {
+  static merge<T extends RegistryContentType = PrometheusContentType>(registers: Registry<T>[]): Registry<T> {
     const type = registers[0].contentType;
     if (registers.some((registry) => registry.contentType !== type)) {
       throw new Error('Registers can only be merged if they have the same content type');
     }
-    const merged = new Registry(type);
+    const merged = new Registry<T>(type);
     for (const registry of registers) {
       for (const metric of registry.getMetricsAsArray()) merged.registerMetric(metric);
       // Metrics the engine defined there without an object of this entry (collectDefaultMetrics()'s) come along too.
@@ -264,7 +282,7 @@ export class Registry {
  * The registries `setRegistries()` takes (one or an array), as a list; prom-client's
  * TypeError for anything else.
  */
-export function registryList(regs: Registry | Registry[]): Registry[] {
+export function registryList(regs: AnyRegistry | AnyRegistry[]): AnyRegistry[] {
   const list = Array.isArray(regs) ? regs : [regs];
   for (const registry of list) {
     if (!(registry instanceof Registry)) throw new TypeError(`Expected Registry, got ${typeof registry}`);
@@ -273,4 +291,4 @@ export function registryList(regs: Registry | Registry[]): Registry[] {
 }
 
 /** prom-client's `register`: slotmetrics' default registry. */
-export const globalRegistry = new Registry(PROMETHEUS_CONTENT_TYPE, defaultEngineRegistry);
+export const globalRegistry = new Registry<RegistryContentType>(PROMETHEUS_CONTENT_TYPE, defaultEngineRegistry);

@@ -20,6 +20,22 @@ export interface MetricValue<T extends string> {
 
 export type MetricTypeName = 'counter' | 'gauge' | 'histogram' | 'summary';
 
+/** A sample with the name of the series it belongs to (a histogram's `_bucket`, `_sum`, `_count`). */
+export type MetricValueWithName<T extends string> = MetricValue<T> & { metricName?: string };
+
+/** A metric's `collect` callback: the metric is its `this`. */
+export type CollectFunction<T> = (this: T) => void | Promise<void>;
+
+/** A metric as `getMetricsAsArray()` lists it. */
+export interface MetricObject {
+  name: string;
+  help: string;
+  type: MetricTypeName;
+  aggregator: Aggregator;
+  // biome-ignore lint/suspicious/noExplicitAny: prom-client's declaration: a collect callback of any metric
+  collect: CollectFunction<any>;
+}
+
 export interface MetricObjectWithValues<V> {
   name: string;
   help: string;

@@ -36,10 +36,13 @@ export const CLIENT_NAME_ERRORS: NameErrors = {
   labelNames: (invalid) => `At least one label name is invalid: ${invalid.join(',')}`,
 };
 
-/** Default-metric labels with prom-client's number values written as their text (anything else is left to the check). */
-export function labelTexts<L>(labels: L): L {
-  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) return labels;
-  return Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, typeof value === 'number' ? String(value) : value])) as L;
+/**
+ * Default-metric labels with prom-client's number values written as their text. What
+ * is not an object of strings then is passed on as it is, for the check that names it.
+ */
+export function labelTexts(labels: unknown): Readonly<Record<string, string>> | undefined {
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) return labels as undefined;
+  return Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, typeof value === 'number' ? String(value) : value]));
 }
 
 /** Throws prom-client's Error for a label that is not one of the metric's. */
