@@ -9,6 +9,7 @@ it('words bad names as 0.16 does', () => {
 });
 
 it('takes default-metric labels with number values', async () => {
-  client.collectDefaultMetrics({ labels: { NODE_APP_INSTANCE: 1 } });
+  const stop = client.collectDefaultMetrics({ labels: { NODE_APP_INSTANCE: 1 } });
   expect(await client.register.metrics()).toMatch(/^nodejs_version_info\{NODE_APP_INSTANCE="1",/m);
+  stop();
 });

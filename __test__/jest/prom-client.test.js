@@ -9,7 +9,8 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-const seriesValue = async (metric, labels = {}) => (await metric.get()).values.find((v) => JSON.stringify(v.labels) === JSON.stringify(labels))?.value;
+const seriesValue = async (metric, labels = {}) =>
+  (await metric.get()).values.find((v) => JSON.stringify(v.labels) === JSON.stringify(labels))?.value;
 
 describe('registry lifecycle', () => {
   it('counts from zero in a metric made again after clear()', async () => {
@@ -116,8 +117,21 @@ describe('exemplars', () => {
 });
 
 describe('inputs prom-client accepts', () => {
-  it('takes default-metric labels with number values', async () => {
-    client.collectDefaultMetrics({ labels: { NODE_APP_INSTANCE: 0 } });
+  it('takes default-metric labels with number values, and gives them back as numbers', async () => {
+    const stop = client.collectDefaultMetrics({ labels: { NODE_APP_INSTANCE: 0 } });
     expect(await register.metrics()).toMatch(/^process_cpu_user_seconds_total\{NODE_APP_INSTANCE="0"\} /m);
+    const version = (await register.getMetricsAsJSON()).find((metric) => metric.name === 'nodejs_version_info');
+    stop();
+    expect(version.values[0].labels).toMatchObject({ NODE_APP_INSTANCE: 0 });
+  });
+
+  it('gives label values given as numbers back as those numbers', async () => {
+    const responses = new client.Counter({ name: 'app_responses_total', help: 'Responses', labelNames: ['code', 'method'] });
+    responses.inc({ code: 200, method: 'GET' });
+    responses.labels('404', 'GET').inc();
+    expect((await responses.get()).values).toEqual([
+      { value: 1, labels: { code: 200, method: 'GET' } },
+      { value: 1, labels: { code: '404', method: 'GET' } },
+    ]);
   });
 });

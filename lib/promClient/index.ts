@@ -111,6 +111,9 @@ export function collectDefaultMetrics<T extends RegistryContentType>(config: Def
   if (enableExemplars && register.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
     throw new TypeError('Exemplars are supported only on OpenMetrics registries');
   }
+  if (labels !== null && typeof labels === 'object') {
+    for (const [name, value] of Object.entries(labels)) if (typeof value === 'number') register.givenNumbers.note(name, value);
+  }
   return collectEngineDefaults({
     prefix,
     labels: labelTexts(labels),

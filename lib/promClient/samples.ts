@@ -61,8 +61,51 @@ export interface PromClientSample {
   exemplar?: Exemplar | null;
 }
 
-export function promClientSample(sample: MetricJSON['values'][number], metric: { type: string; enableExemplars?: boolean }): PromClientSample {
-  const { le, quantile, ...labels } = sample.labels;
+/**
+ * Label values given as numbers, by label name then their text: prom-client keeps the
+ * labels object it was first given for a series, so its `get()` gives `{ code: 200 }`
+ * back for `inc({ code: 200 })`. Noted where a label set is first worked out, never
+ * on an update.
+ */
+export class GivenNumbers {
+  private readonly byLabel = new Map<string, Map<string, number>>();
+
+  note(label: string, value: number): void {
+    let values = this.byLabel.get(label);
+    if (values === undefined) {
+      values = new Map();
+      this.byLabel.set(label, values);
+    }
+    const text = String(value);
+    if (!values.has(text)) values.set(text, value);
+  }
+
+  forget(): void {
+    this.byLabel.clear();
+  }
+
+  /** `labels` with the values given as numbers as those numbers (the same object if there are none). */
+  restore(labels: Record<string, string>, also?: GivenNumbers): Record<string, string | number> {
+    if (this.byLabel.size === 0 && (also === undefined || also.byLabel.size === 0)) return labels;
+    const restored: Record<string, string | number> = {};
+    for (const [label, text] of Object.entries(labels)) {
+      restored[label] = this.byLabel.get(label)?.get(text) ?? also?.byLabel.get(label)?.get(text) ?? text;
+    }
+    return restored;
+  }
+}
+
+/** What `promClientSample()` reads of a metric: its type, exemplar option, and label values given as numbers. */
+export interface SampleSource {
+  type: string;
+  enableExemplars?: boolean;
+  givenNumbers?: GivenNumbers;
+}
+
+/** A sample of the engine in prom-client's shape; `registryNumbers`: its registry's default labels' numbers. */
+export function promClientSample(sample: MetricJSON['values'][number], metric: SampleSource, registryNumbers?: GivenNumbers): PromClientSample {
+  const { le, quantile, ...given } = sample.labels;
+  const labels = metric.givenNumbers?.restore(given, registryNumbers) ?? registryNumbers?.restore(given) ?? given;
   const { value, metricName } = sample;
   if (metric.type === 'histogram') {
     if (le === undefined) return { value, metricName, exemplar: undefined, labels };
