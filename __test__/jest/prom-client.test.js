@@ -134,4 +134,12 @@ describe('inputs prom-client accepts', () => {
       { value: 1, labels: { code: '404', method: 'GET' } },
     ]);
   });
+
+  it('gives default labels back as given, null included, and writes null as its text', async () => {
+    const registry = new client.Registry();
+    registry.setDefaultLabels({ region: null, shard: 3 });
+    new client.Gauge({ name: 'app_up', help: 'Up', registers: [registry] }).set(1);
+    expect((await registry.getMetricsAsJSON())[0].values).toEqual([{ value: 1, labels: { region: null, shard: 3 } }]);
+    expect(await registry.metrics()).toMatch(/^app_up\{region="null",shard="3"\} 1$/m);
+  });
 });

@@ -10,7 +10,7 @@ import { flushPendingUpdates } from '../base/pending';
 import type { MetricJSON } from '../exposition/registry';
 import { type AnyRegistry, globalRegistry, type RegisteredMetric, Registry } from './registry';
 import { type CacheLevel, cacheUnder, type SeriesSource } from '../metrics/labels';
-import { GivenNumbers, type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
+import { GivenValues, type LabelValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import type { Aggregator } from './aggregators';
 import { checkExemplarLabels } from './exemplars';
 import { type HashMap, hashMapOf } from './hashMap';
@@ -140,8 +140,8 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
   private readonly scratchRead: unknown[];
   private readonly scratchValues: string[];
   private registering = false;
-  /** @internal Label values given as numbers, which get() gives back as numbers. */
-  readonly givenNumbers = new GivenNumbers();
+  /** @internal Label values given as other than strings, which get() gives back as given. */
+  readonly givenValues = new GivenValues();
   /** The handle of a label set; validates it on first use. */
   protected readonly series!: Lookup<H>;
 
@@ -303,7 +303,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
       for (let i = 0; i < labelNames.length; i++) {
         read[i] = (labels as Record<string, unknown>)[labelNames[i]];
         values[i] = read[i] === undefined ? '' : String(read[i]);
-        if (typeof read[i] === 'number') this.givenNumbers.note(labelNames[i], read[i] as number);
+        this.givenValues.note(labelNames[i], read[i]);
       }
       const source = this.engine.source!;
       const handle = source.handleOf(values);
@@ -333,7 +333,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
     await this.collect?.();
     flushPendingUpdates();
     const [data] = (await binding.metricData(this.engine.id)) as MetricJSON[];
-    const values = data.values.map((sample) => promClientSample(sample, this, this.registers[0]?.givenNumbers)) as MetricValue<T>[];
+    const values = data.values.map((sample) => promClientSample(sample, this, this.registers[0]?.givenValues)) as MetricValue<T>[];
     const { name, help, type, aggregator } = this;
     // prom-client's key order, which tests comparing JSON text see: counters and gauges
     // give `help` first, histograms and summaries `name`.

@@ -5,7 +5,7 @@ import { flushPendingUpdates } from '../base/pending';
 import { binding, callNative } from '../base/native';
 import { Registry as EngineRegistry, type Exposition, registry as defaultEngineRegistry } from '../exposition/registry';
 import { type Aggregator, aggregators, type MetricData } from './aggregators';
-import { GivenNumbers, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
+import { GivenValues, type MetricObjectWithValues, type MetricTypeName, type MetricValue, promClientSample } from './samples';
 import { metricText } from './text';
 
 // prom-client's two content types, as it spells them (no `escaping=`), and their types
@@ -71,8 +71,8 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
 
   /** @internal The slotmetrics registry holding this one's metrics. */
   readonly engine: EngineRegistry;
-  /** @internal Default labels' values (the registry's, and default metrics') given as numbers, which reads give back as numbers. */
-  readonly givenNumbers = new GivenNumbers();
+  /** @internal Default labels' values (the registry's, and default metrics') given as other than strings, which reads give back as given. */
+  readonly givenValues = new GivenValues();
   private readonly byName = new Map<string, RegisteredMetric | CustomMetric>();
   /** Registered objects that are not metrics of this entry, in registration order. */
   private readonly objects = new Set<CustomMetric>();
@@ -141,7 +141,7 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
       const own = this.byName.get(metric.name) as RegisteredMetric | undefined;
       return {
         ...metric,
-        values: metric.values.map((sample) => promClientSample(sample, own ?? metric, this.givenNumbers)),
+        values: metric.values.map((sample) => promClientSample(sample, own ?? metric, this.givenValues)),
         aggregator: own?.aggregator ?? metric.aggregator,
       };
     });
@@ -218,7 +218,7 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
   /** Removes every metric and the default labels. */
   clear(): void {
     this.engine.clear();
-    this.givenNumbers.forget();
+    this.givenValues.forget();
     this.setDefaultLabels({});
     this.byName.clear();
     this.objects.clear();
@@ -230,7 +230,7 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
 
   /** Labels added to every series; values are converted with String(), as prom-client writes them. */
   setDefaultLabels(labels: Record<string, string | number>): void {
-    for (const [name, value] of Object.entries(labels)) if (typeof value === 'number') this.givenNumbers.note(name, value);
+    for (const [name, value] of Object.entries(labels)) this.givenValues.note(name, value);
     const converted = Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, String(value)]));
     this.engine.setDefaultLabels(converted);
     this.defaultLabels = converted;

@@ -62,15 +62,17 @@ export interface PromClientSample {
 }
 
 /**
- * Label values given as numbers, by label name then their text: prom-client keeps the
- * labels object it was first given for a series, so its `get()` gives `{ code: 200 }`
- * back for `inc({ code: 200 })`. Noted where a label set is first worked out, never
- * on an update.
+ * Label values given as other than strings (numbers, booleans, null), by label name
+ * then their text: prom-client keeps the labels object it was first given for a
+ * series, so its `get()` gives `{ code: 200 }` back for `inc({ code: 200 })`. Noted
+ * where a label set is first worked out, never on an update.
  */
-export class GivenNumbers {
-  private readonly byLabel = new Map<string, Map<string, number>>();
+export class GivenValues {
+  private readonly byLabel = new Map<string, Map<string, unknown>>();
 
-  note(label: string, value: number): void {
+  /** Notes `value` of `label`, unless it is a string (or undefined: no value). */
+  note(label: string, value: unknown): void {
+    if (typeof value === 'string' || value === undefined) return;
     let values = this.byLabel.get(label);
     if (values === undefined) {
       values = new Map();
@@ -84,28 +86,38 @@ export class GivenNumbers {
     this.byLabel.clear();
   }
 
-  /** `labels` with the values given as numbers as those numbers (the same object if there are none). */
-  restore(labels: Record<string, string>, also?: GivenNumbers): Record<string, string | number> {
+  /** The value given for `label` whose text is `text`, if one other than a string was (`null` is one). */
+  private given(label: string, text: string): { value: unknown } | undefined {
+    const values = this.byLabel.get(label);
+    return values?.has(text) ? { value: values.get(text) } : undefined;
+  }
+
+  /**
+   * `labels` with the values given as other than strings as given (the same object if
+   * there are none); typed as prom-client types label values, which a `null` given
+   * slips past there too.
+   */
+  restore(labels: Record<string, string>, also?: GivenValues): Record<string, string | number> {
     if (this.byLabel.size === 0 && (also === undefined || also.byLabel.size === 0)) return labels;
     const restored: Record<string, string | number> = {};
     for (const [label, text] of Object.entries(labels)) {
-      restored[label] = this.byLabel.get(label)?.get(text) ?? also?.byLabel.get(label)?.get(text) ?? text;
+      restored[label] = (this.given(label, text) ?? also?.given(label, text) ?? { value: text }).value as string | number;
     }
     return restored;
   }
 }
 
-/** What `promClientSample()` reads of a metric: its type, exemplar option, and label values given as numbers. */
+/** What `promClientSample()` reads of a metric: its type, exemplar option, and label values given as other than strings. */
 export interface SampleSource {
   type: string;
   enableExemplars?: boolean;
-  givenNumbers?: GivenNumbers;
+  givenValues?: GivenValues;
 }
 
-/** A sample of the engine in prom-client's shape; `registryNumbers`: its registry's default labels' numbers. */
-export function promClientSample(sample: MetricJSON['values'][number], metric: SampleSource, registryNumbers?: GivenNumbers): PromClientSample {
+/** A sample of the engine in prom-client's shape; `registryValues`: its registry's default labels' numbers. */
+export function promClientSample(sample: MetricJSON['values'][number], metric: SampleSource, registryValues?: GivenValues): PromClientSample {
   const { le, quantile, ...given } = sample.labels;
-  const labels = metric.givenNumbers?.restore(given, registryNumbers) ?? registryNumbers?.restore(given) ?? given;
+  const labels = metric.givenValues?.restore(given, registryValues) ?? registryValues?.restore(given) ?? given;
   const { value, metricName } = sample;
   if (metric.type === 'histogram') {
     if (le === undefined) return { value, metricName, exemplar: undefined, labels };
