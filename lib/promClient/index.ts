@@ -112,7 +112,7 @@ export function collectDefaultMetrics<T extends RegistryContentType>(config: Def
     throw new TypeError('Exemplars are supported only on OpenMetrics registries');
   }
   if (labels !== null && typeof labels === 'object') {
-    for (const [name, value] of Object.entries(labels)) register.givenValues.note(name, value);
+    for (const [name, value] of Object.entries(labels)) register.givenValues.note(name, value, String(value));
   }
   return collectEngineDefaults({
     prefix,

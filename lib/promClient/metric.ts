@@ -303,7 +303,7 @@ export abstract class Metric<T extends string, H> implements RegisteredMetric {
       for (let i = 0; i < labelNames.length; i++) {
         read[i] = (labels as Record<string, unknown>)[labelNames[i]];
         values[i] = read[i] === undefined ? '' : String(read[i]);
-        this.givenValues.note(labelNames[i], read[i]);
+        this.givenValues.note(labelNames[i], read[i], values[i]);
       }
       const source = this.engine.source!;
       const handle = source.handleOf(values);

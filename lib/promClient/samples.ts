@@ -70,15 +70,17 @@ export interface PromClientSample {
 export class GivenValues {
   private readonly byLabel = new Map<string, Map<string, unknown>>();
 
-  /** Notes `value` of `label`, unless it is a string (or undefined: no value). */
-  note(label: string, value: unknown): void {
+  /**
+   * Notes `value` of `label`, whose text is `text` (worked out once: a value's
+   * `toString()` may do anything), unless it is a string (or undefined: no value).
+   */
+  note(label: string, value: unknown, text: string): void {
     if (typeof value === 'string' || value === undefined) return;
     let values = this.byLabel.get(label);
     if (values === undefined) {
       values = new Map();
       this.byLabel.set(label, values);
     }
-    const text = String(value);
     if (!values.has(text)) values.set(text, value);
   }
 
