@@ -4,9 +4,10 @@
 //! Modules depend downward only, layer by layer:
 //!
 //! 0. `names`: the name rules, and the escaping schemes for names outside them;
-//! 1. `kind`, `text`, `native`, `group`, `health`, `logging`, `rings`: the metric
-//!    kinds, number and label text, native histograms' buckets, the files of a
-//!    multi-process group, health state, log rings, rings of updates JS hands over;
+//! 1. `kind`, `text`, `clock`, `native`, `group`, `health`, `logging`, `rings`: the
+//!    metric kinds, number and label text, the wall clock (or JS's, under fake
+//!    timers), native histograms' buckets, the files of a multi-process group, health
+//!    state, log rings, rings of updates JS hands over;
 //! 2. `slots`, `exemplar`, `process`, `summary`: slot memory, and what a series may
 //!    carry besides its slots; `format`: what a scrape is answered in;
 //! 3. `registry`: definitions, series and their slots;

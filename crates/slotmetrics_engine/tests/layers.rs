@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8)] = &[
   ("names", 0),
   ("kind", 1),
   ("text", 1),
+  ("clock", 1),
   ("native", 1),
   ("group", 1),
   ("health", 1),
