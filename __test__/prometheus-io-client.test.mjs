@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import * as ours from 'slotmetrics/client';
 import { EXPORTER_NAMES, parseOpenMetricsStrict, parseSamples, promtoolCheck } from './helpers.mjs';
@@ -136,6 +137,64 @@ test("WorkerRegistry: every worker thread's counts with no setup in the threads;
   assert.equal(parseSamples(await registry.workerMetrics()).get('threads_jobs_total'), 31);
   await registry.shutdown();
   assert.throws(() => ours.WorkerRegistry.setRegistries([{}]), /Expected Registry, got object/);
+  assert.ok(registry instanceof ours.Registry);
+  assert.equal(ours.WorkerRegistry.globalRegistry, ours.register, "Registry's statics, as 0.16's");
+  assert.equal(ours.WorkerRegistry.OPENMETRICS_CONTENT_TYPE, real.Registry.OPENMETRICS_CONTENT_TYPE);
+});
+
+/** Waits (at most 10 s) until `done()` is true: messages between threads cross on turns of their own. */
+async function waitUntil(done) {
+  for (let waited = 0; !done(); waited += 10) {
+    if (waited > 10_000) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('WorkerRegistry gathers a worker running the genuine 0.16 over its channels, and keeps its goodbye counts', needsNode22, async () => {
+  const registry = new ours.WorkerRegistry();
+  new ours.Counter({ name: 'mixed_jobs_total', help: 'Jobs' }).inc(1);
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    const client = require('@prometheus-io/client');
+    const registry = new client.WorkerRegistry();
+    new client.Counter({ name: 'mixed_jobs_total', help: 'Jobs' }).inc(10);
+    parentPort.on('message', async () => { await registry.shutdown(); parentPort.close(); });
+    parentPort.postMessage('ready');`;
+  const worker = new Worker(source, { eval: true });
+  await once(worker, 'message');
+  await waitUntil(() => ours.WorkerRegistry.workerCount() === 1);
+  assert.equal(parseSamples(await registry.workerMetrics()).get('mixed_jobs_total'), 11, "the main thread's 1 and the worker's 10");
+  worker.postMessage('bye');
+  await once(worker, 'exit');
+  assert.equal(ours.WorkerRegistry.workerCount(), 0);
+  assert.equal(parseSamples(await registry.workerMetrics()).get('mixed_jobs_total'), 11, 'its goodbye counts stay');
+});
+
+test('WorkerRegistry speaks the protocol under its earlier prefix too (prom-client:)', async () => {
+  const registry = new ours.WorkerRegistry();
+  const source = `
+    const { BroadcastChannel, threadId, parentPort } = require('node:worker_threads');
+    const name = 'prom-client:worker:' + threadId;
+    const announce = new BroadcastChannel('prom-client:announce');
+    const own = new BroadcastChannel(name);
+    const metrics = [[{ name: 'legacy_jobs_total', help: 'Jobs', type: 'counter', aggregator: 'sum', values: [{ value: 4, labels: {} }] }]];
+    announce.onmessage = ({ data }) => {
+      if (data.type === 'prom-client:getMetricsReq') own.postMessage({ type: 'prom-client:getMetricsRes', requestId: data.requestId, threadId, metrics });
+    };
+    own.onmessage = ({ data }) => {
+      if (data.type === 'prom-client:ack') { announce.close(); own.close(); parentPort.close(); }
+    };
+    parentPort.on('message', () => own.postMessage({ type: 'prom-client:goodbye', requestId: 7, threadId, metrics }));
+    announce.postMessage({ type: 'prom-client:announcement', name, threadId, primary: false });
+    parentPort.postMessage('ready');`;
+  const worker = new Worker(source, { eval: true });
+  await once(worker, 'message');
+  await waitUntil(() => ours.WorkerRegistry.workerCount() === 1);
+  assert.equal(parseSamples(await registry.workerMetrics()).get('legacy_jobs_total'), 4);
+  worker.postMessage('bye');
+  await once(worker, 'exit');
+  assert.equal(ours.WorkerRegistry.workerCount(), 0, 'acknowledged and gone');
+  assert.equal(parseSamples(await registry.workerMetrics()).get('legacy_jobs_total'), 4, 'its goodbye counts stay');
 });
 
 test("collectDefaultMetrics() gives 0.16's default metrics, event-loop utilization included", needsNode22, async () => {

@@ -68,6 +68,8 @@ function onEngine(metric: RegisteredMetric | CustomMetric): metric is Registered
 export class Registry<BoundRegistryContentType extends RegistryContentType = PrometheusContentType> {
   static readonly PROMETHEUS_CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
   static readonly OPENMETRICS_CONTENT_TYPE = OPENMETRICS_CONTENT_TYPE;
+  /** The global registry, as prom-client's `Registry.globalRegistry` (set below, once made). */
+  static globalRegistry: AnyRegistry;
 
   /** @internal The slotmetrics registry holding this one's metrics. */
   readonly engine: EngineRegistry;
@@ -296,3 +298,4 @@ export function registryList(regs: AnyRegistry | AnyRegistry[]): AnyRegistry[] {
 
 /** prom-client's `register`: slotmetrics' default registry. */
 export const globalRegistry = new Registry<RegistryContentType>(PROMETHEUS_CONTENT_TYPE, defaultEngineRegistry);
+Registry.globalRegistry = globalRegistry;
