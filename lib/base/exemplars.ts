@@ -6,7 +6,8 @@
 // one kept for it here, a lookup and a store, and the last is set when the turn ends
 // (an immediate), or before a read or a reset made from this thread (pending.ts). A
 // read from elsewhere (the Rust server, another thread) sees a series' first exemplar
-// of the turn at once and its last once the turn has ended.
+// of the turn at once and its last once the turn has ended. An exemplar valued at its
+// counter's total is set by a native call at once, which reads the total then.
 
 import { clockReplaced, followClock } from './clock';
 import { setExemplar } from './native';
@@ -18,7 +19,6 @@ interface Kept {
   /** Names and values in turn. */
   labels: readonly string[];
   value: number;
-  atTotal: boolean;
 }
 
 /**
@@ -31,12 +31,19 @@ let turnEnd: ReturnType<typeof setImmediate> | undefined;
 
 /**
  * Sets the exemplar of `target` now, or at the end of this turn if it has one from
- * this turn already (see above). `labels`, names and values in turn and checked, are
- * kept as they are: the caller does not change them after. The rest as `setExemplar()`.
+ * this turn already (see above); one valued at the series' total (`atTotal`,
+ * @prometheus-io/client 0.16's counters) always now. `labels`, names and values in
+ * turn and checked, are kept as they are: the caller does not change them after. The
+ * rest as `setExemplar()`.
  */
 export function setExemplarOf(target: number, metric: number, slot: number, labels: readonly string[], value: number, atTotal: boolean): void {
   // Stamped with a replaced clock's time (a test's fake timers), as prom-client stamps it.
   if (clockReplaced()) followClock();
+  // Valued at the series' total now: set at once, not at the end of the turn.
+  if (atTotal) {
+    setExemplar(metric, slot, labels, value, true);
+    return;
+  }
   const kept = turn.get(target);
   if (kept === undefined) {
     setExemplar(metric, slot, labels, value, atTotal);
@@ -44,13 +51,12 @@ export function setExemplarOf(target: number, metric: number, slot: number, labe
     if (turn.size === 0) turnEnd = setImmediate(flushExemplars);
     turn.set(target, null);
   } else if (kept === null) {
-    turn.set(target, { metric, slot, labels, value, atTotal });
+    turn.set(target, { metric, slot, labels, value });
   } else {
     kept.metric = metric;
     kept.slot = slot;
     kept.labels = labels;
     kept.value = value;
-    kept.atTotal = atTotal;
   }
 }
 
@@ -61,7 +67,7 @@ export function flushExemplars(): void {
   for (const kept of turn.values()) {
     if (kept === null) continue;
     try {
-      setExemplar(kept.metric, kept.slot, kept.labels, kept.value, kept.atTotal);
+      setExemplar(kept.metric, kept.slot, kept.labels, kept.value);
     } catch {
       // Its metric is gone (another thread cleared its registry meanwhile), and so is its series.
     }

@@ -101,7 +101,9 @@ export function overflowOf(registered: number): { slot: number; first: boolean }
  * value (@prometheus-io/client 0.16) instead of `value`, summed when the ring is drained.
  */
 export function setExemplar(metric: number, slot: number, labels: readonly string[], value: number, atTotal = false): void {
-  if (recordExemplar(metric, slot, labels, value, atTotal)) return;
+  // At the total: a native call, which reads the series' value at once, as 0.16 values
+  // an exemplar at its own increment (a ring entry would be valued when drained).
+  if (!atTotal && recordExemplar(metric, slot, labels, value)) return;
   if (!writeScratch(labels)) throw new RangeError(`exemplar labels of ${labels.length / 2} names and values do not fit in 4 KiB`);
   callNative(() => binding.setExemplar(metric, slot, value, atTotal));
 }

@@ -214,7 +214,6 @@ export function publishObservations(): void {
 
 // An exemplar entry's layout (rings.rs' EXEMPLARS).
 const EXEMPLAR_LABELS_AT = 18;
-const EXEMPLAR_AT_TOTAL = 1;
 
 /**
  * Appends an exemplar to this environment's ring: `labels` are names and values in
@@ -222,7 +221,7 @@ const EXEMPLAR_AT_TOTAL = 1;
  * nothing published, if they do not fit in an entry (longer than 255 bytes each, or
  * about 230 together) or are not ASCII: the caller sets it by a native call instead.
  */
-export function recordExemplar(metric: number, slot: number, labels: readonly string[], value: number, atTotal: boolean): boolean {
+export function recordExemplar(metric: number, slot: number, labels: readonly string[], value: number): boolean {
   exemplars ??= new EntryRing(RingKind.Exemplars);
   const ring = exemplars;
   const at = ring.next();
@@ -231,7 +230,6 @@ export function recordExemplar(metric: number, slot: number, labels: readonly st
   ring.f64[at >> 3] = value;
   ring.u32[(at >> 2) + 2] = metric;
   ring.u32[(at >> 2) + 3] = slot;
-  bytes[at + 16] = atTotal ? EXEMPLAR_AT_TOTAL : 0;
   bytes[at + 17] = labels.length;
   ring.publish();
   return true;

@@ -72,8 +72,7 @@ pub const OBSERVATIONS: RingShape = RingShape {
 };
 
 /// Exemplars: `value` f64 at 0, metric id u32 at 8, the series' first slot u32 at 12,
-/// flags u8 at 16 (`EXEMPLAR_AT_TOTAL`), the number of label names and values u8 at
-/// 17, then each name and value as a u8 byte length and its UTF-8 bytes. Labels that
+/// byte 16 unused, the number of label names and values u8 at 17, then each name and value as a u8 byte length and its UTF-8 bytes. Labels that
 /// do not fit take a native call instead. No timestamp: `Date.now()` cost JS 45 ns of
 /// an update's 230, so an exemplar's is when the engine takes it in. 1,024 entries: at
 /// 256, a thread setting an exemplar on every update filled its ring faster than the
@@ -84,8 +83,6 @@ pub const EXEMPLARS: RingShape = RingShape {
   entries: 1024,
 };
 pub const EXEMPLAR_LABELS_AT: usize = 18;
-/// A counter's exemplar valued at the series' total (@prometheus-io/client 0.16).
-pub const EXEMPLAR_AT_TOTAL: u8 = 1;
 
 /// New label sets, counted by JS in slots of a lease before the engine registers them:
 /// metric id u32 at 0, the series' first slot u32 at 4, the lease's first slot u32 at
@@ -334,7 +331,6 @@ pub struct ExemplarEntry {
   pub metric: u32,
   pub slot: u32,
   pub value: f64,
-  pub at_total: bool,
   pub labels: Vec<(String, String)>,
 }
 
@@ -346,7 +342,6 @@ pub fn exemplar(entry: &[u8]) -> Option<ExemplarEntry> {
     value,
     metric,
     slot,
-    at_total: entry[16] & EXEMPLAR_AT_TOTAL != 0,
     labels,
   })
 }
@@ -503,7 +498,6 @@ mod tests {
     entry[0..8].copy_from_slice(&2.5f64.to_le_bytes());
     entry[8..12].copy_from_slice(&3u32.to_le_bytes());
     entry[12..16].copy_from_slice(&40u32.to_le_bytes());
-    entry[16] = EXEMPLAR_AT_TOTAL;
     entry[17] = 2;
     let mut at = EXEMPLAR_LABELS_AT;
     for text in ["trace_id", "ü1"] {
@@ -512,10 +506,7 @@ mod tests {
       at += 1 + text.len();
     }
     let read = exemplar(&entry).unwrap();
-    assert_eq!(
-      (read.metric, read.slot, read.value, read.at_total),
-      (3, 40, 2.5, true)
-    );
+    assert_eq!((read.metric, read.slot, read.value), (3, 40, 2.5));
     assert_eq!(read.labels, [("trace_id".to_string(), "ü1".to_string())]);
     // A third text whose length runs past the entry.
     entry[17] = 3;

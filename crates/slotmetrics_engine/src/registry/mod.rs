@@ -1002,7 +1002,7 @@ impl Registry {
       let Some(family) = families.entry(metric).or_insert_with(|| self.family(metric).ok()) else {
         continue;
       };
-      let Ok((series, target)) = exemplar_place(family, slot, value) else {
+      let Ok(target) = exemplar_place(family, slot, value) else {
         continue;
       };
       if !applied.insert((metric, target)) {
@@ -1011,14 +1011,7 @@ impl Registry {
       let Some(exemplar) = rings::exemplar(entry) else {
         continue;
       };
-      let value = if exemplar.at_total {
-        self.counter_value(family, series)
-      } else {
-        Ok(exemplar.value)
-      };
-      if let Ok(value) = value {
-        let _ = keep_exemplar(family, target, exemplar.labels, value, timestamp);
-      }
+      let _ = keep_exemplar(family, target, exemplar.labels, exemplar.value, timestamp);
     }
   }
 
@@ -1087,7 +1080,7 @@ impl Registry {
     timestamp: f64,
   ) -> Result<(), RegistryError> {
     let family = self.family(id)?;
-    let (_, target) = exemplar_place(&family, slot, value)?;
+    let target = exemplar_place(&family, slot, value)?;
     keep_exemplar(&family, target, labels, value, timestamp)
   }
 
@@ -1204,14 +1197,13 @@ impl Registry {
   }
 }
 
-/// Where an exemplar on the series counted at `slot` of `family` goes: the series'
-/// first slot, and the slot it is kept under (the bucket `value` falls in, for a
-/// histogram).
-fn exemplar_place(family: &Family, slot: u32, value: f64) -> Result<(u32, u32), RegistryError> {
+/// The slot an exemplar on the series counted at `slot` of `family` is kept under: the
+/// series' first slot, or for a histogram the bucket `value` falls in.
+fn exemplar_place(family: &Family, slot: u32, value: f64) -> Result<u32, RegistryError> {
   let series = family.series_of(slot);
   match family.def.kind {
-    Kind::Counter => Ok((series, series)),
-    Kind::Histogram => Ok((series, series + bucket_index(&family.def.buckets, value) as u32)),
+    Kind::Counter => Ok(series),
+    Kind::Histogram => Ok(series + bucket_index(&family.def.buckets, value) as u32),
     kind => Err(RegistryError::Invalid(format!(
       "metric \"{}\" is {}; exemplars go on counters and histograms",
       family.def.name,
