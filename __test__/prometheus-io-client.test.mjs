@@ -158,7 +158,7 @@ test('WorkerRegistry gathers a worker running the genuine 0.16 over its channels
     const client = require('@prometheus-io/client');
     const registry = new client.WorkerRegistry();
     new client.Counter({ name: 'mixed_jobs_total', help: 'Jobs' }).inc(10);
-    parentPort.on('message', async () => { await registry.shutdown(); parentPort.close(); });
+    parentPort.once('message', () => registry.shutdown());
     parentPort.postMessage('ready');`;
   const worker = new Worker(source, { eval: true });
   await once(worker, 'message');
@@ -182,9 +182,9 @@ test('WorkerRegistry speaks the protocol under its earlier prefix too (prom-clie
       if (data.type === 'prom-client:getMetricsReq') own.postMessage({ type: 'prom-client:getMetricsRes', requestId: data.requestId, threadId, metrics });
     };
     own.onmessage = ({ data }) => {
-      if (data.type === 'prom-client:ack') { announce.close(); own.close(); parentPort.close(); }
+      if (data.type === 'prom-client:ack') { announce.close(); own.close(); }
     };
-    parentPort.on('message', () => own.postMessage({ type: 'prom-client:goodbye', requestId: 7, threadId, metrics }));
+    parentPort.once('message', () => own.postMessage({ type: 'prom-client:goodbye', requestId: 7, threadId, metrics }));
     announce.postMessage({ type: 'prom-client:announcement', name, threadId, primary: false });
     parentPort.postMessage('ready');`;
   const worker = new Worker(source, { eval: true });
