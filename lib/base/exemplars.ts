@@ -9,7 +9,7 @@
 // of the turn at once and its last once the turn has ended. An exemplar valued at its
 // counter's total is set by a native call at once, which reads the total then.
 
-import { clockReplaced, followClock } from './clock';
+import { followClock } from './clock';
 import { setExemplar } from './native';
 
 /** An exemplar as `setExemplar()` takes it. */
@@ -38,7 +38,7 @@ let turnEnd: ReturnType<typeof setImmediate> | undefined;
  */
 export function setExemplarOf(target: number, metric: number, slot: number, labels: readonly string[], value: number, atTotal: boolean): void {
   // Stamped with a replaced clock's time (a test's fake timers), as prom-client stamps it.
-  if (clockReplaced()) followClock();
+  followClock();
   // Valued at the series' total now: set at once, not at the end of the turn.
   if (atTotal) {
     setExemplar(metric, slot, labels, value, true);
@@ -46,7 +46,7 @@ export function setExemplarOf(target: number, metric: number, slot: number, labe
   }
   const kept = turn.get(target);
   if (kept === undefined) {
-    setExemplar(metric, slot, labels, value, atTotal);
+    setExemplar(metric, slot, labels, value);
     // An immediate runs before a thread whose script is done exits.
     if (turn.size === 0) turnEnd = setImmediate(flushExemplars);
     turn.set(target, null);

@@ -98,7 +98,7 @@ export function overflowOf(registered: number): { slot: number; first: boolean }
  * They go through this environment's ring of exemplars (rings.ts), or if they do not
  * fit in an entry through the scratch buffer and a native call (OpenMetrics' 128
  * characters always fit there). `atTotal`: a counter's exemplar takes the series'
- * value (@prometheus-io/client 0.16) instead of `value`, summed when the ring is drained.
+ * value (@prometheus-io/client 0.16) instead of `value`, read by the native call.
  */
 export function setExemplar(metric: number, slot: number, labels: readonly string[], value: number, atTotal = false): void {
   // At the total: a native call, which reads the series' value at once, as 0.16 values

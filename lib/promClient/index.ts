@@ -111,9 +111,7 @@ export function collectDefaultMetrics<T extends RegistryContentType>(config: Def
   if (enableExemplars && register.contentType === Registry.PROMETHEUS_CONTENT_TYPE) {
     throw new TypeError('Exemplars are supported only on OpenMetrics registries');
   }
-  if (labels !== null && typeof labels === 'object') {
-    for (const [name, value] of Object.entries(labels)) register.givenValues.note(name, value, String(value));
-  }
+  if (labels !== null && typeof labels === 'object') register.givenValues.noteAll(labels);
   return collectEngineDefaults({
     prefix,
     labels: labelTexts(labels),

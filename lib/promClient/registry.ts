@@ -232,7 +232,7 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
 
   /** Labels added to every series; values are converted with String(), as prom-client writes them. */
   setDefaultLabels(labels: Record<string, string | number>): void {
-    for (const [name, value] of Object.entries(labels)) this.givenValues.note(name, value, String(value));
+    this.givenValues.noteAll(labels);
     const converted = Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, String(value)]));
     this.engine.setDefaultLabels(converted);
     this.defaultLabels = converted;

@@ -84,6 +84,11 @@ export class GivenValues {
     if (!values.has(text)) values.set(text, value);
   }
 
+  /** Notes each value of a labels object given whole (default labels). */
+  noteAll(labels: object): void {
+    for (const [label, value] of Object.entries(labels)) this.note(label, value, String(value));
+  }
+
   forget(): void {
     this.byLabel.clear();
   }
