@@ -110,13 +110,14 @@ async function checkIncrease(base, recorder) {
   // A few scrapes at 0, the jump, then a few more: increase() has samples both sides.
   await eventually(base, 'count_over_time(e2e_jobs_total[30s]) and e2e_jobs_total == 0', (r) => value(r) >= 4);
   await recorder.send('add 1000');
-  await eventually(base, 'count_over_time((e2e_jobs_total == 1000)[30s:1s])', (r) => value(r) >= 4);
+  await eventually(base, 'count_over_time((e2e_jobs_total == 1000)[30s:1s])', (r) => value(r) >= 6);
   // Over a range holding n samples (about 1 s apart) from before and after the jump,
   // increase() extrapolates: not before the first sample (it is 0, where a counter
   // starts), and past the last by at most 1.1 intervals. So it lies between the
   // recorded 1000 and 1000 × (n - 1 + 1.1) / (n - 1). Both are evaluated at one
-  // instant, so that a scrape landing between them cannot change n.
-  const at = Date.now() / 1000;
+  // instant a few scrapes back: a scrape is stamped when it starts and stored when
+  // it ends, so at "now" one could land between the two queries and change n.
+  const at = Date.now() / 1000 - 3;
   const [increase, samples] = await Promise.all([
     query(base, 'increase(e2e_jobs_total[30s])', at),
     query(base, 'count_over_time(e2e_jobs_total[30s])', at),
