@@ -59,8 +59,18 @@ function runCase(library, name) {
   }
 }
 
+/** A package's version; read from disk when its `exports` do not list its package.json. */
 function versionOf(pkg) {
-  return require(`${pkg}/package.json`).version;
+  try {
+    return require(`${pkg}/package.json`).version;
+  } catch (error) {
+    if (error.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error;
+    const file = require.resolve
+      .paths(pkg)
+      .map((dir) => path.join(dir, pkg, 'package.json'))
+      .find(fs.existsSync);
+    return JSON.parse(fs.readFileSync(file, 'utf8')).version;
+  }
 }
 
 function format(ns) {

@@ -121,7 +121,15 @@ export interface Cell<View> {
  */
 export const unlabeledMetricIds = new WeakMap<object, number>();
 
-/** What every series handle holds: its metric's name and where its value lives. */
+/**
+ * What every series handle holds: its metric's name and where its value lives.
+ *
+ * Updates are written `view[i]++` and `view[i] -= -amount`, never `+=`. V8 14 (Node 26)
+ * compiles an addition whose operands have been integers as an "additive safe integer"
+ * one (its flag `--additive-safe-int-feedback`): float64 to int64, add, and back. On a
+ * float64 slot that makes a read-modify-write 2.5 times as slow (5.0 ns against 2.0).
+ * Increments and subtractions are not compiled that way, and give the same result.
+ */
 export abstract class SlotHandle<View> {
   /** @internal The series' first slot, which native calls about it take. */
   readonly slot: number;

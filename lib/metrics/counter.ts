@@ -14,7 +14,7 @@ function badIncrement(metric: string, value: unknown): Error {
  */
 export class Counter extends SlotHandle<Float64Array> {
   increment(): void {
-    this.view[this.index] += 1;
+    this.view[this.index]++;
   }
 
   /** Adds `amount` (finite, >= 0; fractions allowed). */
@@ -22,6 +22,6 @@ export class Counter extends SlotHandle<Float64Array> {
     if (typeof amount !== 'number' || !(amount >= 0) || amount === Infinity) {
       throw badIncrement(this.name, amount);
     }
-    this.view[this.index] += amount;
+    this.view[this.index] -= -amount; // not `+=`: see SlotHandle
   }
 }

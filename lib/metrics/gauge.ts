@@ -105,7 +105,7 @@ export class FloatGauge extends SlotHandle<Float64Array> {
     for (;;) {
       const old = Atomics.load(bits, index);
       scratchBits[0] = old;
-      scratchFloat[0] += amount;
+      scratchFloat[0] -= -amount; // not `+=`: see SlotHandle
       if (Atomics.compareExchange(bits, index, old, scratchBits[0]) === old) return;
     }
   }

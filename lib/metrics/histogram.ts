@@ -36,8 +36,8 @@ export class Histogram extends SlotHandle<Float64Array> {
     if (typeof value !== 'number' || value - value !== 0) {
       throw observationError('histogram', this.name, value);
     }
-    this.view[this.index + bucketIndex(this.bounds, value)] += 1;
-    this.view[this.sumIndex] += value;
+    this.view[this.index + bucketIndex(this.bounds, value)]++;
+    this.view[this.sumIndex] -= -value; // not `+=`: see SlotHandle
   }
 
   /** Starts timing; the returned function observes the elapsed seconds and returns them. */

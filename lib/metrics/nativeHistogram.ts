@@ -156,17 +156,17 @@ export class NativeHistogram extends Histogram {
     const view = this.view;
     // Without classic buckets the engine counts the native ones at a read: one store
     // fewer here.
-    if (bounds.length !== 0) view[this.index + bucketIndex(bounds, value)] += 1;
-    view[this.sumIndex] += value;
+    if (bounds.length !== 0) view[this.index + bucketIndex(bounds, value)]++;
+    view[this.sumIndex] -= -value; // not `+=`: see SlotHandle
     if (value > this.zeroThreshold) this.count(this.positive, value, value);
     else if (value < -this.zeroThreshold) this.count(this.negative, -value, value);
-    else view[this.zeroIndex] += 1;
+    else view[this.zeroIndex]++;
   }
 
   /** Counts `magnitude` (`value`'s absolute value) in `window`, after widening it if needed. */
   private count(window: Window, magnitude: number, value: number): void {
     const offset = nativeBucketIndex(magnitude, window.schema, window.bounds) - window.first;
-    if (offset >= 0 && offset < window.width) window.view[window.index + offset] += 1;
+    if (offset >= 0 && offset < window.width) window.view[window.index + offset]++;
     else this.widen(window, magnitude, value);
   }
 
@@ -177,6 +177,6 @@ export class NativeHistogram extends Histogram {
     const offset = nativeBucketIndex(magnitude, window.schema, window.bounds) - window.first;
     // The engine placed the window by this same arithmetic; never write outside it.
     if (offset < 0 || offset >= window.width) throw new Error(`native histogram "${this.name}": no window holds ${value}`);
-    window.view[window.index + offset] += 1;
+    window.view[window.index + offset]++;
   }
 }

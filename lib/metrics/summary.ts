@@ -17,8 +17,8 @@ export class Summary extends SlotHandle<Float64Array> {
     if (typeof value !== 'number' || value - value !== 0) {
       throw observationError('summary', this.name, value);
     }
-    this.view[this.index] += 1;
-    this.view[this.index + 1] += value;
+    this.view[this.index]++;
+    this.view[this.index + 1] -= -value; // not `+=`: see SlotHandle
     // Slot -1: a handle an update dropped for its labels got, which no window has.
     if (this.slot >= 0) recordObservation(this.slot, value);
   }
