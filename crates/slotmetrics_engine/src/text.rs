@@ -109,7 +109,8 @@ pub fn format_js_number(v: f64) -> String {
 /// Reads a quoted string's contents up to its closing quote (borrowed unless something
 /// in it was escaped), and the rest after the quote.
 fn unquote(text: &str) -> (Cow<'_, str>, &str) {
-  match text.find(['"', '\\']) {
+  // A byte search: both are ASCII, which never occurs inside a UTF-8 sequence.
+  match text.bytes().position(|b| b == b'"' || b == b'\\') {
     Some(end) if text.as_bytes()[end] == b'"' => return (Cow::Borrowed(&text[..end]), &text[end + 1..]),
     None => return (Cow::Borrowed(text), ""),
     Some(_) => {}
@@ -145,8 +146,8 @@ pub fn label_pairs(text: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, st
       }
       None => {
         // An unquoted name is a legacy one: its `=` is the first.
-        let (key, after) = rest.split_once('=')?;
-        (Cow::Borrowed(key), after.strip_prefix('"')?)
+        let at = rest.bytes().position(|b| b == b'=')?;
+        (Cow::Borrowed(&rest[..at]), rest[at + 1..].strip_prefix('"')?)
       }
     };
     let (value, after) = unquote(after);

@@ -2,53 +2,67 @@
 //! family, as Prometheus reads with `Accept:
 //! application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`.
 //!
-//! A family's message is built in a buffer and handed on from it, since its length
-//! comes first: memory during a scrape is about the largest family's encoding. Its
-//! metrics are appended one at a time as one-metric `MetricFamily` messages, which
-//! protobuf merges into the family (repeated fields concatenate), so one `Metric` is
-//! refilled for every series, its strings and lists reused, rather than a family's
-//! worth built before encoding.
+//! Written straight to the wire, with no message built: each series' `Metric` into a
+//! scratch buffer (its length then known), then with its length into the family's
+//! buffer, which is handed on once complete, since the family's length comes first.
+//! Memory during a scrape is about the largest family's encoding.
 
-mod model;
+mod messages;
+mod wire;
 
-pub(crate) use model::BucketSpan;
-
-use std::borrow::Cow;
 use std::io::{self, Write};
 
-use prost::Message;
-
-use super::{hand_on, PIECE_BYTES};
-use crate::collect::{FamilySnapshot, Snapshot, Value};
+use super::{hand_on, renames_labels, PIECE_BYTES};
+use crate::collect::{FamilySnapshot, Snapshot};
 use crate::exemplar::Exemplar;
 use crate::kind::{Kind, Style};
 use crate::names::Escaping;
-use crate::native::Sparse;
-use crate::summary::empty_quantile;
-use crate::text::label_pairs;
-use model::{Bucket, LabelPair, Metric, MetricFamily, Quantile, Timestamp};
+use crate::registry::Series;
+use messages::{Exemplars, FamilyHeader, LabelStyle, Metric, MetricValue, Timestamp};
+use wire::{Message, Wire};
+
+/// `MetricFamily`'s field of its metrics.
+const METRIC_TAG: u32 = 4;
 
 /// Encodes a snapshot as protobuf into `sink`, in pieces of about `PIECE_BYTES`.
 pub(super) fn encode(snapshot: &Snapshot, escaping: Escaping, sink: &mut impl Write) -> io::Result<()> {
   let mut out = Vec::with_capacity(PIECE_BYTES + 4096);
-  let mut body = Vec::new();
-  let mut one = MetricFamily {
-    metric: vec![Metric::default()],
-    ..Default::default()
-  };
+  let (mut body, mut scratch) = (Vec::new(), Vec::new());
   for entry in &snapshot.families {
+    let family = &entry.family;
+    let name = exposed_name(entry);
+    let name = escaping.metric_name(&name);
     body.clear();
-    family_header(entry, escaping)
-      .encode(&mut body)
-      .expect("a Vec grows as needed");
+    FamilyHeader {
+      name: &name,
+      help: &family.def.help,
+      r#type: metric_type(family.def.kind),
+    }
+    .put(&mut body);
     let header_len = body.len();
-    write_metrics(snapshot, entry, escaping, &mut one, &mut body);
+    let defaults = snapshot.default_labels_for(family);
+    let style = LabelStyle {
+      defaults: &defaults,
+      // Default labels first, but after a series' own in prom-client's style (except
+      // on its histograms), as in the text.
+      defaults_first: family.def.style != Style::PromClient || family.def.kind == Kind::Histogram,
+      renames: renames_labels(family, &defaults, escaping).then_some(escaping),
+    };
+    let exemplar_of = |slot| entry.exemplar(slot);
+    for series in entry.series() {
+      if let Some(metric) = metric(snapshot, entry, series, style, &exemplar_of, escaping) {
+        scratch.clear();
+        metric.put(&mut scratch);
+        body.delimited(METRIC_TAG, scratch.len());
+        body.extend_from_slice(&scratch);
+      }
+    }
     // A family with no sample (no series yet) is left out, as Prometheus's own
     // clients do.
     if body.len() == header_len {
       continue;
     }
-    prost::encode_length_delimiter(body.len(), &mut out).expect("a Vec grows as needed");
+    out.varint(body.len() as u64);
     if out.len() + body.len() < PIECE_BYTES {
       out.extend_from_slice(&body);
       continue;
@@ -63,175 +77,52 @@ pub(super) fn encode(snapshot: &Snapshot, escaping: Escaping, sink: &mut impl Wr
   sink.write_all(&out)
 }
 
-/// Name, help and type. A counter is named as in 0.0.4 text: with `_total`, or as
-/// given in prom-client's style.
-fn family_header(entry: &FamilySnapshot, escaping: Escaping) -> MetricFamily {
+/// A family's name before escaping. A counter is named as in 0.0.4 text: with
+/// `_total`, or as given in prom-client's style.
+fn exposed_name(entry: &FamilySnapshot) -> String {
   let family = &entry.family;
-  let def = &family.def;
-  let (name, kind) = match def.kind {
-    Kind::Counter if def.style == Style::PromClient => (def.name.clone(), model::COUNTER),
-    Kind::Counter => (format!("{}_total", family.base), model::COUNTER),
-    Kind::IntGauge | Kind::FloatGauge => (family.base.clone(), model::GAUGE),
-    Kind::Histogram => (family.base.clone(), model::HISTOGRAM),
-    Kind::Summary => (family.base.clone(), model::SUMMARY),
-  };
-  MetricFamily {
-    name: escaping.metric_name(&name).into_owned(),
-    help: def.help.clone(),
-    r#type: kind,
-    metric: Vec::new(),
+  match family.def.kind {
+    Kind::Counter if family.def.style == Style::PromClient => family.def.name.clone(),
+    Kind::Counter => format!("{}_total", family.base),
+    _ => family.base.clone(),
   }
 }
 
-fn write_metrics(
-  snapshot: &Snapshot,
-  entry: &FamilySnapshot,
+fn metric_type(kind: Kind) -> i32 {
+  match kind {
+    Kind::Counter => messages::COUNTER,
+    Kind::IntGauge | Kind::FloatGauge => messages::GAUGE,
+    Kind::Histogram => messages::HISTOGRAM,
+    Kind::Summary => messages::SUMMARY,
+  }
+}
+
+/// A series' `Metric`, or None if it has no sample.
+fn metric<'a>(
+  snapshot: &'a Snapshot,
+  entry: &'a FamilySnapshot,
+  series: &'a Series,
+  style: LabelStyle<'a>,
+  exemplar_of: &'a dyn Fn(u32) -> Option<&'a Exemplar>,
   escaping: Escaping,
-  one: &mut MetricFamily,
-  body: &mut Vec<u8>,
-) {
+) -> Option<Metric<'a>> {
   let family = &entry.family;
-  let def = &family.def;
-  let defaults = snapshot.default_labels_for(family);
-  let defaults = || {
-    defaults
-      .iter()
-      .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+  // Process figures count since their process started, which is not recorded here.
+  let created = family
+    .process
+    .is_none()
+    .then(|| Timestamp::from_seconds(entry.created(series)));
+  let exemplars = Exemplars {
+    first_slot: series.slot,
+    of_slot: exemplar_of,
+    escaping,
   };
-  let exemplar_of = |slot: u32| entry.exemplar(slot).map(|e| exemplar(e, escaping));
-  // A histogram's or summary's message, kept between series for its lists.
-  let (mut histogram, mut summary) = (model::Histogram::default(), model::Summary::default());
-  for series in entry.series() {
-    // Process figures count since their process started, which is not recorded here.
-    let created_timestamp = family
-      .process
-      .is_none()
-      .then(|| Timestamp::from_seconds(entry.created(series)));
-    let metric = &mut one.metric[0];
-    histogram = metric.histogram.take().unwrap_or(histogram);
-    summary = metric.summary.take().unwrap_or(summary);
-    (metric.gauge, metric.counter) = (None, None);
-    let own = label_pairs(&series.labels);
-    // The order of the text: default labels first, but after a series' own in
-    // prom-client's style (except on its histograms).
-    if def.style == Style::PromClient && def.kind != Kind::Histogram {
-      set_labels(&mut metric.label, escaping, own.chain(defaults()));
-    } else {
-      set_labels(&mut metric.label, escaping, defaults().chain(own));
-    }
-    match snapshot.value(entry, series) {
-      Value::Absent => continue,
-      Value::Counter(value) => {
-        metric.counter = Some(model::Counter {
-          value,
-          exemplar: exemplar_of(series.slot),
-          created_timestamp,
-        })
-      }
-      Value::IntGauge(value) => metric.gauge = Some(model::Gauge { value: value as f64 }),
-      Value::FloatGauge(value) => metric.gauge = Some(model::Gauge { value }),
-      Value::Histogram { buckets, sum, native } => {
-        let mut cumulative = 0.0;
-        histogram.bucket.clear();
-        histogram
-          .bucket
-          .extend(buckets.iter().enumerate().map(|(i, count)| {
-            cumulative += count;
-            Bucket {
-              cumulative_count: cumulative as u64,
-              upper_bound: def.buckets.get(i).copied().unwrap_or(f64::INFINITY),
-              exemplar: exemplar_of(series.slot + i as u32),
-            }
-          }));
-        histogram.sample_count = cumulative as u64;
-        histogram.sample_sum = sum;
-        histogram.created_timestamp = created_timestamp;
-        if let Some(native) = native {
-          // Without classic buckets of its own, only the native ones: the `+Inf`
-          // bucket would read as a classic histogram beside it. Its exemplars go with
-          // the native buckets.
-          if def.buckets.is_empty() {
-            histogram.exemplars = histogram.bucket.drain(..).filter_map(|b| b.exemplar).collect();
-          }
-          histogram.schema = native.schema;
-          histogram.zero_threshold = native.zero_threshold;
-          histogram.zero_count = native.zero_count;
-          (histogram.positive_span, histogram.positive_delta) = spans_and_deltas(native.positive);
-          (histogram.negative_span, histogram.negative_delta) = spans_and_deltas(native.negative);
-          if histogram.positive_span.is_empty() && histogram.negative_span.is_empty() {
-            // metrics.proto: an empty span marks a native histogram with no buckets yet.
-            histogram.positive_span.push(BucketSpan { offset: 0, length: 0 });
-          }
-        }
-        metric.histogram = Some(std::mem::take(&mut histogram));
-      }
-      Value::Summary {
-        quantiles,
-        count,
-        sum,
-      } => {
-        summary.quantile.clear();
-        summary
-          .quantile
-          .extend(def.summary.quantiles.iter().enumerate().map(|(i, &q)| Quantile {
-            quantile: q,
-            value: quantiles.map_or(empty_quantile(def.style), |values| values[i]),
-          }));
-        summary.sample_count = count as u64;
-        summary.sample_sum = sum;
-        summary.created_timestamp = created_timestamp;
-        metric.summary = Some(std::mem::take(&mut summary));
-      }
-    }
-    one.encode(body).expect("a Vec grows as needed");
-  }
-}
-
-/// Sets a metric's labels from (name, value) pairs, names as `escaping` exposes them,
-/// reusing the strings already there.
-fn set_labels<'a>(
-  labels: &mut Vec<LabelPair>,
-  escaping: Escaping,
-  pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
-) {
-  let mut count = 0;
-  for (name, value) in pairs {
-    if count == labels.len() {
-      labels.push(LabelPair::default());
-    }
-    let pair = &mut labels[count];
-    pair.name.clear();
-    pair.name.push_str(&escaping.label_name(&name));
-    pair.value.clear();
-    pair.value.push_str(&value);
-    count += 1;
-  }
-  labels.truncate(count);
-}
-
-/// A sign's sparse buckets as the spans and deltas both Prometheus schemas send.
-pub(crate) fn spans_and_deltas(sparse: Sparse) -> (Vec<BucketSpan>, Vec<i64>) {
-  let spans = sparse
-    .spans
-    .into_iter()
-    .map(|(offset, length)| BucketSpan { offset, length })
-    .collect();
-  (spans, sparse.deltas)
-}
-
-fn exemplar(exemplar: &Exemplar, escaping: Escaping) -> model::Exemplar {
-  model::Exemplar {
-    label: exemplar
-      .labels
-      .iter()
-      .map(|(name, value)| LabelPair {
-        name: escaping.label_name(name).into_owned(),
-        value: value.clone(),
-      })
-      .collect(),
-    value: exemplar.value,
-    timestamp: Some(Timestamp::from_seconds(exemplar.timestamp)),
-  }
+  let value = MetricValue::new(&family.def, snapshot.value(entry, series), created, exemplars)?;
+  Some(Metric {
+    labels: &series.labels,
+    style,
+    value,
+  })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! timestamp, which 1.0 never sets (a zero is not written).
 
 use crate::collect::NativeBuckets;
-use crate::encode::protobuf::{spans_and_deltas, BucketSpan};
+use crate::native::Sparse;
 
 /// An integer native histogram. `count_int` and `zero_count_int` are members of oneofs
 /// whose float members are never sent: optional fields of the same numbers.
@@ -51,4 +51,24 @@ pub fn histogram(buckets: &NativeBuckets, sum: f64, timestamp: i64, start: i64) 
     timestamp,
     start_timestamp: start,
   }
+}
+
+/// `prometheus.BucketSpan`: an offset from the previous span's end (the first's from
+/// index 0), and how many buckets follow it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct BucketSpan {
+  #[prost(sint32, tag = "1")]
+  pub offset: i32,
+  #[prost(uint32, tag = "2")]
+  pub length: u32,
+}
+
+/// A sign's sparse buckets as spans and deltas.
+fn spans_and_deltas(sparse: Sparse) -> (Vec<BucketSpan>, Vec<i64>) {
+  let spans = sparse
+    .spans
+    .into_iter()
+    .map(|(offset, length)| BucketSpan { offset, length })
+    .collect();
+  (spans, sparse.deltas)
 }
