@@ -115,6 +115,11 @@ pub(crate) mod testing {
     render_in(registry, DEFAULT_NAMESPACE, format)
   }
 
+  /// The default namespace's whole exposition in a text format.
+  pub fn text(registry: &Registry, format: Format) -> String {
+    String::from_utf8(render(registry, format)).unwrap()
+  }
+
   /// Adds to a striped slot as a JS thread would.
   pub fn add(registry: &Registry, stripe: StripeId, slot: u32, value: f64) {
     let (k, i) = locate(slot);

@@ -30,8 +30,9 @@ use tdigest::TDigest;
 
 use super::definition::validate;
 use super::{
-  create_family, find_defined, overflow_labels, unix_now, Definition, Family, FamilyId, Published,
-  Registered, Registry, RegistryError, DEFAULT_NAMESPACE,
+  namespaces::{create_family, find_defined},
+  series::overflow_labels,
+  unix_now, Definition, Family, FamilyId, Published, Registered, Registry, RegistryError, DEFAULT_NAMESPACE,
 };
 use crate::exemplar::Exemplar;
 use crate::group::{GroupError, GroupFiles, JournalRecord, ProcessIdentity, JOURNAL_START};
