@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, histogramSchema, registry } from 'slotmetrics';
 import * as compat from 'slotmetrics/prom-client';
-import { parseOpenMetricsStrict, parseSamples } from './helpers.mjs';
+import { parseOpenMetricsStrict, parseSamples, unsupportedOn } from './helpers.mjs';
 
 const ROUTES = 300;
 
@@ -56,6 +56,68 @@ test('threads that first use the same label sets at once share one series each, 
   await inWorker(`${schemas}\n hits.with({ route: '/r/1', code: 200 }).add(5);`);
   const after = parseSamples(await registry.metrics());
   assert.equal(after.get('leased_hits_total{route="/r/1",code="200"}'), 5);
+});
+
+/** New label sets a dying worker makes, each counted once, before it dies mid-loop. */
+const NEW_SERIES = 10_000;
+
+/**
+ * The `user` series of `metric`: a dead worker that counted `u0`, `u1`, … once each,
+ * at least `made` of them, must have left exactly a run of them from `u0`, every one
+ * registered with its count (the last may be registered uncounted, if it died between
+ * the two).
+ */
+async function checkNoSeriesLost(metric, made) {
+  const samples = parseSamples(await registry.metrics());
+  const counts = new Map();
+  for (const [key, value] of samples) {
+    const match = key.match(new RegExp(`^${metric}\\{user="u(\\d+)"\\}$`));
+    if (match) counts.set(Number(match[1]), value);
+  }
+  assert.ok(counts.size >= made, `${counts.size} series of the ${made} or more the worker made`);
+  const last = counts.size - 1;
+  const wrong = [...Array(counts.size).keys()].filter((i) => !(counts.get(i) === 1 || (i === last && i >= made && counts.get(i) === 0)));
+  assert.deepEqual(wrong.slice(0, 5), [], `every series from u0 to u${last} registered with its count`);
+}
+
+test('a worker that makes 10k new series in one turn and dies of an uncaught exception loses none', { timeout: 60_000 }, async () => {
+  const source = `
+    const { counterSchema } = require('slotmetrics');
+    const users = counterSchema('crashed_users_total').requireDynamicKey('user').cardinalityLimit(1e6).build();
+    for (let i = 0; ; i++) {
+      if (i === ${NEW_SERIES}) throw new Error('crash mid-loop');
+      users.with({ user: 'u' + i }).increment();
+    }`;
+  await assert.rejects(inWorker(source), /crash mid-loop/);
+  // The environment's teardown, which hands over its rings, runs after 'exit'.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await checkNoSeriesLost('crashed_users_total', NEW_SERIES);
+});
+
+test('a worker terminated while it makes new series loses none of them', {
+  timeout: 60_000,
+  skip: unsupportedOn({ deno: "Deno's worker.terminate() does not stop a worker busy in a loop: it runs on after terminate() resolves" }),
+}, async () => {
+  // How many series the worker has counted, as it says after each one.
+  const made = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+    const { counterSchema } = require('slotmetrics');
+    const users = counterSchema('terminated_users_total').requireDynamicKey('user').cardinalityLimit(1e6).build();
+    for (let i = 0; ; i++) {
+      if (i === ${NEW_SERIES}) parentPort.postMessage('counted');
+      users.with({ user: 'u' + i }).increment();
+      Atomics.store(workerData, 0, i + 1);
+    }`,
+    { eval: true, workerData: made },
+  );
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await checkNoSeriesLost('terminated_users_total', Atomics.load(made, 0));
 });
 
 test("a worker's unused leased places go back to the metric's limit when it exits", { timeout: 60_000 }, async () => {
