@@ -101,7 +101,7 @@ fn zigzag(value: i64) -> u64 {
 }
 
 /// Counts the bytes a message would take.
-pub struct Measure(pub usize);
+struct Measure(usize);
 
 impl Wire for Measure {
   fn varint(&mut self, value: u64) {
