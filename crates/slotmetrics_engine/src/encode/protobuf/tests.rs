@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use prometheus_client::encoding::prometheus_protobuf::prometheus_data_model as official;
 use prost::Message;
 
-use super::super::testing::{add, def, render, samples, set_shared};
+use super::super::testing::{add, def, render, samples, set_shared, text};
 use crate::format::Format;
 use crate::kind::{Kind, Style};
 use crate::names::Escaping;
@@ -156,7 +156,7 @@ fn protobuf_holds_the_samples_of_the_text() {
     .unwrap();
 
   let families = decode(&render(&r, Format::PROTOBUF));
-  let text = String::from_utf8(render(&r, Format::PROMETHEUS_TEXT)).unwrap();
+  let text = text(&r, Format::PROMETHEUS_TEXT);
   assert_eq!(as_text_samples(&families), samples(&text), "{text}");
 
   let names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
@@ -243,14 +243,13 @@ fn escaping_applies_to_family_and_label_names() {
   let families = decode(&render(&r, dots));
   assert_eq!(families[0].name, "jobs__total");
   assert_eq!(families[0].metric[0].label[0].name, "queue__name");
-  let text = String::from_utf8(render(
+  let text = text(
     &r,
     Format {
       escaping: Escaping::Dots,
       ..Format::PROMETHEUS_TEXT
     },
-  ))
-  .unwrap();
+  );
   assert_eq!(
     text,
     "# TYPE jobs__total counter\njobs__total{queue__name=\"a\"} 1\n"
@@ -305,7 +304,7 @@ fn created_timestamps_are_registration_or_restart_times_in_both_encodings() {
   assert!(created(1, 0) >= between, "lat: reset");
   assert!(created(2, 0) <= between, "rpc: registered before");
 
-  let text = String::from_utf8(render(&r, Format::OPENMETRICS_TEXT)).unwrap();
+  let text = text(&r, Format::OPENMETRICS_TEXT);
   let in_text: Vec<f64> = text
     .lines()
     .filter(|line| line.contains("_created"))
@@ -494,7 +493,7 @@ fn classic_buckets_beside_native_ones() {
     (e.sample_count, e.positive_span.len(), e.positive_span[0].length),
     (0, 1, 0)
   );
-  let text = String::from_utf8(render(&r, Format::PROMETHEUS_TEXT)).unwrap();
+  let text = text(&r, Format::PROMETHEUS_TEXT);
   assert!(
     text.contains("both_bucket{le=\"1\"} 2\nboth_bucket{le=\"+Inf\"} 3\nboth_sum 5.55\nboth_count 3\n"),
     "{text}"

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::super::testing::{
-  add, created_masked, def, render, render_in, samples, set_shared, text, without_created,
+  add, created_masked, def, render_in, samples, set_shared, text, without_created,
 };
 use super::*;
 use crate::registry::{Definition, Registered, Registry, DEFAULT_NAMESPACE, NO_LABELS};
@@ -500,13 +500,13 @@ fn open_keys_with_utf8_names_are_escaped_for_a_legacy_scraper() {
     })
     .unwrap();
   r.series(id, &["http.request.method", "GET"]).unwrap();
-  let text = String::from_utf8(render(&r, Format::PROMETHEUS_TEXT)).unwrap();
+  let legacy = text(&r, Format::PROMETHEUS_TEXT);
   assert!(
-    text.contains(r#"http_server_requests_total{http_request_method="GET"} 0"#),
-    "{text}"
+    legacy.contains(r#"http_server_requests_total{http_request_method="GET"} 0"#),
+    "{legacy}"
   );
   let utf8 = Format::negotiate("text/plain;version=1.0.0;escaping=allow-utf-8");
-  let utf8 = String::from_utf8(render(&r, utf8)).unwrap();
+  let utf8 = text(&r, utf8);
   assert!(
     utf8.contains(r#"{"http.server.requests_total","http.request.method"="GET"} 0"#),
     "{utf8}"
