@@ -37,6 +37,9 @@ import { codeBlocks, documentationFiles, ROOT } from './markdown.mjs';
 
 const WORK = path.join(ROOT, '.cache', 'doctest'); // inside the package, so `slotmetrics` resolves to it
 const TIMEOUT_MS = 30_000;
+// Blocks' temporary directory (os.tmpdir()): fresh each run, so what a block leaves
+// there (a multi-process group's directory, a log file) does not meet the next run.
+const TMPDIR = path.join(WORK, 'tmp');
 const RUNNABLE = new Set(['js', 'javascript', 'ts', 'typescript', 'sh', 'bash', 'yaml', 'yml', 'prometheus', 'openmetrics', 'json']);
 
 /** A block's directives as `{ skip, continues, serves, receives }`; throws on one it does not know. */
@@ -52,23 +55,33 @@ function directivesOf(block) {
   return result;
 }
 
-/** Runs `command` with `args`; resolves to `{ code, output }`, killed after `timeoutMs`. */
+/**
+ * Runs `command` with `args`; resolves to `{ code, output }`, killed after `timeoutMs`.
+ * `onStart` gets a function that sends a signal to it and everything it started.
+ */
 function run(command, args, { input, cwd = WORK, timeoutMs = TIMEOUT_MS, onStart } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // In a process group of its own, so that stopping it stops what it started (cluster workers).
+    const env = { ...process.env, TMPDIR: TMPDIR };
+    const child = spawn(command, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const stop = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {} // already gone
+    };
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.stdin.end(input);
     const timer = setTimeout(() => {
       output += `\n(did not exit within ${timeoutMs / 1000} s: a block that starts a server says so with "serves PORT")`;
-      child.kill('SIGKILL');
+      stop('SIGKILL');
     }, timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? signal, output });
     });
-    onStart?.(child);
+    onStart?.(stop);
   });
 }
 
@@ -107,11 +120,11 @@ const checks = {
 
   async serving(file, port) {
     if (await portInUse(port)) throw new Error(`port ${port} is in use before the block ran`);
-    let child;
-    const exited = run(process.execPath, [file], { onStart: (started) => (child = started) });
+    let stop;
+    const exited = run(process.execPath, [file], { onStart: (stopper) => (stop = stopper) });
     const scraped = scrapeWhenUp(`http://127.0.0.1:${port}/metrics`, 15_000);
     const first = await Promise.race([scraped.then((body) => ({ body })), exited.then((result) => ({ result }))]);
-    child.kill('SIGTERM');
+    stop('SIGTERM');
     const { output } = await exited;
     if (first.result) throw new Error(`exited (${first.result.code}) before serving on port ${port}\n${output}`);
     await checks.prometheus(first.body);
@@ -211,7 +224,8 @@ function collect(files) {
       entry.program ??= block.code;
       previous.set(lang, entry);
       const stem = `${doc.replace(/[/.]/g, '_')}_${block.line}`;
-      const extension = { js: /\brequire\(/.test(entry.program) ? '.cjs' : '.mjs', ts: '.mts', sh: '.sh', yaml: '.yml' }[lang] ?? '.txt';
+      const extension =
+        { js: /\brequire\(|\bmodule\.exports\b/.test(entry.program) ? '.cjs' : '.mjs', ts: '.mts', sh: '.sh', yaml: '.yml' }[lang] ?? '.txt';
       entry.file = path.join(WORK, stem + extension);
       blocks.push(entry);
     }
@@ -248,7 +262,7 @@ async function check(block, typeErrors) {
 async function main() {
   const files = process.argv.length > 2 ? process.argv.slice(2).map((file) => path.relative(ROOT, path.resolve(file))) : documentationFiles();
   fs.rmSync(WORK, { recursive: true, force: true });
-  fs.mkdirSync(WORK, { recursive: true });
+  fs.mkdirSync(TMPDIR, { recursive: true });
   const blocks = collect(files);
   for (const block of blocks) if (block.file && !block.directives?.skip) fs.writeFileSync(block.file, block.program);
   const typeErrors = typeCheck(blocks.filter((block) => block.lang === 'ts' && !block.error && !block.directives.skip));
