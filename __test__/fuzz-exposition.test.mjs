@@ -146,7 +146,7 @@ function randomMetric(r, registry, index, defaultLabels) {
       expected.push({ name, labels: all, value });
     } else if (type === 'summary') {
       // Estimated quantiles: checked to lie within the observations (NaN without any).
-      // Observations are not negative: OpenMetrics refuses negative quantiles (README).
+      // Observations are not negative: OpenMetrics refuses negative quantiles (docs/metrics-and-labels.md).
       const observed = Array.from({ length: r.int(6) }, () => r.next() * 10 ** r.int(4));
       for (const value of observed) handle.observe(value);
       const within = [Math.min(...observed), Math.max(...observed)];
@@ -159,7 +159,7 @@ function randomMetric(r, registry, index, defaultLabels) {
       const counts = new Array(bounds.length + 1).fill(0);
       let sum = 0;
       // Negative observations only with negative buckets: otherwise _sum, a counter in
-      // OpenMetrics, would go negative, which its strict parser refuses (README).
+      // OpenMetrics, would go negative, which its strict parser refuses (docs/metrics-and-labels.md).
       const low = bounds[0] < 0 ? -0.3 : 0;
       for (let i = r.int(6); i > 0; i--) {
         const value = (r.next() + low) * 10 ** r.int(4);

@@ -1,7 +1,7 @@
 // Memory of a metric flooded with distinct label sets past its series limit: RSS and the
 // live JS heap (after a full GC) at 1, 2, 4, 8 and 16 million label sets. Bounded means
 // both stop growing; the first millions let the engine size its heap to the allocation
-// rate, which differs by V8 version (README, API notes, Series limits).
+// rate, which differs by V8 version (docs/performance.md, "Past the series limit").
 //   node benches/overflow-memory.js [millions...]
 'use strict';
 

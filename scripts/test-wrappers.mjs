@@ -11,7 +11,7 @@
 //                                            of their repositories at DIR/<repository>
 //
 // The wrappers' suites are not in their npm packages, and CI reaches package registries
-// only, so CI runs the scenario tests; README gives the suites' results as run here.
+// only, so CI runs the scenario tests; docs/migrating.md gives the suites' results as run here.
 // Needs `npm run build` first. Prints a table; exits 1 if anything failed.
 import fs from 'node:fs';
 import os from 'node:os';

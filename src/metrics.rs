@@ -34,8 +34,8 @@ pub enum MetricKind {
   Summary,
 }
 
-/// A gauge's value across the processes of a multi-process group (README, "Many
-/// processes").
+/// A gauge's value across the processes of a multi-process group (docs/many-processes.md,
+/// "What the group's values are").
 #[napi(string_enum)]
 pub enum MultiprocessMode {
   #[napi(value = "shared")]
@@ -87,7 +87,7 @@ pub struct MetricDefinition {
   pub multiprocess: Option<MultiprocessMode>,
   /// A histogram's native buckets, if it has them.
   pub native: Option<NativeBuckets>,
-  /// Metric and label names may hold any characters (README, "UTF-8 names").
+  /// Metric and label names may hold any characters (docs/prometheus-3.md, "UTF-8 names").
   pub utf8_names: Option<bool>,
   /// Each series names its own labels: `dynamicKeys` is empty and a label set is
   /// given as name, value pairs (OpenTelemetry instruments).

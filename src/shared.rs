@@ -8,7 +8,7 @@ use slotmetrics_engine::registry::{Registry, RegistryError};
 use slotmetrics_engine::slots::SlotError;
 
 /// Names the directory of a multi-process group: every process that loads slotmetrics
-/// with the same directory shares one metric set (README, "Many processes").
+/// with the same directory shares one metric set (docs/many-processes.md).
 const GROUP_DIR_VARIABLE: &str = "SLOTMETRICS_MULTIPROCESS_DIR";
 
 /// One registry and one slot memory for the whole process, shared by every JS

@@ -68,7 +68,7 @@ export interface OtlpExportOptions {
    * it), for at most 2 s. Default false.
    */
   flushOnExit?: boolean;
-  /** Sign every request with AWS SigV4 (credentials from the environment, profile, web identity, container or instance; see README). */
+  /** Sign every request with AWS SigV4 (credentials from the environment, profile, web identity, container or instance; see docs/sending-metrics.md, "Credentials"). */
   sigv4?: SigV4Options;
   /**
    * Told of a failure the first time it happens after a success (so a receiver that is

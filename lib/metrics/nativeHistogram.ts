@@ -1,6 +1,6 @@
 // A native histogram series: exponential buckets whose index comes from the value's
 // float bits, counted with plain stores in windows of consecutive buckets that the
-// engine hands out (README, "Native histograms"; crates/.../native.rs does the same
+// engine hands out (docs/prometheus-3.md, "Native histograms"; crates/.../native.rs does the same
 // arithmetic with the same boundary tables).
 
 import { binding, type Cell, callNative, stripeCell } from '../base/native';

@@ -233,7 +233,7 @@ export class MetricSchema<T extends MetricType, K extends string = never> {
 
   /**
    * What the gauge's value is across the processes of a multi-process group
-   * (`SLOTMETRICS_MULTIPROCESS_DIR`; README, "Many processes"): `'shared'` (the default),
+   * (`SLOTMETRICS_MULTIPROCESS_DIR`; docs/many-processes.md): `'shared'` (the default),
    * one value for the group, the last set wins wherever it was set; `'livesum'`, each
    * process keeps its own and the group's is their sum over live processes; `'max'`,
    * `'min'` or `'average'`, the largest, smallest or mean of the live processes' values

@@ -1,7 +1,7 @@
 // slotmetrics/prom-client: prom-client 15's API on the slotmetrics engine. Switching
 // is one line: require('prom-client') → require('slotmetrics/prom-client'). Metrics
 // made here live in shared memory (every worker thread sees them) and slotmetrics'
-// serve() exposes them from Rust. README "Migrating from prom-client" lists what differs.
+// serve() exposes them from Rust. docs/migrating.md lists what differs.
 
 import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../integrations/defaultMetrics';
 import type { Counter } from './counter';

@@ -1,4 +1,4 @@
-//! The engine's modules depend downward only (lib.rs, README's Layout): each may use
+//! The engine's modules depend downward only (lib.rs, docs/how-it-works.md's Layout): each may use
 //! modules of lower layers, never one of its own layer or above. This reads the sources
 //! and fails on any `crate::` path that points sideways or up.
 

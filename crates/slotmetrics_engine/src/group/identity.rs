@@ -5,7 +5,7 @@
 //! On Linux the start time is the kernel's (clock ticks since boot, from
 //! /proc/<pid>/stat), and a zombie counts as dead: it runs no code any more. Other Unix
 //! systems have no /proc; there the start time is 0 and liveness is `kill(pid, 0)`, so a
-//! reused PID is not detected (documented in README).
+//! reused PID is not detected (docs/many-processes.md).
 
 /// The fields of /proc/<pid>/stat after the command name, which is in parentheses and
 /// may hold spaces: index 0 is field 3 (the state).
