@@ -71,9 +71,12 @@ export class MetricFamily<K extends string, H> {
    * new, without this family's cache (slotmetrics/prom-client keeps its own).
    */
   constructor(
+    /** The metric's name. */
     readonly name: string,
+    /** The keys `with()` takes. */
     readonly dynamicKeys: readonly K[],
     private readonly id: number,
+    /** @internal */
     readonly source: SeriesSource<H>,
     discard: () => H,
   ) {

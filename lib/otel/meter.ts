@@ -39,10 +39,15 @@ export interface InstrumentMaker {
   removeBatchObservableCallback(callback: BatchObservableCallback, observables: readonly Observable[]): void;
 }
 
+/**
+ * A `Meter` of `@opentelemetry/api` whose instruments record into slot memory; what
+ * `MeterProvider.getMeter()` gives.
+ */
 export class SlotMeter implements Meter {
   /** @internal */
   constructor(
     private readonly maker: InstrumentMaker,
+    /** The instrumentation scope its instruments' series carry. */
     readonly scope: Scope,
   ) {}
 

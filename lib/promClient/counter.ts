@@ -6,16 +6,34 @@ import { invalidNumber, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { setExemplarOf } from '../base/exemplars';
 
+/** What a `Counter` is made with: prom-client's options. */
 export type CounterConfiguration<T extends string> = MetricConfiguration<T, Counter<T>>;
 
 /** What `inc()` takes on a counter made with `enableExemplars: true`. */
 export interface IncreaseDataWithExemplar<T extends string> {
+  /** The increment (default 1). */
   value?: number;
+  /** The series' labels. */
   labels?: LabelValues<T>;
+  /** The exemplar's labels (a trace id, say); the series' last exemplar until replaced. */
   exemplarLabels?: LabelValues<T>;
 }
 
+/**
+ * prom-client's `Counter`: a total that only goes up, counted by every thread into the
+ * same series.
+ *
+ * @example
+ * ```js
+ * const { Counter } = require('slotmetrics/prom-client');
+ * const requests = new Counter({ name: 'http_requests_total', help: 'Requests', labelNames: ['code'] });
+ * requests.inc({ code: 200 });
+ * const ok = requests.labels('200'); // kept: no lookup on its updates
+ * ok.inc();
+ * ```
+ */
 export class Counter<T extends string = string> extends Metric<T, EngineCounter> {
+  /** Always `'counter'`. */
   readonly type = 'counter';
   /**
    * Whether an exemplar's value is the series' value after the increment
@@ -94,7 +112,9 @@ export class Counter<T extends string = string> extends Metric<T, EngineCounter>
 }
 
 export namespace Counter {
+  /** The series `labels(...)` gives. */
   export interface Internal {
+    /** Adds `value` (default 1). */
     inc(value?: number): void;
   }
 }

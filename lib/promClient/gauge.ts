@@ -7,6 +7,7 @@ import type { FloatGauge } from '../metrics/gauge';
 import { invalidNumber, Metric, type MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 
+/** What a `Gauge` is made with: prom-client's options. */
 export type GaugeConfiguration<T extends string> = MetricConfiguration<T, Gauge<T>>;
 
 const isLabels = (value: unknown): value is object => typeof value === 'object' && value !== null;
@@ -24,7 +25,18 @@ const GROUP_MODE: Record<Aggregator, GaugeMultiprocessMode> = {
   omit: 'omit',
 };
 
+/**
+ * prom-client's `Gauge`: a value that goes up and down, shared by every thread.
+ *
+ * @example
+ * ```js
+ * const depth = new Gauge({ name: 'queue_depth', help: 'Jobs waiting', labelNames: ['queue'] });
+ * depth.set({ queue: 'email' }, 12);
+ * depth.labels('email').dec();
+ * ```
+ */
 export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
+  /** Always `'gauge'`. */
   readonly type = 'gauge';
 
   constructor(configuration: GaugeConfiguration<T>) {
@@ -34,6 +46,7 @@ export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
     super(configuration, 'gaugeFloat', (name) => gaugeSchemaFloat(name).multiprocess(mode));
   }
 
+  /** `set(value)` or `set(labels, value)`: any number, NaN and ±Infinity included. */
   set(labels: LabelValues<T> | number, value?: number): void {
     const unlabeled = this.engine.handle;
     if (typeof labels === 'number' && unlabeled !== undefined) unlabeled.set(labels);
@@ -41,11 +54,13 @@ export class Gauge<T extends string = string> extends Metric<T, FloatGauge> {
     else this.write(undefined, 'set', labels);
   }
 
+  /** `inc()`, `inc(amount)`, `inc(labels)` or `inc(labels, amount)`: by 1 unless given; finite amounts. */
   inc(labels?: LabelValues<T> | number, value?: number): void {
     if (isLabels(labels)) this.write(labels, 'inc', value ?? 1);
     else this.write(undefined, 'inc', labels ?? 1);
   }
 
+  /** `dec()`, `dec(amount)`, `dec(labels)` or `dec(labels, amount)`: by 1 unless given; finite amounts. */
   dec(labels?: LabelValues<T> | number, value?: number): void {
     if (isLabels(labels)) this.write(labels, 'dec', value ?? 1);
     else this.write(undefined, 'dec', labels ?? 1);
@@ -103,11 +118,17 @@ function check(operation: Operation, value: unknown): void {
 }
 
 export namespace Gauge {
+  /** The series `labels(...)` gives. */
   export interface Internal<T extends string> {
+    /** Adds `value` (default 1). */
     inc(value?: number): void;
+    /** Subtracts `value` (default 1). */
     dec(value?: number): void;
+    /** Sets the value. */
     set(value: number): void;
+    /** Sets the current Unix time in seconds. */
     setToCurrentTime(): void;
+    /** Starts a timer; the returned function sets the elapsed seconds. */
     startTimer(): (labels?: LabelValues<T>) => number;
   }
 }

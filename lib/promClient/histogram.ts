@@ -9,7 +9,9 @@ import { ObservedMetric, type ObservedChild, secondsSince } from './observed';
 import { setExemplarOf } from '../base/exemplars';
 import { validateLabel } from './validation';
 
+/** What a `Histogram` is made with: prom-client's options, and `native`. */
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T, Histogram<T>> {
+  /** Upper bounds, increasing (default `[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]`). */
   buckets?: number[];
   /**
    * slotmetrics' addition: native (exponential) buckets, exposed over protobuf
@@ -21,13 +23,28 @@ export interface HistogramConfiguration<T extends string> extends MetricConfigur
 
 /** What `observe()` takes on a histogram made with `enableExemplars: true`. */
 export interface ObserveDataWithExemplar<T extends string> {
+  /** The observed value. */
   value: number;
+  /** The series' labels. */
   labels?: LabelValues<T>;
+  /** The exemplar's labels (a trace id, say); the bucket's last exemplar until replaced. */
   exemplarLabels?: LabelValues<T>;
 }
 
+/**
+ * prom-client's `Histogram`: observations counted in buckets, with their sum.
+ *
+ * @example
+ * ```js
+ * const latency = new Histogram({ name: 'request_seconds', help: 'Latency', labelNames: ['route'] });
+ * const end = latency.startTimer({ route: '/users' });
+ * end(); // observes the seconds since startTimer()
+ * ```
+ */
 export class Histogram<T extends string = string> extends ObservedMetric<T, EngineHistogram> {
+  /** Always `'histogram'`. */
   readonly type = 'histogram';
+  /** Its bucket upper bounds (`+Inf` left out). */
   readonly buckets: readonly number[];
 
   constructor(configuration: HistogramConfiguration<T>) {
@@ -93,5 +110,6 @@ export class Histogram<T extends string = string> extends ObservedMetric<T, Engi
 }
 
 export namespace Histogram {
+  /** The series `labels(...)` gives: `observe(v)`, `startTimer()`. */
   export type Internal<T extends string> = ObservedChild<T>;
 }

@@ -16,13 +16,20 @@ import { checkExemplarLabels } from './exemplars';
 import { type HashMap, hashMapOf } from './hashMap';
 import { invalidLabelNames, type NameErrors, PROM_CLIENT_NAME_ERRORS, validateLabel, validateMetricName } from './validation';
 
-/** `M`: the metric, which a `collect` callback gets as `this`. */
+/**
+ * What a metric is made with, as in prom-client. `T`: its label names; `M`: the metric,
+ * which a `collect` callback gets as `this`.
+ */
 export interface MetricConfiguration<T extends string, M = unknown> {
+  /** The metric's name: `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
   name: string;
+  /** Its HELP text (required). */
   help: string;
+  /** The names of its labels (default: none). */
   labelNames?: readonly T[];
   /** Registries of either content type (default: the global registry; `[]`: none). */
   registers?: AnyRegistry[];
+  /** How `AggregatorRegistry` and a multi-process group combine its processes' values (default `'sum'`). */
   aggregator?: Aggregator;
   /** Runs before the metric is read: set its values here. */
   collect?: (this: M) => void | Promise<void>;
@@ -115,16 +122,23 @@ function runCollectCallbacks(registryId: number): Promise<void> {
   return Promise.all(due.map((metric) => metric.collect!())).then(() => undefined);
 }
 
+/** What prom-client's `Counter`, `Gauge`, `Histogram` and `Summary` share. */
 export abstract class Metric<T extends string, H> implements RegisteredMetric {
   /** @internal How the constructor words a bad name: prom-client 15's, or 0.16's on slotmetrics/client. */
   static readonly nameErrors: NameErrors = PROM_CLIENT_NAME_ERRORS;
+  /** The metric's name, as given. */
   readonly name: string;
+  /** Its HELP text. */
   readonly help: string;
+  /** Its label names, in the order `labels(...)` takes their values. */
   readonly labelNames: readonly T[];
+  /** The registries it is in. */
   readonly registers: AnyRegistry[];
+  /** How its processes' values are combined. */
   readonly aggregator: Aggregator;
   /** Called as a method: the metric is its `this`. */
   readonly collect?: () => void | Promise<void>;
+  /** Whether updates take exemplars. */
   readonly enableExemplars: boolean;
   abstract readonly type: MetricTypeName;
   /** @internal */

@@ -8,16 +8,30 @@ import https from 'https';
 import { gzipSync } from 'node:zlib';
 import { type AnyRegistry, globalRegistry, Registry, type RegistryContentType } from './registry';
 
+/** The group a push goes to. */
 export interface PushgatewayParameters {
+  /** The `job` label of the group (required unless `requireJobName: false`). */
   jobName?: string;
+  /** Further labels of the group, in its URL. */
   groupings?: Record<string, string>;
 }
+
+/** What a push resolves to. @inline */
+type PushResult = {
+  /** The gateway's response. */
+  resp: http.IncomingMessage;
+  /** Its body. */
+  body: string;
+};
 
 /** How a push is sent: `http`, or `https` for an https gateway. */
 export type Transport = Pick<typeof http, 'request'>;
 
-/** `http.request` options for every request, and whether a job name is required (default true). */
-export type PushgatewayOptions = http.RequestOptions & { requireJobName?: boolean };
+/** `http.request` options for every request, and whether a job name is required. */
+export type PushgatewayOptions = http.RequestOptions & {
+  /** Whether a push without `jobName` is refused (default true). */
+  requireJobName?: boolean;
+};
 
 /** Pushes the metrics of a registry of content type `T` to a Pushgateway. */
 export class Pushgateway<T extends RegistryContentType = RegistryContentType> {
@@ -45,16 +59,17 @@ export class Pushgateway<T extends RegistryContentType = RegistryContentType> {
   }
 
   /** Replaces the pushed metrics of the group that this registry also has. */
-  pushAdd(params: PushgatewayParameters = {}): Promise<{ resp: http.IncomingMessage; body: string }> {
+  pushAdd(params: PushgatewayParameters = {}): Promise<PushResult> {
     return this.send('POST', params);
   }
 
   /** Replaces every metric of the group. */
-  push(params: PushgatewayParameters = {}): Promise<{ resp: http.IncomingMessage; body: string }> {
+  push(params: PushgatewayParameters = {}): Promise<PushResult> {
     return this.send('PUT', params);
   }
 
-  delete(params: PushgatewayParameters = {}): Promise<{ resp: http.IncomingMessage; body: string }> {
+  /** Deletes the group's metrics. */
+  delete(params: PushgatewayParameters = {}): Promise<PushResult> {
     return this.send('DELETE', params);
   }
 
@@ -81,7 +96,7 @@ export class Pushgateway<T extends RegistryContentType = RegistryContentType> {
       delete options.headers['Content-Encoding'];
     }
     const gzip = (options.headers as Record<string, string> | undefined)?.['Content-Encoding'] === 'gzip';
-    return new Promise<{ resp: http.IncomingMessage; body: string }>((resolve, reject) => {
+    return new Promise<PushResult>((resolve, reject) => {
       const req = this.open(target.protocol === 'https:' ? https : http, target, options, (resp) => {
         let body = '';
         resp.setEncoding('utf8');

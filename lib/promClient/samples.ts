@@ -10,14 +10,19 @@ import type { Exemplar } from './exemplars';
  */
 export type LabelValues<T extends string> = [T] extends [never] ? Partial<Record<string, never>> : Partial<Record<T, string | number>>;
 
+/** One sample of a metric, as `get()` gives it. */
 export interface MetricValue<T extends string> {
+  /** The sample's value. */
   value: number;
+  /** Its labels; a histogram bucket's `le` and a summary's `quantile` among them. */
   labels: LabelValues<T> & { le?: number | string; quantile?: number };
+  /** The sample's own name where it differs from the metric's (`_bucket`, `_sum`, `_count`). */
   metricName?: string;
   /** A counter's, once set; on a histogram's buckets always (null if none). */
   exemplar?: Exemplar | null;
 }
 
+/** A metric's type, as `get()` names it. */
 export type MetricTypeName = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 /** A sample with the name of the series it belongs to (a histogram's `_bucket`, `_sum`, `_count`). */
@@ -28,19 +33,30 @@ export type CollectFunction<T> = (this: T) => void | Promise<void>;
 
 /** A metric as `getMetricsAsArray()` lists it. */
 export interface MetricObject {
+  /** The metric's name. */
   name: string;
+  /** Its HELP text. */
   help: string;
+  /** Its type. */
   type: MetricTypeName;
+  /** How its processes' values are combined. */
   aggregator: Aggregator;
+  /** Runs before it is read. */
   // biome-ignore lint/suspicious/noExplicitAny: prom-client's declaration: a collect callback of any metric
   collect: CollectFunction<any>;
 }
 
+/** A metric with its samples, as `get()` and `getMetricsAsJSON()` give it. */
 export interface MetricObjectWithValues<V> {
+  /** The metric's name. */
   name: string;
+  /** Its HELP text. */
   help: string;
+  /** Its type. */
   type: MetricTypeName;
+  /** How its processes' values are combined. */
   aggregator: Aggregator;
+  /** Its samples. */
   values: V[];
 }
 

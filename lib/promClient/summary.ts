@@ -7,20 +7,39 @@ import type { MetricConfiguration } from './metric';
 import type { LabelValues } from './samples';
 import { ObservedMetric, type ObservedChild } from './observed';
 
+/** What a `Summary` is made with: prom-client's options. */
 export interface SummaryConfiguration<T extends string> extends MetricConfiguration<T, Summary<T>> {
+  /** The quantiles, each from 0 to 1 (default `[0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999]`). */
   percentiles?: number[];
+  /** With `ageBuckets`: quantiles over the last `maxAgeSeconds` only. */
   maxAgeSeconds?: number;
+  /** With `maxAgeSeconds`: how many periods the window turns by. */
   ageBuckets?: number;
+  /** Removes a series with no observation in its window until it observes again. */
   pruneAgedBuckets?: boolean;
   /** Accepted and ignored: the engine's digests compress themselves as they fill. */
   compressCount?: number;
 }
 
+/**
+ * prom-client's `Summary`: count, sum and quantiles, over every thread's observations.
+ *
+ * @example
+ * ```js
+ * const sizes = new Summary({ name: 'payload_bytes', help: 'Payload sizes', percentiles: [0.5, 0.99] });
+ * sizes.observe(512);
+ * ```
+ */
 export class Summary<T extends string = string> extends ObservedMetric<T, EngineSummary> {
+  /** Always `'summary'`. */
   readonly type = 'summary';
+  /** The quantiles it exposes. */
   readonly percentiles: readonly number[];
+  /** The window's length in seconds, if it has one. */
   readonly maxAgeSeconds?: number;
+  /** The periods the window turns by, if it has one. */
   readonly ageBuckets?: number;
+  /** Whether a series with an empty window is removed. */
   readonly pruneAgedBuckets: boolean;
 
   constructor(configuration: SummaryConfiguration<T>) {
@@ -46,5 +65,6 @@ export class Summary<T extends string = string> extends ObservedMetric<T, Engine
 }
 
 export namespace Summary {
+  /** The series `labels(...)` gives: `observe(v)`, `startTimer()`. */
   export type Internal<T extends string> = ObservedChild<T>;
 }
