@@ -138,6 +138,7 @@ export abstract class SlotHandle<View> {
 
   /** @internal */
   constructor(
+    /** The name of the series' metric. */
     readonly name: string,
     cell: Cell<View>,
   ) {

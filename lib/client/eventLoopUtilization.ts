@@ -11,9 +11,13 @@ export interface EventLoopUtilizationOptions {
   labels?: Readonly<Record<string, string>>;
   /** How often utilization is sampled, in ms (default 100). */
   eventLoopUtilizationTimeout?: number;
+  /** Bucket bounds of `nodejs_eventloop_utilization_histogram`. */
   eventLoopUtilizationBuckets?: number[];
+  /** Quantiles of `nodejs_eventloop_utilization_summary`. */
   eventLoopUtilizationPercentiles?: number[];
+  /** Periods the summary's window turns by. */
   eventLoopUtilizationAgeBuckets?: number;
+  /** The summary's window, in seconds. */
   eventLoopUtilizationMaxAgeSeconds?: number;
 }
 

@@ -74,6 +74,7 @@ export { WorkerRegistry } from './workerRegistry';
  * either, whatever `T` says: the parameter is there for code that names one.
  */
 export type Registry<_T extends RegistryContentType = RegistryContentType> = PromClientRegistry<RegistryContentType>;
+/** `new Registry(contentType?)`: a set of metrics exposed together. */
 export const Registry = PromClientRegistry;
 
 /** The global registry, slotmetrics' default one. */
@@ -97,6 +98,7 @@ export class Counter<T extends string = never> extends PromClientCounter<T> {
 }
 
 export namespace Counter {
+  /** The series `labels(...)` gives. */
   export type Internal = PromClientCounter.Internal;
 }
 
@@ -107,6 +109,7 @@ export class Gauge<T extends string = never> extends PromClientGauge<T> {
 }
 
 export namespace Gauge {
+  /** The series `labels(...)` gives. */
   export type Internal<T extends string> = PromClientGauge.Internal<T>;
 }
 
@@ -117,6 +120,7 @@ export class Histogram<T extends string = never> extends PromClientHistogram<T> 
 }
 
 export namespace Histogram {
+  /** The series `labels(...)` gives. */
   export type Internal<T extends string> = PromClientHistogram.Internal<T>;
 }
 
@@ -127,6 +131,7 @@ export class Summary<T extends string = never> extends PromClientSummary<T> {
 }
 
 export namespace Summary {
+  /** The series `labels(...)` gives. */
   export type Internal<T extends string> = PromClientSummary.Internal<T>;
 }
 
@@ -149,9 +154,11 @@ export type AggregatorRegistry<T extends RegistryContentType = PrometheusContent
 export declare let contentType: RegistryContentType;
 defineModuleProperties(exports);
 
+/** `collectDefaultMetrics()`'s options: 0.16's, with the event-loop utilization metrics'. */
 export interface DefaultMetricsCollectorConfiguration<T extends RegistryContentType = RegistryContentType>
   extends Omit<PromClientDefaultsConfiguration<T>, 'register'>,
     Omit<EventLoopUtilizationOptions, 'prefix' | 'labels'> {
+  /** The registry the metrics go into (default: the global registry). */
   register?: Registry<T>;
 }
 

@@ -6,6 +6,7 @@ import { describeValue } from '../base/validate';
 import { type MetricsExporter, regionFromEnvironment } from './exporter';
 import { type OtlpExportOptions, startOtlpExporter } from './otlp';
 
+/** `exportCloudWatch()`'s options: `exportOtlp()`'s, signed with SigV4 for `monitoring`. */
 export interface CloudWatchOptions extends Omit<OtlpExportOptions, 'sigv4'> {
   /** The AWS region. Default `AWS_REGION`, else `AWS_DEFAULT_REGION`. */
   region?: string;

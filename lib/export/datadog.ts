@@ -6,6 +6,7 @@ import { describeValue } from '../base/validate';
 import { type MetricsExporter, OptionChecks } from './exporter';
 import { type OtlpExportOptions, startOtlpExporter } from './otlp';
 
+/** `exportDatadog()`'s options: `exportOtlp()`'s, always delta. */
 export interface DatadogOptions extends Omit<OtlpExportOptions, 'temporality'> {
   /** Datadog site, e.g. `datadoghq.com`, `datadoghq.eu`, `us5.datadoghq.com`. Default `DD_SITE`, else `datadoghq.com`. */
   site?: string;

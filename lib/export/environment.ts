@@ -6,7 +6,13 @@
 import { basename } from 'node:path';
 import { binding } from '../base/native';
 
+/** How OTLP requests are encoded: protobuf (the default) or JSON. */
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
+/**
+ * What a counter's or histogram's points carry: totals since the series started
+ * (`'cumulative'`), what changed since the last acknowledged export (`'delta'`), or
+ * delta but for figures read at collection time (`'lowmemory'`).
+ */
 export type Temporality = 'cumulative' | 'delta' | 'lowmemory';
 
 function variable(name: string): string | undefined {

@@ -10,9 +10,11 @@ import { describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 export interface ExportResult {
   /** Data points (samples, for remote write) the receiver accepted. */
   points: number;
+  /** Requests it took. */
   requests: number;
 }
 
+/** A running exporter: what `exportOtlp()` and the other exporters return. */
 export interface MetricsExporter {
   /**
    * Exports what is recorded now; resolves once the receiver has acknowledged it, or

@@ -8,6 +8,7 @@ import { resourceFromEnvironment } from './environment';
 import type { MetricsExporter } from './exporter';
 import { type OtlpExportOptions, startOtlpExporter } from './otlp';
 
+/** `exportGoogleCloud()`'s options: `exportOtlp()`'s, with Google credentials. */
 export interface GoogleCloudOptions extends Omit<OtlpExportOptions, 'sigv4'> {
   /**
    * Where the metrics are stored, e.g. `us-central1`: the `location` resource attribute

@@ -24,6 +24,7 @@ import {
 export type { OtlpProtocol, Temporality } from './environment';
 export type { ExportResult, MetricsExporter } from './exporter';
 
+/** `exportOtlp()`'s options; each defaults to its `OTEL_*` variable, then to the specification's default. */
 export interface OtlpExportOptions {
   /**
    * The receiver's URL. A URL with a path is used as given; one without gets

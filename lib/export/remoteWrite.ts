@@ -9,6 +9,7 @@ import { type Registry, registryOption } from '../exposition/registry';
 import { serviceNameFromEnvironment } from './environment';
 import { exporterHandle, failureListener, startInEngine, type MetricsExporter, OptionChecks, type SigV4Options } from './exporter';
 
+/** `exportRemoteWrite()`'s options. */
 export interface RemoteWriteOptions {
   /** The receiver's write URL, e.g. `http://prometheus:9090/api/v1/write`. */
   url: string;
@@ -21,7 +22,12 @@ export interface RemoteWriteOptions {
   /** Sent with every request. Their values never appear in errors or logs. */
   headers?: Record<string, string>;
   /** HTTP basic authentication. */
-  basicAuth?: { username: string; password: string };
+  basicAuth?: {
+    /** The user name. */
+    username: string;
+    /** The password; never in errors or logs. */
+    password: string;
+  };
   /** Sent as `Authorization: Bearer <token>`. */
   bearerToken?: string;
   /**

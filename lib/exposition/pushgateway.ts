@@ -4,6 +4,7 @@
 import { type Registry, registryOption } from './registry';
 import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 
+/** `pushgateway()`'s options. */
 export interface PushgatewayOptions {
   /** The Pushgateway's base URL, e.g. `http://127.0.0.1:9091`. */
   url: string;
@@ -27,6 +28,16 @@ function pathSegment(key: string, value: string): string {
   return `${encodeURIComponent(key)}/${encodeURIComponent(value)}`;
 }
 
+/**
+ * Pushes a registry's metrics to a Pushgateway, with prom-client's semantics; what
+ * `pushgateway()` returns.
+ *
+ * @example
+ * ```js
+ * const gateway = pushgateway({ url: 'http://127.0.0.1:9091', job: 'nightly-backup' });
+ * await gateway.push();
+ * ```
+ */
 export class Pushgateway {
   private readonly target: string;
   private readonly timeoutMs: number;

@@ -5,12 +5,16 @@ import { checkOptions, checkStringRecord, describeValue } from '../base/validate
 
 /** Text 0.0.4, OpenMetrics 1.0, or Prometheus protobuf (the one with native histograms). */
 export type Format = 'prometheus' | 'openmetrics' | 'protobuf';
+/** The text formats: text 0.0.4 or OpenMetrics 1.0. */
 export type TextFormat = Exclude<Format, 'protobuf'>;
 
 // The Content-Type of each format as `serve()` answers it, names escaped with the
 // default scheme (Prometheus's content negotiation spec).
+/** The `Content-Type` of text 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+/** The `Content-Type` of OpenMetrics 1.0, names escaped with underscores. */
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores';
+/** The `Content-Type` of Prometheus protobuf, length-delimited `MetricFamily` messages. */
 export const PROTOBUF_CONTENT_TYPE =
   'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores';
 
@@ -27,6 +31,7 @@ const ACCEPT: Record<Format, string> = {
   protobuf: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
 };
 
+/** `registry.metrics()`'s options. */
 export interface MetricsOptions<F extends Format = Format> {
   /** `'prometheus'` (text 0.0.4, the default), `'openmetrics'` (OpenMetrics 1.0) or `'protobuf'`. */
   format?: F;
@@ -34,6 +39,7 @@ export interface MetricsOptions<F extends Format = Format> {
 
 /** A scrape's answer: the body and the `Content-Type` to send it with. */
 export interface Exposition {
+  /** The header to send the body with. */
   contentType: string;
   /** Text for the text formats; bytes (length-delimited `MetricFamily` messages) for protobuf. */
   body: string | Uint8Array;
@@ -41,7 +47,9 @@ export interface Exposition {
 
 /** One sample of `getMetricsAsJSON()`. */
 export interface MetricSampleJSON {
+  /** The sample's value. */
   value: number;
+  /** Its labels, default labels included. */
   labels: Record<string, string>;
   /** A histogram sample's own name: `<name>_bucket`, `_sum` or `_count`. */
   metricName?: string;
@@ -51,7 +59,9 @@ export interface MetricSampleJSON {
 
 /** An exemplar: the labels (a trace id, say) of one recent observation. */
 export interface ExemplarJSON {
+  /** Its labels. */
   labelSet: Record<string, string>;
+  /** The observed value (a counter's: its increment). */
   value: number;
   /** Seconds since the Unix epoch, to the millisecond. */
   timestamp: number;
@@ -59,13 +69,19 @@ export interface ExemplarJSON {
 
 /** One metric of `getMetricsAsJSON()`, in prom-client's shape. */
 export interface MetricJSON {
+  /** The metric's name. */
   name: string;
+  /** Its HELP text. */
   help: string;
+  /** Its type. */
   type: 'counter' | 'gauge' | 'histogram' | 'summary';
+  /** Its samples. */
   values: MetricSampleJSON[];
+  /** Always `'sum'`, as prom-client writes it. */
   aggregator: 'sum';
 }
 
+/** `new Registry()`'s options. */
 export interface RegistryOptions {
   /** Prepended to the name of every metric built into this registry. */
   prefix?: string;
@@ -87,6 +103,7 @@ const DEFAULT_REGISTRY = Symbol('default registry');
 export class Registry {
   /** @internal The addon's id of this registry. */
   readonly id: number;
+  /** What goes before each metric's name. */
   readonly prefix: string;
   private readonly clearListeners: (() => void)[] = [];
 

@@ -4,6 +4,7 @@ import { whileRunning } from '../base/lifecycle';
 import { type Registry, registryOption, type TextFormat } from './registry';
 import { checkOptions, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 
+/** `startReporter()`'s options. */
 export interface ReporterOptions {
   /** How often to export, in ms. */
   intervalMs: number;

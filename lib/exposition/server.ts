@@ -3,6 +3,14 @@ import { whileRunning } from '../base/lifecycle';
 import { binding, callNative } from '../base/native';
 import { type Registry, registryOption } from './registry';
 
+/**
+ * `serve()`'s options.
+ *
+ * @example
+ * ```js
+ * await serve({ port: 9464, auth: { bearer: process.env.METRICS_TOKEN } });
+ * ```
+ */
 export interface ServeOptions {
   /** TCP port; 0 picks a free one. Default 9464, the Prometheus exporter port. */
   port?: number;
@@ -21,7 +29,17 @@ export interface ServeOptions {
    * password }` (HTTP basic). Health endpoints stay open for probes. Compared in
    * constant time; a refusal is a bare 401.
    */
-  auth?: { bearer: string } | { username: string; password: string };
+  auth?:
+    | {
+        /** The token the `Authorization: Bearer` header must carry. */
+        bearer: string;
+      }
+    | {
+        /** The user name of HTTP basic authentication. */
+        username: string;
+        /** Its password. */
+        password: string;
+      };
   /**
    * Connections served at once (default 256); more wait in the listen backlog. A
    * client that sends no complete request head within 10 s is dropped, heads over
@@ -38,16 +56,23 @@ export interface ServeOptions {
   collectTimeoutMs?: number;
 }
 
+/** Where the health endpoints answer, and when liveness fails. */
 export interface HealthOptions {
+  /** Default `'/health/live'`. */
   livePath?: string;
+  /** Default `'/health/ready'`. */
   readyPath?: string;
+  /** How long the event loop may not run before `/health/live` answers 503, in ms (default 5000). */
   staleAfterMs?: number;
 }
 
+/** A running server: what `serve()` resolves to. */
 export interface MetricsServer {
   /** A URL to scrape, e.g. `http://127.0.0.1:9464/metrics`. */
   readonly url: string;
+  /** The port it listens on (the one picked, for `port: 0`). */
   readonly port: number;
+  /** The address it listens on. */
   readonly host: string;
   /** Stops listening; open scrapes get a few seconds to finish. */
   close(): Promise<void>;

@@ -14,6 +14,7 @@ import type { FloatGauge } from '../metrics/gauge';
 import { checkOptions, checkStringRecord, describeValue, isTimerMs, MAX_TIMER_MS } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
 
+/** `collectDefaultMetrics()`'s options: prom-client's. */
 export interface DefaultMetricsOptions {
   /** Put before every name (prom-client's `prefix`). */
   prefix?: string;

@@ -12,6 +12,7 @@ let readiness: MetricFamily<'check', FloatGauge> | undefined;
  * Each is also the gauge `health_ready{check}` (1 or 0), so alerts can see it.
  */
 export const health = {
+  /** Sets the readiness check `name`: `/health/ready` answers 200 only while every check is true. */
   setReady(name: string, ready: boolean): void {
     if (typeof name !== 'string' || name === '') {
       throw new TypeError(`health.setReady() takes a check name (a non-empty string), got ${describeValue(name)}`);

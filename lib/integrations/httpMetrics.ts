@@ -10,6 +10,7 @@ import { DEFAULT_BUCKETS, type Histogram } from '../metrics/histogram';
 import { checkOptions, checkStringRecord, describeValue } from '../base/validate';
 import { type Registry, registryOption } from '../exposition/registry';
 
+/** `httpMetrics()`'s options. */
 export interface HttpMetricsOptions {
   /** Put before both names. */
   prefix?: string;
@@ -42,6 +43,16 @@ interface FastifyReplyLike {
   statusCode: number;
 }
 
+/**
+ * HTTP request metrics: `http_requests_total` and `http_request_duration_seconds` by
+ * method, route pattern and status code; what `httpMetrics()` returns.
+ *
+ * @example
+ * ```js
+ * const app = express();
+ * app.use(httpMetrics().express());
+ * ```
+ */
 export class HttpMetrics {
   private readonly requests: MetricFamily<Keys, Counter>;
   private readonly durations: MetricFamily<Keys, Histogram>;

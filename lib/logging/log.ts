@@ -13,7 +13,9 @@ import { checkOptions, describeValue } from '../base/validate';
 import { binding, callNative } from '../base/native';
 import { counterSchema, type MetricFamily } from '../metrics/schema';
 
+/** A line's level, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** A line's fields, written after `level`, `time` and `msg`. */
 export type LogFields = Readonly<Record<string, unknown>>;
 
 const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -167,6 +169,7 @@ function errorObject(error: Error): Record<string, unknown> {
   return out;
 }
 
+/** `log.configure()`'s options. */
 export interface LogOptions {
   /** Where lines go, for every thread: a file path (appended) or a file descriptor. Default: stdout. */
   destination?: string | number;
@@ -189,18 +192,22 @@ class Logger {
     return value;
   };
 
+  /** Writes a `debug` line, if the threshold allows. */
   debug(message: string, fields?: LogFields): void {
     if (this.threshold <= 10) this.line('debug', message, fields);
   }
 
+  /** Writes an `info` line, if the threshold allows. */
   info(message: string, fields?: LogFields): void {
     if (this.threshold <= 20) this.line('info', message, fields);
   }
 
+  /** Writes a `warn` line, if the threshold allows. */
   warn(message: string, fields?: LogFields): void {
     if (this.threshold <= 30) this.line('warn', message, fields);
   }
 
+  /** Writes an `error` line. */
   error(message: string, fields?: LogFields): void {
     if (this.threshold <= 40) this.line('error', message, fields);
   }
@@ -210,6 +217,7 @@ class Logger {
     return (Object.keys(SEVERITY) as LogLevel[]).find((level) => SEVERITY[level] === this.threshold)!;
   }
 
+  /** Sets this thread's threshold. */
   setLevel(level: LogLevel): void {
     if (!isLevel(level)) {
       throw new TypeError(`log.setLevel() takes 'debug', 'info', 'warn' or 'error', got ${describeValue(level)}`);
@@ -217,6 +225,7 @@ class Logger {
     this.threshold = SEVERITY[level];
   }
 
+  /** Sets the destination (every thread's) and the redacted keys (this thread's). */
   configure(options: LogOptions): void {
     checkOptions('log.configure()', options, ['destination', 'redact']);
     const { destination, redact } = options;

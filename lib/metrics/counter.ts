@@ -13,6 +13,7 @@ function badIncrement(metric: string, value: unknown): Error {
  * update is a plain typed-array write that no other thread ever makes.
  */
 export class Counter extends SlotHandle<Float64Array> {
+  /** Adds 1. */
   increment(): void {
     this.view[this.index]++;
   }

@@ -6,6 +6,7 @@
 import { binding, callNative } from '../base/native';
 import { describeValue } from '../base/validate';
 
+/** What updates with wrong labels and repeated prom-client constructors do, process-wide. */
 export interface ErrorPolicy {
   /**
    * `'throw'` (default): an update with an unknown or missing label (or, through

@@ -30,15 +30,18 @@ function toInt64(metric: string, method: string, value: unknown): bigint {
  * 2^63. Takes numbers (integers) or bigints.
  */
 export class Gauge extends SlotHandle<BigInt64Array> {
+  /** Sets the value: an integral number or a bigint in the int64 range. */
   set(value: number | bigint): void {
     // An aligned 8-byte store never tears, and a set needs no read-modify-write.
     this.view[this.index] = toInt64(this.name, 'set', value);
   }
 
+  /** Adds `amount` (default 1), atomically across threads. */
   inc(amount: number | bigint = 1): void {
     Atomics.add(this.view, this.index, toInt64(this.name, 'inc', amount));
   }
 
+  /** Subtracts `amount` (default 1), atomically across threads. */
   dec(amount: number | bigint = 1): void {
     Atomics.sub(this.view, this.index, toInt64(this.name, 'dec', amount));
   }
@@ -78,6 +81,7 @@ export class FloatGauge extends SlotHandle<Float64Array> {
     this.bits = cell.bits;
   }
 
+  /** Sets the value: any number, NaN and ±Infinity included. */
   set(value: number): void {
     if (typeof value !== 'number') {
       throw new TypeError(`gauge "${this.name}" set() takes a number, got ${describeValue(value)}`);
@@ -85,10 +89,12 @@ export class FloatGauge extends SlotHandle<Float64Array> {
     this.view[this.index] = value;
   }
 
+  /** Adds a finite `amount` (default 1), atomically across threads. */
   inc(amount = 1): void {
     this.add(finiteAmount(this.name, 'inc', amount));
   }
 
+  /** Subtracts a finite `amount` (default 1), atomically across threads. */
   dec(amount = 1): void {
     this.add(-finiteAmount(this.name, 'dec', amount));
   }

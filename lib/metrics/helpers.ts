@@ -34,6 +34,7 @@ interface Entry<T extends HelperType = HelperType> {
 
 const METHOD: Record<HelperType, string> = { counter: 'increment', gauge: 'gauge', histogram: 'histogram' };
 
+/** `metrics.configure()`'s options. */
 export interface HelperOptions {
   /** Put before every name: default `'js_user_'`; `''` for none. Applies in this thread. */
   prefix?: string;

@@ -25,6 +25,7 @@ import {
 import { type Registry, registryOption } from '../exposition/registry';
 import { MetricKind, MultiprocessMode } from '../../index.js';
 
+/** The kinds of metric a schema builds: `gauge` holds an int64, `gaugeFloat` a float64. */
 export type MetricType = 'counter' | 'gauge' | 'gaugeFloat' | 'histogram' | 'summary';
 
 /**
@@ -47,10 +48,15 @@ const NATIVE_MULTIPROCESS: Record<GaugeMultiprocessMode, MultiprocessMode> = {
 
 /** The handle type of each metric type: what `with()` returns. */
 export interface HandleOf {
+  /** A counter series. */
   counter: Counter;
+  /** An integer gauge series. */
   gauge: Gauge;
+  /** A float gauge series. */
   gaugeFloat: FloatGauge;
+  /** A histogram series. */
   histogram: Histogram;
+  /** A summary series. */
   summary: Summary;
 }
 
@@ -115,15 +121,21 @@ export class MetricFamily<K extends string, H> {
   }
 }
 
+/** `build()`'s options. */
 export interface BuildOptions {
   /** The registry the metric belongs to (default: the default `registry`); its prefix is prepended to the name. */
   registry?: Registry;
 }
 
+/** A counter with dynamic keys `K`. */
 export type CounterFamily<K extends string> = MetricFamily<K, Counter>;
+/** An integer gauge with dynamic keys `K`. */
 export type GaugeFamily<K extends string> = MetricFamily<K, Gauge>;
+/** A float gauge with dynamic keys `K`. */
 export type FloatGaugeFamily<K extends string> = MetricFamily<K, FloatGauge>;
+/** A histogram with dynamic keys `K`. */
 export type HistogramFamily<K extends string> = MetricFamily<K, Histogram>;
+/** A summary with dynamic keys `K`. */
 export type SummaryFamily<K extends string> = MetricFamily<K, Summary>;
 
 /** What `build()` gives: the handle itself when there are no dynamic keys, else a family. */
@@ -184,6 +196,7 @@ function requireString(what: string, value: unknown): string {
 export class MetricSchema<T extends MetricType, K extends string = never> {
   /** @internal */
   constructor(
+    /** The kind of metric it builds. */
     readonly type: T,
     private readonly spec: Spec,
   ) {}

@@ -39,6 +39,7 @@ import { Observations } from './observations';
 import { CheckedView, type StreamConfig, type View } from './views';
 import { warnOnce } from './warnings';
 
+/** `new MeterProvider()`'s options. */
 export interface MeterProviderOptions {
   /** The registry instruments are defined in (default: slotmetrics' default `registry`). */
   registry?: Registry;

@@ -48,6 +48,7 @@ export interface ProducedCollection {
   errors: unknown[];
 }
 
+/** `new SlotmetricsMetricProducer()`'s options. */
 export interface MetricProducerOptions {
   /** The registry to read (default: slotmetrics' default `registry`). */
   registry?: Registry;
@@ -73,6 +74,7 @@ export class SlotmetricsMetricProducer {
     this.registry = registryOption('new SlotmetricsMetricProducer()', options.registry);
   }
 
+  /** Every metric of the registry, as the SDK's `CollectionResult`; what an SDK reader calls. */
   async collect(): Promise<ProducedCollection> {
     const metrics = await this.registry.getMetricsAsJSON();
     const endTime = hrTime(Date.now());

@@ -12,11 +12,37 @@ import type { InstrumentKind, Scope } from './meter';
  * (default 160) at `maxScale` (default 20, at most 8 as Prometheus reads them).
  */
 export type Aggregation =
-  | { readonly type: 'default' }
-  | { readonly type: 'drop' }
-  | { readonly type: 'explicitBucketHistogram'; readonly boundaries: readonly number[] }
-  | { readonly type: 'exponentialHistogram'; readonly maxSize?: number; readonly maxScale?: number };
+  | {
+      /** The instrument kind's own: a sum, a gauge, or a histogram of the advised or default buckets. */
+      readonly type: 'default';
+    }
+  | {
+      /** Nothing is recorded. */
+      readonly type: 'drop';
+    }
+  | {
+      /** A classic histogram. */
+      readonly type: 'explicitBucketHistogram';
+      /** Its bucket upper bounds, increasing. */
+      readonly boundaries: readonly number[];
+    }
+  | {
+      /** A native histogram, exposed over protobuf. */
+      readonly type: 'exponentialHistogram';
+      /** Buckets a series may use per sign before its resolution halves (default 160). */
+      readonly maxSize?: number;
+      /** The finest scale it starts at (default 20, capped at Prometheus's 8). */
+      readonly maxScale?: number;
+    };
 
+/**
+ * A view: which instruments it selects, and what it makes of their streams.
+ *
+ * @example
+ * ```js
+ * new MeterProvider({ views: [{ instrumentName: 'debug.*', aggregation: { type: 'drop' } }] });
+ * ```
+ */
 export interface View {
   /** Selects instruments by name: `*` matches any run of characters, `?` one; case does not matter. */
   instrumentName?: string;
@@ -26,15 +52,19 @@ export interface View {
   instrumentUnit?: string;
   /** Selects instruments of meters of this name, version or schema URL. */
   meterName?: string;
+  /** Selects instruments of meters of this version. */
   meterVersion?: string;
+  /** Selects instruments of meters of this schema URL. */
   meterSchemaUrl?: string;
   /** The stream's name instead of the instrument's: the view must select one instrument by its exact name. */
   name?: string;
+  /** The stream's description (its HELP) instead of the instrument's. */
   description?: string;
   /** Only these attribute keys make labels; the others are left out. */
   attributeKeys?: readonly string[];
   /** These attribute keys are left out. */
   excludeAttributeKeys?: readonly string[];
+  /** How the stream aggregates. */
   aggregation?: Aggregation;
   /** The stream's cardinality limit instead of the provider's. */
   aggregationCardinalityLimit?: number;

@@ -56,6 +56,11 @@ export function AggregatorFactory(combine: (values: SampleData[]) => number): Ag
   };
 }
 
+/**
+ * prom-client's aggregator functions, by name: how `AggregatorRegistry.aggregate()`
+ * combines one metric's data from several workers. Add one to use it as a metric's
+ * `aggregator`.
+ */
 export const aggregators: Record<Aggregator, AggregatorFunction> = {
   sum: AggregatorFactory((values) => values.reduce((total, v) => total + v.value, 0)),
   first: AggregatorFactory((values) => values[0].value),

@@ -19,10 +19,15 @@ type WithRegistry<T extends { registry?: EngineRegistry }> = Omit<T, 'registry'>
   registry?: Registry | EngineRegistry;
 };
 
+/** `exportOtlp()`'s options; `registry` may be a prom-client `Registry`. */
 export type OtlpExportOptions = WithRegistry<EngineOtlpOptions>;
+/** `exportRemoteWrite()`'s options; `registry` may be a prom-client `Registry`. */
 export type RemoteWriteOptions = WithRegistry<EngineRemoteWriteOptions>;
+/** `exportDatadog()`'s options; `registry` may be a prom-client `Registry`. */
 export type DatadogOptions = WithRegistry<EngineDatadogOptions>;
+/** `exportCloudWatch()`'s options; `registry` may be a prom-client `Registry`. */
 export type CloudWatchOptions = WithRegistry<EngineCloudWatchOptions>;
+/** `exportGoogleCloud()`'s options; `registry` may be a prom-client `Registry`. */
 export type GoogleCloudOptions = WithRegistry<EngineGoogleCloudOptions>;
 
 /** The options with a prom-client registry replaced by its engine registry. */

@@ -46,9 +46,13 @@ export type Collector = () => void;
  * `'counter'`, `'gauge'`, `'histogram'` or `'summary'`.
  */
 export declare enum MetricType {
+  /** A counter. */
   Counter,
+  /** A gauge. */
   Gauge,
+  /** A histogram. */
   Histogram,
+  /** A summary. */
   Summary,
 }
 export type { Aggregator } from './aggregators';
@@ -72,15 +76,19 @@ export {
 } from './export';
 export { validateMetricName } from './validation';
 
+/** `text/plain; version=0.0.4; charset=utf-8`. */
 export const prometheusContentType = Registry.PROMETHEUS_CONTENT_TYPE;
+/** `application/openmetrics-text; version=1.0.0; charset=utf-8`. */
 export const openMetricsContentType = Registry.OPENMETRICS_CONTENT_TYPE;
 
 /** prom-client's module-level `contentType`: the global registry's, and setting it sets that. */
 export declare let contentType: RegistryContentType;
 defineModuleProperties(exports);
 
+/** `collectDefaultMetrics()`'s options: prom-client's. */
 export interface DefaultMetricsCollectorConfiguration<T extends RegistryContentType = RegistryContentType>
   extends Omit<DefaultMetricsOptions, 'registry' | 'labels'> {
+  /** The registry the metrics go into (default: the global registry). */
   register?: Registry<T>;
   /** Labels of every default metric; numbers are written as their text. */
   labels?: object;

@@ -10,13 +10,21 @@ import { metricText } from './text';
 
 // prom-client's two content types, as it spells them (no `escaping=`), and their types
 // as its declarations build them.
+/** The charset of both content types. */
 export type Charset = 'utf-8';
+/** The media type of the Prometheus text format. */
 export type PrometheusMIME = 'text/plain';
+/** The Prometheus text format's version. */
 export type PrometheusMetricsVersion = '0.0.4';
+/** The media type of OpenMetrics. */
 export type OpenMetricsMIME = 'application/openmetrics-text';
+/** The OpenMetrics version. */
 export type OpenMetricsVersion = '1.0.0';
+/** `text/plain; version=0.0.4; charset=utf-8`. */
 export type PrometheusContentType = `${PrometheusMIME}; version=${PrometheusMetricsVersion}; charset=${Charset}`;
+/** `application/openmetrics-text; version=1.0.0; charset=utf-8`. */
 export type OpenMetricsContentType = `${OpenMetricsMIME}; version=${OpenMetricsVersion}; charset=${Charset}`;
+/** Either content type a registry writes. */
 export type RegistryContentType = PrometheusContentType | OpenMetricsContentType;
 
 /** A registry of either content type: what this entry's internals take. */
@@ -66,7 +74,9 @@ function onEngine(metric: RegisteredMetric | CustomMetric): metric is Registered
  * (prom-client's declarations' name; the 0.0.4 text unless given).
  */
 export class Registry<BoundRegistryContentType extends RegistryContentType = PrometheusContentType> {
+  /** The Prometheus text content type. */
   static readonly PROMETHEUS_CONTENT_TYPE = PROMETHEUS_CONTENT_TYPE;
+  /** The OpenMetrics content type. */
   static readonly OPENMETRICS_CONTENT_TYPE = OPENMETRICS_CONTENT_TYPE;
   /** The global registry, as prom-client's `Registry.globalRegistry` (set below, once made). */
   static globalRegistry: AnyRegistry;
@@ -90,10 +100,12 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
     this.engine = engine ?? new EngineRegistry();
   }
 
+  /** The content type `metrics()` writes. */
   get contentType(): BoundRegistryContentType {
     return this.type;
   }
 
+  /** Changes the content type `metrics()` writes. */
   setContentType(contentType: BoundRegistryContentType): void {
     if (contentType !== PROMETHEUS_CONTENT_TYPE && contentType !== OPENMETRICS_CONTENT_TYPE) {
       throw new Error(`Content type ${contentType} is unsupported`);
@@ -171,6 +183,7 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
     return this.getSingleMetricAsString(metric.name);
   }
 
+  /** The metric registered under `name`, if any. */
   getSingleMetric(name: string): RegisteredMetric | CustomMetric | undefined {
     return this.byName.get(name);
   }
@@ -187,6 +200,10 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
     return (rendered.text as string).replace(/\n(# EOF\n)?$/, '');
   }
 
+  /**
+   * Adds a metric of this entry, or any object with a `name` and a `get()` (a custom
+   * collector); throws if another is registered under its name.
+   */
   registerMetric(metric: RegisteredMetric | CustomMetric): void {
     const existing = this.byName.get(metric.name);
     if (existing === metric) return;
@@ -210,6 +227,7 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
     this.byName.set(metric.name, metric);
   }
 
+  /** Unlists the metric registered under `name`. */
   removeSingleMetric(name: string): void {
     const metric = this.byName.get(name);
     if (metric !== undefined && !onEngine(metric)) this.objects.delete(metric);
@@ -226,6 +244,7 @@ export class Registry<BoundRegistryContentType extends RegistryContentType = Pro
     this.objects.clear();
   }
 
+  /** Resets every registered metric. */
   resetMetrics(): void {
     for (const metric of this.byName.values()) metric.reset?.();
   }

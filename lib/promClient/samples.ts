@@ -15,7 +15,12 @@ export interface MetricValue<T extends string> {
   /** The sample's value. */
   value: number;
   /** Its labels; a histogram bucket's `le` and a summary's `quantile` among them. */
-  labels: LabelValues<T> & { le?: number | string; quantile?: number };
+  labels: LabelValues<T> & {
+    /** A histogram bucket's upper bound. */
+    le?: number | string;
+    /** A summary sample's quantile. */
+    quantile?: number;
+  };
   /** The sample's own name where it differs from the metric's (`_bucket`, `_sum`, `_count`). */
   metricName?: string;
   /** A counter's, once set; on a histogram's buckets always (null if none). */
@@ -26,7 +31,10 @@ export interface MetricValue<T extends string> {
 export type MetricTypeName = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 /** A sample with the name of the series it belongs to (a histogram's `_bucket`, `_sum`, `_count`). */
-export type MetricValueWithName<T extends string> = MetricValue<T> & { metricName?: string };
+export type MetricValueWithName<T extends string> = MetricValue<T> & {
+  /** The sample's own name (`_bucket`, `_sum`, `_count`). */
+  metricName?: string;
+};
 
 /** A metric's `collect` callback: the metric is its `this`. */
 export type CollectFunction<T> = (this: T) => void | Promise<void>;

@@ -5,10 +5,12 @@ import { inspect } from 'node:util';
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** Whether `name` is a legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
 export function validateMetricName(name: string): boolean {
   return METRIC_NAME.test(name);
 }
 
+/** Whether every one of `names` is a label name: `[a-zA-Z_][a-zA-Z0-9_]*`. */
 export function validateLabelName(names: readonly string[] = []): boolean {
   return invalidLabelNames(names).length === 0;
 }
