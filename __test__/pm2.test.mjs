@@ -1,7 +1,9 @@
-// Real PM2 in cluster mode, 4 instances of an app in one multi-process group: every
-// scrape shows the exact total, across `pm2 reload` and an instance killed with SIGKILL.
+// Real PM2 in cluster mode, 4 instances of examples/pm2 in one multi-process group:
+// every scrape shows the exact total, across `pm2 reload` and an instance killed with
+// SIGKILL.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -10,7 +12,8 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort, parseSamples, unsupportedOn } from './helpers.mjs';
 
-const APP = fileURLToPath(new URL('./fixtures/pm2-app.cjs', import.meta.url));
+// The example's own ecosystem file, with this test's name, group directory and port.
+const [EXAMPLE] = createRequire(import.meta.url)('../examples/pm2/ecosystem.config.js').apps;
 const PM2 = fileURLToPath(new URL('../node_modules/pm2/bin/pm2', import.meta.url));
 const NAME = 'slotmetrics-pm2-test';
 const INSTANCES = 4;
@@ -41,7 +44,7 @@ function scrape(port) {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk) => (body += chunk));
-      response.on('end', () => resolve(parseSamples(body).get('pm2_jobs_total')));
+      response.on('end', () => resolve(parseSamples(body).get('jobs_processed_total')));
     });
     request.on('timeout', () => request.destroy());
     // Nothing listening yet (instances starting): no total.
@@ -67,11 +70,10 @@ test('PM2 cluster mode, 4 instances on one port: exact totals across a reload an
   const port = await freePort();
   const ecosystem = path.join(home, 'ecosystem.config.cjs');
   const app = {
+    ...EXAMPLE,
     name: NAME,
-    script: APP,
-    exec_mode: 'cluster',
     instances: INSTANCES,
-    env: { SLOTMETRICS_MULTIPROCESS_DIR: group, METRICS_PORT: String(port) },
+    env: { ...EXAMPLE.env, SLOTMETRICS_MULTIPROCESS_DIR: group, METRICS_PORT: String(port), JOBS: '1000' },
   };
   fs.writeFileSync(ecosystem, `module.exports = ${JSON.stringify({ apps: [app] })};\n`);
   pm2('start', ecosystem);
