@@ -1,5 +1,6 @@
 // The apps of examples/ run as their comments say: each is started, sent traffic and
-// scraped (the serverless handler is invoked, and its push received), on loopback.
+// scraped (the serverless handler is invoked, and its push received), on loopback; the
+// NestJS app is type-checked and compiled by TypeScript first, as its users build it.
 // examples/pm2 runs under real PM2 in pm2.test.mjs; demo and prom-client-migration
 // have tests of their own.
 import assert from 'node:assert/strict';
@@ -11,10 +12,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import ts from 'typescript';
 import { decodeOtlp, freePort, parseSamples, promtoolCheck } from './helpers.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const example = (file) => path.join(ROOT, 'examples', file);
+const example = (file) => path.resolve(ROOT, 'examples', file);
 
 /**
  * Starts `examples/<file>` with `env`; resolves once it prints its `listening: APP
@@ -139,6 +141,36 @@ test('examples/opentelemetry: instrumentation-http records into slotmetrics besi
     assert.equal(requests[1], 3);
     const greetings = [...samples].find(([name]) => name.startsWith('greeter_greetings_total{'));
     assert.equal(greetings?.[1], 3);
+  } finally {
+    await stop();
+  }
+});
+
+test('examples/nestjs: compiled as its tsconfig says, request metrics by route from the Express adapter', async () => {
+  const config = ts.getParsedCommandLineOfConfigFile(
+    example('nestjs/tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => assert.fail(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')),
+    },
+  );
+  const program = ts.createProgram(config.fileNames, config.options);
+  const diagnostics = [...ts.getPreEmitDiagnostics(program), ...program.emit().diagnostics];
+  assert.deepEqual(
+    diagnostics.map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')),
+    [],
+  );
+  const { app, metrics, stop } = await start(path.join(config.options.outDir, 'main.mjs'));
+  try {
+    await fetch(`${app}/items/1`);
+    await fetch(`${app}/items/404`);
+    const series = 'http_requests_total{method="GET",route="/items/:id",status_code="404"}';
+    const samples = await until(metrics, series, 1);
+    assert.equal(samples.get(series), 1);
+    assert.equal(samples.get('http_requests_total{method="GET",route="/items/:id",status_code="200"}'), 1);
+    assert.equal(samples.get('catalog_lookups_total{found="true"}'), 1);
+    assert.equal(samples.get('catalog_lookups_total{found="false"}'), 1);
   } finally {
     await stop();
   }
