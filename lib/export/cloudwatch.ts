@@ -16,6 +16,11 @@ export interface CloudWatchOptions extends Omit<OtlpExportOptions, 'sigv4'> {
  * Starts pushing the registry's metrics to CloudWatch over OTLP/HTTP, signed with the
  * AWS credentials found where the AWS SDKs look for them. Give `endpoint` to send
  * through a proxy or a VPC endpoint.
+ *
+ * @example
+ * ```js
+ * exportCloudWatch({ region: 'eu-west-1' }); // credentials as the AWS SDKs find them
+ * ```
  */
 export function exportCloudWatch(options: CloudWatchOptions = {}): MetricsExporter {
   const { region: given, ...otlp } = options;

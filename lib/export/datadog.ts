@@ -23,6 +23,11 @@ const MAX_BYTES = 500_000;
 /**
  * Starts pushing the registry's metrics to Datadog over OTLP/HTTP, with no Agent. Give
  * `endpoint` to send through a proxy (the API key still goes in `dd-api-key`).
+ *
+ * @example
+ * ```js
+ * exportDatadog({ site: 'datadoghq.eu' }); // the API key from DD_API_KEY
+ * ```
  */
 export function exportDatadog(options: DatadogOptions = {}): MetricsExporter {
   const { site: givenSite, apiKey: givenKey, ...otlp } = options;

@@ -30,7 +30,14 @@ const CALL = 'exportGoogleCloud()';
 /** The Telemetry API's limit on points in a request. */
 const MAX_POINTS = 200;
 
-/** Starts pushing the registry's metrics to Google Cloud Monitoring over OTLP/HTTP. */
+/**
+ * Starts pushing the registry's metrics to Google Cloud Monitoring over OTLP/HTTP.
+ *
+ * @example
+ * ```js
+ * exportGoogleCloud({ location: 'us-central1' }); // Application Default Credentials
+ * ```
+ */
 export function exportGoogleCloud(options: GoogleCloudOptions = {}): MetricsExporter {
   const { location, projectId, keyFile, ...otlp } = options;
   for (const [name, value] of Object.entries({ location, projectId, keyFile })) {

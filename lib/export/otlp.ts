@@ -110,6 +110,12 @@ function endpointOption(check: OptionChecks, value: unknown): string | undefined
  * Starts pushing the registry's metrics to an OTLP/HTTP receiver every `intervalMs`.
  * With no options, everything comes from the standard `OTEL_*` environment variables,
  * so a deployment configured for OpenTelemetry needs nothing more.
+ *
+ * @example
+ * ```js
+ * const exporter = exportOtlp({ endpoint: 'http://collector:4318', intervalMs: 15_000 });
+ * await exporter.flush(); // once the collector acknowledged what is recorded now
+ * ```
  */
 export function exportOtlp(options: OtlpExportOptions = {}): MetricsExporter {
   return startOtlpExporter('exportOtlp()', options);

@@ -111,6 +111,14 @@ function protocolVersion(version: RemoteWriteOptions['version']): number {
  * Starts pushing the registry's metrics to a Prometheus remote-write receiver every
  * `intervalMs`: snappy-compressed protobuf (1.0 unless `version` says 2.0), retried on
  * 5xx and 429.
+ *
+ * @example
+ * ```js
+ * exportRemoteWrite({
+ *   url: 'https://prometheus.example/api/v1/write',
+ *   basicAuth: { username: 'tenant', password: process.env.REMOTE_WRITE_PASSWORD },
+ * });
+ * ```
  */
 export function exportRemoteWrite(options: RemoteWriteOptions): MetricsExporter {
   checkOptions(CALL, options, OPTIONS);

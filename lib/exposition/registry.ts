@@ -99,6 +99,13 @@ const DEFAULT_REGISTRY = Symbol('default registry');
  * built into another one, from every thread; `new Registry()` makes an isolated set
  * (a registry per service, say) with its own names, prefix and default labels, which
  * `serve({ registry })`, `metrics()` and the exporters expose on their own.
+ *
+ * @example
+ * ```js
+ * const billing = new Registry({ prefix: 'billing_', defaultLabels: { service: 'billing' } });
+ * counterSchema('invoices_total').build({ registry: billing }).increment();
+ * await serve({ port: 9465, registry: billing });
+ * ```
  */
 export class Registry {
   /** @internal The addon's id of this registry. */

@@ -21,6 +21,11 @@ export interface ReporterOptions {
  * (or shutdown()) stops it: an exposition still being rendered then is not handed over. The timer does not keep the process alive; an export still
  * running when the next is due is not overlapped. A failing `onExport` is reported as
  * a process warning and the reporter carries on.
+ *
+ * @example
+ * ```js
+ * const stop = startReporter({ intervalMs: 10_000, onExport: (text) => sendSomewhere(text) });
+ * ```
  */
 export function startReporter(options: ReporterOptions): () => void {
   checkOptions('startReporter()', options, ['intervalMs', 'onExport', 'format', 'registry']);

@@ -171,6 +171,13 @@ function urlHost(host: string): string {
  * unless `health: false`.
  *
  * Rejects with a clear error if the port is in use.
+ *
+ * @example
+ * ```js
+ * const server = await serve({ port: 9464 });
+ * console.log(server.url); // http://127.0.0.1:9464/metrics
+ * await server.close();
+ * ```
  */
 export async function serve(options: ServeOptions = {}): Promise<MetricsServer> {
   const { port, host, path, health, auth, maxConnections, collectTimeoutMs, registry } = serveOptions(options);

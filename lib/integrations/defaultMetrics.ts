@@ -46,6 +46,11 @@ const running = new Map<Registry, () => void>();
  * that stops the sampling; calling it again for the same registry while running
  * returns the same function. A clear() of the registry stops it, so the metrics can be
  * defined there again (as prom-client's can after `register.clear()`).
+ *
+ * @example
+ * ```js
+ * const stop = collectDefaultMetrics({ labels: { service: 'api' } });
+ * ```
  */
 export function collectDefaultMetrics(options: DefaultMetricsOptions = {}): () => void {
   checkOptions('collectDefaultMetrics()', options, [

@@ -142,6 +142,12 @@ function seconds(start: bigint): number {
 /**
  * HTTP metrics for node:http, Express and Fastify:
  * `const http = httpMetrics(); app.use(http.express());`.
+ *
+ * @example
+ * ```js
+ * app.use(httpMetrics().express()); // Express
+ * httpMetrics().fastify(fastifyApp); // Fastify
+ * ```
  */
 export function httpMetrics(options: HttpMetricsOptions = {}): HttpMetrics {
   return new HttpMetrics(options);

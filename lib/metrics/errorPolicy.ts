@@ -30,7 +30,14 @@ function choice<T extends string>(what: string, value: unknown, allowed: readonl
   throw new TypeError(`setErrorPolicy(): ${what} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${describeValue(value)}`);
 }
 
-/** Sets the process's error policy; a field left out keeps its current setting. */
+/**
+ * Sets the process's error policy; a field left out keeps its current setting.
+ *
+ * @example
+ * ```js
+ * setErrorPolicy({ invalidLabels: 'drop' }); // a wrong label never fails a request
+ * ```
+ */
 export function setErrorPolicy(policy: ErrorPolicy): void {
   if (policy === null || typeof policy !== 'object') {
     throw new TypeError(`setErrorPolicy() takes { invalidLabels, duplicateMetrics }, got ${describeValue(policy)}`);

@@ -143,6 +143,12 @@ class MetricsHelpers {
  * Metrics by name, without a schema: `metrics.increment('api_requests', { method: 'POST' })`
  * counts `js_user_api_requests_total{method="POST"}`. A name's first use fixes its type and
  * label keys (in every thread); a later call with another type or other keys is a TypeError.
+ *
+ * @example
+ * ```js
+ * metrics.increment('api_requests', { method: 'POST' }); // js_user_api_requests_total
+ * metrics.gauge('queue_size', 42);
+ * ```
  */
 export const metrics = new MetricsHelpers();
 export type { MetricsHelpers };

@@ -597,22 +597,59 @@ function schema<T extends MetricType>(type: T, name: string, defaults: Partial<S
   });
 }
 
-/** A counter: a value that only goes up. Exposed as `<name>_total` (added if missing). */
+/**
+ * A counter: a value that only goes up. Exposed as `<name>_total` (added if missing).
+ *
+ * @example
+ * ```js
+ * const requests = counterSchema('http_requests_total')
+ *   .help('Requests served')
+ *   .requireDynamicKey('route')
+ *   .build();
+ * requests.with({ route: '/users' }).increment();
+ * ```
+ */
 export function counterSchema(name: string): MetricSchema<'counter'> {
   return schema('counter', name);
 }
 
-/** An integer gauge, exact to 2^63: takes numbers (integers) and bigints. */
+/**
+ * An integer gauge, exact to 2^63: takes numbers (integers) and bigints.
+ *
+ * @example
+ * ```js
+ * const queued = gaugeSchema('queue_jobs').help('Jobs waiting').build();
+ * queued.set(42);
+ * queued.dec();
+ * ```
+ */
 export function gaugeSchema(name: string): MetricSchema<'gauge'> {
   return schema('gauge', name);
 }
 
-/** A float gauge. */
+/**
+ * A float gauge.
+ *
+ * @example
+ * ```js
+ * const temperature = gaugeSchemaFloat('cpu_temperature_celsius').requireDynamicKey('cpu').build();
+ * temperature.with({ cpu: '0' }).set(65.5);
+ * ```
+ */
 export function gaugeSchemaFloat(name: string): MetricSchema<'gaugeFloat'> {
   return schema('gaugeFloat', name);
 }
 
-/** A histogram, with prom-client's default buckets unless `.buckets()` is given. */
+/**
+ * A histogram, with prom-client's default buckets unless `.buckets()` is given.
+ *
+ * @example
+ * ```js
+ * const latency = histogramSchema('db_query_seconds').buckets([0.001, 0.01, 0.1, 1]).build();
+ * const stop = latency.startTimer();
+ * stop(); // observes the elapsed seconds
+ * ```
+ */
 export function histogramSchema(name: string): MetricSchema<'histogram'> {
   return schema('histogram', name);
 }
@@ -622,6 +659,12 @@ export function histogramSchema(name: string): MetricSchema<'histogram'> {
  * over every observation or a sliding window. Its quantiles cannot be aggregated
  * across instances and its observe() is slower than a histogram's: prefer
  * histograms unless you need exactly these quantiles.
+ *
+ * @example
+ * ```js
+ * const sizes = summarySchema('payload_bytes').percentiles([0.5, 0.99]).slidingWindow(600, 5).build();
+ * sizes.observe(1024);
+ * ```
  */
 export function summarySchema(name: string): MetricSchema<'summary'> {
   return schema('summary', name, { percentiles: DEFAULT_PERCENTILES });

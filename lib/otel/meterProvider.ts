@@ -170,6 +170,12 @@ const DEFAULT_EXPONENTIAL = { maxSize: 160, maxScale: 20 };
  * An OpenTelemetry `MeterProvider` whose instruments record into slot memory. Hand it
  * to `metrics.setGlobalMeterProvider()` (or import `slotmetrics/otel/register`), or to
  * `registerInstrumentations({ meterProvider })`.
+ *
+ * @example
+ * ```js
+ * const provider = new MeterProvider({ views: [{ instrumentName: 'debug.*', aggregation: { type: 'drop' } }] });
+ * metrics.setGlobalMeterProvider(provider); // what slotmetrics/otel/register does
+ * ```
  */
 export class MeterProvider implements ApiMeterProvider, InstrumentMaker {
   private readonly registry: Registry;

@@ -64,6 +64,11 @@ function hrTime(ms: number): HrTime {
  * metricProducers: [new SlotmetricsMetricProducer()] })`: each collection of the
  * reader then carries the registry's metrics, as the scope `slotmetrics`. Start times
  * are the producer's creation, the start of every cumulative stream it reports.
+ *
+ * @example
+ * ```js
+ * new PeriodicExportingMetricReader({ exporter, metricProducers: [new SlotmetricsMetricProducer()] });
+ * ```
  */
 export class SlotmetricsMetricProducer {
   private readonly registry: Registry;
