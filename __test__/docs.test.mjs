@@ -83,3 +83,46 @@ test('every metric the alerts and the dashboard query exists', { timeout: 30_000
     for (const name of names) assert.ok(produced.has(name), `"${name}" (in ${expr.trim()}) is not produced`);
   }
 });
+
+/**
+ * Each error the modules in `files` construct with a template literal: its whole
+ * statement, and the literal text between its placeholders.
+ */
+function errorTemplates(files) {
+  return files.flatMap((file) => {
+    const source = fs.readFileSync(new URL(`../lib/${file}`, import.meta.url), 'utf8');
+    return [...source.matchAll(/new (?:Type|Range)?Error\(\s*`([^`]*)`/g)].map((match) => ({
+      file,
+      statement: source.slice(match.index, source.indexOf(';', match.index)),
+      fragments: match[1].split(/\$\{[^}]*\}/).map((fragment) => fragment.trim()),
+    }));
+  });
+}
+
+test('docs/troubleshooting.md names every warning code, and every error of defining, recording and serving', () => {
+  const guide = fs.readFileSync(docs('troubleshooting.md'), 'utf8');
+  const sources = fs.readdirSync(new URL('../lib', import.meta.url), { recursive: true }).filter((file) => file.endsWith('.ts'));
+  const codes = new Set(
+    sources.flatMap((file) =>
+      [...fs.readFileSync(new URL(`../lib/${file}`, import.meta.url), 'utf8').matchAll(/code: '(SLOTMETRICS_\w+)'/g)].map((m) => m[1]),
+    ),
+  );
+  assert.ok(codes.size >= 3);
+  for (const code of codes) assert.ok(guide.includes(`\`${code}\``), `${code} is not in the guide`);
+
+  // Argument checks all read "<call>: <option> must be <what>, got <value>" (or "takes
+  // <what>, got"), which the guide's Arguments section covers as one pattern.
+  const argumentCheck = /\b(must be|takes)\b.*\bgot\b/;
+  // Invariants a caller cannot reach: a family's cache is made only for dynamic keys; a
+  // native window is placed by the arithmetic that is checked against it.
+  const invariants = ['has no dynamic keys to look up', 'no window holds'];
+  const files = ['metrics/counter.ts', 'metrics/gauge.ts', 'metrics/histogram.ts', 'metrics/summary.ts', 'metrics/labels.ts'];
+  const checked = errorTemplates([...files, 'metrics/schema.ts', 'metrics/helpers.ts', 'metrics/nativeHistogram.ts', 'exposition/server.ts']);
+  assert.ok(checked.length >= 30, `${checked.length} errors found`);
+  for (const { file, statement, fragments } of checked) {
+    const text = fragments.join(' … ');
+    if (argumentCheck.test(statement.replace(/\s+/g, ' ')) || invariants.some((invariant) => text.includes(invariant))) continue;
+    const longest = [...fragments].sort((a, b) => b.length - a.length)[0];
+    assert.ok(guide.includes(longest), `${file}: "${text}" is not in the guide`);
+  }
+});
