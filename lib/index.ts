@@ -1,3 +1,11 @@
+/**
+ * slotmetrics: Prometheus metrics whose values live in memory Rust owns and every
+ * JavaScript thread writes with plain typed-array stores. Schemas (`counterSchema()`, …)
+ * make metrics; `serve()` exposes them from Rust; the exporters push them.
+ *
+ * @module slotmetrics
+ */
+
 export {
   counterSchema,
   gaugeSchema,

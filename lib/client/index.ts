@@ -1,10 +1,14 @@
-// slotmetrics/client: the API of @prometheus-io/client 0.16, prom-client's successor,
-// on the slotmetrics engine. Switching is one line: require('@prometheus-io/client') →
-// require('slotmetrics/client'). It is slotmetrics/prom-client (prom-client 15's API)
-// with what 0.16 changed where one entry cannot serve both (docs/migrating.md,
-// "@prometheus-io/client 0.16"): metric classes whose label-name type defaults to none, counter
-// exemplars valued at the series' total, a ClusterRegistry whose primary counts its own
-// metrics, a WorkerRegistry, and the event-loop utilization default metrics.
+/**
+ * slotmetrics/client: the API of @prometheus-io/client 0.16, prom-client's successor,
+ * on the slotmetrics engine. Switching is one line: require('@prometheus-io/client') →
+ * require('slotmetrics/client'). It is slotmetrics/prom-client (prom-client 15's API)
+ * with what 0.16 changed where one entry cannot serve both (docs/migrating.md,
+ * "@prometheus-io/client 0.16"): metric classes whose label-name type defaults to none, counter
+ * exemplars valued at the series' total, a ClusterRegistry whose primary counts its own
+ * metrics, a WorkerRegistry, and the event-loop utilization default metrics.
+ *
+ * @module slotmetrics/client
+ */
 
 import { globalRegistry, type PrometheusContentType, Registry as PromClientRegistry, type RegistryContentType } from '../promClient/registry';
 import { defineModuleProperties } from '../promClient/moduleProperties';

@@ -1,6 +1,10 @@
-// slotmetrics/otel: the OpenTelemetry metrics API on slot memory. Instruments of
-// `@opentelemetry/api` record into slotmetrics' registry, exposed by `serve()`,
-// `registry.metrics()` and the exporters beside every other metric.
+/**
+ * slotmetrics/otel: the OpenTelemetry metrics API on slot memory. Instruments of
+ * `@opentelemetry/api` record into slotmetrics' registry, exposed by `serve()`,
+ * `registry.metrics()` and the exporters beside every other metric.
+ *
+ * @module slotmetrics/otel
+ */
 
 export { MeterProvider, type MeterProviderOptions, DEFAULT_HISTOGRAM_BUCKETS } from './meterProvider';
 export { SlotMeter } from './meter';

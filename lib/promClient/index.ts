@@ -1,7 +1,11 @@
-// slotmetrics/prom-client: prom-client 15's API on the slotmetrics engine. Switching
-// is one line: require('prom-client') → require('slotmetrics/prom-client'). Metrics
-// made here live in shared memory (every worker thread sees them) and slotmetrics'
-// serve() exposes them from Rust. docs/migrating.md lists what differs.
+/**
+ * slotmetrics/prom-client: prom-client 15's API on the slotmetrics engine. Switching
+ * is one line: require('prom-client') → require('slotmetrics/prom-client'). Metrics
+ * made here live in shared memory (every worker thread sees them) and slotmetrics'
+ * serve() exposes them from Rust. docs/migrating.md lists what differs.
+ *
+ * @module slotmetrics/prom-client
+ */
 
 import { collectDefaultMetrics as collectEngineDefaults, type DefaultMetricsOptions } from '../integrations/defaultMetrics';
 import type { Counter } from './counter';
