@@ -214,7 +214,7 @@ export interface MetricDefinition {
   multiprocess?: MultiprocessMode
   /** A histogram's native buckets, if it has them. */
   native?: NativeBuckets
-  /** Metric and label names may hold any characters (README, "UTF-8 names"). */
+  /** Metric and label names may hold any characters (docs/prometheus-3.md, "UTF-8 names"). */
   utf8Names?: boolean
   /**
    * Each series names its own labels: `dynamicKeys` is empty and a label set is
@@ -249,8 +249,8 @@ export declare const enum MetricKind {
 export declare function metricsData(registry: number): Promise<Array<MetricJson>>
 
 /**
- * A gauge's value across the processes of a multi-process group (README, "Many
- * processes").
+ * A gauge's value across the processes of a multi-process group (docs/many-processes.md,
+ * "What the group's values are").
  */
 export declare const enum MultiprocessMode {
   Shared = 'shared',
