@@ -40,7 +40,8 @@ const TIMEOUT_MS = 30_000;
 // Blocks' temporary directory (os.tmpdir()): fresh each run, so what a block leaves
 // there (a multi-process group's directory, a log file) does not meet the next run.
 const TMPDIR = path.join(WORK, 'tmp');
-const RUNNABLE = new Set(['js', 'javascript', 'ts', 'typescript', 'sh', 'bash', 'yaml', 'yml', 'prometheus', 'openmetrics', 'json']);
+// The languages run, by the names `collect()` normalizes them to (javascript → js, …).
+const RUNNABLE = new Set(['js', 'ts', 'sh', 'yaml', 'prometheus', 'openmetrics', 'json']);
 
 /** A block's directives as `{ skip, continues, serves, receives }`; throws on one it does not know. */
 function directivesOf(block) {
@@ -61,8 +62,8 @@ function directivesOf(block) {
  */
 function run(command, args, { input, cwd = WORK, timeoutMs = TIMEOUT_MS, onStart } = {}) {
   return new Promise((resolve) => {
+    const env = { ...process.env, TMPDIR };
     // In a process group of its own, so that stopping it stops what it started (cluster workers).
-    const env = { ...process.env, TMPDIR: TMPDIR };
     const child = spawn(command, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const stop = (signal) => {
       try {
@@ -88,7 +89,10 @@ function run(command, args, { input, cwd = WORK, timeoutMs = TIMEOUT_MS, onStart
 function portInUse(port) {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => resolve(socket.destroy() ?? true));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -123,8 +127,12 @@ const checks = {
     let stop;
     const exited = run(process.execPath, [file], { onStart: (stopper) => (stop = stopper) });
     const scraped = scrapeWhenUp(`http://127.0.0.1:${port}/metrics`, 15_000);
-    const first = await Promise.race([scraped.then((body) => ({ body })), exited.then((result) => ({ result }))]);
-    stop('SIGTERM');
+    let first;
+    try {
+      first = await Promise.race([scraped.then((body) => ({ body })), exited.then((result) => ({ result }))]);
+    } finally {
+      stop('SIGTERM');
+    }
     const { output } = await exited;
     if (first.result) throw new Error(`exited (${first.result.code}) before serving on port ${port}\n${output}`);
     await checks.prometheus(first.body);
