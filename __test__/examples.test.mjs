@@ -6,14 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import ts from 'typescript';
-import { decodeOtlp, freePort, parseSamples, promtoolCheck } from './helpers.mjs';
+import { decodeOtlp, freePort, loopbackReceiver, parseSamples, promtoolCheck } from './helpers.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const example = (file) => path.resolve(ROOT, 'examples', file);
@@ -177,22 +175,12 @@ test('examples/nestjs: compiled as its tsconfig says, request metrics by route f
 });
 
 test('examples/serverless: an invocation returns, and its metrics were pushed before it did', async () => {
-  const bodies = [];
-  const receiver = http.createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks);
-      bodies.push(request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body);
-      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const receiver = await loopbackReceiver(() => ({ headers: { 'content-type': 'application/x-protobuf' } }));
   try {
     const event = JSON.stringify({ items: [{ price: 2, quantity: 3 }] });
     const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/invoke-handler.mjs', import.meta.url)), event], {
       cwd: ROOT,
-      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.address().port}`, OTEL_SERVICE_NAME: 'checkout' },
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'checkout' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
@@ -200,8 +188,8 @@ test('examples/serverless: an invocation returns, and its metrics were pushed be
     assert.equal(await new Promise((resolve) => child.on('exit', resolve)), 0);
     assert.deepEqual(JSON.parse(output), { statusCode: 200, body: JSON.stringify({ total: 6 }) });
 
-    assert.ok(bodies.length >= 1, 'the invocation pushed before it returned');
-    const metrics = decodeOtlp(bodies).flatMap((request) =>
+    assert.ok(receiver.requests.length >= 1, 'the invocation pushed before it returned');
+    const metrics = decodeOtlp(receiver.requests.map((request) => request.body)).flatMap((request) =>
       request.resourceMetrics.flatMap((resource) => resource.scopeMetrics.flatMap((scope) => scope.metrics)),
     );
     const invocations = metrics.find((metric) => metric.name === 'checkout_invocations_total');
@@ -212,6 +200,6 @@ test('examples/serverless: an invocation returns, and its metrics were pushed be
       1,
     );
   } finally {
-    receiver.close();
+    await receiver.close();
   }
 });

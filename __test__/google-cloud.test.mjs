@@ -6,13 +6,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import zlib from 'node:zlib';
 import { counterSchema, exportGoogleCloud, Registry } from 'slotmetrics';
-import { decodeOtlp } from './helpers.mjs';
+import { decodeOtlp, loopbackReceiver } from './helpers.mjs';
 
 const VERIFY = `
 import sys, json
@@ -33,31 +31,9 @@ function verify(assertion, certificate, audience) {
   return JSON.parse(run.stdout);
 }
 
-/** A loopback server answering with `handle(request, body)`'s { status, body }; keeps what it got. */
-async function serve(handle) {
-  const got = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const body = req.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw;
-      const request = { method: req.method, path: req.url, headers: req.headers, body };
-      got.push(request);
-      const { status = 200, body: reply = '' } = handle(request);
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(reply);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    got,
-    close: () => {
-      server.closeAllConnections?.();
-      server.close();
-    },
-  };
+/** A loopback server (helpers.mjs) answering JSON with `handle(request)`'s { status, body }. */
+function serve(handle) {
+  return loopbackReceiver((request) => ({ ...handle(request), headers: { 'content-type': 'application/json' } }));
 }
 
 test('a service-account key: its assertion verified by google-auth, the token on every request, 200 points a request', {
@@ -90,20 +66,20 @@ test('a service-account key: its assertion verified by google-auth, the token on
     const push = exportGoogleCloud({ keyFile, location: 'europe-west1', endpoint: `${telemetry.url}/v1/metrics`, registry, intervalMs: 3_600_000 });
     const result = await push.flush();
     assert.equal(result.points, 450);
-    assert.equal(telemetry.got.length, 3, '200, 200 and 50 points');
+    assert.equal(telemetry.requests.length, 3, '200, 200 and 50 points');
     await push.stop();
-    telemetry.got.splice(3); // stop()'s last export
+    telemetry.requests.splice(3); // stop()'s last export
 
-    assert.equal(tokens.got.length, 1, 'one token for every request');
-    const form = new URLSearchParams(tokens.got[0].body.toString());
+    assert.equal(tokens.requests.length, 1, 'one token for every request');
+    const form = new URLSearchParams(tokens.requests[0].body.toString());
     assert.equal(form.get('grant_type'), 'urn:ietf:params:oauth:grant-type:jwt-bearer');
     const claims = verify(form.get('assertion'), publicKey, tokenUri);
     assert.equal(claims.iss, 'pusher@demo-project.iam.gserviceaccount.com');
     assert.equal(claims.scope, 'https://www.googleapis.com/auth/cloud-platform');
     assert.ok(claims.exp - claims.iat <= 3600);
 
-    for (const request of telemetry.got) assert.equal(request.headers.authorization, 'Bearer ya29.loopback');
-    const decoded = decodeOtlp(telemetry.got.map((r) => r.body));
+    for (const request of telemetry.requests) assert.equal(request.headers.authorization, 'Bearer ya29.loopback');
+    const decoded = decodeOtlp(telemetry.requests.map((r) => r.body));
     const resource = Object.fromEntries(decoded[0].resourceMetrics[0].resource.attributes.map(({ key, value }) => [key, value.stringValue]));
     assert.equal(resource.location, 'europe-west1');
     assert.equal(resource['gcp.project_id'], 'demo-project', "the key file's project");
@@ -145,8 +121,8 @@ test('no key file: the token comes from the metadata server; without a location 
       stderr += d;
     });
     assert.equal(await new Promise((resolve) => child.on('exit', resolve)), 0, stderr);
-    assert.equal(telemetry.got[0].headers.authorization, 'Bearer ya29.metadata');
-    const [decoded] = decodeOtlp([telemetry.got[0].body]);
+    assert.equal(telemetry.requests[0].headers.authorization, 'Bearer ya29.metadata');
+    const [decoded] = decodeOtlp([telemetry.requests[0].body]);
     const location = decoded.resourceMetrics[0].resource.attributes.find((a) => a.key === 'location');
     assert.equal(location.value.stringValue, 'us-central1', 'from cloud.region');
     assert.throws(() => exportGoogleCloud({ keyFile: '/nonexistent.json' }), /requires a location/);

@@ -1,8 +1,10 @@
 // Shared by the tests: read the exposition back, and run the real consumers of it.
 import { execFileSync, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
+import { gunzipSync } from 'node:zlib';
 import { registry } from 'slotmetrics';
 
 /** The JavaScript runtime running the tests: 'node', 'bun' or 'deno'. */
@@ -29,6 +31,35 @@ export function freePort() {
     });
     server.on('error', reject);
   });
+}
+
+/**
+ * A receiver on 127.0.0.1 for what exporters push: keeps every request as `{ method,
+ * path, headers, body, at }` (the body gunzipped if it came gzipped) and answers with
+ * `answer(request, count)`'s `{ status, headers, body }`, 200 by default. `close()`
+ * also closes the connections clients keep alive.
+ */
+export async function loopbackReceiver(answer = () => ({})) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+      const request = { method: req.method, path: req.url, headers: req.headers, body, at: Date.now() };
+      requests.push(request);
+      const { status = 200, headers = {}, body: reply = '' } = answer(request, requests.length);
+      res.writeHead(status, headers).end(reply);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(resolve);
+    });
+  return { url: `http://127.0.0.1:${server.address().port}`, requests, close };
 }
 
 /** Runs `work(n)` for every n in [0, count), `atOnce` at a time, each lane taking the next n. */

@@ -575,29 +575,17 @@ test('a scrape the Rust server answers waits for observable callbacks at most it
 });
 
 test('exported over OTLP, an instrument keeps its own name, unit and attribute keys, read with the official definitions', async () => {
-  const http = await import('node:http');
-  const zlib = await import('node:zlib');
   const { exportOtlp } = await import('slotmetrics');
-  const { decodeOtlp } = await import('./helpers.mjs');
-  const bodies = [];
-  const server = http.createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks);
-      bodies.push(request.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(body) : body);
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { decodeOtlp, loopbackReceiver } = await import('./helpers.mjs');
+  const receiver = await loopbackReceiver();
   try {
     const { registry, meter } = setup();
     meter.createCounter('http.server.requests', { unit: '{request}' }).add(3, { 'http.request.method': 'GET', route: '/a' });
     meter.createHistogram('http.server.request.duration', { unit: 's', advice: { explicitBucketBoundaries: [1] } }).record(0.5);
-    const exporter = exportOtlp({ endpoint: `http://127.0.0.1:${server.address().port}`, registry, intervalMs: 3_600_000 });
+    const exporter = exportOtlp({ endpoint: receiver.url, registry, intervalMs: 3_600_000 });
     await exporter.flush();
     await exporter.stop();
-    const [decoded] = decodeOtlp(bodies);
+    const [decoded] = decodeOtlp(receiver.requests.map((request) => request.body));
     const metrics = new Map(decoded.resourceMetrics[0].scopeMetrics[0].metrics.map((metric) => [metric.name, metric]));
     const requests = metrics.get('http.server.requests');
     assert.equal(requests.unit, '{request}');
@@ -607,8 +595,7 @@ test('exported over OTLP, an instrument keeps its own name, unit and attribute k
     assert.equal(metrics.get('http.server.request.duration').unit, 's');
     assert.equal(metrics.get('http.server.request.duration').histogram.dataPoints[0].count, '1');
   } finally {
-    server.closeAllConnections?.();
-    server.close();
+    await receiver.close();
   }
 });
 

@@ -8,38 +8,18 @@ import http from 'node:http';
 import { after, test } from 'node:test';
 import zlib from 'node:zlib';
 import { counterSchema, exportDatadog, exportOtlp, gaugeSchema, gaugeSchemaFloat, histogramSchema, Registry, summarySchema } from 'slotmetrics';
-import { decodeOtlp, freePort } from './helpers.mjs';
+import { decodeOtlp, freePort, loopbackReceiver } from './helpers.mjs';
 
-/**
- * A receiver on 127.0.0.1 that keeps every request (body decompressed) and answers
- * with `answer(request)`'s { status, headers, body }, 200 by default.
- */
-async function receiver(answer = () => ({ status: 200 })) {
-  const requests = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const body = req.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw;
-      const request = { path: req.url, headers: req.headers, body, at: Date.now() };
-      requests.push(request);
-      const { status, headers = {}, body: reply = '' } = answer(request, requests.length);
-      res.writeHead(status, headers);
-      res.end(reply);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${server.address().port}`;
+/** A loopback receiver (helpers.mjs) whose close also stops the test's exporters first. */
+async function receiver(answer) {
+  const received = await loopbackReceiver(answer);
   const close = async () => {
     // Exporters still running make a last export when they stop: while this answers.
     await Promise.all(exporters.splice(0).map((e) => e.stop()));
-    // The exporters' client keeps its connections for the next export: close them too.
-    server.closeAllConnections?.();
-    await new Promise((resolve) => server.close(resolve));
+    await received.close();
   };
   receivers.push(close);
-  return { url, requests, close };
+  return { url: received.url, requests: received.requests, close };
 }
 
 const exporters = [];
