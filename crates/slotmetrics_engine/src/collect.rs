@@ -31,10 +31,22 @@ pub struct FamilySnapshot {
 impl FamilySnapshot {
   /// The series to expose, in registration order.
   pub fn series(&self) -> impl Iterator<Item = &Series> {
+    self.indexed_series().map(|(_, series)| series)
+  }
+
+  /// The series to expose, each with its index among the family's series.
+  pub fn indexed_series(&self) -> impl Iterator<Item = (usize, &Series)> {
     self
       .series
       .iter()
-      .filter(|s| self.hidden.is_empty() || !self.hidden.contains(&s.slot))
+      .enumerate()
+      .filter(|(_, s)| self.hidden.is_empty() || !self.hidden.contains(&s.slot))
+  }
+
+  /// Every series the family had when the snapshot was taken, hidden ones included:
+  /// its first ones now, since series are only ever appended.
+  pub fn listed_series(&self) -> &[Series] {
+    &self.series
   }
 
   /// Since when a series counts what it exposes (seconds since the Unix epoch): its

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
-use super::Definition;
+use super::{Definition, DerivedLabels};
 use crate::exemplar::Exemplar;
 use crate::kind::{Kind, Style};
 use crate::native::SeriesWindows;
@@ -93,6 +93,9 @@ pub struct Family {
   /// An OpenTelemetry instrument's attribute keys by the label names they are exposed
   /// under, where they differ (`Registry::name_attribute_key`).
   pub(super) attribute_keys: RwLock<HashMap<String, String>>,
+  /// What the protobuf encoder derived from the series' label sets, built by the first
+  /// protobuf scrape and extended by later ones.
+  pub derived_labels: RwLock<DerivedLabels>,
 }
 
 /// A family's aliases, both ways: each alias's series, and each series' aliases (a reset

@@ -19,6 +19,7 @@
 //! `remove`, `reset` and `zero` do, stay this process's own.
 
 mod definition;
+mod derived_labels;
 mod drains;
 mod family;
 mod leases;
@@ -44,6 +45,7 @@ use crate::slots::{SharedSlots, SlotError, StripeId, StripedSlots};
 use crate::summary::{quantiles_of, Window};
 
 pub use definition::{Definition, Instrument};
+pub use derived_labels::DerivedLabels;
 pub use family::{Family, Series};
 pub use leases::LeaseAnswer;
 #[cfg(all(test, unix))]

@@ -260,6 +260,7 @@ pub(super) fn create_family(
     aliased: AtomicBool::new(false),
     overflow_series: AtomicU32::new(family::NO_SERIES),
     attribute_keys: RwLock::default(),
+    derived_labels: RwLock::default(),
   });
   list(namespace, id, &family);
   families.push(family);

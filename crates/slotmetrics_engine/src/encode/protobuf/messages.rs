@@ -46,9 +46,17 @@ pub struct LabelStyle<'a> {
   pub renames: Option<Escaping>,
 }
 
-/// One series: its labels (`k="v",…` text), and its value as a `Metric`'s field.
+/// A series' own labels.
+pub enum SeriesLabels<'a> {
+  /// As `k="v",…` text.
+  Text(&'a str),
+  /// As `LabelPair` fields, already encoded (by `put_label_pairs`, names as they are).
+  Encoded(&'a [u8]),
+}
+
+/// One series: its labels, and its value as a `Metric`'s field.
 pub struct Metric<'a> {
-  pub labels: &'a str,
+  pub labels: SeriesLabels<'a>,
   pub style: LabelStyle<'a>,
   pub value: MetricValue<'a>,
 }
@@ -56,20 +64,20 @@ pub struct Metric<'a> {
 impl Message for Metric<'_> {
   fn put<W: Wire>(&self, wire: &mut W) {
     let style = self.style;
-    let mut put = |name: &str, value: &str| {
-      let name = match style.renames {
-        Some(escaping) => escaping.label_name(name),
-        None => Cow::Borrowed(name),
-      };
-      wire.string_pair(1, &name, value);
+    let put_defaults = |wire: &mut W| {
+      for (name, value) in style.defaults {
+        put_label_pair(wire, name, value, style.renames);
+      }
     };
-    let defaults = || style.defaults.iter();
     if style.defaults_first {
-      defaults().for_each(|(k, v)| put(k, v));
+      put_defaults(wire);
     }
-    label_pairs(self.labels).for_each(|(k, v)| put(&k, &v));
+    match self.labels {
+      SeriesLabels::Text(text) => put_label_pairs(wire, text, style.renames),
+      SeriesLabels::Encoded(pairs) => wire.bytes(pairs),
+    }
     if !style.defaults_first {
-      defaults().for_each(|(k, v)| put(k, v));
+      put_defaults(wire);
     }
     match &self.value {
       MetricValue::Gauge(value) => wire.message(2, &Gauge(*value)),
@@ -78,6 +86,22 @@ impl Message for Metric<'_> {
       MetricValue::Histogram(histogram) => wire.message(7, histogram),
     }
   }
+}
+
+/// The pairs of `k="v",…` label text as `Metric`'s `LabelPair` fields, names escaped
+/// by `renames` if given.
+pub fn put_label_pairs<W: Wire>(wire: &mut W, text: &str, renames: Option<Escaping>) {
+  for (name, value) in label_pairs(text) {
+    put_label_pair(wire, &name, &value, renames);
+  }
+}
+
+fn put_label_pair<W: Wire>(wire: &mut W, name: &str, value: &str, renames: Option<Escaping>) {
+  let name = match renames {
+    Some(escaping) => escaping.label_name(name),
+    None => Cow::Borrowed(name),
+  };
+  wire.string_pair(1, &name, value);
 }
 
 /// `google.protobuf.Timestamp`.

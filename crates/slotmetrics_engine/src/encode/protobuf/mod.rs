@@ -6,19 +6,27 @@
 //! scratch buffer (its length then known), then with its length into the family's
 //! buffer, which is handed on once complete, since the family's length comes first.
 //! Memory during a scrape is about the largest family's encoding.
+//!
+//! A label set is read back from its text once: its `LabelPair` fields are kept with
+//! the family (`DerivedLabels`) and copied by every later scrape, since reading the
+//! text costs more than all the rest of a counter's `Metric`.
 
 mod messages;
 mod wire;
 
 use std::io::{self, Write};
 
+use parking_lot::{RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
+
 use super::{hand_on, renames_labels, PIECE_BYTES};
 use crate::collect::{FamilySnapshot, Snapshot};
 use crate::exemplar::Exemplar;
 use crate::kind::{Kind, Style};
 use crate::names::Escaping;
-use crate::registry::Series;
-use messages::{Exemplars, FamilyHeader, LabelStyle, Metric, MetricValue, Timestamp};
+use crate::registry::{DerivedLabels, Series};
+use messages::{
+  put_label_pairs, Exemplars, FamilyHeader, LabelStyle, Metric, MetricValue, SeriesLabels, Timestamp,
+};
 use wire::{Message, Wire};
 
 /// `MetricFamily`'s field of its metrics.
@@ -48,9 +56,14 @@ pub(super) fn encode(snapshot: &Snapshot, escaping: Escaping, sink: &mut impl Wr
       defaults_first: family.def.style != Style::PromClient || family.def.kind == Kind::Histogram,
       renames: renames_labels(family, &defaults, escaping).then_some(escaping),
     };
+    let derived = style.renames.is_none().then(|| derived_labels(entry));
     let exemplar_of = |slot| entry.exemplar(slot);
-    for series in entry.series() {
-      if let Some(metric) = metric(snapshot, entry, series, style, &exemplar_of, escaping) {
+    for (index, series) in entry.indexed_series() {
+      let labels = match &derived {
+        Some(derived) if index < derived.len() => SeriesLabels::Encoded(derived.get(index)),
+        _ => SeriesLabels::Text(&series.labels),
+      };
+      if let Some(metric) = metric(snapshot, entry, series, labels, style, &exemplar_of, escaping) {
         scratch.clear();
         metric.put(&mut scratch);
         body.delimited(METRIC_TAG, scratch.len());
@@ -75,6 +88,24 @@ pub(super) fn encode(snapshot: &Snapshot, escaping: Escaping, sink: &mut impl Wr
     }
   }
   sink.write_all(&out)
+}
+
+/// The family's label pairs as the protobuf encoder derived them, first extended to
+/// every series of the snapshot. Only label sets whose names are not renamed for a
+/// scrape are kept, so one scrape's renames never reach another's.
+fn derived_labels(entry: &FamilySnapshot) -> RwLockReadGuard<'_, DerivedLabels> {
+  let listed = entry.listed_series();
+  let derived = entry.family.derived_labels.upgradable_read();
+  if derived.len() >= listed.len() {
+    return RwLockUpgradableReadGuard::downgrade(derived);
+  }
+  let mut derived = RwLockUpgradableReadGuard::upgrade(derived);
+  for series in &listed[derived.len()..] {
+    if !derived.push(|wire| put_label_pairs(wire, &series.labels, None)) {
+      break;
+    }
+  }
+  RwLockWriteGuard::downgrade(derived)
 }
 
 /// A family's name before escaping. A counter is named as in 0.0.4 text: with
@@ -102,6 +133,7 @@ fn metric<'a>(
   snapshot: &'a Snapshot,
   entry: &'a FamilySnapshot,
   series: &'a Series,
+  labels: SeriesLabels<'a>,
   style: LabelStyle<'a>,
   exemplar_of: &'a dyn Fn(u32) -> Option<&'a Exemplar>,
   escaping: Escaping,
@@ -118,11 +150,7 @@ fn metric<'a>(
     escaping,
   };
   let value = MetricValue::new(&family.def, snapshot.value(entry, series), created, exemplars)?;
-  Some(Metric {
-    labels: &series.labels,
-    style,
-    value,
-  })
+  Some(Metric { labels, style, value })
 }
 
 #[cfg(test)]

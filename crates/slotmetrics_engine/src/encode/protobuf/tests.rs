@@ -3,7 +3,9 @@ use std::collections::BTreeMap;
 use prometheus_client::encoding::prometheus_protobuf::prometheus_data_model as official;
 use prost::Message;
 
+use super::super::encode;
 use super::super::testing::{add, def, render, samples, set_shared, text};
+use crate::collect::Snapshot;
 use crate::format::Format;
 use crate::kind::{Kind, Style};
 use crate::names::Escaping;
@@ -194,6 +196,37 @@ fn protobuf_holds_the_samples_of_the_text() {
     .all(|(i, b)| (i == 2) == b.exemplar.is_some()));
 }
 
+/// Label pairs kept from one scrape to the next follow the series registered, removed
+/// and scraped since, and an older snapshot still gets exactly its own series.
+#[test]
+fn kept_label_pairs_follow_the_series() {
+  let r = Registry::new();
+  let stripe = r.striped.attach().unwrap();
+  let jobs = r
+    .define(def("jobs_total", "", Kind::Counter, &["queue", "code"], &[]))
+    .unwrap();
+  let register = |labels: &[&str]| add(&r, stripe, r.series(jobs, labels).unwrap().slot(), 1.0);
+  let scrape_matches_text = |snapshot: &Snapshot| {
+    let (mut protobuf, mut text) = (Vec::new(), Vec::new());
+    encode(snapshot, Format::PROTOBUF, &mut protobuf).unwrap();
+    encode(snapshot, Format::PROMETHEUS_TEXT, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(as_text_samples(&decode(&protobuf)), samples(&text), "{text}");
+    decode(&protobuf).first().map_or(0, |family| family.metric.len())
+  };
+  let snapshot = || Snapshot::take(&r, &r.namespace(DEFAULT_NAMESPACE).unwrap()).unwrap();
+
+  register(&["a \"quoted\" \\ \n ü", "200"]);
+  register(&["b", ""]);
+  assert_eq!(scrape_matches_text(&snapshot()), 2);
+  let before = snapshot();
+  register(&["c", "500"]);
+  r.remove_series(jobs, &["b", ""]).unwrap();
+  register(&["d", "404"]);
+  assert_eq!(scrape_matches_text(&snapshot()), 3, "b is hidden, c and d added");
+  assert_eq!(scrape_matches_text(&before), 2, "taken before c and d were kept");
+}
+
 /// UTF-8 names go as they are to a scraper that allows them, escaped otherwise.
 #[test]
 fn utf8_names_as_negotiated() {
@@ -224,6 +257,11 @@ fn utf8_names_as_negotiated() {
   assert_eq!(
     names(Escaping::Underscores),
     ("my_jobs_total".into(), "my_queue".into())
+  );
+  assert_eq!(
+    names(Escaping::AllowUtf8),
+    ("my.jobs_total".into(), "my.queue".into()),
+    "as they are again, after a scrape that escaped them"
   );
 }
 
