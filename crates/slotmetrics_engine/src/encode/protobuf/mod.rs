@@ -70,6 +70,9 @@ pub(super) fn encode(snapshot: &Snapshot, escaping: Escaping, sink: &mut impl Wr
         body.extend_from_slice(&scratch);
       }
     }
+    // Let go before the body is handed on, which waits for a slow client: a scrape
+    // that has new series to derive must not wait for it too.
+    drop(derived);
     // A family with no sample (no series yet) is left out, as Prometheus's own
     // clients do.
     if body.len() == header_len {

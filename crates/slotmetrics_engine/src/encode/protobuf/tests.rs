@@ -227,6 +227,82 @@ fn kept_label_pairs_follow_the_series() {
   assert_eq!(scrape_matches_text(&before), 2, "taken before c and d were kept");
 }
 
+/// A sink that waits, at its first write, until told to go on: a client that does not read.
+struct StalledClient {
+  stalled: std::sync::mpsc::Sender<()>,
+  go_on: std::sync::mpsc::Receiver<()>,
+  writes: usize,
+}
+
+impl std::io::Write for StalledClient {
+  fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+    if self.writes == 0 {
+      self.stalled.send(()).unwrap();
+      self.go_on.recv().unwrap();
+    }
+    self.writes += 1;
+    Ok(bytes.len())
+  }
+
+  fn flush(&mut self) -> std::io::Result<()> {
+    Ok(())
+  }
+}
+
+/// A scrape whose client stalls while a large metric is sent holds nothing that another
+/// scrape of that metric, with series new since, waits for.
+#[test]
+fn a_stalled_scrape_holds_up_no_other() {
+  let r = Registry::new();
+  let stripe = r.striped.attach().unwrap();
+  let jobs = r
+    .define(Definition {
+      max_series: usize::MAX,
+      ..def("jobs_total", "", Kind::Counter, &["queue"], &[])
+    })
+    .unwrap();
+  // More than a piece of protobuf, so that it is handed on from the metric's own buffer.
+  for i in 0..2_000 {
+    add(
+      &r,
+      stripe,
+      r.series(jobs, &[format!("queue-{i:05}")]).unwrap().slot(),
+      1.0,
+    );
+  }
+  let snapshot = || Snapshot::take(&r, &r.namespace(DEFAULT_NAMESPACE).unwrap()).unwrap();
+  let first = snapshot();
+  let (stalled, at_stall) = std::sync::mpsc::channel();
+  let (go_on, release) = std::sync::mpsc::channel();
+  std::thread::scope(|scope| {
+    let slow = scope.spawn(move || {
+      let mut client = StalledClient {
+        stalled,
+        go_on: release,
+        writes: 0,
+      };
+      encode(&first, Format::PROTOBUF, &mut client).unwrap();
+    });
+    at_stall.recv().unwrap();
+    add(&r, stripe, r.series(jobs, &["new"]).unwrap().slot(), 1.0);
+    let second = snapshot();
+    let (done, finished) = std::sync::mpsc::channel();
+    scope.spawn(move || {
+      let mut body = Vec::new();
+      encode(&second, Format::PROTOBUF, &mut body).unwrap();
+      done.send(decode(&body)[0].metric.len()).unwrap();
+    });
+    let answer = finished.recv_timeout(std::time::Duration::from_secs(20));
+    go_on.send(()).unwrap();
+    slow.join().unwrap();
+    assert_eq!(
+      answer,
+      Ok(2_001),
+      "the second scrape finished while the first was stalled"
+    );
+  });
+}
+
 /// UTF-8 names go as they are to a scraper that allows them, escaped otherwise.
 #[test]
 fn utf8_names_as_negotiated() {
