@@ -6,14 +6,10 @@
 //!   cargo bench -p slotmetrics_engine --bench register
 //! Criterion reports the time per batch of `SERIES` label sets.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use slotmetrics_engine::kind::Kind;
 use slotmetrics_engine::registry::{Definition, FamilyId, LeaseAnswer, Registry};
-use slotmetrics_engine::rings::{
-  EntryRing, RingKind, Rings, ENTRIES_AT, PASS, REGISTRATIONS, REGISTRATION_VALUES_AT, WRITE_AT,
-};
+use slotmetrics_engine::rings::{registration_entry, RingKind, Rings, PASS, REGISTRATIONS};
 
 const SERIES: usize = 5_000;
 
@@ -74,44 +70,30 @@ fn register(c: &mut Criterion) {
   group.finish();
 }
 
-/// Writes the registrations of `sets` into `ring` as JS does (rings.rs' REGISTRATIONS),
-/// in leased slots of metric `id`, and drains them a pass at a time, as a JS thread that
-/// finds its ring full does.
-fn write_and_drain(registry: &Registry, id: FamilyId, ring: &EntryRing, sets: &[[String; 2]]) {
-  let write_position = || {
-    // SAFETY: the ring's write position, a 4-aligned u32 inside its memory.
-    unsafe { AtomicU32::from_ptr(ring.as_ptr().add(WRITE_AT).cast()) }
-  };
-  for pass in sets.chunks(PASS) {
-    let LeaseAnswer::Granted { first, series } = registry.lease_series(id, pass.len() as u32).unwrap() else {
-      panic!("no lease");
-    };
-    assert_eq!(series as usize, pass.len());
-    let mut write = write_position().load(Ordering::Relaxed);
-    for (n, values) in pass.iter().enumerate() {
-      let index = write as usize % REGISTRATIONS.entries;
-      // SAFETY: one entry inside the ring, not published yet, so not read by a drain.
-      let entry = unsafe {
-        std::slice::from_raw_parts_mut(
-          ring.as_ptr().add(ENTRIES_AT + index * REGISTRATIONS.entry_bytes),
-          REGISTRATIONS.entry_bytes,
-        )
-      };
-      entry[0..4].copy_from_slice(&id.to_le_bytes());
-      entry[4..8].copy_from_slice(&(first + n as u32).to_le_bytes());
-      entry[8..12].copy_from_slice(&first.to_le_bytes());
-      entry[12] = values.len() as u8;
-      let mut at = REGISTRATION_VALUES_AT;
-      for value in values {
-        entry[at] = value.len() as u8;
-        entry[at + 1..at + 1 + value.len()].copy_from_slice(value.as_bytes());
-        at += 1 + value.len();
-      }
-      write = write.wrapping_add(1);
-    }
-    write_position().store(write, Ordering::Release);
-    registry.drain_ring(RingKind::Registrations, ring);
+/// A registry whose metric has `before` series, and the ring entries of `sets` in slots
+/// leased from it, a pass of the ring each, as JS would write them.
+fn leased_entries(before: &[[String; 2]], sets: &[[String; 2]]) -> (Registry, Vec<Vec<Vec<u8>>>) {
+  let registry = Registry::new();
+  let id = define(&registry);
+  for set in before {
+    registry.series(id, set).unwrap();
   }
+  let passes = sets
+    .chunks(PASS)
+    .map(|pass| {
+      let LeaseAnswer::Granted { first, series } = registry.lease_series(id, pass.len() as u32).unwrap()
+      else {
+        panic!("no lease");
+      };
+      assert_eq!(series as usize, pass.len());
+      pass
+        .iter()
+        .zip(first..)
+        .map(|([route, code], slot)| registration_entry(id, slot, first, &[route, code]))
+        .collect()
+    })
+    .collect();
+  (registry, passes)
 }
 
 fn drain(c: &mut Criterion) {
@@ -126,18 +108,16 @@ fn drain(c: &mut Criterion) {
     let before: Vec<[String; 2]> = (0..existing)
       .map(|i| [format!("/before/{i}"), "200".into()])
       .collect();
+    // Each pass appended as JS writes it, then drained as a JS thread that finds its
+    // ring full does.
     group.bench_function(BenchmarkId::new("drain", existing), |b| {
       b.iter_batched(
-        || {
-          let registry = Registry::new();
-          let id = define(&registry);
-          for set in &before {
-            registry.series(id, set).unwrap();
+        || leased_entries(&before, &sets),
+        |(registry, passes)| {
+          for pass in &passes {
+            pass.iter().for_each(|entry| ring.append(entry));
+            registry.drain_ring(RingKind::Registrations, &ring);
           }
-          (registry, id)
-        },
-        |(registry, id)| {
-          write_and_drain(&registry, id, &ring, &sets);
           registry
         },
         BatchSize::PerIteration,

@@ -217,6 +217,22 @@ impl EntryRing {
     count
   }
 
+  /// Appends `entry` and publishes it, as JS does (`lib/base/rings.ts`): for tests and
+  /// benchmarks, which stand in for an environment's JS, the only writer of its ring.
+  pub fn append(&self, entry: &[u8]) {
+    let write = self.position(WRITE_AT).load(Ordering::Relaxed);
+    let at = ENTRIES_AT + (write as usize % self.shape.entries) * self.shape.entry_bytes;
+    assert!(
+      entry.len() <= self.shape.entry_bytes,
+      "an entry larger than the ring's"
+    );
+    // SAFETY: one entry inside the ring, not published yet, so no drain reads it.
+    unsafe { std::ptr::copy_nonoverlapping(entry.as_ptr(), self.memory.add(at), entry.len()) };
+    self
+      .position(WRITE_AT)
+      .store(write.wrapping_add(1), Ordering::Release);
+  }
+
   /// Whether JS should wake the draining thread with its next entry (see the module).
   fn want_wake(&self, wanted: bool) {
     self.position(WAKE_AT).store(u32::from(wanted), Ordering::SeqCst);
@@ -366,6 +382,24 @@ pub fn registration<'a>(entry: &'a [u8], values: &mut Vec<&'a str>) -> Option<Re
   })
 }
 
+/// A registration entry as JS writes it (`recordRegistration` in `lib/base/rings.ts`),
+/// for tests and benchmarks: the label set `values` of metric `metric`, counted at
+/// `slot` of the lease from `lease`.
+pub fn registration_entry(metric: u32, slot: u32, lease: u32, values: &[&str]) -> Vec<u8> {
+  let mut entry = vec![0u8; REGISTRATIONS.entry_bytes];
+  entry[0..4].copy_from_slice(&metric.to_le_bytes());
+  entry[4..8].copy_from_slice(&slot.to_le_bytes());
+  entry[8..12].copy_from_slice(&lease.to_le_bytes());
+  entry[12] = values.len() as u8;
+  let mut at = REGISTRATION_VALUES_AT;
+  for value in values {
+    entry[at] = value.len() as u8;
+    entry[at + 1..at + 1 + value.len()].copy_from_slice(value.as_bytes());
+    at += 1 + value.len();
+  }
+  entry
+}
+
 /// `count` texts from `at`, each a u8 byte length and its UTF-8 bytes.
 fn texts(entry: &[u8], at: usize, count: u8) -> Option<Vec<&str>> {
   let mut texts = Vec::with_capacity(count as usize);
@@ -387,17 +421,6 @@ fn push_texts<'a>(entry: &'a [u8], mut at: usize, count: u8, out: &mut Vec<&'a s
 mod tests {
   use super::*;
 
-  /// Appends as JS does: the entry, then the write position with release order.
-  fn append(ring: &EntryRing, entry: &[u8]) {
-    let write = ring.position(WRITE_AT).load(Ordering::Relaxed);
-    let shape = ring.shape();
-    let at = ENTRIES_AT + (write as usize % shape.entries) * shape.entry_bytes;
-    unsafe { std::ptr::copy_nonoverlapping(entry.as_ptr(), ring.as_ptr().add(at), entry.len()) };
-    ring
-      .position(WRITE_AT)
-      .store(write.wrapping_add(1), Ordering::Release);
-  }
-
   fn observation_entry(slot: u32, value: f64) -> Vec<u8> {
     let mut entry = value.to_le_bytes().to_vec();
     entry.extend(slot.to_le_bytes());
@@ -415,7 +438,7 @@ mod tests {
     let mut seen = Vec::new();
     for round in 0..3u32 {
       for i in 0..(OBSERVATIONS.entries as u32) {
-        append(&ring, &observation_entry(round, f64::from(i)));
+        ring.append(&observation_entry(round, f64::from(i)));
       }
       rings.for_each_live(|ring| {
         let drained = ring.drain_batch(|entries| seen.extend(entries.iter().map(|entry| observation(entry))));
@@ -436,7 +459,7 @@ mod tests {
     let ring = rings.attach();
     let total = PASS as u32 * 2 + 88;
     for i in 0..total {
-      append(&ring, &observation_entry(i, 0.0));
+      ring.append(&observation_entry(i, 0.0));
     }
     let mut seen = Vec::new();
     let taken = ring.drain_pass(|entries| seen.extend(entries.iter().map(|entry| observation(entry).0)));
@@ -456,7 +479,7 @@ mod tests {
     let rings = Rings::new(OBSERVATIONS);
     let ring = rings.attach();
     for i in 0..PASS as u32 + 10 {
-      append(&ring, &observation_entry(i, 0.0));
+      ring.append(&observation_entry(i, 0.0));
     }
     // Each pass, the writer publishes a pass's worth more.
     let mut next = PASS as u32 + 10;
@@ -468,7 +491,7 @@ mod tests {
         "the drain went on past what was published when it began"
       );
       for _ in 0..entries.len() {
-        append(&ring, &observation_entry(next, 0.0));
+        ring.append(&observation_entry(next, 0.0));
         next += 1;
       }
     });
@@ -480,7 +503,7 @@ mod tests {
   fn a_detached_ring_is_drained_then_reused_empty() {
     let rings = Rings::new(OBSERVATIONS);
     let ring = rings.attach();
-    append(&ring, &observation_entry(7, 1.5));
+    ring.append(&observation_entry(7, 1.5));
     let mut seen = Vec::new();
     rings.detach(&ring, |entries| {
       seen.extend(entries.iter().map(|entry| observation(entry)))
@@ -558,7 +581,7 @@ mod tests {
           {
             std::hint::spin_loop();
           }
-          append(&ring, &observation_entry(i, f64::from(i)));
+          ring.append(&observation_entry(i, f64::from(i)));
         }
       })
     };

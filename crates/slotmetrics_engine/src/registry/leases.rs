@@ -208,7 +208,7 @@ mod tests {
   use super::*;
   use crate::kind::Kind;
   use crate::registry::Definition;
-  use crate::rings::{REGISTRATIONS, REGISTRATION_VALUES_AT};
+  use crate::rings::registration_entry as entry;
   use crate::slots::StripeId;
 
   fn counter(r: &Registry, name: &str, max_series: usize) -> FamilyId {
@@ -218,22 +218,6 @@ mod tests {
       ..Definition::new(name, Kind::Counter)
     })
     .unwrap()
-  }
-
-  /// What JS appends for a label set counted at `slot` of the lease from `lease`.
-  fn entry(metric: FamilyId, slot: u32, lease: u32, values: &[&str]) -> Vec<u8> {
-    let mut entry = vec![0u8; REGISTRATIONS.entry_bytes];
-    entry[0..4].copy_from_slice(&metric.to_le_bytes());
-    entry[4..8].copy_from_slice(&slot.to_le_bytes());
-    entry[8..12].copy_from_slice(&lease.to_le_bytes());
-    entry[12] = values.len() as u8;
-    let mut at = REGISTRATION_VALUES_AT;
-    for value in values {
-      entry[at] = value.len() as u8;
-      entry[at + 1..at + 1 + value.len()].copy_from_slice(value.as_bytes());
-      at += 1 + value.len();
-    }
-    entry
   }
 
   /// Adds to a slot of a stripe, as JS does.
