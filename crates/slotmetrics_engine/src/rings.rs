@@ -221,12 +221,18 @@ impl EntryRing {
   /// benchmarks, which stand in for an environment's JS, the only writer of its ring.
   pub fn append(&self, entry: &[u8]) {
     let write = self.position(WRITE_AT).load(Ordering::Relaxed);
-    let at = ENTRIES_AT + (write as usize % self.shape.entries) * self.shape.entry_bytes;
+    let read = self.position(READ_AT).load(Ordering::Acquire);
+    assert!(
+      (write.wrapping_sub(read) as usize) < self.shape.entries,
+      "the ring is full: drain it first"
+    );
     assert!(
       entry.len() <= self.shape.entry_bytes,
       "an entry larger than the ring's"
     );
-    // SAFETY: one entry inside the ring, not published yet, so no drain reads it.
+    let at = ENTRIES_AT + (write as usize % self.shape.entries) * self.shape.entry_bytes;
+    // SAFETY: one entry inside the ring, at a position no drain reads until the write
+    // position below publishes it (the ring has room, so it is not an unread entry).
     unsafe { std::ptr::copy_nonoverlapping(entry.as_ptr(), self.memory.add(at), entry.len()) };
     self
       .position(WRITE_AT)
