@@ -421,8 +421,7 @@ fn overflowing_label_sets_are_counted_in_the_callers_stripe_and_again_after_a_cl
 
 #[test]
 fn ring_entries_reach_the_quantiles_and_exemplars_of_the_next_read() {
-  use crate::rings::{RingKind, ENTRIES_AT, EXEMPLARS, EXEMPLAR_LABELS_AT, OBSERVATIONS, WRITE_AT};
-  use std::sync::atomic::{AtomicU32, Ordering};
+  use crate::rings::{RingKind, EXEMPLARS, EXEMPLAR_LABELS_AT, OBSERVATIONS};
   // The draining thread the first ring starts needs a registry that lives forever.
   let r: &'static Registry = Box::leak(Box::new(Registry::new()));
   let stripe = r.striped.attach().unwrap();
@@ -442,20 +441,14 @@ fn ring_entries_reach_the_quantiles_and_exemplars_of_the_next_read() {
   let traced = r.series(counter, NO_LABELS).unwrap().slot();
   let observations = r.attach_ring(RingKind::Observations).unwrap();
   let exemplars = r.attach_ring(RingKind::Exemplars).unwrap();
-  // As JS writes: the slots first, then the entry, then the write position.
-  let publish = |ring: &crate::rings::EntryRing, n: usize, entry: &[u8]| unsafe {
-    let shape = ring.shape();
-    let at = ENTRIES_AT + (n % shape.entries) * shape.entry_bytes;
-    std::ptr::copy_nonoverlapping(entry.as_ptr(), ring.as_ptr().add(at), entry.len());
-    AtomicU32::from_ptr(ring.as_ptr().add(WRITE_AT).cast()).store(n as u32 + 1, Ordering::Release);
-  };
-  for (n, value) in [5.0f64, 7.0, 9.0].into_iter().enumerate() {
+  // As JS writes: the slots first, then the entry, published.
+  for value in [5.0f64, 7.0, 9.0] {
     add(r, stripe, slot, 1.0);
     add(r, stripe, slot + 1, value);
     let mut entry = value.to_le_bytes().to_vec();
     entry.extend(slot.to_le_bytes());
     entry.resize(OBSERVATIONS.entry_bytes, 0);
-    publish(&observations, n, &entry);
+    observations.append(&entry);
   }
   add(r, stripe, traced, 4.0);
   let mut entry = vec![0u8; EXEMPLARS.entry_bytes];
@@ -470,7 +463,7 @@ fn ring_entries_reach_the_quantiles_and_exemplars_of_the_next_read() {
     at += 1 + text.len();
   }
   let before = crate::exemplar::now();
-  publish(&exemplars, 0, &entry);
+  exemplars.append(&entry);
   let text = text(r, Format::OPENMETRICS_TEXT);
   let after = crate::exemplar::now();
   assert!(text.contains("ringed{quantile=\"0.5\"} 7\n"), "{text}");
