@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, histogramSchema, registry } from 'slotmetrics';
 import { binding } from '../dist/base/native.js';
-import { inLanes, parseSamples } from './helpers.mjs';
+import { eventually, inLanes, parseSamples } from './helpers.mjs';
 
 const CYCLES = 1000;
 const AT_ONCE = 4;
@@ -45,8 +45,11 @@ test(`${CYCLES} worker start/count/exit cycles, ${AT_ONCE} at a time: totals exa
     await runWorker(cycle);
     if (cycle === 200) rssAfterWarmUp = rssMiB();
   });
-  // Let the last environments' teardown finish before counting stripes.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // The last environments' teardown, which gives their stripes back, runs after 'exit'.
+  await eventually(
+    () => binding.stripeStats(),
+    (stats) => stats.live === stripesBefore.live,
+  );
   const rssAtEnd = rssMiB();
 
   const s = parseSamples(await registry.metrics());

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { decodeOtlp, freePort, loopbackReceiver, parseSamples, promtoolCheck } from './helpers.mjs';
+import { decodeOtlp, eventually, freePort, loopbackReceiver, parseSamples, promtoolCheck } from './helpers.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const example = (file) => path.resolve(ROOT, 'examples', file);
@@ -66,13 +66,11 @@ function sampleOf(samples, series) {
  * Scrapes `url` until `series` reads `value`: an app records a request as it finishes
  * it, which may be after the client has read the whole response.
  */
-async function until(url, series, value, options) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const samples = await scrape(url, options);
-    if (sampleOf(samples, series) === value || Date.now() > deadline) return samples;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function until(url, series, value, options) {
+  return eventually(
+    () => scrape(url, options),
+    (samples) => sampleOf(samples, series) === value,
+  );
 }
 
 test('examples/express: request metrics by route pattern, default metrics, Rust-served /metrics', async () => {

@@ -62,6 +62,21 @@ export async function loopbackReceiver(answer = () => ({})) {
   return { url: `http://127.0.0.1:${server.address().port}`, requests, close };
 }
 
+/**
+ * Reads `read()` (awaited) every `every` ms until `accept` holds for what it returned,
+ * or `ms` have passed; returns the last value read. For what another thread, process or
+ * timer finishes on a turn of its own: the caller asserts on the value, so a value
+ * that never comes fails with the test's own message.
+ */
+export async function eventually(read, accept = Boolean, { ms = 10_000, every = 50 } = {}) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (accept(value) || Date.now() >= deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+}
+
 /** Runs `work(n)` for every n in [0, count), `atOnce` at a time, each lane taking the next n. */
 export async function inLanes(count, atOnce, work) {
   let next = 0;

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, histogramSchema, registry } from 'slotmetrics';
 import * as compat from 'slotmetrics/prom-client';
-import { parseOpenMetricsStrict, parseSamples, unsupportedOn } from './helpers.mjs';
+import { eventually, parseOpenMetricsStrict, parseSamples, unsupportedOn } from './helpers.mjs';
 
 const ROUTES = 300;
 
@@ -68,12 +68,17 @@ const NEW_SERIES = 10_000;
  * the two).
  */
 async function checkNoSeriesLost(metric, made) {
-  const samples = parseSamples(await registry.metrics());
-  const counts = new Map();
-  for (const [key, value] of samples) {
-    const match = key.match(new RegExp(`^${metric}\\{user="u(\\d+)"\\}$`));
-    if (match) counts.set(Number(match[1]), value);
-  }
+  const series = new RegExp(`^${metric}\\{user="u(\\d+)"\\}$`);
+  const read = async () => {
+    const counts = new Map();
+    for (const [key, value] of parseSamples(await registry.metrics())) {
+      const match = key.match(series);
+      if (match) counts.set(Number(match[1]), value);
+    }
+    return counts;
+  };
+  // The environment's teardown, which hands over its rings, runs after 'exit'.
+  const counts = await eventually(read, (read) => read.size >= made);
   assert.ok(counts.size >= made, `${counts.size} series of the ${made} or more the worker made`);
   const last = counts.size - 1;
   const wrong = [...Array(counts.size).keys()].filter((i) => !(counts.get(i) === 1 || (i === last && i >= made && counts.get(i) === 0)));
@@ -89,8 +94,6 @@ test('a worker that makes 10k new series in one turn and dies of an uncaught exc
       users.with({ user: 'u' + i }).increment();
     }`;
   await assert.rejects(inWorker(source), /crash mid-loop/);
-  // The environment's teardown, which hands over its rings, runs after 'exit'.
-  await new Promise((resolve) => setTimeout(resolve, 200));
   await checkNoSeriesLost('crashed_users_total', NEW_SERIES);
 });
 
@@ -116,7 +119,6 @@ test('a worker terminated while it makes new series loses none of them', {
     worker.once('error', reject);
   });
   await worker.terminate();
-  await new Promise((resolve) => setTimeout(resolve, 200));
   await checkNoSeriesLost('terminated_users_total', Atomics.load(made, 0));
 });
 

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { counterSchema, startReporter } from 'slotmetrics';
+import { eventually } from './helpers.mjs';
 
 test('startReporter() hands the exposition over on its interval until stopped', { timeout: 30_000 }, async () => {
   const c = counterSchema('reported_total').help('Reported').build();
   c.add(3);
   const exports = [];
   const stop = startReporter({ intervalMs: 20, onExport: (text) => exports.push(text) });
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await eventually(() => exports.length >= 2);
   stop();
   const count = exports.length;
   assert.ok(count >= 2, `exported ${count} times`);
@@ -19,9 +20,9 @@ test('startReporter() hands the exposition over on its interval until stopped', 
 
   const om = [];
   const stopOm = startReporter({ intervalMs: 10, format: 'openmetrics', onExport: async (text) => om.push(text) });
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  await eventually(() => om.length >= 1);
   stopOm();
-  assert.ok(om[0].endsWith('# EOF\n'));
+  assert.ok(om[0]?.endsWith('# EOF\n'), `an OpenMetrics export: ${om[0]}`);
 
   assert.throws(() => startReporter({ intervalMs: 0, onExport: () => {} }), /intervalMs must be an integer from 1 to 2147483647, got number 0/);
   assert.throws(() => startReporter({ intervalMs: 10 }), /onExport must be a function, got undefined/);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseSamples } from './helpers.mjs';
+import { eventually, parseSamples } from './helpers.mjs';
 
 const MEMBER = fileURLToPath(new URL('./fixtures/group-member.cjs', import.meta.url));
 const CLUSTER = fileURLToPath(new URL('./fixtures/cluster-group.cjs', import.meta.url));
@@ -153,8 +153,10 @@ test("a summary's quantiles cover every live process's observations; its count a
   await members[0].ask({ do: 'observe sizes', from: 1, to: 100 });
   await members[1].ask({ do: 'observe sizes', from: 101, to: 200 });
   // Each process publishes its digests every second.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const samples = await members[0].metrics();
+  const samples = await eventually(
+    () => members[0].metrics(),
+    (read) => read.get('group_size{quantile="1"}') === 200 && Math.abs(read.get('group_size{quantile="0.5"}') - 100.5) < 2,
+  );
   assert.equal(samples.get('group_size_count'), 200);
   assert.equal(samples.get('group_size_sum'), 20_100);
   const median = samples.get('group_size{quantile="0.5"}');
@@ -174,9 +176,12 @@ test('an exemplar set in one process is exposed by every process of the group', 
   const [tracer, reader] = await Promise.all([0, 1].map(() => join(dir)));
   await tracer.ask({ do: 'count with an exemplar', trace: 'abc123' });
   // Each process publishes its exemplars every second.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const text = await reader.text('openmetrics');
-  assert.match(text, /^group_traced_total 1 # \{trace_id="abc123"\} 1 \d+(\.\d+)?$/m, text);
+  const exemplar = /^group_traced_total 1 # \{trace_id="abc123"\} 1 \d+(\.\d+)?$/m;
+  const text = await eventually(
+    () => reader.text('openmetrics'),
+    (read) => exemplar.test(read),
+  );
+  assert.match(text, exemplar, text);
   await Promise.all([tracer, reader].map((member) => member.ask({ do: 'exit' }).catch(() => {})));
   fs.rmSync(dir, { recursive: true });
 });

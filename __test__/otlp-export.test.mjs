@@ -8,7 +8,7 @@ import http from 'node:http';
 import { after, test } from 'node:test';
 import zlib from 'node:zlib';
 import { counterSchema, exportDatadog, exportOtlp, gaugeSchema, gaugeSchemaFloat, histogramSchema, Registry, summarySchema } from 'slotmetrics';
-import { decodeOtlp, freePort, loopbackReceiver } from './helpers.mjs';
+import { decodeOtlp, eventually, freePort, loopbackReceiver } from './helpers.mjs';
 
 /** A loopback receiver (helpers.mjs) whose close also stops the test's exporters first. */
 async function receiver(answer) {
@@ -502,9 +502,6 @@ test('an endpoint down for a minute (refusing, then 503): each failure reported 
   timeout: 110_000,
 }, async () => {
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  const until = async (done) => {
-    while (!done()) await sleep(50);
-  };
   const port = await freePort();
   let unavailable = false;
   const accepted = [];
@@ -537,7 +534,7 @@ test('an endpoint down for a minute (refusing, then 503): each failure reported 
     onError: (e) => errors.push(e.message),
   });
   try {
-    await until(() => accepted.length >= 2);
+    assert.ok(await eventually(() => accepted.length >= 2, Boolean, { ms: 20_000 }), 'two exports before the outage');
     // Down: connections refused for 30 s, then 30 s of 503s from whatever answers there.
     server.closeAllConnections?.();
     await new Promise((resolve) => server.close(resolve));
@@ -548,7 +545,7 @@ test('an endpoint down for a minute (refusing, then 503): each failure reported 
     await sleep(30_000);
     assert.equal(accepted.length, beforeOutage, 'nothing was accepted while down');
     unavailable = false;
-    await until(() => accepted.length > beforeOutage);
+    assert.ok(await eventually(() => accepted.length > beforeOutage, Boolean, { ms: 20_000 }), 'an export after the outage');
     clearInterval(recording);
     await push.stop();
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodeOtlp, unsupportedOn } from './helpers.mjs';
+import { decodeOtlp, eventually, unsupportedOn } from './helpers.mjs';
 
 const MEMBER = fileURLToPath(new URL('./fixtures/group-exporter.cjs', import.meta.url));
 
@@ -59,13 +59,8 @@ test('one exporter for the group; after its SIGKILL another takes over and the d
         }));
       });
     const total = () => received().reduce((sum, p) => sum + p.value, 0);
-    const until = async (check) => {
-      const deadline = Date.now() + 20_000;
-      while (!check()) {
-        assert.ok(Date.now() < deadline, `not reached; received ${JSON.stringify(received())}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
+    const until = async (check) =>
+      assert.ok(await eventually(check, Boolean, { ms: 20_000, every: 100 }), `not reached; received ${JSON.stringify(received())}`);
 
     await add('a', 5);
     await add('b', 7);

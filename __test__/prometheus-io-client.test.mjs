@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import * as ours from 'slotmetrics/client';
-import { EXPORTER_NAMES, parseOpenMetricsStrict, parseSamples, promtoolCheck } from './helpers.mjs';
+import { EXPORTER_NAMES, eventually, parseOpenMetricsStrict, parseSamples, promtoolCheck } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const real = require('@prometheus-io/client');
@@ -142,13 +142,8 @@ test("WorkerRegistry: every worker thread's counts with no setup in the threads;
   assert.equal(ours.WorkerRegistry.OPENMETRICS_CONTENT_TYPE, real.Registry.OPENMETRICS_CONTENT_TYPE);
 });
 
-/** Waits (at most 10 s) until `done()` is true: messages between threads cross on turns of their own. */
-async function waitUntil(done) {
-  for (let waited = 0; !done(); waited += 10) {
-    if (waited > 10_000) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Whether one worker has announced itself within 10 s: messages between threads cross on turns of their own. */
+const oneWorkerAnnounced = () => eventually(() => ours.WorkerRegistry.workerCount() === 1, Boolean, { every: 10 });
 
 test('WorkerRegistry gathers a worker running the genuine 0.16 over its channels, and keeps its goodbye counts', needsNode22, async () => {
   const registry = new ours.WorkerRegistry();
@@ -162,7 +157,7 @@ test('WorkerRegistry gathers a worker running the genuine 0.16 over its channels
     parentPort.postMessage('ready');`;
   const worker = new Worker(source, { eval: true });
   await once(worker, 'message');
-  await waitUntil(() => ours.WorkerRegistry.workerCount() === 1);
+  assert.ok(await oneWorkerAnnounced(), 'the worker announced itself');
   assert.equal(parseSamples(await registry.workerMetrics()).get('mixed_jobs_total'), 11, "the main thread's 1 and the worker's 10");
   worker.postMessage('bye');
   await once(worker, 'exit');
@@ -189,7 +184,7 @@ test('WorkerRegistry speaks the protocol under its earlier prefix too (prom-clie
     parentPort.postMessage('ready');`;
   const worker = new Worker(source, { eval: true });
   await once(worker, 'message');
-  await waitUntil(() => ours.WorkerRegistry.workerCount() === 1);
+  assert.ok(await oneWorkerAnnounced(), 'the worker announced itself');
   assert.equal(parseSamples(await registry.workerMetrics()).get('legacy_jobs_total'), 4);
   worker.postMessage('bye');
   await once(worker, 'exit');

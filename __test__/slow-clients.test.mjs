@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { serve } from 'slotmetrics';
+import { eventually } from './helpers.mjs';
 
 /** A raw connection: what it received, and whether the server closed it. */
 function connect(port) {
@@ -16,13 +17,8 @@ function connect(port) {
   return state;
 }
 
-const until = async (check, ms) => {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return check();
-};
+/** Whether `check()` holds within `ms`. */
+const until = (check, ms) => eventually(check, Boolean, { ms, every: 20 });
 
 test('an oversized request head gets 431; a request body is ignored', { timeout: 30_000 }, async () => {
   const server = await serve({ port: 0, host: '127.0.0.1' });

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { counterSchema, log, registry } from 'slotmetrics';
 import { binding } from '../dist/base/native.js';
-import { inLanes, parseSamples } from './helpers.mjs';
+import { eventually, inLanes, parseSamples } from './helpers.mjs';
 
 const CRASHES = 200;
 const AT_ONCE = 4;
@@ -78,15 +78,21 @@ for (const [how, msg, die] of [
     counterSchema('death_counts_total').requireDynamicKey('how').build();
     const before = binding.stripeStats();
     await inLanes(CRASHES, AT_ONCE, die);
-    // Teardown of the last environments runs after their 'exit' event.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await log.flush();
+    // Teardown of the last environments, which gives their stripes back and then
+    // writes their last lines, runs after their 'exit' event.
+    const after = await eventually(
+      () => binding.stripeStats(),
+      (stats) => stats.live === before.live,
+    );
+    const missingLines = async () => {
+      await log.flush();
+      const logged = loggedWorkers(msg);
+      return Array.from({ length: CRASHES }, (_, n) => n).filter((n) => !logged.has(n));
+    };
+    const missing = await eventually(missingLines, (workers) => workers.length === 0);
 
     assert.equal(parseSamples(await registry.metrics()).get(`death_counts_total{how="${how}"}`), CRASHES * PER_WORKER);
-    const logged = loggedWorkers(msg);
-    const missing = Array.from({ length: CRASHES }, (_, n) => n).filter((n) => !logged.has(n));
     assert.deepEqual(missing, [], 'every dead worker’s line was written');
-    const after = binding.stripeStats();
     assert.equal(after.live, before.live, `the dead workers hold no stripe: ${JSON.stringify(after)}`);
     assert.ok(
       after.live + after.free <= before.live + before.free + AT_ONCE,
