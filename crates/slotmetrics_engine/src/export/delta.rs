@@ -1,19 +1,16 @@
-//! Delta temporality: each export sends what was counted since the last export the
-//! receiver acknowledged, computed from cumulative points and the acknowledged ones.
+//! Delta temporality for exports that build messages (OTLP/JSON, and every delta export
+//! of a group, whose baselines the next exporter takes over by stream): each export
+//! sends what was counted since the last export the receiver acknowledged, worked out
+//! point by point (`encode::otlp::delta`) against the acknowledged baselines kept here.
 //!
 //! Nothing is queued: a request that fails leaves the acknowledged state as it was, so
 //! the next export's deltas cover the failed window too (nothing lost, nothing counted
 //! twice), and memory stays one baseline per series however long a receiver is down.
-//! Windows chain: a point's start is the time of the last acknowledged point of its
-//! series, or the series' start for its first. A series whose start moved (it was
-//! reset or removed and counted again) starts a new stream from that start. One whose
-//! counts went down without a new start (a process left its group) starts a new stream
-//! at an unknown time: a point of 0 whose start is its time, as the data model says,
-//! never a negative delta. Points that counted nothing since the last are not sent.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::encode::otlp::model::{Buckets, Data, KeyValue, Metric, DELTA};
+use crate::encode::otlp::delta::{self, Baseline};
+use crate::encode::otlp::model::{Data, KeyValue, Metric, DELTA};
 
 /// A series' stream: its metric's name and its attributes.
 type StreamKey = String;
@@ -31,50 +28,12 @@ fn stream_key(name: &str, attributes: &[KeyValue]) -> StreamKey {
   key
 }
 
-/// What the receiver last acknowledged of a series.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Baseline {
-  /// Start of the cumulative stream the totals count from (the series' start).
-  start: u64,
-  /// Time of the acknowledged point: the next window's start.
-  end: u64,
-  totals: Totals,
-}
-
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-enum Totals {
-  Sum(f64),
-  Histogram {
-    count: u64,
-    sum: f64,
-    buckets: Vec<u64>,
-  },
-  Exponential {
-    scale: i32,
-    count: u64,
-    sum: f64,
-    zero_count: u64,
-    positive: BTreeMap<i32, u64>,
-    negative: BTreeMap<i32, u64>,
-  },
-}
-
 /// Baselines to keep once the request carrying their points is acknowledged.
 pub type Commit = Vec<(StreamKey, Baseline)>;
 
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct DeltaState {
   acknowledged: HashMap<StreamKey, Baseline>,
-}
-
-/// How a cumulative point relates to its series' baseline.
-enum Window {
-  /// The whole cumulative value, from the series' start.
-  NewStream,
-  /// The difference, from the last acknowledged point.
-  Since(u64),
-  /// Counts went down with no new start: a 0 starting at the point's time.
-  Restarted,
 }
 
 impl DeltaState {
@@ -88,173 +47,31 @@ impl DeltaState {
         continue;
       }
       let name = metric.name.as_str();
+      let acknowledged = &self.acknowledged;
+      let commit = &mut commit;
       match metric.data.as_mut() {
         Some(Data::Sum(sum)) if sum.is_monotonic => {
           sum.aggregation_temporality = DELTA;
           sum.data_points.retain_mut(|point| {
             let key = stream_key(name, &point.attributes);
-            let total = point.as_double.unwrap_or_default();
-            let (start, time) = (point.start_time_unix_nano, point.time_unix_nano);
-            let previous = self.acknowledged.get(&key);
-            let (window, delta) = match previous {
-              Some(Baseline {
-                start: s,
-                end,
-                totals: Totals::Sum(before),
-              }) if same_start(*s, start) => {
-                if total >= *before {
-                  (Window::Since(*end), total - before)
-                } else {
-                  (Window::Restarted, 0.0)
-                }
-              }
-              _ => (Window::NewStream, total),
-            };
-            let baseline = Baseline {
-              start,
-              end: time,
-              totals: Totals::Sum(total),
-            };
-            keep(
-              window,
-              delta == 0.0,
-              key,
-              baseline,
-              &mut commit,
-              |window_start, restarted| {
-                point.start_time_unix_nano = window_start;
-                point.as_double = Some(if restarted { 0.0 } else { delta });
-              },
-            )
+            let baseline = delta::sum(acknowledged.get(&key), point);
+            keep(commit, key, baseline)
           });
         }
         Some(Data::Histogram(histogram)) => {
           histogram.aggregation_temporality = DELTA;
           histogram.data_points.retain_mut(|point| {
             let key = stream_key(name, &point.attributes);
-            let (start, time) = (point.start_time_unix_nano, point.time_unix_nano);
-            let sum = point.sum.unwrap_or_default();
-            let previous = self.acknowledged.get(&key);
-            let window = match previous {
-              Some(Baseline {
-                start: s,
-                end,
-                totals: Totals::Histogram { count, buckets, .. },
-              }) if same_start(*s, start) && buckets.len() == point.bucket_counts.len() => {
-                if point.count >= *count
-                  && point
-                    .bucket_counts
-                    .iter()
-                    .zip(buckets)
-                    .all(|(now, then)| now >= then)
-                {
-                  Window::Since(*end)
-                } else {
-                  Window::Restarted
-                }
-              }
-              _ => Window::NewStream,
-            };
-            let baseline = Baseline {
-              start,
-              end: time,
-              totals: Totals::Histogram {
-                count: point.count,
-                sum,
-                buckets: point.bucket_counts.clone(),
-              },
-            };
-            let subtracting = matches!(&window, Window::Since(_));
-            let nothing_new = subtracting && previous.is_some_and(|b| b.totals == baseline.totals);
-            keep(
-              window,
-              nothing_new,
-              key,
-              baseline,
-              &mut commit,
-              |window_start, restarted| {
-                point.start_time_unix_nano = window_start;
-                match (restarted, previous) {
-                  (true, _) => {
-                    point.count = 0;
-                    point.sum = Some(0.0);
-                    point.bucket_counts.iter_mut().for_each(|c| *c = 0);
-                    point.exemplars.clear();
-                  }
-                  (
-                    false,
-                    Some(Baseline {
-                      totals: Totals::Histogram { count, sum, buckets },
-                      ..
-                    }),
-                  ) if subtracting => {
-                    point.count -= count;
-                    point.sum = Some(point.sum.unwrap_or_default() - sum);
-                    for (now, then) in point.bucket_counts.iter_mut().zip(buckets) {
-                      *now -= then;
-                    }
-                  }
-                  _ => {}
-                }
-              },
-            )
+            let baseline = delta::histogram(acknowledged.get(&key), point);
+            keep(commit, key, baseline)
           });
         }
         Some(Data::ExponentialHistogram(histogram)) => {
           histogram.aggregation_temporality = DELTA;
           histogram.data_points.retain_mut(|point| {
             let key = stream_key(name, &point.attributes);
-            let (start, time) = (point.start_time_unix_nano, point.time_unix_nano);
-            let totals = Totals::Exponential {
-              scale: point.scale,
-              count: point.count,
-              sum: point.sum.unwrap_or_default(),
-              zero_count: point.zero_count,
-              positive: indexed(point.positive.as_ref()),
-              negative: indexed(point.negative.as_ref()),
-            };
-            let previous = self.acknowledged.get(&key);
-            let difference = match previous {
-              Some(baseline) if same_start(baseline.start, start) => {
-                Some(subtract(&totals, &baseline.totals))
-              }
-              _ => None,
-            };
-            let window = match (previous, &difference) {
-              (Some(baseline), Some(Some(_))) => Window::Since(baseline.end),
-              (Some(_), Some(None)) => Window::Restarted,
-              _ => Window::NewStream,
-            };
-            let nothing_new = matches!(&difference, Some(Some(d)) if d.count == 0 && d.sum == 0.0);
-            let baseline = Baseline {
-              start,
-              end: time,
-              totals,
-            };
-            keep(
-              window,
-              nothing_new,
-              key,
-              baseline,
-              &mut commit,
-              |window_start, restarted| {
-                point.start_time_unix_nano = window_start;
-                if restarted {
-                  point.count = 0;
-                  point.sum = Some(0.0);
-                  point.zero_count = 0;
-                  point.positive = None;
-                  point.negative = None;
-                } else if let Some(Some(d)) = difference {
-                  point.scale = d.scale;
-                  point.count = d.count;
-                  point.sum = Some(d.sum);
-                  point.zero_count = d.zero_count;
-                  point.positive = buckets(&d.positive);
-                  point.negative = buckets(&d.negative);
-                }
-              },
-            )
+            let baseline = delta::exponential(acknowledged.get(&key), point);
+            keep(commit, key, baseline)
           });
         }
         _ => {}
@@ -285,129 +102,19 @@ impl DeltaState {
   }
 }
 
-/// Whether two start times are one series' start: a group's processes each hold it as
-/// float seconds, which may differ in the last bit (a few hundred nanoseconds).
-fn same_start(a: u64, b: u64) -> bool {
-  a.abs_diff(b) < 1_000_000
-}
-
-/// Rewrites a point for its window (by `rewrite(window start, restarted)`) and records
-/// its baseline, or drops it when there is nothing new; returns whether it stays.
-fn keep(
-  window: Window,
-  nothing_new: bool,
-  key: StreamKey,
-  baseline: Baseline,
-  commit: &mut Commit,
-  rewrite: impl FnOnce(u64, bool),
-) -> bool {
-  let (window_start, restarted) = match window {
-    Window::NewStream => (baseline.start, false),
-    Window::Since(_) if nothing_new => return false,
-    Window::Since(end) => (end, false),
-    Window::Restarted => (baseline.end, true),
-  };
-  rewrite(window_start, restarted);
-  commit.push((key, baseline));
-  true
-}
-
-/// Dense buckets as index → count (OTLP's lower-bound indexes).
-fn indexed(buckets: Option<&Buckets>) -> BTreeMap<i32, u64> {
-  buckets.map_or_else(BTreeMap::new, |b| {
-    b.bucket_counts
-      .iter()
-      .enumerate()
-      .filter(|(_, count)| **count > 0)
-      .map(|(i, count)| (b.offset + i as i32, *count))
-      .collect()
-  })
-}
-
-/// Index → count as dense buckets.
-fn buckets(counts: &BTreeMap<i32, u64>) -> Option<Buckets> {
-  let (&first, _) = counts.first_key_value()?;
-  let (&last, _) = counts.last_key_value()?;
-  let mut bucket_counts = vec![0; (last - first + 1) as usize];
-  for (index, count) in counts {
-    bucket_counts[(index - first) as usize] = *count;
-  }
-  Some(Buckets {
-    offset: first,
-    bucket_counts,
-  })
-}
-
-/// Buckets at a scale `by` lower: OTLP bucket `i` is within bucket `i >> by`.
-fn downscaled(counts: &BTreeMap<i32, u64>, by: i32) -> BTreeMap<i32, u64> {
-  let mut out = BTreeMap::new();
-  for (index, count) in counts {
-    *out.entry(index >> by).or_insert(0) += count;
-  }
-  out
-}
-
-struct Difference {
-  scale: i32,
-  count: u64,
-  sum: f64,
-  zero_count: u64,
-  positive: BTreeMap<i32, u64>,
-  negative: BTreeMap<i32, u64>,
-}
-
-/// `now − then` of two exponential histograms, at the lower of their scales; `None` if
-/// any count went down.
-fn subtract(now: &Totals, then: &Totals) -> Option<Difference> {
-  let (
-    Totals::Exponential {
-      scale,
-      count,
-      sum,
-      zero_count,
-      positive,
-      negative,
-    },
-    Totals::Exponential {
-      scale: then_scale,
-      count: then_count,
-      sum: then_sum,
-      zero_count: then_zero,
-      positive: then_positive,
-      negative: then_negative,
-    },
-  ) = (now, then)
-  else {
-    return None;
-  };
-  let lowest = (*scale).min(*then_scale);
-  let minus = |now: &BTreeMap<i32, u64>, then: &BTreeMap<i32, u64>| {
-    let (mut now, then) = (
-      downscaled(now, scale - lowest),
-      downscaled(then, then_scale - lowest),
-    );
-    for (index, count) in then {
-      let cell = now.get_mut(&index)?;
-      *cell = cell.checked_sub(count)?;
-    }
-    now.retain(|_, count| *count > 0);
-    Some(now)
-  };
-  Some(Difference {
-    scale: lowest,
-    count: count.checked_sub(*then_count)?,
-    sum: sum - then_sum,
-    zero_count: zero_count.checked_sub(*then_zero)?,
-    positive: minus(positive, then_positive)?,
-    negative: minus(negative, then_negative)?,
-  })
+/// Records a rewritten point's baseline for the commit; returns whether the point is
+/// sent (it has something new).
+fn keep(commit: &mut Commit, key: StreamKey, baseline: Option<Baseline>) -> bool {
+  let kept = baseline.is_some();
+  commit.extend(baseline.map(|baseline| (key, baseline)));
+  kept
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
   use crate::encode::otlp::model::{
-    ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, CUMULATIVE,
+    Buckets, ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, CUMULATIVE,
   };
 
   fn counter(total: f64, start: u64, time: u64) -> Vec<Metric> {

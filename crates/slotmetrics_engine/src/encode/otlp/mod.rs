@@ -19,6 +19,7 @@ use crate::registry::{Family, Series};
 use crate::text::parse_labels;
 
 pub mod cumulative;
+pub mod delta;
 mod json;
 pub mod model;
 
