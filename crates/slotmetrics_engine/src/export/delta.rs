@@ -112,10 +112,19 @@ fn keep(commit: &mut Commit, key: StreamKey, baseline: Option<Baseline>) -> bool
 
 #[cfg(test)]
 mod tests {
+  use prost::Message;
+
   use super::*;
+  use crate::collect::Snapshot;
+  use crate::encode::otlp::direct::{requests, Encoded, SeriesCache};
   use crate::encode::otlp::model::{
     Buckets, ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, CUMULATIVE,
   };
+  use crate::encode::otlp::model::{ExportMetricsServiceRequest, InstrumentationScope};
+  use crate::encode::otlp::{metrics, split, Origin};
+  use crate::encode::testing::{add, def};
+  use crate::kind::Kind;
+  use crate::registry::Registry;
 
   fn counter(total: f64, start: u64, time: u64) -> Vec<Metric> {
     vec![Metric {
@@ -294,5 +303,81 @@ mod tests {
         bucket_counts: vec![1]
       })
     );
+  }
+  /// Every request the direct writer makes, decoded.
+  fn decoded(requests: &[Encoded]) -> Vec<ExportMetricsServiceRequest> {
+    requests
+      .iter()
+      .map(|r| ExportMetricsServiceRequest::decode(r.body.as_slice()).unwrap())
+      .collect()
+  }
+
+  #[test]
+  fn the_direct_writer_sends_the_message_path_s_deltas() {
+    let r = Registry::new();
+    let stripe = r.striped.attach().unwrap();
+    let jobs = r
+      .define(def("jobs_total", "Jobs", Kind::Counter, &["queue"], &[]))
+      .unwrap();
+    let depth = r
+      .define(def("depth", "", Kind::IntGauge, &["queue"], &[]))
+      .unwrap();
+    let latency = r
+      .define(def("lat_seconds", "", Kind::Histogram, &["route"], &[0.1, 1.0]))
+      .unwrap();
+    let origin = Origin {
+      resource: vec![KeyValue::new("service.name", "test")],
+      scope: InstrumentationScope {
+        name: "slotmetrics".into(),
+        version: "1".into(),
+      },
+    };
+    let (mut state, mut cache) = (DeltaState::default(), SeriesCache::default());
+    for export in 0..7u32 {
+      for i in 0..30u32 {
+        let queue = format!("q{i}");
+        // A third of the series count nothing new in each export.
+        if (i + export) % 3 != 0 {
+          add(
+            &r,
+            stripe,
+            r.series(jobs, &[&queue]).unwrap().slot(),
+            f64::from(i + export),
+          );
+          add(&r, stripe, r.series(latency, &[&queue]).unwrap().slot(), 1.0);
+        }
+        crate::encode::testing::set_shared(&r, r.series(depth, &[&queue]).unwrap().slot(), u64::from(export));
+      }
+      match export {
+        // The series after it move up a place.
+        2 => r.remove_series(jobs, &["q3"]).unwrap(),
+        // New series, and the removed one counting again: new streams.
+        4 => {
+          for queue in ["q3", "q30", "q31"] {
+            add(&r, stripe, r.series(jobs, &[queue]).unwrap().slot(), 7.0);
+          }
+        }
+        _ => {}
+      }
+      let namespace = r.namespace(crate::registry::DEFAULT_NAMESPACE).unwrap();
+      let snapshot = Snapshot::take(&r, &namespace).unwrap();
+      let now = 10.0 + f64::from(export);
+      let mut messages = metrics(&snapshot, now);
+      let commit = state.to_delta(&mut messages, &|_| false);
+      let sent: Vec<ExportMetricsServiceRequest> = split(messages, 7, usize::MAX)
+        .into_iter()
+        .map(|group| origin.request(group))
+        .collect();
+      let direct = requests(&snapshot, &origin, now, &mut cache, (7, usize::MAX), &|_| true);
+      assert_eq!(decoded(&direct), sent, "export {export}");
+      assert!(direct.iter().all(|r| r.baselines.len() <= r.points));
+      // The third export's requests fail: the next carries their counts.
+      if export != 3 {
+        state.commit(commit);
+        for request in direct {
+          cache.acknowledge(request.baselines);
+        }
+      }
+    }
   }
 }

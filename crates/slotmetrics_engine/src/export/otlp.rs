@@ -3,9 +3,10 @@
 //! temporality. Retried only on 429, 502, 503 and 504, as the OTLP specification says;
 //! a 2xx with a partial success is not retried either.
 //!
-//! Cumulative protobuf, the default, is written straight from the snapshot with each
-//! series' attributes encoded once (`otlp::cumulative`); delta and JSON build the
-//! messages, since deltas are worked out on them.
+//! Protobuf, the default, is written straight from the snapshot with each series'
+//! attributes encoded once and its delta baseline kept beside them (`otlp::direct`).
+//! JSON builds the messages, and so do a group's delta exports, whose baselines go to a
+//! file by stream for the exporter that takes over (`super::delta`).
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -21,7 +22,7 @@ use prost::Message;
 use super::delta::{Commit, DeltaState};
 use super::{Answer, Auth, Context, Delivery, Destination, Failure, Protocol, Report, Tally, Target};
 use crate::collect::Snapshot;
-use crate::encode::otlp::cumulative::{self, AttributeCache, Encoded};
+use crate::encode::otlp::direct::{self, Acknowledged, Encoded, SeriesCache};
 use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
 use crate::encode::otlp::{self, Encoding, Origin};
 
@@ -61,12 +62,13 @@ pub struct Options {
 pub struct Otlp {
   target: Target,
   options: Options,
+  /// The message path's acknowledged delta baselines.
   delta: DeltaState,
   /// In a group: where the acknowledged baselines are kept for the next exporter.
   delta_file: Option<std::path::PathBuf>,
-  /// Cumulative protobuf's encoded attributes, kept between exports; used on the
-  /// blocking pool, one export at a time.
-  attributes: Arc<Mutex<AttributeCache>>,
+  /// Protobuf's encoded attributes and acknowledged delta baselines, kept between
+  /// exports; used on the blocking pool, one export at a time.
+  series: Arc<Mutex<SeriesCache>>,
 }
 
 /// One request's worth of an export: messages still to be turned into deltas and
@@ -74,6 +76,12 @@ pub struct Otlp {
 enum Batch {
   Messages(Vec<Metric>),
   Encoded(Encoded),
+}
+
+/// The delta baselines a request's acknowledgement keeps, by the path that wrote it.
+enum Acknowledgement {
+  Messages(Commit),
+  Direct(Vec<Acknowledged>),
 }
 
 impl Otlp {
@@ -99,7 +107,7 @@ impl Otlp {
       options,
       delta: DeltaState::default(),
       delta_file: None,
-      attributes: Arc::default(),
+      series: Arc::default(),
     })
   }
 }
@@ -181,10 +189,10 @@ impl Destination for Otlp {
     let registry = context.registry;
     let namespace_id = context.schedule.namespace_id;
     let temporality = self.options.temporality;
-    let direct = temporality == Temporality::Cumulative && self.options.encoding == Encoding::Protobuf;
+    let direct = self.options.encoding == Encoding::Protobuf && self.delta_file.is_none();
     let (resource, scope) = (self.options.resource.clone(), self.scope());
     let (max_points, max_bytes) = (self.options.max_points, self.options.max_bytes);
-    let attributes = self.attributes.clone();
+    let series = self.series.clone();
     // Reading, encoding (or building the messages) and splitting take milliseconds for
     // large registries: not on an async worker's time.
     let read = tokio::task::spawn_blocking(move || {
@@ -203,11 +211,22 @@ impl Destination for Otlp {
         .collect();
       let origin = origin(&resource, scope, &namespace.default_labels());
       let batches: Vec<Batch> = if direct {
-        let mut attributes = attributes.lock();
-        cumulative::requests(&snapshot, &origin, now, &mut attributes, max_points, max_bytes)
-          .into_iter()
-          .map(Batch::Encoded)
-          .collect()
+        let delta_for = |family: &crate::registry::Family| match temporality {
+          Temporality::Cumulative => false,
+          Temporality::Delta => true,
+          Temporality::LowMemory => family.process.is_none(),
+        };
+        direct::requests(
+          &snapshot,
+          &origin,
+          now,
+          &mut series.lock(),
+          (max_points, max_bytes),
+          &delta_for,
+        )
+        .into_iter()
+        .map(Batch::Encoded)
+        .collect()
       } else {
         otlp::split(otlp::metrics(&snapshot, now), max_points, max_bytes)
           .into_iter()
@@ -235,14 +254,17 @@ impl Destination for Otlp {
     let mut tally = Tally::default();
     for mut batch in batches {
       let (commit, points) = match &mut batch {
-        Batch::Encoded(encoded) => (Commit::new(), encoded.points),
+        Batch::Encoded(encoded) => (
+          Acknowledgement::Direct(std::mem::take(&mut encoded.baselines)),
+          encoded.points,
+        ),
         Batch::Messages(group) => {
           let commit = tokio::task::block_in_place(|| match temporality {
             Temporality::Cumulative => vec![],
             Temporality::Delta => self.delta.to_delta(group, &|_| false),
             Temporality::LowMemory => self.delta.to_delta(group, &|name| observed.contains(name)),
           });
-          (commit, count_points(group))
+          (Acknowledgement::Messages(commit), count_points(group))
         }
       };
       if points == 0 {
@@ -297,7 +319,16 @@ impl Destination for Otlp {
 impl Otlp {
   /// Keeps acknowledged baselines, and in a group writes them where the next exporter
   /// finds them (before the next request, so a takeover repeats no count).
-  fn commit(&mut self, commit: Commit) {
+  fn commit(&mut self, acknowledgement: Acknowledgement) {
+    let commit = match acknowledgement {
+      Acknowledgement::Messages(commit) => commit,
+      Acknowledgement::Direct(baselines) => {
+        if !baselines.is_empty() {
+          self.series.lock().acknowledge(baselines);
+        }
+        return;
+      }
+    };
     #[cfg(unix)]
     let changed = !commit.is_empty();
     self.delta.commit(commit);

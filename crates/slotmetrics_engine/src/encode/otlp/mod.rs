@@ -18,8 +18,8 @@ use crate::native::Sparse;
 use crate::registry::{Family, Series};
 use crate::text::parse_labels;
 
-pub mod cumulative;
 pub mod delta;
+pub mod direct;
 mod json;
 pub mod model;
 

@@ -1,13 +1,14 @@
-//! Cumulative OTLP/protobuf written straight from a snapshot into request bodies: the
-//! exporter's default, and most of its work at scale.
+//! OTLP/protobuf written straight from a snapshot into request bodies, cumulative or
+//! delta: the exporter's default, and most of its work at scale.
 //!
 //! Building messages and letting prost write them costs an allocation per attribute of
 //! every point and a parse of every series' label text at each export. A series'
-//! labels never change, so their encoding is kept between exports (`AttributeCache`)
+//! labels never change, so their encoding is kept between exports (`SeriesCache`)
 //! and copied after the rest of the point, which prost writes without attributes: a
-//! protobuf message's fields may come in any order. Requests are cut to the point and
-//! byte limits as the points are written, each metric's header repeated in every
-//! request its points span.
+//! protobuf message's fields may come in any order. Beside it the cache keeps each
+//! series' acknowledged delta baseline, found where the series is, so delta costs no
+//! lookup by name either. Requests are cut to the point and byte limits as the points
+//! are written, each metric's header repeated in every request its points span.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,25 +16,36 @@ use std::sync::Arc;
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, message, WireType};
 use prost::Message;
 
-use super::model::{Resource, CUMULATIVE};
+use super::delta::{self, Baseline};
+use super::model::{Resource, CUMULATIVE, DELTA};
 use super::{attributes, header, nanos, point, Origin, Point, YIELD_EVERY};
 use crate::collect::Snapshot;
 use crate::kind::Kind;
 use crate::registry::{Family, Series};
 
-/// A request body, uncompressed, and the points it carries.
+/// A request body, uncompressed, the points it carries, and the delta baselines to
+/// keep once the receiver has acknowledged it (`SeriesCache::acknowledge`).
 pub struct Encoded {
   pub body: Vec<u8>,
   pub points: usize,
+  pub baselines: Vec<Acknowledged>,
 }
 
-/// The encoded attributes of the series of recent exports, by family and position:
-/// a family's series come in registration order, so an export finds each series where
-/// the last one left it, reading the cache front to back (a hash table of 100k entries
-/// costs a cache miss per series instead). A series not where it was (one before it
-/// was removed) is encoded again.
+/// A delta point's baseline, for the series it was written for.
+pub struct Acknowledged {
+  family: usize,
+  position: usize,
+  labels: Arc<str>,
+  baseline: Baseline,
+}
+
+/// What recent exports keep of each series, by family and position: a family's series
+/// come in registration order, so an export finds each series where the last one left
+/// it, reading the cache front to back (a hash table of 100k entries costs a cache
+/// miss per series instead). Once a series is not where it was (one before it was
+/// removed), the family's later entries are found by the series' identity.
 #[derive(Default)]
-pub struct AttributeCache {
+pub struct SeriesCache {
   families: HashMap<usize, FamilyCache, foldhash::fast::RandomState>,
   export: u64,
 }
@@ -42,16 +54,27 @@ struct FamilyCache {
   /// Held, so that its address (the key) is not reused while it is cached.
   _family: Arc<Family>,
   series: Vec<Cached>,
+  /// Entries moved out of place this export, by their labels' address.
+  displaced: HashMap<usize, Cached, foldhash::fast::RandomState>,
   last_export: u64,
 }
 
 struct Cached {
+  /// The series' label text: held, its address the series' identity.
   labels: Arc<str>,
   /// Each attribute as a field of the point's message: tag, length, `KeyValue`.
   encoded: Box<[u8]>,
+  /// What the receiver last acknowledged of it, when its points go as deltas (boxed:
+  /// cumulative exports pay a pointer for it, not a baseline).
+  acknowledged: Option<Box<Baseline>>,
 }
 
-impl AttributeCache {
+/// A series' identity while the cache holds its labels.
+fn identity(labels: &Arc<str>) -> usize {
+  Arc::as_ptr(labels).cast::<u8>() as usize
+}
+
+impl SeriesCache {
   fn family(&mut self, family: &Arc<Family>) -> &mut FamilyCache {
     let export = self.export;
     let cached = self
@@ -60,6 +83,7 @@ impl AttributeCache {
       .or_insert_with(|| FamilyCache {
         _family: family.clone(),
         series: vec![],
+        displaced: HashMap::default(),
         last_export: export,
       });
     cached.last_export = export;
@@ -72,31 +96,64 @@ impl AttributeCache {
     self.families.retain(|_, cached| cached.last_export == export);
     self.export += 1;
   }
+
+  /// Keeps the baselines of a request the receiver acknowledged (or refused for good:
+  /// its points must not be sent again), before the next export.
+  pub fn acknowledge(&mut self, baselines: Vec<Acknowledged>) {
+    for acknowledged in baselines {
+      let cached = self
+        .families
+        .get_mut(&acknowledged.family)
+        .and_then(|family| family.series.get_mut(acknowledged.position))
+        .filter(|cached| Arc::ptr_eq(&cached.labels, &acknowledged.labels));
+      match cached.map(|cached| &mut cached.acknowledged) {
+        Some(Some(kept)) => **kept = acknowledged.baseline,
+        Some(kept) => *kept = Some(Box::new(acknowledged.baseline)),
+        None => {}
+      }
+    }
+  }
 }
 
 impl FamilyCache {
-  /// The encoded attributes of the family's `position`th series.
-  fn encoded(&mut self, family: &Family, position: usize, series: &Series) -> &[u8] {
-    let current = self
+  /// The entry of the family's `position`th series, every series before it having been
+  /// asked for this export.
+  fn entry(&mut self, family: &Family, position: usize, series: &Series) -> &mut Cached {
+    let in_place = self
       .series
       .get(position)
       .is_some_and(|cached| Arc::ptr_eq(&cached.labels, &series.labels));
-    if !current {
-      let mut encoded = Vec::new();
-      for attribute in attributes(family, &series.labels) {
-        message::encode(attributes_tag(family), &attribute, &mut encoded);
+    if !in_place {
+      for cached in self.series.drain(position..) {
+        self.displaced.insert(identity(&cached.labels), cached);
       }
-      let cached = Cached {
-        labels: series.labels.clone(),
-        encoded: encoded.into(),
-      };
-      if position < self.series.len() {
-        self.series[position] = cached;
-      } else {
-        self.series.push(cached);
-      }
+      let cached = self
+        .displaced
+        .remove(&identity(&series.labels))
+        .unwrap_or_else(|| Cached::new(family, series));
+      self.series.push(cached);
     }
-    &self.series[position].encoded
+    &mut self.series[position]
+  }
+
+  /// Ends the export's pass over the family's `seen` series.
+  fn end(&mut self, seen: usize) {
+    self.series.truncate(seen);
+    self.displaced.clear();
+  }
+}
+
+impl Cached {
+  fn new(family: &Family, series: &Series) -> Cached {
+    let mut encoded = Vec::new();
+    for attribute in attributes(family, &series.labels) {
+      message::encode(attributes_tag(family), &attribute, &mut encoded);
+    }
+    Cached {
+      labels: series.labels.clone(),
+      encoded: encoded.into(),
+      acknowledged: None,
+    }
   }
 }
 
@@ -127,26 +184,44 @@ impl Point {
       Point::Summary(p) => p.encode_raw(out),
     }
   }
+
+  /// Rewrites a cumulative point as its delta since `previous`; returns the baseline
+  /// to keep once it is acknowledged, or `None` when there is nothing new to send.
+  fn make_delta(&mut self, previous: Option<&Baseline>) -> Option<Baseline> {
+    match self {
+      Point::Number(p) => delta::sum(previous, p),
+      Point::Histogram(p) => delta::histogram(previous, p),
+      Point::Exponential(p) => delta::exponential(previous, p),
+      Point::Summary(_) => None,
+    }
+  }
+}
+
+/// Whether a family has cumulative points that can go as deltas: counters and
+/// histograms.
+fn accumulates(family: &Family) -> bool {
+  matches!(family.def.kind, Kind::Counter | Kind::Histogram)
 }
 
 /// A family's field in `Metric` for its data, and what that data message says after
 /// its points (temporality, monotonicity).
-fn data_field(family: &Family) -> (u32, Vec<u8>) {
+fn data_field(family: &Family, as_delta: bool) -> (u32, Vec<u8>) {
   let mut trailer = Vec::new();
-  let cumulative = |trailer: &mut Vec<u8>| prost::encoding::int32::encode(2, &CUMULATIVE, trailer);
+  let temporality = if as_delta { DELTA } else { CUMULATIVE };
+  let temporality = |trailer: &mut Vec<u8>| prost::encoding::int32::encode(2, &temporality, trailer);
   let tag = match family.def.kind {
     Kind::Counter => {
-      cumulative(&mut trailer);
+      temporality(&mut trailer);
       prost::encoding::bool::encode(3, &true, &mut trailer);
       7
     }
     Kind::IntGauge | Kind::FloatGauge => 5,
     Kind::Histogram if family.def.native.is_some() => {
-      cumulative(&mut trailer);
+      temporality(&mut trailer);
       10
     }
     Kind::Histogram => {
-      cumulative(&mut trailer);
+      temporality(&mut trailer);
       9
     }
     Kind::Summary => 11,
@@ -154,44 +229,63 @@ fn data_field(family: &Family) -> (u32, Vec<u8>) {
   (tag, trailer)
 }
 
-/// Every series of the snapshot, cumulative, stamped `now` (seconds since the Unix
-/// epoch), as requests from `origin` of at most `max_points` points and about
-/// `max_bytes` bytes (a point larger than that goes alone).
+/// Every series of the snapshot stamped `now` (seconds since the Unix epoch), as
+/// requests from `origin` of at most `max_points` points and about `max_bytes` bytes (a
+/// point larger than that goes alone). The counters and histograms of the families
+/// `delta_for` names go as deltas since their series' acknowledged baselines, leaving
+/// out points with nothing new; every other point is cumulative.
 pub fn requests(
   snapshot: &Snapshot,
   origin: &Origin,
   now: f64,
-  cache: &mut AttributeCache,
-  max_points: usize,
-  max_bytes: usize,
+  cache: &mut SeriesCache,
+  limits: (usize, usize),
+  delta_for: &dyn Fn(&Family) -> bool,
 ) -> Vec<Encoded> {
   let time = nanos(now);
+  let (max_points, max_bytes) = limits;
   let mut writer = Writer::new(origin, max_points, max_bytes);
   let mut seen = 0usize;
   for entry in &snapshot.families {
     let family = &*entry.family;
-    let (tag, trailer) = data_field(family);
+    let as_delta = accumulates(family) && delta_for(family);
+    let (tag, trailer) = data_field(family, as_delta);
     writer.begin(header(family, None).encode_to_vec(), tag, trailer);
-    let cached = cache.family(&entry.family);
+    let family_key = Arc::as_ptr(&entry.family) as usize;
+    let cached_family = cache.family(&entry.family);
     let mut position = 0;
     for series in entry.series() {
       seen += 1;
       if seen.is_multiple_of(YIELD_EVERY) {
         std::thread::yield_now();
       }
-      let attributes = cached.encoded(family, position, series);
+      let cached = cached_family.entry(family, position, series);
       position += 1;
-      let Some(point) = point(snapshot, entry, series, vec![], time) else {
+      let Some(mut point) = point(snapshot, entry, series, vec![], time) else {
         continue;
       };
-      writer.point(|out| {
+      let baseline = if as_delta {
+        let Some(baseline) = point.make_delta(cached.acknowledged.as_deref()) else {
+          continue;
+        };
+        Some(Acknowledged {
+          family: family_key,
+          position: position - 1,
+          labels: cached.labels.clone(),
+          baseline,
+        })
+      } else {
+        None
+      };
+      let attributes = &cached.encoded;
+      writer.point(baseline, |out| {
         encode_key(1, WireType::LengthDelimited, out);
         encode_varint((point.encoded_len() + attributes.len()) as u64, out);
         point.encode_raw(out);
         out.extend_from_slice(attributes);
       });
     }
-    cached.series.truncate(position);
+    cached_family.end(position);
     writer.end_metric();
   }
   cache.sweep();
@@ -207,15 +301,17 @@ struct Writer {
   max_points: usize,
   max_bytes: usize,
   done: Vec<Encoded>,
-  /// The request's `Metric` fields so far, and their points.
+  /// The request's `Metric` fields so far, their points, and those points' baselines.
   metrics: Vec<u8>,
   points: usize,
+  baselines: Vec<Acknowledged>,
   /// The metric being written: its header fields, its data's field number, its points
   /// and what its data message says after them.
   header: Vec<u8>,
   data_tag: u32,
   data: Vec<u8>,
   data_points: usize,
+  data_baselines: Vec<Acknowledged>,
   trailer: Vec<u8>,
 }
 
@@ -242,10 +338,12 @@ impl Writer {
       done: vec![],
       metrics: vec![],
       points: 0,
+      baselines: vec![],
       header: vec![],
       data_tag: 0,
       data: vec![],
       data_points: 0,
+      data_baselines: vec![],
       trailer: vec![],
     }
   }
@@ -254,9 +352,9 @@ impl Writer {
     (self.header, self.data_tag, self.trailer) = (header, data_tag, trailer);
   }
 
-  /// Writes a point of the current metric with `encode`; if it takes the request past
-  /// a limit, it starts the next request instead.
-  fn point(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+  /// Writes a point of the current metric with `encode`, and its delta baseline if it
+  /// has one; if it takes the request past a limit, it starts the next request instead.
+  fn point(&mut self, baseline: Option<Acknowledged>, encode: impl FnOnce(&mut Vec<u8>)) {
     let before = self.data.len();
     encode(&mut self.data);
     let bytes = self.resource.len()
@@ -274,6 +372,7 @@ impl Writer {
       self.data = point;
     }
     self.data_points += 1;
+    self.data_baselines.extend(baseline);
   }
 
   /// Closes the current metric into the request, if it has points there.
@@ -293,6 +392,7 @@ impl Writer {
     self.metrics.extend_from_slice(&self.data);
     self.metrics.extend_from_slice(&self.trailer);
     self.points += self.data_points;
+    self.baselines.append(&mut self.data_baselines);
     self.data.clear();
     self.data_points = 0;
   }
@@ -316,6 +416,7 @@ impl Writer {
     self.done.push(Encoded {
       body,
       points: self.points,
+      baselines: std::mem::take(&mut self.baselines),
     });
     self.metrics.clear();
     self.points = 0;
@@ -387,10 +488,17 @@ mod tests {
     let namespace = r.namespace(crate::registry::DEFAULT_NAMESPACE).unwrap();
     let snapshot = Snapshot::take(&r, &namespace).unwrap();
     let origin = origin();
-    let mut cache = AttributeCache::default();
+    let mut cache = SeriesCache::default();
     // Twice: the second export reads the attributes from the cache.
     for max_points in [usize::MAX, 7, 7] {
-      let direct = requests(&snapshot, &origin, 12.5, &mut cache, max_points, usize::MAX);
+      let direct = requests(
+        &snapshot,
+        &origin,
+        12.5,
+        &mut cache,
+        (max_points, usize::MAX),
+        &|_| false,
+      );
       let model: Vec<ExportMetricsServiceRequest> = split(metrics(&snapshot, 12.5), max_points, usize::MAX)
         .into_iter()
         .map(|group| origin.request(group))
@@ -407,11 +515,13 @@ mod tests {
       .define(def("jobs_total", "Jobs", Kind::Counter, &["queue"], &[]))
       .unwrap();
     let origin = origin();
-    let mut cache = AttributeCache::default();
-    let export = |cache: &mut AttributeCache| {
+    let mut cache = SeriesCache::default();
+    let export = |cache: &mut SeriesCache| {
       let namespace = r.namespace(crate::registry::DEFAULT_NAMESPACE).unwrap();
       let snapshot = Snapshot::take(&r, &namespace).unwrap();
-      let direct = requests(&snapshot, &origin, 3.0, cache, usize::MAX, usize::MAX);
+      let direct = requests(&snapshot, &origin, 3.0, cache, (usize::MAX, usize::MAX), &|_| {
+        false
+      });
       assert_eq!(decoded(&direct), vec![origin.request(metrics(&snapshot, 3.0))]);
       direct[0].points
     };
@@ -425,8 +535,10 @@ mod tests {
     let r = registry();
     let namespace = r.namespace(crate::registry::DEFAULT_NAMESPACE).unwrap();
     let snapshot = Snapshot::take(&r, &namespace).unwrap();
-    let mut cache = AttributeCache::default();
-    let direct = requests(&snapshot, &origin(), 1.0, &mut cache, usize::MAX, 900);
+    let mut cache = SeriesCache::default();
+    let direct = requests(&snapshot, &origin(), 1.0, &mut cache, (usize::MAX, 900), &|_| {
+      false
+    });
     assert!(direct.len() > 3);
     assert!(
       direct.iter().all(|r| r.body.len() <= 900),
@@ -438,11 +550,18 @@ mod tests {
 
   #[test]
   fn the_cache_forgets_series_no_longer_seen() {
-    let mut cache = AttributeCache::default();
+    let mut cache = SeriesCache::default();
     let r = registry();
     let namespace = r.namespace(crate::registry::DEFAULT_NAMESPACE).unwrap();
     let snapshot = Snapshot::take(&r, &namespace).unwrap();
-    requests(&snapshot, &origin(), 1.0, &mut cache, usize::MAX, usize::MAX);
+    requests(
+      &snapshot,
+      &origin(),
+      1.0,
+      &mut cache,
+      (usize::MAX, usize::MAX),
+      &|_| false,
+    );
     assert_eq!(cache.families.len(), 3);
     assert_eq!(
       cache.families.values().map(|f| f.series.len()).sum::<usize>(),
@@ -451,7 +570,14 @@ mod tests {
     let empty = Registry::new();
     let namespace = empty.namespace(crate::registry::DEFAULT_NAMESPACE).unwrap();
     let nothing = Snapshot::take(&empty, &namespace).unwrap();
-    requests(&nothing, &origin(), 2.0, &mut cache, usize::MAX, usize::MAX);
+    requests(
+      &nothing,
+      &origin(),
+      2.0,
+      &mut cache,
+      (usize::MAX, usize::MAX),
+      &|_| false,
+    );
     assert!(cache.families.is_empty());
   }
 }
