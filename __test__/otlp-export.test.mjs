@@ -7,7 +7,17 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { after, test } from 'node:test';
 import zlib from 'node:zlib';
-import { counterSchema, exportDatadog, exportOtlp, gaugeSchema, gaugeSchemaFloat, histogramSchema, Registry, summarySchema } from 'slotmetrics';
+import {
+  collectDefaultMetrics,
+  counterSchema,
+  exportDatadog,
+  exportOtlp,
+  gaugeSchema,
+  gaugeSchemaFloat,
+  histogramSchema,
+  Registry,
+  summarySchema,
+} from 'slotmetrics';
 import { decodeOtlp, eventually, freePort, loopbackReceiver } from './helpers.mjs';
 
 /** A loopback receiver (helpers.mjs) whose close also stops the test's exporters first. */
@@ -214,6 +224,30 @@ test('delta: each window starts where the last acknowledged one ended, and a fai
   assert.equal(last.dataPoints[0].asDouble, 3, 'the failed window (2) and this one (1)');
   assert.equal(last.dataPoints[0].startTimeUnixNano, first.dataPoints[0].timeUnixNano, 'windows chain');
   await rx.close();
+});
+
+test('lowmemory: counters go as deltas, figures read at collection time (process CPU) stay cumulative', { timeout: 30_000 }, async () => {
+  const rx = await receiver();
+  const registry = new Registry();
+  const stopDefaults = collectDefaultMetrics({ registry });
+  const hits = counterSchema('hits').build({ registry });
+  const push = exporter({ endpoint: rx.url, registry, temporality: 'lowmemory' });
+  try {
+    hits.add(5);
+    await push.flush();
+    hits.add(2);
+    await push.flush();
+    const [first, second] = decodeOtlp(rx.requests.map((r) => r.body)).map(metricsOf);
+    assert.equal(second.get('hits_total').sum.aggregationTemporality, 1, 'delta');
+    assert.equal(second.get('hits_total').sum.dataPoints[0].asDouble, 2);
+    const cpu = [first, second].map((metrics) => metrics.get('process_cpu_seconds_total').sum);
+    assert.equal(cpu[1].aggregationTemporality, 2, 'cumulative');
+    assert.equal(cpu[1].dataPoints[0].startTimeUnixNano, cpu[0].dataPoints[0].startTimeUnixNano, 'from the same start');
+    assert.ok(cpu[1].dataPoints[0].asDouble >= cpu[0].dataPoints[0].asDouble, 'a total, not a difference');
+  } finally {
+    stopDefaults();
+    await rx.close();
+  }
 });
 
 test('a 429 is retried after its Retry-After; a 400 is reported once, named, and never sent again', { timeout: 30_000 }, async () => {
