@@ -4,8 +4,10 @@
 // Each library runs in a process of its own; the receiver is a third, which counts the
 // bytes it is sent. Per export: CPU time of the JS thread (its schedstat) and of the
 // whole process (process.cpuUsage()), bytes on the wire, and the event loop's worst
-// delay meanwhile.
-//   npm run bench:export
+// delay meanwhile. With --delta both send delta temporality (what Datadog takes), and
+// every series counts once more before each export, so that every export has every
+// point to send.
+//   npm run bench:export [-- --delta]
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -32,58 +34,88 @@ function processCpuMs() {
   return (user + system) / 1000;
 }
 
-/** In a child: records `series` series of counters with `library`, then exports on command. */
-async function child(library, series, receiver) {
+/**
+ * In a child: records `series` series of counters with `library`, then exports on
+ * command, each series counting once more before each export if `delta`.
+ */
+async function child(library, series, receiver, delta) {
   const { monitorEventLoopDelay } = require('node:perf_hooks');
   const perMetric = series / METRICS;
   let flush;
+  let count;
   if (library === 'slotmetrics') {
     const { counterSchema, exportOtlp } = require('..');
+    const counters = [];
     for (let m = 0; m < METRICS; m++) {
       const counter = counterSchema(`bench_requests_${m}`).requireDynamicKey('route').build();
-      for (let i = 0; i < perMetric; i++) counter.with({ route: `/route/${i}` }).add(i + 1);
+      counters.push(Array.from({ length: perMetric }, (_, i) => counter.with({ route: `/route/${i}` })));
     }
-    const exporter = exportOtlp({ endpoint: receiver, intervalMs: 3_600_000, compression: 'gzip' });
+    count = () => {
+      for (const handles of counters) for (let i = 0; i < handles.length; i++) handles[i].add(i + 1);
+    };
+    const exporter = exportOtlp({
+      endpoint: receiver,
+      intervalMs: 3_600_000,
+      compression: 'gzip',
+      temporality: delta ? 'delta' : 'cumulative',
+    });
     flush = () => exporter.flush();
   } else {
-    const { MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
+    const { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
     const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-proto');
     const { CompressionAlgorithm } = require('@opentelemetry/otlp-exporter-base');
     const reader = new PeriodicExportingMetricReader({
-      exporter: new OTLPMetricExporter({ url: `${receiver}/v1/metrics`, compression: CompressionAlgorithm.GZIP }),
+      exporter: new OTLPMetricExporter({
+        url: `${receiver}/v1/metrics`,
+        compression: CompressionAlgorithm.GZIP,
+        temporalityPreference: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
+      }),
       exportIntervalMillis: 3_600_000,
       // The SDK keeps 2000 series per instrument by default; every series is exported here.
       cardinalityLimits: { default: 1_000_000 },
     });
     const meter = new MeterProvider({ readers: [reader] }).getMeter('bench');
-    for (let m = 0; m < METRICS; m++) {
-      const counter = meter.createCounter(`bench_requests_${m}_total`);
-      for (let i = 0; i < perMetric; i++) counter.add(i + 1, { route: `/route/${i}` });
-    }
+    const counters = Array.from({ length: METRICS }, (_, m) => meter.createCounter(`bench_requests_${m}_total`));
+    const attributes = Array.from({ length: perMetric }, (_, i) => ({ route: `/route/${i}` }));
+    count = () => {
+      for (const counter of counters) for (let i = 0; i < attributes.length; i++) counter.add(i + 1, attributes[i]);
+    };
     flush = () => reader.forceFlush();
   }
+  count();
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   await flush(); // warm-up: connections, first encodings
-  // CPU over all the exports together: the thread's schedstat is current only after it
-  // has slept, so the window opens and closes with a sleep (its cost is subtracted).
-  await sleep(20);
-  let [js, whole] = [jsThreadCpuMs(), processCpuMs()];
-  await sleep(20);
-  const [idleJs, idleWhole] = [jsThreadCpuMs() - js, processCpuMs() - whole];
-  [js, whole] = [jsThreadCpuMs(), processCpuMs()];
-  const walls = [];
+  // CPU of each export in a window of its own, outside the counting before it: the
+  // thread's schedstat is current only after it has slept, so a window opens and closes
+  // with a sleep. Idle windows are taken beside them; medians, so that a collection of
+  // the counting's garbage landing in one window does not count as an export's.
+  const window = async (work) => {
+    await sleep(20);
+    const [js, whole] = [jsThreadCpuMs(), processCpuMs()];
+    await work();
+    await sleep(20);
+    return { js: jsThreadCpuMs() - js, process: processCpuMs() - whole };
+  };
+  const [idle, busy, walls] = [[], [], []];
   for (let i = 0; i < EXPORTS; i++) {
-    const start = performance.now();
-    await flush();
-    walls.push(performance.now() - start);
+    if (delta) count();
+    idle.push(await window(() => {}));
+    busy.push(
+      await window(async () => {
+        const start = performance.now();
+        await flush();
+        walls.push(performance.now() - start);
+      }),
+    );
   }
-  await sleep(20);
-  const cpu = { js: (jsThreadCpuMs() - js - idleJs) / EXPORTS, process: (processCpuMs() - whole - idleWhole) / EXPORTS };
+  const cost = (key) => median(busy.map((w) => w[key])) - median(idle.map((w) => w[key]));
+  const cpu = { js: cost('js'), process: cost('process') };
   // The event loop's worst delay, in exports of their own: watching it wakes the loop
   // every millisecond, which would count in the CPU above.
   const delay = monitorEventLoopDelay({ resolution: 1 });
   let maxDelay = 0;
   for (let i = 0; i < EXPORTS; i++) {
+    if (delta) count();
     await sleep(20);
     delay.reset();
     delay.enable();
@@ -126,15 +158,18 @@ function spawnLines(args) {
 }
 
 async function main() {
+  const delta = process.argv.includes('--delta');
   const receiver = spawnLines(['--receiver']);
   const url = `http://127.0.0.1:${await receiver.next()}`;
-  console.log(`bench:export on ${runtimeName()}: ${EXPORTS} exports each after a warm-up, OTLP http/protobuf with gzip`);
+  console.log(
+    `bench:export on ${runtimeName()}: ${EXPORTS} exports each after a warm-up, OTLP http/protobuf with gzip, ${delta ? 'delta' : 'cumulative'} temporality`,
+  );
   const rows = [];
   for (const series of SERIES) {
     const measured = {};
     for (const library of LIBRARIES) {
       await fetch(`${url}/count`);
-      const run = spawnLines(['--child', library, String(series), url]);
+      const run = spawnLines(['--child', library, String(series), url, delta ? 'delta' : 'cumulative']);
       const result = JSON.parse(await run.next());
       const { bytes, requests } = await (await fetch(`${url}/count`)).json();
       // Every export sends the same: the warm-up, the CPU runs and the delay runs.
@@ -164,6 +199,6 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--child') child(process.argv[3], Number(process.argv[4]), process.argv[5]);
+if (process.argv[2] === '--child') child(process.argv[3], Number(process.argv[4]), process.argv[5], process.argv[6] === 'delta');
 else if (process.argv[2] === '--receiver') receiverProcess();
 else main();
