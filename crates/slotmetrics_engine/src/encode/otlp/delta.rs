@@ -31,14 +31,18 @@ enum Totals {
     sum: f64,
     buckets: Vec<u64>,
   },
-  Exponential {
-    scale: i32,
-    count: u64,
-    sum: f64,
-    zero_count: u64,
-    positive: BTreeMap<i32, u64>,
-    negative: BTreeMap<i32, u64>,
-  },
+  /// Boxed: every series' baseline is as large as the largest kind's.
+  Exponential(Box<ExponentialTotals>),
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct ExponentialTotals {
+  scale: i32,
+  count: u64,
+  sum: f64,
+  zero_count: u64,
+  positive: BTreeMap<i32, u64>,
+  negative: BTreeMap<i32, u64>,
 }
 
 /// How a cumulative point relates to its series' baseline.
@@ -150,14 +154,14 @@ pub fn exponential(
   point: &mut ExponentialHistogramDataPoint,
 ) -> Option<Baseline> {
   let (start, time) = (point.start_time_unix_nano, point.time_unix_nano);
-  let totals = Totals::Exponential {
+  let totals = Totals::Exponential(Box::new(ExponentialTotals {
     scale: point.scale,
     count: point.count,
     sum: point.sum.unwrap_or_default(),
     zero_count: point.zero_count,
     positive: indexed(point.positive.as_ref()),
     negative: indexed(point.negative.as_ref()),
-  };
+  }));
   let difference = match previous {
     Some(baseline) if same_start(baseline.start, start) => Some(subtract(&totals, &baseline.totals)),
     _ => None,
@@ -256,27 +260,25 @@ struct Difference {
 /// `now − then` of two exponential histograms, at the lower of their scales; `None` if
 /// any count went down.
 fn subtract(now: &Totals, then: &Totals) -> Option<Difference> {
-  let (
-    Totals::Exponential {
-      scale,
-      count,
-      sum,
-      zero_count,
-      positive,
-      negative,
-    },
-    Totals::Exponential {
-      scale: then_scale,
-      count: then_count,
-      sum: then_sum,
-      zero_count: then_zero,
-      positive: then_positive,
-      negative: then_negative,
-    },
-  ) = (now, then)
-  else {
+  let (Totals::Exponential(now), Totals::Exponential(then)) = (now, then) else {
     return None;
   };
+  let ExponentialTotals {
+    scale,
+    count,
+    sum,
+    zero_count,
+    positive,
+    negative,
+  } = &**now;
+  let ExponentialTotals {
+    scale: then_scale,
+    count: then_count,
+    sum: then_sum,
+    zero_count: then_zero,
+    positive: then_positive,
+    negative: then_negative,
+  } = &**then;
   let lowest = (*scale).min(*then_scale);
   let minus = |now: &BTreeMap<i32, u64>, then: &BTreeMap<i32, u64>| {
     let (mut now, then) = (

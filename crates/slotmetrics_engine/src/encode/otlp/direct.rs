@@ -31,11 +31,12 @@ pub struct Encoded {
   pub baselines: Vec<Acknowledged>,
 }
 
-/// A delta point's baseline, for the series it was written for.
+/// A delta point's baseline, for the series it was written for: where that series'
+/// entry is, and its identity (the cache holds its labels until the next export).
 pub struct Acknowledged {
   family: usize,
   position: usize,
-  labels: Arc<str>,
+  series: usize,
   baseline: Baseline,
 }
 
@@ -100,12 +101,17 @@ impl SeriesCache {
   /// Keeps the baselines of a request the receiver acknowledged (or refused for good:
   /// its points must not be sent again), before the next export.
   pub fn acknowledge(&mut self, baselines: Vec<Acknowledged>) {
+    // A request's points come family by family: one lookup each.
+    let mut family: Option<(usize, Option<&mut FamilyCache>)> = None;
     for acknowledged in baselines {
-      let cached = self
-        .families
-        .get_mut(&acknowledged.family)
-        .and_then(|family| family.series.get_mut(acknowledged.position))
-        .filter(|cached| Arc::ptr_eq(&cached.labels, &acknowledged.labels));
+      if family.as_ref().is_none_or(|(key, _)| *key != acknowledged.family) {
+        family = Some((acknowledged.family, self.families.get_mut(&acknowledged.family)));
+      }
+      let cached = family
+        .as_mut()
+        .and_then(|(_, cached)| cached.as_mut())
+        .and_then(|cached| cached.series.get_mut(acknowledged.position))
+        .filter(|cached| identity(&cached.labels) == acknowledged.series);
       match cached.map(|cached| &mut cached.acknowledged) {
         Some(Some(kept)) => **kept = acknowledged.baseline,
         Some(kept) => *kept = Some(Box::new(acknowledged.baseline)),
@@ -271,7 +277,7 @@ pub fn requests(
         Some(Acknowledged {
           family: family_key,
           position: position - 1,
-          labels: cached.labels.clone(),
+          series: identity(&cached.labels),
           baseline,
         })
       } else {
@@ -311,7 +317,6 @@ struct Writer {
   data_tag: u32,
   data: Vec<u8>,
   data_points: usize,
-  data_baselines: Vec<Acknowledged>,
   trailer: Vec<u8>,
 }
 
@@ -343,7 +348,6 @@ impl Writer {
       data_tag: 0,
       data: vec![],
       data_points: 0,
-      data_baselines: vec![],
       trailer: vec![],
     }
   }
@@ -372,7 +376,9 @@ impl Writer {
       self.data = point;
     }
     self.data_points += 1;
-    self.data_baselines.extend(baseline);
+    // The request is the one the point went to: a metric's points so far are always in
+    // the request being filled.
+    self.baselines.extend(baseline);
   }
 
   /// Closes the current metric into the request, if it has points there.
@@ -392,7 +398,6 @@ impl Writer {
     self.metrics.extend_from_slice(&self.data);
     self.metrics.extend_from_slice(&self.trailer);
     self.points += self.data_points;
-    self.baselines.append(&mut self.data_baselines);
     self.data.clear();
     self.data_points = 0;
   }
