@@ -112,18 +112,16 @@ fn keep(commit: &mut Commit, key: StreamKey, baseline: Option<Baseline>) -> bool
 
 #[cfg(test)]
 mod tests {
-  use prost::Message;
-
   use super::*;
   use crate::collect::Snapshot;
-  use crate::encode::otlp::direct::{requests, Encoded, SeriesCache};
+  use crate::encode::otlp::direct::testing::{decoded, define, origin};
+  use crate::encode::otlp::direct::{requests, SeriesCache};
   use crate::encode::otlp::model::{
-    Buckets, ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, CUMULATIVE,
+    Buckets, ExponentialHistogramDataPoint, ExportMetricsServiceRequest, HistogramDataPoint, NumberDataPoint,
+    CUMULATIVE,
   };
-  use crate::encode::otlp::model::{ExportMetricsServiceRequest, InstrumentationScope};
-  use crate::encode::otlp::{metrics, split, Origin};
-  use crate::encode::testing::{add, def};
-  use crate::kind::Kind;
+  use crate::encode::otlp::{metrics, split};
+  use crate::encode::testing::add;
   use crate::registry::Registry;
 
   fn counter(total: f64, start: u64, time: u64) -> Vec<Metric> {
@@ -304,34 +302,13 @@ mod tests {
       })
     );
   }
-  /// Every request the direct writer makes, decoded.
-  fn decoded(requests: &[Encoded]) -> Vec<ExportMetricsServiceRequest> {
-    requests
-      .iter()
-      .map(|r| ExportMetricsServiceRequest::decode(r.body.as_slice()).unwrap())
-      .collect()
-  }
 
   #[test]
   fn the_direct_writer_sends_the_message_path_s_deltas() {
     let r = Registry::new();
     let stripe = r.striped.attach().unwrap();
-    let jobs = r
-      .define(def("jobs_total", "Jobs", Kind::Counter, &["queue"], &[]))
-      .unwrap();
-    let depth = r
-      .define(def("depth", "", Kind::IntGauge, &["queue"], &[]))
-      .unwrap();
-    let latency = r
-      .define(def("lat_seconds", "", Kind::Histogram, &["route"], &[0.1, 1.0]))
-      .unwrap();
-    let origin = Origin {
-      resource: vec![KeyValue::new("service.name", "test")],
-      scope: InstrumentationScope {
-        name: "slotmetrics".into(),
-        version: "1".into(),
-      },
-    };
+    let (jobs, depth, latency) = define(&r);
+    let origin = origin();
     let (mut state, mut cache) = (DeltaState::default(), SeriesCache::default());
     for export in 0..7u32 {
       for i in 0..30u32 {

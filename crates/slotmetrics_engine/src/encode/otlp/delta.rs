@@ -248,18 +248,9 @@ fn downscaled(counts: &BTreeMap<i32, u64>, by: i32) -> BTreeMap<i32, u64> {
   out
 }
 
-struct Difference {
-  scale: i32,
-  count: u64,
-  sum: f64,
-  zero_count: u64,
-  positive: BTreeMap<i32, u64>,
-  negative: BTreeMap<i32, u64>,
-}
-
 /// `now − then` of two exponential histograms, at the lower of their scales; `None` if
 /// any count went down.
-fn subtract(now: &Totals, then: &Totals) -> Option<Difference> {
+fn subtract(now: &Totals, then: &Totals) -> Option<ExponentialTotals> {
   let (Totals::Exponential(now), Totals::Exponential(then)) = (now, then) else {
     return None;
   };
@@ -292,7 +283,7 @@ fn subtract(now: &Totals, then: &Totals) -> Option<Difference> {
     now.retain(|_, count| *count > 0);
     Some(now)
   };
-  Some(Difference {
+  Some(ExponentialTotals {
     scale: lowest,
     count: count.checked_sub(*then_count)?,
     sum: sum - then_sum,

@@ -435,14 +435,39 @@ impl Writer {
 }
 
 #[cfg(test)]
-mod tests {
-  use super::*;
-  use crate::encode::otlp::model::{ExportMetricsServiceRequest, InstrumentationScope, KeyValue};
-  use crate::encode::otlp::{metrics, split};
-  use crate::encode::testing::{add, def};
-  use crate::registry::Registry;
+pub(crate) mod testing {
+  //! What tests of the direct writer share, its own and the exporters'.
 
-  fn origin() -> Origin {
+  use prost::Message;
+
+  use super::{Encoded, Origin};
+  use crate::encode::otlp::model::{ExportMetricsServiceRequest, InstrumentationScope, KeyValue};
+  use crate::encode::testing::def;
+  use crate::kind::Kind;
+  use crate::registry::{FamilyId, Registry};
+
+  /// The metrics the tests count in: a counter, a gauge and a classic histogram, each
+  /// with a label (ids in that order).
+  pub fn define(r: &Registry) -> (FamilyId, FamilyId, FamilyId) {
+    let jobs = r
+      .define(def("jobs_total", "Jobs", Kind::Counter, &["queue"], &[]))
+      .unwrap();
+    let depth = r
+      .define(def("depth", "", Kind::IntGauge, &["queue"], &[]))
+      .unwrap();
+    let latency = r
+      .define(def(
+        "lat_seconds",
+        "Latency",
+        Kind::Histogram,
+        &["route"],
+        &[0.1, 1.0],
+      ))
+      .unwrap();
+    (jobs, depth, latency)
+  }
+
+  pub fn origin() -> Origin {
     Origin {
       resource: vec![KeyValue::new("service.name", "test")],
       scope: InstrumentationScope {
@@ -452,25 +477,29 @@ mod tests {
     }
   }
 
+  /// Every request the direct writer made, decoded.
+  pub fn decoded(requests: &[Encoded]) -> Vec<ExportMetricsServiceRequest> {
+    requests
+      .iter()
+      .map(|r| ExportMetricsServiceRequest::decode(r.body.as_slice()).unwrap())
+      .collect()
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::testing::{decoded, define, origin};
+  use super::*;
+  use crate::encode::otlp::model::ExportMetricsServiceRequest;
+  use crate::encode::otlp::{metrics, split};
+  use crate::encode::testing::{add, def};
+  use crate::registry::Registry;
+
   /// A registry of every kind, some series with labels that prom-client style leaves out.
   fn registry() -> Registry {
     let r = Registry::new();
     let stripe = r.striped.attach().unwrap();
-    let jobs = r
-      .define(def("jobs_total", "Jobs", Kind::Counter, &["queue"], &[]))
-      .unwrap();
-    let depth = r
-      .define(def("depth", "", Kind::IntGauge, &["queue"], &[]))
-      .unwrap();
-    let lat = r
-      .define(def(
-        "lat_seconds",
-        "Latency",
-        Kind::Histogram,
-        &["route"],
-        &[0.1, 1.0],
-      ))
-      .unwrap();
+    let (jobs, depth, lat) = define(&r);
     for i in 0..40 {
       let queue = format!("q{i}");
       add(&r, stripe, r.series(jobs, &[&queue]).unwrap().slot(), i as f64);
@@ -478,13 +507,6 @@ mod tests {
       add(&r, stripe, r.series(lat, &[&queue]).unwrap().slot(), 2.0);
     }
     r
-  }
-
-  fn decoded(requests: &[Encoded]) -> Vec<ExportMetricsServiceRequest> {
-    requests
-      .iter()
-      .map(|r| ExportMetricsServiceRequest::decode(r.body.as_slice()).unwrap())
-      .collect()
   }
 
   #[test]
