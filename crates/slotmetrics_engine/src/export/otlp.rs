@@ -25,6 +25,7 @@ use crate::collect::Snapshot;
 use crate::encode::otlp::direct::{self, Acknowledged, Encoded, SeriesCache};
 use crate::encode::otlp::model::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Metric};
 use crate::encode::otlp::{self, Encoding, Origin};
+use crate::registry::Family;
 
 /// Which points go as deltas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +36,17 @@ pub enum Temporality {
   /// Counters and histograms updated as they happen; figures read at collection time
   /// (process metrics, OTel's asynchronous counters) stay cumulative.
   LowMemory,
+}
+
+impl Temporality {
+  /// Whether a family's counters and histograms go as deltas.
+  fn sends_as_delta(self, family: &Family) -> bool {
+    match self {
+      Temporality::Cumulative => false,
+      Temporality::Delta => true,
+      Temporality::LowMemory => family.process.is_none(),
+    }
+  }
 }
 
 pub struct Options {
@@ -202,41 +214,37 @@ impl Destination for Otlp {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
-      // What lowmemory keeps cumulative: figures read at collection time.
-      let observed: HashSet<String> = snapshot
-        .families
-        .iter()
-        .filter(|entry| temporality == Temporality::LowMemory && entry.family.process.is_some())
-        .map(|entry| entry.family.sample_name())
-        .collect();
       let origin = origin(&resource, scope, &namespace.default_labels());
+      // The message path's delta is worked out after the read, by metric name.
+      let mut kept_cumulative = HashSet::new();
       let batches: Vec<Batch> = if direct {
-        let delta_for = |family: &crate::registry::Family| match temporality {
-          Temporality::Cumulative => false,
-          Temporality::Delta => true,
-          Temporality::LowMemory => family.process.is_none(),
-        };
         direct::requests(
           &snapshot,
           &origin,
           now,
           &mut series.lock(),
           (max_points, max_bytes),
-          &delta_for,
+          &|family| temporality.sends_as_delta(family),
         )
         .into_iter()
         .map(Batch::Encoded)
         .collect()
       } else {
+        kept_cumulative = snapshot
+          .families
+          .iter()
+          .filter(|entry| !temporality.sends_as_delta(&entry.family))
+          .map(|entry| entry.family.sample_name())
+          .collect();
         otlp::split(otlp::metrics(&snapshot, now), max_points, max_bytes)
           .into_iter()
           .map(Batch::Messages)
           .collect()
       };
-      Ok::<_, String>((batches, observed, origin))
+      Ok::<_, String>((batches, kept_cumulative, origin))
     })
     .await;
-    let (batches, observed, origin) = match read {
+    let (batches, kept_cumulative, origin) = match read {
       Ok(Ok(read)) => read,
       Ok(Err(why)) => {
         return Err(Failure {
@@ -261,8 +269,9 @@ impl Destination for Otlp {
         Batch::Messages(group) => {
           let commit = tokio::task::block_in_place(|| match temporality {
             Temporality::Cumulative => vec![],
-            Temporality::Delta => self.delta.to_delta(group, &|_| false),
-            Temporality::LowMemory => self.delta.to_delta(group, &|name| observed.contains(name)),
+            Temporality::Delta | Temporality::LowMemory => {
+              self.delta.to_delta(group, &|name| kept_cumulative.contains(name))
+            }
           });
           (Acknowledgement::Messages(commit), count_points(group))
         }

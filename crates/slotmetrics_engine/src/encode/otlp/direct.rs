@@ -75,12 +75,17 @@ fn identity(labels: &Arc<str>) -> usize {
   Arc::as_ptr(labels).cast::<u8>() as usize
 }
 
+/// A family's key in the cache while the cache holds it.
+fn family_key(family: &Arc<Family>) -> usize {
+  Arc::as_ptr(family) as usize
+}
+
 impl SeriesCache {
   fn family(&mut self, family: &Arc<Family>) -> &mut FamilyCache {
     let export = self.export;
     let cached = self
       .families
-      .entry(Arc::as_ptr(family) as usize)
+      .entry(family_key(family))
       .or_insert_with(|| FamilyCache {
         _family: family.clone(),
         series: vec![],
@@ -257,7 +262,6 @@ pub fn requests(
     let as_delta = accumulates(family) && delta_for(family);
     let (tag, trailer) = data_field(family, as_delta);
     writer.begin(header(family, None).encode_to_vec(), tag, trailer);
-    let family_key = Arc::as_ptr(&entry.family) as usize;
     let cached_family = cache.family(&entry.family);
     let mut position = 0;
     for series in entry.series() {
@@ -275,7 +279,7 @@ pub fn requests(
           continue;
         };
         Some(Acknowledged {
-          family: family_key,
+          family: family_key(&entry.family),
           position: position - 1,
           series: identity(&cached.labels),
           baseline,
