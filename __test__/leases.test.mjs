@@ -78,7 +78,7 @@ async function checkNoSeriesLost(metric, made) {
     return counts;
   };
   // The environment's teardown, which hands over its rings, runs after 'exit'.
-  const counts = await eventually(read, (read) => read.size >= made);
+  const counts = await eventually(read, (found) => found.size >= made);
   assert.ok(counts.size >= made, `${counts.size} series of the ${made} or more the worker made`);
   const last = counts.size - 1;
   const wrong = [...Array(counts.size).keys()].filter((i) => !(counts.get(i) === 1 || (i === last && i >= made && counts.get(i) === 0)));

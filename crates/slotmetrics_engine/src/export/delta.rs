@@ -121,7 +121,7 @@ mod tests {
     CUMULATIVE,
   };
   use crate::encode::otlp::{metrics, split};
-  use crate::encode::testing::add;
+  use crate::encode::testing::{add, set_shared};
   use crate::registry::Registry;
 
   fn counter(total: f64, start: u64, time: u64) -> Vec<Metric> {
@@ -323,7 +323,7 @@ mod tests {
           );
           add(&r, stripe, r.series(latency, &[&queue]).unwrap().slot(), 1.0);
         }
-        crate::encode::testing::set_shared(&r, r.series(depth, &[&queue]).unwrap().slot(), u64::from(export));
+        set_shared(&r, r.series(depth, &[&queue]).unwrap().slot(), u64::from(export));
       }
       match export {
         // The series after it move up a place.
@@ -348,7 +348,7 @@ mod tests {
       let direct = requests(&snapshot, &origin, now, &mut cache, (7, usize::MAX), &|_| true);
       assert_eq!(decoded(&direct), sent, "export {export}");
       assert!(direct.iter().all(|r| r.baselines.len() <= r.points));
-      // The third export's requests fail: the next carries their counts.
+      // Export 3's requests fail: the next carries their counts.
       if export != 3 {
         state.commit(commit);
         for request in direct {
